@@ -1,0 +1,12 @@
+"""rundial collector: an aiohttp server that stores every point and serves queries.
+
+Public surface: :func:`create_app` (the aiohttp app factory) and :class:`CollectorConfig`.
+"""
+
+from __future__ import annotations
+
+from rundial_collector.app import create_app
+from rundial_collector.config import CollectorConfig
+
+__all__ = ["CollectorConfig", "create_app"]
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""``rundial-collector``: run the collector as a service.
+
+``rundial-collector serve --host 127.0.0.1 --port 8787 --data-dir ./data`` (each flag has a
+``RUNDIAL_COLLECTOR_*`` environment equivalent). SIGTERM and SIGINT stop it gracefully: the
+listener closes, in-flight requests finish and the write queue drains before exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp import web
+
+from rundial_collector import __version__
+from rundial_collector.app import create_app
+from rundial_collector.config import CollectorConfig
+
+log = logging.getLogger("rundial.collector")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rundial-collector", description="rundial collector")
+    parser.add_argument("--version", action="version", version=f"rundial-collector {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP collector")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default 8787; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="SQLite database and blobs (default ./data)")
+    serve.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    serve.add_argument("--public-url", help="externally reachable base URL (for artifact URLs)")
+    serve.add_argument("--no-access-log", action="store_true", help="disable rundial.access lines")
+    serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser
+
+
+def _config_from(args: argparse.Namespace) -> CollectorConfig:
+    config = CollectorConfig.from_env()
+    updates: dict[str, object] = {}
+    for name in ("host", "port", "data_dir", "public_url"):
+        value = getattr(args, name)
+        if value is not None:
+            updates[name] = value
+    if args.no_access_log:
+        updates["access_log"] = False
+    return replace(config, **updates)  # type: ignore[arg-type]
+
+
+async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=10.0)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    port = _bound_port(runner)
+    if port_file is not None:
+        _write_atomically(port_file, f"{port}\n")
+    log.info("rundial collector %s listening on http://%s:%d (data: %s)", __version__,
+             config.host, port, config.data_dir.resolve())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: draining the write queue")
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    address = runner.addresses[0]
+    return int(address[1])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rundial-collector`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _config_from(args)
+    if args.command == "serve":
+        asyncio.run(serve(config, args.port_file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

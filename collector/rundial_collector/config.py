@@ -1,0 +1,77 @@
+"""Collector configuration: one frozen dataclass, resolved once at start-up.
+
+Every knob has an environment-variable equivalent (``RUNDIAL_COLLECTOR_<NAME>``) so that
+containers and CI can configure the service without flags. Flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"  # never listen on all interfaces unless told to
+DEFAULT_PORT = 8787  # the rc1 SDK's default endpoint port
+MAX_BODY_BYTES = 32 * 1024 * 1024  # decompressed limit; OTel/Collector use 20-64 MiB
+WRITE_QUEUE_MAX_JOBS = 256  # bounded group-commit queue; full -> 429 with Retry-After
+GROUP_COMMIT_MAX_JOBS = 64  # jobs folded into one SQLite transaction
+RETRY_AFTER_SECONDS = 1  # what a 429 tells clients to wait
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # matches the SDK's 7-day spool age bound
+READ_THREADS = 2  # SQLite reader threads (WAL allows concurrent readers)
+LOST_AFTER_SECONDS = 300.0  # a running run with no heartbeat for this long is "lost"
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """Settings of one collector process. Build with :meth:`from_env` then ``replace``."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=lambda: Path("./data"))
+    max_body_bytes: int = MAX_BODY_BYTES
+    write_queue_max_jobs: int = WRITE_QUEUE_MAX_JOBS
+    group_commit_max_jobs: int = GROUP_COMMIT_MAX_JOBS
+    retry_after_seconds: int = RETRY_AFTER_SECONDS
+    idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
+    read_threads: int = READ_THREADS
+    lost_after_seconds: float = LOST_AFTER_SECONDS
+    access_log: bool = True
+    public_url: str | None = None
+    bootstrap_api_key: str | None = None
+    bootstrap_workspace: str = "default-workspace"
+    bootstrap_project: str = "default-project"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "rundial.sqlite3"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> CollectorConfig:
+        """Defaults overridden by ``RUNDIAL_COLLECTOR_*`` and ``RUNDIAL_BOOTSTRAP_*`` variables."""
+        env = dict(os.environ if environ is None else environ)
+        base = cls()
+        updates: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"RUNDIAL_COLLECTOR_{f.name.upper()}")
+            if raw is not None:
+                updates[f.name] = _coerce(raw, getattr(base, f.name), f.name)
+        for name in ("api_key", "workspace", "project"):
+            raw = env.get(f"RUNDIAL_BOOTSTRAP_{name.upper()}")
+            if raw:
+                updates[f"bootstrap_{name}"] = raw
+        return replace(base, **updates)  # type: ignore[arg-type]
+
+
+def _coerce(raw: str, default: object, name: str) -> object:
+    """Parse an environment string into the type of the field's default."""
+    if isinstance(default, bool):
+        if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"RUNDIAL_COLLECTOR_{name.upper()} must be a boolean, got {raw!r}")
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw

@@ -1,0 +1,79 @@
+"""Request middleware: request ids, the protocol's error envelope and the access log.
+
+Every response carries ``x-request-id``. Any :class:`ApiError`, any aiohttp HTTP error (404
+route, 405 method) and any unexpected exception is rendered as the v1 error envelope; an
+unexpected exception is a 500 ``INTERNAL_ERROR`` and is logged, and the process keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from rundial_collector.errors import ApiError
+
+log = logging.getLogger("rundial.collector")
+access_log = logging.getLogger("rundial.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID_KEY = "rundial.request_id"
+
+_HTTP_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+               405: "INVALID_REQUEST", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
+               413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_ENCODING", 429: "RATE_LIMITED"}
+
+
+def request_id(request: web.Request) -> str:
+    """The id of this request (also echoed as ``x-request-id`` and in every JSON reply)."""
+    rid = request.get(REQUEST_ID_KEY)
+    if rid is None:
+        rid = request[REQUEST_ID_KEY] = "req_" + uuid.uuid4().hex[:16]
+    return str(rid)
+
+
+def make_middlewares(access_log_enabled: bool) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
+    """The middleware chain, decided once at start-up (access logging on or off)."""
+
+    @web.middleware
+    async def envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        rid = request_id(request)
+        response = await _handle(request, handler, rid)
+        response.headers["x-request-id"] = rid
+        if access_log_enabled:
+            _log_access(request, response, started)
+        return response
+
+    return [envelope]
+
+
+async def _handle(request: web.Request, handler: Handler, rid: str) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return _render(err, rid)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "INTERNAL_ERROR" if exc.status >= 500 else "INVALID_REQUEST")
+        return _render(ApiError(exc.status, code, exc.reason or "error"), rid)
+    except Exception:
+        log.exception("unhandled error on %s %s (%s)", request.method, request.path, rid)
+        return _render(ApiError(500, "INTERNAL_ERROR", "internal error; see collector log"), rid)
+
+
+def _render(err: ApiError, rid: str) -> web.Response:
+    response = web.json_response(err.envelope(rid), status=err.status)
+    for name, value in err.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _log_access(request: web.Request, response: web.StreamResponse, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    access_log.info('%s "%s %s" %d %.1fms %s', request.remote, request.method, request.path_qs,
+                    response.status, elapsed_ms, request.get(REQUEST_ID_KEY, "-"))

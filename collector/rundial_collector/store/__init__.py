@@ -1,0 +1,1 @@
+"""Storage behind one async interface; all SQL lives in this package."""

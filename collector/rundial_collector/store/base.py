@@ -1,0 +1,20 @@
+"""The store interface every backend implements (SQLite now, PostgreSQL next).
+
+It is the union of the control-plane part (workspaces, projects, keys, runs) and the data-plane
+part (metric points, logs, spans, idempotency). Every method is async; no SQL leaks out.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rundial_collector.store.control_base import ControlStore
+from rundial_collector.store.data_base import DataStore
+
+
+class Store(ControlStore, DataStore, Protocol):
+    """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
