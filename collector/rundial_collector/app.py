@@ -20,15 +20,16 @@ from rundial_collector.middleware import make_middlewares
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite import SQLiteStore
 
-# aiohttp's own body limit applies to request.read(); our bounded reader enforces the
-# decompressed limit itself, so this only needs to admit the largest compressed body.
 _ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query, handlers_stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
     """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
+    # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
+    # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
     app = web.Application(middlewares=make_middlewares(config.access_log),
-                          client_max_size=config.max_body_bytes)
+                          client_max_size=config.max_body_bytes,
+                          handler_args={"auto_decompress": False})
     app[CONFIG] = config
     app[STORE] = store if store is not None else SQLiteStore(config)
     app.cleanup_ctx.append(_store_lifecycle)

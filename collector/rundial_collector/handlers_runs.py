@@ -1,9 +1,144 @@
-"""Placeholder: routes are being implemented."""
+"""Run lifecycle routes (v1 doc §3.1-§3.4, docs/protocol.md §3 and §4.5).
+
+* ``POST /api/v1/runs/resolve-target``: slugs → the six canonical fields; needs any scope on
+  the project (404 unknown, 403 not allowed, 409 ambiguous).
+* ``POST /api/v1/runs/start``: resume matrix, applied atomically in the store; 201 created,
+  200 attached/reopened. Needs a write scope (``metrics:write``, ``logs:write``, …).
+* ``POST /api/v1/runs/{runId}/status``: terminal status; same status again is a 200 no-op,
+  another terminal status a 409.
+* ``POST /api/v1/runs/{runId}/config``: merge; replies with the full merged ``config``.
+The read routes live in :mod:`rundial_collector.handlers_runs_read`.
+"""
 
 from __future__ import annotations
 
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
 from aiohttp import web
+
+from rundial_collector import auth, errors, handlers_runs_read
+from rundial_collector.appkeys import STORE
+from rundial_collector.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
+from rundial_collector.handlers_runs_read import run_entry
+from rundial_collector.jsonbody import decode_body
+from rundial_collector.responses import json_response
+from rundial_collector.store.control_base import ConfigValue, Run, RunStart
+from rundial_collector.storeops import now_ms, write_or_429
+
+REASON_MAX_CHARS = 512
+RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
+Text = Annotated[str, msgspec.Meta(max_length=512)]
+Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
+
+
+class ResolveBody(msgspec.Struct):
+    workspace: Ref
+    project: Ref
+
+
+class StartBody(msgspec.Struct):
+    projectId: Ref | None = None
+    workspace: Ref | None = None
+    project: Ref | None = None
+    kind: Literal["training", "agent", "eval"] = "training"
+    resume: Literal["never", "allow", "must"] = "never"
+    client: dict[str, Any] | None = None
+    runId: RunId | None = None
+    runName: Text | None = None
+    group: Text | None = None
+    jobType: Text | None = None
+    tags: Annotated[list[Text], msgspec.Meta(max_length=256)] | None = None
+    config: Config | None = None
+
+
+class StatusBody(msgspec.Struct):
+    status: Literal["completed", "failed", "aborted", "killed"]
+    finishedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    reason: str | None = None
+
+
+class ConfigBody(msgspec.Struct):
+    config: Config
+
+
+async def resolve_target(request: web.Request) -> web.Response:
+    """``{orgId, workspaceSlug, workspaceName, projectSlug, projectName, projectId}``."""
+    principal = await auth.authenticate(request)
+    body = await decode_body(request, ResolveBody)
+    ref = await auth.resolve_project(request, principal, workspace=body.workspace.strip(),
+                                     project=body.project.strip())
+    principal.require_any(KNOWN_SCOPES, ref)
+    project = await request.app[STORE].get_project(ref.project_id)
+    if project is None:  # deleted between the two reads; there is no delete route today
+        raise errors.not_found(f"project {ref.project_id} was not found")
+    return json_response(request, {
+        "orgId": ORG_ID, "workspaceSlug": project.workspace_slug,
+        "workspaceName": project.workspace_name, "workspaceId": project.workspace_id,
+        "projectSlug": project.slug, "projectName": project.name,
+        "projectId": project.project_id})
+
+
+async def start_run(request: web.Request) -> web.Response:
+    """Create (201) or attach to (200) a run following the resume matrix."""
+    principal = await auth.authenticate(request)
+    body = await decode_body(request, StartBody)
+    if body.resume == "must" and body.runId is None:
+        raise errors.invalid("resume='must' needs a runId", "runId")
+    project = await auth.resolve_project(request, principal, project_id=body.projectId,
+                                         workspace=body.workspace, project=body.project)
+    principal.require_any(WRITE_SCOPES, project)
+    start = RunStart(
+        run_id=body.runId or "run_" + uuid.uuid4().hex, run_id_given=body.runId is not None,
+        project_id=project.project_id, kind=body.kind, resume=body.resume, name=body.runName,
+        group=body.group, job_type=body.jobType, tags=tuple(body.tags or ()),
+        config=body.config or {}, client=body.client)
+    run, created = await write_or_429(request, request.app[STORE].start_run(start, now_ms()))
+    return json_response(request, {**run_entry(run, project), "created": created},
+                         status=201 if created else 200)
+
+
+async def set_status(request: web.Request) -> web.Response:
+    """Finish a run; 200 (also when repeated), 409 for a different terminal status."""
+    principal = await auth.authenticate(request)
+    body = await decode_body(request, StatusBody)
+    run, project = await _writable_run(request, principal)
+    reason = body.reason.strip()[:REASON_MAX_CHARS] if body.reason else None
+    now = now_ms()
+    finished = body.finishedAtMs if body.finishedAtMs is not None else now
+    run, changed = await write_or_429(request, request.app[STORE].finish_run(
+        run.run_id, body.status, reason or None, finished, now))
+    return json_response(request, {**run_entry(run, project), "changed": changed})
+
+
+async def patch_config(request: web.Request) -> web.Response:
+    """Merge the patch into the run's config and reply with the full merged config."""
+    principal = await auth.authenticate(request)
+    body = await decode_body(request, ConfigBody)
+    run, project = await _writable_run(request, principal)
+    run = await write_or_429(request, request.app[STORE].merge_run_config(
+        run.run_id, body.config, now_ms()))
+    return json_response(request, run_entry(run, project))
+
+
+async def _writable_run(request: web.Request, principal: auth.Principal
+                        ) -> tuple[Run, ProjectRef]:
+    """The ``{runId}`` run (404 unknown) and its project, which the key must be able to write."""
+    run_id = request.match_info["runId"]
+    run = await request.app[STORE].get_run(run_id)
+    if run is None:
+        raise errors.not_found(f"run {run_id} was not found")
+    project = await auth.resolve_project(request, principal, project_id=run.project_id)
+    principal.require_any(WRITE_SCOPES, project)
+    return run, project
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register this module's routes on app."""
+    """Register the run lifecycle and run read routes on app."""
+    app.router.add_post("/api/v1/runs/resolve-target", resolve_target)
+    app.router.add_post("/api/v1/runs/start", start_run)
+    app.router.add_post("/api/v1/runs/{runId}/status", set_status)
+    app.router.add_post("/api/v1/runs/{runId}/config", patch_config)
+    handlers_runs_read.setup_routes(app)

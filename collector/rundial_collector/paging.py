@@ -1,0 +1,58 @@
+"""Query-string paging helpers: ``limit`` parsing and opaque cursors.
+
+A cursor is url-safe base64 of a compact JSON array; anything that does not decode into the
+expected shape is a 400 naming ``cursor``. ``limit`` must be an integer ≥ 1 and is clamped to
+the route's maximum.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from rundial_collector import errors
+
+
+def parse_limit(request: web.Request, default: int, maximum: int) -> int:
+    """``?limit=`` as an int in [1, maximum]; 400 with field ``limit`` when not an integer ≥ 1."""
+    raw = request.query.get("limit", "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.invalid("limit must be an integer", "limit") from None
+    if value < 1:
+        raise errors.invalid("limit must be at least 1", "limit")
+    return min(value, maximum)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(raw: str, length: int) -> list[Any]:
+    """Decode a cursor made by :func:`encode_cursor` holding ``length`` values; 400 otherwise."""
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != length:
+        raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
+    return values
+
+
+def query_cursor(request: web.Request, length: int) -> list[Any] | None:
+    """The decoded ``?cursor=`` (None when absent or empty)."""
+    raw = request.query.get("cursor", "").strip()
+    return decode_cursor(raw, length) if raw else None
+
+
+def page(has_more: bool, next_values: list[Any] | None) -> dict[str, Any]:
+    """The ``page`` object: ``{"hasMore", "nextCursor"}`` (cursor null when no more)."""
+    cursor = encode_cursor(next_values) if has_more and next_values is not None else None
+    return {"hasMore": has_more, "nextCursor": cursor}

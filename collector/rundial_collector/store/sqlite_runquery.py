@@ -1,0 +1,61 @@
+"""The run-list query: filters, ordering and keyset pagination (no OFFSET).
+
+Rows are ordered by (sort expression, run_id) in one direction, and a page continues strictly
+after the (value, run_id) of the previous page's last row, so pages are stable while runs are
+being added. ``runName`` sorts missing names as the empty string. A run whose stored status is
+``running`` but whose last heartbeat is older than the cutoff reads as ``lost``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rundial_collector.store.control_base import RunQuery
+
+SORT_EXPRESSIONS = {"runId": "run_id", "startedAtMs": "started_ms",
+                    "updatedAtMs": "updated_ms", "runName": "COALESCE(name, '')"}
+_STATUS = "CASE WHEN status = 'running' AND last_heartbeat_ms < ? THEN 'lost' ELSE status END"
+RUN_COLUMNS = ("run_id, project_id, kind, name, run_group, job_type, tags, config, {status}, "
+            "reason, started_ms, finished_ms, updated_ms, last_heartbeat_ms, client")
+
+
+def status_sql() -> str:
+    """The effective-status expression; takes one parameter, the lost cutoff (ms)."""
+    return _STATUS
+
+
+def query_page(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int
+               ) -> tuple[list[tuple[Any, ...]], bool]:
+    """At most ``query.limit`` rows and whether another page exists."""
+    where, params = _filters(query, cutoff_ms)
+    expr = SORT_EXPRESSIONS[query.order_by]
+    direction = "ASC" if query.order == "asc" else "DESC"
+    sql = (f"SELECT {RUN_COLUMNS.format(status=_STATUS)} FROM runs WHERE {' AND '.join(where)} "
+           f"ORDER BY {expr} {direction}, run_id {direction} LIMIT ?")
+    rows = conn.execute(sql, (cutoff_ms, *params, query.limit + 1)).fetchall()
+    return rows[:query.limit], len(rows) > query.limit
+
+
+def _filters(query: RunQuery, cutoff_ms: int) -> tuple[list[str], list[Any]]:
+    where = ["project_id = ?"]
+    params: list[Any] = [query.project_id]
+    if query.after is not None:
+        expr = SORT_EXPRESSIONS[query.order_by]
+        op = ">" if query.order == "asc" else "<"
+        value, run_id = query.after
+        where.append(f"({expr} {op} ? OR ({expr} = ? AND run_id {op} ?))")
+        params += [value, value, run_id]
+    if query.search:
+        pattern = "%" + _escape_like(query.search) + "%"
+        where.append("(run_id LIKE ? ESCAPE '\\' OR COALESCE(name, '') LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    if query.statuses:
+        marks = ", ".join("?" for _ in query.statuses)
+        where.append(f"{_STATUS} IN ({marks})")
+        params += [cutoff_ms, *sorted(query.statuses)]
+    return where, params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
