@@ -1,0 +1,7 @@
+"""``python -m rundial.cli``."""
+
+import sys
+
+from rundial.cli import main
+
+sys.exit(main())

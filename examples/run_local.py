@@ -1,0 +1,99 @@
+"""``make run``: start the collector on ./data, run the quickstart against it, keep serving.
+
+The collector runs in the foreground until Ctrl+C, which stops it cleanly (the write queue
+drains). Re-running is safe: the database, workspace, project and admin key are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def _is_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/health/ready", timeout=1.0) as resp:
+            return 200 <= resp.status < 300
+    except OSError:
+        return False
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not _is_ready(url):
+        if proc.poll() is not None:
+            sys.exit(f"the collector exited with code {proc.returncode}")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            sys.exit("the collector did not become ready in time")
+        time.sleep(0.1)
+
+
+def _admin_key(data_dir: Path) -> str:
+    key = os.environ.get("RUNDIAL_API_KEY")
+    if key:
+        return key
+    key_file = data_dir / "admin_api_key"
+    return key_file.read_text().strip()
+
+
+def _run_example(url: str, key: str) -> None:
+    env = {**os.environ, "RUNDIAL_ENDPOINT": url, "RUNDIAL_API_KEY": key}
+    example = Path(__file__).with_name("quickstart.py")
+    subprocess.run([sys.executable, str(example)], env=env, check=True)
+
+
+def _print_guide(url: str, data_dir: Path) -> None:
+    key_file = data_dir / "admin_api_key"
+    print(f"""
+rundial collector is running at {url}
+  data:     {data_dir.resolve()} (SQLite database rundial.sqlite3)
+  API key:  {key_file.resolve()} (mode 0600)
+
+Query it:
+  export RUNDIAL_API_KEY=$(cat {key_file})
+  curl -s -H "Authorization: Bearer $RUNDIAL_API_KEY" \\
+    "{url}/api/v1/workspaces/default-workspace/projects/default-project/runs/query"
+
+Press Ctrl+C to stop the collector.""", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--data-dir", type=Path, default=Path("./data"))
+    args = parser.parse_args()
+    url = f"http://{args.host}:{args.port}"
+    if _is_ready(url):
+        print(f"a collector is already answering at {url}; running the example against it")
+        _run_example(url, _admin_key(args.data_dir))
+        return 0
+    cmd = [sys.executable, "-m", "rundial_collector", "serve", "--host", args.host,
+           "--port", str(args.port), "--data-dir", str(args.data_dir)]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    try:
+        _wait_ready(url, proc)
+        _run_example(url, _admin_key(args.data_dir))
+        _print_guide(url, args.data_dir)
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    print("collector stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
