@@ -1,0 +1,97 @@
+"""Turn decoded log and trace bodies into store records, rejecting bad items one by one.
+
+Contract as in :mod:`rundial_collector.ingest_metrics`: an item with a bad value (unknown level,
+out-of-range number, over-long message, non-decimal nanoseconds, bad run id) or in a project
+the key may not write is rejected and counted; the rest of the request is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import orjson
+
+from rundial_collector.ingest_items import (MAX_INT64, ItemErrors, authorised_items,
+                                              run_id_problem)
+from rundial_collector.ingest_schemas import LineIn, SpanIn
+from rundial_collector.store.data_base import LEVEL_RANK, LogLine, SpanRecord
+
+R = TypeVar("R")
+MAX_LOG_MESSAGE_CHARS = 64 * 1024  # the rc1 SDK cuts at 8 KiB; leave room for other clients
+MAX_SPAN_ID_CHARS = 128
+MAX_NS_DIGITS = 19  # nanoseconds since 1970 fit in int64 until 2262
+
+
+def _records(items: Sequence[Any], projects: Mapping[str, str | None], kind: str,
+             errs: ItemErrors, problem_of: Callable[[Any], tuple[str, str] | None],
+             build: Callable[[str, Any], R]) -> list[R]:
+    """``build(project, item)`` for the valid, authorised items, in request order."""
+    out: list[R] = []
+    for i, project, item in authorised_items(items, projects, kind, errs):
+        problem = problem_of(item)
+        if problem is not None:
+            errs.add(i, f"{kind}[{i}].{problem[0]}", problem[1])
+        else:
+            out.append(build(project, item))
+    return out
+
+
+def lines_from_body(lines: Sequence[LineIn], projects: Mapping[str, str | None],
+                    errs: ItemErrors) -> list[LogLine]:
+    """Valid, authorised log lines in request order."""
+    return _records(lines, projects, "lines", errs, _line_problem, _log_line)
+
+
+def _log_line(project_id: str, line: LineIn) -> LogLine:
+    return LogLine(project_id, line.runId, line.timestampMs, line.sequence, line.level,
+                   line.message, line.truncated)
+
+
+def _line_problem(line: LineIn) -> tuple[str, str] | None:
+    if line.level not in LEVEL_RANK:
+        return "level", f"level must be one of {', '.join(LEVEL_RANK)}"
+    if not 0 <= line.timestampMs <= MAX_INT64:
+        return "timestampMs", "timestampMs must be between 0 and 2^63-1"
+    if not 0 <= line.sequence <= MAX_INT64:
+        return "sequence", "sequence must be between 0 and 2^63-1"
+    if len(line.message) > MAX_LOG_MESSAGE_CHARS:
+        return "message", f"message is longer than {MAX_LOG_MESSAGE_CHARS} characters"
+    problem = run_id_problem(line.runId)
+    return None if problem is None else ("runId", problem)
+
+
+def spans_from_body(spans: Sequence[SpanIn], projects: Mapping[str, str | None],
+                    errs: ItemErrors) -> list[SpanRecord]:
+    """Valid, authorised spans in request order (every field kept)."""
+    return _records(spans, projects, "spans", errs, _span_problem, _span_record)
+
+
+def _span_problem(span: SpanIn) -> tuple[str, str] | None:
+    for name in ("traceId", "spanId"):
+        if not 0 < len(getattr(span, name)) <= MAX_SPAN_ID_CHARS:
+            return name, f"{name} must be 1-{MAX_SPAN_ID_CHARS} characters"
+    if _nanoseconds(span.startNs) is None:
+        return "startNs", "startNs must be a decimal string of nanoseconds"
+    if span.endNs is not None and _nanoseconds(span.endNs) is None:
+        return "endNs", "endNs must be a decimal string of nanoseconds or null"
+    problem = run_id_problem(span.runId)
+    return None if problem is None else ("runId", problem)
+
+
+def _nanoseconds(text: str) -> int | None:
+    """The int of a decimal nanosecond string (≤ 19 digits), else None."""
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_NS_DIGITS):
+        return None
+    return int(text)
+
+
+def _span_record(project_id: str, span: SpanIn) -> SpanRecord:
+    start = _nanoseconds(span.startNs)
+    assert start is not None
+    end = None if span.endNs is None else _nanoseconds(span.endNs)
+    events = orjson.dumps([{"name": e.name, "timestampNs": e.timestampNs,
+                            "attrsJson": e.attrsJson} for e in span.events]).decode()
+    return SpanRecord(project_id, span.runId, span.traceId, span.spanId, span.parentSpanId,
+                      span.name, span.kind, start, end, span.status, span.attrsJson, events,
+                      span.model, span.genAiSystem, span.tokensIn, span.tokensOut, span.costUsd)

@@ -1,0 +1,65 @@
+"""A small, byte-bounded LRU of resolved series, shared by the reader threads.
+
+Chunks are append-only, so a resolved series is described exactly by its *stamp*: the newest
+chunk id and the chunk count at the time it was resolved. Entries are keyed by
+``(series_id, rank)``; the reader compares stamps itself (equal: reuse; the series only grew:
+resolve just the new chunks on top, see :mod:`rundial_collector.store.sqlite_metrics`). The
+cache only ever saves work, it never changes an answer. Series larger than half of the budget
+are not cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Hashable, NamedTuple
+
+from rundial_collector.store.series_math import Points
+
+SERIES_CACHE_BYTES = 96 * 1024 * 1024  # ~4M resolved points (24 B each); bounded RSS
+
+
+class Stamp(NamedTuple):
+    """What a resolved series was built from: newest chunk id and number of chunks."""
+
+    last_chunk_id: int
+    chunks: int
+
+
+class Entry(NamedTuple):
+    stamp: Stamp
+    points: Points  # resolved: one point per step, ascending
+    raw_count: int  # stored raw points behind it (superseded ones included)
+
+
+class SeriesCache:
+    """Thread-safe LRU of ``key -> Entry`` bounded by the bytes of the cached arrays."""
+
+    def __init__(self, max_bytes: int = SERIES_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Entry | None:
+        """The cached entry of ``key`` (whatever its stamp), marking it recently used."""
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+            return entry
+
+    def put(self, key: Hashable, entry: Entry) -> None:
+        """Store ``entry`` (replacing the old one), evicting least recently used entries."""
+        size = entry.points.nbytes
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.points.nbytes
+            if size > self.max_bytes // 2:
+                return
+            self._items[key] = entry
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= evicted.points.nbytes

@@ -1,0 +1,151 @@
+"""Numpy series math: duplicate-step resolution, tail, downsampling and windows.
+
+A *raw* series is the concatenation of its stored chunks in chunk-id (= commit) order, each
+chunk's points in request order. :func:`resolve` turns it into a *resolved* series: one point
+per step, ascending, where the **last** raw point of each step wins (later chunk, then later
+item within a request). Every function here is pure, allocation-light and never creates a
+Python object per point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+_INT64 = np.dtype("<i8")
+_FLOAT64 = np.dtype("<f8")
+
+
+@dataclass(frozen=True)
+class Points:
+    """Parallel arrays of one series (steps int64, values float64, timestamps int64 ms)."""
+
+    steps: I64
+    values: F64
+    timestamps: I64
+
+    def __len__(self) -> int:
+        return int(self.steps.shape[0])
+
+    def take(self, index: npt.NDArray[np.intp] | slice) -> Points:
+        """The points at ``index`` (fancy index or slice), as a new :class:`Points`."""
+        return Points(self.steps[index], self.values[index], self.timestamps[index])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.steps.nbytes + self.values.nbytes + self.timestamps.nbytes)
+
+
+EMPTY = Points(np.empty(0, _INT64), np.empty(0, _FLOAT64), np.empty(0, _INT64))
+
+
+def pack(points: Points) -> tuple[bytes, bytes, bytes]:
+    """Little-endian blobs (steps, values, timestamps) for storage."""
+    return (np.ascontiguousarray(points.steps, _INT64).tobytes(),
+            np.ascontiguousarray(points.values, _FLOAT64).tobytes(),
+            np.ascontiguousarray(points.timestamps, _INT64).tobytes())
+
+
+def unpack(steps: bytes, values: bytes, timestamps: bytes) -> Points:
+    """Zero-copy views over concatenated blobs written by :func:`pack`."""
+    return Points(np.frombuffer(steps, _INT64), np.frombuffer(values, _FLOAT64),
+                  np.frombuffer(timestamps, _INT64))
+
+
+def concat(first: Points, then: Points) -> Points:
+    """``first`` followed by ``then`` (``then`` wins equal steps when resolved)."""
+    if len(then) == 0:
+        return first
+    return Points(np.concatenate((first.steps, then.steps)),
+                  np.concatenate((first.values, then.values)),
+                  np.concatenate((first.timestamps, then.timestamps)))
+
+
+def resolve(raw: Points) -> Points:
+    """One point per step, ascending; the last raw point of each step wins.
+
+    Already-sorted input (the common case: steps logged in order) skips the sort.
+    """
+    n = len(raw)
+    if n == 0:
+        return EMPTY
+    steps = raw.steps
+    if n > 1 and bool(np.any(steps[1:] < steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        steps = steps[order]
+    else:
+        order = None
+    keep = np.empty(n, dtype=bool)
+    np.not_equal(steps[1:], steps[:-1], out=keep[:-1])
+    keep[-1] = True
+    if order is None:
+        return raw if bool(keep.all()) else raw.take(np.flatnonzero(keep))
+    return raw.take(order[keep])
+
+
+def tail(points: Points, n: int) -> Points:
+    """The last ``n`` points (by step) of a resolved series."""
+    return points if len(points) <= n else points.take(slice(len(points) - n, None))
+
+
+def after_step(points: Points, step: int) -> Points:
+    """Points of a resolved series whose step is strictly greater than ``step``."""
+    start = int(np.searchsorted(points.steps, step, side="right"))
+    return points if start == 0 else points.take(slice(start, None))
+
+
+def in_window(points: Points, start_ms: int, end_ms: int) -> Points:
+    """Points whose timestamp lies in ``[start_ms, end_ms]`` (inclusive), order kept."""
+    ts = points.timestamps
+    mask = (ts >= start_ms) & (ts <= end_ms)
+    return points if bool(mask.all()) else points.take(np.flatnonzero(mask))
+
+
+def downsample(points: Points, max_points: int) -> Points:
+    """At most ``max_points`` points keeping each bucket's min, max and last point.
+
+    The step range is cut into ``max_points // 3`` equal buckets; a bucket contributes the
+    point with the smallest value, the largest value and the highest step (duplicates merged),
+    so spikes are never hidden and the global min and max are always present. With fewer than
+    three points allowed: 2 → global min and max, 1 → the last point.
+    """
+    n = len(points)
+    if n <= max_points:
+        return points
+    if max_points < 3:
+        return _tiny(points, max_points)
+    starts = _bucket_starts(points.steps, max_points // 3)
+    ends = np.append(starts[1:], n)
+    mins = _first_match(points.values, np.minimum.reduceat(points.values, starts), starts, ends)
+    maxs = _first_match(points.values, np.maximum.reduceat(points.values, starts), starts, ends)
+    index = np.unique(np.concatenate((mins, maxs, ends - 1)))
+    return points.take(index)
+
+
+def _tiny(points: Points, max_points: int) -> Points:
+    if max_points <= 1:
+        return points.take(slice(len(points) - 1, None))
+    pair = np.unique([int(np.argmin(points.values)), int(np.argmax(points.values))])
+    return points.take(pair)
+
+
+def _bucket_starts(steps: I64, buckets: int) -> npt.NDArray[np.intp]:
+    """Start index of each non-empty bucket of an equal split of ``[steps[0], steps[-1]]``."""
+    lo = float(steps[0])
+    width = (float(steps[-1]) - lo + 1.0) / buckets
+    edges = lo + width * np.arange(buckets, dtype=np.float64)
+    starts = np.searchsorted(steps.astype(np.float64), edges, side="left")
+    return np.unique(starts[starts < steps.shape[0]])
+
+
+def _first_match(values: F64, targets: F64, starts: npt.NDArray[np.intp],
+                 ends: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Index of the first element of each bucket equal to that bucket's target value."""
+    counts = ends - starts
+    hits = np.flatnonzero(values == np.repeat(targets, counts))
+    return hits[np.searchsorted(hits, starts, side="left")]

@@ -1,0 +1,168 @@
+"""Metric points in SQLite: one row per (series, ingest request) holding packed arrays.
+
+Write side (writer thread, inside the request's write job): resolve series ids with
+``INSERT OR IGNORE`` + ``SELECT`` and append one ``metric_chunks`` row per chunk. Chunk ids
+are AUTOINCREMENT and assigned by the single writer, so they follow commit order.
+
+Read side (reader threads): read a series' chunk blobs in chunk-id order, concatenate them
+with one ``bytes.join`` per column, view them with ``numpy.frombuffer`` and resolve duplicate
+steps in numpy. Resolved series are cached (:class:`SeriesCache`), stamped with the newest
+chunk id and the chunk count, so a cached answer is never stale; when a series only grew, just
+its new chunks are read and resolved on top of the cached points (a live chart stays cheap).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, SeriesChunk
+from rundial_collector.store.series_cache import Entry, SeriesCache, Stamp
+from rundial_collector.store.series_math import EMPTY, Points, concat, pack, resolve, unpack
+
+METRICS_SCHEMA: list[str] = ["""
+CREATE TABLE IF NOT EXISTS series (
+    series_id INTEGER PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    metric_key TEXT NOT NULL,
+    UNIQUE (project_id, run_id, metric_key)
+);
+CREATE INDEX IF NOT EXISTS series_by_key ON series(project_id, metric_key);
+CREATE TABLE IF NOT EXISTS metric_chunks (
+    chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series_id INTEGER NOT NULL REFERENCES series(series_id),
+    writer_rank INTEGER,
+    point_count INTEGER NOT NULL,
+    step_min INTEGER NOT NULL,
+    step_max INTEGER NOT NULL,
+    ts_min INTEGER NOT NULL,
+    ts_max INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    context_json TEXT,
+    steps BLOB NOT NULL,
+    vals BLOB NOT NULL,
+    timestamps BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metric_chunks_by_series ON metric_chunks(series_id, chunk_id);
+"""]
+
+_INSERT_CHUNK = (
+    "INSERT INTO metric_chunks (series_id, writer_rank, point_count, step_min, step_max, ts_min,"
+    " ts_max, received_ms, context_json, steps, vals, timestamps)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
+
+
+def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
+    """Append ``chunks`` (call inside a write job). Empty chunks are skipped."""
+    ids = _series_ids(conn, {(c.project_id, c.run_id, c.metric_key) for c in chunks})
+    rows = [_chunk_row(ids[(c.project_id, c.run_id, c.metric_key)], c, now_ms)
+            for c in chunks if len(c.points)]
+    conn.executemany(_INSERT_CHUNK, rows)
+
+
+def _series_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]
+                ) -> dict[tuple[str, str, str], int]:
+    ids: dict[tuple[str, str, str], int] = {}
+    for key in keys:
+        conn.execute("INSERT OR IGNORE INTO series (project_id, run_id, metric_key)"
+                     " VALUES (?, ?, ?)", key)
+        row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
+                           " AND metric_key = ?", key).fetchone()
+        ids[key] = int(row[0])
+    return ids
+
+
+def _chunk_row(series_id: int, chunk: SeriesChunk, now_ms: int) -> tuple[Any, ...]:
+    p = chunk.points
+    steps, values, stamps = pack(p)
+    return (series_id, chunk.rank, len(p), int(p.steps.min()), int(p.steps.max()),
+            int(p.timestamps.min()), int(p.timestamps.max()), now_ms, chunk.context_json,
+            steps, values, stamps)
+
+
+class MetricReader:
+    """Series reads on a reader connection, through a shared :class:`SeriesCache`."""
+
+    def __init__(self, cache: SeriesCache) -> None:
+        self.cache = cache
+
+    def read_series(self, conn: sqlite3.Connection, project_id: str, run_id: str,
+                    metric_key: str, rank: int | None) -> ResolvedSeries:
+        """The resolved series: cached, extended by new chunks, or resolved from scratch."""
+        row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
+                           " AND metric_key = ?", (project_id, run_id, metric_key)).fetchone()
+        if row is None:
+            return ResolvedSeries(EMPTY, 0)
+        key = (int(row[0]), rank)
+        last, count = conn.execute(
+            "SELECT max(chunk_id), count(*) FROM metric_chunks WHERE series_id = ?"
+            + _RANK_FILTER, (key[0], rank, rank)).fetchone()
+        if last is None:
+            return ResolvedSeries(EMPTY, 0)
+        stamp = Stamp(int(last), int(count))
+        entry = self.cache.get(key)
+        if entry is None or entry.stamp != stamp:
+            entry = _extended(conn, key, entry, stamp) or _resolved(conn, key, stamp)
+            self.cache.put(key, entry)
+        return ResolvedSeries(entry.points, entry.raw_count)
+
+
+def _resolved(conn: sqlite3.Connection, key: tuple[int, int | None], stamp: Stamp) -> Entry:
+    """Resolve the whole series from its chunks."""
+    raw, _ = _raw_points(conn, key, after_chunk=0)
+    return Entry(stamp, resolve(raw), len(raw))
+
+
+def _extended(conn: sqlite3.Connection, key: tuple[int, int | None], entry: Entry | None,
+              stamp: Stamp) -> Entry | None:
+    """``entry`` plus the chunks appended since, when only appends happened; else None.
+
+    Resolving (cached resolved points + newer raw points) equals resolving everything: the
+    newer points come later, so they win their steps exactly as they would in a full pass.
+    """
+    if entry is None or entry.stamp.last_chunk_id >= stamp.last_chunk_id:
+        return None
+    raw, chunks = _raw_points(conn, key, after_chunk=entry.stamp.last_chunk_id)
+    if entry.stamp.chunks + chunks != stamp.chunks:
+        return None  # chunks were removed meanwhile: start over
+    return Entry(stamp, resolve(concat(entry.points, raw)), entry.raw_count + len(raw))
+
+
+def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chunk: int
+                ) -> tuple[Points, int]:
+    """Raw points of the chunks after ``after_chunk`` in chunk order, and how many chunks."""
+    series_id, rank = key
+    rows = conn.execute("SELECT steps, vals, timestamps FROM metric_chunks WHERE series_id = ?"
+                        " AND chunk_id > ?" + _RANK_FILTER + " ORDER BY chunk_id",
+                        (series_id, after_chunk, rank, rank)).fetchall()
+    if not rows:
+        return EMPTY, 0
+    steps, values, stamps = zip(*rows)
+    return unpack(b"".join(steps), b"".join(values), b"".join(stamps)), len(rows)
+
+
+_KEY_ORDER = " ORDER BY (metric_key LIKE 'system/%'), metric_key LIMIT ? OFFSET ?"
+
+
+def metric_keys(conn: sqlite3.Connection, project_id: str, run_id: str | None, limit: int,
+                offset: int) -> list[MetricKeyInfo]:
+    """Keys of a project (with run counts) or of one run (with point counts and last step)."""
+    if run_id is None:
+        rows = conn.execute("SELECT metric_key, count(*) FROM series WHERE project_id = ?"
+                            " GROUP BY metric_key" + _KEY_ORDER,
+                            (project_id, limit, offset)).fetchall()
+        return [MetricKeyInfo(key, int(runs)) for key, runs in rows]
+    rows = conn.execute(
+        "SELECT s.metric_key, sum(c.point_count), max(c.step_max), max(c.ts_max)"
+        " FROM series s JOIN metric_chunks c ON c.series_id = s.series_id"
+        " WHERE s.project_id = ? AND s.run_id = ? GROUP BY s.metric_key" + _KEY_ORDER,
+        (project_id, run_id, limit, offset)).fetchall()
+    return [MetricKeyInfo(key, 1, int(n), int(step), int(ts)) for key, n, step, ts in rows]
+
+
+def series_exists(conn: sqlite3.Connection, project_id: str, run_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM series WHERE project_id = ? AND run_id = ? LIMIT 1",
+                        (project_id, run_id)).fetchone() is not None

@@ -1,0 +1,107 @@
+"""Unit tests of the numpy series math and the cached series reader (property tests)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rundial_collector.store.data_base import SeriesChunk
+from rundial_collector.store.series_cache import SeriesCache
+from rundial_collector.store.series_math import (Points, after_step, downsample, in_window,
+                                                 pack, resolve, tail, unpack)
+from rundial_collector.store.sqlite_data import DATA_SCHEMA
+from rundial_collector.store.sqlite_metrics import MetricReader, write_chunks
+
+raw_series = st.lists(st.tuples(st.integers(0, 60), st.floats(-1e6, 1e6),
+                                st.integers(0, 10**6)), max_size=300)
+
+
+def _points(items: list[tuple[int, float, int]]) -> Points:
+    return Points(np.array([s for s, _, _ in items], np.int64),
+                  np.array([v for _, v, _ in items], np.float64),
+                  np.array([t for _, _, t in items], np.int64))
+
+
+def _as_list(points: Points) -> list[tuple[int, float, int]]:
+    return list(zip(points.steps.tolist(), points.values.tolist(), points.timestamps.tolist()))
+
+
+@given(raw_series)
+def test_resolve_matches_last_write_wins_dict(items: list[tuple[int, float, int]]) -> None:
+    """Resolving equals a dict where every later raw point overwrites its step, sorted by step."""
+    reference: dict[int, tuple[float, int]] = {}
+    for step, value, ts in items:
+        reference[step] = (value, ts)
+    expected = [(s, v, t) for s, (v, t) in sorted(reference.items())]
+    assert _as_list(resolve(_points(items))) == expected
+
+
+@given(raw_series, st.integers(1, 400))
+@settings(max_examples=200)
+def test_downsample_bounds_and_extremes(items: list[tuple[int, float, int]], budget: int) -> None:
+    """Downsampling never exceeds the budget, keeps ascending steps and (budget ≥ 2) min and max."""
+    resolved = resolve(_points(items))
+    out = downsample(resolved, budget)
+    assert len(out) <= budget
+    assert np.all(np.diff(out.steps) > 0)
+    assert set(_as_list(out)) <= set(_as_list(resolved))
+    if len(resolved) and budget >= 2:
+        assert out.values.min() == resolved.values.min()
+        assert out.values.max() == resolved.values.max()
+    if len(resolved) and budget >= 3:
+        assert out.steps[-1] == resolved.steps[-1]
+
+
+def test_downsample_keeps_a_lone_spike_in_a_million_points() -> None:
+    """A single spike among a million points survives a 1,500-point budget."""
+    steps = np.arange(1_000_000, dtype=np.int64)
+    values = np.sin(steps / 1000.0)
+    values[654_321] = 50.0
+    out = downsample(Points(steps, values, steps), 1500)
+    assert len(out) <= 1500 and 654_321 in out.steps.tolist()
+
+
+@given(raw_series, st.integers(0, 70), st.integers(0, 10**6), st.integers(0, 10**6),
+       st.integers(1, 50))
+def test_windows_tail_and_after_step(items: list[tuple[int, float, int]], cut: int, lo: int,
+                                     hi: int, n: int) -> None:
+    """tail, after_step and in_window agree with list comprehensions over the resolved series."""
+    resolved = resolve(_points(items))
+    rows = _as_list(resolved)
+    assert _as_list(tail(resolved, n)) == rows[-n:]
+    assert _as_list(after_step(resolved, cut)) == [r for r in rows if r[0] > cut]
+    assert _as_list(in_window(resolved, lo, hi)) == [r for r in rows if lo <= r[2] <= hi]
+
+
+def test_pack_roundtrip_is_little_endian() -> None:
+    """Packed blobs are little-endian int64/float64 and unpack to equal arrays."""
+    points = _points([(1, 0.5, 7), (2**40, -2.25, 2**50)])
+    steps, values, stamps = pack(points)
+    assert steps[:8] == (1).to_bytes(8, "little")
+    assert _as_list(unpack(steps, values, stamps)) == _as_list(points)
+
+
+batches = st.lists(st.lists(st.tuples(st.integers(0, 40), st.floats(-1e3, 1e3)), min_size=1,
+                            max_size=30), min_size=1, max_size=8)
+
+
+@given(batches)
+@settings(max_examples=60)
+def test_cached_reader_extends_like_a_fresh_resolve(appends: list[list[tuple[int, float]]]
+                                                    ) -> None:
+    """After every append, the cached (incrementally extended) series equals a fresh resolve."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    for statement in DATA_SCHEMA:
+        conn.executescript(statement)
+    cached = MetricReader(SeriesCache())
+    for i, batch in enumerate(appends):
+        points = _points([(s, v, i) for s, v in batch])
+        write_chunks(conn, [SeriesChunk("p", "r", "k", points, rank=i % 2)], now_ms=0)
+        for rank in (None, 0):
+            got = cached.read_series(conn, "p", "r", "k", rank)
+            fresh = MetricReader(SeriesCache()).read_series(conn, "p", "r", "k", rank)
+            assert _as_list(got.points) == _as_list(fresh.points)
+            assert got.raw_count == fresh.raw_count
