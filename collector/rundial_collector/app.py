@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from rundial_collector import (handlers_admin, handlers_ingest, handlers_query,
-                               handlers_runs, handlers_stubs)
+from rundial_collector import (handlers_admin, handlers_events, handlers_heartbeat,
+                               handlers_ingest, handlers_query, handlers_runs, handlers_spans,
+                               handlers_stubs)
 from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.bootstrap import ensure_bootstrap
 from rundial_collector.config import CollectorConfig
@@ -20,7 +21,8 @@ from rundial_collector.middleware import make_middlewares
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite import SQLiteStore
 
-_ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query, handlers_stubs)
+_ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
+                  handlers_events, handlers_heartbeat, handlers_spans, handlers_stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:

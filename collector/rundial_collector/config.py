@@ -19,6 +19,7 @@ RETRY_AFTER_SECONDS = 1  # what a 429 tells clients to wait
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # matches the SDK's 7-day spool age bound
 READ_THREADS = 2  # SQLite reader threads (WAL allows concurrent readers)
 LOST_AFTER_SECONDS = 300.0  # a running run with no heartbeat for this long is "lost"
+EVENTS_POLL_SECONDS = 2.0  # live streams also re-read the store this often (catches lost/late rows)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class CollectorConfig:
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
     read_threads: int = READ_THREADS
     lost_after_seconds: float = LOST_AFTER_SECONDS
+    events_poll_seconds: float = EVENTS_POLL_SECONDS
     access_log: bool = True
     public_url: str | None = None
     bootstrap_api_key: str | None = None

@@ -20,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from rundial_collector import errors
+from rundial_collector import events_hub  # events: publish after commit
 from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.auth import Principal, authenticate, resolve_project
 from rundial_collector.body import read_body
@@ -64,6 +65,7 @@ async def ingest_metrics(request: web.Request) -> web.Response:
     batch: IngestBatch[SeriesChunk] = IngestBatch(chunks, accepted, key,
                                                   _diagnostics(body.clientDiagnostics, pairs))
     outcome = await write_or_429(request, request.app[STORE].ingest_metrics(batch))
+    events_hub.publish_ingest(request.app, chunks)  # events: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
 
 
@@ -132,6 +134,7 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
     batch = IngestBatch(records, len(records), key, _diagnostics(body.clientDiagnostics, pairs))
     write = getattr(request.app[STORE], store_method)
     outcome = await write_or_429(request, write(batch))
+    events_hub.publish_ingest(request.app, records)  # events: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
 
 

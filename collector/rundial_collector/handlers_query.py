@@ -167,11 +167,14 @@ async def query_logs(request: web.Request) -> web.Response:
     """``{"runId", "rows": [...], "page"}``, newest first unless ``order`` is ``asc``."""
     principal = await authenticate(request)
     query = await decode_body(request, LogsQuery)
+    if query.startMs is not None and query.endMs is not None:
+        _check_window(query.startMs, query.endMs)
     ref = await _readable(request, principal, query.projectId, query.runId)
     rows, next_values = await _log_page(request, LogQuery(
         ref.project_id, query.runId, min(query.limit, MAX_LOG_ROWS),
         newest_first=query.order == "desc", min_level=LEVEL_RANK[query.minLevel],
-        text=query.text or None, after=_log_cursor(query.cursor)))
+        text=query.text or None, start_ms=query.startMs, end_ms=query.endMs,
+        after=_log_cursor(query.cursor)))
     return json_response(request, {"projectId": ref.project_id, "runId": query.runId,
                                    "rows": [log_row_dict(r) for r in rows],
                                    "page": page(next_values is not None, next_values)})
@@ -185,8 +188,8 @@ async def export_logs(request: web.Request) -> web.Response:
     ref = await _readable(request, principal, query.projectId, query.runId)
     rows, next_values = await _log_page(request, LogQuery(
         ref.project_id, query.runId, min(query.limit, MAX_EXPORT_LOG_ROWS),
-        newest_first=False, start_ms=query.startMs, end_ms=query.endMs,
-        after=_log_cursor(query.cursor)))
+        newest_first=False, min_level=LEVEL_RANK[query.minLevel], text=query.text or None,
+        start_ms=query.startMs, end_ms=query.endMs, after=_log_cursor(query.cursor)))
     if query.format == "csv":
         return _csv(logs_csv(rows, header=not query.cursor), next_values)
     return json_response(request, {"projectId": ref.project_id, "runId": query.runId,

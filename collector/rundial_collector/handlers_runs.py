@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector import auth, errors, handlers_runs_read
+from rundial_collector import events_hub  # events: publish after commit
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
 from rundial_collector.handlers_runs_read import run_entry
@@ -96,6 +97,7 @@ async def start_run(request: web.Request) -> web.Response:
         group=body.group, job_type=body.jobType, tags=tuple(body.tags or ()),
         config=body.config or {}, client=body.client)
     run, created = await write_or_429(request, request.app[STORE].start_run(start, now_ms()))
+    events_hub.publish_run(request.app, run)  # events: publish after commit
     return json_response(request, {**run_entry(run, project), "created": created},
                          status=201 if created else 200)
 
@@ -110,6 +112,7 @@ async def set_status(request: web.Request) -> web.Response:
     finished = body.finishedAtMs if body.finishedAtMs is not None else now
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
         run.run_id, body.status, reason or None, finished, now))
+    events_hub.publish_run(request.app, run)  # events: publish after commit
     return json_response(request, {**run_entry(run, project), "changed": changed})
 
 

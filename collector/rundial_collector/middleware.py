@@ -21,6 +21,7 @@ access_log = logging.getLogger("rundial.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_KEY = "rundial.request_id"
+_SECRET_QUERY_PARAMS = ("token", "api_key", "sig")
 
 _HTTP_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "INVALID_REQUEST", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
@@ -75,5 +76,16 @@ def _render(err: ApiError, rid: str) -> web.Response:
 
 def _log_access(request: web.Request, response: web.StreamResponse, started: float) -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    access_log.info('%s "%s %s" %d %.1fms %s', request.remote, request.method, request.path_qs,
-                    response.status, elapsed_ms, request.get(REQUEST_ID_KEY, "-"))
+    access_log.info('%s "%s %s" %d %.1fms %s', request.remote, request.method,
+                    _redacted_path(request), response.status, elapsed_ms,
+                    request.get(REQUEST_ID_KEY, "-"))
+
+
+def _redacted_path(request: web.Request) -> str:
+    """``path_qs`` with secret query values (``?token=`` API keys from browsers) masked."""
+    query = request.rel_url.query
+    if not any(name in query for name in _SECRET_QUERY_PARAMS):
+        return request.path_qs
+    masked = request.rel_url.update_query(
+        {name: "***" for name in _SECRET_QUERY_PARAMS if name in query})
+    return masked.path_qs

@@ -55,7 +55,7 @@ class MetricsExport(_Window):
 
 
 class LogsQuery(msgspec.Struct):
-    """``query/logs`` (v1 doc §7.4) plus ``order``."""
+    """``query/logs`` (v1 doc §7.4) plus ``order`` and an optional ``startMs``/``endMs`` window."""
 
     projectId: str
     runId: str
@@ -64,7 +64,12 @@ class LogsQuery(msgspec.Struct):
     order: Literal["asc", "desc"] = "desc"
     text: str | None = None
     cursor: str | None = None
+    startMs: NonNegative | None = None
+    endMs: NonNegative | None = None
 
 
 class LogsExport(_Window):
-    """``export/logs`` (v1 doc §7.5)."""
+    """``export/logs`` (v1 doc §7.5) plus the ``minLevel`` and ``text`` filters of query/logs."""
+
+    minLevel: Level = "trace"
+    text: str | None = None
