@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from rundial_collector import (handlers_admin, handlers_events, handlers_heartbeat,
-                               handlers_ingest, handlers_query, handlers_runs, handlers_spans,
+from rundial_collector import (handlers_admin, handlers_artifacts, handlers_blobs,
+                               handlers_events, handlers_heartbeat, handlers_ingest,
+                               handlers_media, handlers_query, handlers_runs, handlers_spans,
                                handlers_stubs)
 from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.bootstrap import ensure_bootstrap
@@ -22,7 +23,8 @@ from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite import SQLiteStore
 
 _ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
-                  handlers_events, handlers_heartbeat, handlers_spans, handlers_stubs)
+                  handlers_artifacts, handlers_blobs, handlers_media, handlers_events,
+                  handlers_heartbeat, handlers_spans, handlers_stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:

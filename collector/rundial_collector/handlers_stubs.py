@@ -17,11 +17,6 @@ from rundial_collector import errors
 WS = "/api/v1/workspaces/{ws}"
 # (method, path, what); remove an entry when its route gets a real handler.
 STUBS: tuple[tuple[str, str, str], ...] = (
-    ("POST", "/api/v1/artifacts/initiate", "artifact upload"),
-    ("POST", "/api/v1/artifacts/finalize", "artifact upload"),
-    ("POST", "/api/v1/artifacts/use", "artifact lineage"),
-    ("POST", "/api/v1/artifacts/download", "artifact download"),
-    ("POST", "/api/v1/ingest/media", "media ingest"),
     ("POST", "/api/v1/evals/suites", "eval suites"),
     ("POST", "/api/v1/evals/runs", "eval runs"),
     ("POST", "/api/v1/evals/results", "eval results"),

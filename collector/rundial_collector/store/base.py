@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from rundial_collector.store.artifacts_base import ArtifactStore
 from rundial_collector.store.control_base import ControlStore
 from rundial_collector.store.data_base import DataStore
 
 
-class Store(ControlStore, DataStore, Protocol):
+class Store(ControlStore, DataStore, ArtifactStore, Protocol):
     """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
 
     async def start(self) -> None: ...

@@ -1,0 +1,314 @@
+"""Content-addressed blob storage: the interface and the local-directory implementation.
+
+Blobs are addressed by sha256 only; no user-supplied name or path ever reaches the
+filesystem. Layout under ``root`` (``<data_dir>/blobs``)::
+
+    sha256/ab/cd/<hex>              published blobs (content verified before publishing)
+    tmp/<random>.tmp                single uploads being received (same filesystem: os.replace)
+    staging/<hex>.<part size>.data  multipart uploads: parts are written at their offsets
+    staging/<hex>.<part size>.parts/<n>   the ETag of part n, written once its bytes are in
+
+Contract shared by every backend:
+
+* Bodies arrive as async chunk iterators and are streamed to disk while hashing; memory per
+  stream is bounded by :data:`WRITE_BATCH_BYTES`. Sending more than announced raises
+  :class:`BlobTooLarge` at once (nothing kept); content whose size or sha256 differs from what
+  was announced raises :class:`BlobMismatch` and is discarded.
+* A blob is published only after its full sha256 was verified, so dedup by hash is safe.
+* Staged multipart uploads are keyed by (sha256, part size), so any later upload of the same
+  content, by any process, resumes from the parts already received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Protocol, TypeVar
+
+from rundial_collector.blobstage import (KeyedLocks, PartPlan, PrefixHashes, hash_file,
+                                         part_at, part_plan, write_and_hash)
+
+T = TypeVar("T")
+log = logging.getLogger("rundial.collector.blobs")
+WRITE_BATCH_BYTES = 1024 * 1024  # bytes buffered per stream before one write+hash call
+WRITE_BATCH_CHUNKS = 512  # stay well under IOV_MAX (1024) for one pwritev
+IO_THREADS = 4  # disk writes and hashing run here; both release the GIL
+
+
+class BlobError(Exception):
+    """Base class of the errors a blob operation reports to the HTTP layer."""
+
+
+class BlobTooLarge(BlobError):
+    """The body is longer than the announced size (HTTP 413)."""
+
+
+class BlobMismatch(BlobError):
+    """The received bytes do not match the announced size or sha256 (HTTP 409)."""
+
+
+class BlobIncomplete(BlobError):
+    """A multipart blob still misses parts (HTTP 409); ``missing`` lists their numbers."""
+
+    def __init__(self, missing: list[int]) -> None:
+        super().__init__(f"parts {missing[:10]} were never uploaded")
+        self.missing = missing
+
+
+Chunks = AsyncIterator[bytes]
+
+
+class BlobStore(Protocol):
+    """What the artifact routes need from a blob backend (local directory now)."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def local_path(self, sha256: str) -> Path | None: ...
+
+    async def put(self, sha256: str, size: int, chunks: Chunks) -> None: ...
+
+    async def put_part(self, sha256: str, size: int, part_size: int, number: int,
+                       chunks: Chunks) -> str: ...
+
+    def missing_parts(self, sha256: str, size: int, part_size: int) -> list[int]: ...
+
+    def part_etag(self, sha256: str, part_size: int, number: int) -> str | None: ...
+
+    async def complete(self, sha256: str, size: int, part_size: int) -> None: ...
+
+    async def delete(self, sha256: str) -> int: ...
+
+    def iter_blobs(self) -> Iterator[tuple[str, float]]: ...
+
+    async def sweep_staging(self, older_than_s: float) -> int: ...
+
+
+class LocalBlobStore:
+    """The default backend: a directory on the collector's disk (see the module docstring)."""
+
+    def __init__(self, root: Path, io_threads: int = IO_THREADS) -> None:
+        self.root = root
+        self._io_threads = io_threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._locks = KeyedLocks()
+        self._prefix = PrefixHashes()
+        self._background: set[asyncio.Future[Any]] = set()
+
+    def start(self) -> None:
+        """Create the directories and the I/O pool; delete stray temp files of a crash."""
+        for name in ("sha256", "tmp", "staging"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        for stray in (self.root / "tmp").iterdir():
+            stray.unlink(missing_ok=True)
+        self._pool = ThreadPoolExecutor(self._io_threads, thread_name_prefix="rundial-blob-io")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- reads -------------------------------------------------------------------------------
+    def blob_path(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.blob_path(sha256).is_file()
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The published file of ``sha256`` (served with sendfile), or None."""
+        path = self.blob_path(sha256)
+        return path if path.is_file() else None
+
+    def iter_blobs(self) -> Iterator[tuple[str, float]]:
+        """Every published blob as (sha256, mtime)."""
+        for path in (self.root / "sha256").glob("*/*/*"):
+            try:
+                yield path.name, path.stat().st_mtime
+            except FileNotFoundError:  # deleted while listing
+                continue
+
+    # -- single uploads ----------------------------------------------------------------------
+    async def put(self, sha256: str, size: int, chunks: Chunks) -> None:
+        """Receive a whole blob; publish it when size and sha256 match, else discard it."""
+        tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            written, digest = await self._stream(fd, 0, size, chunks)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        if written != size or digest != sha256:
+            tmp.unlink(missing_ok=True)
+            raise BlobMismatch(f"received {written} bytes with sha256 {digest}; "
+                               f"expected {size} bytes with sha256 {sha256}")
+        async with self._locks.hold(sha256):
+            self._publish(tmp, sha256)
+
+    def _publish(self, source: Path, sha256: str) -> None:
+        target = self.blob_path(sha256)
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    # -- multipart uploads -------------------------------------------------------------------
+    def _staging(self, sha256: str, part_size: int) -> tuple[Path, Path]:
+        base = self.root / "staging" / f"{sha256}.{part_size}"
+        return base.with_name(base.name + ".data"), base.with_name(base.name + ".parts")
+
+    async def put_part(self, sha256: str, size: int, part_size: int, number: int,
+                       chunks: Chunks) -> str:
+        """Receive part ``number`` into the staging file; return its ETag (quoted sha256)."""
+        part = part_at(size, part_size, number)
+        if part is None:
+            raise BlobMismatch(f"a {size}-byte blob has no part {number}")
+        data, parts = self._staging(sha256, part_size)
+        parts.mkdir(parents=True, exist_ok=True)
+        (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
+        self._prefix.rewind(sha256, part_size, number)
+        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            written, digest = await self._stream(fd, part.offset, part.size, chunks)
+        finally:
+            os.close(fd)
+        if written != part.size:
+            raise BlobMismatch(f"part {number} has {written} bytes; expected {part.size}")
+        etag = f'"{digest}"'
+        _write_atomic(parts / str(number), etag)
+        self._in_background(self._prefix.advance, data, parts, sha256, part_size, size)
+        return etag
+
+    def missing_parts(self, sha256: str, size: int, part_size: int) -> list[int]:
+        """Numbers of the parts of ``sha256`` not yet received (all of them when none are)."""
+        _, parts = self._staging(sha256, part_size)
+        have = set(os.listdir(parts)) if parts.is_dir() else set()
+        return [p.number for p in part_plan(size, part_size) if str(p.number) not in have]
+
+    def part_etag(self, sha256: str, part_size: int, number: int) -> str | None:
+        _, parts = self._staging(sha256, part_size)
+        try:
+            return (parts / str(number)).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    async def complete(self, sha256: str, size: int, part_size: int) -> None:
+        """Verify the staged parts as a whole and publish them; discard them on mismatch."""
+        missing = self.missing_parts(sha256, size, part_size)
+        if missing:
+            raise BlobIncomplete(missing)
+        data, parts = self._staging(sha256, part_size)
+        async with self._locks.hold(sha256):
+            if self.exists(sha256):
+                return
+            digest = await self._run(self._prefix.finish, data, sha256, part_size, size)
+            if digest != sha256 or data.stat().st_size != size:
+                await self._run(self._discard, data, parts, sha256, part_size)
+                raise BlobMismatch(f"the parts assemble to sha256 {digest}, not {sha256}")
+            self._publish(data, sha256)
+            await self._run(shutil.rmtree, parts, True)
+
+    def _discard(self, data: Path, parts: Path, sha256: str, part_size: int) -> None:
+        self._prefix.forget(sha256, part_size)
+        data.unlink(missing_ok=True)
+        shutil.rmtree(parts, ignore_errors=True)
+
+    # -- deletion ----------------------------------------------------------------------------
+    async def delete(self, sha256: str) -> int:
+        """Delete a published blob; return the bytes reclaimed (0 when absent)."""
+        async with self._locks.hold(sha256):
+            path = self.blob_path(sha256)
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                return 0
+            return size
+
+    async def sweep_staging(self, older_than_s: float) -> int:
+        """Drop staged uploads untouched for ``older_than_s``; return the bytes reclaimed."""
+        return await self._run(self._sweep_staging, time.time() - older_than_s)
+
+    def _sweep_staging(self, cutoff: float) -> int:
+        reclaimed = 0
+        for data in (self.root / "staging").glob("*.data"):
+            parts = data.with_suffix(".parts")
+            stamp = max(data.stat().st_mtime, parts.stat().st_mtime if parts.exists() else 0)
+            if stamp < cutoff:
+                reclaimed += data.stat().st_size
+                sha256, part_size = data.name.split(".")[:2]
+                self._discard(data, parts, sha256, int(part_size))
+        return reclaimed
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _stream(self, fd: int, offset: int, limit: int,
+                      chunks: Chunks) -> tuple[int, str]:
+        """Write ``chunks`` at ``offset`` in batches; (bytes written, sha256 hex).
+
+        One batch is written and hashed on an I/O thread while the next one is received, so the
+        socket keeps flowing; at most two batches per stream are in memory.
+        """
+        hasher = hashlib.sha256()
+        written = buffered = 0
+        batch: list[bytes] = []
+        writing: asyncio.Future[None] | None = None
+        try:
+            async for chunk in chunks:
+                if written + buffered + len(chunk) > limit:
+                    raise BlobTooLarge(f"the body is longer than the announced {limit} bytes")
+                batch.append(chunk)
+                buffered += len(chunk)
+                if buffered >= WRITE_BATCH_BYTES or len(batch) >= WRITE_BATCH_CHUNKS:
+                    if writing is not None:
+                        await writing
+                    writing = self._submit(write_and_hash, fd, offset + written, batch, hasher)
+                    written, buffered, batch = written + buffered, 0, []
+        finally:
+            if writing is not None:
+                await writing
+        if batch:
+            await self._run(write_and_hash, fd, offset + written, batch, hasher)
+            written += buffered
+        return written, hasher.hexdigest()
+
+    def _in_background(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` on the I/O pool without waiting; failures are logged, never raised."""
+        future = self._submit(fn, *args)
+        self._background.add(future)
+        future.add_done_callback(self._background_done)
+
+    def _background_done(self, future: asyncio.Future[Any]) -> None:
+        self._background.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("background blob work failed: %r", future.exception())
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        assert self._pool is not None, "blob store not started"
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._submit(fn, *args)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+__all__ = ["BlobError", "BlobIncomplete", "BlobMismatch", "BlobStore", "BlobTooLarge",
+           "LocalBlobStore", "PartPlan", "hash_file", "part_plan"]
