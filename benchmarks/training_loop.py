@@ -1,0 +1,171 @@
+"""Training-loop overhead: a ~200 us numpy step, 20k steps, with and without run.log.
+
+Run from the repo root:  PYTHONPATH=. .venv/bin/python benchmarks/training_loop.py
+
+Both loops compute the same step and the same 10-float metrics dict; the logging loop adds
+``rd.init`` before, ``run.log(metrics)`` per step and ``run.finish()`` after, so its wall time
+includes delivering every point (or spooling it when the collector is stopped). Rounds are paired
+and alternate their order (AB, BA, ...); the median of the paired ratios, the ratio of minima and
+the process-CPU ratio are printed. A "noise floor" condition runs the same protocol with
+``mode="disabled"`` (a no-op run): its ratio shows how much this shared machine's noise alone moves
+the figure. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread: a fair 2-core baseline
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import rundial as rd  # noqa: E402
+from tests.helpers.collector_proc import CollectorProcess  # noqa: E402
+
+STEP_TARGET_S = 200e-6
+
+
+KEYS = [f"train/m{k}" for k in range(10)]
+
+
+def make_step() -> Callable[[], float]:
+    """A numpy step calibrated to about 200 us on this machine (best of 5 timings per size)."""
+    rng = np.random.default_rng(0)
+    size = 32
+    while True:
+        a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+
+        def step(a: np.ndarray = a, b: np.ndarray = b) -> float:
+            c = a @ b
+            return float(np.tanh(c).mean() + np.sqrt(np.abs(c)).sum() * 1e-6)
+
+        per_step = min(bare_loop(step, 100) for _ in range(7)) / 100
+        if per_step >= STEP_TARGET_S * 0.95 or size > 512:
+            return step
+        size += 2
+
+
+def bare_loop(step: Callable[[], float], steps: int) -> float:
+    started = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+        metrics = {key: loss + k for k, key in enumerate(KEYS)}  # noqa: F841 (same work as logged)
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """(wall s, process CPU s incl. the worker thread, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def logged_loop(step: Callable[[], float], steps: int, proc: CollectorProcess, spool: Path,
+                mode: str = "online") -> tuple[float, rd.Run | rd.NoopRun]:
+    started = time.perf_counter()
+    run = rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
+                  api_key=proc.api_key, spool_directory=str(spool), mode=mode)
+    for _ in range(steps):
+        loss = step()
+        metrics = {key: loss + k for k, key in enumerate(KEYS)}
+        run.log(metrics)
+    run.finish(timeout_s=30)
+    return time.perf_counter() - started, run
+
+
+def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorProcess, tmp: Path,
+           label: str, mode: str = "online") -> None:
+    """Paired rounds (order alternates: AB, BA, ...) so drift on a shared machine cancels out."""
+    base, logged, base_cpu, logged_cpu = [], [], [], []
+    diag = None
+    for r in range(args.rounds):
+        order = ("base", "logged") if r % 2 == 0 else ("logged", "base")
+        for which in order:
+            if which == "base":
+                wall, cpu, _ = timed(lambda: bare_loop(step, args.steps))
+                base.append(wall)
+                base_cpu.append(cpu)
+            else:
+                spool = tmp / f"spool-{label}-{r}"
+                wall, cpu, result = timed(lambda: logged_loop(step, args.steps, proc, spool, mode))
+                logged.append(wall)
+                logged_cpu.append(cpu)
+                diag = result[1].diagnostics()  # type: ignore[index]
+    paired = [lg / b for lg, b in zip(logged, base)]
+    print(f"{label:18} baseline {statistics.median(base):7.3f} s   with run.log {statistics.median(logged):7.3f} s")
+    print(f"{'':18} wall ratio: median of paired rounds {statistics.median(paired):.4f}, "
+          f"of minima {min(logged) / min(base):.4f}; process CPU ratio "
+          f"{statistics.median(logged_cpu) / statistics.median(base_cpu):.4f}")
+    print(f"{'':18} per-round wall ratios {', '.join(f'{x:.3f}' for x in paired)}")
+    assert diag is not None
+    print(f"{'':18} last round: accepted {diag.accepted_points:,}, spooled batches {diag.spool_segments}, "
+          f"dropped {diag.dropped}")
+
+
+def component_estimate(steps: int, per_step_s: float, tmp: Path) -> None:
+    """Overhead from its parts, each timed in isolation (best of 5): robust to a noisy machine.
+
+    hot path = ``steps`` run.log calls with the worker idle; worker = ``run.flush()`` of those
+    rows in offline mode (drain, validate, encode, gzip, spool write), which is all the CPU the
+    worker spends per row except the HTTP exchange.
+    """
+    hot, work = [], []
+    for r in range(5):
+        run = rd.init(project="bench", mode="offline", spool_directory=str(tmp / f"est{r}"),
+                      flush_at_records=10**9, queue_capacity=steps * 2)
+        started = time.perf_counter()
+        for _ in range(steps):
+            run.log({key: 0.5 + k for k, key in enumerate(KEYS)})
+        hot.append(time.perf_counter() - started - dict_cost(steps))
+        started = time.perf_counter()
+        run.flush(timeout_s=60)
+        work.append(time.perf_counter() - started)
+        run.finish()
+    hot_s, work_s = min(hot), min(work)
+    print(f"component estimate: run.log {hot_s / steps * 1e6:.2f} us/call + worker {work_s / steps * 1e6:.2f} us/row "
+          f"= {(hot_s + work_s) / (steps * per_step_s) * 100:.2f}% of a {per_step_s * 1e6:.0f} us step "
+          f"(upper bound: assumes none of the worker's time overlaps the training step)")
+
+
+def dict_cost(steps: int) -> float:
+    started = time.perf_counter()
+    for _ in range(steps):
+        metrics = {key: 0.5 + k for k, key in enumerate(KEYS)}  # noqa: F841
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    step = make_step()
+    per_step = min(bare_loop(step, 500) for _ in range(5)) / 500
+    print(f"training loop: {args.steps:,} steps of {per_step * 1e6:.0f} us, 10 floats logged per step, "
+          f"{args.rounds} interleaved rounds (medians)")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        proc = CollectorProcess(tmp / "data")
+        proc.start()
+        try:
+            rounds(step, args, proc, tmp, "noise floor", mode="disabled")
+            rounds(step, args, proc, tmp, "collector up")
+            proc.stop()
+            rounds(step, args, proc, tmp, "collector stopped")
+        finally:
+            proc.stop()
+        component_estimate(args.steps, per_step, tmp)
+    print("goal: ratio <= 1.03 with the collector up and stopped; the noise floor row is the same "
+          "protocol with mode='disabled' (no work at all), i.e. this machine's measurement noise")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""rundial: a non-blocking experiment-tracking SDK.
+
+    import rundial as rd
+
+    with rd.init(project="my-proj", workspace="my-ws", config={"lr": 1e-3}) as run:
+        for step in range(1000):
+            run.log({"loss": 0.1, "acc": 0.9})
+
+``run.log`` costs well under a microsecond and never waits for the network or the disk; a
+background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
+"""
+
+from rundial._client import Client, RundialRequestError
+from rundial._config import Settings
+from rundial._diagnostics import Diagnostics
+from rundial._init import init
+from rundial._noop import NoopRun
+from rundial._replay import ReplayResult, replay_spool
+from rundial._run import Run
+from rundial._transport import HttpTransport, MockTransport, Request, Response, Transport, TransportError
+from rundial._version import __version__
+
+__all__ = [
+    "Client",
+    "Diagnostics",
+    "HttpTransport",
+    "MockTransport",
+    "NoopRun",
+    "ReplayResult",
+    "Request",
+    "Response",
+    "Run",
+    "RundialRequestError",
+    "Settings",
+    "Transport",
+    "TransportError",
+    "init",
+    "replay_spool",
+]

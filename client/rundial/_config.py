@@ -1,0 +1,204 @@
+"""Settings for one run: defaults, validation and resolution from arguments, env and file.
+
+Precedence for the target (``api_key``, ``endpoint``, ``workspace``, ``project``):
+arguments > environment (``RUNDIAL_*``) > ``~/.config/rundial/config.toml`` > defaults.
+Resolution never touches the network; an unreadable config file is ignored with a warning.
+Invalid option values raise :class:`ValueError` at ``rd.init`` time (programming errors), never later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
+QUEUE_CAPACITY_RECORDS = 20_000  # ~13 MB of 10-float dicts; OTel 2048, Prometheus 10k per shard
+FLUSH_INTERVAL_S = 1.0  # OTel logs flush every 1 s; ±10% jitter spreads many clients apart
+FLUSH_JITTER_RATIO = 0.1
+FLUSH_AT_RECORDS = 2_000  # wake the worker early: one orjson call of ~1 ms at this size
+MAX_BATCH_RECORDS = 5_000  # rows (log calls) per POST
+MAX_BATCH_BYTES = 4 * 1024 * 1024  # uncompressed per POST; the collector's limit is 32 MiB
+ENCODE_CHUNK_RECORDS = 2_000  # rows per orjson call, so each GIL hold stays near 1 ms
+REQUEST_TIMEOUT_S = 30.0  # Sentry and Prometheus use 30 s
+RETRY_BASE_DELAY_S = 1.0  # full-jitter exponential backoff: U(0, min(cap, base * 2**n))
+RETRY_MAX_DELAY_S = 60.0  # wandb core caps at 60 s
+SPOOL_MAX_BYTES = 1024**3  # 1 GiB; Vector needs >= 256 MiB for a disk buffer
+SPOOL_MAX_AGE_S = 7 * 24 * 3600.0  # wandb retries for ~7 days; matches the collector's idempotency TTL
+FINISH_TIMEOUT_S = 5.0  # Sentry shutdown 2 s, OTel 30 s: long enough to drain, short enough to never hang
+
+MODES = ("online", "offline", "disabled")
+KINDS = ("training", "agent", "eval")
+RESUMES = ("never", "allow", "must")
+DISTRIBUTED = ("rank0", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs, resolved and validated. Durations are seconds, sizes bytes."""
+
+    project: str | None
+    workspace: str | None = None
+    endpoint: str = DEFAULT_ENDPOINT
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    run_id: str | None = None
+    name: str | None = None
+    kind: str = "training"
+    resume: str = "never"
+    group: str | None = None
+    job_type: str | None = None
+    tags: tuple[str, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=dict)
+    mode: str = "online"
+    distributed: str = "rank0"
+    distributed_rank: int | None = None
+    queue_capacity: int = QUEUE_CAPACITY_RECORDS
+    flush_interval_seconds: float = FLUSH_INTERVAL_S
+    flush_at_records: int = FLUSH_AT_RECORDS
+    max_batch_points: int = MAX_BATCH_RECORDS
+    max_batch_bytes: int = MAX_BATCH_BYTES
+    request_timeout_seconds: float = REQUEST_TIMEOUT_S
+    retry_base_delay_seconds: float = RETRY_BASE_DELAY_S
+    retry_max_delay_seconds: float = RETRY_MAX_DELAY_S
+    spool_enabled: bool = True
+    spool_directory: str | None = None
+    spool_max_bytes: int = SPOOL_MAX_BYTES
+    spool_max_age_seconds: float = SPOOL_MAX_AGE_S
+    spool_fsync: bool = False
+    finish_timeout_seconds: float = FINISH_TIMEOUT_S
+    start_worker_on_init: bool = True
+    event_hook: Callable[[dict[str, Any]], None] | None = None
+
+    @property
+    def spool_root(self) -> Path:
+        """The spool directory: the option, else ``$RUNDIAL_SPOOL_DIR``, else ``~/.cache/rundial/spool``."""
+        return Path(self.spool_directory or default_spool_directory()).expanduser()
+
+
+# Options of the published SDK that are accepted (so code written for it runs unchanged) but
+# have no effect in this version; docs/sdk.md explains each.
+ACCEPTED_NO_EFFECT = frozenset({
+    "session_token", "gzip_enabled", "gzip_min_bytes", "retry_max_attempts", "retry_jitter_ratio",
+    "system_metrics", "system_metrics_interval_seconds", "system_metrics_backpressure_threshold",
+    "system_metrics_provider", "capture_console", "artifact_queue_capacity", "artifact_concurrency",
+    "artifact_transport",
+})
+
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
+
+
+def default_spool_directory() -> str:
+    """``$RUNDIAL_SPOOL_DIR`` or ``~/.cache/rundial/spool`` (from ``$HOME``)."""
+    return os.environ.get("RUNDIAL_SPOOL_DIR") or os.path.join(_home(), ".cache", "rundial", "spool")
+
+
+def _home() -> str:
+    return os.environ.get("HOME") or os.path.expanduser("~")
+
+
+def config_file_path() -> Path:
+    """``$HOME/.config/rundial/config.toml``."""
+    return Path(_home()) / ".config" / "rundial" / "config.toml"
+
+
+def read_profile(path: Path | None = None) -> dict[str, Any]:
+    """The active profile of the config file as a dict; ``{}`` when absent or unreadable.
+
+    Reads ``active_profile`` and ``[profiles.<name>]`` (``endpoint``, ``workspace``, ``project``,
+    ``api_key``); a legacy flat file (top-level keys) is read as the profile.
+    """
+    path = path or config_file_path()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        warnings.warn(f"rundial: ignoring unreadable config file {path}: {exc}", RuntimeWarning, 2)
+        return {}
+    profiles = data.get("profiles")
+    if isinstance(profiles, dict):
+        chosen = profiles.get(str(data.get("active_profile") or "default"))
+        return dict(chosen) if isinstance(chosen, dict) else {}
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | None,
+                   project: str | None) -> dict[str, str | None]:
+    """Apply arguments > env > config file > defaults to the four target fields."""
+    profile = read_profile()
+    given = {"endpoint": endpoint, "api_key": api_key, "workspace": workspace, "project": project}
+    out: dict[str, str | None] = {}
+    for key, value in given.items():
+        if value is None:
+            value = os.environ.get(f"RUNDIAL_{key.upper()}") or None
+        if value is None:
+            file_value = profile.get(key)
+            value = file_value if isinstance(file_value, str) and file_value else None
+        out[key] = value
+    out["endpoint"] = (out["endpoint"] or DEFAULT_ENDPOINT).rstrip("/")
+    return out
+
+
+def build_settings(options: Mapping[str, Any]) -> Settings:
+    """Validate ``rd.init`` keyword arguments and resolve them into :class:`Settings`.
+
+    Raises ``TypeError`` for unknown option names and ``ValueError`` for invalid values.
+    """
+    unknown = set(options) - _OPTION_NAMES - ACCEPTED_NO_EFFECT - {"transport"}
+    if unknown:
+        raise TypeError(f"rd.init() got unexpected keyword arguments: {sorted(unknown)}")
+    kwargs = {k: v for k, v in options.items() if k in _OPTION_NAMES and v is not None}
+    target = resolve_target(kwargs.pop("endpoint", None), kwargs.pop("api_key", None),
+                            kwargs.pop("workspace", None), kwargs.pop("project", None))
+    kwargs.setdefault("mode", os.environ.get("RUNDIAL_MODE") or "online")
+    kwargs["tags"] = _tags(kwargs.get("tags", ()))
+    kwargs["config"] = dict(kwargs.get("config") or {})
+    settings = Settings(**target, **kwargs)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        return (tags,)
+    return tuple(str(t) for t in tags)
+
+
+def _validate(s: Settings) -> None:
+    _one_of("mode", s.mode, MODES)
+    _one_of("kind", s.kind, KINDS)
+    _one_of("resume", s.resume, RESUMES)
+    _one_of("distributed", s.distributed, DISTRIBUTED)
+    if s.mode != "disabled" and not s.project:
+        raise ValueError("rd.init() needs project= (or RUNDIAL_PROJECT, or a config-file profile)")
+    if s.mode == "offline" and not s.spool_enabled:
+        raise ValueError("mode='offline' needs the spool (spool_enabled=True)")
+    _at_least("queue_capacity", s.queue_capacity, 1)
+    _at_least("flush_at_records", s.flush_at_records, 1)
+    _at_least("max_batch_points", s.max_batch_points, 1)
+    _at_least("max_batch_bytes", s.max_batch_bytes, 1024)
+    _at_least("flush_interval_seconds", s.flush_interval_seconds, 0.01)
+    _at_least("request_timeout_seconds", s.request_timeout_seconds, 0.1)
+    _at_least("retry_base_delay_seconds", s.retry_base_delay_seconds, 0.001)
+    _at_least("retry_max_delay_seconds", s.retry_max_delay_seconds, s.retry_base_delay_seconds)
+    _at_least("spool_max_bytes", s.spool_max_bytes, 0)
+    _at_least("spool_max_age_seconds", s.spool_max_age_seconds, 0)
+    _at_least("finish_timeout_seconds", s.finish_timeout_seconds, 0)
+    if s.distributed_rank is not None and (not isinstance(s.distributed_rank, int) or s.distributed_rank < 0):
+        raise ValueError(f"distributed_rank must be a non-negative int, not {s.distributed_rank!r}")
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+
+
+def _at_least(name: str, value: float, minimum: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise ValueError(f"{name} must be a number >= {minimum}, not {value!r}")

@@ -1,0 +1,113 @@
+"""The run's control-plane state machine, driven by the worker: register, patch config, finish.
+
+Registration (``resolve-target`` when a workspace is given, then ``runs/start``) is retried with
+the worker's backoff while the collector is unreachable. A refusal (e.g. 409 under
+``resume="never"``, 404 under ``"must"``, 401/403) is final: the state becomes
+``registration_failed``, a ``RuntimeWarning`` is issued once, ``last_error`` is set, and the run's
+batches stay in the spool (marked ``blocked``) instead of being sent to a run the user did not
+mean. A 409 that follows an attempt whose answer was lost (timeout) is taken as our own earlier
+success. Config patches wait for registration (before it they are merged into the start payload).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from rundial._diagnostics import Counters
+from rundial._registration import CallResult, register, send_config, send_status
+from rundial._transport import Transport
+
+PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+
+
+class Registrar:
+    """Registration and config state of one run (thread-safe for :meth:`update_config`)."""
+
+    def __init__(self, doc: dict[str, Any], api_key: str | None, counters: Counters, *,
+                 enabled: bool, resume: str, on_change: Callable[[], None] | None = None,
+                 emit: Callable[..., None] | None = None) -> None:
+        self.doc = doc
+        self.api_key = api_key
+        self.counters = counters
+        self.resume = resume
+        self.state = PENDING if enabled else SKIPPED
+        self.pending_config: dict[str, Any] = {}
+        self.error: str | None = None
+        self._ambiguous = False
+        self._lock = threading.Lock()
+        self._on_change = on_change
+        self._emit = emit
+
+    @property
+    def needs_network(self) -> bool:
+        """True while a registration or a config patch is waiting to be sent."""
+        return self.state == PENDING or (self.state == DONE and bool(self.pending_config))
+
+    def update_config(self, flat: dict[str, Any]) -> None:
+        """Merge a flat config patch (from any thread)."""
+        with self._lock:
+            self.doc["config"] = {**(self.doc.get("config") or {}), **flat}
+            if self.state == DONE:
+                self.pending_config.update(flat)
+        if self._on_change is not None:
+            self._on_change()
+
+    def step(self, transport: Transport, timeout: float) -> CallResult | None:
+        """One attempt at whatever is pending; returns a retryable failure, else None."""
+        if self.state == PENDING:
+            result = self._register(transport, timeout)
+            if result is not None:
+                return result
+        if self.state == DONE and self.pending_config:
+            return self._send_config(transport, timeout)
+        return None
+
+    def _register(self, transport: Transport, timeout: float) -> CallResult | None:
+        with self._lock:
+            doc = dict(self.doc)
+        result = register(transport, self.api_key, doc, timeout, resume=self.resume)
+        if result.ok or (result.status == 409 and self._ambiguous):
+            self.state = DONE
+            self.counters.recovered()
+        elif result.kind == "retry":
+            self._ambiguous = True
+            return result
+        else:
+            self._fail(result.message)
+        if self._on_change is not None:
+            self._on_change()
+        return None
+
+    def _fail(self, message: str) -> None:
+        self.state = FAILED
+        self.error = message
+        self.counters.error(message)
+        if self._emit is not None:
+            self._emit("registration_failure", run_id=self.doc.get("runId"), error=message)
+        warnings.warn(f"rundial: run {self.doc.get('runId')} was not registered: {message}. Its data "
+                      "is kept in the spool and not sent (see diagnostics().last_error).",
+                      RuntimeWarning, stacklevel=2)
+
+    def _send_config(self, transport: Transport, timeout: float) -> CallResult | None:
+        with self._lock:
+            patch, self.pending_config = self.pending_config, {}
+        result = send_config(transport, self.api_key, str(self.doc["runId"]), patch, timeout)
+        if result.kind == "retry":
+            with self._lock:
+                self.pending_config = {**patch, **self.pending_config}
+            return result
+        if not result.ok:
+            self.counters.error(result.message)
+        return None
+
+    def send_final(self, transport: Transport, payload: dict[str, Any], timeout: float) -> CallResult:
+        """Send the terminal status once (only after a successful registration)."""
+        if self.state != DONE:
+            return CallResult("retry", None, "run not registered")
+        result = send_status(transport, self.api_key, str(self.doc["runId"]), payload, timeout)
+        if not result.ok:
+            self.counters.error(result.message)
+        return result

@@ -1,0 +1,90 @@
+"""``rd.init``: resolve settings, pick the run class once, mint the run id locally.
+
+``init`` never waits for the network: the worker registers the run in the background. It raises
+only for programming errors (unknown option, invalid value, no project) — never for an
+unreachable or refusing collector.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rundial._config import Settings, build_settings
+from rundial._noop import NoopRun
+from rundial._rank import detect_rank, shared_run_id
+from rundial._run import Run
+from rundial._runconfig import flatten_config
+
+
+def mint_run_id() -> str:
+    """A new run id in the collector's ``run_<32 hex>`` shape."""
+    return "run_" + uuid.uuid4().hex
+
+
+def init(*, project: str | None = None, workspace: str | None = None, name: str | None = None,
+         endpoint: str | None = None, run_id: str | None = None, kind: str | None = None,
+         resume: str | None = None, group: str | None = None, job_type: str | None = None,
+         tags: Sequence[str] | None = None, config: Mapping[str, Any] | None = None,
+         mode: str | None = None, distributed: str | None = None,
+         distributed_rank: int | None = None, api_key: str | None = None,
+         **options: Any) -> Run | NoopRun:
+    """Start a run and return it (see ``docs/sdk.md`` for every parameter and option).
+
+    Arguments win over ``RUNDIAL_*`` environment variables, which win over the active profile of
+    ``~/.config/rundial/config.toml``. ``mode="disabled"`` and, under ``distributed="rank0"``,
+    every rank but 0 get a :class:`NoopRun` with the same API that does nothing.
+    """
+    settings = build_settings({
+        "project": project, "workspace": workspace, "name": name, "endpoint": endpoint,
+        "run_id": run_id, "kind": kind, "resume": resume, "group": group, "job_type": job_type,
+        "tags": tags, "config": config, "mode": mode, "distributed": distributed,
+        "distributed_rank": distributed_rank, "api_key": api_key, **options})
+    rank = settings.distributed_rank if settings.distributed_rank is not None else detect_rank()
+    run_id, minted = _choose_run_id(settings, rank)
+    if settings.mode == "disabled" or (settings.distributed == "rank0" and rank != 0):
+        state = "disabled" if settings.mode == "disabled" else "non_logging_rank"
+        return NoopRun(run_id, state=state, name=settings.name, project=settings.project,
+                       workspace=settings.workspace, mode=settings.mode, rank=rank,
+                       config=settings.config)
+    doc = run_document(settings, run_id, "allow" if minted else settings.resume)
+    header = batch_header(settings, run_id, rank)
+    registering = settings.distributed == "rank0" or rank == 0
+    return Run(settings, doc, header, rank=rank, registering=registering,
+               transport=options.get("transport"))
+
+
+def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:
+    """``(run_id, minted_by_us)``; under ``distributed="all"`` ranks share a derived id."""
+    if settings.run_id:
+        return settings.run_id, False
+    if settings.distributed == "all":
+        shared = shared_run_id()
+        if shared:
+            return shared, True
+        warnings.warn("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
+                      "job id): each rank creates its own run", RuntimeWarning, stacklevel=3)
+    return mint_run_id(), True
+
+
+def run_document(settings: Settings, run_id: str, resume: str) -> dict[str, Any]:
+    """The run's registration data, as stored in ``run.json`` (never the API key)."""
+    target: dict[str, Any] = ({"workspace": settings.workspace, "project": settings.project}
+                              if settings.workspace else {"projectId": settings.project,
+                                                          "project": settings.project})
+    return {"endpoint": settings.endpoint, "runId": run_id, **target, "kind": settings.kind,
+            "runName": settings.name, "group": settings.group, "jobType": settings.job_type,
+            "tags": list(settings.tags), "config": flatten_config(settings.config)[0],
+            "resume": resume, "registered": False}
+
+
+def batch_header(settings: Settings, run_id: str, rank: int) -> dict[str, Any]:
+    """Target fields every ingest body of this run carries (``rank`` only under ``"all"``)."""
+    header: dict[str, Any] = ({"workspace": settings.workspace, "project": settings.project}
+                              if settings.workspace else {"projectId": settings.project})
+    header["runId"] = run_id
+    if settings.distributed == "all":
+        header["rank"] = rank
+    return header

@@ -1,0 +1,242 @@
+"""Send spooled batches FIFO, and register/finish the orphan runs this process adopted.
+
+Shared by the live worker (its own writer plus orphans of earlier processes) and by
+:func:`rundial.replay_spool` (``rundial sync``). A file is deleted only after a 2xx; a
+non-retryable answer moves it to ``rejected/``; a corrupt file moves to ``corrupt/``; a retryable
+failure stops the pump so the caller can back off. Orphan runs are registered (``resume="allow"``,
+a 409 meaning "already there") before their first batch, and their recorded final status is
+sent after their last one. A registration refused for good marks the run ``blocked`` in its
+``run.json`` and leaves its files in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rundial._batch import body_meta
+from rundial._delivery import deliver
+from rundial._diagnostics import REASON_REJECTED, REASON_SERVER_REJECTED, Counters
+from rundial._orphans import OrphanRun, scan
+from rundial._registration import CallResult, register, send_status
+from rundial._retry import Outcome
+from rundial._runfile import remove_run_dir_if_done, update_run_file
+from rundial._spool import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool, SpoolEntry, WriterQueue
+from rundial._transport import Transport
+
+Emit = Callable[..., None]
+
+
+@dataclass(frozen=True, slots=True)
+class PumpStop:
+    """Why the pump stopped early: a retryable failure (back off), with an optional hint."""
+
+    message: str
+    retry_after: float | None = None
+
+
+def _no_emit(event: str, **fields: Any) -> None:
+    return None
+
+
+class SpoolPump:
+    """Delivers a :class:`DiskSpool`'s batches over one transport. Owned by one thread."""
+
+    def __init__(self, spool: DiskSpool, transport: Transport, api_key: str | None,
+                 counters: Counters, timeout: float, emit: Emit = _no_emit,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.spool = spool
+        self.transport = transport
+        self.api_key = api_key
+        self.counters = counters
+        self.base_timeout = timeout
+        self.deadline = float("inf")
+        self.emit = emit
+        self.clock = clock
+        self.runs: dict[Path, OrphanRun] = {}
+        self.replayed_batches = 0
+        self.own_blocked = False
+
+    @property
+    def timeout(self) -> float:
+        """Per-request timeout: the configured one, cut short by :attr:`deadline`."""
+        return max(0.05, min(self.base_timeout, self.deadline - self.clock()))
+
+    def has_work(self) -> bool:
+        """True when a send or an adopted run's finish is waiting."""
+        if any(not any(q.entries for q in r.queues) for r in self.runs.values()):
+            return True
+        return any(q.entries for q in self.spool.adopted) or (
+            bool(self.spool.own.entries) and not self.own_blocked)
+
+    # -- orphans -------------------------------------------------------------------------
+    def adopt_orphans(self, endpoint: str | None, *, skip_writer: str | None = None,
+                      include_blocked: bool = False, run_id: str | None = None) -> int:
+        """Adopt every orphan writer under the spool root; returns the number of queues adopted."""
+        if self.spool.root is None:
+            return 0
+        adopted = 0
+        for run in scan(self.spool.root, endpoint, skip_writer=skip_writer,
+                        include_blocked=include_blocked, run_id=run_id):
+            if run.run_dir in self.runs:
+                self.runs[run.run_dir].queues.extend(run.queues)
+            else:
+                self.runs[run.run_dir] = run
+            for queue in run.queues:
+                self.spool.adopt(queue)
+                adopted += 1
+        return adopted
+
+    def finish_idle_runs(self) -> PumpStop | None:
+        """Finish adopted runs with no batch left (register if needed, send the final status)."""
+        for run in list(self.runs.values()):
+            if not any(q.entries for q in run.queues):
+                stop = self._finish_run(run)
+                if stop is not None:
+                    return stop
+        return None
+
+    # -- sending -------------------------------------------------------------------------
+    def pump(self, keep_going: Callable[[], bool]) -> PumpStop | None:
+        """Send batches while ``keep_going()``; returns a :class:`PumpStop` on a retryable failure."""
+        while keep_going() and (head := self.spool.head(skip_own=self.own_blocked)) is not None:
+            queue, entry = head
+            stop = self._send(queue, entry)
+            if stop is not None:
+                return stop
+        return None
+
+    def _send(self, queue: WriterQueue, entry: SpoolEntry) -> PumpStop | None:
+        run = None if queue.own else self._run_of(queue)
+        if run is not None and not run.info.get("registered"):
+            stop = self._register(run)
+            if stop is not None or run.info.get("blocked"):
+                return stop
+        try:
+            body = self.spool.read(entry)
+        except CorruptSpoolFile as exc:
+            self.spool.move_to(CORRUPT_DIR, queue, entry, str(exc))
+            self.counters.batches_corrupt += 1
+            self.counters.drop("corrupt", entry.points or 0)
+            self.emit("spool_corrupt", path=str(entry.path), error=str(exc))
+            return self._after_removal(queue)
+        result = deliver(self.transport, self.api_key, body, entry.batch_id, self.timeout)
+        if result.outcome is Outcome.RETRY:
+            self.counters.failed_flush_attempts += 1
+            self.counters.error(result.message, transient=True)
+            self.emit("flush_failure", status=result.status, error=result.message)
+            return PumpStop(result.message, result.retry_after)
+        if result.outcome is Outcome.REJECT:
+            self._reject(queue, entry, body, result.message)
+        else:
+            self._delivered(queue, entry, result.accepted, result.server_rejected)
+            for key, dead_body, note in result.dead_letters:
+                self._dead_letter(queue, entry, key, dead_body, note)
+        return self._after_removal(queue)
+
+    def _delivered(self, queue: WriterQueue, entry: SpoolEntry, accepted: int | None,
+                   server_rejected: int) -> None:
+        self.counters.batches_sent += 1
+        self.counters.recovered()
+        if queue.own:
+            self.counters.accepted_points += (entry.points or 0) if accepted is None else accepted
+            self.counters.drop(REASON_SERVER_REJECTED, server_rejected)
+        else:
+            self.replayed_batches += 1
+        self.spool.remove(queue, entry)
+
+    def _reject(self, queue: WriterQueue, entry: SpoolEntry, body: bytes, note: str) -> None:
+        points = entry.points
+        if points is None:
+            try:
+                points = body_meta(body)[1]
+            except Exception:
+                points = 0
+        self.counters.batches_rejected += 1
+        self.counters.drop(REASON_REJECTED, points)
+        self.counters.error(note)
+        self.emit("non_retryable_drop", batch_id=entry.batch_id, points=points, error=note)
+        self.spool.move_to(REJECTED_DIR, queue, entry, note)
+
+    def _dead_letter(self, queue: WriterQueue, entry: SpoolEntry, key: str, body: bytes,
+                     note: str) -> None:
+        """Part of a split batch refused for good: counted, written to ``rejected/``."""
+        try:
+            points = body_meta(body)[1]
+        except Exception:
+            points = 0
+        self.counters.batches_rejected += 1
+        self.counters.drop(REASON_REJECTED, points)
+        self.counters.error(note)
+        self.emit("non_retryable_drop", batch_id=key, points=points, error=note)
+        self.spool.write_quarantine(REJECTED_DIR, queue, entry.seq, key, body, note)
+
+    def _after_removal(self, queue: WriterQueue) -> PumpStop | None:
+        if queue.own or queue.entries:
+            return None
+        self.spool.release(queue)
+        run = self._run_of(queue)
+        if run is not None:
+            run.queues.remove(queue)
+            if not run.queues:
+                return self._finish_run(run)
+        return None
+
+    # -- run-level work for adopted runs -------------------------------------------------
+    def _run_of(self, queue: WriterQueue) -> OrphanRun | None:
+        return self.runs.get(queue.directory.parent) if queue.directory is not None else None
+
+    def _register(self, run: OrphanRun) -> PumpStop | None:
+        result = register(self.transport, self.api_key, run.info, self.timeout, resume="allow")
+        if result.ok or result.status == 409:
+            run.info["registered"] = True
+            _safe_update(run.run_dir, registered=True)
+            return None
+        if result.kind == "retry":
+            return PumpStop(result.message, result.retry_after)
+        self._block(run, result)
+        return None
+
+    def _block(self, run: OrphanRun, result: CallResult) -> None:
+        run.info["blocked"] = result.message
+        _safe_update(run.run_dir, blocked=result.message)
+        self.counters.error(result.message)
+        self.emit("registration_failure", run_id=run.run_id, error=result.message)
+        for queue in run.queues:
+            self.spool.release(queue, remove_if_empty=False)
+        run.queues.clear()
+        self.runs.pop(run.run_dir, None)
+
+    def _finish_run(self, run: OrphanRun) -> PumpStop | None:
+        for queue in run.queues:
+            if queue in self.spool.adopted:
+                self.spool.release(queue)
+        run.queues.clear()
+        final = run.info.get("finalStatus")
+        if final and not run.info.get("blocked"):
+            if not run.info.get("registered"):
+                stop = self._register(run)
+                if stop is not None or run.info.get("blocked"):
+                    return stop
+            result = send_status(self.transport, self.api_key, run.run_id, final, self.timeout)
+            if result.kind == "retry":
+                return PumpStop(result.message, result.retry_after)
+        self.runs.pop(run.run_dir, None)
+        remove_run_dir_if_done(run.run_dir)
+        return None
+
+    def release_all(self) -> None:
+        """Release every adopted queue's lock (files stay for the next process)."""
+        for queue in list(self.spool.adopted):
+            self.spool.release(queue, remove_if_empty=False)
+        self.runs.clear()
+
+
+def _safe_update(run_dir: Path, **changes: Any) -> None:
+    try:
+        update_run_file(run_dir, **changes)
+    except OSError:
+        pass

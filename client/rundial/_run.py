@@ -1,0 +1,315 @@
+"""A logging run: the non-blocking ``log`` hot path and the run's lifecycle.
+
+Hot path: ``log`` checks its arguments' types (not each key), copies the mapping, stamps the
+wall clock and appends one record to a deque — no lock, no I/O. Only when the queue holds
+``flush_at_records`` or more does it take the rare branch: wake the worker (checking
+``is_set()`` first), start it lazily (``start_worker_on_init=False``, or after a fork), and,
+beyond ``queue_capacity``, drop the **oldest** records and count them (``queue_full``).
+Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
+per key and warned about once per key. Nothing here waits for the network or the disk.
+
+Exit: ``finish``/``fail``/``abort`` drain, send within ``timeout_s`` (default 5 s), send the
+status, spool the rest and print one line when anything is pending; they never hang. ``atexit``
+finishes runs left open. Fork: the child gets a fresh queue and worker (see ``_fork``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+import warnings
+from collections import deque
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from rundial import _exit, _fork
+from rundial._config import Settings
+from rundial._control import DONE, FAILED, PENDING
+from rundial._diagnostics import REASON_AFTER_FINISH, REASON_QUEUE_FULL, Counters, Diagnostics, snapshot
+from rundial._registration import status_payload
+from rundial._runconfig import Summary, flatten_config
+from rundial._transport import HttpTransport, Transport
+from rundial._validate import as_metrics, as_step, as_time_ms
+from rundial._worker import Worker
+
+QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
+FLUSH_POLL_S = 0.01
+_time_ns = time.time_ns
+
+
+class Run:
+    """A run that logs. Create it with :func:`rundial.init`; use it as a context manager.
+
+    ``log`` never blocks and never raises for network or disk trouble. See the module docstring
+    for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the whole contract.
+    """
+
+    __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
+                 "_counters", "_settings", "_doc", "_header", "_registering", "_closed", "_result",
+                 "_status", "_transport", "_clocks", "_manual", "_lock", "_config", "_warned",
+                 "summary", "id", "rank", "__weakref__")
+
+    def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
+                 rank: int = 0, registering: bool = True, transport: Transport | None = None,
+                 clock: Any = time.monotonic, wall: Any = time.time, manual: bool = False) -> None:
+        self._settings = settings
+        self._doc = doc
+        self._header = header
+        self._registering = registering
+        self._transport = transport
+        self._clocks = (clock, wall)
+        self._manual = manual
+        self._capacity = settings.queue_capacity
+        self._flush_at = min(settings.flush_at_records, settings.queue_capacity)
+        self._steps = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._result: bool | None = None
+        self._status: str | None = None
+        self._warned: set[str] = set()
+        self._config, cuts = flatten_config(settings.config)
+        self.summary = Summary()
+        self.id: str = doc["runId"]
+        self.rank = rank
+        self._new_pipeline(Counters(config_truncations=cuts))
+        _exit.track(self)
+        _fork.on_fork_in_child(self._after_fork_in_child)
+
+    def _new_pipeline(self, counters: Counters, force_lazy: bool = False) -> None:
+        self._counters = counters
+        self._queue: deque[tuple[int, int, dict[str, Any]]] = deque(
+            maxlen=self._capacity + QUEUE_SLACK_RECORDS)
+        self._wake = threading.Event()
+        self._header = {**self._header, "writerId": "w_" + uuid.uuid4().hex[:12]}
+        clock, wall = self._clocks
+        self._worker = Worker(self._settings, self._doc, self._header,
+                              writer_id=self._header["writerId"], queue=self._queue,
+                              wake=self._wake, counters=counters, registering=self._registering,
+                              transport=self._transport, clock=clock, wall=wall,
+                              on_row=self.summary.last.update)
+        lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
+        self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
+        if not lazy:
+            self._worker.start()
+
+    # -- hot path ------------------------------------------------------------------------
+    def log(self, metrics: Mapping[str, Any], step: int | None = None,
+            time_ms: int | None = None, context: Mapping[str, str] | None = None) -> bool:
+        """Queue one row of metrics; returns True. Never blocks, never does I/O.
+
+        ``step=None`` takes the next value of this run's counter (0, 1, 2, ...); explicit steps
+        must be non-negative ints and do not advance it. Raises TypeError/ValueError only for an
+        unusable argument (not a mapping, empty, bad step or time). When the queue is full the
+        oldest record is dropped and counted. ``context`` is accepted for compatibility and
+        ignored (with one warning).
+        """
+        if type(metrics) is dict and metrics:
+            row = metrics.copy()
+        else:
+            row = as_metrics(metrics)
+        if step is None:
+            step = next(self._steps)
+        elif type(step) is not int or step < 0:
+            step = as_step(step)
+        queue = self._queue
+        queue.append((step, _time_ns() // 1_000_000 if time_ms is None else as_time_ms(time_ms), row))
+        if len(queue) >= self._wake_at or context is not None:
+            self._on_threshold(context)
+        return True
+
+    def log_metric(self, key: str, value: Any = None, step: int | None = None, *,
+                   time_ms: int | None = None, timestamp_ms: int | None = None,
+                   context: Mapping[str, str] | None = None) -> bool:
+        """Log one metric: ``log({key: value}, step=step, time_ms=time_ms)``."""
+        if not isinstance(key, str) or not key:
+            raise TypeError("key must be a non-empty str")
+        return self.log({key: value}, step, time_ms if time_ms is not None else timestamp_ms, context)
+
+    def _on_threshold(self, context: Mapping[str, str] | None = None) -> None:
+        """Rare branch of ``log``: closed run, queue over capacity, lazy start, wake the worker."""
+        if context is not None:
+            self._warn_once("context", "rundial: log(context=...) is not supported yet; ignored")
+            if len(self._queue) < self._wake_at:
+                return
+        queue = self._queue
+        if self._closed:
+            self._drop_after_finish()
+            return
+        over = len(queue) - self._capacity
+        if over > 0:
+            self._drop_oldest(over)
+        worker = self._worker
+        if worker.thread is None and not self._manual:
+            self._wake_at = self._flush_at
+            worker.start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _drop_oldest(self, count: int) -> None:
+        for _ in range(count):
+            try:
+                record = self._queue.popleft()
+            except IndexError:
+                return
+            self._counters.drop(REASON_QUEUE_FULL, len(record[2]))
+            self._counters.enqueued_points += len(record[2])
+        self._warn_once("queue_full", "rundial: the log queue is full (the worker cannot keep up); "
+                        "dropping the oldest records, see diagnostics().dropped_points_queue_full")
+
+    def _drop_after_finish(self) -> None:
+        try:
+            record = self._queue.pop()
+        except IndexError:
+            return
+        self._counters.drop(REASON_AFTER_FINISH, len(record[2]))
+        self._warn_once("after_finish", "rundial: log() after finish() is ignored (counted in "
+                        "diagnostics().dropped['after_finish'])")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    # -- configuration and state ----------------------------------------------------------
+    def update_config(self, config: Mapping[str, Any]) -> bool:
+        """Merge ``config`` (flattened per protocol §11.6) into the run's config.
+
+        Sent by the worker after registration (merged into the start request before it);
+        returns True once queued — delivery failures show up in ``diagnostics().last_error``.
+        """
+        flat, cuts = flatten_config(config)
+        self._counters.config_truncations += cuts
+        self._config.update(flat)
+        self._worker.registrar.update_config(flat)
+        return True
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's flattened config (a copy)."""
+        return dict(self._config)
+
+    @property
+    def run_id(self) -> str:
+        return self.id
+
+    @property
+    def name(self) -> str | None:
+        return self._settings.name
+
+    @property
+    def project(self) -> str | None:
+        return self._settings.project
+
+    @property
+    def workspace(self) -> str | None:
+        return self._settings.workspace
+
+    @property
+    def mode(self) -> str:
+        return self._settings.mode
+
+    @property
+    def state(self) -> str:
+        """``starting`` (registration pending), ``running``, ``registration_failed``, ``offline``,
+        or after finishing ``completed``/``failed``/``aborted``."""
+        if self._status is not None:
+            return self._status
+        if self._settings.mode == "offline":
+            return "offline"
+        registrar = self._worker.registrar.state
+        return {PENDING: "starting", FAILED: "registration_failed"}.get(registrar, "running")
+
+    def diagnostics(self) -> Diagnostics:
+        """A snapshot of the delivery pipeline's counters (cheap; safe from any thread)."""
+        spool = self._worker.spool
+        return snapshot(self._counters, mode=self._settings.mode, queue_depth=len(self._queue),
+                        spool_segments=len(spool), spool_bytes=spool.total_bytes,
+                        worker_running=self._worker.alive or self._manual, state=self.state)
+
+    # -- flush and finish ---------------------------------------------------------------
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Send everything queued so far; True when nothing is left pending (False at timeout)."""
+        clock = self._clocks[0]
+        deadline = clock() + timeout_s
+        while True:
+            if self._manual:
+                self._worker.safe_cycle()
+            elif self._worker.thread is None:
+                self._worker.start()
+            if self._drained():
+                return True
+            if clock() >= deadline:
+                return False
+            self._wake.set()
+            time.sleep(FLUSH_POLL_S)
+
+    def _drained(self) -> bool:
+        worker = self._worker
+        if self._queue or worker.busy:
+            return False
+        if self._settings.mode == "offline":
+            return True
+        return not worker.pump.has_work() and not worker.registrar.needs_network
+
+    def finish(self, timeout_s: float | None = None) -> bool:
+        """Mark the run completed; see :meth:`_end`."""
+        return self._end("completed", None, timeout_s)
+
+    close = complete = finish
+
+    def fail(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+        """Mark the run failed with ``reason``."""
+        return self._end("failed", reason, timeout_s)
+
+    def abort(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+        """Mark the run aborted with ``reason``."""
+        return self._end("aborted", reason, timeout_s)
+
+    def _end(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
+        """Drain, send until the deadline, send the status, spool the rest (never hangs).
+
+        Returns True when every point and the status reached the collector (offline: when
+        everything is in the spool). A second call returns the first result if the status is
+        the same, else False.
+        """
+        with self._lock:
+            if self._status is not None:
+                return bool(self._result) if status == self._status else False
+            self._status, self._closed, self._wake_at = status, True, -1
+        timeout = self._settings.finish_timeout_seconds if timeout_s is None else timeout_s
+        if self.summary.assigned:
+            self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
+        clock, wall = self._clocks
+        final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
+        self._result = self._worker.finish(final, clock() + max(0.0, timeout))
+        _exit.untrack(self)
+        return self._result
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        status, reason = _exit.status_for(exc_type, exc)
+        self._end(status, reason, None)
+
+    def __repr__(self) -> str:
+        return f"<rundial.Run {self.id} {self.state}>"
+
+    # -- fork ----------------------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        """Fresh queue, event, lock, writer and counters; the parent's files are never touched."""
+        old = self._worker
+        old.spool.own.forget_after_fork()
+        for queue in old.spool.adopted:
+            queue.forget_after_fork()
+        self._lock = threading.Lock()
+        self._registering = False
+        if isinstance(self._transport, HttpTransport):
+            self._transport = None
+        self._new_pipeline(Counters(), force_lazy=True)
+        if self._closed:
+            self._wake_at = -1

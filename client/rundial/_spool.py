@@ -1,0 +1,361 @@
+"""The bounded disk spool: one gzip file per batch, FIFO per writer, deleted only after a 2xx.
+
+Layout: ``<spool>/<run_id>/<writer_id>/<seq:016d>-<batch_id>.json.gz`` holds the exact HTTP body;
+``<spool>/<run_id>/run.json`` the run's registration data; ``<spool>/rejected/`` dead letters and
+``<spool>/corrupt/`` quarantined files. A live writer holds ``fcntl.flock`` on
+``<writer dir>/.lock``, so another process only adopts (replays) writers whose owner is gone.
+
+Files are written to a tmp name and renamed (``spool_fsync`` adds an fsync). The spool tracks its
+files and bytes in memory — it never lists a directory per batch. Bounds (``max_bytes``,
+``max_age_s``) cover the process's own writer plus the orphans it adopted; beyond either, the
+oldest files are deleted and their step ranges recorded in diagnostics. When a write fails
+(disk full, permissions) or the spool is disabled, batches are kept in memory instead, bounded
+by ``memory_max_records`` (oldest evicted and counted). Owned by the worker thread.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rundial._batch import Batch, body_meta, gunzip_bytes
+from rundial._diagnostics import REASON_SPOOL_EVICTION, Counters
+
+SUFFIX = ".json.gz"
+LOCK_NAME = ".lock"
+REJECTED_DIR = "rejected"
+CORRUPT_DIR = "corrupt"
+BODY_CACHE_BYTES = 8 * 1024 * 1024  # keep recent bodies in memory so a healthy run never reads back
+
+
+class CorruptSpoolFile(Exception):
+    """A spool file failed its gzip CRC/length check or could not be read."""
+
+
+@dataclass(slots=True, eq=False)
+class SpoolEntry:
+    """One pending batch. ``path`` is None for memory-only entries; ``points`` may be unknown
+    (None) for files adopted from another process until they are evicted or sent."""
+
+    seq: int
+    batch_id: str
+    nbytes: int
+    created_s: float
+    path: Path | None = None
+    body: bytes | None = None
+    records: int = 0
+    points: int | None = None
+    first_step: int | None = None
+    last_step: int | None = None
+
+
+def entry_name(seq: int, batch_id: str) -> str:
+    """File name of a batch: ``<seq:016d>-<batch_id>.json.gz``."""
+    return f"{seq:016d}-{batch_id}{SUFFIX}"
+
+
+def parse_entry_name(name: str) -> tuple[int, str] | None:
+    """``(seq, batch_id)`` from a file name, or None for anything else."""
+    if not name.endswith(SUFFIX) or name.startswith("."):
+        return None
+    seq, _, batch_id = name[: -len(SUFFIX)].partition("-")
+    return (int(seq), batch_id) if seq.isdigit() and batch_id else None
+
+
+def try_lock(directory: Path) -> int | None:
+    """An fd holding an exclusive flock on ``<directory>/.lock``, or None if another process holds it."""
+    try:
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _list_entries(directory: Path) -> Iterator[SpoolEntry]:
+    """The batch files of a writer directory (any order); stray ``*.tmp`` files are deleted."""
+    for name in os.listdir(directory):
+        if name.endswith(".tmp"):
+            _unlink(directory / name)
+        elif (parsed := parse_entry_name(name)) is not None:
+            path = directory / name
+            stat = path.stat()
+            yield SpoolEntry(parsed[0], parsed[1], stat.st_size, stat.st_mtime, path)
+
+
+class WriterQueue:
+    """The FIFO of one writer directory (ours, or an orphan we adopted and hold the lock of)."""
+
+    def __init__(self, directory: Path | None, run_id: str, writer_id: str, lock_fd: int | None,
+                 *, own: bool, run_info: dict[str, Any] | None = None) -> None:
+        self.directory = directory
+        self.run_id = run_id
+        self.writer_id = writer_id
+        self.lock_fd = lock_fd
+        self.own = own
+        self.run_info = run_info
+        self.entries: deque[SpoolEntry] = deque()
+
+    @classmethod
+    def adopt(cls, directory: Path, run_info: dict[str, Any]) -> WriterQueue | None:
+        """Lock an orphan writer directory, delete its tmp files and list its batches (by seq)."""
+        fd = try_lock(directory)
+        if fd is None:
+            return None
+        queue = cls(directory, directory.parent.name, directory.name, fd, own=False, run_info=run_info)
+        try:
+            found = list(_list_entries(directory))
+        except OSError:
+            queue.close(remove_if_empty=False)
+            return None
+        queue.entries.extend(sorted(found, key=lambda e: (e.seq, e.batch_id)))
+        return queue
+
+    def write(self, batch: Batch, fsync: bool, now: float) -> SpoolEntry:
+        """Write ``batch`` to ``<seq>-<batch_id>.json.gz`` via a tmp file; raises OSError."""
+        assert self.directory is not None
+        path = self.directory / entry_name(batch.seq, batch.batch_id)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(batch.body)
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return SpoolEntry(batch.seq, batch.batch_id, len(batch.body), now, path, batch.body,
+                          batch.records, batch.points, batch.first_step, batch.last_step)
+
+    def close(self, remove_if_empty: bool) -> None:
+        """Release the lock; with ``remove_if_empty``, delete the directory when nothing is pending."""
+        if remove_if_empty and not self.entries and self.directory is not None:
+            try:
+                for name in os.listdir(self.directory):
+                    if name.endswith(".tmp") or name == LOCK_NAME:
+                        _unlink(self.directory / name)
+                os.rmdir(self.directory)
+            except OSError:
+                pass
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)  # closing releases the flock
+            self.lock_fd = None
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the inherited fd without unlocking (the parent keeps its lock)."""
+        if self.lock_fd is not None:
+            try:
+                os.close(self.lock_fd)
+            except OSError:
+                pass
+            self.lock_fd = None
+
+
+class DiskSpool:
+    """The process's pending batches: its own writer queue plus adopted orphan queues."""
+
+    def __init__(self, root: Path | None, run_id: str, writer_id: str, counters: Counters, *,
+                 max_bytes: int, max_age_s: float, memory_max_records: int, fsync: bool = False,
+                 clock: Callable[[], float] = time.time,
+                 on_own_dir: Callable[[Path], None] | None = None) -> None:
+        self.root = root
+        self.counters = counters
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.memory_max_records = memory_max_records
+        self.fsync = fsync
+        self._clock = clock
+        self._on_own_dir = on_own_dir
+        self.own = WriterQueue(None, run_id, writer_id, None, own=True)
+        self.adopted: deque[WriterQueue] = deque()
+        self.total_bytes = 0
+        self.total_files = 0
+        self.memory_records = 0
+        self.cache_bytes = 0
+        self.disk_error: str | None = None
+
+    @property
+    def own_dir(self) -> Path | None:
+        """``<root>/<run_id>/<writer_id>`` (None when the spool is disabled)."""
+        return None if self.root is None else self.root / self.own.run_id / self.own.writer_id
+
+    def __len__(self) -> int:
+        return len(self.own.entries) + sum(len(q.entries) for q in self.adopted)
+
+    def queues(self) -> Iterator[WriterQueue]:
+        """Our own queue first (the live run's data has priority), then adopted orphans."""
+        yield self.own
+        yield from self.adopted
+
+    def append(self, batch: Batch) -> SpoolEntry:
+        """Persist ``batch`` (or keep it in memory when the disk fails); then enforce the bounds."""
+        now = self._clock()
+        entry = self._write_disk(batch, now)
+        if entry is None:
+            entry = SpoolEntry(batch.seq, batch.batch_id, len(batch.body), now, None, batch.body,
+                               batch.records, batch.points, batch.first_step, batch.last_step)
+            self.memory_records += batch.records
+        self.own.entries.append(entry)
+        self._account(entry, +1)
+        self.enforce_bounds()
+        return entry
+
+    def _write_disk(self, batch: Batch, now: float) -> SpoolEntry | None:
+        if self.root is None:
+            return None
+        try:
+            if self.own.directory is None:
+                self._open_own_dir()
+            elif not self.own.entries and self._on_own_dir is not None:
+                self._on_own_dir(self.own.directory)
+            entry = self.own.write(batch, self.fsync, now)
+        except OSError as exc:
+            self.disk_error = f"spool write failed: {exc}"
+            self.counters.error(self.disk_error)
+            return None
+        self.counters.batches_spooled += 1
+        return entry
+
+    def _open_own_dir(self) -> None:
+        directory = self.own_dir
+        assert directory is not None
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = try_lock(directory)
+        if fd is None:
+            raise OSError(f"cannot lock {directory}")
+        self.own.directory, self.own.lock_fd = directory, fd
+        if self._on_own_dir is not None:
+            self._on_own_dir(directory)
+
+    def _account(self, entry: SpoolEntry, sign: int) -> None:
+        self.total_bytes += sign * entry.nbytes
+        self.total_files += sign
+        if entry.body is not None and entry.path is not None:
+            if sign > 0 and self.cache_bytes + entry.nbytes > BODY_CACHE_BYTES:
+                entry.body = None
+            else:
+                self.cache_bytes += sign * entry.nbytes
+
+    def head(self, skip_own: bool = False) -> tuple[WriterQueue, SpoolEntry] | None:
+        """The next batch to send (FIFO within each writer), or None."""
+        for queue in self.queues():
+            if queue.entries and not (skip_own and queue.own):
+                return queue, queue.entries[0]
+        return None
+
+    def read(self, entry: SpoolEntry) -> bytes:
+        """The body of ``entry``, verified (gzip CRC + length) when read back from disk."""
+        if entry.body is not None:
+            return entry.body
+        assert entry.path is not None
+        try:
+            body = entry.path.read_bytes()
+            gunzip_bytes(body)
+        except Exception as exc:  # zlib.error, OSError, EOFError
+            raise CorruptSpoolFile(f"{entry.path}: {exc}") from exc
+        return body
+
+    def remove(self, queue: WriterQueue, entry: SpoolEntry) -> None:
+        """Forget ``entry`` (delivered or moved away) and delete its file if it still exists."""
+        if queue.entries[0] is entry:
+            queue.entries.popleft()
+        else:
+            queue.entries.remove(entry)
+        self._account(entry, -1)
+        if entry.path is None:
+            self.memory_records -= entry.records
+        else:
+            _unlink(entry.path)
+
+    def move_to(self, folder: str, queue: WriterQueue, entry: SpoolEntry, note: str) -> None:
+        """Move ``entry`` to ``<root>/<folder>/`` (dead letters, quarantine) with a ``.reason`` note."""
+        if entry.path is not None:
+            dest = self._quarantine_path(folder, queue, entry.seq, entry.batch_id)
+            try:
+                if dest is not None:
+                    os.replace(entry.path, dest)
+                    dest.with_name(dest.name + ".reason").write_text(note + "\n")
+            except OSError as exc:
+                self.counters.error(f"could not move {entry.path.name} to {folder}/: {exc}")
+        elif entry.body is not None:
+            self.write_quarantine(folder, queue, entry.seq, entry.batch_id, entry.body, note)
+        self.remove(queue, entry)
+
+    def write_quarantine(self, folder: str, queue: WriterQueue, seq: int, batch_id: str,
+                         body: bytes, note: str) -> None:
+        """Write ``body`` as ``<root>/<folder>/<run>-<writer>-<seq>-<batch_id>.json.gz`` + ``.reason``."""
+        try:
+            dest = self._quarantine_path(folder, queue, seq, batch_id)
+            if dest is not None:
+                dest.write_bytes(body)
+                dest.with_name(dest.name + ".reason").write_text(note + "\n")
+        except OSError as exc:
+            self.counters.error(f"could not write batch {batch_id} to {folder}/: {exc}")
+
+    def _quarantine_path(self, folder: str, queue: WriterQueue, seq: int, batch_id: str) -> Path | None:
+        if self.root is None:
+            return None
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
+        return self.root / folder / f"{queue.run_id}-{queue.writer_id}-{entry_name(seq, batch_id)}"
+
+    def enforce_bounds(self) -> None:
+        """Evict the oldest batches beyond ``max_bytes``/``max_age_s``/``memory_max_records``."""
+        cutoff = self._clock() - self.max_age_s
+        while (victim := self._victim(cutoff)) is not None:
+            self._evict(*victim)
+
+    def _victim(self, cutoff: float) -> tuple[WriterQueue, SpoolEntry] | None:
+        over_bytes = self.total_bytes > self.max_bytes
+        for queue in (*self.adopted, self.own):  # orphans hold the oldest data: evicted first
+            if queue.entries and (over_bytes or queue.entries[0].created_s < cutoff):
+                return queue, queue.entries[0]
+        if self.memory_records > self.memory_max_records:
+            for entry in self.own.entries:
+                if entry.path is None:
+                    return self.own, entry
+        return None
+
+    def _evict(self, queue: WriterQueue, entry: SpoolEntry) -> None:
+        if entry.points is None and entry.path is not None:
+            try:
+                _run, entry.points, entry.first_step, entry.last_step = body_meta(self.read(entry))
+            except Exception:
+                entry.points = 0
+        self.counters.drop(REASON_SPOOL_EVICTION, entry.points or 0)
+        if entry.first_step is not None and entry.last_step is not None:
+            self.counters.lost_range(queue.run_id, entry.first_step, entry.last_step)
+        self.remove(queue, entry)
+
+    def adopt(self, queue: WriterQueue) -> None:
+        """Take over an orphan queue; its files now count against the bounds."""
+        self.adopted.append(queue)
+        for entry in queue.entries:
+            self._account(entry, +1)
+        self.enforce_bounds()
+
+    def release(self, queue: WriterQueue, remove_if_empty: bool = True) -> None:
+        """Stop tracking an adopted queue and release its lock; files still pending stay on disk
+        for a later process, an empty directory is removed when ``remove_if_empty``."""
+        self.adopted.remove(queue)
+        for entry in queue.entries:
+            self._account(entry, -1)
+        queue.close(remove_if_empty=remove_if_empty)
+
+    def pending_points(self) -> int:
+        """Points in batches still pending (unknown for adopted files: counted as 0)."""
+        return sum(e.points or 0 for q in self.queues() for e in q.entries)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,334 @@
+"""The background worker of one run: drain the queue, encode, spool, send, register, finish.
+
+Cycle (every ``flush_interval_seconds`` ±10%, or as soon as ``flush_at_records`` are queued):
+drain the deque, encode gzip'd wide-row batches, write each to the spool (write-ahead: a batch
+survives SIGKILL once written), then, online, register the run if needed and send the spool FIFO
+over one keep-alive connection. A retryable failure backs off (full jitter, ``Retry-After``
+honoured) while later batches keep going to the spool, so order holds and the hot path never
+waits. Offline mode never touches the network. Orphans of earlier processes using the same spool
+directory and endpoint are adopted and replayed (at start, then every few minutes).
+
+The worker never dies silently: any exception in a cycle is counted (``worker_error``), stored in
+``last_error`` and the loop continues. :meth:`finish` always returns within its deadline plus a
+short grace period: an in-flight request is aborted, and whatever is unsent stays in the spool.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rundial._batch import BatchEncoder, Record
+from rundial._config import ENCODE_CHUNK_RECORDS, FLUSH_JITTER_RATIO, Settings
+from rundial._control import DONE, FAILED, Registrar
+from rundial._diagnostics import REASON_SHUTDOWN, REASON_WORKER_ERROR, Counters
+from rundial._pump import SpoolPump
+from rundial._retry import Backoff
+from rundial._runfile import remove_run_dir_if_done, run_file_path, write_run_file
+from rundial._spool import DiskSpool
+from rundial._transport import HttpTransport, Transport
+
+ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
+ABORT_GRACE_S = 1.0  # after the deadline: abort the request, then give the worker this long
+STATUS_RESERVE_S = 0.5  # part of the finish budget kept for the status call
+ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
+
+
+class Worker:
+    """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
+
+    def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
+                 writer_id: str, queue: deque[Record], wake: threading.Event, counters: Counters,
+                 registering: bool, transport: Transport | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 on_row: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.settings = settings
+        self.doc = doc
+        self.queue = queue
+        self.wake = wake
+        self.counters = counters
+        self.registering = registering
+        self.clock = clock
+        self.online = settings.mode == "online"
+        self.transport: Transport = transport or HttpTransport(settings.endpoint,
+                                                               settings.request_timeout_seconds)
+        root = settings.spool_root if settings.spool_enabled else None
+        self.spool = self._make_spool(root, writer_id, wall)
+        self.pump = SpoolPump(self.spool, self.transport, settings.api_key, counters,
+                              settings.request_timeout_seconds, self.emit, clock)
+        self.registrar = Registrar(doc, settings.api_key, counters, enabled=registering and self.online,
+                                   resume=doc.get("resume") or "allow", on_change=self._doc_changed,
+                                   emit=self.emit)
+        self._seq = 0
+        self.encoder = BatchEncoder(header, counters, self._next_seq,
+                                    max_records=settings.max_batch_points,
+                                    max_bytes=settings.max_batch_bytes,
+                                    chunk_records=ENCODE_CHUNK_RECORDS, on_row=on_row)
+        self.backoff = Backoff(settings.retry_base_delay_seconds, settings.retry_max_delay_seconds, clock)
+        self.thread: threading.Thread | None = None
+        self.final: dict[str, Any] | None = None
+        self.final_sent = False
+        self.deadline = float("inf")
+        self.stopping = False
+        self.stopped = threading.Event()
+        self.busy = False
+        self._doc_dirty = False
+        self._next_flush = clock() + self._interval()
+        self._next_scan = 0.0 if self.online and root is not None else float("inf")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _make_spool(self, root: Path | None, writer_id: str, wall: Callable[[], float]) -> DiskSpool:
+        s = self.settings
+        return DiskSpool(root, self.doc["runId"], writer_id, self.counters,
+                         max_bytes=s.spool_max_bytes, max_age_s=s.spool_max_age_seconds,
+                         memory_max_records=s.queue_capacity, fsync=s.spool_fsync, clock=wall,
+                         on_own_dir=self._write_doc)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _interval(self) -> float:
+        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * random.random() - 1.0)
+        return self.settings.flush_interval_seconds * jitter
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Call the user's ``event_hook``; its exceptions are swallowed."""
+        hook = self.settings.event_hook
+        if hook is not None:
+            try:
+                hook({"event": event, **fields})
+            except Exception:
+                pass
+
+    def _doc_changed(self) -> None:
+        self._doc_dirty = True
+
+    def _write_doc(self, writer_dir: Path) -> None:
+        """Write ``run.json`` next to our writer directory (never containing the API key).
+
+        Only the registering writer owns the file; other writers (ranks > 0, forked children)
+        create it when it is missing and otherwise leave it alone.
+        """
+        run_dir = writer_dir.parent
+        self._doc_dirty = False
+        if not self.registering:
+            if not run_file_path(run_dir).exists():
+                write_run_file(run_dir, {**self.doc, "registered": False})
+            return
+        doc = {**self.doc, "registered": self.registrar.state == DONE,
+               "blocked": self.registrar.error if self.registrar.state == FAILED else None}
+        if self.final is not None and not self.final_sent:
+            doc["finalStatus"] = self.final
+        write_run_file(run_dir, doc)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    # -- thread --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the daemon thread (idempotent)."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._main, name=f"rundial-{self.doc['runId']}",
+                                           daemon=True)
+            self.thread.start()
+
+    def _main(self) -> None:
+        while not self.stopping:
+            try:
+                timeout = self.wait_seconds()
+            except Exception as exc:  # never let the thread die silently
+                self._worker_error(exc)
+                timeout = ERROR_PAUSE_S
+            self.wake.wait(timeout)
+            if not self.stopping:
+                self.safe_cycle()
+        self._safe_shutdown()
+
+    def wait_seconds(self) -> float:
+        """How long to sleep before the next cycle."""
+        now = self.clock()
+        due = min(self._next_flush, self._next_scan)
+        if self.online and (self.registrar.needs_network or self.pump.has_work()):
+            due = min(due, self.backoff.until)
+        return max(0.0, due - now)
+
+    def safe_cycle(self) -> None:
+        """:meth:`cycle`, counting instead of raising any unexpected error."""
+        self.busy = True
+        try:
+            self.cycle()
+        except Exception as exc:
+            self._worker_error(exc)
+            self.wake.wait(ERROR_PAUSE_S)
+        finally:
+            self.busy = False
+
+    def _worker_error(self, exc: BaseException) -> None:
+        self.counters.worker_errors += 1
+        self.counters.error(f"worker error: {type(exc).__name__}: {exc}")
+        self.emit("worker_error", error=self.counters.last_error)
+
+    # -- one cycle -------------------------------------------------------------------------
+    def cycle(self) -> None:
+        """Drain and spool; online: register, send, adopt orphans (see the module docstring)."""
+        self.wake.clear()
+        now = self.clock()
+        if now >= self._next_flush or len(self.queue) >= self.settings.flush_at_records:
+            self._next_flush = now + self._interval()
+        self.drain()
+        if self._doc_dirty and self.spool.own.directory is not None:
+            self._write_doc(self.spool.own.directory)
+        if not self.online:
+            return
+        if now >= self._next_scan:
+            self._next_scan = now + ORPHAN_RESCAN_S
+            self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+        if self.backoff.ready():
+            self._network_step(lambda: not self.wake.is_set() and not self.stopping)
+
+    def drain(self) -> int:
+        """Move every queued record into spooled batches; returns the number of batches."""
+        queue = self.queue
+        count = len(queue)
+        if not count:
+            return 0
+        records = [queue.popleft() for _ in range(count)]
+        before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
+        try:
+            batches = self.encoder.encode(records)
+        except Exception as exc:
+            self.counters.drop(REASON_WORKER_ERROR, sum(len(r[2]) for r in records))
+            self._worker_error(exc)
+            return 0
+        after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
+        self.counters.enqueued_points += sum(b.points for b in batches) + after - before
+        for batch in batches:
+            self.spool.append(batch)
+        return len(batches)
+
+    def _network_step(self, keep_going: Callable[[], bool]) -> None:
+        failure = self.registrar.step(self.transport, self.pump.timeout)
+        if failure is None:
+            self.pump.own_blocked = self.registrar.state == FAILED
+            stop = self.pump.pump(keep_going) or self.pump.finish_idle_runs()
+            if stop is None:
+                self.backoff.succeeded()
+                return
+            failure_message, retry_after = stop.message, stop.retry_after
+        else:
+            failure_message, retry_after = failure.message, failure.retry_after
+            self.counters.error(failure_message, transient=True)
+        delay = self.backoff.failed(retry_after)
+        self.counters.retry_attempts += 1
+        self.emit("retry_scheduled", delay_s=delay, error=failure_message)
+
+    # -- finish ------------------------------------------------------------------------------
+    def finish(self, final: dict[str, Any] | None, deadline: float) -> bool:
+        """Stop: drain, send until ``deadline``, send ``final`` status, spool the rest.
+
+        Returns True when nothing is left pending and the status (if any) was delivered.
+        Runs inline when the thread never started; otherwise waits at most until the deadline
+        plus :data:`ABORT_GRACE_S`.
+        """
+        self.final, self.deadline = final, deadline
+        if self.thread is None or not self.thread.is_alive():
+            if not self.stopped.is_set():
+                self._safe_shutdown()
+            return self._finish_ok()
+        self.stopping = True
+        self.wake.set()
+        self.thread.join(max(0.0, deadline - self.clock()))
+        if self.thread.is_alive():
+            abort = getattr(self.transport, "abort", None)
+            if abort is not None:
+                abort()
+            self.thread.join(ABORT_GRACE_S)
+        if self.thread.is_alive():
+            sys.stderr.write(f"rundial: the worker of run {self.doc['runId']} did not stop in time; "
+                             f"{len(self.queue)} queued records may be lost\n")
+            return False
+        return self._finish_ok()
+
+    def _finish_ok(self) -> bool:
+        """Online: everything and the status delivered. Offline: everything persisted on disk."""
+        if self.queue:
+            return False
+        if not self.online:
+            return all(e.path is not None for e in self.spool.own.entries)
+        status_ok = self.final is None or self.final_sent or not self.registering
+        return status_ok and not self.spool.own.entries
+
+    def _safe_shutdown(self) -> None:
+        try:
+            self._shutdown()
+        except Exception as exc:
+            self._worker_error(exc)
+        finally:
+            self.stopped.set()
+
+    def _shutdown(self) -> None:
+        self.drain()
+        if self.online and self.clock() < self.deadline:
+            if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
+                self._next_scan = float("inf")
+                self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+            self._final_network()
+        self._close_spool()
+        self.transport.close()
+
+    def _final_network(self) -> None:
+        """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""
+        reserve = min(STATUS_RESERVE_S, 0.2 * max(0.0, self.deadline - self.clock()))
+        self.pump.deadline = self.deadline - reserve
+        if self.clock() >= self.backoff.hint_until:
+            self._network_step(lambda: self.pump.deadline - self.clock() > 0.01)
+        self.pump.deadline = self.deadline
+        if self.final is not None and self.registering and self.registrar.state == DONE:
+            result = self.registrar.send_final(self.transport, self.final, self.pump.timeout)
+            self.final_sent = result.ok or result.status == 409
+
+    def _close_spool(self) -> None:
+        own = self.spool.own
+        pending = len(own.entries)
+        points = sum(e.points or 0 for e in own.entries if e.path is not None)
+        memory_only = sum(1 for e in own.entries if e.path is None)
+        if memory_only:
+            lost = sum(e.points or 0 for e in own.entries if e.path is None)
+            self.counters.drop(REASON_SHUTDOWN, lost)
+        needs_doc = self.final is not None and self.registering and not self.final_sent
+        if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
+            self._persist_doc()
+        self.pump.release_all()
+        own.close(remove_if_empty=True)
+        if not own.entries and self.spool.root is not None and not needs_doc:
+            remove_run_dir_if_done(self.spool.root / str(self.doc["runId"]))
+        if pending:
+            self._report_pending(pending, points, memory_only)
+
+    def _persist_doc(self) -> None:
+        assert self.spool.root is not None
+        run_dir = self.spool.root / str(self.doc["runId"])
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._write_doc(run_dir / self.spool.own.writer_id)
+        except OSError as exc:
+            self.counters.error(f"could not write run.json: {exc}")
+
+    def _report_pending(self, pending: int, points: int, memory_only: int) -> None:
+        if memory_only:
+            sys.stderr.write(f"rundial: {memory_only} batches could not be sent and were dropped "
+                             "(the spool is disabled or not writable)\n")
+        on_disk = pending - memory_only
+        if on_disk:
+            where = self.spool.own_dir
+            sys.stderr.write(f"rundial: {on_disk} batches ({points:,} points) pending in {where}; "
+                             "they will be sent by the next run or rundial sync\n")
+        self.emit("shutdown_spool_handoff", batches=pending, points=points)

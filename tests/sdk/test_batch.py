@@ -1,0 +1,119 @@
+"""Encoding: wide rows, chunk and size limits, gzip level 1, value validation in the worker."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import warnings
+import zlib
+from typing import Any
+
+import pytest
+
+from rundial import _batch
+from rundial._batch import BatchEncoder, body_meta, split_body
+from rundial._diagnostics import Counters
+
+
+def make_encoder(counters: Counters, **limits: Any) -> BatchEncoder:
+    seq = itertools.count(1)
+    options = {"max_records": 5000, "max_bytes": 4 << 20, "chunk_records": 2000, **limits}
+    return BatchEncoder({"projectId": "p", "runId": "r", "writerId": "w"}, counters,
+                        lambda: next(seq), **options)
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    return json.loads(gzip.decompress(body))
+
+
+def test_body_is_gzip_wide_rows_with_header_and_seq() -> None:
+    """One body: the header fields, ``seq`` and one ``[step, ts, {..}]`` row per log call."""
+    counters = Counters()
+    batches = make_encoder(counters).encode([(0, 10, {"a": 1.5, "b": 2}), (1, 11, {"a": 2.5})])
+    assert len(batches) == 1
+    doc = decode(batches[0].body)
+    assert doc == {"projectId": "p", "runId": "r", "writerId": "w", "seq": 1,
+                   "rows": [[0, 10, {"a": 1.5, "b": 2}], [1, 11, {"a": 2.5}]]}
+    assert (batches[0].points, batches[0].first_step, batches[0].last_step) == (3, 0, 1)
+    assert batches[0].body[:2] == b"\x1f\x8b"
+
+
+def test_gzip_is_level_one() -> None:
+    """Bodies are ``zlib.compress(data, 1, wbits=31)``."""
+    data = b'{"x": 1}' * 1000
+    assert _batch.gzip_bytes(data) == zlib.compress(data, 1, wbits=31)
+
+
+def test_record_and_byte_limits_split_bodies() -> None:
+    """At most ``max_records`` rows and ``max_bytes`` uncompressed bytes per body, order kept."""
+    counters = Counters()
+    records = [(i, i, {"k": float(i)}) for i in range(23)]
+    batches = make_encoder(counters, max_records=10, chunk_records=3).encode(records)
+    assert [b.records for b in batches] == [10, 10, 3]
+    rows = [r for b in batches for r in decode(b.body)["rows"]]
+    assert [r[0] for r in rows] == list(range(23))
+    small = make_encoder(counters, max_bytes=1024).encode([(i, i, {"k" * 50: 1.0}) for i in range(40)])
+    assert len(small) > 1
+    assert all(len(gzip.decompress(b.body)) <= 1024 + 200 for b in small)
+    assert sum(b.records for b in small) == 40
+
+
+def test_non_finite_values_are_dropped_counted_per_key_and_warned_once() -> None:
+    """NaN/inf go, counted per key; one RuntimeWarning per key; the rest of the row stays."""
+    counters = Counters()
+    encoder = make_encoder(counters)
+    with pytest.warns(RuntimeWarning) as caught:
+        batches = encoder.encode([(0, 0, {"a": float("nan"), "b": 1.0}),
+                                  (1, 0, {"a": float("inf")}), (2, 0, {"c": -float("inf")})])
+    assert len([w for w in caught if "'a'" in str(w.message)]) == 1
+    assert counters.non_finite == {"a": 2, "c": 1}
+    assert counters.dropped["non_finite"] == 3
+    assert decode(batches[0].body)["rows"] == [[0, 0, {"b": 1.0}]]
+
+
+def test_bools_become_ints_and_non_numbers_are_dropped_as_invalid() -> None:
+    """Bools are sent as 0/1; strings, None, lists and non-str keys are dropped and counted."""
+    counters = Counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode(
+            [(0, 0, {"ok": True, "s": "x", "n": None, "l": [1], 3: 1.0, "big": 2**70})])
+    row = decode(batches[0].body)["rows"][0][2]
+    assert row == {"ok": 1, "big": float(2**70)}
+    assert counters.dropped["invalid"] == 4
+
+
+def test_numpy_scalars_encode_on_the_fast_path() -> None:
+    """numpy floats and ints are JSON numbers; a numpy NaN is dropped like a float NaN."""
+    np = pytest.importorskip("numpy")
+    counters = Counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode(
+            [(0, 0, {"a": np.float64(0.5), "b": np.float32(0.25), "c": np.int64(3)}),
+             (1, 0, {"a": np.float64("nan")})])
+    assert decode(batches[0].body)["rows"] == [[0, 0, {"a": 0.5, "b": 0.25, "c": 3}]]
+    assert counters.non_finite == {"a": 1}
+
+
+def test_out_of_order_steps_are_counted_across_batches() -> None:
+    """A step lower than the one before is allowed and counted."""
+    counters = Counters()
+    encoder = make_encoder(counters)
+    encoder.encode([(5, 0, {"a": 1}), (3, 0, {"a": 1})])
+    encoder.encode([(2, 0, {"a": 1})])
+    assert counters.out_of_order_step_writes == 2
+
+
+def test_split_body_halves_the_rows_and_keeps_the_header() -> None:
+    """A 413 split gives two bodies with the same header and half the rows each."""
+    body = make_encoder(Counters()).encode([(i, 0, {"a": i}) for i in range(5)])[0].body
+    halves = split_body(body)
+    assert halves is not None
+    left, right = decode(halves[0]), decode(halves[1])
+    assert [r[0] for r in left["rows"]] == [0, 1] and [r[0] for r in right["rows"]] == [2, 3, 4]
+    assert left["runId"] == right["runId"] == "r"
+    single = make_encoder(Counters()).encode([(0, 0, {"a": 1})])[0].body
+    assert split_body(single) is None
+    assert body_meta(body) == ("r", 5, 0, 4)
