@@ -1,0 +1,51 @@
+"""Counters of the artifact uploader, reported by ``diagnostics()``. Thread-safe.
+
+Every loss is counted under its reason: ``dropped_queue_full`` (queue at capacity),
+``dropped_closed`` (logged after close), ``rejected_jobs`` (the collector refused a job for
+good; path-based ones are kept under ``<spool>/artifacts/rejected/``), ``released_jobs``
+(another process's job our key may not upload) and ``dropped_media_on_close``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+COUNTERS = ("queued_jobs", "completed_jobs", "adopted_jobs", "retried_attempts",
+            "rejected_jobs", "released_jobs", "dropped_queue_full", "dropped_closed",
+            "dropped_media_on_close", "uploaded_bytes", "deduplicated_bytes")
+
+
+class _Result(Protocol):
+    @property
+    def uploaded_bytes(self) -> int: ...
+
+    @property
+    def deduplicated_bytes(self) -> int: ...
+
+
+class UploaderStats:
+    """Named integer counters plus the last error message."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._last_error: str | None = None
+
+    def bump(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def error(self, message: str) -> None:
+        with self._lock:
+            self._last_error = message
+
+    def completed(self, result: _Result) -> None:
+        with self._lock:
+            self._counts["completed_jobs"] += 1
+            self._counts["uploaded_bytes"] += result.uploaded_bytes
+            self._counts["deduplicated_bytes"] += result.deduplicated_bytes
+
+    def snapshot(self, **extra: Any) -> dict[str, Any]:
+        with self._lock:
+            return {**self._counts, "last_error": self._last_error, **extra}
