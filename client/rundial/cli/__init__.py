@@ -1,26 +1,22 @@
-"""The ``rundial`` command line. A stub until the CLI issue lands: ``--version`` and ``--help``."""
+"""The ``rundial`` command line (console script ``rundial``, also ``python -m rundial.cli``).
+
+See ``docs/cli.md``. The entry point is :func:`main`, which returns the exit code: 0 success,
+1 command or transport error, 2 authentication or authorisation failure.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-
-from rundial._version import __version__
 
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rundial", description="rundial experiment tracker CLI")
-    parser.add_argument("--version", action="version", version=f"rundial {__version__}")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; returns the process exit code."""
-    _parser().parse_args(argv)
-    return 0
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return the exit code."""
+    from rundial.cli._app import main as app_main
+
+    return app_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

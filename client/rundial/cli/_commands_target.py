@@ -1,0 +1,120 @@
+"""``rundial workspace ls``, ``project ls``, ``target ls|use`` and ``config show``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rundial.cli._common import list_all
+from rundial.cli._context import Context
+from rundial.cli._errors import CliError
+from rundial.cli._http import ApiClient, seg
+from rundial.cli._parsing import ParserKit
+
+__all__ = ["register", "set_target"]
+
+
+def register(kit: ParserKit, commands: Any) -> None:
+    """Add the ``workspace``, ``project``, ``target`` and ``config`` groups."""
+    workspace = kit.group(commands, "workspace", "workspaces")
+    kit.command(workspace, "ls", "list the workspaces you can access", cmd_workspace_ls)
+    project = kit.group(commands, "project", "projects")
+    kit.command(project, "ls", "list the projects of a workspace", cmd_project_ls)
+    target = kit.group(commands, "target", "the default workspace/project")
+    kit.command(target, "ls", "list accessible workspace/project targets", cmd_target_ls)
+    kit.command(target, "use", "save the default workspace/project", cmd_target_use)
+    config = kit.group(commands, "config", "the CLI's configuration")
+    show = kit.command(config, "show", "show the resolved configuration (no secrets)",
+                       cmd_config_show)
+    show.add_argument("--all", action="store_true", dest="all_profiles")
+
+
+def _workspaces(client: ApiClient) -> list[dict[str, Any]]:
+    return list_all(client, "/api/v1/workspaces", "workspaces")
+
+
+def _projects(client: ApiClient, workspace: str) -> list[dict[str, Any]]:
+    return list_all(client, f"/api/v1/workspaces/{seg(workspace)}/projects", "projects")
+
+
+def cmd_workspace_ls(ctx: Context) -> None:
+    """List accessible workspaces."""
+    workspaces = _workspaces(ctx.client())
+    if ctx.output.json_mode:
+        ctx.output.json({"ok": True, "workspaces": workspaces})
+        return
+    ctx.output.table("Accessible Workspaces", ["workspace", "name", "role"],
+                     [[w.get("workspaceSlug"), w.get("name"), w.get("role")] for w in workspaces])
+
+
+def cmd_project_ls(ctx: Context) -> None:
+    """List the projects of the resolved workspace."""
+    workspace = str(ctx.workspace())
+    projects = _projects(ctx.client(), workspace)
+    if ctx.output.json_mode:
+        ctx.output.json({"ok": True, "workspace": workspace, "projects": projects})
+        return
+    ctx.output.table(f"Projects for {workspace}", ["project", "name", "runs"],
+                     [[p.get("projectSlug"), p.get("name"), p.get("runCount") or 0]
+                      for p in projects])
+
+
+def cmd_target_ls(ctx: Context) -> None:
+    """Every (workspace, project) pair, or one workspace's projects with ``--workspace``."""
+    client = ctx.client()
+    chosen = ctx.flag("workspace")
+    if chosen:
+        projects = _projects(client, chosen)
+        if ctx.output.json_mode:
+            ctx.output.json({"ok": True, "workspace": chosen, "projects": projects})
+        else:
+            ctx.output.table("Accessible Projects", ["workspace", "project", "name"],
+                             [[chosen, p.get("projectSlug"), p.get("name")] for p in projects])
+        return
+    workspaces = _workspaces(client)
+    targets = [[w["workspaceSlug"], p.get("projectSlug") or "", p.get("name") or ""]
+               for w in workspaces if isinstance(w.get("workspaceSlug"), str)
+               for p in _projects(client, w["workspaceSlug"])]
+    if ctx.output.json_mode:
+        ctx.output.json({"ok": True, "workspaces": workspaces, "targets": targets})
+        return
+    ctx.output.table("Accessible Projects", ["workspace", "project", "name"], targets)
+
+
+def set_target(ctx: Context, workspace: str, project: str) -> str:
+    """Save the target (and endpoint) into the profile; returns the confirmation message."""
+    ctx.remember(workspace=workspace, project=project, endpoint=ctx.endpoint())
+    return f"Default target set to {workspace}/{project} for profile {ctx.profile_name}"
+
+
+def cmd_target_use(ctx: Context) -> None:
+    """Save ``--workspace``/``--project``; prompts for a missing one on a terminal."""
+    workspace = ctx.flag("workspace") or _choose(ctx, "Workspace", lambda c: [
+        w.get("workspaceSlug") for w in _workspaces(c)])
+    project = ctx.flag("project") or _choose(ctx, "Project", lambda c: [
+        p.get("projectSlug") for p in _projects(c, workspace)])
+    ctx.output.message(set_target(ctx, workspace, project))
+
+
+def _choose(ctx: Context, what: str, choices_of: Any) -> str:
+    if ctx.flag("non_interactive") or not sys.stdin.isatty():
+        raise CliError(f"--{what.lower()} is required (no terminal to prompt on)")
+    choices = [c for c in choices_of(ctx.client()) if isinstance(c, str) and c]
+    if not choices:
+        raise CliError(f"no accessible {what.lower()}s found")
+    return input(f"{what} slug {choices} [{choices[0]}]: ").strip() or choices[0]
+
+
+def cmd_config_show(ctx: Context) -> None:
+    """The active profile and the resolved endpoint/target/format; never a secret."""
+    if ctx.flag("all_profiles"):
+        profiles = {n: p.public() for n, p in sorted(ctx.config.profiles.items())}
+        ctx.output.result({"ok": True, "config": {"activeProfile": ctx.config.active_profile,
+                                                  "path": str(ctx.config.path),
+                                                  "profiles": profiles}})
+        return
+    api_key, session = ctx.credentials()
+    ctx.output.result({"ok": True, "profile": ctx.profile.public(), "resolved": {
+        "endpoint": ctx.endpoint(), "workspace": ctx.workspace(False),
+        "project": ctx.project(False), "format": "json" if ctx.output.json_mode else "human",
+        "authenticated": bool(api_key or session), "configPath": str(ctx.config.path)}})

@@ -1,0 +1,196 @@
+"""Upload a spool: ``rundial sync`` and ``rundial-spool replay`` (one implementation).
+
+Each pass: (1) :func:`prune_delivered` drops files a live pass already delivered, (2) the SDK's
+:func:`rundial.replay_spool` uploads every idle writer's batches run by run (register, send FIFO
+with the stored batch id as Idempotency-Key, delete after 2xx, send the recorded final status),
+(3) the SDK's :func:`rundial._uploader.resume_journal` resumes journaled artifact jobs of dead
+processes (up to ``--artifact-timeout-seconds``), (4) with ``--watch``, :class:`LiveUploader`
+sends live writers' batches too. Artifact jobs still pending are reported, not counted in the
+exit code (a live process may own them). Running it twice uploads nothing twice: delivered
+files are gone, and a re-sent batch is answered ``duplicate``.
+
+Before touching the spool the credentials are checked (``whoami``): a bad key exits 2 without
+moving any file to ``rejected/``. Exit codes: 0 everything for this endpoint is uploaded (live
+writers aside); 1 batches left pending (collector unreachable), rejected or corrupt; 2 an
+authentication/authorisation failure. ``--dry-run`` only reads the spool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from rundial import replay_spool
+from rundial._config import default_spool_directory
+from rundial._orphans import same_endpoint
+from rundial._transport import HttpTransport
+from rundial._uploader import resume_journal
+from rundial.cli._context import Context
+from rundial.cli._errors import EXIT_AUTH, EXIT_ERROR, CliError
+from rundial.cli._http import ApiClient
+from rundial.cli._output import Output
+from rundial.cli._progress import Progress
+from rundial_spool._inspect import artifact_jobs, run_summary
+from rundial_spool._layout import scan
+from rundial_spool._live import LiveUploader, prune_delivered
+
+__all__ = ["replay_command", "run_sync", "sync_command"]
+
+ARTIFACT_TIMEOUT_S = 300.0  # how long one pass may spend resuming journaled artifact uploads
+
+
+def _runs_for(root: Path, endpoint: str, run_id: str | None) -> tuple[list[dict[str, Any]],
+                                                                       list[dict[str, Any]]]:
+    """Run summaries recorded for ``endpoint``, and those recorded for other endpoints.
+
+    A run directory without ``run.json`` is in neither list: nobody can register it, so the SDK
+    leaves it alone (``rundial-spool inspect`` shows it).
+    """
+    mine: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for run in scan(root, run_id).runs:
+        if run.info is None:
+            continue
+        summary = run_summary(run)
+        (mine if same_endpoint(summary["endpoint"], endpoint) else other).append(summary)
+    return mine, other
+
+
+def _pass(ctx: Context, root: Path, run_id: str | None, live: LiveUploader | None,
+          totals: dict[str, Any]) -> None:
+    """One upload pass; adds to ``totals`` (sent, rejected, corrupt, pending, lastError)."""
+    prune_delivered(root)
+    client = ctx.client()
+    runs, _ = _runs_for(root, client.endpoint, run_id)
+    totals["pending"] = 0
+    with Progress("sync", total=sum(r["batches"] for r in runs), unit="batches",
+                  enabled=not (ctx.output.json_mode or ctx.output.quiet)) as bar:
+        for run in runs:
+            result = replay_spool(root, endpoint=client.endpoint, api_key=client.api_key,
+                                  run_id=run["runId"], timeout_s=0, include_blocked=True,
+                                  request_timeout_seconds=client.timeout)
+            totals["uploaded"] += result.batches_sent
+            totals["rejected"] += result.batches_rejected
+            totals["corrupt"] += result.batches_corrupt
+            totals["pending"] += result.batches_pending
+            totals["lastError"] = result.last_error or totals["lastError"]
+            bar.advance(run["batches"])
+    _artifacts(ctx, root, client, totals)
+    if live is not None:
+        before = live.sent
+        if not live.upload(run_id):
+            totals["lastError"] = live.last_error
+        totals["liveUploaded"] += live.sent - before
+
+
+def _artifacts(ctx: Context, root: Path, client: ApiClient, totals: dict[str, Any]) -> None:
+    """Resume journaled artifact jobs of dead processes for this endpoint (SDK's own uploader)."""
+    def pending() -> int:
+        return sum(same_endpoint(j["endpoint"], client.endpoint)
+                   for j in artifact_jobs(root)["jobs"])
+
+    if pending():
+        timeout = float(ctx.flag("artifact_timeout_seconds", ARTIFACT_TIMEOUT_S))
+        totals["artifactJobsUploaded"] += resume_journal(root, client.endpoint, client.api_key,
+                                                         timeout_s=timeout)
+    totals["artifactJobsPending"] = pending()
+
+
+def _report(ctx: Context, root: Path, run_id: str | None,
+            totals: dict[str, Any]) -> dict[str, Any]:
+    endpoint = ctx.endpoint()
+    runs, other = _runs_for(root, endpoint, run_id)
+    return {"ok": not (totals["pending"] or totals["rejected"] or totals["corrupt"]),
+            "spoolDir": str(root), "endpoint": endpoint, "dryRun": False, **totals,
+            "liveWriters": sum(r["liveWriters"] for r in runs),
+            "otherEndpointRuns": _elsewhere(other)}
+
+
+def _human(result: dict[str, Any]) -> str:
+    text = (f"uploaded {result['uploaded']} batches ({result['liveUploaded']} from live writers); "
+            f"{result['pending']} pending, {result['rejected']} rejected, "
+            f"{result['corrupt']} corrupt, {result['liveWriters']} live writers; artifact jobs: "
+            f"{result['artifactJobsUploaded']} uploaded, {result['artifactJobsPending']} pending")
+    if result["otherEndpointRuns"]:
+        text += (f"; {len(result['otherEndpointRuns'])} runs belong to other endpoints "
+                 "(pass --endpoint to sync them)")
+    return text
+
+
+def _elsewhere(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"runId": r["runId"], "endpoint": r["endpoint"]} for r in runs]
+
+
+def _dry_run(ctx: Context, root: Path, run_id: str | None) -> None:
+    runs, other = _runs_for(root, ctx.endpoint(), run_id)
+    result = {"ok": True, "dryRun": True, "spoolDir": str(root), "endpoint": ctx.endpoint(),
+              "runs": runs, "batches": sum(r["batches"] for r in runs),
+              "bytes": sum(r["bytes"] for r in runs), "otherEndpointRuns": _elsewhere(other)}
+    ctx.output.result(result, f"would upload {result['batches']} batches "
+                              f"({result['bytes']} bytes) of {len(runs)} runs to "
+                              f"{ctx.endpoint()}; nothing was sent")
+
+
+def run_sync(ctx: Context, root: Path, run_id: str | None, watch: bool, interval: float,
+             dry_run: bool) -> None:
+    """Sync once (or until Ctrl-C with ``watch``); raises CliError for a non-zero exit."""
+    if dry_run:
+        _dry_run(ctx, root, run_id)
+        return
+    client = ctx.client()
+    client.get("/api/v1/auth/whoami")  # a bad key exits 2 here, before any file moves
+    totals: dict[str, Any] = {"uploaded": 0, "liveUploaded": 0, "rejected": 0, "corrupt": 0,
+                              "pending": 0, "artifactJobsUploaded": 0, "artifactJobsPending": 0,
+                              "lastError": None}
+    live = LiveUploader(root, client.endpoint, client.api_key,
+                        HttpTransport(client.endpoint, client.timeout), client.timeout) \
+        if watch else None
+    try:
+        shown = None
+        while True:
+            _pass(ctx, root, run_id, live, totals)
+            if not watch:
+                break
+            snapshot = tuple(totals.values())
+            if snapshot != shown:
+                shown = snapshot
+                report = _report(ctx, root, run_id, totals)
+                ctx.output.result(report, _human(report))
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if live is not None:
+            live.transport.close()
+    result = _report(ctx, root, run_id, totals)
+    ctx.output.result(result, _human(result))
+    _raise_for(result)
+
+
+def _raise_for(result: dict[str, Any]) -> None:
+    error = result["lastError"] or ""
+    if result["rejected"] or result["corrupt"]:
+        auth = "HTTP 401" in error or "HTTP 403" in error
+        raise CliError(f"{result['rejected']} batches rejected, {result['corrupt']} corrupt "
+                       f"(see `rundial-spool quarantine ls`): {error}",
+                       EXIT_AUTH if auth else EXIT_ERROR)
+    if result["pending"]:
+        raise CliError(f"{result['pending']} batches could not be uploaded yet: {error}")
+
+
+def sync_command(ctx: Context) -> None:
+    """``rundial sync [SPOOL_DIR]``."""
+    args = ctx.args
+    root = Path(args.spool_dir_positional or args.spool_dir or default_spool_directory())
+    if args.interval_seconds <= 0:
+        raise CliError("--interval-seconds must be positive")
+    run_sync(ctx, root.expanduser(), args.run, args.watch, args.interval_seconds, args.dry_run)
+
+
+def replay_command(args: argparse.Namespace, root: Path, output: Output) -> int:
+    """``rundial-spool replay --endpoint URL``: the same upload, credentials as ``rundial``."""
+    ctx = Context(argparse.Namespace(endpoint=args.endpoint, api_key=args.api_key), output)
+    run_sync(ctx, root, args.run, False, 1.0, args.dry_run)
+    return 0
