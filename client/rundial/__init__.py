@@ -13,7 +13,9 @@ background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
 from rundial._client import Client, RundialRequestError
 from rundial._config import Settings
 from rundial._diagnostics import Diagnostics
-from rundial._init import init
+from rundial._artifact_handle import ArtifactHandle
+from rundial._init import checkpoint, init
+from rundial._media import Image, Table
 from rundial._noop import NoopRun
 from rundial._replay import ReplayResult, replay_spool
 from rundial._run import Run
@@ -21,9 +23,11 @@ from rundial._transport import HttpTransport, MockTransport, Request, Response, 
 from rundial._version import __version__
 
 __all__ = [
+    "ArtifactHandle",
     "Client",
     "Diagnostics",
     "HttpTransport",
+    "Image",
     "MockTransport",
     "NoopRun",
     "ReplayResult",
@@ -32,8 +36,10 @@ __all__ = [
     "Run",
     "RundialRequestError",
     "Settings",
+    "Table",
     "Transport",
     "TransportError",
+    "checkpoint",
     "init",
     "replay_spool",
 ]

@@ -31,6 +31,8 @@ RETRY_MAX_DELAY_S = 60.0  # wandb core caps at 60 s
 SPOOL_MAX_BYTES = 1024**3  # 1 GiB; Vector needs >= 256 MiB for a disk buffer
 SPOOL_MAX_AGE_S = 7 * 24 * 3600.0  # wandb retries for ~7 days; matches the collector's idempotency TTL
 FINISH_TIMEOUT_S = 5.0  # Sentry shutdown 2 s, OTel 30 s: long enough to drain, short enough to never hang
+ARTIFACT_QUEUE_CAPACITY_JOBS = 64  # rc1 default; media values hold their pixels until uploaded
+ARTIFACT_CONCURRENCY = 2  # parallel PUTs (files or multipart parts); rc1 default
 
 MODES = ("online", "offline", "disabled")
 KINDS = ("training", "agent", "eval")
@@ -72,6 +74,8 @@ class Settings:
     spool_fsync: bool = False
     finish_timeout_seconds: float = FINISH_TIMEOUT_S
     start_worker_on_init: bool = True
+    artifact_queue_capacity: int = ARTIFACT_QUEUE_CAPACITY_JOBS
+    artifact_concurrency: int = ARTIFACT_CONCURRENCY
     event_hook: Callable[[dict[str, Any]], None] | None = None
 
     @property
@@ -85,8 +89,7 @@ class Settings:
 ACCEPTED_NO_EFFECT = frozenset({
     "session_token", "gzip_enabled", "gzip_min_bytes", "retry_max_attempts", "retry_jitter_ratio",
     "system_metrics", "system_metrics_interval_seconds", "system_metrics_backpressure_threshold",
-    "system_metrics_provider", "capture_console", "artifact_queue_capacity", "artifact_concurrency",
-    "artifact_transport",
+    "system_metrics_provider", "capture_console", "artifact_transport",
 })
 
 _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
@@ -190,6 +193,8 @@ def _validate(s: Settings) -> None:
     _at_least("spool_max_bytes", s.spool_max_bytes, 0)
     _at_least("spool_max_age_seconds", s.spool_max_age_seconds, 0)
     _at_least("finish_timeout_seconds", s.finish_timeout_seconds, 0)
+    _at_least("artifact_queue_capacity", s.artifact_queue_capacity, 1)
+    _at_least("artifact_concurrency", s.artifact_concurrency, 1)
     if s.distributed_rank is not None and (not isinstance(s.distributed_rank, int) or s.distributed_rank < 0):
         raise ValueError(f"distributed_rank must be a non-negative int, not {s.distributed_rank!r}")
 

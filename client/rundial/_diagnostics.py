@@ -94,6 +94,7 @@ class Diagnostics:
     ``dropped_points_retry_exhausted`` is always 0: batches are retried without an attempt limit
     and only the spool bounds (``dropped_points_spool_eviction``) can discard them. The system
     metrics and log-line fields are 0 in this version (those features are not implemented).
+    ``artifacts`` holds the artifact uploader's counters (empty until artifacts are used).
     """
 
     enqueued_points: int
@@ -125,6 +126,7 @@ class Diagnostics:
     batches_rejected: int
     worker_errors: int
     state: str
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pending_spooled_batches(self) -> int:
@@ -170,4 +172,5 @@ def snapshot(c: Counters, **live: Any) -> Diagnostics:
         lost_step_ranges=tuple(c.lost_step_ranges), batches_sent=c.batches_sent,
         batches_spooled=c.batches_spooled, batches_rejected=c.batches_rejected,
         worker_errors=c.worker_errors, state=live["state"],
+        artifacts=live.get("artifacts", {}),
     )

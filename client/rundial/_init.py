@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rundial._config import Settings, build_settings
@@ -17,6 +18,9 @@ from rundial._noop import NoopRun
 from rundial._rank import detect_rank, shared_run_id
 from rundial._run import Run
 from rundial._runconfig import flatten_config
+
+
+_current: Run | NoopRun | None = None  # the run rd.checkpoint() targets: the latest init()
 
 
 def mint_run_id() -> str:
@@ -37,6 +41,7 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
     ``~/.config/rundial/config.toml``. ``mode="disabled"`` and, under ``distributed="rank0"``,
     every rank but 0 get a :class:`NoopRun` with the same API that does nothing.
     """
+    global _current
     settings = build_settings({
         "project": project, "workspace": workspace, "name": name, "endpoint": endpoint,
         "run_id": run_id, "kind": kind, "resume": resume, "group": group, "job_type": job_type,
@@ -46,14 +51,28 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
     run_id, minted = _choose_run_id(settings, rank)
     if settings.mode == "disabled" or (settings.distributed == "rank0" and rank != 0):
         state = "disabled" if settings.mode == "disabled" else "non_logging_rank"
-        return NoopRun(run_id, state=state, name=settings.name, project=settings.project,
-                       workspace=settings.workspace, mode=settings.mode, rank=rank,
-                       config=settings.config)
+        _current = NoopRun(run_id, state=state, name=settings.name, project=settings.project,
+                           workspace=settings.workspace, mode=settings.mode, rank=rank,
+                           config=settings.config)
+        return _current
     doc = run_document(settings, run_id, "allow" if minted else settings.resume)
     header = batch_header(settings, run_id, rank)
     registering = settings.distributed == "rank0" or rank == 0
-    return Run(settings, doc, header, rank=rank, registering=registering,
-               transport=options.get("transport"))
+    _current = Run(settings, doc, header, rank=rank, registering=registering,
+                   transport=options.get("transport"))
+    return _current
+
+
+def checkpoint(path: str | Path, step: int | None = None, name: str = "checkpoint",
+               metadata: Mapping[str, Any] | None = None, keep_last: int | None = 5) -> bool:
+    """``run.checkpoint(...)`` on the run most recently returned by :func:`init`.
+
+    Returns at once (the upload runs on the artifact worker). Raises ``RuntimeError`` when no
+    run was started in this process, and ``ValueError`` when ``path`` does not exist.
+    """
+    if _current is None:
+        raise RuntimeError("no active rundial run; call rd.init(...) before rd.checkpoint(...)")
+    return _current.checkpoint(path, step=step, name=name, metadata=metadata, keep_last=keep_last)
 
 
 def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:

@@ -1,7 +1,9 @@
 """The run object for ``mode="disabled"`` and for non-logging ranks: same API, does nothing.
 
-Every method accepts what :class:`rundial.Run` accepts (and anything else), never raises,
-never touches the network or the disk, and returns what the real run would on success.
+Every method accepts what :class:`rundial.Run` accepts (and anything else), never touches the
+network or the disk, and returns what the real run would on success — except artifacts:
+``log_artifact``/``checkpoint`` return False (nothing was queued) and ``use_artifact`` raises
+``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
 """
 
 from __future__ import annotations
@@ -58,6 +60,19 @@ class NoopRun:
         except Exception:
             pass
         return True
+
+    def log_artifact(self, path: Any = None, **_: Any) -> bool:
+        """Does nothing; returns False (nothing was queued)."""
+        return False
+
+    def checkpoint(self, path: Any = None, **_: Any) -> bool:
+        """Does nothing; returns False (nothing was queued)."""
+        return False
+
+    def use_artifact(self, ref: Any = None) -> Any:
+        """Raises ``RuntimeError``: resolving an artifact needs a logging run (or ``rd.Client``)."""
+        raise RuntimeError(f"use_artifact is not available on a {self.state} run; call it on a "
+                           "logging run (rank 0, mode='online')")
 
     def flush(self, timeout_s: Any = None) -> bool:
         return True

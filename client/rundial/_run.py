@@ -22,6 +22,7 @@ import uuid
 import warnings
 from collections import deque
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -29,7 +30,9 @@ from rundial import _exit, _fork
 from rundial._config import Settings
 from rundial._control import DONE, FAILED, PENDING
 from rundial._diagnostics import REASON_AFTER_FINISH, REASON_QUEUE_FULL, Counters, Diagnostics, snapshot
+from rundial._artifact_handle import ArtifactHandle
 from rundial._registration import status_payload
+from rundial._run_artifacts import RunArtifacts
 from rundial._runconfig import Summary, flatten_config
 from rundial._transport import HttpTransport, Transport
 from rundial._validate import as_metrics, as_step, as_time_ms
@@ -50,7 +53,7 @@ class Run:
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
                  "_counters", "_settings", "_doc", "_header", "_registering", "_closed", "_result",
                  "_status", "_transport", "_clocks", "_manual", "_lock", "_config", "_warned",
-                 "summary", "id", "rank", "__weakref__")
+                 "_artifacts", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
@@ -74,6 +77,7 @@ class Run:
         self.summary = Summary()
         self.id: str = doc["runId"]
         self.rank = rank
+        self._artifacts = RunArtifacts(settings, header, self.id)
         self._new_pipeline(Counters(config_truncations=cuts))
         _exit.track(self)
         _fork.on_fork_in_child(self._after_fork_in_child)
@@ -89,7 +93,8 @@ class Run:
                               writer_id=self._header["writerId"], queue=self._queue,
                               wake=self._wake, counters=counters, registering=self._registering,
                               transport=self._transport, clock=clock, wall=wall,
-                              on_row=self.summary.last.update)
+                              on_row=self.summary.last.update,
+                              media_sink=self._artifacts.route_media)
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
@@ -173,6 +178,31 @@ class Run:
             self._warned.add(key)
             warnings.warn(message, RuntimeWarning, stacklevel=3)
 
+    # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
+    def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,
+                     metadata: Mapping[str, Any] | None = None, aliases: list[str] | None = None,
+                     retention_policy: Mapping[str, Any] | None = None) -> bool:
+        """Queue a file or directory for upload; returns at once (False when the queue is full).
+
+        Raises ``ValueError`` when ``path`` does not exist. Hashing and upload happen on the
+        artifact worker; an interrupted upload is resumed by the next process or ``rundial sync``.
+        """
+        return self._artifacts.log_artifact(path, name=name, type=type, metadata=metadata,
+                                            aliases=aliases, retention_policy=retention_policy)
+
+    def checkpoint(self, path: str | Path, step: int | None = None, name: str = "checkpoint",
+                   metadata: Mapping[str, Any] | None = None, keep_last: int | None = 5) -> bool:
+        """Queue a checkpoint (type ``checkpoint``, alias ``latest``, keep the last ``keep_last``)."""
+        return self._artifacts.checkpoint(path, step=step, name=name, metadata=metadata,
+                                          keep_last=keep_last)
+
+    def use_artifact(self, ref: str) -> ArtifactHandle:
+        """Resolve ``name:alias``, ``name:vN`` or ``name`` and record that this run used it.
+
+        Blocking (one request). The handle's ``download(dir)`` verifies every file's sha256.
+        """
+        return self._artifacts.use_artifact(ref)
+
     # -- configuration and state ----------------------------------------------------------
     def update_config(self, config: Mapping[str, Any]) -> bool:
         """Merge ``config`` (flattened per protocol §11.6) into the run's config.
@@ -227,11 +257,13 @@ class Run:
         spool = self._worker.spool
         return snapshot(self._counters, mode=self._settings.mode, queue_depth=len(self._queue),
                         spool_segments=len(spool), spool_bytes=spool.total_bytes,
-                        worker_running=self._worker.alive or self._manual, state=self.state)
+                        worker_running=self._worker.alive or self._manual, state=self.state,
+                        artifacts=self._artifacts.diagnostics())
 
     # -- flush and finish ---------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Send everything queued so far; True when nothing is left pending (False at timeout)."""
+        """Send everything queued so far (artifacts included); True when nothing is left pending
+        (False at timeout)."""
         clock = self._clocks[0]
         deadline = clock() + timeout_s
         while True:
@@ -240,7 +272,7 @@ class Run:
             elif self._worker.thread is None:
                 self._worker.start()
             if self._drained():
-                return True
+                return self._artifacts.flush(max(0.0, deadline - clock()))
             if clock() >= deadline:
                 return False
             self._wake.set()
@@ -284,7 +316,10 @@ class Run:
             self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
         clock, wall = self._clocks
         final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
-        self._result = self._worker.finish(final, clock() + max(0.0, timeout))
+        deadline = clock() + max(0.0, timeout)
+        self._result = self._worker.finish(final, deadline)
+        uploads_done = self._artifacts.close(max(0.0, deadline - clock()))
+        self._result = self._result and uploads_done
         _exit.untrack(self)
         return self._result
 
@@ -307,6 +342,7 @@ class Run:
         for queue in old.spool.adopted:
             queue.forget_after_fork()
         self._lock = threading.Lock()
+        self._artifacts.forget_after_fork()
         self._registering = False
         if isinstance(self._transport, HttpTransport):
             self._transport = None

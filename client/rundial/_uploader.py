@@ -52,6 +52,7 @@ from rundial._artifact_handle import ArtifactHandle
 from rundial._artifact_http import (ArtifactHTTPError, BlobHttp, ControlClient,
                                     TransportFactory)
 from rundial._artifacts import ArtifactJob, Journal
+from rundial._config import ARTIFACT_CONCURRENCY, ARTIFACT_QUEUE_CAPACITY_JOBS
 from rundial._media import is_media
 from rundial._retry import Backoff
 from rundial._transport import TransportError
@@ -59,8 +60,8 @@ from rundial._upload_job import (ContentChanged, JobResult, MediaRequest, execut
                                  media_artifact_name, media_artifact_type)
 from rundial._uploader_stats import UploaderStats
 
-QUEUE_CAPACITY_JOBS = 64  # rc1 default; media values hold their pixels until uploaded
-CONCURRENCY = 2  # parallel PUTs (parts or files); rc1 default
+QUEUE_CAPACITY_JOBS = ARTIFACT_QUEUE_CAPACITY_JOBS
+CONCURRENCY = ARTIFACT_CONCURRENCY
 REQUEST_TIMEOUT_S = 30.0
 RETRY_BASE_S, RETRY_CAP_S = 1.0, 60.0
 MAX_CONFLICTS = 3  # re-hash attempts after a 409 before the job is rejected
@@ -75,7 +76,7 @@ class ArtifactUploader:
                  concurrency: int = CONCURRENCY, *, queue_capacity: int = QUEUE_CAPACITY_JOBS,
                  request_timeout_s: float = REQUEST_TIMEOUT_S,
                  transport_factory: TransportFactory | None = None,
-                 adopt_orphans: bool = True) -> None:
+                 adopt_orphans: bool = True, offline: bool = False) -> None:
         self._endpoint = endpoint.rstrip("/")
         self._project_ref, self._run_id = project_ref, run_id
         self._capacity = max(1, queue_capacity)
@@ -90,10 +91,12 @@ class ArtifactUploader:
         self._active = 0
         self._own = 0  # jobs of this process queued or running (adopted ones do not count)
         self._adopted: set[str] = set()
-        self._adopting = adopt_orphans and self._journal is not None
+        self._offline = offline
+        self._adopting = adopt_orphans and not offline and self._journal is not None
         self._closing = self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="rundial-artifacts", daemon=True)
-        self._thread.start()
+        if not offline:
+            self._thread.start()
 
     def _open_journal(self, spool_dir: Path) -> Journal | None:
         journal = Journal(spool_dir)
@@ -152,6 +155,8 @@ class ArtifactUploader:
         """Resolve ``ref`` and record lineage now (blocking); raises ``ArtifactHTTPError``."""
         if not ref or not ref.strip():
             raise ValueError("artifact ref must not be empty")
+        if self._offline:
+            raise RuntimeError("use_artifact needs the collector; this run is offline")
         project = dict(_value(self._project_ref))
         answer = self._control.post("/api/v1/artifacts/use", {
             **project, "runId": _value(self._run_id), "artifactRef": ref.strip()})
@@ -166,6 +171,8 @@ class ArtifactUploader:
                            **fields)
 
     def _enqueue(self, job: ArtifactJob) -> bool:
+        if self._offline:
+            return self._journal_offline(job)
         with self._cond:
             if self._closing or self._own >= self._capacity:
                 self.stats.bump("dropped_queue_full" if not self._closing else "dropped_closed")
@@ -179,6 +186,20 @@ class ArtifactUploader:
             self._pending.append(job)
             self.stats.bump("queued_jobs")
             self._cond.notify_all()
+        return True
+
+    def _journal_offline(self, job: ArtifactJob) -> bool:
+        """Offline: journal a path-based job with no owner (``rundial sync`` uploads it later);
+        media values cannot wait on disk, so they are dropped and counted."""
+        if job.media is not None or self._journal is None:
+            self.stats.bump("dropped_offline")
+            return False
+        try:
+            self._journal.release(job)
+        except OSError as exc:
+            self.stats.error(f"could not journal {job.name}: {exc}")
+            return False
+        self.stats.bump("journaled_offline")
         return True
 
     # -- worker side -----------------------------------------------------------------------
@@ -295,7 +316,8 @@ class ArtifactUploader:
             lost_media = sum(1 for j in self._pending if j.media is not None)
             self._cond.notify_all()
         self.stats.bump("dropped_media_on_close", lost_media)
-        self._thread.join(timeout=1.0)
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._journal is not None:
             self._journal.close()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import BatchEncoder, Record
+from rundial._batch import BatchEncoder, MediaSink, Record
 from rundial._config import ENCODE_CHUNK_RECORDS, FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
 from rundial._diagnostics import REASON_SHUTDOWN, REASON_WORKER_ERROR, Counters
@@ -47,7 +47,8 @@ class Worker:
                  writer_id: str, queue: deque[Record], wake: threading.Event, counters: Counters,
                  registering: bool, transport: Transport | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 on_row: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_row: Callable[[dict[str, Any]], None] | None = None,
+                 media_sink: MediaSink | None = None) -> None:
         self.settings = settings
         self.doc = doc
         self.queue = queue
@@ -69,7 +70,8 @@ class Worker:
         self.encoder = BatchEncoder(header, counters, self._next_seq,
                                     max_records=settings.max_batch_points,
                                     max_bytes=settings.max_batch_bytes,
-                                    chunk_records=ENCODE_CHUNK_RECORDS, on_row=on_row)
+                                    chunk_records=ENCODE_CHUNK_RECORDS, on_row=on_row,
+                                    media_sink=media_sink)
         self.backoff = Backoff(settings.retry_base_delay_seconds, settings.retry_max_delay_seconds, clock)
         self.thread: threading.Thread | None = None
         self.final: dict[str, Any] | None = None
