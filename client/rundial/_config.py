@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rundial._credentials import DEFAULT_PROFILE, stored_api_key
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
+PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
 QUEUE_CAPACITY_RECORDS = 20_000  # ~13 MB of 10-float dicts; OTel 2048, Prometheus 10k per shard
 FLUSH_INTERVAL_S = 1.0  # OTel logs flush every 1 s; ±10% jitter spreads many clients apart
 FLUSH_JITTER_RATIO = 0.1
@@ -126,25 +129,34 @@ def read_profile(path: Path | None = None) -> dict[str, Any]:
         return {}
     profiles = data.get("profiles")
     if isinstance(profiles, dict):
-        chosen = profiles.get(str(data.get("active_profile") or "default"))
-        return dict(chosen) if isinstance(chosen, dict) else {}
+        name = str(data.get("active_profile") or DEFAULT_PROFILE)
+        chosen = profiles.get(name)
+        return {**chosen, PROFILE_NAME: name} if isinstance(chosen, dict) else {PROFILE_NAME: name}
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | None,
                    project: str | None) -> dict[str, str | None]:
-    """Apply arguments > env > config file > defaults to the four target fields."""
+    """Apply arguments > env > config file > defaults to the four target fields.
+
+    A stored key (config file or keyring) is only used for the endpoint it was stored for; see
+    :mod:`rundial._credentials`.
+    """
     profile = read_profile()
     given = {"endpoint": endpoint, "api_key": api_key, "workspace": workspace, "project": project}
     out: dict[str, str | None] = {}
     for key, value in given.items():
         if value is None:
             value = os.environ.get(f"RUNDIAL_{key.upper()}") or None
-        if value is None:
+        if value is None and key != "api_key":
             file_value = profile.get(key)
             value = file_value if isinstance(file_value, str) and file_value else None
         out[key] = value
-    out["endpoint"] = (out["endpoint"] or DEFAULT_ENDPOINT).rstrip("/")
+    resolved_endpoint = (out["endpoint"] or DEFAULT_ENDPOINT).rstrip("/")
+    out["endpoint"] = resolved_endpoint
+    if out["api_key"] is None:
+        name = str(profile.get(PROFILE_NAME) or DEFAULT_PROFILE)
+        out["api_key"] = stored_api_key(profile, name, resolved_endpoint)
     return out
 
 

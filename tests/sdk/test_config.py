@@ -97,3 +97,40 @@ def test_project_is_required_unless_disabled(isolated_env: Path) -> None:
     with pytest.raises(ValueError, match="project"):
         build_settings({})
     assert build_settings({"mode": "disabled"}).mode == "disabled"
+
+
+def test_a_stored_key_is_never_sent_to_another_endpoint(isolated_env: Path) -> None:
+    """The profile's api_key applies to the profile's endpoint only, not to one given elsewhere."""
+    write_config(isolated_env, PROFILE)
+    assert build_settings({}).api_key == "rdk_file"
+    assert build_settings({"endpoint": "http://file:2/"}).api_key == "rdk_file"
+    assert build_settings({"endpoint": "http://elsewhere:9"}).api_key is None
+
+
+class _FakeKeyring:
+    """A stand-in for the ``keyring`` package holding one password."""
+
+    def __init__(self, service: str, key: str) -> None:
+        self.entries = {(service, "api_key"): key}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+
+def test_keyring_key_is_found_under_the_cli_service_name(isolated_env: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key `rundial auth login` put in the keyring is used for its profile and endpoint only."""
+    import sys
+
+    from rundial._credentials import keyring_service
+    from rundial.cli._secrets import service_name
+
+    write_config(isolated_env, 'active_profile = "work"\n[profiles.work]\nendpoint = "http://k:1"\n'
+                 'project = "p"\n')
+    assert service_name("work", "http://k:1") == keyring_service("work", "http://k:1")
+    fake = _FakeKeyring(keyring_service("work", "http://k:1"), "rdk_from_keyring")
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    assert build_settings({}).api_key == "rdk_from_keyring"
+    assert build_settings({"endpoint": "http://other:2"}).api_key is None
+    monkeypatch.setitem(sys.modules, "keyring", None)  # not installed: no key, no error
+    assert build_settings({}).api_key is None

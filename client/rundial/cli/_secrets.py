@@ -14,10 +14,10 @@ Contract:
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from types import ModuleType
 
+from rundial._credentials import keyring_service
 from rundial.cli._config import ConfigStore
 from rundial.cli._output import Output
 
@@ -27,9 +27,9 @@ SECRET_NAMES = ("api_key", "session_token")
 
 
 def service_name(profile: str, endpoint: str) -> str:
-    """The keyring service of the published CLI for this profile and endpoint."""
-    digest = hashlib.sha256(endpoint.encode("utf-8")).hexdigest()[:12]
-    return f"rundial-cli:{profile}:{digest}"
+    """The keyring service of the published CLI for this profile and endpoint (shared with
+    ``rd.init``, which looks keys up the same way)."""
+    return keyring_service(profile, endpoint)
 
 
 def _load_keyring() -> ModuleType | None:
