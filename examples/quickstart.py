@@ -16,8 +16,9 @@ def main() -> None:
         for step in range(200):
             loss = 2.0 * math.exp(-step / 50.0) + 0.05
             run.log({"train/loss": loss, "train/acc": 1.0 - loss / 2.5}, step=step)
-    print(f"logged 200 steps to run {run.run_id}")
-    print(f"diagnostics: {run.diagnostics()}")
+    diag = run.diagnostics()
+    print(f"logged 200 steps to run {run.run_id}: {diag.accepted_points} points accepted, "
+          f"dropped {diag.dropped or 'nothing'}, health {diag.health}")
 
 
 if __name__ == "__main__":
