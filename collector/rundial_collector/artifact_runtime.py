@@ -3,12 +3,11 @@
 :func:`install` (idempotent) adds to the app a cleanup context that starts the blob store,
 loads the signing secret and runs :func:`sweep` every :attr:`ArtifactSettings.gc_interval_s`.
 
-Settings are read once from ``RUNDIAL_COLLECTOR_ARTIFACT_*`` environment variables (they are
-not yet part of :class:`~rundial_collector.config.CollectorConfig`):
-``PART_BYTES`` (multipart part size, default 8 MiB), ``MULTIPART_THRESHOLD_BYTES`` (files
-larger than this upload in parts; default = part size), ``UPLOAD_URL_TTL_SECONDS`` (6 h),
-``DOWNLOAD_URL_TTL_SECONDS`` (1 h), ``PENDING_TTL_SECONDS`` (unfinalized uploads and staged
-parts are dropped after 24 h) and ``GC_INTERVAL_SECONDS`` (1 h).
+Settings come from :class:`~rundial_collector.config.CollectorConfig` (``artifact_*`` fields,
+``RUNDIAL_COLLECTOR_ARTIFACT_*`` in the environment): part size (8 MiB), multipart threshold
+(files larger than this upload in parts; default = part size), upload/download URL lifetimes
+(6 h / 1 h), pending TTL (unfinalized uploads and staged parts are dropped after 24 h) and the
+GC interval (1 h).
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -28,6 +26,7 @@ from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.artifact_models import Target
 from rundial_collector.auth import Principal, ProjectRef
 from rundial_collector.blobstore import BlobStore, LocalBlobStore
+from rundial_collector.config import CollectorConfig
 from rundial_collector.signing import UrlSigner, load_or_create_secret
 
 log = logging.getLogger("rundial.collector.artifacts")
@@ -49,22 +48,18 @@ class ArtifactSettings:
     gc_interval_s: int = 3600
 
     @classmethod
-    def from_env(cls) -> ArtifactSettings:
-        """Defaults, overridden by ``RUNDIAL_COLLECTOR_ARTIFACT_<FIELD>`` (``_s``: ``_SECONDS``)."""
-        values: dict[str, int] = {}
-        for f in fields(cls):
-            suffix = f.name.upper()
-            if suffix.endswith("_S"):
-                suffix = suffix[:-2] + "_SECONDS"
-            raw = os.environ.get("RUNDIAL_COLLECTOR_ARTIFACT_" + suffix)
-            if raw:
-                values[f.name] = int(raw)
-        if "part_bytes" in values and "multipart_threshold_bytes" not in values:
-            values["multipart_threshold_bytes"] = values["part_bytes"]
-        settings = cls(**values)
-        if settings.part_bytes < 1024 or settings.multipart_threshold_bytes < 0:
-            raise ValueError("RUNDIAL_COLLECTOR_ARTIFACT_PART_BYTES must be >= 1024")
-        return settings
+    def from_config(cls, config: CollectorConfig) -> ArtifactSettings:
+        """The ``artifact_*`` fields of ``config``; ``ValueError`` for a part under 1 KiB."""
+        if config.artifact_part_bytes < 1024 or config.artifact_multipart_threshold_bytes < 0:
+            raise ValueError("RUNDIAL_COLLECTOR_ARTIFACT_PART_BYTES must be >= 1024 and the "
+                             "multipart threshold >= 0")
+        return cls(part_bytes=config.artifact_part_bytes,
+                   multipart_threshold_bytes=(config.artifact_multipart_threshold_bytes
+                                              or config.artifact_part_bytes),
+                   upload_url_ttl_s=config.artifact_upload_url_ttl_seconds,
+                   download_url_ttl_s=config.artifact_download_url_ttl_seconds,
+                   pending_ttl_s=config.artifact_pending_ttl_seconds,
+                   gc_interval_s=config.artifact_gc_interval_seconds)
 
 
 BLOBS = web.AppKey("rundial_blobs", BlobStore)
@@ -76,7 +71,7 @@ def install(app: web.Application) -> None:
     """Register the artifact runtime on ``app`` once (any artifact route module may call it)."""
     if SETTINGS in app:
         return
-    app[SETTINGS] = ArtifactSettings.from_env()
+    app[SETTINGS] = ArtifactSettings.from_config(app[CONFIG])
     app.cleanup_ctx.append(_lifecycle)
 
 

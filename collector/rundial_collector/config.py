@@ -20,6 +20,11 @@ IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # matches the SDK's 7-day spool age bou
 READ_THREADS = 2  # SQLite reader threads (WAL allows concurrent readers)
 LOST_AFTER_SECONDS = 300.0  # a running run with no heartbeat for this long is "lost"
 EVENTS_POLL_SECONDS = 2.0  # live streams also re-read the store this often (catches lost/late rows)
+ARTIFACT_PART_BYTES = 8 * 1024 * 1024  # the rc1 SDK holds one part in memory: keep it modest
+ARTIFACT_UPLOAD_URL_TTL_SECONDS = 6 * 3600  # long enough for a slow multi-GB checkpoint upload
+ARTIFACT_DOWNLOAD_URL_TTL_SECONDS = 3600
+ARTIFACT_PENDING_TTL_SECONDS = 24 * 3600  # unfinalized uploads and staged parts are dropped after this
+ARTIFACT_GC_INTERVAL_SECONDS = 3600  # how often unreferenced blobs are swept
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,12 @@ class CollectorConfig:
     read_threads: int = READ_THREADS
     lost_after_seconds: float = LOST_AFTER_SECONDS
     events_poll_seconds: float = EVENTS_POLL_SECONDS
+    artifact_part_bytes: int = ARTIFACT_PART_BYTES
+    artifact_multipart_threshold_bytes: int = 0  # 0: the part size
+    artifact_upload_url_ttl_seconds: int = ARTIFACT_UPLOAD_URL_TTL_SECONDS
+    artifact_download_url_ttl_seconds: int = ARTIFACT_DOWNLOAD_URL_TTL_SECONDS
+    artifact_pending_ttl_seconds: int = ARTIFACT_PENDING_TTL_SECONDS
+    artifact_gc_interval_seconds: int = ARTIFACT_GC_INTERVAL_SECONDS
     access_log: bool = True
     public_url: str | None = None
     bootstrap_api_key: str | None = None
