@@ -149,30 +149,22 @@ class SpoolPump:
         self.spool.remove(queue, entry)
 
     def _reject(self, queue: WriterQueue, entry: SpoolEntry, body: bytes, note: str) -> None:
-        points = entry.points
-        if points is None:
-            try:
-                points = body_meta(body)[1]
-            except Exception:
-                points = 0
-        self.counters.batches_rejected += 1
-        self.counters.drop(REASON_REJECTED, points)
-        self.counters.error(note)
-        self.emit("non_retryable_drop", batch_id=entry.batch_id, points=points, error=note)
+        points = entry.points if entry.points is not None else _points_in(body)
+        self._count_rejected(entry.batch_id, points, note)
         self.spool.move_to(REJECTED_DIR, queue, entry, note)
 
     def _dead_letter(self, queue: WriterQueue, entry: SpoolEntry, key: str, body: bytes,
                      note: str) -> None:
         """Part of a split batch refused for good: counted, written to ``rejected/``."""
-        try:
-            points = body_meta(body)[1]
-        except Exception:
-            points = 0
+        self._count_rejected(key, _points_in(body), note)
+        self.spool.write_quarantine(REJECTED_DIR, queue, entry.seq, key, body, note)
+
+    def _count_rejected(self, batch_id: str, points: int, note: str) -> None:
+        """A batch the collector refused for good: counted by reason, never silent."""
         self.counters.batches_rejected += 1
         self.counters.drop(REASON_REJECTED, points)
         self.counters.error(note)
-        self.emit("non_retryable_drop", batch_id=key, points=points, error=note)
-        self.spool.write_quarantine(REJECTED_DIR, queue, entry.seq, key, body, note)
+        self.emit("non_retryable_drop", batch_id=batch_id, points=points, error=note)
 
     def _after_removal(self, queue: WriterQueue) -> PumpStop | None:
         if queue.own or queue.entries:
@@ -240,3 +232,11 @@ def _safe_update(run_dir: Path, **changes: Any) -> None:
         update_run_file(run_dir, **changes)
     except OSError:
         pass
+
+
+def _points_in(body: bytes) -> int:
+    """The point count recorded in a gzip batch body; 0 when it cannot be read."""
+    try:
+        return body_meta(body)[1]
+    except Exception:
+        return 0
