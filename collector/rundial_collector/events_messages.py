@@ -26,7 +26,7 @@ from rundial_collector.paging import decode_cursor, encode_cursor
 from rundial_collector.store.control_base import Run
 from rundial_collector.store.data_base import LogRow
 from rundial_collector.store.series_math import Points
-from rundial_collector.store.sqlite_events import ChunkRow
+from rundial_collector.store.events_base import ChunkRow
 
 MAX_POINTS_PER_MESSAGE = 20_000  # ~1 MiB of JSON
 MAX_LOG_CHARS_PER_MESSAGE = 1024 * 1024

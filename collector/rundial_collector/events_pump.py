@@ -16,21 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from aiohttp import web
 
 from rundial_collector.appkeys import STORE
 from rundial_collector.events_messages import (Message, Position, close_message,
                                                log_messages, metrics_messages, state_message)
-from rundial_collector.store import sqlite_events
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run
 
 log = logging.getLogger("rundial.events")
 
-T = TypeVar("T")
 TAIL_CHUNKS = 256  # metric chunks per live read
 TAIL_LINES = 1000  # log lines per live read
 SLOW_CONSUMER = (4408, "slow consumer")
@@ -47,15 +44,6 @@ class Hub(Protocol):
     app: web.Application
 
     def forget(self, channel: RunChannel) -> None: ...
-
-
-async def store_read(app: web.Application, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn`` on a reader connection of the SQLite store (the stream needs its ids)."""
-    engine: Any = getattr(app[STORE], "engine", None)
-    if engine is None:
-        raise RuntimeError("the live event stream needs the SQLite store")
-    result: T = await engine.read(fn)
-    return result
 
 
 class RunChannel:
@@ -142,7 +130,7 @@ class RunChannel:
 
     async def _init(self) -> None:
         run = await self._read_run()
-        self.position = Position(*await store_read(self.hub.app, sqlite_events.head))
+        self.position = Position(*await self.hub.app[STORE].event_head())
         self.run, self.state = run, state_message(run, self.position, replay=False)
         self.finished = run.status in TERMINAL_STATUSES
 
@@ -171,11 +159,9 @@ class RunChannel:
         """Deliver every row committed after :attr:`position`, page by page."""
         while True:
             start = self.position
-            chunks, lines = await store_read(self.hub.app, lambda conn: (
-                sqlite_events.tail_chunks(conn, self.project_id, self.run_id, start.chunk_id,
-                                          TAIL_CHUNKS),
-                sqlite_events.tail_lines(conn, self.project_id, self.run_id, start.log_id,
-                                         TAIL_LINES)))
+            chunks, lines = await self.hub.app[STORE].tail_events(
+                self.project_id, self.run_id, (start.chunk_id, start.log_id),
+                (TAIL_CHUNKS, TAIL_LINES))
             for message in metrics_messages(self.run_id, chunks, start, replay=False):
                 self._fan_out(message)
             if chunks:

@@ -19,7 +19,6 @@ Contract:
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,12 +27,12 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from rundial_collector import auth, errors, events_hub
+from rundial_collector.appkeys import STORE
 from rundial_collector.events_hub import HUB, Subscription
 from rundial_collector.events_messages import (Message, Position, log_messages,
                                                metrics_messages, replay_done, state_message)
-from rundial_collector.events_pump import RUN_FINISHED, store_read
+from rundial_collector.events_pump import RUN_FINISHED
 from rundial_collector.handlers_heartbeat import authorised_run
-from rundial_collector.store import sqlite_events
 
 log = logging.getLogger("rundial.events")
 
@@ -182,8 +181,7 @@ async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Targ
     """Stored metric chunks and log lines with ``start < id <= upto``; every message carries
     ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
     if start.chunk_id < upto.chunk_id:
-        series = await store_read(request.app, functools.partial(
-            sqlite_events.run_series, project_id=target.project_id, run_id=target.run_id))
+        series = await request.app[STORE].run_series(target.project_id, target.run_id)
         for series_id, key in series:
             await _replay_series(request, ws, target.run_id, start, (series_id, key),
                                  upto.chunk_id)
@@ -195,9 +193,8 @@ async def _replay_series(request: web.Request, ws: web.WebSocketResponse, run_id
                          start: Position, series: tuple[int, str], upto: int) -> None:
     after = start.chunk_id
     while True:
-        chunks = await store_read(request.app, functools.partial(
-            sqlite_events.series_chunks, series_id=series[0], metric_key=series[1],
-            window=(after, upto), limit=REPLAY_CHUNKS))
+        chunks = await request.app[STORE].series_chunks(series[0], series[1], (after, upto),
+                                                        REPLAY_CHUNKS)
         await _send_all(ws, metrics_messages(run_id, chunks, start, replay=True, exact=False))
         if len(chunks) < REPLAY_CHUNKS:
             return
@@ -208,9 +205,8 @@ async def _replay_lines(request: web.Request, ws: web.WebSocketResponse, target:
                         start: Position, upto: int) -> None:
     key: tuple[int, int, int] | None = None
     while True:
-        rows = await store_read(request.app, functools.partial(
-            sqlite_events.replay_lines, project_id=target.project_id, run_id=target.run_id,
-            window=(start.log_id, upto), after=key, limit=REPLAY_LINES))
+        rows = await request.app[STORE].replay_lines(target.project_id, target.run_id,
+                                                     (start.log_id, upto), key, REPLAY_LINES)
         await _send_all(ws, log_messages(target.run_id, rows, start, replay=True,
                                          exact=False))
         if len(rows) < REPLAY_LINES:

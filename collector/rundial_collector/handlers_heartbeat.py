@@ -11,7 +11,6 @@ value → 400 ``status``; a full write queue → 429.
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated, Literal
 
 import msgspec
@@ -23,7 +22,6 @@ from rundial_collector.auth import WRITE_SCOPES
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
 from rundial_collector.store.control_base import Run
-from rundial_collector.store.sqlite_runs import touch_runs
 from rundial_collector.storeops import now_ms, write_or_429
 
 
@@ -39,8 +37,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     run_id = request.match_info["runId"]
     store = request.app[STORE]
     run = await authorised_run(request, principal, body.projectId, WRITE_SCOPES)
-    await write_or_429(request, functools.partial(touch_runs, run_ids=[run_id],
-                                                  now_ms=now_ms()))
+    await write_or_429(request, store.record_heartbeat(run_id, now_ms()))
     events_hub.publish_state(request.app, run.project_id, run_id)
     run = await store.get_run(run_id)
     if run is None:  # there is no run delete route; kept for the type checker

@@ -7,17 +7,15 @@
 
 from __future__ import annotations
 
-import inspect
-import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from aiohttp import web
 
 from rundial_collector import errors
-from rundial_collector.appkeys import CONFIG, STORE
+from rundial_collector.appkeys import CONFIG
 from rundial_collector.store._engine import EngineClosed, WriteQueueFull
 from rundial_collector.store.control_base import StoreConflict, StoreNotFound
 
@@ -29,19 +27,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def write_or_429(request: web.Request,
-                       op: Awaitable[T] | Callable[[sqlite3.Connection], T]) -> T:
-    """Run a store write; 429 when the write queue is full, 503 while stopping.
+async def write_or_429(request: web.Request, op: Awaitable[T]) -> T:
+    """Await a store write; 429 when the write queue is full, 503 while stopping.
 
-    ``op`` is either an awaitable (e.g. a store method call) or a function of a SQLite
-    connection, which is then run through the store's ``engine.write``. Store conflicts become
-    409/404 as in :func:`store_errors`.
+    Store conflicts become 409/404 as in :func:`store_errors`.
     """
     try:
         with store_errors():
-            if inspect.isawaitable(op):
-                return await op
-            return await request.app[STORE].engine.write(op)  # type: ignore[attr-defined]
+            return await op
     except WriteQueueFull:
         raise errors.rate_limited(request.app[CONFIG].retry_after_seconds) from None
     except EngineClosed:

@@ -1,7 +1,8 @@
 """The store interface every backend implements (SQLite now, PostgreSQL next).
 
-It is the union of the control-plane part (workspaces, projects, keys, runs) and the data-plane
-part (metric points, logs, spans, idempotency). Every method is async; no SQL leaks out.
+It is the union of the control-plane part (workspaces, projects, keys, runs), the data-plane
+part (metric points, logs, spans, idempotency), artifacts, and the event-stream reads. Every
+method is async; no SQL leaks out.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Protocol
 from rundial_collector.store.artifacts_base import ArtifactStore
 from rundial_collector.store.control_base import ControlStore
 from rundial_collector.store.data_base import DataStore
+from rundial_collector.store.events_base import EventStore
 
 
-class Store(ControlStore, DataStore, ArtifactStore, Protocol):
+class Store(ControlStore, DataStore, ArtifactStore, EventStore, Protocol):
     """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
 
     async def start(self) -> None: ...

@@ -207,6 +207,11 @@ class ControlStore(Protocol):
         """The run with this id, in any project."""
         ...
 
+    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
+        """The run's worker is alive: set ``lastHeartbeatMs``/``updatedAtMs`` (a lost run
+        reads ``running`` again). Unknown run ids are ignored."""
+        ...
+
     async def finish_run(self, run_id: str, status: str, reason: str | None,
                          finished_ms: int, now_ms: int) -> tuple[Run, bool]:
         """Set a terminal status; returns (run, changed). Same status again is a no-op;

@@ -9,9 +9,10 @@ from rundial_collector.store._engine import SQLiteEngine
 from rundial_collector.store.sqlite_artifacts import ARTIFACT_SCHEMA, SQLiteArtifacts
 from rundial_collector.store.sqlite_control import CONTROL_SCHEMA, SQLiteControl
 from rundial_collector.store.sqlite_data import DATA_SCHEMA, SQLiteData
+from rundial_collector.store.sqlite_events import SQLiteEvents
 
 
-class SQLiteStore(SQLiteControl, SQLiteData, SQLiteArtifacts):
+class SQLiteStore(SQLiteControl, SQLiteData, SQLiteArtifacts, SQLiteEvents):
     """Control and data planes on one SQLite file, one writer thread, group commit."""
 
     def __init__(self, config: CollectorConfig) -> None:

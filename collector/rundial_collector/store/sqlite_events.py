@@ -1,4 +1,4 @@
-"""Read-only SQL for the live event stream (``events_hub`` and ``handlers_events``).
+"""SQLite implementation of :class:`EventStore`: read-only SQL for the live event stream.
 
 Positions are the global AUTOINCREMENT ids of ``metric_chunks.chunk_id`` and
 ``log_lines.log_id``. The single writer assigns them in commit order, so "every row of a run
@@ -16,24 +16,47 @@ Every function runs on a reader connection and never writes. They raise only
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
+from rundial_collector.store._engine import SQLiteEngine
 from rundial_collector.store.data_base import LOG_LEVELS, LogRow
-from rundial_collector.store.series_math import Points, unpack
+from rundial_collector.store.events_base import ChunkRow
+from rundial_collector.store.series_math import unpack
 
 _LINE_COLUMNS = "log_id, ts_ms, seq, level, message, truncated"
 
 
-@dataclass(frozen=True)
-class ChunkRow:
-    """One stored metric chunk: its id, series key, writer rank and points (request order)."""
+class SQLiteEvents:
+    """:class:`EventStore` methods (mixed into :class:`SQLiteStore`); each is one reader job."""
 
-    chunk_id: int
-    metric_key: str
-    rank: int | None
-    points: Points
+    engine: SQLiteEngine
+
+    async def event_head(self) -> tuple[int, int]:
+        return await self.engine.read(head)
+
+    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int],
+                          limits: tuple[int, int]) -> tuple[list[ChunkRow], list[LogRow]]:
+        return await self.engine.read(lambda conn: (
+            tail_chunks(conn, project_id, run_id, after[0], limits[0]),
+            tail_lines(conn, project_id, run_id, after[1], limits[1])))
+
+    async def run_series(self, project_id: str, run_id: str) -> list[tuple[int, str]]:
+        return await self.engine.read(functools.partial(run_series, project_id=project_id,
+                                                        run_id=run_id))
+
+    async def series_chunks(self, series_id: int, metric_key: str, window: tuple[int, int],
+                            limit: int) -> list[ChunkRow]:
+        return await self.engine.read(functools.partial(
+            series_chunks, series_id=series_id, metric_key=metric_key, window=window,
+            limit=limit))
+
+    async def replay_lines(self, project_id: str, run_id: str, window: tuple[int, int],
+                           after: tuple[int, int, int] | None, limit: int) -> list[LogRow]:
+        return await self.engine.read(functools.partial(
+            replay_lines, project_id=project_id, run_id=run_id, window=window, after=after,
+            limit=limit))
 
 
 def head(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -81,6 +81,9 @@ class SQLiteRuns:
     async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
+    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
+        await self.engine.write(lambda conn: touch_runs(conn, [run_id], now_ms))
+
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = int(time.time() * 1000) - self.lost_after_ms
         return await self.engine.read(

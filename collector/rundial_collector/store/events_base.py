@@ -1,0 +1,53 @@
+"""The store interface of the live event stream (``events_pump``, ``handlers_events``).
+
+Positions are the store's ingest-ordered ids of metric chunks and log lines: every row of a
+run with an id at or below a position read from :meth:`EventStore.event_head` is committed,
+so "after position P" is a gap-free cursor. A PostgreSQL backend implements the same methods
+with its own sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from rundial_collector.store.data_base import LogRow
+from rundial_collector.store.series_math import Points
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """One stored metric chunk: its id, series key, writer rank and points (request order)."""
+
+    chunk_id: int
+    metric_key: str
+    rank: int | None
+    points: Points
+
+
+class EventStore(Protocol):
+    """Reads that replay and tail one run's metrics and logs by id. Never write."""
+
+    async def event_head(self) -> tuple[int, int]:
+        """The newest (chunk id, log id) committed so far over every run (0 when empty)."""
+        ...
+
+    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int],
+                          limits: tuple[int, int]) -> tuple[list[ChunkRow], list[LogRow]]:
+        """Chunks and lines of the run with ids after ``after`` (by id), up to ``limits``."""
+        ...
+
+    async def run_series(self, project_id: str, run_id: str) -> list[tuple[int, str]]:
+        """(series id, metric key) of every series of the run, by key."""
+        ...
+
+    async def series_chunks(self, series_id: int, metric_key: str, window: tuple[int, int],
+                            limit: int) -> list[ChunkRow]:
+        """Chunks of one series with ``window[0] < id <= window[1]``, by id."""
+        ...
+
+    async def replay_lines(self, project_id: str, run_id: str, window: tuple[int, int],
+                           after: tuple[int, int, int] | None, limit: int) -> list[LogRow]:
+        """Lines with ``window[0] < id <= window[1]`` in (timestampMs, sequence, id) order,
+        strictly after the key ``after`` (None = from the start)."""
+        ...
