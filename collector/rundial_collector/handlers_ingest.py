@@ -28,7 +28,8 @@ from rundial_collector.ingest_events import lines_from_body, spans_from_body
 from rundial_collector.ingest_items import ItemErrors, run_id_problem
 from rundial_collector.ingest_points import chunks_from_points
 from rundial_collector.ingest_rows import chunks_from_rows
-from rundial_collector.ingest_schemas import LOGS, METRICS, TRACES, BodyDecoder, MetricsBody
+from rundial_collector.ingest_schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
+                                             MetricsBody)
 from rundial_collector.responses import json_response
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.storeops import write_or_429
@@ -126,7 +127,9 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
     """The shared flow of the log and trace routes (one record per item)."""
     principal, body, key, size = await _prelude(request, decoder)
     items = getattr(body, field) or []
-    projects = await _writable(request, principal, scope, (x.projectId for x in items))
+    await _inherit_target(request, principal, body, items)
+    projects = await _writable(request, principal, scope,
+                               (x.projectId for x in items if x.projectId is not None))
     errs = ItemErrors()
     records = await _off_loop(size, build, items, projects, errs)
     _require_some_writable(len(items), errs)
@@ -136,6 +139,31 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
     outcome = await write_or_429(request, write(batch))
     events_hub.publish_ingest(request.app, records)  # events: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
+
+
+async def _inherit_target(request: web.Request, principal: Principal, body: BodyTarget,
+                          items: Sequence[Any]) -> None:
+    """Give items without ``projectId``/``runId`` the body's (docs/protocol.md §4.7).
+
+    ``workspace`` + ``project`` slugs are resolved to the project id once; when they cannot be
+    resolved the items keep no project and are rejected one by one like any unwritable item.
+    """
+    if all(x.projectId is not None and x.runId is not None for x in items):
+        return
+    project = body.projectId
+    if project is None and body.workspace and body.project:
+        try:
+            ref = await resolve_project(request, principal, workspace=body.workspace,
+                                        project=body.project)
+            project = ref.project_id
+        except errors.ApiError as err:
+            if err.status not in _UNRESOLVED:
+                raise
+    for item in items:
+        if item.projectId is None:
+            item.projectId = project
+        if item.runId is None:
+            item.runId = body.runId
 
 
 async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principal, Any,

@@ -21,6 +21,7 @@ R = TypeVar("R")
 MAX_LOG_MESSAGE_CHARS = 64 * 1024  # the rc1 SDK cuts at 8 KiB; leave room for other clients
 MAX_SPAN_ID_CHARS = 128
 MAX_NS_DIGITS = 19  # nanoseconds since 1970 fit in int64 until 2262
+NO_RUN_ID = "runId is required (on the item or the body)"
 
 
 def _records(items: Sequence[Any], projects: Mapping[str, str | None], kind: str,
@@ -44,6 +45,7 @@ def lines_from_body(lines: Sequence[LineIn], projects: Mapping[str, str | None],
 
 
 def _log_line(project_id: str, line: LineIn) -> LogLine:
+    assert line.runId is not None
     return LogLine(project_id, line.runId, line.timestampMs, line.sequence, line.level,
                    line.message, line.truncated)
 
@@ -57,6 +59,8 @@ def _line_problem(line: LineIn) -> tuple[str, str] | None:
         return "sequence", "sequence must be between 0 and 2^63-1"
     if len(line.message) > MAX_LOG_MESSAGE_CHARS:
         return "message", f"message is longer than {MAX_LOG_MESSAGE_CHARS} characters"
+    if line.runId is None:
+        return "runId", NO_RUN_ID
     problem = run_id_problem(line.runId)
     return None if problem is None else ("runId", problem)
 
@@ -75,6 +79,8 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
         return "startNs", "startNs must be a decimal string of nanoseconds"
     if span.endNs is not None and _nanoseconds(span.endNs) is None:
         return "endNs", "endNs must be a decimal string of nanoseconds or null"
+    if span.runId is None:
+        return "runId", NO_RUN_ID
     problem = run_id_problem(span.runId)
     return None if problem is None else ("runId", problem)
 
@@ -88,7 +94,7 @@ def _nanoseconds(text: str) -> int | None:
 
 def _span_record(project_id: str, span: SpanIn) -> SpanRecord:
     start = _nanoseconds(span.startNs)
-    assert start is not None
+    assert start is not None and span.runId is not None
     end = None if span.endNs is None else _nanoseconds(span.endNs)
     events = orjson.dumps([{"name": e.name, "timestampNs": e.timestampNs,
                             "attrsJson": e.attrsJson} for e in span.events]).decode()

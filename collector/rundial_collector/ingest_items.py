@@ -53,8 +53,8 @@ class ItemErrors:
 
 
 class _Item(Protocol):
-    projectId: str
-    runId: str
+    @property
+    def projectId(self) -> str | None: ...
 
 
 def authorised_items(items: Iterable[_Item], projects: Mapping[str, str | None], kind: str,
@@ -65,7 +65,7 @@ def authorised_items(items: Iterable[_Item], projects: Mapping[str, str | None],
     """
     out: list[tuple[int, str, Any]] = []
     for i, item in enumerate(items):
-        project = projects.get(item.projectId)
+        project = None if item.projectId is None else projects.get(item.projectId)
         if project is None:
             errs.refuse(i, f"{kind}[{i}].projectId")
         else:

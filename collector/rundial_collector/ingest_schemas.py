@@ -31,34 +31,41 @@ class PointIn(msgspec.Struct, gc=False):
     context: dict[str, str] | None = None
 
 
-class MetricsBody(msgspec.Struct):
-    """rc1 ``points`` and/or our wide ``rows`` (``[step, timestampMs, {key: value}]``)."""
+class BodyTarget(msgspec.Struct):
+    """Body-level target of an ingest body (docs/protocol.md §4.2, §4.7): wide rows use it;
+    log and trace items without their own ``projectId``/``runId`` inherit it."""
 
-    points: list[PointIn] | None = None
-    rows: list[tuple[int, int, dict[str, Any]]] | None = None
     projectId: str | None = None
     workspace: str | None = None
     project: str | None = None
     runId: str | None = None
-    rank: int | None = None
     writerId: str | None = None
     seq: int | None = None
     clientDiagnostics: Any = None
 
 
+class MetricsBody(BodyTarget):
+    """rc1 ``points`` and/or our wide ``rows`` (``[step, timestampMs, {key: value}]``)."""
+
+    points: list[PointIn] | None = None
+    rows: list[tuple[int, int, dict[str, Any]]] | None = None
+    rank: int | None = None
+
+
 class LineIn(msgspec.Struct, gc=False):
-    projectId: str
-    runId: str
+    """One log line; ``projectId``/``runId`` may come from the body (docs/protocol.md §4.7)."""
+
     timestampMs: int
     sequence: int
     level: str
     message: str
     truncated: bool = False
+    projectId: str | None = None
+    runId: str | None = None
 
 
-class LogsBody(msgspec.Struct):
+class LogsBody(BodyTarget):
     lines: list[LineIn] | None = None
-    clientDiagnostics: Any = None
 
 
 class EventIn(msgspec.Struct, gc=False):
@@ -68,8 +75,8 @@ class EventIn(msgspec.Struct, gc=False):
 
 
 class SpanIn(msgspec.Struct, gc=False):
-    projectId: str
-    runId: str
+    """One span; ``projectId``/``runId`` may come from the body (docs/protocol.md §4.7)."""
+
     traceId: str
     spanId: str
     name: str
@@ -85,11 +92,12 @@ class SpanIn(msgspec.Struct, gc=False):
     tokensIn: str | None = None
     tokensOut: str | None = None
     costUsd: float | None = None
+    projectId: str | None = None
+    runId: str | None = None
 
 
-class TracesBody(msgspec.Struct):
+class TracesBody(BodyTarget):
     spans: list[SpanIn] | None = None
-    clientDiagnostics: Any = None
 
 
 class BodyDecoder:

@@ -130,7 +130,7 @@ def test_unknown_content_encoding_is_415(shared_collector: CollectorProcess) -> 
     ("ingest/metrics", b'{"projectId": "p", "rows": [[1, 2, {}]]}', "runId"),
     ("ingest/logs", b'{"lines": [{"projectId": "p", "runId": "r", "timestampMs": 1,'
                     b' "sequence": 1, "level": "info", "message": 5}]}', "lines[0].message"),
-    ("ingest/traces", b'{"spans": [{"projectId": "p"}]}', "spans[0].runId"),
+    ("ingest/traces", b'{"spans": [{"projectId": "p"}]}', "spans[0].traceId"),
     ("query/series", b'{"projectId": "p", "runId": "r", "maxPointsPerSeries": "x"}',
      "maxPointsPerSeries"),
     ("query/series", b'{"projectId": "p", "runId": "r", "mode": "everything"}', "mode"),

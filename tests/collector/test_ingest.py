@@ -246,3 +246,26 @@ def test_spans_are_stored_fully_and_deduplicated(shared_collector: CollectorProc
         ("0000000000000002", "first", "tool", 1700000000000000001, 1700000000000000999),
         ("0000000000000003", "second", "tool", 1700000000000000001, 1700000000000000999)]
     assert orjson.loads(rows[0][6])[0]["timestampNs"] == "1700000000000000005"
+
+
+def test_log_and_span_items_inherit_the_body_target(shared_collector: CollectorProcess) -> None:
+    """Items without projectId/runId take the body's (slugs resolved once); an item with no run
+    id anywhere is rejected alone (docs/protocol.md §4.7)."""
+    pid, run = project_id(shared_collector), run_id()
+    slugs = {"workspace": shared_collector.workspace, "project": shared_collector.project}
+    lines = [{k: v for k, v in _line(pid, run, i, f"l{i}").items()
+              if k not in ("projectId", "runId")} for i in (1, 2)]
+    reply = ingest(shared_collector, "logs", {**slugs, "runId": run, "writerId": "w", "seq": 1,
+                                              "lines": lines}, gzip_body=True)
+    assert (reply["accepted"], reply["rejected"]) == (2, 0)
+    span = {k: v for k, v in _span(pid, run, "00000000000000aa", "s").items()
+            if k not in ("projectId", "runId")}
+    assert ingest(shared_collector, "traces", {**slugs, "runId": run, "spans": [span]})[
+        "accepted"] == 1
+    reply = ingest(shared_collector, "logs", {"projectId": pid, "lines": lines})
+    assert reply["rejected"] == 2 and reply["errors"][0]["field"] == "lines[0].runId"
+    status, _, page = post(shared_collector, "query/logs",
+                           {"projectId": pid, "runId": run, "order": "asc"})
+    assert status == 200 and [r["message"] for r in page["rows"]] == ["l1", "l2"]
+    status, _, page = post(shared_collector, "query/spans", {"projectId": pid, "runId": run})
+    assert status == 200 and [s["name"] for s in page["spans"]] == ["s"]
