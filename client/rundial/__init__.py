@@ -19,6 +19,7 @@ from rundial._media import Image, Table
 from rundial._noop import NoopRun
 from rundial._replay import ReplayResult, replay_spool
 from rundial._run import Run
+from rundial._trace import Span
 from rundial._transport import HttpTransport, MockTransport, Request, Response, Transport, TransportError
 from rundial._version import __version__
 
@@ -36,6 +37,7 @@ __all__ = [
     "Run",
     "RundialRequestError",
     "Settings",
+    "Span",
     "Table",
     "Transport",
     "TransportError",

@@ -183,13 +183,13 @@ class Batch:
     body: bytes
     records: int
     points: int
-    first_step: int
-    last_step: int
+    first_step: int | None  # None for log and span batches (they have no steps)
+    last_step: int | None
 
 
-def new_batch_id() -> str:
-    """A fresh Idempotency-Key (uuid4 hex)."""
-    return uuid.uuid4().hex
+def new_batch_id(prefix: str = "") -> str:
+    """A fresh Idempotency-Key: ``prefix`` (the batch kind, see ``_events``) + uuid4 hex."""
+    return prefix + uuid.uuid4().hex
 
 
 class BatchEncoder:
@@ -256,21 +256,39 @@ class BatchEncoder:
         return sum(map(len, rows)), min(steps), max(steps)
 
 
-def split_body(body: bytes) -> tuple[bytes, bytes] | None:
-    """Split a gzip'd wide-row body into two halves (for a 413); None when it has one row."""
-    doc = orjson.loads(gunzip_bytes(body))
-    rows = doc.get("rows") if isinstance(doc, dict) else None
-    if not isinstance(rows, list) or len(rows) < 2:
+ITEM_FIELDS = ("rows", "points", "lines", "spans")  # the list field of each kind of ingest body
+
+
+def _item_field(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
         return None
-    half = len(rows) // 2
-    return (gzip_bytes(orjson.dumps({**doc, "rows": rows[:half]})),
-            gzip_bytes(orjson.dumps({**doc, "rows": rows[half:]})))
+    return next((f for f in ITEM_FIELDS if isinstance(doc.get(f), list)), None)
 
 
-def body_meta(body: bytes) -> tuple[str, int, int, int]:
-    """``(run_id, points, first_step, last_step)`` of a wide-row body (used for spool eviction)."""
+def split_body(body: bytes) -> tuple[bytes, bytes] | None:
+    """Split a gzip'd ingest body (rows, lines or spans) in two halves (for a 413); None when
+    it holds a single item."""
     doc = orjson.loads(gunzip_bytes(body))
-    rows = doc.get("rows") or []
+    field = _item_field(doc)
+    if field is None or len(doc[field]) < 2:
+        return None
+    items = doc[field]
+    half = len(items) // 2
+    return (gzip_bytes(orjson.dumps({**doc, field: items[:half]})),
+            gzip_bytes(orjson.dumps({**doc, field: items[half:]})))
+
+
+def body_meta(body: bytes) -> tuple[str, int, int | None, int | None]:
+    """``(run_id, points, first_step, last_step)`` of an ingest body (used for spool eviction).
+
+    Log lines and spans count as points; their steps are None.
+    """
+    doc = orjson.loads(gunzip_bytes(body))
+    field = _item_field(doc)
+    run_id = str(doc.get("runId", "")) if isinstance(doc, dict) else ""
+    if field != "rows":
+        return run_id, len(doc[field]) if field else 0, None, None
+    rows = doc["rows"]
     steps = [int(r[0]) for r in rows] or [0]
     points = sum(len(r[2]) for r in rows if len(r) > 2 and isinstance(r[2], dict))
-    return str(doc.get("runId", "")), points, min(steps), max(steps)
+    return run_id, points, min(steps), max(steps)

@@ -36,6 +36,9 @@ SPOOL_MAX_AGE_S = 7 * 24 * 3600.0  # wandb retries for ~7 days; matches the coll
 FINISH_TIMEOUT_S = 5.0  # Sentry shutdown 2 s, OTel 30 s: long enough to drain, short enough to never hang
 ARTIFACT_QUEUE_CAPACITY_JOBS = 64  # rc1 default; media values hold their pixels until uploaded
 ARTIFACT_CONCURRENCY = 2  # parallel PUTs (files or multipart parts); rc1 default
+SYSTEM_METRICS_INTERVAL_S = 10.0  # rc1 default; values below 2 s are raised to 2 s
+SYSTEM_METRICS_BACKPRESSURE = 0.8  # skip a sample while the queue is >= 80 % full (rc1)
+HEARTBEAT_INTERVAL_S = 30.0  # idle heartbeat; the collector's lost window is 300 s by default
 
 MODES = ("online", "offline", "disabled")
 KINDS = ("training", "agent", "eval")
@@ -79,6 +82,13 @@ class Settings:
     start_worker_on_init: bool = True
     artifact_queue_capacity: int = ARTIFACT_QUEUE_CAPACITY_JOBS
     artifact_concurrency: int = ARTIFACT_CONCURRENCY
+    system_metrics: bool = True
+    system_metrics_interval_seconds: float = SYSTEM_METRICS_INTERVAL_S
+    system_metrics_backpressure_threshold: float = SYSTEM_METRICS_BACKPRESSURE
+    system_metrics_provider: Callable[[], Mapping[str, float]] | None = None
+    capture_console: bool = False
+    heartbeat_interval_seconds: float = HEARTBEAT_INTERVAL_S
+    handle_sigterm: bool = True
     event_hook: Callable[[dict[str, Any]], None] | None = None
 
     @property
@@ -91,8 +101,7 @@ class Settings:
 # have no effect in this version; docs/sdk.md explains each.
 ACCEPTED_NO_EFFECT = frozenset({
     "session_token", "gzip_enabled", "gzip_min_bytes", "retry_max_attempts", "retry_jitter_ratio",
-    "system_metrics", "system_metrics_interval_seconds", "system_metrics_backpressure_threshold",
-    "system_metrics_provider", "capture_console", "artifact_transport",
+    "artifact_transport",
 })
 
 _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
@@ -207,6 +216,13 @@ def _validate(s: Settings) -> None:
     _at_least("finish_timeout_seconds", s.finish_timeout_seconds, 0)
     _at_least("artifact_queue_capacity", s.artifact_queue_capacity, 1)
     _at_least("artifact_concurrency", s.artifact_concurrency, 1)
+    _at_least("system_metrics_interval_seconds", s.system_metrics_interval_seconds, 0)
+    _at_least("heartbeat_interval_seconds", s.heartbeat_interval_seconds, 0)
+    threshold = s.system_metrics_backpressure_threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise ValueError(f"system_metrics_backpressure_threshold must be in (0, 1], not {threshold!r}")
+    if s.system_metrics_provider is not None and not callable(s.system_metrics_provider):
+        raise ValueError("system_metrics_provider must be a callable returning {name: number}")
     if s.distributed_rank is not None and (not isinstance(s.distributed_rank, int) or s.distributed_rank < 0):
         raise ValueError(f"distributed_rank must be a non-negative int, not {s.distributed_rank!r}")
 

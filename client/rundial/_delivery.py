@@ -1,5 +1,7 @@
 """Deliver one gzip'd ingest body: one POST, classified; a 413 splits the body in halves.
 
+The route (metrics, logs or traces) follows from the batch id's kind prefix (``_events``).
+
 The Idempotency-Key is the batch id; halves of a split batch get ``<id>-0`` / ``<id>-1``
 (recursively), so re-sending a partly delivered split stores nothing twice. Never raises for
 HTTP or network failures.
@@ -12,10 +14,9 @@ from dataclasses import dataclass, field
 import orjson
 
 from rundial._batch import split_body
+from rundial._events import ingest_path
 from rundial._retry import Outcome, classify, network_error
 from rundial._transport import Request, Transport, TransportError, base_headers
-
-INGEST_METRICS_PATH = "/api/v1/ingest/metrics"
 
 
 @dataclass(slots=True)
@@ -32,11 +33,11 @@ class Delivery:
 
 
 def ingest_request(api_key: str | None, body: bytes, batch_id: str, timeout: float) -> Request:
-    """The POST for one batch, with our headers."""
+    """The POST for one batch, with our headers, to the route of its kind (``_events``)."""
     headers = base_headers(api_key)
     headers.update({"content-type": "application/json", "content-encoding": "gzip",
                     "idempotency-key": batch_id})
-    return Request("POST", INGEST_METRICS_PATH, body, headers, timeout)
+    return Request("POST", ingest_path(batch_id), body, headers, timeout)
 
 
 def _reply_counts(body: bytes) -> tuple[int | None, int]:

@@ -42,6 +42,15 @@ class Counters:
     batches_rejected: int = 0
     batches_corrupt: int = 0
     worker_errors: int = 0
+    log_lines_truncated: int = 0
+    dropped_log_lines_queue_full: int = 0
+    dropped_log_lines_invalid: int = 0
+    system_samples_collected: int = 0
+    system_samples_skipped_backpressure: int = 0
+    heartbeats_sent: int = 0
+    heartbeat_failures: int = 0
+    evidence_uploaded: int = 0
+    evidence_markers: int = 0
     last_error: str | None = None
     transient_error: bool = False
     dropped: Counter[str] = field(default_factory=Counter)
@@ -92,8 +101,8 @@ class Diagnostics:
     """A point-in-time view of a run's delivery pipeline (protocol §11.3 fields plus ours).
 
     ``dropped_points_retry_exhausted`` is always 0: batches are retried without an attempt limit
-    and only the spool bounds (``dropped_points_spool_eviction``) can discard them. The system
-    metrics and log-line fields are 0 in this version (those features are not implemented).
+    and only the spool bounds (``dropped_points_spool_eviction``) can discard them. "Points"
+    count every event kind: metric values, log lines and spans.
     ``artifacts`` holds the artifact uploader's counters (empty until artifacts are used).
     """
 
@@ -127,6 +136,10 @@ class Diagnostics:
     worker_errors: int
     state: str
     artifacts: dict[str, Any] = field(default_factory=dict)
+    heartbeats_sent: int = 0
+    heartbeat_failures: int = 0
+    evidence_uploaded: int = 0
+    evidence_markers: int = 0
 
     @property
     def pending_spooled_batches(self) -> int:
@@ -145,7 +158,8 @@ def health_of(c: Counters, *, mode: str, queue_depth: int, spooled: int, worker_
         return "error"
     if mode == "offline" and (queue_depth or spooled):
         return "offline_buffering"
-    if sum(c.dropped.values()) or c.config_truncations or c.last_error:
+    if (sum(c.dropped.values()) or c.config_truncations or c.last_error
+            or c.system_samples_skipped_backpressure):
         return "degraded"
     return "healthy"
 
@@ -166,11 +180,16 @@ def snapshot(c: Counters, **live: Any) -> Diagnostics:
         spool_bytes=live["spool_bytes"], non_finite_dropped=dict(c.non_finite),
         queue_depth=live["queue_depth"], worker_running=live["worker_running"],
         last_error=c.last_error, out_of_order_step_writes=c.out_of_order_step_writes,
-        config_truncations=c.config_truncations, system_samples_collected=0,
-        system_samples_skipped_backpressure=0, health=health, log_lines_truncated=0,
-        dropped_log_lines_queue_full=0, dropped_log_lines_invalid=0, dropped=dropped,
+        config_truncations=c.config_truncations,
+        system_samples_collected=c.system_samples_collected,
+        system_samples_skipped_backpressure=c.system_samples_skipped_backpressure, health=health,
+        log_lines_truncated=c.log_lines_truncated,
+        dropped_log_lines_queue_full=c.dropped_log_lines_queue_full,
+        dropped_log_lines_invalid=c.dropped_log_lines_invalid, dropped=dropped,
         lost_step_ranges=tuple(c.lost_step_ranges), batches_sent=c.batches_sent,
         batches_spooled=c.batches_spooled, batches_rejected=c.batches_rejected,
         worker_errors=c.worker_errors, state=live["state"],
-        artifacts=live.get("artifacts", {}),
+        artifacts=live.get("artifacts", {}), heartbeats_sent=c.heartbeats_sent,
+        heartbeat_failures=c.heartbeat_failures, evidence_uploaded=c.evidence_uploaded,
+        evidence_markers=c.evidence_markers,
     )

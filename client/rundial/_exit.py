@@ -32,6 +32,16 @@ def untrack(run: _Finishable) -> None:
         _open.pop(id(run), None)
 
 
+def open_runs() -> list[Any]:
+    """The runs not finished yet, in creation order (safe in a signal handler: no lock)."""
+    for _ in range(3):
+        try:
+            return list(_open.values())
+        except RuntimeError:  # changed size while copying (another thread): try again
+            continue
+    return []
+
+
 def status_for(exc_type: type[BaseException] | None, exc: BaseException | None) -> tuple[str, str | None]:
     """``(status, reason)`` for leaving a ``with`` block.
 

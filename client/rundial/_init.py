@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rundial import _signals
 from rundial._config import Settings, build_settings
 from rundial._noop import NoopRun
 from rundial._rank import detect_rank, shared_run_id
@@ -39,7 +40,9 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
 
     Arguments win over ``RUNDIAL_*`` environment variables, which win over the active profile of
     ``~/.config/rundial/config.toml``. ``mode="disabled"`` and, under ``distributed="rank0"``,
-    every rank but 0 get a :class:`NoopRun` with the same API that does nothing.
+    every rank but 0 get a :class:`NoopRun` with the same API that does nothing. A logging
+    run installs the SIGTERM handler (``handle_sigterm``) and the uncaught-exception hook of
+    ``_signals`` (main thread only).
     """
     global _current
     settings = build_settings({
@@ -58,6 +61,9 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
     doc = run_document(settings, run_id, "allow" if minted else settings.resume)
     header = batch_header(settings, run_id, rank)
     registering = settings.distributed == "rank0" or rank == 0
+    if settings.handle_sigterm:
+        _signals.install_sigterm()
+    _signals.install_excepthook()
     _current = Run(settings, doc, header, rank=rank, registering=registering,
                    transport=options.get("transport"))
     return _current

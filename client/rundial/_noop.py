@@ -53,6 +53,18 @@ class NoopRun:
         """Does nothing; returns True."""
         return True
 
+    def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
+    def trace(self, name: Any = None, *args: Any, **kwargs: Any) -> NoopSpan:
+        """A span that records nothing (usable as a context manager)."""
+        return NoopSpan()
+
+    def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
     def update_config(self, config: Any = None) -> bool:
         """Keeps the config locally; returns True."""
         try:
@@ -102,3 +114,29 @@ class NoopRun:
 
     def __repr__(self) -> str:
         return f"<rundial.NoopRun {self.id} {self.state}>"
+
+
+class NoopSpan:
+    """The span of a :class:`NoopRun`: every method does nothing."""
+
+    __slots__ = ()
+    trace_id = span_id = "0" * 16
+    parent_span_id = None
+
+    def event(self, name: Any = None, attrs: Any = None) -> None:
+        return None
+
+    def set_attrs(self, attrs: Any = None, **more: Any) -> None:
+        return None
+
+    def set_status(self, status: Any = None) -> None:
+        return None
+
+    def finish(self, status: Any = None) -> None:
+        return None
+
+    def __enter__(self) -> NoopSpan:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

@@ -8,9 +8,13 @@ beyond ``queue_capacity``, drop the **oldest** records and count them (``queue_f
 Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
 per key and warned about once per key. Nothing here waits for the network or the disk.
 
-Exit: ``finish``/``fail``/``abort`` drain, send within ``timeout_s`` (default 5 s), send the
-status, spool the rest and print one line when anything is pending; they never hang. ``atexit``
-finishes runs left open. Fork: the child gets a fresh queue and worker (see ``_fork``).
+Log lines, spans and system samples share that queue (``_run_events``, ``_events``): the
+worker tells records apart by type, so ``log`` pays nothing for them.
+
+Exit: ``finish``/``fail``/``abort`` stop the producers (sampler, console capture), drain, send
+within ``timeout_s`` (default 5 s), send the status, spool the rest and print one line when
+anything is pending; they never hang. ``atexit`` finishes runs left open; a SIGTERM makes the
+status ``killed`` (``_signals``). Fork: the child gets a fresh queue and worker (see ``_fork``).
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rundial import _exit, _fork
+from rundial import _exit, _fork, _signals
 from rundial._config import Settings
 from rundial._control import DONE, FAILED, PENDING
 from rundial._diagnostics import REASON_AFTER_FINISH, REASON_QUEUE_FULL, Counters, Diagnostics, snapshot
 from rundial._artifact_handle import ArtifactHandle
 from rundial._registration import status_payload
 from rundial._run_artifacts import RunArtifacts
+from rundial._run_events import RunEventMethods, RunEvents, drop_points
 from rundial._runconfig import Summary, flatten_config
 from rundial._transport import HttpTransport, Transport
 from rundial._validate import as_metrics, as_step, as_time_ms
@@ -43,7 +48,7 @@ FLUSH_POLL_S = 0.01
 _time_ns = time.time_ns
 
 
-class Run:
+class Run(RunEventMethods):
     """A run that logs. Create it with :func:`rundial.init`; use it as a context manager.
 
     ``log`` never blocks and never raises for network or disk trouble. See the module docstring
@@ -53,7 +58,7 @@ class Run:
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
                  "_counters", "_settings", "_doc", "_header", "_registering", "_closed", "_result",
                  "_status", "_transport", "_clocks", "_manual", "_lock", "_config", "_warned",
-                 "_artifacts", "summary", "id", "rank", "__weakref__")
+                 "_artifacts", "_events", "_kill", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
@@ -77,15 +82,20 @@ class Run:
         self.summary = Summary()
         self.id: str = doc["runId"]
         self.rank = rank
+        self._kill: tuple[str, str] | None = None
         self._artifacts = RunArtifacts(settings, header, self.id)
-        self._new_pipeline(Counters(config_truncations=cuts))
+        self._counters = Counters(config_truncations=cuts)
+        self._events = RunEvents(settings, push=self._push, push_console=self._push_console,
+                                 depth=lambda: len(self._queue), counters=lambda: self._counters,
+                                 uploader=self._artifacts.blob_uploader)
+        self._new_pipeline(self._counters)
+        self._events.start_console()
         _exit.track(self)
         _fork.on_fork_in_child(self._after_fork_in_child)
 
     def _new_pipeline(self, counters: Counters, force_lazy: bool = False) -> None:
         self._counters = counters
-        self._queue: deque[tuple[int, int, dict[str, Any]]] = deque(
-            maxlen=self._capacity + QUEUE_SLACK_RECORDS)
+        self._queue: deque[Any] = deque(maxlen=self._capacity + QUEUE_SLACK_RECORDS)
         self._wake = threading.Event()
         self._header = {**self._header, "writerId": "w_" + uuid.uuid4().hex[:12]}
         clock, wall = self._clocks
@@ -94,11 +104,18 @@ class Run:
                               wake=self._wake, counters=counters, registering=self._registering,
                               transport=self._transport, clock=clock, wall=wall,
                               on_row=self.summary.last.update,
-                              media_sink=self._artifacts.route_media)
+                              media_sink=self._artifacts.route_media,
+                              on_cycle=self._events.poll)
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
-            self._worker.start()
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        """Start the worker thread, and system metrics with it (never in manual mode)."""
+        self._worker.start()
+        if not self._manual:
+            self._events.start_sampler()
 
     # -- hot path ------------------------------------------------------------------------
     def log(self, metrics: Mapping[str, Any], step: int | None = None,
@@ -149,7 +166,7 @@ class Run:
         worker = self._worker
         if worker.thread is None and not self._manual:
             self._wake_at = self._flush_at
-            worker.start()
+            self._start_worker()
         if not self._wake.is_set():
             self._wake.set()
 
@@ -159,8 +176,7 @@ class Run:
                 record = self._queue.popleft()
             except IndexError:
                 return
-            self._counters.drop(REASON_QUEUE_FULL, len(record[2]))
-            self._counters.enqueued_points += len(record[2])
+            self._counters.enqueued_points += drop_points(record, self._counters, REASON_QUEUE_FULL)
         self._warn_once("queue_full", "rundial: the log queue is full (the worker cannot keep up); "
                         "dropping the oldest records, see diagnostics().dropped_points_queue_full")
 
@@ -169,7 +185,7 @@ class Run:
             record = self._queue.pop()
         except IndexError:
             return
-        self._counters.drop(REASON_AFTER_FINISH, len(record[2]))
+        drop_points(record, self._counters, REASON_AFTER_FINISH)
         self._warn_once("after_finish", "rundial: log() after finish() is ignored (counted in "
                         "diagnostics().dropped['after_finish'])")
 
@@ -262,17 +278,20 @@ class Run:
 
     # -- flush and finish ---------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Send everything queued so far (artifacts included); True when nothing is left pending
-        (False at timeout)."""
+        """Send everything queued so far (artifacts and spans waiting for evidence uploads
+        included); True when nothing is left pending (False at timeout)."""
         clock = self._clocks[0]
         deadline = clock() + timeout_s
         while True:
             if self._manual:
                 self._worker.safe_cycle()
             elif self._worker.thread is None:
-                self._worker.start()
+                self._start_worker()
             if self._drained():
-                return self._artifacts.flush(max(0.0, deadline - clock()))
+                if not self._artifacts.flush(max(0.0, deadline - clock())):
+                    return False
+                if self._drained():  # an evidence upload may have queued its span meanwhile
+                    return True
             if clock() >= deadline:
                 return False
             self._wake.set()
@@ -307,16 +326,25 @@ class Run:
         everything is in the spool). A second call returns the first result if the status is
         the same, else False.
         """
+        with _signals.finishing():
+            return self._end_once(status, reason, timeout_s)
+
+    def _end_once(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
         with self._lock:
             if self._status is not None:
                 return bool(self._result) if status == self._status else False
-            self._status, self._closed, self._wake_at = status, True, -1
+            if self._kill is not None:
+                status, reason = self._kill
+                self._log_kill()
+            self._status = status
         timeout = self._settings.finish_timeout_seconds if timeout_s is None else timeout_s
+        clock, wall = self._clocks
+        deadline = clock() + max(0.0, timeout)
+        self._events.stop(max(0.0, timeout))  # the last console lines and spans go in first
+        self._closed, self._wake_at = True, -1
         if self.summary.assigned:
             self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
-        clock, wall = self._clocks
         final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
-        deadline = clock() + max(0.0, timeout)
         self._result = self._worker.finish(final, deadline)
         uploads_done = self._artifacts.close(max(0.0, deadline - clock()))
         self._result = self._result and uploads_done
@@ -329,7 +357,11 @@ class Run:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         status, reason = _exit.status_for(exc_type, exc)
+        if status != "completed" and self._kill is None:
+            self._log_exit(exc_type, exc, tb)
         self._end(status, reason, None)
+
+    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
 
     def __repr__(self) -> str:
         return f"<rundial.Run {self.id} {self.state}>"
@@ -347,5 +379,6 @@ class Run:
         if isinstance(self._transport, HttpTransport):
             self._transport = None
         self._new_pipeline(Counters(), force_lazy=True)
+        self._events.forget_after_fork(self._counters)
         if self._closed:
             self._wake_at = -1

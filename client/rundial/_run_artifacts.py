@@ -67,6 +67,10 @@ class RunArtifacts:
     def use_artifact(self, ref: str) -> ArtifactHandle:
         return self._get().use_artifact(ref)
 
+    def blob_uploader(self) -> ArtifactUploader | None:
+        """The uploader for trace evidence (started on first use); None offline."""
+        return None if self._settings.mode != "online" else self._get()
+
     def route_media(self, key: str, step: int, value: Any, timestamp_ms: int) -> None:
         """Called on the metrics worker for each media value found in a row (enqueue only)."""
         self._get().log_media(key, step, value, timestamp_ms)

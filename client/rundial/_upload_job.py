@@ -18,6 +18,7 @@ import re
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any
 
 from rundial._artifact_http import BlobHttp, ControlClient
@@ -39,6 +40,31 @@ class MediaRequest:
     step: int
     timestamp_ms: int
     value: Any  # _media.Image | _media.Table
+
+
+class BlobRequest:
+    """One in-memory file to publish as an artifact (trace evidence), with a completion callback.
+
+    ``on_done(artifact_id, version, error)`` is called at most once: with the artifact on
+    success, else with ``error`` (refused for good, or still pending when the uploader closed).
+    Never journaled: the bytes live in memory only.
+    """
+
+    __slots__ = ("path", "data", "content_type", "_on_done")
+
+    def __init__(self, path: str, data: bytes, content_type: str,
+                 on_done: Callable[[str | None, int | None, str | None], None]) -> None:
+        self.path, self.data, self.content_type = path, data, content_type
+        self._on_done: Callable[[str | None, int | None, str | None], None] | None = on_done
+
+    def settle(self, artifact_id: str | None, version: int | None, error: str | None) -> None:
+        """Call the callback once (later calls do nothing); its exceptions are swallowed."""
+        callback, self._on_done = self._on_done, None
+        if callback is not None:
+            try:
+                callback(artifact_id, version, error)
+            except Exception:
+                pass
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,9 @@ def job_manifest(job: ArtifactJob) -> tuple[list[ManifestFile], RenderedMedia | 
     if job.media is None:
         assert job.source is not None
         return build_manifest(Path(job.source)), None
+    if isinstance(job.media, BlobRequest):
+        blob = job.media
+        return [bytes_entry(blob.path, blob.data, blob.content_type)], None
     rendered: RenderedMedia = job.media.value.render()
     if rendered.source is not None:
         return build_manifest(rendered.source), rendered

@@ -56,7 +56,7 @@ from rundial._config import ARTIFACT_CONCURRENCY, ARTIFACT_QUEUE_CAPACITY_JOBS
 from rundial._media import is_media
 from rundial._retry import Backoff
 from rundial._transport import TransportError
-from rundial._upload_job import (ContentChanged, JobResult, MediaRequest, execute,
+from rundial._upload_job import (BlobRequest, ContentChanged, JobResult, MediaRequest, execute,
                                  media_artifact_name, media_artifact_type)
 from rundial._uploader_stats import UploaderStats
 
@@ -149,6 +149,19 @@ class ArtifactUploader:
         job = self._job(media_artifact_name(key), media_artifact_type(value),
                         metadata={"mediaKey": key, "step": step, **value.metadata},
                         media=MediaRequest(key, step, timestamp_ms, value))
+        return self._enqueue(job)
+
+    def upload_blob(self, name: str, artifact_type: str, path: str, data: bytes,
+                    content_type: str, metadata: Mapping[str, Any],
+                    on_done: Callable[[str | None, int | None, str | None], None]) -> bool:
+        """Queue one in-memory file as artifact ``name`` (trace evidence; never journaled).
+
+        Returns False (nothing queued, ``on_done`` never called) when offline, full or closed;
+        otherwise ``on_done(artifact_id, version, error)`` is called exactly once from the
+        uploader's threads — with ``error`` when refused for good or still pending at close.
+        """
+        job = self._job(name, artifact_type, metadata=dict(metadata),
+                        media=BlobRequest(path, data, content_type, on_done))
         return self._enqueue(job)
 
     def use_artifact(self, ref: str) -> ArtifactHandle:
@@ -256,12 +269,16 @@ class ArtifactUploader:
         if job.media is None and self._journal is not None:
             self._journal.remove(job)
         self.stats.completed(result)
-        self._finish(job)
+        self._finish(job, result)
 
-    def _finish(self, job: ArtifactJob) -> None:
+    def _finish(self, job: ArtifactJob, result: JobResult | None = None,
+                error: str = "upload not completed") -> None:
         with self._cond:
             if job.job_id not in self._adopted:
                 self._own -= 1
+        if isinstance(job.media, BlobRequest):
+            job.media.settle(result.artifact_id if result else None,
+                             result.version if result else None, None if result else error)
 
     def _failed(self, job: ArtifactJob, exc: Exception) -> None:
         if self._stopped:  # interrupted by close(): stays journaled for the next process
@@ -292,7 +309,7 @@ class ArtifactUploader:
             else:
                 self._journal.reject(job, reason)
         self.stats.bump("released_jobs" if verdict == "release" else "rejected_jobs")
-        self._finish(job)
+        self._finish(job, error=reason)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def flush(self, timeout_s: float | None = None) -> bool:
@@ -314,7 +331,10 @@ class ArtifactUploader:
         with self._cond:
             self._stopped = True
             lost_media = sum(1 for j in self._pending if j.media is not None)
+            blobs = [j.media for j in self._pending if isinstance(j.media, BlobRequest)]
             self._cond.notify_all()
+        for blob in blobs:
+            blob.settle(None, None, "the uploader closed before the upload")
         self.stats.bump("dropped_media_on_close", lost_media)
         if self._thread.is_alive():
             self._thread.join(timeout=1.0)

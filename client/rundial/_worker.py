@@ -1,12 +1,14 @@
 """The background worker of one run: drain the queue, encode, spool, send, register, finish.
 
 Cycle (every ``flush_interval_seconds`` ±10%, or as soon as ``flush_at_records`` are queued):
-drain the deque, encode gzip'd wide-row batches, write each to the spool (write-ahead: a batch
-survives SIGKILL once written), then, online, register the run if needed and send the spool FIFO
-over one keep-alive connection. A retryable failure backs off (full jitter, ``Retry-After``
-honoured) while later batches keep going to the spool, so order holds and the hot path never
-waits. Offline mode never touches the network. Orphans of earlier processes using the same spool
-directory and endpoint are adopted and replayed (at start, then every few minutes).
+drain the deque, encode gzip'd batches of each kind (metric rows, system rows, log lines, spans:
+``_drain``), write each to the spool (write-ahead: a batch survives SIGKILL once written), then,
+online, register the run if needed and send the spool FIFO over one keep-alive connection; an
+idle registered run sends a heartbeat every ``heartbeat_interval_seconds`` (``_heartbeat``).
+A retryable failure backs off (full jitter, ``Retry-After`` honoured) while later batches keep
+going to the spool, so order holds and the hot path never waits. Offline mode never touches the
+network. Orphans of earlier processes using the same spool directory and endpoint are adopted
+and replayed (at start, then every few minutes).
 
 The worker never dies silently: any exception in a cycle is counted (``worker_error``), stored in
 ``last_error`` and the loop continues. :meth:`finish` always returns within its deadline plus a
@@ -24,10 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import BatchEncoder, MediaSink, Record
-from rundial._config import ENCODE_CHUNK_RECORDS, FLUSH_JITTER_RATIO, Settings
+from rundial._batch import MediaSink
+from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
-from rundial._diagnostics import REASON_SHUTDOWN, REASON_WORKER_ERROR, Counters
+from rundial._diagnostics import REASON_SHUTDOWN, Counters
+from rundial._drain import RecordEncoder
+from rundial._heartbeat import Heartbeat
 from rundial._pump import SpoolPump
 from rundial._retry import Backoff
 from rundial._runfile import remove_run_dir_if_done, run_file_path, write_run_file
@@ -44,11 +48,12 @@ class Worker:
     """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
-                 writer_id: str, queue: deque[Record], wake: threading.Event, counters: Counters,
+                 writer_id: str, queue: deque[Any], wake: threading.Event, counters: Counters,
                  registering: bool, transport: Transport | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  on_row: Callable[[dict[str, Any]], None] | None = None,
-                 media_sink: MediaSink | None = None) -> None:
+                 media_sink: MediaSink | None = None,
+                 on_cycle: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.doc = doc
         self.queue = queue
@@ -67,11 +72,12 @@ class Worker:
                                    resume=doc.get("resume") or "allow", on_change=self._doc_changed,
                                    emit=self.emit)
         self._seq = 0
-        self.encoder = BatchEncoder(header, counters, self._next_seq,
-                                    max_records=settings.max_batch_points,
-                                    max_bytes=settings.max_batch_bytes,
-                                    chunk_records=ENCODE_CHUNK_RECORDS, on_row=on_row,
-                                    media_sink=media_sink)
+        self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
+                                     on_row=on_row, media_sink=media_sink)
+        self.on_cycle = on_cycle
+        beat = settings.heartbeat_interval_seconds
+        self.heartbeat = (Heartbeat(str(doc["runId"]), settings.api_key, beat, counters, clock)
+                          if self.online and registering and beat > 0 else None)
         self.backoff = Backoff(settings.retry_base_delay_seconds, settings.retry_max_delay_seconds, clock)
         self.thread: threading.Thread | None = None
         self.final: dict[str, Any] | None = None
@@ -160,6 +166,8 @@ class Worker:
         due = min(self._next_flush, self._next_scan)
         if self.online and (self.registrar.needs_network or self.pump.has_work()):
             due = min(due, self.backoff.until)
+        if self.heartbeat is not None and self.registrar.state == DONE:
+            due = min(due, max(self.heartbeat.next_at, self.backoff.until))
         return max(0.0, due - now)
 
     def safe_cycle(self) -> None:
@@ -185,6 +193,8 @@ class Worker:
         now = self.clock()
         if now >= self._next_flush or len(self.queue) >= self.settings.flush_at_records:
             self._next_flush = now + self._interval()
+        if self.on_cycle is not None:
+            self.on_cycle()
         self.drain()
         if self._doc_dirty and self.spool.own.directory is not None:
             self._write_doc(self.spool.own.directory)
@@ -195,6 +205,20 @@ class Worker:
             self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
         if self.backoff.ready():
             self._network_step(lambda: not self.wake.is_set() and not self.stopping)
+            self._maybe_heartbeat()
+
+    def _maybe_heartbeat(self) -> None:
+        """Heartbeat when nothing was delivered for an interval (ingest counts as one)."""
+        beat = self.heartbeat
+        if beat is None or self.registrar.state != DONE:
+            return
+        beat.observe()
+        if not beat.due():
+            return
+        if self.pump.has_work():  # a send is coming, and ingest counts as a heartbeat
+            beat.postpone()
+        else:
+            beat.send(self.transport, self.pump.timeout)
 
     def drain(self) -> int:
         """Move every queued record into spooled batches; returns the number of batches."""
@@ -204,12 +228,7 @@ class Worker:
             return 0
         records = [queue.popleft() for _ in range(count)]
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
-        try:
-            batches = self.encoder.encode(records)
-        except Exception as exc:
-            self.counters.drop(REASON_WORKER_ERROR, sum(len(r[2]) for r in records))
-            self._worker_error(exc)
-            return 0
+        batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         self.counters.enqueued_points += sum(b.points for b in batches) + after - before
         for batch in batches:

@@ -19,7 +19,7 @@ def test_100k_steps_of_10_metrics_arrive_exactly_once(shared_collector: Collecto
     started = time.monotonic()
     with rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
                  api_key=proc.api_key, spool_directory=str(tmp_path / "spool"),
-                 queue_capacity=100_000) as run:
+                 queue_capacity=100_000, system_metrics=False) as run:
         for step in range(100_000):
             run.log({key: step + i / 10 for i, key in enumerate(KEYS)})
     diag = run.diagnostics()

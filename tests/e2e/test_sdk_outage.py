@@ -12,7 +12,7 @@ from tests.helpers.waiting import wait_until
 from tests.sdk.e2e_support import fault_proxy, point_count, read_points, series_stats
 
 FAST_RETRY = {"retry_base_delay_seconds": 0.05, "retry_max_delay_seconds": 0.5,
-              "flush_interval_seconds": 0.1}
+              "flush_interval_seconds": 0.1, "system_metrics": False}  # exact point counts
 
 
 def timed_logs(run: rd.Run, steps: range) -> list[float]:

@@ -53,6 +53,8 @@ class CollectorDouble:
     calls: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
     script: dict[str, list[Scripted]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, request: Request) -> Response:
         with self.lock:
@@ -70,6 +72,8 @@ class CollectorDouble:
                 return Response(status, body, headers)
         if request.path.endswith("/ingest/metrics"):
             return self._ingest(request, doc or {})
+        if request.path.endswith(("/ingest/logs", "/ingest/traces")):
+            return self._ingest_items(request, doc or {})
         if request.path.endswith("/runs/resolve-target"):
             return Response(200, json.dumps({"projectId": "prj_000000000001"}).encode())
         if request.path.endswith("/runs/start"):
@@ -95,6 +99,16 @@ class CollectorDouble:
         self.bodies.append(doc)
         self.rows.extend((doc["runId"], r[0], r[1], r[2]) for r in doc["rows"])
         return Response(202, json.dumps({"accepted": points, "rejected": 0}).encode())
+
+    def _ingest_items(self, request: Request, doc: dict[str, Any]) -> Response:
+        """Log lines and spans: items inherit the body's ``runId`` (docs/protocol.md §4.7)."""
+        key = request.headers["idempotency-key"]
+        field_name = "lines" if "lines" in doc else "spans"
+        items = [{"runId": doc.get("runId"), **item} for item in doc[field_name]]
+        if key not in self.seen:
+            self.seen.add(key)
+            getattr(self, field_name).extend(items)
+        return Response(202, json.dumps({"accepted": len(items), "rejected": 0}).encode())
 
     def steps(self, run_id: str | None = None) -> list[int]:
         return [step for rid, step, _ts, _row in self.rows if run_id is None or rid == run_id]

@@ -13,7 +13,10 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import rundial as rd
 
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
@@ -59,6 +62,23 @@ def point_count(proc: CollectorProcess, run_id: str, key: str) -> int:
         return series_stats(proc, run_id, [key])[key][0]
     except (OSError, AssertionError, KeyError):
         return 0
+
+
+def init_run(proc: CollectorProcess, spool: Path, **extra: Any) -> rd.Run:
+    """``rd.init`` against ``proc`` (slug mode, system metrics off unless asked for)."""
+    extra.setdefault("system_metrics", False)
+    run = rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
+                  api_key=proc.api_key, spool_directory=str(spool), **extra)
+    assert isinstance(run, rd.Run)
+    return run
+
+
+def read_logs(proc: CollectorProcess, run_id: str, **extra: Any) -> list[dict[str, Any]]:
+    """Every stored log line of a run (``query/logs``), oldest first."""
+    body = {"projectId": proc.project, "runId": run_id, "limit": 10_000, "order": "asc", **extra}
+    status, _, payload = request("POST", proc.url + V1 + "/query/logs", body, api_key=proc.api_key)
+    assert status == 200, payload
+    return list(payload["rows"])
 
 
 def run_details(proc: CollectorProcess, run_id: str) -> tuple[int, Any]:

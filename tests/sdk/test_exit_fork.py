@@ -63,7 +63,8 @@ def test_atexit_finishes_open_runs(tmp_path: Path) -> None:
 def test_forked_child_gets_its_own_writer_and_never_touches_the_parents(isolated_env: Path,
                                                                         tmp_path: Path) -> None:
     """After fork the child logs through a new writer directory; the parent's files are intact."""
-    run = rd.init(project="p", run_id="run_fork", mode="offline", spool_directory=str(tmp_path))
+    run = rd.init(project="p", run_id="run_fork", mode="offline", spool_directory=str(tmp_path),
+                  system_metrics=False)
     run.log({"parent": 1}, step=0)
     assert run.flush(timeout_s=5)
     run_dir = tmp_path / "run_fork"

@@ -76,7 +76,8 @@ def test_all_policy_tags_rows_with_rank_and_only_rank0_registers(isolated_env: P
     double = CollectorDouble()
     for rank in (0, 1):
         run = rd.init(project="p", run_id="shared", distributed="all", distributed_rank=rank,
-                      transport=MockTransport(double), spool_directory=str(tmp_path / f"s{rank}"))
+                      transport=MockTransport(double), spool_directory=str(tmp_path / f"s{rank}"),
+                      system_metrics=False)
         run.log({"a": rank}, step=rank)
         assert run.finish(timeout_s=2)
     assert sorted((b["runId"], b["rank"]) for b in double.bodies) == [("shared", 0), ("shared", 1)]
