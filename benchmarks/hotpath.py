@@ -57,6 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--system-metrics", choices=("on", "off"), default="on",
+                        help="the run's system-metrics sampler (on by default, as for users)")
     args = parser.parse_args()
     payload = {f"train/metric_{i}": 0.5 + i for i in range(10)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,7 +67,8 @@ def main() -> None:
         try:
             run = rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
                           api_key=proc.api_key, spool_directory=str(Path(tmp) / "spool"),
-                          queue_capacity=args.calls * 2)
+                          queue_capacity=args.calls * 2,
+                          system_metrics=args.system_metrics == "on")
             rows: dict[str, list[dict[str, float]]] = {"deque floor": [], "run.log": []}
             for _ in range(args.rounds):
                 gc.collect()
@@ -82,7 +85,8 @@ def main() -> None:
 
 def report(rows: dict[str, list[dict[str, float]]], args: argparse.Namespace, diag: rd.Diagnostics) -> None:
     columns = ["p50", "p90", "p99", "p99.9", "max", "mean"]
-    print(f"hot path, {args.calls:,} calls x {args.rounds} rounds, 10 floats, medians over rounds (us)")
+    print(f"hot path, {args.calls:,} calls x {args.rounds} rounds, 10 floats, system metrics "
+          f"{args.system_metrics}, medians over rounds (us)")
     print(f"{'':14}" + "".join(f"{c:>10}" for c in columns))
     medians = {name: {c: statistics.median(r[c] for r in rounds) for c in columns}
                for name, rounds in rows.items()}
