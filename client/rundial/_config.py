@@ -169,6 +169,16 @@ def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | N
     return out
 
 
+# The smallest value each numeric option accepts (ValueError below it, at rd.init time).
+_MINIMUMS: dict[str, float] = {
+    "queue_capacity": 1, "flush_at_records": 1, "max_batch_points": 1, "max_batch_bytes": 1024,
+    "flush_interval_seconds": 0.01, "request_timeout_seconds": 0.1,
+    "retry_base_delay_seconds": 0.001, "spool_max_bytes": 0, "spool_max_age_seconds": 0,
+    "finish_timeout_seconds": 0, "artifact_queue_capacity": 1, "artifact_concurrency": 1,
+    "system_metrics_interval_seconds": 0, "heartbeat_interval_seconds": 0,
+}
+
+
 def build_settings(options: Mapping[str, Any]) -> Settings:
     """Validate ``rd.init`` keyword arguments and resolve them into :class:`Settings`.
 
@@ -203,21 +213,9 @@ def _validate(s: Settings) -> None:
         raise ValueError("rd.init() needs project= (or RUNDIAL_PROJECT, or a config-file profile)")
     if s.mode == "offline" and not s.spool_enabled:
         raise ValueError("mode='offline' needs the spool (spool_enabled=True)")
-    _at_least("queue_capacity", s.queue_capacity, 1)
-    _at_least("flush_at_records", s.flush_at_records, 1)
-    _at_least("max_batch_points", s.max_batch_points, 1)
-    _at_least("max_batch_bytes", s.max_batch_bytes, 1024)
-    _at_least("flush_interval_seconds", s.flush_interval_seconds, 0.01)
-    _at_least("request_timeout_seconds", s.request_timeout_seconds, 0.1)
-    _at_least("retry_base_delay_seconds", s.retry_base_delay_seconds, 0.001)
+    for name, floor in _MINIMUMS.items():
+        _at_least(name, getattr(s, name), floor)
     _at_least("retry_max_delay_seconds", s.retry_max_delay_seconds, s.retry_base_delay_seconds)
-    _at_least("spool_max_bytes", s.spool_max_bytes, 0)
-    _at_least("spool_max_age_seconds", s.spool_max_age_seconds, 0)
-    _at_least("finish_timeout_seconds", s.finish_timeout_seconds, 0)
-    _at_least("artifact_queue_capacity", s.artifact_queue_capacity, 1)
-    _at_least("artifact_concurrency", s.artifact_concurrency, 1)
-    _at_least("system_metrics_interval_seconds", s.system_metrics_interval_seconds, 0)
-    _at_least("heartbeat_interval_seconds", s.heartbeat_interval_seconds, 0)
     threshold = s.system_metrics_backpressure_threshold
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise ValueError(f"system_metrics_backpressure_threshold must be in (0, 1], not {threshold!r}")
