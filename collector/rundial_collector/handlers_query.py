@@ -26,11 +26,12 @@ from rundial_collector.jsonbody import decode_body
 from rundial_collector.paging import decode_cursor, page, parse_limit, query_cursor
 from rundial_collector.query_metrics import SeriesTarget, key_page, shaped_series
 from rundial_collector.query_render import (export_rows_json, log_row_dict, logs_csv,
-                                            metrics_csv, points_json)
+                                            metrics_csv, off_loop, points_json, series_points)
 from rundial_collector.query_schemas import (MAX_EXPORT_LOG_ROWS, MAX_LOG_ROWS, MAX_POINTS,
                                              LogsExport, LogsQuery, MetricsExport, SeriesQuery)
 from rundial_collector.responses import json_response
 from rundial_collector.store.data_base import LEVEL_RANK, LogQuery, LogRow
+from rundial_collector.store.series_math import Points
 
 READ_SCOPE = "project:read"
 MAX_KEYS = 1000  # largest metrics/keys page, and the most keys one series query reads
@@ -114,8 +115,8 @@ async def query_series(request: web.Request) -> web.Response:
         if query.order != "asc":
             raise errors.invalid("mode full pages in ascending step order only", "order")
         found = await key_page(request.app[STORE], target, keys, query.cursor, limit)
-        payload["series"] = [{"metricKey": key, "points": points_json(p)}
-                             for key, p in found.series]
+        payload["series"] = await off_loop(series_points(found.series), _series_json,
+                                           found.series)
         payload["page"] = page(found.next_cursor is not None, found.next_cursor)
         return json_response(request, payload)
     budget = max(1, min(limit, MAX_REPLY_POINTS // max(1, len(keys))))
@@ -129,8 +130,12 @@ async def _shaped(request: web.Request, target: SeriesTarget, key: str, query: S
                                                     query.mode, budget)
     if query.order == "desc":
         points = points.take(slice(None, None, -1))
-    return {"metricKey": key, "points": points_json(points),
+    return {"metricKey": key, "points": await off_loop(len(points), points_json, points),
             "totalPoints": total, "supersededPoints": superseded}
+
+
+def _series_json(series: list[tuple[str, Points]]) -> list[dict[str, Any]]:
+    return [{"metricKey": key, "points": points_json(p)} for key, p in series]
 
 
 async def export_metrics(request: web.Request) -> web.Response:
@@ -143,10 +148,12 @@ async def export_metrics(request: web.Request) -> web.Response:
     target = SeriesTarget(ref.project_id, query.runId, query.rank)
     found = await key_page(request.app[STORE], target, keys, query.cursor,
                            min(query.limit, MAX_POINTS), (query.startMs, query.endMs))
+    size = series_points(found.series)
     if query.format == "csv":
-        return _csv(metrics_csv(found.series, header=not query.cursor), found.next_cursor)
+        body = await off_loop(size, metrics_csv, found.series, not query.cursor)
+        return _csv(body, found.next_cursor)
     return json_response(request, {"projectId": ref.project_id, "runId": query.runId,
-                                   "rows": export_rows_json(found.series),
+                                   "rows": await off_loop(size, export_rows_json, found.series),
                                    "page": page(found.next_cursor is not None,
                                                 found.next_cursor)})
 

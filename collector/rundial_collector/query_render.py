@@ -12,9 +12,11 @@ apostrophe; numeric cells are never altered.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -25,6 +27,8 @@ from rundial_collector.store.series_math import Points
 METRICS_CSV_HEADER = "metricKey,step,timestampMs,value\n"
 LOGS_CSV_HEADER = ("timestampMs", "sequence", "level", "message")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+INLINE_RENDER_POINTS = 20_000  # ~15 ms of rendering: above this, pages render off the event loop
+T = TypeVar("T")
 
 
 def _numbers(array: np.ndarray) -> list[str]:
@@ -65,6 +69,20 @@ def export_rows_json(series: Sequence[tuple[str, Points]]) -> orjson.Fragment:
     """One flat JSON array of export rows ``{"metricKey", "step", "timestampMs", "value"}``."""
     bodies = [_rows_text(points, key) for key, points in series if len(points)]
     return orjson.Fragment(("[" + ",".join(bodies) + "]").encode("utf-8"))
+
+
+async def off_loop(points: int, render: Callable[..., T], *args: Any) -> T:
+    """``render(*args)``, on a worker thread when the page holds more than
+    :data:`INLINE_RENDER_POINTS` points, so a large export never stalls the event loop (the GIL's
+    switch interval lets ingest requests interleave with the C-heavy rendering)."""
+    if points <= INLINE_RENDER_POINTS:
+        return render(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, render, *args)
+
+
+def series_points(series: Sequence[tuple[str, Points]]) -> int:
+    """How many points a page of series holds."""
+    return sum(len(points) for _, points in series)
 
 
 def csv_cell(text: str) -> str:
