@@ -10,6 +10,8 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rundial import _batch
 from rundial._batch import BatchEncoder, body_meta, split_body
@@ -97,6 +99,69 @@ def test_numpy_scalars_encode_on_the_fast_path() -> None:
     assert counters.non_finite == {"a": 1}
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("text", None), (None, None), ([1.0], None), ({"x": 1.0}, None), (True, 1), (False, 0),
+    (float("nan"), None), (-float("inf"), None), (2**64, float(2**64)), (7, 7), (-0.5, -0.5),
+])
+def test_each_kind_of_value_alone_takes_the_right_path(value: Any, expected: Any) -> None:
+    """A chunk whose only odd value is ``value`` is cleaned exactly like the row-by-row path."""
+    counters = Counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode([(0, 0, {"v": value, "keep": 1.0})])
+    row = decode(batches[0].body)["rows"][0][2]
+    assert row == ({"keep": 1.0} if expected is None else {"v": expected, "keep": 1.0})
+
+
+def test_numpy_arrays_and_bools_leave_the_fast_path() -> None:
+    """orjson writes numpy arrays as lists and numpy bools as true/false: both are cleaned."""
+    np = pytest.importorskip("numpy")
+    counters = Counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode(
+            [(0, 0, {"arr": np.arange(3.0), "flag": np.bool_(True)})])
+    assert decode(batches[0].body)["rows"] == [[0, 0, {"flag": 1.0}]]
+    assert counters.dropped["invalid"] == 1
+
+
+def test_keys_that_look_like_json_markers_are_kept() -> None:
+    """A key containing ``":n`` etc. only sends its chunk down the slow path; nothing is lost."""
+    counters = Counters()
+    keys = ['a":n', 'b":true', 'c":"', 'd":[', 'e":{']
+    batches = make_encoder(counters).encode([(0, 0, {k: 1.0 for k in keys})])
+    assert decode(batches[0].body)["rows"] == [[0, 0, {k: 1.0 for k in keys}]]
+    assert not counters.dropped
+
+
+def test_a_step_beyond_int64_is_dropped_not_sent() -> None:
+    """orjson would write a u64 step; the collector stores int64, so the row is dropped."""
+    counters = Counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode([(2**63, 0, {"a": 1.0}), (1, 0, {"a": 2.0})])
+    assert decode(batches[0].body)["rows"] == [[1, 0, {"a": 2.0}]]
+    assert counters.dropped["invalid"] == 1
+
+
+@given(st.lists(st.dictionaries(
+    st.text(min_size=1, max_size=6),
+    st.one_of(st.floats(), st.integers(min_value=-(2**70), max_value=2**70), st.booleans(),
+              st.none(), st.text(max_size=3), st.lists(st.floats(), max_size=2)), min_size=1),
+    min_size=1, max_size=8))
+def test_fast_path_matches_row_by_row_cleaning(rows: list[dict[str, Any]]) -> None:
+    """Whatever the values, the body holds exactly what :func:`clean_row` keeps of each row."""
+    counters = Counters()
+    records = [(i, 0, row) for i, row in enumerate(rows)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batches = make_encoder(counters).encode(records)
+        expected = [[i, 0, clean] for i, row in enumerate(rows)
+                    if (clean := _batch.clean_row(row, Counters()))]
+    got = [r for b in batches for r in decode(b.body)["rows"]]
+    assert got == json.loads(json.dumps(expected))
+
+
 def test_out_of_order_steps_are_counted_across_batches() -> None:
     """A step lower than the one before is allowed and counted."""
     counters = Counters()
@@ -117,3 +182,18 @@ def test_split_body_halves_the_rows_and_keeps_the_header() -> None:
     single = make_encoder(Counters()).encode([(0, 0, {"a": 1})])[0].body
     assert split_body(single) is None
     assert body_meta(body) == ("r", 5, 0, 4)
+
+
+def test_last_values_are_tracked_whether_or_not_rows_share_their_keys() -> None:
+    """``on_row`` sees enough rows that a dict updated with them holds each key's last value."""
+    seq = itertools.count(1)
+    for records in ([(i, 0, {"a": float(i), "b": -float(i)}) for i in range(50)],
+                    [(0, 0, {"a": 1.0, "only_first": 9.0}), (1, 0, {"a": 2.0}),
+                     (2, 0, {"b": 3.0}), (3, 0, {"a": 4.0, "b": 5.0})]):
+        last: dict[str, Any] = {}
+        BatchEncoder({"runId": "r"}, Counters(), lambda: next(seq), max_records=5000,
+                     max_bytes=4 << 20, chunk_records=7, on_row=last.update).encode(records)
+        expected: dict[str, Any] = {}
+        for _, _, row in records:
+            expected.update(row)
+        assert last == expected
