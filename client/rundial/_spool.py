@@ -26,6 +26,7 @@ from typing import Any
 
 from rundial._batch import Batch, body_meta, gunzip_bytes
 from rundial._diagnostics import REASON_SPOOL_EVICTION, Counters
+from rundial._runfile import run_file_path
 
 SUFFIX = ".json.gz"
 LOCK_NAME = ".lock"
@@ -160,7 +161,11 @@ class WriterQueue:
 
 
 class DiskSpool:
-    """The process's pending batches: its own writer queue plus adopted orphan queues."""
+    """The process's pending batches: its own writer queue plus adopted orphan queues.
+
+    ``on_own_dir(writer_dir)`` is called when this writer's directory is created, and again
+    before a write only if ``run.json`` has gone missing (not once per batch).
+    """
 
     def __init__(self, root: Path | None, run_id: str, writer_id: str, counters: Counters, *,
                  max_bytes: int, max_age_s: float, memory_max_records: int, fsync: bool = False,
@@ -214,8 +219,9 @@ class DiskSpool:
         try:
             if self.own.directory is None:
                 self._open_own_dir()
-            elif not self.own.entries and self._on_own_dir is not None:
-                self._on_own_dir(self.own.directory)
+            elif (not self.own.entries and self._on_own_dir is not None
+                  and not run_file_path(self.own.directory.parent).exists()):
+                self._on_own_dir(self.own.directory)  # run.json went missing: write it back
             entry = self.own.write(batch, self.fsync, now)
         except OSError as exc:
             self.disk_error = f"spool write failed: {exc}"

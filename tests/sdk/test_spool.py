@@ -151,3 +151,32 @@ def test_disabled_spool_keeps_batches_in_bounded_memory(make_run: MakeRun, doubl
     assert not (tmp_path / "spool").exists()
     run.finish(timeout_s=0)
     assert "dropped" in capsys.readouterr().err
+
+
+def test_run_file_is_written_once_and_restored_when_missing(tmp_path: Path) -> None:
+    """run.json is written with the writer directory, not again per batch, and is written back
+    before the next batch if something deleted it."""
+    from rundial._batch import Batch
+    from rundial._diagnostics import Counters
+    from rundial._runfile import run_file_path, write_run_file
+    from rundial._spool import DiskSpool
+
+    calls: list[Path] = []
+
+    def on_own_dir(writer_dir: Path) -> None:
+        calls.append(writer_dir)
+        write_run_file(writer_dir.parent, {"runId": "r1"})
+
+    spool = DiskSpool(tmp_path, "r1", "w1", Counters(), max_bytes=1 << 20, max_age_s=3600,
+                      memory_max_records=100, on_own_dir=on_own_dir)
+
+    def send_one(seq: int) -> None:
+        entry = spool.append(Batch(f"b{seq}", seq, b"\x1f\x8b body", 1, 1, seq, seq))
+        spool.remove(spool.own, entry)
+
+    send_one(1)
+    send_one(2)
+    assert len(calls) == 1
+    run_file_path(tmp_path / "r1").unlink()
+    send_one(3)
+    assert len(calls) == 2 and run_file_path(tmp_path / "r1").exists()
