@@ -13,6 +13,11 @@ data dir):
 3. ``run.log()`` latency of a real ``rd.init`` run in this process, one call per 0.5 ms
    "training step" (a sleep, as a GPU-bound loop waits with the GIL released): first with no
    upload (the normal figure), then during the upload.
+4. The control: the same upload (a fresh copy of the file, so nothing is deduplicated) run by
+   ``ArtifactUploader`` in *another* process, with ``log()`` timed here meanwhile. It shares
+   nothing with this interpreter (no GIL, no threads), so whatever it does to ``log()`` is the
+   machine's cost of moving the bytes (two cores, the collector on the same box, loopback and
+   disk); the gap between step 3 and this step is what the in-process uploader adds.
 
 Prints a JSON document; nothing is asserted.
 """
@@ -24,6 +29,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -83,30 +89,65 @@ def summary(us: list[float]) -> dict[str, float]:
             "max_us": round(ordered[-1], 2)}
 
 
-def upload_with_latency(collector: CollectorProcess, source: Path, spool: Path,
-                        concurrency: int) -> dict[str, Any]:
+CHILD_UPLOAD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from rundial._uploader import ArtifactUploader
+url, key, workspace, project, source, spool, run_id, concurrency = sys.argv[2:10]
+uploader = ArtifactUploader(url, key, {"workspace": workspace, "project": project}, run_id,
+                            spool, int(concurrency))
+assert uploader.checkpoint(source, step=1) and uploader.flush(600), uploader.diagnostics()
+uploader.close(5)
+"""
+
+
+def upload_in_process(collector: CollectorProcess, source: Path, spool: Path, run_id: str,
+                      concurrency: int) -> dict[str, Any]:
+    uploader = ArtifactUploader(collector.url, collector.api_key,
+                                {"workspace": collector.workspace, "project": collector.project},
+                                run_id, spool, concurrency)
+    assert uploader.checkpoint(source, step=1)
+    assert uploader.flush(600), uploader.diagnostics()
+    uploader.close(5)
+    return uploader.diagnostics()
+
+
+def upload_in_child(collector: CollectorProcess, source: Path, spool: Path, run_id: str,
+                    concurrency: int) -> dict[str, Any]:
+    subprocess.run([sys.executable, "-c", CHILD_UPLOAD, str(Path(__file__).resolve().parents[1]),
+                    collector.url, collector.api_key or "", collector.workspace, collector.project,
+                    str(source), str(spool), run_id, str(concurrency)], check=True)
+    return {}
+
+
+def upload_with_latency(run: Any, upload: Any) -> dict[str, Any]:
+    """(upload seconds, log() latency before, log() latency during, uploader diagnostics)."""
+    baseline = log_latencies(run, threading.Event(), 5000)
+    stop = threading.Event()
+    during: list[float] = []
+    probe = threading.Thread(target=lambda: during.extend(log_latencies(run, stop, 10**7)))
+    started = time.perf_counter()
+    probe.start()
+    diagnostics = upload()
+    upload_s = time.perf_counter() - started
+    stop.set()
+    probe.join()
+    return {"upload_s": upload_s, "baseline": summary(baseline), "during": summary(during),
+            "uploader": diagnostics}
+
+
+def both_uploads(collector: CollectorProcess, root: Path, source: Path,
+                 concurrency: int) -> tuple[dict[str, Any], dict[str, Any]]:
     run = rd.init(workspace=collector.workspace, project=collector.project,
                   endpoint=collector.url, api_key=collector.api_key,
-                  spool_directory=str(spool / "metrics"), system_metrics=False)
+                  spool_directory=str(root / "spool" / "metrics"), system_metrics=False)
     try:
-        baseline = log_latencies(run, threading.Event(), 5000)
-        uploader = ArtifactUploader(collector.url, collector.api_key,
-                                    {"workspace": collector.workspace,
-                                     "project": collector.project}, run.run_id, spool,
-                                    concurrency)
-        stop = threading.Event()
-        during: list[float] = []
-        probe = threading.Thread(target=lambda: during.extend(log_latencies(run, stop, 10**7)))
-        started = time.perf_counter()
-        probe.start()
-        assert uploader.checkpoint(source, step=1)
-        assert uploader.flush(600), uploader.diagnostics()
-        upload_s = time.perf_counter() - started
-        stop.set()
-        probe.join()
-        uploader.close(5)
-        return {"upload_s": upload_s, "baseline": summary(baseline), "during": summary(during),
-                "uploader": uploader.diagnostics()}
+        ours = upload_with_latency(run, lambda: upload_in_process(
+            collector, source, root / "spool", run.run_id, concurrency))
+        other = source.with_name("checkpoint-control.bin")
+        control = upload_with_latency(run, lambda: upload_in_child(
+            collector, other, root / "spool-control", run.run_id, concurrency))
+        return ours, control
     finally:
         run.finish()
 
@@ -121,6 +162,7 @@ def main() -> None:
         root = Path(tmp)
         source = root / "checkpoint.bin"
         write_random(source, size)
+        write_random(root / "checkpoint-control.bin", size)  # same bytes count, not deduplicated
         copy_s = timed(shutil.copyfile, source, root / "copy.bin")
         loop_s = timed(copy_loop, source, root / "copy-loop.bin")
         (root / "copy.bin").unlink()
@@ -129,7 +171,7 @@ def main() -> None:
         collector = CollectorProcess(root / "collector")
         collector.start()
         try:
-            result = upload_with_latency(collector, source, root / "spool", args.concurrency)
+            result, control = both_uploads(collector, root, source, args.concurrency)
         finally:
             collector.stop()
         mb = size / 1e6
@@ -142,7 +184,15 @@ def main() -> None:
             "upload_vs_copy_loop": round(loop_s / result["upload_s"], 2),
             "log_latency_baseline": result["baseline"],
             "log_latency_during_upload": result["during"],
-            "uploaded_bytes": result["uploader"]["uploaded_bytes"]}, indent=2))
+            "uploaded_bytes": result["uploader"]["uploaded_bytes"],
+            "control_upload_in_another_process": {
+                "upload_mb_s": round(mb / control["upload_s"]),
+                "log_latency_baseline": control["baseline"],
+                "log_latency_during_upload": control["during"]},
+            "in_process_vs_other_process_log_p50": round(
+                result["during"]["p50_us"] / control["during"]["p50_us"], 2),
+            "in_process_vs_other_process_log_p99": round(
+                result["during"]["p99_us"] / control["during"]["p99_us"], 2)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -63,10 +63,11 @@ def bare_loop(step: Callable[[], float], steps: int) -> float:
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
-    """(wall s, process CPU s incl. the worker thread, result)."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """(wall s, process CPU s incl. the worker thread, (result, main-thread off-CPU s))."""
+    wall, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     result = fn()
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+    elapsed = time.perf_counter() - wall
+    return elapsed, time.process_time() - cpu, (result, elapsed - (time.thread_time() - main_cpu))
 
 
 def logged_loop(step: Callable[[], float], steps: int, proc: CollectorProcess, spool: Path,
@@ -89,7 +90,7 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
     """Paired rounds (order alternates: AB, BA, ...) so drift on a shared machine cancels out.
 
     A = the loop with a disabled run, B = the loop with a ``mode`` run."""
-    base, logged, base_cpu, logged_cpu = [], [], [], []
+    base, logged, base_cpu, logged_cpu, waited = [], [], [], [], []
     diag = None
     for r in range(args.rounds):
         order = ("base", "logged") if r % 2 == 0 else ("logged", "base")
@@ -105,14 +106,20 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
                                                               args.system_metrics == "on"))
                 logged.append(wall)
                 logged_cpu.append(cpu)
-                diag = result[1].diagnostics()  # type: ignore[index]
+                waited.append(result[1])  # type: ignore[index]
+                diag = result[0][1].diagnostics()  # type: ignore[index]
     paired = [lg / b for lg, b in zip(logged, base)]
     print(f"{label:18} disabled run {statistics.median(base):7.3f} s   {mode} run "
-          f"{statistics.median(logged):7.3f} s")
+          f"{statistics.median(logged):7.3f} s   "
+          f"({statistics.median(base) / args.steps * 1e6:.0f} us per step without logging)")
     print(f"{'':18} wall ratio: median of paired rounds {statistics.median(paired):.4f}, "
           f"of minima {min(logged) / min(base):.4f}; process CPU ratio "
           f"{statistics.median(logged_cpu) / statistics.median(base_cpu):.4f}")
     print(f"{'':18} per-round wall ratios {', '.join(f'{x:.3f}' for x in paired)}")
+    wait_s = statistics.median(waited)
+    print(f"{'':18} the training thread waited off-CPU {wait_s * 1e3:.1f} ms per run "
+          f"({wait_s / args.steps * 1e6:.2f} us/step, {wait_s / statistics.median(logged) * 100:.2f}% "
+          f"of the run): the GIL held by rundial's threads, and preemption")
     assert diag is not None
     print(f"{'':18} last round: accepted {diag.accepted_points:,}, spooled batches {diag.spool_segments}, "
           f"dropped {diag.dropped}")
@@ -162,7 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     step = make_step()
     per_step = min(bare_loop(step, 500) for _ in range(5)) / 500
-    print(f"training loop: {args.steps:,} steps of {per_step * 1e6:.0f} us, 10 floats logged per step, "
+    print(f"training loop: {args.steps:,} steps calibrated to {per_step * 1e6:.0f} us, 10 floats logged per step, "
           f"{args.rounds} interleaved rounds (medians)")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
