@@ -117,8 +117,9 @@ def clean_row(row: Mapping[Any, Any], counters: Counters) -> dict[str, int | flo
 
 
 def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink | None = None
-                ) -> tuple[bytes, list[Record]]:
-    """Encode ``records`` as comma-joined JSON arrays (no brackets); returns bytes and clean records.
+                ) -> tuple[memoryview, list[Record]]:
+    """Encode ``records`` as comma-joined JSON arrays (no brackets, a view: no copy until the
+    body is joined); returns the JSON and the clean records.
 
     Media values (``rd.Image``/``rd.Table``) only ever reach the slow path (they are not numbers);
     there they leave the row through ``media_sink(key, step, value, timestamp_ms)``.
@@ -128,7 +129,7 @@ def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink
     except TypeError:  # a non-str key, an int beyond 64 bits, an object with no __float__
         data = b""
     if data and _NON_NUMBER_VALUE.search(data) is None and max(map(_step_of, records)) <= _INT64_MAX:
-        return data[1:-1], records
+        return memoryview(data)[1:-1], records
     cleaned: list[Record] = []
     for step, ts, row in records:
         if not 0 <= step <= _INT64_MAX:  # only a huge int gets past log()'s cheap check
@@ -140,7 +141,7 @@ def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink
         clean = clean_row(row, counters)
         if clean:
             cleaned.append((step, ts, clean))
-    return orjson.dumps(cleaned, option=_OPTIONS)[1:-1], cleaned
+    return memoryview(orjson.dumps(cleaned, option=_OPTIONS))[1:-1], cleaned
 
 
 def _route_media(row: dict[str, Any], step: int, ts: int, sink: MediaSink) -> dict[str, Any]:
@@ -203,7 +204,7 @@ class BatchEncoder:
         return out
 
     def _encode_group(self, records: list[Record], out: list[Batch]) -> None:
-        pieces: list[bytes] = []
+        pieces: list[memoryview] = []
         clean: list[Record] = []
         for start in range(0, len(records), self._chunk_records):
             data, rows = encode_rows(records[start:start + self._chunk_records], self._counters,
@@ -219,13 +220,13 @@ class BatchEncoder:
         elif clean:
             out.append(self._finish(pieces, clean))
 
-    def _finish(self, pieces: list[bytes], rows: list[Record]) -> Batch:
+    def _finish(self, pieces: list[memoryview], rows: list[Record]) -> Batch:
         """One body from the encoded chunks: a single join (one copy), one zlib call (one GIL
         release: every extra C call that releases the GIL is one more hand-off with the
         training thread)."""
         points, lo, hi = self._scan(rows)
         seq = self._next_seq()
-        parts = [self._prefix, str(seq).encode(), b',"rows":[', pieces[0]]
+        parts: list[bytes | memoryview] = [self._prefix, str(seq).encode(), b',"rows":[', pieces[0]]
         for piece in pieces[1:]:
             parts += (b",", piece)
         parts.append(b"]}")
