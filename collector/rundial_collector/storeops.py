@@ -16,7 +16,7 @@ from aiohttp import web
 
 from rundial_collector import errors
 from rundial_collector.appkeys import CONFIG
-from rundial_collector.store._engine import EngineClosed, WriteQueueFull
+from rundial_collector.store.errors import EngineClosed, WriteQueueFull
 from rundial_collector.store.control_base import StoreConflict, StoreNotFound
 
 T = TypeVar("T")

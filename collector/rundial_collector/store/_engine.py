@@ -27,16 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rundial_collector.store.errors import EngineClosed, WriteQueueFull
+
+__all__ = ["EngineClosed", "SQLiteEngine", "WriteQueueFull"]
+
 T = TypeVar("T")
 _STOP = object()
-
-
-class WriteQueueFull(Exception):
-    """The bounded write queue is full; the caller should answer 429/503 with Retry-After."""
-
-
-class EngineClosed(Exception):
-    """The engine is closing or closed and accepts no more writes."""
 
 
 @dataclass
