@@ -31,13 +31,14 @@ class RecordEncoder:
                  next_seq: Callable[[], int], on_error: OnError, *,
                  on_row: Callable[[dict[str, Any]], None] | None = None,
                  media_sink: MediaSink | None = None) -> None:
-        limits = {"max_records": settings.max_batch_points, "max_bytes": settings.max_batch_bytes}
+        most, size = settings.max_batch_points, settings.max_batch_bytes
         self.metrics = BatchEncoder(header, counters, next_seq, chunk_records=ENCODE_CHUNK_RECORDS,
-                                    on_row=on_row, media_sink=media_sink, **limits)
+                                    on_row=on_row, media_sink=media_sink, max_records=most,
+                                    max_bytes=size)
         self.system = BatchEncoder(header, counters, next_seq, chunk_records=ENCODE_CHUNK_RECORDS,
-                                   **limits)
-        self.logs = ItemEncoder(LOGS, header, next_seq, **limits)
-        self.spans = ItemEncoder(SPANS, header, next_seq, **limits)
+                                   max_records=most, max_bytes=size)
+        self.logs = ItemEncoder(LOGS, header, next_seq, max_records=most, max_bytes=size)
+        self.spans = ItemEncoder(SPANS, header, next_seq, max_records=most, max_bytes=size)
         self._counters = counters
         self._on_error = on_error
         self._log_sequence = 0

@@ -61,7 +61,7 @@ def split_records(records: list[Any]) -> tuple[list[Any], list[Any], list[Any], 
     system: list[Any] = []
     lines: list[Any] = []
     spans: list[Any] = []
-    by_type = {tuple: rows, SystemRow: system, list: lines}
+    by_type: dict[type, list[Any]] = {tuple: rows, SystemRow: system, list: lines}
     for record in records:
         by_type.get(type(record), spans).append(record)
     return rows, system, lines, spans

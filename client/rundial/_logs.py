@@ -84,7 +84,7 @@ def _valid(message: str) -> str:
     return message
 
 
-def wire_lines(records: Iterable[LogRecord], counters: Counters,
+def wire_lines(records: Iterable[list[Any]], counters: Counters,
                next_sequence: Callable[[], int]) -> list[dict[str, Any]]:
     """Wire items (``timestampMs``, ``sequence``, ``level``, ``message``, ``truncated``)."""
     out: list[dict[str, Any]] = []

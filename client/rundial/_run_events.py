@@ -175,7 +175,7 @@ class RunEventMethods:
 
     def _mark_killed(self, reason: str) -> None:
         """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
-        self._kill = ("killed", reason)
+        self._kill = ("killed", reason)  # type: ignore[misc]  # a slot of Run, this mixin's host
 
     def _log_kill(self) -> None:
         """Log that a signal ends the run (called by ``finish`` once the run is marked)."""

@@ -164,7 +164,7 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
     live = subscription.live
     if live is None:
         return RUN_FINISHED
-    sent_status = subscription.run.status
+    sent_status: str | None = subscription.run.status
     while True:
         message = await live.next()
         if message.close is not None:

@@ -103,11 +103,16 @@ def _pick(spans: list[SpanRecord], child: int, candidates: list[int]) -> int | N
     others = [c for c in candidates if c != child]
     if not others:
         return None
-    holding = [c for c in others if spans[c].start_ns <= start
-               and (spans[c].end_ns is None or spans[c].end_ns >= start)]
+    holding = [c for c in others if _holds(spans[c], start)]
     before = [c for c in others if spans[c].start_ns <= start]
     pool = holding or before
     return max(pool, key=lambda c: spans[c].start_ns) if pool else others[0]
+
+
+def _holds(span: SpanRecord, start_ns: int) -> bool:
+    """True when ``span`` started at or before ``start_ns`` and had not ended before it."""
+    end = span.end_ns
+    return span.start_ns <= start_ns and (end is None or end >= start_ns)
 
 
 def _break_cycles(parents: list[int | None]) -> None:

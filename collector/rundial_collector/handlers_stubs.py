@@ -9,6 +9,7 @@ module must stay last in the app's route modules.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -32,7 +33,7 @@ STUBS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _stub(what: str) -> web.Handler:
+def _stub(what: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         raise errors.not_implemented(what)
     handler.__doc__ = f"501 NOT_IMPLEMENTED: {what}."

@@ -125,7 +125,7 @@ class BodyDecoder:
             raise _invalid(exc) from None
 
 
-def _invalid(exc: ValueError) -> errors.ApiError:
+def _invalid(exc: Exception) -> errors.ApiError:
     message, field = split_validation_error(str(exc))
     return errors.invalid(message, field)
 

@@ -124,7 +124,8 @@ class SQLiteEngine:
             self._queue.put_nowait(job)
         except queue.Full:
             raise WriteQueueFull() from None
-        return await job.future
+        result: T = await job.future
+        return result
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` with a reader connection on the reader pool."""
