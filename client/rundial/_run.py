@@ -11,10 +11,9 @@ per key and warned about once per key. Nothing here waits for the network or the
 Log lines, spans and system samples share that queue (``_run_events``, ``_events``): the
 worker tells records apart by type, so ``log`` pays nothing for them.
 
-Exit: ``finish``/``fail``/``abort`` stop the producers (sampler, console capture), drain, send
-within ``timeout_s`` (default 5 s), send the status, spool the rest and print one line when
-anything is pending; they never hang. ``atexit`` finishes runs left open; a SIGTERM makes the
-status ``killed`` (``_signals``). Fork: the child gets a fresh queue and worker (see ``_fork``).
+Exit (``_run_end``): ``flush``, ``finish``/``fail``/``abort`` and ``with run:``; they never hang.
+``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_signals``).
+Fork: the child gets a fresh queue and worker (see ``_fork``).
 """
 
 from __future__ import annotations
@@ -27,16 +26,15 @@ import warnings
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from rundial import _exit, _fork, _signals
+from rundial import _exit, _fork
 from rundial._config import Settings
 from rundial._control import DONE, FAILED, PENDING
 from rundial._diagnostics import REASON_AFTER_FINISH, REASON_QUEUE_FULL, Counters, Diagnostics, snapshot
 from rundial._artifact_handle import ArtifactHandle
-from rundial._registration import status_payload
 from rundial._run_artifacts import RunArtifacts
+from rundial._run_end import RunEnd
 from rundial._run_events import RunEventMethods, RunEvents, drop_points
 from rundial._runconfig import Summary, flatten_config
 from rundial._transport import HttpTransport, Transport
@@ -44,15 +42,15 @@ from rundial._validate import as_metrics, as_step, as_time_ms
 from rundial._worker import Worker
 
 QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
-FLUSH_POLL_S = 0.01
 _time_ns = time.time_ns
 
 
-class Run(RunEventMethods):
+class Run(RunEventMethods, RunEnd):
     """A run that logs. Create it with :func:`rundial.init`; use it as a context manager.
 
-    ``log`` never blocks and never raises for network or disk trouble. See the module docstring
-    for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the whole contract.
+    ``log`` never blocks and never raises for network or disk trouble. See the module docstrings
+    (here and ``_run_end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
+    whole contract.
     """
 
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
@@ -275,93 +273,6 @@ class Run(RunEventMethods):
                         spool_segments=len(spool), spool_bytes=spool.total_bytes,
                         worker_running=self._worker.alive or self._manual, state=self.state,
                         artifacts=self._artifacts.diagnostics())
-
-    # -- flush and finish ---------------------------------------------------------------
-    def flush(self, timeout_s: float = 5.0) -> bool:
-        """Send everything queued so far (artifacts and spans waiting for evidence uploads
-        included); True when nothing is left pending (False at timeout)."""
-        clock = self._clocks[0]
-        deadline = clock() + timeout_s
-        while True:
-            if self._manual:
-                self._worker.safe_cycle()
-            elif self._worker.thread is None:
-                self._start_worker()
-            if self._drained():
-                if not self._artifacts.flush(max(0.0, deadline - clock())):
-                    return False
-                if self._drained():  # an evidence upload may have queued its span meanwhile
-                    return True
-            if clock() >= deadline:
-                return False
-            self._wake.set()
-            time.sleep(FLUSH_POLL_S)
-
-    def _drained(self) -> bool:
-        worker = self._worker
-        if self._queue or worker.busy:
-            return False
-        if self._settings.mode == "offline":
-            return True
-        return not worker.pump.has_work() and not worker.registrar.needs_network
-
-    def finish(self, timeout_s: float | None = None) -> bool:
-        """Mark the run completed; see :meth:`_end`."""
-        return self._end("completed", None, timeout_s)
-
-    close = complete = finish
-
-    def fail(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
-        """Mark the run failed with ``reason``."""
-        return self._end("failed", reason, timeout_s)
-
-    def abort(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
-        """Mark the run aborted with ``reason``."""
-        return self._end("aborted", reason, timeout_s)
-
-    def _end(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
-        """Drain, send until the deadline, send the status, spool the rest (never hangs).
-
-        Returns True when every point and the status reached the collector (offline: when
-        everything is in the spool). A second call returns the first result if the status is
-        the same, else False.
-        """
-        with _signals.finishing():
-            return self._end_once(status, reason, timeout_s)
-
-    def _end_once(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
-        with self._lock:
-            if self._status is not None:
-                return bool(self._result) if status == self._status else False
-            if self._kill is not None:
-                status, reason = self._kill
-                self._log_kill()
-            self._status = status
-        timeout = self._settings.finish_timeout_seconds if timeout_s is None else timeout_s
-        clock, wall = self._clocks
-        deadline = clock() + max(0.0, timeout)
-        self._events.stop(max(0.0, timeout))  # the last console lines and spans go in first
-        self._closed, self._wake_at = True, -1
-        if self.summary.assigned:
-            self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
-        final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
-        self._result = self._worker.finish(final, deadline)
-        uploads_done = self._artifacts.close(max(0.0, deadline - clock()))
-        self._result = self._result and uploads_done
-        _exit.untrack(self)
-        return self._result
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        status, reason = _exit.status_for(exc_type, exc)
-        if status != "completed" and self._kill is None:
-            self._log_exit(exc_type, exc, tb)
-        self._end(status, reason, None)
-
-    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
 
     def __repr__(self) -> str:
         return f"<rundial.Run {self.id} {self.state}>"

@@ -1,22 +1,19 @@
-"""Content-addressed blob storage: the interface and the local-directory implementation.
+"""Content-addressed blob storage in a local directory: the default :class:`BlobStore`.
 
-Blobs are addressed by sha256 only; no user-supplied name or path ever reaches the
-filesystem. Layout under ``root`` (``<data_dir>/blobs``)::
+The interface, its contract and its errors live in :mod:`rundial_collector.blobstore_base`
+(re-exported here). Blobs are addressed by sha256 only; no user-supplied name or path ever
+reaches the filesystem. Layout under ``root`` (``<data_dir>/blobs``)::
 
     sha256/ab/cd/<hex>              published blobs (content verified before publishing)
     tmp/<random>.tmp                single uploads being received (same filesystem: os.replace)
     staging/<hex>.<part size>.data  multipart uploads: parts are written at their offsets
     staging/<hex>.<part size>.parts/<n>   the ETag of part n, written once its bytes are in
 
-Contract shared by every backend:
-
-* Bodies arrive as async chunk iterators and are streamed to disk while hashing; memory per
-  stream is bounded by :data:`WRITE_BATCH_BYTES`. Sending more than announced raises
-  :class:`BlobTooLarge` at once (nothing kept); content whose size or sha256 differs from what
-  was announced raises :class:`BlobMismatch` and is discarded.
-* A blob is published only after its full sha256 was verified, so dedup by hash is safe.
-* Staged multipart uploads are keyed by (sha256, part size), so any later upload of the same
-  content, by any process, resumes from the parts already received.
+Bodies are streamed to disk while hashing; memory per stream is bounded by
+:data:`WRITE_BATCH_BYTES` (two batches at most). Too long a body raises :class:`BlobTooLarge`,
+a size or sha256 other than announced :class:`BlobMismatch` (the bytes are discarded), and
+completing a multipart upload with parts missing :class:`BlobIncomplete`. Work submitted to the
+I/O pool in the background (prefix hashing) only logs its failures.
 """
 
 from __future__ import annotations
@@ -28,71 +25,21 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Callable, TypeVar
 
 from rundial_collector.blobstage import (KeyedLocks, PartPlan, PrefixHashes, hash_file,
                                          part_at, part_plan, write_and_hash)
+from rundial_collector.blobstore_base import (BlobError, BlobIncomplete, BlobMismatch, BlobStore,
+                                              BlobTooLarge, Chunks)
 
 T = TypeVar("T")
 log = logging.getLogger("rundial.collector.blobs")
 WRITE_BATCH_BYTES = 1024 * 1024  # bytes buffered per stream before one write+hash call
 WRITE_BATCH_CHUNKS = 512  # stay well under IOV_MAX (1024) for one pwritev
 IO_THREADS = 4  # disk writes and hashing run here; both release the GIL
-
-
-class BlobError(Exception):
-    """Base class of the errors a blob operation reports to the HTTP layer."""
-
-
-class BlobTooLarge(BlobError):
-    """The body is longer than the announced size (HTTP 413)."""
-
-
-class BlobMismatch(BlobError):
-    """The received bytes do not match the announced size or sha256 (HTTP 409)."""
-
-
-class BlobIncomplete(BlobError):
-    """A multipart blob still misses parts (HTTP 409); ``missing`` lists their numbers."""
-
-    def __init__(self, missing: list[int]) -> None:
-        super().__init__(f"parts {missing[:10]} were never uploaded")
-        self.missing = missing
-
-
-Chunks = AsyncIterator[bytes]
-
-
-class BlobStore(Protocol):
-    """What the artifact routes need from a blob backend (local directory now)."""
-
-    def start(self) -> None: ...
-
-    def close(self) -> None: ...
-
-    def exists(self, sha256: str) -> bool: ...
-
-    def local_path(self, sha256: str) -> Path | None: ...
-
-    async def put(self, sha256: str, size: int, chunks: Chunks) -> None: ...
-
-    async def put_part(self, sha256: str, size: int, part_size: int, number: int,
-                       chunks: Chunks) -> str: ...
-
-    def missing_parts(self, sha256: str, size: int, part_size: int) -> list[int]: ...
-
-    def part_etag(self, sha256: str, part_size: int, number: int) -> str | None: ...
-
-    async def complete(self, sha256: str, size: int, part_size: int) -> None: ...
-
-    async def delete(self, sha256: str) -> int: ...
-
-    def iter_blobs(self) -> Iterator[tuple[str, float]]: ...
-
-    async def sweep_staging(self, older_than_s: float) -> int: ...
 
 
 class LocalBlobStore:
