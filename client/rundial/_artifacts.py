@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from rundial._spool import try_lock
+from rundial._spool_queue import try_lock
 
 HASH_CHUNK_BYTES = 1024 * 1024
 NO_OWNER = "none"

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from rundial._runfile import read_run_file
-from rundial._spool import CORRUPT_DIR, REJECTED_DIR, WriterQueue
+from rundial._spool import CORRUPT_DIR, REJECTED_DIR
+from rundial._spool_queue import WriterQueue
 
 SKIPPED_DIRS = frozenset({REJECTED_DIR, CORRUPT_DIR})
 

@@ -24,7 +24,8 @@ from rundial._orphans import OrphanRun, scan
 from rundial._registration import CallResult, register, send_status
 from rundial._retry import Outcome
 from rundial._runfile import remove_run_dir_if_done, update_run_file
-from rundial._spool import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool, SpoolEntry, WriterQueue
+from rundial._spool import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool
+from rundial._spool_queue import SpoolEntry, WriterQueue
 from rundial._transport import Transport
 
 Emit = Callable[..., None]

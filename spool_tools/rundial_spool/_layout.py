@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from rundial._runfile import RUN_FILE, read_run_file
-from rundial._spool import CORRUPT_DIR, LOCK_NAME, REJECTED_DIR, SUFFIX, parse_entry_name, try_lock
+from rundial._spool import CORRUPT_DIR, REJECTED_DIR
+from rundial._spool_queue import LOCK_NAME, SUFFIX, parse_entry_name, try_lock
 
 __all__ = ["ARTIFACTS_DIR", "QUARANTINE_DIRS", "BatchFile", "QuarantinedFile", "RunDir",
            "SpoolScan", "WriterDir", "hold_writer", "scan"]

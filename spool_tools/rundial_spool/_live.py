@@ -29,7 +29,7 @@ from rundial._delivery import deliver
 from rundial._orphans import same_endpoint
 from rundial._registration import register
 from rundial._retry import Outcome
-from rundial._spool import WriterQueue
+from rundial._spool_queue import WriterQueue
 from rundial._transport import Transport
 from rundial_spool._layout import RunDir, WriterDir, scan, writer_is_live
 from rundial_spool._verify import BadBatch, parse_batch
