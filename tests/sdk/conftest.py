@@ -111,7 +111,12 @@ class CollectorDouble:
         return Response(202, json.dumps({"accepted": len(items), "rejected": 0}).encode())
 
     def steps(self, run_id: str | None = None) -> list[int]:
-        return [step for rid, step, _ts, _row in self.rows if run_id is None or rid == run_id]
+        """Steps of the training rows received, in order. System-metric rows (epoch-second
+        steps, ``system/`` keys) are left out: the sampler's first sample is taken when the run
+        starts, so whether it arrives before ``finish`` depends on thread timing."""
+        return [step for rid, step, _ts, row in self.rows
+                if (run_id is None or rid == run_id)
+                and not all(key.startswith("system/") for key in row)]
 
     def paths(self) -> list[str]:
         return [path for _m, path, _d in self.calls]
