@@ -11,14 +11,14 @@ network. Orphans of earlier processes using the same spool directory and endpoin
 and replayed (at start, then every few minutes).
 
 The worker never dies silently: any exception in a cycle is counted (``worker_error``), stored in
-``last_error`` and the loop continues. :meth:`finish` always returns within its deadline plus a
-short grace period: an in-flight request is aborted, and whatever is unsent stays in the spool.
+``last_error`` and the loop continues. :meth:`finish` (``_worker_exit``) always returns within
+its deadline plus a short grace period: an in-flight request is aborted, and whatever is unsent
+stays in the spool.
 """
 
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from collections import deque
@@ -29,22 +29,21 @@ from typing import Any
 from rundial._batch import MediaSink
 from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
-from rundial._diagnostics import REASON_SHUTDOWN, Counters
+from rundial._diagnostics import Counters
 from rundial._drain import RecordEncoder
 from rundial._heartbeat import Heartbeat
 from rundial._pump import SpoolPump
 from rundial._retry import Backoff
-from rundial._runfile import remove_run_dir_if_done, run_file_path, write_run_file
+from rundial._runfile import run_file_path, write_run_file
 from rundial._spool import DiskSpool
+from rundial._worker_exit import WorkerExit
 from rundial._transport import HttpTransport, Transport
 
 ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
-ABORT_GRACE_S = 1.0  # after the deadline: abort the request, then give the worker this long
-STATUS_RESERVE_S = 0.5  # part of the finish budget kept for the status call
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
 
 
-class Worker:
+class Worker(WorkerExit):
     """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
@@ -250,106 +249,3 @@ class Worker:
         delay = self.backoff.failed(retry_after)
         self.counters.retry_attempts += 1
         self.emit("retry_scheduled", delay_s=delay, error=failure_message)
-
-    # -- finish ------------------------------------------------------------------------------
-    def finish(self, final: dict[str, Any] | None, deadline: float) -> bool:
-        """Stop: drain, send until ``deadline``, send ``final`` status, spool the rest.
-
-        Returns True when nothing is left pending and the status (if any) was delivered.
-        Runs inline when the thread never started; otherwise waits at most until the deadline
-        plus :data:`ABORT_GRACE_S`.
-        """
-        self.final, self.deadline = final, deadline
-        if self.thread is None or not self.thread.is_alive():
-            if not self.stopped.is_set():
-                self._safe_shutdown()
-            return self._finish_ok()
-        self.stopping = True
-        self.wake.set()
-        self.thread.join(max(0.0, deadline - self.clock()))
-        if self.thread.is_alive():
-            abort = getattr(self.transport, "abort", None)
-            if abort is not None:
-                abort()
-            self.thread.join(ABORT_GRACE_S)
-        if self.thread.is_alive():
-            sys.stderr.write(f"rundial: the worker of run {self.doc['runId']} did not stop in time; "
-                             f"{len(self.queue)} queued records may be lost\n")
-            return False
-        return self._finish_ok()
-
-    def _finish_ok(self) -> bool:
-        """Online: everything and the status delivered. Offline: everything persisted on disk."""
-        if self.queue:
-            return False
-        if not self.online:
-            return all(e.path is not None for e in self.spool.own.entries)
-        status_ok = self.final is None or self.final_sent or not self.registering
-        return status_ok and not self.spool.own.entries
-
-    def _safe_shutdown(self) -> None:
-        try:
-            self._shutdown()
-        except Exception as exc:
-            self._worker_error(exc)
-        finally:
-            self.stopped.set()
-
-    def _shutdown(self) -> None:
-        self.drain()
-        if self.online and self.clock() < self.deadline:
-            if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
-                self._next_scan = float("inf")
-                self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
-            self._final_network()
-        self._close_spool()
-        self.transport.close()
-
-    def _final_network(self) -> None:
-        """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""
-        reserve = min(STATUS_RESERVE_S, 0.2 * max(0.0, self.deadline - self.clock()))
-        self.pump.deadline = self.deadline - reserve
-        if self.clock() >= self.backoff.hint_until:
-            self._network_step(lambda: self.pump.deadline - self.clock() > 0.01)
-        self.pump.deadline = self.deadline
-        if self.final is not None and self.registering and self.registrar.state == DONE:
-            result = self.registrar.send_final(self.transport, self.final, self.pump.timeout)
-            self.final_sent = result.ok or result.status == 409
-
-    def _close_spool(self) -> None:
-        own = self.spool.own
-        pending = len(own.entries)
-        points = sum(e.points or 0 for e in own.entries if e.path is not None)
-        memory_only = sum(1 for e in own.entries if e.path is None)
-        if memory_only:
-            lost = sum(e.points or 0 for e in own.entries if e.path is None)
-            self.counters.drop(REASON_SHUTDOWN, lost)
-        needs_doc = self.final is not None and self.registering and not self.final_sent
-        if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
-            self._persist_doc()
-        self.pump.release_all()
-        own.close(remove_if_empty=True)
-        if not own.entries and self.spool.root is not None and not needs_doc:
-            remove_run_dir_if_done(self.spool.root / str(self.doc["runId"]))
-        if pending:
-            self._report_pending(pending, points, memory_only)
-
-    def _persist_doc(self) -> None:
-        assert self.spool.root is not None
-        run_dir = self.spool.root / str(self.doc["runId"])
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            self._write_doc(run_dir / self.spool.own.writer_id)
-        except OSError as exc:
-            self.counters.error(f"could not write run.json: {exc}")
-
-    def _report_pending(self, pending: int, points: int, memory_only: int) -> None:
-        if memory_only:
-            sys.stderr.write(f"rundial: {memory_only} batches could not be sent and were dropped "
-                             "(the spool is disabled or not writable)\n")
-        on_disk = pending - memory_only
-        if on_disk:
-            where = self.spool.own_dir
-            sys.stderr.write(f"rundial: {on_disk} batches ({points:,} points) pending in {where}; "
-                             "they will be sent by the next run or rundial sync\n")
-        self.emit("shutdown_spool_handoff", batches=pending, points=points)
