@@ -37,21 +37,35 @@ STEP_TARGET_S = 200e-6
 KEYS = [f"train/m{k}" for k in range(10)]
 
 
-def make_step() -> Callable[[], float]:
-    """A numpy step calibrated to about 200 us on this machine (best of 5 timings per size)."""
+def numpy_step(size: int) -> Callable[[], float]:
+    """One "training step": a size x size matmul and a few elementwise passes."""
     rng = np.random.default_rng(0)
-    size = 32
-    while True:
-        a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
 
-        def step(a: np.ndarray = a, b: np.ndarray = b) -> float:
-            c = a @ b
-            return float(np.tanh(c).mean() + np.sqrt(np.abs(c)).sum() * 1e-6)
+    def step(a: np.ndarray = a, b: np.ndarray = b) -> float:
+        c = a @ b
+        return float(np.tanh(c).mean() + np.sqrt(np.abs(c)).sum() * 1e-6)
 
-        per_step = min(bare_loop(step, 100) for _ in range(7)) / 100
-        if per_step >= STEP_TARGET_S * 0.95 or size > 512:
-            return step
-        size += 2
+    return step
+
+
+def make_step(size: int = 32) -> tuple[Callable[[], float], int]:
+    """A numpy step of about 200 us on this machine now (best of 7 timings per size), and its size.
+
+    Starts from ``size`` and moves one way only (up while too fast, down while too slow), so it
+    cannot oscillate. Called again before each condition: a shared VM's speed drifts by tens of
+    percent within minutes, and the overhead ratio depends on the step's length.
+    """
+    direction = 0
+    for _ in range(300):
+        per_step = min(bare_loop(numpy_step(size), 100) for _ in range(7)) / 100
+        if per_step < STEP_TARGET_S * 0.95 and direction >= 0 and size < 512:
+            direction, size = 1, size + 2
+        elif per_step > STEP_TARGET_S * 1.05 and direction <= 0 and size > 8:
+            direction, size = -1, size - 2
+        else:
+            break
+    return numpy_step(size), size
 
 
 def bare_loop(step: Callable[[], float], steps: int) -> float:
@@ -167,10 +181,10 @@ def main() -> None:
                         help="keep the collector on the last CPU, so it cannot take the training "
                              "loop's core (the nearest this machine gets to a remote collector)")
     args = parser.parse_args()
-    step = make_step()
+    step, size = make_step()
     per_step = min(bare_loop(step, 500) for _ in range(5)) / 500
-    print(f"training loop: {args.steps:,} steps calibrated to {per_step * 1e6:.0f} us, 10 floats logged per step, "
-          f"{args.rounds} interleaved rounds (medians)")
+    print(f"training loop: {args.steps:,} steps of about {STEP_TARGET_S * 1e6:.0f} us (re-calibrated "
+          f"before each condition), 10 floats logged per step, {args.rounds} interleaved rounds")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         proc = CollectorProcess(tmp / "data")
@@ -182,8 +196,10 @@ def main() -> None:
             bare = min(timed(lambda: bare_loop(step, args.steps))[0] for _ in range(2))
             print(f"{'bare loop':18} {bare:7.3f} s (no rundial at all; reference only)")
             rounds(step, args, proc, tmp, "A/A (noise)", mode="disabled")
+            step, size = make_step(size)
             rounds(step, args, proc, tmp, "collector up")
             proc.stop()
+            step, size = make_step(size)
             rounds(step, args, proc, tmp, "collector stopped")
         finally:
             proc.stop()
