@@ -16,7 +16,7 @@ from typing import Any
 from rundial_collector import errors
 from rundial_collector.paging import decode_cursor
 from rundial_collector.store.data_base import DataStore
-from rundial_collector.store.series_math import Points, after_step, downsample, in_window, tail
+from rundial_collector.store.series_math import EMPTY, Points, concat, downsample, in_window, tail
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,16 @@ def parse_key_cursor(raw: str | None, keys: Sequence[str]) -> tuple[int, int]:
 async def key_page(store: DataStore, target: SeriesTarget, keys: Sequence[str],
                    cursor: str | None, limit: int,
                    window: tuple[int, int] | None = None) -> KeyPage:
-    """Up to ``limit`` points across ``keys`` from ``cursor`` (optionally a timestamp window)."""
+    """Up to ``limit`` points across ``keys`` from ``cursor`` (optionally a timestamp window).
+
+    Each key is read a page at a time (:meth:`DataStore.read_series_page`), so a page costs
+    about its own points even when the series is far larger than the page.
+    """
     index, last_step = parse_key_cursor(cursor, keys)
     out: list[tuple[str, Points]] = []
     remaining = limit
     for i in range(index, len(keys)):
-        resolved = await store.read_series(target.project_id, target.run_id, keys[i],
-                                           target.rank)
-        points = after_step(resolved.points, last_step)
-        if window is not None:
-            points = in_window(points, *window)
+        points = await _points_after(store, target, keys[i], last_step, remaining + 1, window)
         last_step = -1
         if len(points) > remaining:
             points = points.take(slice(0, remaining))
@@ -79,3 +79,24 @@ async def key_page(store: DataStore, target: SeriesTarget, keys: Sequence[str],
             more = i + 1 < len(keys)
             return KeyPage(out, [keys[i + 1], -1] if more else None)
     return KeyPage(out, None)
+
+
+async def _points_after(store: DataStore, target: SeriesTarget, key: str, after: int, want: int,
+                        window: tuple[int, int] | None) -> Points:
+    """Up to ``want`` resolved points of ``key`` above step ``after`` (inside ``window``);
+    fewer only when the key has no more."""
+    found: list[Points] = []
+    count = 0
+    while count < want:
+        page = await store.read_series_page(target.project_id, target.run_id, key, target.rank,
+                                            after, want)
+        chosen = in_window(page, *window) if window is not None and len(page) else page
+        found.append(chosen)
+        count += len(chosen)
+        if len(page) < want:
+            break
+        after = int(page.steps[-1])
+    points = EMPTY
+    for part in found:
+        points = concat(points, part)
+    return points.take(slice(0, want))

@@ -175,6 +175,12 @@ class DataStore(Protocol):
         """The resolved series (empty when nothing is stored); ``rank`` filters by writer rank."""
         ...
 
+    async def read_series_page(self, project_id: str, run_id: str, metric_key: str,
+                               rank: int | None, after_step: int, limit: int) -> Points:
+        """Up to ``limit`` points of the resolved series with steps above ``after_step``,
+        ascending. Its cost follows the page, not the series' length (exports page with it)."""
+        ...
+
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:
         """Up to ``query.limit`` lines in (timestampMs, sequence, id) order (or reverse), and
         whether more follow. A page may end early to bound its memory (then more follow)."""

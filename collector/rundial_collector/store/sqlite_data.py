@@ -19,6 +19,7 @@ from rundial_collector.store.data_base import (Diagnostics, IngestBatch, LogLine
                                                LogRow, MetricKeyInfo, ResolvedSeries,
                                                SeriesChunk, SpanRecord, WriteOutcome)
 from rundial_collector.store.series_cache import SeriesCache
+from rundial_collector.store.series_math import Points
 from rundial_collector.store.sqlite_logs import (LOGS_SCHEMA, events_exist, query_lines,
                                                  select_spans, write_lines, write_spans)
 from rundial_collector.store.sqlite_metrics import (METRICS_SCHEMA, MetricReader, metric_keys,
@@ -110,6 +111,11 @@ class SQLiteData:
                           rank: int | None = None) -> ResolvedSeries:
         return await self.engine.read(lambda conn: self._metric_reader.read_series(
             conn, project_id, run_id, metric_key, rank))
+
+    async def read_series_page(self, project_id: str, run_id: str, metric_key: str,
+                               rank: int | None, after_step: int, limit: int) -> Points:
+        return await self.engine.read(lambda conn: self._metric_reader.read_page(
+            conn, project_id, run_id, metric_key, rank, after_step, limit))
 
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:
         return await self.engine.read(lambda conn: query_lines(conn, query))

@@ -19,7 +19,9 @@ from typing import Any
 
 from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, SeriesChunk
 from rundial_collector.store.series_cache import Entry, SeriesCache, Stamp
-from rundial_collector.store.series_math import EMPTY, Points, concat, pack, resolve, unpack
+from rundial_collector.store.series_math import (EMPTY, Points, after_step, concat, pack, resolve,
+                                                 unpack)
+from rundial_collector.store.sqlite_series_page import read_page
 
 METRICS_SCHEMA: list[str] = ["""
 CREATE TABLE IF NOT EXISTS series (
@@ -53,6 +55,7 @@ _INSERT_CHUNK = (
     " ts_max, received_ms, context_json, steps, vals, timestamps)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
+POINT_BYTES = 24  # a resolved point: int64 step, float64 value, int64 timestamp
 
 
 def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
@@ -92,22 +95,52 @@ class MetricReader:
     def read_series(self, conn: sqlite3.Connection, project_id: str, run_id: str,
                     metric_key: str, rank: int | None) -> ResolvedSeries:
         """The resolved series: cached, extended by new chunks, or resolved from scratch."""
-        row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
-                           " AND metric_key = ?", (project_id, run_id, metric_key)).fetchone()
-        if row is None:
+        found = _series_stamp(conn, project_id, run_id, metric_key, rank)
+        if found is None:
             return ResolvedSeries(EMPTY, 0)
-        key = (int(row[0]), rank)
-        last, count = conn.execute(
-            "SELECT max(chunk_id), count(*) FROM metric_chunks WHERE series_id = ?"
-            + _RANK_FILTER, (key[0], rank, rank)).fetchone()
-        if last is None:
-            return ResolvedSeries(EMPTY, 0)
-        stamp = Stamp(int(last), int(count))
+        key, stamp, _points = found
         entry = self.cache.get(key)
         if entry is None or entry.stamp != stamp:
             entry = _extended(conn, key, entry, stamp) or _resolved(conn, key, stamp)
             self.cache.put(key, entry)
         return ResolvedSeries(entry.points, entry.raw_count)
+
+    def read_page(self, conn: sqlite3.Connection, project_id: str, run_id: str,
+                  metric_key: str, rank: int | None, after: int, limit: int) -> Points:
+        """Up to ``limit`` resolved points with steps above ``after``, ascending.
+
+        A series that is cached, or small enough to be, is read whole (and cached) and sliced;
+        a larger one is read one step range at a time (:mod:`.sqlite_series_page`), so paging
+        through it costs each page its own points, not the whole series.
+        """
+        found = _series_stamp(conn, project_id, run_id, metric_key, rank)
+        if found is None:
+            return EMPTY
+        key, stamp, points = found
+        entry = self.cache.get(key)
+        if entry is None or entry.stamp != stamp:
+            if points * POINT_BYTES > self.cache.max_bytes // 2:
+                return read_page(conn, key[0], rank, after, limit)
+            resolved = self.read_series(conn, project_id, run_id, metric_key, rank).points
+        else:
+            resolved = entry.points
+        return after_step(resolved, after).take(slice(0, max(0, limit)))
+
+
+def _series_stamp(conn: sqlite3.Connection, project_id: str, run_id: str, metric_key: str,
+                  rank: int | None) -> tuple[tuple[int, int | None], Stamp, int] | None:
+    """(cache key, stamp, stored raw points) of a series with at least one chunk, else None."""
+    row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
+                       " AND metric_key = ?", (project_id, run_id, metric_key)).fetchone()
+    if row is None:
+        return None
+    series_id = int(row[0])
+    last, count, points = conn.execute(
+        "SELECT max(chunk_id), count(*), sum(point_count) FROM metric_chunks WHERE series_id = ?"
+        + _RANK_FILTER, (series_id, rank, rank)).fetchone()
+    if last is None:
+        return None
+    return (series_id, rank), Stamp(int(last), int(count)), int(points)
 
 
 def _resolved(conn: sqlite3.Connection, key: tuple[int, int | None], stamp: Stamp) -> Entry:
