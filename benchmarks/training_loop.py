@@ -24,6 +24,7 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from typing import TypeVar  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -32,6 +33,7 @@ import rundial as rd  # noqa: E402
 from tests.helpers.collector_proc import CollectorProcess  # noqa: E402
 
 STEP_TARGET_S = 200e-6
+T = TypeVar("T")
 
 
 KEYS = [f"train/m{k}" for k in range(10)]
@@ -76,12 +78,13 @@ def bare_loop(step: Callable[[], float], steps: int) -> float:
     return time.perf_counter() - started
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
-    """(wall s, process CPU s incl. the worker thread, (result, main-thread off-CPU s))."""
+def timed(fn: Callable[[], T]) -> tuple[float, float, float, T]:
+    """(wall s, process CPU s incl. the worker thread, main-thread off-CPU s, result)."""
     wall, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     result = fn()
     elapsed = time.perf_counter() - wall
-    return elapsed, time.process_time() - cpu, (result, elapsed - (time.thread_time() - main_cpu))
+    off_cpu = elapsed - (time.thread_time() - main_cpu)
+    return elapsed, time.process_time() - cpu, off_cpu, result
 
 
 def logged_loop(step: Callable[[], float], steps: int, proc: CollectorProcess, spool: Path,
@@ -111,17 +114,18 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
         for which in order:
             if which == "base":
                 spool = tmp / f"spool-{label}-base-{r}"
-                wall, cpu, _ = timed(lambda: logged_loop(step, args.steps, proc, spool, "disabled"))
+                wall, cpu, _, _ = timed(lambda: logged_loop(step, args.steps, proc, spool,
+                                                            "disabled"))
                 base.append(wall)
                 base_cpu.append(cpu)
             else:
                 spool = tmp / f"spool-{label}-{r}"
-                wall, cpu, result = timed(lambda: logged_loop(step, args.steps, proc, spool, mode,
-                                                              args.system_metrics == "on"))
+                wall, cpu, off_cpu, (_, run) = timed(lambda: logged_loop(
+                    step, args.steps, proc, spool, mode, args.system_metrics == "on"))
                 logged.append(wall)
                 logged_cpu.append(cpu)
-                waited.append(result[1])  # type: ignore[index]
-                diag = result[0][1].diagnostics()  # type: ignore[index]
+                waited.append(off_cpu)
+                diag = run.diagnostics()
     paired = [lg / b for lg, b in zip(logged, base)]
     print(f"{label:18} disabled run {statistics.median(base):7.3f} s   {mode} run "
           f"{statistics.median(logged):7.3f} s   "

@@ -39,13 +39,12 @@ async def heartbeat(request: web.Request) -> web.Response:
     run = await authorised_run(request, principal, body.projectId, WRITE_SCOPES)
     await write_or_429(request, store.record_heartbeat(run_id, now_ms()))
     events_hub.publish_state(request.app, run.project_id, run_id)
-    current = await store.get_run(run_id)
-    if current is None:  # there is no run delete route; kept for the type checker
+    updated = await store.get_run(run_id)
+    if updated is None:  # there is no run delete route; kept for the type checker
         raise errors.not_found(f"run {run_id} was not found")
-    run = current
-    return json_response(request, {"runId": run.run_id, "projectId": run.project_id,
-                                   "status": run.status,
-                                   "lastHeartbeatMs": run.last_heartbeat_ms})
+    return json_response(request, {"runId": updated.run_id, "projectId": updated.project_id,
+                                   "status": updated.status,
+                                   "lastHeartbeatMs": updated.last_heartbeat_ms})
 
 
 async def authorised_run(request: web.Request, principal: auth.Principal,

@@ -16,7 +16,7 @@ from typing import Any
 from rundial_collector import errors
 from rundial_collector.paging import decode_cursor
 from rundial_collector.store.data_base import DataStore
-from rundial_collector.store.series_math import EMPTY, Points, concat, downsample, in_window, tail
+from rundial_collector.store.series_math import Points, concat_all, downsample, in_window, tail
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,4 @@ async def _points_after(store: DataStore, target: SeriesTarget, key: str, after:
         if len(page) < want:
             break
         after = int(page.steps[-1])
-    points = EMPTY
-    for part in found:
-        points = concat(points, part)
-    return points.take(slice(0, want))
+    return concat_all(found).take(slice(0, want))

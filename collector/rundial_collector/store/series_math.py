@@ -66,6 +66,17 @@ def concat(first: Points, then: Points) -> Points:
                   np.concatenate((first.timestamps, then.timestamps)))
 
 
+def concat_all(parts: list[Points]) -> Points:
+    """The parts one after another (one copy; the only part itself when there is one)."""
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    return Points(np.concatenate([p.steps for p in parts]),
+                  np.concatenate([p.values for p in parts]),
+                  np.concatenate([p.timestamps for p in parts]))
+
+
 def resolve(raw: Points) -> Points:
     """One point per step, ascending; the last raw point of each step wins.
 

@@ -99,11 +99,17 @@ class MetricReader:
         if found is None:
             return ResolvedSeries(EMPTY, 0)
         key, stamp, _points = found
+        entry = self._current(conn, key, stamp)
+        return ResolvedSeries(entry.points, entry.raw_count)
+
+    def _current(self, conn: sqlite3.Connection, key: tuple[int, int | None],
+                 stamp: Stamp) -> Entry:
+        """The cache entry of ``key`` at ``stamp``: reused, extended or resolved (and cached)."""
         entry = self.cache.get(key)
         if entry is None or entry.stamp != stamp:
             entry = _extended(conn, key, entry, stamp) or _resolved(conn, key, stamp)
             self.cache.put(key, entry)
-        return ResolvedSeries(entry.points, entry.raw_count)
+        return entry
 
     def read_page(self, conn: sqlite3.Connection, project_id: str, run_id: str,
                   metric_key: str, rank: int | None, after: int, limit: int) -> Points:
@@ -118,12 +124,10 @@ class MetricReader:
             return EMPTY
         key, stamp, points = found
         entry = self.cache.get(key)
-        if entry is None or entry.stamp != stamp:
-            if points * POINT_BYTES > self.cache.max_bytes // 2:
-                return read_page(conn, key[0], rank, after, limit)
-            resolved = self.read_series(conn, project_id, run_id, metric_key, rank).points
-        else:
-            resolved = entry.points
+        cached = entry is not None and entry.stamp == stamp
+        if not cached and points * POINT_BYTES > self.cache.max_bytes // 2:
+            return read_page(conn, key[0], rank, after, limit)
+        resolved = self._current(conn, key, stamp).points
         return after_step(resolved, after).take(slice(0, max(0, limit)))
 
 
