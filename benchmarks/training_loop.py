@@ -5,7 +5,16 @@ Run from the repo root:  PYTHONPATH=. .venv/bin/python benchmarks/training_loop.
 Every condition runs the identical loop: ``rd.init`` before, ``run.log(metrics)`` per step and
 ``run.finish()`` after. The baseline uses ``mode="disabled"`` (a no-op run: same code, no logging),
 so the only difference is rundial's work, including delivering every point (or spooling it when
-the collector is stopped). Rounds are paired and alternate their order (AB, BA, ...); the median
+the collector is stopped).
+
+glibc's allocator is pinned first (``mallopt``: mmap threshold 32 MiB, trim threshold 256 MiB).
+The step's numpy temporaries (~170 KiB each) sit just above glibc's default 128 KiB mmap
+threshold, which glibc raises on its own once a larger mapped block is freed: depending on the
+heap's history — any allocation, rundial's or not, shifts it — each step either maps and unmaps
+its temporaries (about 67 page faults, measured here as 231 instead of 148 us per step) or
+reuses heap memory. Left alone, that coin flip differs between conditions and swamps the few
+percent being measured; ``--default-malloc`` keeps glibc's defaults, and the page faults per
+step are printed for every condition either way. Rounds are paired and alternate their order (AB, BA, ...); the median
 of the paired ratios, the ratio of minima (robust on a shared VM: noise only ever adds time) and
 the process-CPU ratio are printed. An A/A condition pairs the baseline with itself: its spread is
 this machine's noise. A bare loop without rundial at all is timed once for reference. Nothing is
@@ -20,6 +29,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread: a fair 2-
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import ctypes  # noqa: E402
+import ctypes.util  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -33,10 +46,27 @@ import rundial as rd  # noqa: E402
 from tests.helpers.collector_proc import CollectorProcess  # noqa: E402
 
 STEP_TARGET_S = 200e-6
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 T = TypeVar("T")
 
 
 KEYS = [f"train/m{k}" for k in range(10)]
+
+
+def pin_allocator() -> str:
+    """Fix glibc's mmap and trim thresholds (see the module docstring); what was done, in words."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None or not sys.platform.startswith("linux"):
+        return "allocator: not glibc, left as it is"
+    if mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 or mallopt(M_TRIM_THRESHOLD, 256 << 20) != 1:
+        return "allocator: mallopt refused, left as it is"
+    return "allocator: glibc mmap threshold 32 MiB, trim threshold 256 MiB (--default-malloc: off)"
+
+
+def page_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def numpy_step(size: int) -> Callable[[], float]:
@@ -108,10 +138,12 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
 
     A = the loop with a disabled run, B = the loop with a ``mode`` run."""
     base, logged, base_cpu, logged_cpu, waited = [], [], [], [], []
+    faults: dict[str, list[int]] = {"base": [], "logged": []}
     diag = None
     for r in range(args.rounds):
         order = ("base", "logged") if r % 2 == 0 else ("logged", "base")
         for which in order:
+            faults_before = page_faults()
             if which == "base":
                 spool = tmp / f"spool-{label}-base-{r}"
                 wall, cpu, _, _ = timed(lambda: logged_loop(step, args.steps, proc, spool,
@@ -126,6 +158,7 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
                 logged_cpu.append(cpu)
                 waited.append(off_cpu)
                 diag = run.diagnostics()
+            faults[which].append(page_faults() - faults_before)
     paired = [lg / b for lg, b in zip(logged, base)]
     print(f"{label:18} disabled run {statistics.median(base):7.3f} s   {mode} run "
           f"{statistics.median(logged):7.3f} s   "
@@ -138,6 +171,8 @@ def rounds(step: Callable[[], float], args: argparse.Namespace, proc: CollectorP
     print(f"{'':18} the training thread waited off-CPU {wait_s * 1e3:.1f} ms per run "
           f"({wait_s / args.steps * 1e6:.2f} us/step, {wait_s / statistics.median(logged) * 100:.2f}% "
           f"of the run): the GIL held by rundial's threads, and preemption")
+    print(f"{'':18} page faults per step: disabled {statistics.median(faults['base']) / args.steps:.1f}, "
+          f"{mode} {statistics.median(faults['logged']) / args.steps:.1f} (medians)")
     assert diag is not None
     print(f"{'':18} last round: accepted {diag.accepted_points:,}, spooled batches {diag.spool_segments}, "
           f"dropped {diag.dropped}")
@@ -184,7 +219,10 @@ def main() -> None:
     parser.add_argument("--pin-collector", action="store_true",
                         help="keep the collector on the last CPU, so it cannot take the training "
                              "loop's core (the nearest this machine gets to a remote collector)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep glibc's allocator thresholds (see the module docstring)")
     args = parser.parse_args()
+    print("allocator: glibc defaults (--default-malloc)" if args.default_malloc else pin_allocator())
     step, size = make_step()
     per_step = min(bare_loop(step, 500) for _ in range(5)) / 500
     print(f"training loop: {args.steps:,} steps of about {STEP_TARGET_S * 1e6:.0f} us (re-calibrated "
@@ -203,6 +241,7 @@ def main() -> None:
             step, size = make_step(size)
             rounds(step, args, proc, tmp, "collector up")
             proc.stop()
+            os.sync()  # the stopped collector's database pages are written back now, not mid-round
             step, size = make_step(size)
             rounds(step, args, proc, tmp, "collector stopped")
         finally:
