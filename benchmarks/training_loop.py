@@ -14,9 +14,11 @@ heap's history — any allocation, rundial's or not, shifts it — each step eit
 its temporaries (about 67 page faults, measured here as 231 instead of 148 us per step) or
 reuses heap memory. Left alone, that coin flip differs between conditions and swamps the few
 percent being measured; ``--default-malloc`` keeps glibc's defaults, and the page faults per
-step are printed for every condition either way. Rounds are paired and alternate their order (AB, BA, ...); the median
-of the paired ratios, the ratio of minima (robust on a shared VM: noise only ever adds time) and
-the process-CPU ratio are printed. An A/A condition pairs the baseline with itself: its spread is
+step are printed for every condition either way.
+
+Rounds are paired and alternate their order (AB, BA, ...); the median of the paired ratios, the
+ratio of minima (robust on a shared VM: noise only ever adds time) and the process-CPU ratio
+are printed. An A/A condition pairs the baseline with itself: its spread is
 this machine's noise. A bare loop without rundial at all is timed once for reference. Nothing is
 asserted.
 """
@@ -32,8 +34,8 @@ import argparse  # noqa: E402
 import ctypes  # noqa: E402
 import ctypes.util  # noqa: E402
 import resource  # noqa: E402
-import sys  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
