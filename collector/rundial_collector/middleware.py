@@ -8,6 +8,7 @@ unexpected exception is a 500 ``INTERNAL_ERROR`` and is logged, and the process 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,12 @@ access_log = logging.getLogger("rundial.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_KEY = "rundial.request_id"
-_SECRET_QUERY_PARAMS = ("token", "api_key", "sig")
+# Query parameters whose names look like credentials (``token``, ``apiKey``, ``sig``,
+# ``client_secret``, ``password``, ``auth``...) are masked whatever their value, and so is any
+# value (or path segment) that carries the API key prefix.
+_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential|session", re.IGNORECASE)
+_KEY_PREFIXED = re.compile(r"rdk_[^&/?#\s]*", re.IGNORECASE)
+MASK = "***"
 
 _HTTP_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "INVALID_REQUEST", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
@@ -82,10 +88,10 @@ def _log_access(request: web.Request, response: web.StreamResponse, started: flo
 
 
 def _redacted_path(request: web.Request) -> str:
-    """``path_qs`` with secret query values (``?token=`` API keys from browsers) masked."""
-    query = request.rel_url.query
-    if not any(name in query for name in _SECRET_QUERY_PARAMS):
-        return request.path_qs
-    masked = request.rel_url.update_query(
-        {name: "***" for name in _SECRET_QUERY_PARAMS if name in query})
-    return masked.path_qs
+    """``path_qs`` with credentials masked: every query value whose parameter name looks like a
+    secret (see :data:`_SECRET_NAME`), and anything carrying the ``rdk_`` API key prefix."""
+    url = request.rel_url
+    if any(_SECRET_NAME.search(name) for name in url.query):
+        url = url.with_query([(name, MASK if _SECRET_NAME.search(name) else value)
+                              for name, value in url.query.items()])
+    return _KEY_PREFIXED.sub(MASK, url.path_qs)
