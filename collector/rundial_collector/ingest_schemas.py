@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from rundial_collector import errors
-from rundial_collector.jsonbody import split_validation_error
+from rundial_collector.jsonbody import check_depth, split_validation_error
 
 T = TypeVar("T")
 
@@ -112,16 +112,17 @@ class BodyDecoder:
         """The decoded body; raises 400 ``INVALID_REQUEST`` (with ``field``) on bad input."""
         if not raw.strip():
             raise errors.invalid("the request body is empty; expected a JSON object")
+        check_depth(raw)
         try:
             return self._fast.decode(raw)
         except msgspec.ValidationError as exc:
             if "out of range" not in str(exc):
                 raise _invalid(exc) from None
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.invalid(f"request body is not valid JSON: {exc}") from None
         try:
             return self._lenient.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _invalid(exc) from None
 
 

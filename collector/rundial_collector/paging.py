@@ -2,7 +2,7 @@
 
 A cursor is url-safe base64 of a compact JSON array; anything that does not decode into the
 expected shape is a 400 naming ``cursor``. ``limit`` must be an integer ≥ 1 and is clamped to
-the route's maximum.
+the route's maximum. Cursors longer than :data:`MAX_CURSOR_CHARS` are refused unread.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import orjson
 from aiohttp import web
 
 from rundial_collector import errors
+
+MAX_CURSOR_CHARS = 1024  # every cursor this collector issues is far shorter
 
 
 def parse_limit(request: web.Request, default: int, maximum: int) -> int:
@@ -37,6 +39,8 @@ def encode_cursor(values: list[Any]) -> str:
 
 def decode_cursor(raw: str, length: int) -> list[Any]:
     """Decode a cursor made by :func:`encode_cursor` holding ``length`` values; 400 otherwise."""
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     try:
         values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
