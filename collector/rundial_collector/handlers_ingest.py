@@ -26,6 +26,7 @@ from rundial_collector.auth import Principal, authenticate, resolve_project
 from rundial_collector.body import read_body
 from rundial_collector.ingest_events import lines_from_body, spans_from_body
 from rundial_collector.ingest_items import ItemErrors, run_id_problem
+from rundial_collector.intbounds import MAX_INT64
 from rundial_collector.ingest_points import chunks_from_points
 from rundial_collector.ingest_rows import chunks_from_rows
 from rundial_collector.ingest_schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
@@ -209,7 +210,8 @@ def _diagnostics(snapshot: Any, pairs: set[tuple[str, str]]) -> Sequence[Diagnos
     """The ``clientDiagnostics`` object as one snapshot per (project, run) of the request.
 
     Diagnostics are advisory: an object that is not a JSON object, cannot be re-encoded or is
-    over :data:`MAX_DIAGNOSTICS_BYTES` is not kept, and never fails the request.
+    over :data:`MAX_DIAGNOSTICS_BYTES` is not kept, and never fails the request; a
+    ``capturedAtMs`` that is not an integer in 0…2^63−1 is replaced by the server time.
     """
     if not isinstance(snapshot, dict) or not pairs:
         return ()
@@ -220,7 +222,7 @@ def _diagnostics(snapshot: Any, pairs: set[tuple[str, str]]) -> Sequence[Diagnos
     if len(payload) > MAX_DIAGNOSTICS_BYTES:
         return ()
     captured = snapshot.get("capturedAtMs")
-    if type(captured) is not int or captured < 0:
+    if type(captured) is not int or not 0 <= captured <= MAX_INT64:
         captured = int(time.time() * 1000)
     return [Diagnostics(project, run, captured, payload) for project, run in sorted(pairs)]
 

@@ -21,6 +21,7 @@ from rundial_collector import auth, errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import ADMIN, KNOWN_SCOPES, SCOPE_ALIASES, ProjectRef
 from rundial_collector.bootstrap import new_key_id, new_key_secret
+from rundial_collector.intbounds import Int64
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
 from rundial_collector.store.control_base import ApiKey, NewApiKey
@@ -32,7 +33,7 @@ KEYS_PATH = "/api/v1/workspaces/{ws}/projects/{proj}/api-keys"
 class CreateKeyBody(msgspec.Struct):
     scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=32)]
     label: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    expiresAtMs: int | None = None
+    expiresAtMs: Int64 | None = None
 
 
 def canonical_scopes(requested: list[str]) -> tuple[str, ...]:

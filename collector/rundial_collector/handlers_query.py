@@ -22,6 +22,7 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import Principal, ProjectRef, authenticate, resolve_project
+from rundial_collector.intbounds import cursor_ints
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.paging import decode_cursor, page, parse_limit, query_cursor
 from rundial_collector.query_metrics import SeriesTarget, key_page, shaped_series
@@ -78,7 +79,7 @@ async def metric_keys(request: web.Request) -> web.Response:
 def _offset(cursor: list[Any] | None) -> int:
     if cursor is None:
         return 0
-    if type(cursor[0]) is not int or cursor[0] < 0:
+    if not cursor_ints(cursor, minimum=0):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return int(cursor[0])
 
@@ -218,6 +219,6 @@ def _log_cursor(raw: str | None) -> tuple[int, int, int] | None:
     if not raw:
         return None
     values = decode_cursor(raw, 3)
-    if not all(type(v) is int for v in values):
+    if not cursor_ints(values):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return values[0], values[1], values[2]

@@ -23,15 +23,17 @@ from rundial_collector import events_hub  # events: publish after commit
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
 from rundial_collector.handlers_runs_read import run_entry
+from rundial_collector.intbounds import Int64, NonNegative, json_int_problem
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
-from rundial_collector.store.control_base import ConfigValue, Run, RunStart
+from rundial_collector.store.control_base import Run, RunStart
 from rundial_collector.storeops import now_ms, write_or_429
 
 REASON_MAX_CHARS = 512
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+ConfigValue = str | Int64 | float | bool | None  # control_base.ConfigValue, int64-bounded
 Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
 
 
@@ -57,7 +59,7 @@ class StartBody(msgspec.Struct):
 
 class StatusBody(msgspec.Struct):
     status: Literal["completed", "failed", "aborted", "killed"]
-    finishedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    finishedAtMs: NonNegative | None = None
     reason: str | None = None
 
 
@@ -88,6 +90,9 @@ async def start_run(request: web.Request) -> web.Response:
     body = await decode_body(request, StartBody)
     if body.resume == "must" and body.runId is None:
         raise errors.invalid("resume='must' needs a runId", "runId")
+    problem = json_int_problem(body.client)
+    if problem is not None:
+        raise errors.invalid(f"client: {problem}", "client")
     project = await auth.resolve_project(request, principal, project_id=body.projectId,
                                          workspace=body.workspace, project=body.project)
     principal.require_any(WRITE_SCOPES, project)

@@ -26,6 +26,7 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import authenticate, resolve_project
+from rundial_collector.intbounds import Positive, cursor_ints
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.paging import decode_cursor, page
 from rundial_collector.responses import json_response
@@ -40,7 +41,7 @@ SortKey = tuple[int, str, str]
 class SpansQuery(msgspec.Struct):
     projectId: Annotated[str, msgspec.Meta(min_length=1)]
     runId: Annotated[str, msgspec.Meta(min_length=1)]
-    limit: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_ROOTS
+    limit: Positive = DEFAULT_ROOTS
     cursor: str | None = None
 
 
@@ -76,7 +77,7 @@ def _cursor(raw: str | None) -> SortKey | None:
     if not raw:
         return None
     start, trace, span = decode_cursor(raw, 3)
-    if type(start) is not int or not isinstance(trace, str) or not isinstance(span, str):
+    if not cursor_ints([start]) or not isinstance(trace, str) or not isinstance(span, str):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return start, trace, span
 

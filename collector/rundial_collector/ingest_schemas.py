@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from rundial_collector import errors
+from rundial_collector.intbounds import Int64, NonNegative
 from rundial_collector.jsonbody import check_depth, split_validation_error
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ class BodyTarget(msgspec.Struct):
     project: str | None = None
     runId: str | None = None
     writerId: str | None = None
-    seq: int | None = None
+    seq: Int64 | None = None
     clientDiagnostics: Any = None
 
 
@@ -49,7 +50,7 @@ class MetricsBody(BodyTarget):
 
     points: list[PointIn] | None = None
     rows: list[tuple[int, int, dict[str, Any]]] | None = None
-    rank: int | None = None
+    rank: NonNegative | None = None
 
 
 class LineIn(msgspec.Struct, gc=False):

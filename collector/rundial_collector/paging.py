@@ -15,22 +15,15 @@ import orjson
 from aiohttp import web
 
 from rundial_collector import errors
+from rundial_collector.intbounds import query_int
 
 MAX_CURSOR_CHARS = 1024  # every cursor this collector issues is far shorter
 
 
 def parse_limit(request: web.Request, default: int, maximum: int) -> int:
     """``?limit=`` as an int in [1, maximum]; 400 with field ``limit`` when not an integer ≥ 1."""
-    raw = request.query.get("limit", "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.invalid("limit must be an integer", "limit") from None
-    if value < 1:
-        raise errors.invalid("limit must be at least 1", "limit")
-    return min(value, maximum)
+    value = query_int(request.query, "limit", minimum=1)
+    return default if value is None else min(value, maximum)
 
 
 def encode_cursor(values: list[Any]) -> str:

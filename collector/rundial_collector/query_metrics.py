@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rundial_collector import errors
+from rundial_collector.intbounds import cursor_ints
 from rundial_collector.paging import decode_cursor
 from rundial_collector.store.data_base import DataStore
 from rundial_collector.store.series_math import Points, concat_all, downsample, in_window, tail
@@ -50,7 +51,7 @@ def parse_key_cursor(raw: str | None, keys: Sequence[str]) -> tuple[int, int]:
     if not raw:
         return 0, -1
     key, step = decode_cursor(raw, 2)
-    if not isinstance(key, str) or type(step) is not int or key not in keys:
+    if not isinstance(key, str) or not cursor_ints([step]) or key not in keys:
         raise errors.invalid("cursor does not belong to this query", "cursor")
     return keys.index(key), step
 
