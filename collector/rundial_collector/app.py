@@ -31,7 +31,10 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> web.Appli
     """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
-    app = web.Application(middlewares=make_middlewares(config.access_log),
+    streaming = (handlers_events.events_ws, handlers_blobs.put_blob, handlers_blobs.put_part,
+                 handlers_blobs.get_blob)
+    middlewares = make_middlewares(config.access_log, config.request_timeout_seconds, streaming)
+    app = web.Application(middlewares=middlewares,
                           client_max_size=config.max_body_bytes,
                           handler_args={"auto_decompress": False})
     app[CONFIG] = config

@@ -39,6 +39,7 @@ T = TypeVar("T")
 OFF_LOOP_BYTES = 256 * 1024  # bodies at least this big are decoded/grouped on a worker thread
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 MAX_DIAGNOSTICS_BYTES = 64 * 1024  # a bigger clientDiagnostics object is not kept
+MAX_PROJECTS_PER_REQUEST = 100  # distinct project references one body may name
 _UNRESOLVED = (400, 404, 409)  # project look-up failures that reject items, not the request
 
 
@@ -187,9 +188,17 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 async def _writable(request: web.Request, principal: Principal, scope: str,
                     refs: Iterable[str]) -> dict[str, str | None]:
-    """Map each distinct sent project reference to its canonical id, None when not writable."""
+    """Map each distinct sent project reference to its canonical id, None when not writable.
+
+    Each reference costs store reads, so a body naming more than
+    :data:`MAX_PROJECTS_PER_REQUEST` distinct ones is a 400 before any is looked up.
+    """
+    distinct = set(refs)
+    if len(distinct) > MAX_PROJECTS_PER_REQUEST:
+        raise errors.invalid(f"a request may name at most {MAX_PROJECTS_PER_REQUEST} distinct "
+                             "projects", "projectId")
     out: dict[str, str | None] = {}
-    for ref in set(refs):
+    for ref in distinct:
         try:
             project = await resolve_project(request, principal, project_id=ref)
         except errors.ApiError as err:
