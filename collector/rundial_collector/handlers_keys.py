@@ -6,7 +6,8 @@
   stored as canonical scopes; an unknown scope is a 400 naming ``scopes[i]``.
 * list: ``GET`` same path → ``{"keys": [...]}``; needs ``project:read`` (or admin).
 * revoke: ``POST …/api-keys/{keyId}/revoke`` → ``{"keyId", "revoked": true, "revokedAtMs"}``;
-  idempotent; needs ``admin``. The key stops working at once in this process.
+  idempotent; needs ``admin``. The key stops working at once in this process, and its open
+  event streams are closed with 4401 before the reply is sent.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     now_ms = int(time.time() * 1000)
     key = await write_or_429(request, request.app[STORE].revoke_api_key(
         project.project_id, key_id, now_ms))
-    auth.forget_keys(request.app)
+    auth.forget_keys(request.app, key_id)
     return json_response(request, {**key_entry(key, project), "revoked": True})
 
 
