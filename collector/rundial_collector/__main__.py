@@ -54,7 +54,12 @@ def _config_from(args: argparse.Namespace) -> CollectorConfig:
 
 
 async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    """Serve until SIGTERM/SIGINT, then shut down gracefully.
+
+    The service creates every file private: umask 077 (the data directory is the owner's
+    alone, see :mod:`rundial_collector.datadir`).
+    """
+    os.umask(0o077)
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)

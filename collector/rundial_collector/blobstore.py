@@ -56,7 +56,7 @@ class LocalBlobStore:
     def start(self) -> None:
         """Create the directories and the I/O pool; delete stray temp files of a crash."""
         for name in ("sha256", "tmp", "staging"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
+            (self.root / name).mkdir(mode=0o700, parents=True, exist_ok=True)
         for stray in (self.root / "tmp").iterdir():
             stray.unlink(missing_ok=True)
         self._pool = ThreadPoolExecutor(self._io_threads, thread_name_prefix="rundial-blob-io")
@@ -90,7 +90,7 @@ class LocalBlobStore:
     async def put(self, sha256: str, size: int, chunks: Chunks) -> None:
         """Receive a whole blob; publish it when size and sha256 match, else discard it."""
         tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             written, digest = await self._stream(fd, 0, size, chunks)
         except BaseException:
@@ -110,7 +110,7 @@ class LocalBlobStore:
         if target.exists():
             source.unlink(missing_ok=True)
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.replace(source, target)
 
     # -- multipart uploads -------------------------------------------------------------------
@@ -125,10 +125,10 @@ class LocalBlobStore:
         if part is None:
             raise BlobMismatch(f"a {size}-byte blob has no part {number}")
         data, parts = self._staging(sha256, part_size)
-        parts.mkdir(parents=True, exist_ok=True)
+        parts.mkdir(mode=0o700, parents=True, exist_ok=True)
         (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
         self._prefix.rewind(sha256, part_size, number)
-        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             written, digest = await self._stream(fd, part.offset, part.size, chunks)
         finally:
