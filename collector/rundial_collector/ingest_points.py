@@ -37,10 +37,14 @@ def _columns(points: Sequence[PointIn]) -> Points | None:
     """(steps, values, timestamps) as int64/float64/int64 arrays, or None for odd bodies."""
     if not points or any(p.context is not None for p in points):
         return None
-    values = np.array([p.value for p in points])
+    try:  # an array-valued value makes a 2-D or ragged array: not the fast path
+        values = np.array([p.value for p in points])
+    except ValueError:
+        return None
     steps = np.array([p.step for p in points])
     stamps = np.array([p.timestampMs for p in points])
-    if values.dtype.kind not in "fib" or steps.dtype != np.int64 or stamps.dtype != np.int64:
+    if (values.ndim != 1 or values.dtype.kind not in "fib" or steps.dtype != np.int64
+            or stamps.dtype != np.int64):
         return None
     return Points(steps, values.astype(np.float64, copy=False), stamps)
 

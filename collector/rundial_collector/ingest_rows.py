@@ -47,7 +47,10 @@ def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] |
     keys = tuple(rows[0][2])
     if any(tuple(values) != keys for _, _, values in rows):
         return None
-    matrix = np.array([list(values.values()) for _, _, values in rows])
+    try:  # an array-valued value makes a ragged array: not the fast path
+        matrix = np.array([list(values.values()) for _, _, values in rows])
+    except ValueError:
+        return None
     if matrix.dtype.kind not in "fib" or matrix.ndim != 2 or any(map(key_problem, keys)):
         return None
     return keys, matrix.astype(np.float64, copy=False)

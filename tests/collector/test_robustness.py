@@ -189,3 +189,19 @@ def test_media_items_with_integers_past_int64_are_rejected_alone(
     assert code == 200, reply
     assert [e["field"] for e in reply["errors"]] == ["items[0].step", "items[1].metadata",
                                                      "items[2].width"]
+
+
+@pytest.mark.parametrize("values", [[[1, 2]], [[1]], [1.0, [1, 2]], [[1], [2]]])
+def test_array_valued_metric_values_are_400(shared_collector: CollectorProcess,
+                                            values: list[Any]) -> None:
+    """A metric value that is an array is a 400 naming it, in points and in rows (was an
+    IndexError/ValueError 500, or ``[1]`` silently stored as 1). Found by the fuzz test."""
+    pid, run = project_id(shared_collector), run_id()
+    bad = next(i for i, v in enumerate(values) if isinstance(v, list))
+    points = [point(pid, run, "k", i, v) for i, v in enumerate(values)]
+    status, _, payload = post(shared_collector, "ingest/metrics", {"points": points})
+    assert_error(status, payload, 400, "INVALID_REQUEST", f"points[{bad}].value")
+    rows = [[i, 1, {"k": v}] for i, v in enumerate(values)]
+    status, _, payload = post(shared_collector, "ingest/metrics",
+                              {"projectId": pid, "runId": run, "rows": rows})
+    assert_error(status, payload, 400, "INVALID_REQUEST", f"rows[{bad}][2].k")
