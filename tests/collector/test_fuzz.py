@@ -32,10 +32,13 @@ DEADLINE_SECONDS = 10.0
 MAX_RSS_GROWTH_BYTES = 150 * 1024 * 1024
 BURST_REQUESTS = 600
 EXAMPLES_PER_ROUTE = 100
-ODD_VALUES: list[Any] = [None, True, -1, 0, 2**63, 2**64, -(2**63) - 1, 10**30, 1e308, 0.5, "", "²",
-              "\x00", "9" * 25, "x" * 300, [], {}, [1, 2], {"a": 1}, [[[[[]]]]]]
+DEEP = "\x00deep"  # stands for an array nested deeper than any decoder should recurse
+ODD_VALUES: list[Any] = [None, True, -1, 0, 1e308, 0.5, "", "²", "\x00", "9" * 25, "x" * 300,
+                         [], {}, [1, 2], {"a": 1}, [[[[[]]]]], DEEP]
+BIG_INTEGERS = [2**63, 2**63 - 1, 2**64, -(2**63) - 1, 10**30, "9" * 19, str(2**63)]
 
-_ODD = st.one_of(st.sampled_from(ODD_VALUES), st.integers(-(2**70), 2**70),
+_ODD = st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(BIG_INTEGERS),
+                 st.integers(-(2**70), 2**70),
                  st.text(max_size=12), st.floats(allow_nan=False, allow_infinity=False),
                  st.lists(st.integers() | st.floats(allow_nan=False), max_size=3),
                  st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
@@ -111,6 +114,8 @@ def _mutate(draw: Any, body: Any) -> Any:
 
 def _encode(draw: Any, body: Any) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
+    deep = draw(st.sampled_from([70, 5_000, 100_000]))
+    raw = raw.replace(json.dumps(DEEP).encode(), b"[" * deep + b"]" * deep)
     damage = draw(st.sampled_from(["none"] * 6 + ["truncate", "flip", "deep"]))
     if damage == "truncate":
         raw = raw[:draw(st.integers(0, len(raw)))]
