@@ -5,7 +5,8 @@ killed. Runs are matched on the ``endpoint`` recorded in ``run.json`` (no run fi
 data is left alone). A run that was never registered is only adopted when none of its writers is
 alive, so a live process keeps control of its own registration; a run with a live writer and
 nothing to adopt is not returned (its owner finishes it). Runs marked ``blocked``
-(registration refused for good) are skipped unless ``include_blocked``.
+(registration refused for good) are skipped unless ``include_blocked``; a run ``refused`` under
+its resume rule is skipped until ``rundial sync`` records where to send it (:mod:`rundial._send_as`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rundial._runfile import read_run_file
+from rundial._send_as import held_back, target_run_id
 from rundial._spool import CORRUPT_DIR, REJECTED_DIR
 from rundial._spool_queue import WriterQueue
 
@@ -35,6 +37,11 @@ class OrphanRun:
     @property
     def run_id(self) -> str:
         return str(self.info.get("runId") or self.run_dir.name)
+
+    @property
+    def target_id(self) -> str:
+        """The run id its data is sent to (``sendAsRunId`` after ``rundial sync --as-new-run``)."""
+        return target_run_id(self.info, self.run_dir.name)
 
 
 def same_endpoint(a: str | None, b: str | None) -> bool:
@@ -68,7 +75,7 @@ def _scan_run(run_dir: Path, endpoint: str | None, skip_writer: str | None,
     info = read_run_file(run_dir)
     if info is None or (endpoint is not None and not same_endpoint(info.get("endpoint"), endpoint)):
         return None
-    if info.get("blocked") and not include_blocked:
+    if (info.get("blocked") and not include_blocked) or held_back(info):
         return None
     run = OrphanRun(run_dir, info)
     for writer_dir in _writer_dirs(run_dir):

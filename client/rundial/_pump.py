@@ -24,6 +24,7 @@ from rundial._orphans import OrphanRun, scan
 from rundial._registration import CallResult, register, send_status
 from rundial._retry import Outcome
 from rundial._runfile import remove_run_dir_if_done, update_run_file
+from rundial._send_as import SEND_AS, retarget
 from rundial._spool import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool
 from rundial._spool_queue import SpoolEntry, WriterQueue
 from rundial._transport import Transport
@@ -124,7 +125,12 @@ class SpoolPump:
             self.counters.drop("corrupt", entry.points or 0)
             self.emit("spool_corrupt", path=str(entry.path), error=str(exc))
             return self._after_removal(queue)
-        result = deliver(self.transport, self.api_key, body, entry.batch_id, self.timeout)
+        batch_id = entry.batch_id
+        if run is not None and run.info.get(SEND_AS):
+            body, batch_id = self._retargeted(queue, entry, run, body)
+            if not body:
+                return self._after_removal(queue)
+        result = deliver(self.transport, self.api_key, body, batch_id, self.timeout)
         if result.outcome is Outcome.RETRY:
             self.counters.failed_flush_attempts += 1
             self.counters.error(result.message, transient=True)
@@ -137,6 +143,17 @@ class SpoolPump:
             for key, dead_body, note in result.dead_letters:
                 self._dead_letter(queue, entry, key, dead_body, note)
         return self._after_removal(queue)
+
+    def _retargeted(self, queue: WriterQueue, entry: SpoolEntry, run: OrphanRun,
+                    body: bytes) -> tuple[bytes, str]:
+        """The body re-addressed to the run's ``sendAsRunId``; ``b""`` when it cannot be read
+        (the file is then quarantined as corrupt)."""
+        try:
+            return retarget(body, entry.batch_id, run.target_id)
+        except Exception as exc:  # unreadable JSON inside a valid gzip
+            self.spool.move_to(CORRUPT_DIR, queue, entry, f"cannot re-address: {exc}")
+            self.counters.batches_corrupt += 1
+            return b"", entry.batch_id
 
     def _delivered(self, queue: WriterQueue, entry: SpoolEntry, accepted: int | None,
                    server_rejected: int) -> None:
@@ -183,10 +200,15 @@ class SpoolPump:
         return self.runs.get(queue.directory.parent) if queue.directory is not None else None
 
     def _register(self, run: OrphanRun) -> PumpStop | None:
-        result = register(self.transport, self.api_key, run.info, self.timeout, resume="allow")
+        """Register an adopted run (``resume="allow"``: a 409 means it is already there, or —
+        for ``sendAsRunId`` — our own earlier attempt). Success clears ``blocked``/``refused``,
+        so the run's final status is sent after its last batch."""
+        doc = {**run.info, "runId": run.target_id}
+        result = register(self.transport, self.api_key, doc, self.timeout, resume="allow")
         if result.ok or result.status == 409:
-            run.info["registered"] = True
-            _safe_update(run.run_dir, registered=True)
+            cleared = {"registered": True, "blocked": None, "refused": None}
+            run.info.update(cleared)
+            _safe_update(run.run_dir, **cleared)
             return None
         if result.kind == "retry":
             return PumpStop(result.message, result.retry_after)
@@ -214,7 +236,7 @@ class SpoolPump:
                 stop = self._register(run)
                 if stop is not None or run.info.get("blocked"):
                     return stop
-            result = send_status(self.transport, self.api_key, run.run_id, final, self.timeout)
+            result = send_status(self.transport, self.api_key, run.target_id, final, self.timeout)
             if result.kind == "retry":
                 return PumpStop(result.message, result.retry_after)
         self.runs.pop(run.run_dir, None)

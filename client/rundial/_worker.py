@@ -130,7 +130,8 @@ class Worker(WorkerExit):
                 write_run_file(run_dir, {**self.doc, "registered": False})
             return
         doc = {**self.doc, "registered": self.registrar.state == DONE,
-               "blocked": self.registrar.error if self.registrar.state == FAILED else None}
+               "blocked": self.registrar.error if self.registrar.state == FAILED else None,
+               "refused": self.registrar.state == FAILED and self.registrar.refused}
         if self.final is not None and not self.final_sent:
             doc["finalStatus"] = self.final
         write_run_file(run_dir, doc)
