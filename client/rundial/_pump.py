@@ -125,6 +125,7 @@ class SpoolPump:
             self.counters.drop("corrupt", entry.points or 0)
             self.emit("spool_corrupt", path=str(entry.path), error=str(exc))
             return self._after_removal(queue)
+        queue.send_tried = True
         batch_id = entry.batch_id
         if run is not None and run.info.get(SEND_AS):
             body, batch_id = self._retargeted(queue, entry, run, body)
