@@ -3,9 +3,11 @@
 A writer directory is an orphan when its ``.lock`` can be flock'ed: its owner exited or was
 killed. Runs are matched on the ``endpoint`` recorded in ``run.json`` (no run file: skipped, the
 data is left alone). A run that was never registered is only adopted when none of its writers is
-alive, so a live process keeps control of its own registration; a run with a live writer and
+alive (the caller's own ``skip_writer`` aside: its earlier writers are adopted at once, so they
+are sent before its own data), so a live process keeps control of its own registration; a run with a live writer and
 nothing to adopt is not returned (its owner finishes it). Runs marked ``blocked``
-(registration refused for good) are skipped unless ``include_blocked``; a run ``refused`` under
+(registration refused for good) are skipped unless ``include_blocked``. A run's queues come
+oldest writer first (by its oldest pending batch), the order they are sent in; a run ``refused`` under
 its resume rule is skipped until ``rundial sync`` records where to send it (:mod:`rundial._send_as`).
 """
 
@@ -79,16 +81,25 @@ def _scan_run(run_dir: Path, endpoint: str | None, skip_writer: str | None,
         return None
     run = OrphanRun(run_dir, info)
     for writer_dir in _writer_dirs(run_dir):
-        queue = None if writer_dir.name == skip_writer else WriterQueue.adopt(writer_dir, info)
+        if writer_dir.name == skip_writer:
+            continue  # our own writer: we register the run ourselves, it does not hold it back
+        queue = WriterQueue.adopt(writer_dir, info)
         if queue is None:
             run.live_writers += 1
         else:
             run.queues.append(queue)
+    run.queues.sort(key=_writer_age)
     if run.live_writers and (not run.queues or not info.get("registered")):
         for queue in run.queues:
             queue.close(remove_if_empty=False)
         return None
     return run
+
+
+def _writer_age(queue: WriterQueue) -> float:
+    """When a writer wrote its oldest pending batch: older writers of a run are sent first, so
+    a newer writer's values at the same steps are the ones the server keeps."""
+    return min((e.created_s for e in queue.entries), default=float("inf"))
 
 
 def _writer_dirs(run_dir: Path) -> list[Path]:

@@ -71,8 +71,7 @@ class SpoolPump:
         """True when a send or an adopted run's finish is waiting."""
         if any(not any(q.entries for q in r.queues) for r in self.runs.values()):
             return True
-        return any(q.entries for q in self.spool.adopted) or (
-            bool(self.spool.own.entries) and not self.own_blocked)
+        return self.spool.head(skip_own=self.own_blocked) is not None
 
     # -- orphans -------------------------------------------------------------------------
     def adopt_orphans(self, endpoint: str | None, *, skip_writer: str | None = None,

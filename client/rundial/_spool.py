@@ -84,9 +84,14 @@ class DiskSpool:
         return len(self.own.entries) + sum(len(q.entries) for q in self.adopted)
 
     def queues(self) -> Iterator[WriterQueue]:
-        """Our own queue first (the live run's data has priority), then adopted orphans."""
+        """Send order: adopted writers of our own run first (an older writer's batches must
+        reach the server before ours, which supersede them at the same steps), then our own
+        queue (the live run's data goes before other runs'), then other runs' orphans. Adopted
+        queues keep their adoption order, oldest writer first within a run (``_orphans``)."""
+        run_id = self.own.run_id
+        yield from (q for q in self.adopted if q.run_id == run_id)
         yield self.own
-        yield from self.adopted
+        yield from (q for q in self.adopted if q.run_id != run_id)
 
     def append(self, batch: Batch) -> SpoolEntry:
         """Persist ``batch`` (or keep it in memory when the disk fails); then enforce the bounds."""
@@ -139,9 +144,10 @@ class DiskSpool:
                 self.cache_bytes += sign * entry.nbytes
 
     def head(self, skip_own: bool = False) -> tuple[WriterQueue, SpoolEntry] | None:
-        """The next batch to send (FIFO within each writer), or None."""
+        """The next batch to send (FIFO within each writer), or None. ``skip_own`` (our run's
+        registration was refused) skips our queue and the adopted writers of our run."""
         for queue in self.queues():
-            if queue.entries and not (skip_own and queue.own):
+            if queue.entries and not (skip_own and queue.run_id == self.own.run_id):
                 return queue, queue.entries[0]
         return None
 

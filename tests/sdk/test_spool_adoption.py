@@ -1,10 +1,16 @@
 """Adopted orphans: never evicted before a send was tried, evicted only under the adopter's own
-space pressure and counted against the run that wrote them (issue 13 item 22)."""
+space pressure and counted against the run that wrote them (issue 13 item 22); for one run, older
+writers' batches are sent before newer ones (item 16)."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 from pathlib import Path
 
+import rundial as rd
+from rundial import MockTransport
 from tests.sdk.conftest import CollectorDouble, MakeRun, refused
 from tests.sdk.test_spool import writer_files
 
@@ -59,3 +65,34 @@ def test_tried_orphans_are_evicted_under_own_pressure_and_counted_against_their_
     assert diag.dropped["adopted_spool_eviction"] == 2 * (5 - left)
     assert all(r[0] == "run_old" for r in diag.lost_step_ranges)
     assert diag.lost_step_ranges[0][1] == 0
+
+
+def test_a_runs_adopted_older_writer_is_sent_before_the_live_writer(
+        make_run: MakeRun, double: CollectorDouble) -> None:
+    """Issue 13 item 16: the orphan of our own run goes first, so our newer values win."""
+    old = make_run(mode="offline")
+    old.log({"loss": 1.0}, step=0)
+    assert old.finish()
+    run = make_run()
+    run.log({"loss": 2.0}, step=0)
+    run._worker.cycle()
+    assert [row["loss"] for rid, _s, _t, row in double.rows if rid == "run_test"] == [1.0, 2.0]
+
+
+def test_replay_sends_a_runs_writers_oldest_first(make_run: MakeRun, double: CollectorDouble,
+                                                   tmp_path: Path) -> None:
+    """``rundial sync``: two dead writers of one run go oldest first, whatever their names."""
+    for value in (1.0, 2.0):
+        writer = make_run(run_id="run_same", mode="offline")
+        writer.log({"loss": value}, step=0)
+        assert writer.finish()
+    by_name = sorted(d for d in (tmp_path / "spool" / "run_same").iterdir() if d.is_dir())
+    for age, directory in enumerate(by_name):  # the first by name is the newest
+        for path in directory.glob("*.json.gz"):
+            os.utime(path, (1_600_000_000 - age * 100, 1_600_000_000 - age * 100))
+    expected = [json.loads(gzip.decompress(next(d.glob("*.json.gz")).read_bytes()))
+                ["rows"][0][2]["loss"] for d in reversed(by_name)]
+    result = rd.replay_spool(tmp_path / "spool", endpoint="http://collector.test",
+                             transport=MockTransport(double), timeout_s=0)
+    assert result.batches_sent == 2
+    assert [row["loss"] for _r, _s, _t, row in double.rows] == expected
