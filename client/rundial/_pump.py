@@ -4,8 +4,8 @@ Shared by the live worker (its own writer plus orphans of earlier processes) and
 :func:`rundial.replay_spool` (``rundial sync``). A file is deleted only after a 2xx; a
 non-retryable answer moves it to ``rejected/``; a corrupt file moves to ``corrupt/``; a retryable
 failure stops the pump so the caller can back off. Orphan runs are registered (``resume="allow"``,
-a 409 meaning "already there") before their first batch, and their recorded final status is
-sent after their last one. A registration refused for good marks the run ``blocked`` in its
+a 409 meaning "already there") before their first batch; after their last one, their recorded
+config changes not yet acknowledged (``pendingConfig``) and then their final status are sent. A registration refused for good marks the run ``blocked`` in its
 ``run.json`` and leaves its files in place.
 """
 
@@ -21,7 +21,7 @@ from rundial._batch import body_meta
 from rundial._delivery import deliver
 from rundial._diagnostics import REASON_REJECTED, REASON_SERVER_REJECTED, Counters
 from rundial._orphans import OrphanRun, scan
-from rundial._registration import CallResult, register, send_status
+from rundial._registration import CallResult, register, send_config, send_status
 from rundial._retry import Outcome
 from rundial._runfile import remove_run_dir_if_done, update_run_file
 from rundial._send_as import SEND_AS, retarget
@@ -226,21 +226,45 @@ class SpoolPump:
         self.runs.pop(run.run_dir, None)
 
     def _finish_run(self, run: OrphanRun) -> PumpStop | None:
+        """After a run's last batch: its unsent config patch, then its final status."""
         for queue in run.queues:
             if queue in self.spool.adopted:
                 self.spool.release(queue)
         run.queues.clear()
-        final = run.info.get("finalStatus")
-        if final and not run.info.get("blocked"):
-            if not run.info.get("registered"):
+        info = run.info
+        if (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
+            if not info.get("registered"):
                 stop = self._register(run)
-                if stop is not None or run.info.get("blocked"):
+                if stop is not None or info.get("blocked"):
                     return stop
+            stop = self._send_pending_config(run) or self._send_final(run)
+            if stop is not None:
+                return stop
+        self.runs.pop(run.run_dir, None)
+        remove_run_dir_if_done(run.run_dir)
+        return None
+
+    def _send_pending_config(self, run: OrphanRun) -> PumpStop | None:
+        """Replay the config/summary changes the run's process could not send (a merged patch,
+        later values winning; the collector merges, so sending it twice changes nothing)."""
+        patch = run.info.get("pendingConfig")
+        if not patch:
+            return None
+        result = send_config(self.transport, self.api_key, run.target_id, patch, self.timeout)
+        if result.kind == "retry":
+            return PumpStop(result.message, result.retry_after)
+        if not result.ok:
+            self.counters.error(result.message)
+        run.info["pendingConfig"] = None
+        _safe_update(run.run_dir, pendingConfig=None)
+        return None
+
+    def _send_final(self, run: OrphanRun) -> PumpStop | None:
+        final = run.info.get("finalStatus")
+        if final:
             result = send_status(self.transport, self.api_key, run.target_id, final, self.timeout)
             if result.kind == "retry":
                 return PumpStop(result.message, result.retry_after)
-        self.runs.pop(run.run_dir, None)
-        remove_run_dir_if_done(run.run_dir)
         return None
 
     def release_all(self) -> None:

@@ -137,7 +137,8 @@ class WorkerExit:
             lost = sum(e.points or 0 for e in own.entries if e.path is None)
             self.counters.drop(REASON_SHUTDOWN, lost)
         adopted = Counter(q.run_id for q in self.spool.adopted for _ in q.entries)
-        needs_doc = self.final is not None and self.registering and not self.final_sent
+        needs_doc = self.registering and ((self.final is not None and not self.final_sent)
+                                          or bool(self.registrar.pending_config))
         if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
             self._persist_doc()
         self.pump.release_all()

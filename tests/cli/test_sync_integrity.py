@@ -142,3 +142,24 @@ def test_sync_exits_1_and_names_a_run_aimed_at_a_missing_project(
     doctor = cli("doctor", "--offline", "--spool-dir", str(spool), "--json", env=env)
     [check] = [c for c in doctor.json()["checks"] if c["name"] == "spool"]
     assert "1 pending batches" in check["detail"] and run.run_id in check["detail"]
+
+
+def test_config_and_summary_changed_while_the_collector_is_down_reach_it_through_sync(
+        cli: Callable[..., CliResult], collector: CollectorProcess, tmp_path: Path) -> None:
+    """The run registers, the collector stops, config and summary change, finish(); sync later
+    sends the config patch before the final status."""
+    spool = tmp_path / "spool"
+    run = start(collector, spool, api_key=collector.api_key, config={"lr": 0.1})
+    run.log({"loss": 0.5}, step=0)
+    assert run.flush(timeout_s=10)
+    collector.stop()
+    run.update_config({"extra": 1, "lr": 0.2})
+    run.summary["best"] = 0.25
+    finish_quietly(run)
+    collector.start()
+    result = cli("sync", str(spool), "--json", env=env_for(collector))
+    assert result.code == 0, result.err
+    doc = run_doc(collector, run.run_id)
+    assert doc["status"] == "completed"
+    assert doc["config"]["extra"] == 1 and doc["config"]["lr"] == 0.2
+    assert doc["config"]["summary.best"] == 0.25
