@@ -60,6 +60,7 @@ class SpoolPump:
         self.clock = clock
         self.runs: dict[Path, OrphanRun] = {}
         self.replayed_batches = 0
+        self.blocked_batches = 0  # left on disk because their run's registration was refused
         self.own_blocked = False
 
     @property
@@ -221,6 +222,7 @@ class SpoolPump:
         self.counters.error(result.message)
         self.emit("registration_failure", run_id=run.run_id, error=result.message)
         for queue in run.queues:
+            self.blocked_batches += len(queue.entries)
             self.spool.release(queue, remove_if_empty=False)
         run.queues.clear()
         self.runs.pop(run.run_dir, None)
