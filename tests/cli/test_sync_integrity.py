@@ -97,28 +97,30 @@ def test_sync_never_writes_a_refused_run_into_the_existing_run(
     assert list((spool / run_id).rglob("*.json.gz"))
 
 
+def sync_refused_with(flag: str, cli: Callable[..., CliResult], collector: CollectorProcess,
+                      spool: Path) -> tuple[str, CliResult]:
+    """A refused run, then ``rundial sync --<flag>``, which must succeed."""
+    run_id = refused_run(collector, spool)
+    result = cli("sync", str(spool), "--json", flag, env=env_for(collector))
+    assert result.code == 0, result.err
+    assert not (spool / run_id).exists()
+    return run_id, result
+
+
 def test_sync_into_existing_sends_a_refused_run_only_when_asked(
         cli: Callable[..., CliResult], shared_collector: CollectorProcess, tmp_path: Path) -> None:
-    spool = tmp_path / "spool"
-    run_id = refused_run(shared_collector, spool)
-    result = cli("sync", str(spool), "--json", "--into-existing", env=env_for(shared_collector))
-    assert result.code == 0, result.err
+    run_id, _ = sync_refused_with("--into-existing", cli, shared_collector, tmp_path / "spool")
     assert read_points(shared_collector, run_id, ["loss"])["loss"] == {0: 0.0}
-    assert not (spool / run_id).exists()
 
 
 def test_sync_as_new_run_sends_a_refused_run_under_a_new_id(
         cli: Callable[..., CliResult], shared_collector: CollectorProcess, tmp_path: Path) -> None:
-    spool = tmp_path / "spool"
-    run_id = refused_run(shared_collector, spool)
-    result = cli("sync", str(spool), "--json", "--as-new-run", env=env_for(shared_collector))
-    assert result.code == 0, result.err
+    run_id, result = sync_refused_with("--as-new-run", cli, shared_collector, tmp_path / "spool")
     [moved] = result.json()["sentAsNewRuns"]
     assert moved["runId"] == run_id and moved["newRunId"] != run_id
     assert read_points(shared_collector, run_id, ["loss"])["loss"] == {0: 1.0}
     assert read_points(shared_collector, moved["newRunId"], ["loss"])["loss"] == {0: 0.0}
     assert run_doc(shared_collector, moved["newRunId"])["status"] == "completed"
-    assert not (spool / run_id).exists()
 
 
 def test_sync_exits_1_and_names_a_run_aimed_at_a_missing_project(
