@@ -236,15 +236,21 @@ def sync_command(ctx: Context) -> None:
     root = Path(args.spool_dir_positional or args.spool_dir or default_spool_directory())
     if args.interval_seconds <= 0:
         raise CliError("--interval-seconds must be positive")
-    if args.as_new_run and args.into_existing:
-        raise CliError("--as-new-run and --into-existing exclude each other")
-    refused = "as-new-run" if args.as_new_run else "into-existing" if args.into_existing else None
     run_sync(ctx, root.expanduser(), args.run, args.watch, args.interval_seconds, args.dry_run,
-             refused)
+             _refused_choice(args))
 
 
 def replay_command(args: argparse.Namespace, root: Path, output: Output) -> int:
     """``rundial-spool replay --endpoint URL``: the same upload, credentials as ``rundial``."""
     ctx = Context(argparse.Namespace(endpoint=args.endpoint, api_key=args.api_key), output)
-    run_sync(ctx, root, args.run, False, 1.0, args.dry_run)
+    run_sync(ctx, root, args.run, False, 1.0, args.dry_run, _refused_choice(args))
     return 0
+
+
+def _refused_choice(args: argparse.Namespace) -> str | None:
+    """``"as-new-run"``, ``"into-existing"`` or None from the two exclusive flags."""
+    if getattr(args, "as_new_run", False) and getattr(args, "into_existing", False):
+        raise CliError("--as-new-run and --into-existing exclude each other")
+    if getattr(args, "as_new_run", False):
+        return "as-new-run"
+    return "into-existing" if getattr(args, "into_existing", False) else None
