@@ -18,6 +18,7 @@ from typing import Any
 
 from rundial._diagnostics import Counters
 from rundial._registration import CallResult, register, send_config, send_status
+from rundial._send_as import is_resume_refusal
 from rundial._transport import Transport
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
@@ -36,6 +37,7 @@ class Registrar:
         self.state = PENDING if enabled else SKIPPED
         self.pending_config: dict[str, Any] = {}
         self.error: str | None = None
+        self.refused = False  # refused under the resume rule: never sent into the existing run
         self._ambiguous = False
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -76,6 +78,7 @@ class Registrar:
             self._ambiguous = True
             return result
         else:
+            self.refused = is_resume_refusal(result.status, self.resume)
             self._fail(result.message)
         if self._on_change is not None:
             self._on_change()

@@ -18,6 +18,7 @@ LOST_RANGES_MAX = 256  # bounded memory during a week-long outage; older ranges 
 
 REASON_QUEUE_FULL = "queue_full"
 REASON_SPOOL_EVICTION = "spool_eviction"
+REASON_ADOPTED_EVICTION = "adopted_spool_eviction"  # another writer's batches (adopted orphans)
 REASON_REJECTED = "rejected"
 REASON_SERVER_REJECTED = "server_rejected"
 REASON_NON_FINITE = "non_finite"

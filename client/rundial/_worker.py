@@ -130,9 +130,13 @@ class Worker(WorkerExit):
                 write_run_file(run_dir, {**self.doc, "registered": False})
             return
         doc = {**self.doc, "registered": self.registrar.state == DONE,
-               "blocked": self.registrar.error if self.registrar.state == FAILED else None}
+               "blocked": self.registrar.error if self.registrar.state == FAILED else None,
+               "refused": self.registrar.state == FAILED and self.registrar.refused}
         if self.final is not None and not self.final_sent:
             doc["finalStatus"] = self.final
+        pending_config = dict(self.registrar.pending_config)
+        if pending_config:  # config/summary changes not acknowledged yet: replayed (``_pump``)
+            doc["pendingConfig"] = pending_config
         write_run_file(run_dir, doc)
 
     @property

@@ -3,7 +3,8 @@
 ``finish(final, deadline)`` stops the loop, drains the queue into the spool, sends until the
 deadline (one more try; jitter ignored, ``Retry-After`` honoured), sends the final status
 within a reserve kept for it, then closes the spool: files still pending stay for the next
-process or ``rundial sync`` (one line on stderr says how many), batches held only in memory
+process or ``rundial sync`` (one line on stderr says how many and what will send them:
+``_exit_line``), batches held only in memory
 (spool disabled or not writable) are dropped and counted as ``shutdown``. It never hangs: a
 request still in flight at the deadline is aborted, and the thread gets
 :data:`ABORT_GRACE_S` more before ``finish`` gives up on it (and says so on stderr).
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rundial._config import Settings
-from rundial._control import DONE, Registrar
+from rundial._control import DONE, FAILED, Registrar
 from rundial._diagnostics import REASON_SHUTDOWN, Counters
+from rundial._exit_line import adopted_pending_line, own_pending_line
 from rundial._pump import SpoolPump
 from rundial._retry import Backoff
 from rundial._runfile import remove_run_dir_if_done
@@ -134,7 +136,9 @@ class WorkerExit:
         if memory_only:
             lost = sum(e.points or 0 for e in own.entries if e.path is None)
             self.counters.drop(REASON_SHUTDOWN, lost)
-        needs_doc = self.final is not None and self.registering and not self.final_sent
+        adopted = Counter(q.run_id for q in self.spool.adopted for _ in q.entries)
+        needs_doc = self.registering and ((self.final is not None and not self.final_sent)
+                                          or bool(self.registrar.pending_config))
         if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
             self._persist_doc()
         self.pump.release_all()
@@ -143,6 +147,8 @@ class WorkerExit:
             remove_run_dir_if_done(self.spool.root / str(self.doc["runId"]))
         if pending:
             self._report_pending(pending, points, memory_only)
+        if adopted:
+            sys.stderr.write(adopted_pending_line(adopted, self.spool.root, self.settings.endpoint))
 
     def _persist_doc(self) -> None:
         assert self.spool.root is not None
@@ -159,7 +165,9 @@ class WorkerExit:
                              "(the spool is disabled or not writable)\n")
         on_disk = pending - memory_only
         if on_disk:
-            where = self.spool.own_dir
-            sys.stderr.write(f"rundial: {on_disk} batches ({points:,} points) pending in {where}; "
-                             "they will be sent by the next run or rundial sync\n")
+            failed = self.registrar.state == FAILED
+            sys.stderr.write(own_pending_line(
+                str(self.doc["runId"]), on_disk, points, self.spool.own_dir, self.spool.root,
+                self.settings.endpoint, refused=failed and self.registrar.refused,
+                blocked=self.registrar.error if failed else None))
         self.emit("shutdown_spool_handoff", batches=pending, points=points)
