@@ -86,5 +86,5 @@ def _row_chunks(rows: Sequence[Row], project_id: str, run_id: str, rank: int | N
                 errs.add(i, f"rows[{i}][2].{key}", problem)
                 continue
             assert value is not None
-            groups.add((project_id, run_id, key, None), step, value, stamp)
+            groups.add((project_id, run_id, key), step, value, stamp)
     return groups.chunks(rank), groups.accepted
