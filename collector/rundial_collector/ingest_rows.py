@@ -68,7 +68,8 @@ def _matrix_chunks(rows: Sequence[Row], fast: tuple[tuple[str, ...], np.ndarray]
             errs.add(int(bad[0]), f"rows[{int(bad[0])}][2].{key}",
                      "value must be a finite number", count=len(bad))
             column = column.take(np.flatnonzero(finite[:, j]))
-        chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
+        if len(column):
+            chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
     return chunks, int(finite.sum())
 
 
