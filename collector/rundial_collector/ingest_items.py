@@ -116,6 +116,20 @@ def finite_value(value: Any, path: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def numeric_array(values: list[Any], ndim: int) -> np.ndarray | None:
+    """``values`` as a numeric (bool, int or float) array of ``ndim`` dimensions, or None.
+
+    None when any value is not a plain number: a string, an object, a nested array (of any
+    shape, ragged included) or an integer beyond 64 bits. The caller then takes its
+    item-by-item path, which explains each such value (:func:`finite_value`).
+    """
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError):  # ragged nesting: "inhomogeneous shape"
+        return None
+    return array if array.dtype.kind in "fib" and array.ndim == ndim else None
+
+
 class SeriesGroups:
     """Accumulates (step, value, timestamp) per series, in arrival order (the slow paths).
 

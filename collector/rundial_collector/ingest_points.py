@@ -16,7 +16,8 @@ import numpy as np
 import orjson
 
 from rundial_collector.ingest_items import (ItemErrors, SeriesGroups, finite_value, key_problem,
-                                            run_id_problem, step_problem, time_problem)
+                                            numeric_array, run_id_problem, step_problem,
+                                            time_problem)
 from rundial_collector.ingest_schemas import PointIn
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
@@ -37,10 +38,10 @@ def _columns(points: Sequence[PointIn]) -> Points | None:
     """(steps, values, timestamps) as int64/float64/int64 arrays, or None for odd bodies."""
     if not points or any(p.context is not None for p in points):
         return None
-    values = np.array([p.value for p in points])
+    values = numeric_array([p.value for p in points], ndim=1)
     steps = np.array([p.step for p in points])
     stamps = np.array([p.timestampMs for p in points])
-    if values.dtype.kind not in "fib" or steps.dtype != np.int64 or stamps.dtype != np.int64:
+    if values is None or steps.dtype != np.int64 or stamps.dtype != np.int64:
         return None
     return Points(steps, values.astype(np.float64, copy=False), stamps)
 

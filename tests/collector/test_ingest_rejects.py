@@ -45,13 +45,6 @@ def test_key_whose_every_value_was_rejected_is_not_listed(shared_collector: Coll
     assert status == 404 and payload["error"]["code"] == "NOT_FOUND", payload
 
 
-def _ingest_rows(proc: CollectorProcess, rows: list[Any]) -> dict[str, Any]:
-    body = {"projectId": project_id(proc), "runId": run_id(), "rows": rows}
-    status, _, reply = post(proc, "ingest/metrics", body)
-    assert status == 202, reply
-    return reply
-
-
 def test_ingest_of_another_project_does_not_touch_a_run(tmp_path: Path) -> None:
     """A key of project B ingesting into ``B/victim`` leaves project A's lost run ``victim``
     lost and its heartbeat unchanged; A's own ingest still revives it (#14.6)."""
@@ -83,3 +76,44 @@ def _bodies(pid: str, run: str) -> tuple[dict[str, Any], ...]:
                 {"timestampMs": 1, "sequence": 0, "level": "info", "message": "hi"}]},
             {"projectId": pid, "runId": run, "spans": [
                 {"traceId": "a" * 32, "spanId": "b" * 16, "name": "s", "startNs": "1"}]})
+
+
+@pytest.mark.parametrize("bad", ["1e999", "null"])  # the float-matrix path, the row-by-row path
+def test_wide_row_errors_name_the_row_as_sent(shared_collector: CollectorProcess,
+                                              bad: str) -> None:
+    """After rows rejected for their step and timestamp, a bad value's error names its own
+    position in ``rows``: ``rows[3]``, not ``rows[1]``."""
+    rows = ('[[0, 1, {"x": 1.0}], [-1, 1, {"x": 1.0}], [1, -1, {"x": 1.0}],'
+            f' [2, 1, {{"x": {bad}}}], [3, 1, {{"x": 2.0}}]]')
+    status, _, reply = post(shared_collector, "ingest/metrics", None,
+                            raw=_raw_rows(project_id(shared_collector), run_id(), rows),
+                            headers={"content-type": "application/json"})
+    assert status == 202 and reply["accepted"] == 2, reply
+    assert [(e["index"], e["field"]) for e in reply["errors"]] == [
+        (1, "rows[1]"), (2, "rows[2]"), (3, "rows[3][2].x")], reply
+
+
+@pytest.mark.parametrize(("values", "field"), [
+    ([[1, 2]], "points[0].value"), ([1.0, [1, 2]], "points[1].value"),
+    ([[1.0], [2.0]], "points[0].value"), ([2.0, [1, [2]]], "points[1].value"),
+    ([{"a": 1}], "points[0].value")])
+def test_array_valued_point_is_400_naming_it(shared_collector: CollectorProcess,
+                                             values: list[Any], field: str) -> None:
+    """An array (or object) metric value is a 400 naming the value, never a 500."""
+    pid, run = project_id(shared_collector), run_id()
+    body = {"points": [point(pid, run, "k", s, v) for s, v in enumerate(values)]}
+    status, _, reply = post(shared_collector, "ingest/metrics", body)
+    assert status == 400 and reply["error"]["details"]["field"] == field, reply
+
+
+@pytest.mark.parametrize(("rows", "field"), [
+    ([[0, 1, {"x": [1, 2]}]], "rows[0][2].x"),
+    ([[0, 1, {"x": [1, 2]}], [1, 1, {"x": [3, 4]}]], "rows[0][2].x"),
+    ([[0, 1, {"x": 1.0}], [1, 1, {"x": [3, 4]}]], "rows[1][2].x"),
+    ([[0, 1, {"x": [1]}], [1, 1, {"x": [3, [4]]}]], "rows[0][2].x")])
+def test_array_valued_row_value_is_400_naming_it(shared_collector: CollectorProcess,
+                                                 rows: list[Any], field: str) -> None:
+    """The same for wide rows, on the uniform and the ragged paths."""
+    body = {"projectId": project_id(shared_collector), "runId": run_id(), "rows": rows}
+    status, _, reply = post(shared_collector, "ingest/metrics", body)
+    assert status == 400 and reply["error"]["details"]["field"] == field, reply
