@@ -117,3 +117,66 @@ def test_array_valued_row_value_is_400_naming_it(shared_collector: CollectorProc
     body = {"projectId": project_id(shared_collector), "runId": run_id(), "rows": rows}
     status, _, reply = post(shared_collector, "ingest/metrics", body)
     assert status == 400 and reply["error"]["details"]["field"] == field, reply
+
+
+MISSING = [("ingest/metrics", {}, "points"), ("ingest/metrics", {"points": None}, "points"),
+           ("ingest/metrics", {"runId": "r", "rank": 0}, "points"),
+           ("ingest/logs", {"runId": "r"}, "lines"), ("ingest/logs", {"lines": None}, "lines"),
+           ("ingest/traces", {"runId": "r"}, "spans"), ("ingest/media", {"runId": "r"}, "items")]
+
+
+@pytest.mark.parametrize(("route", "body", "field"), MISSING)
+def test_body_without_its_items_is_400_naming_the_field(shared_collector: CollectorProcess,
+                                                        route: str, body: dict[str, Any],
+                                                        field: str) -> None:
+    """A body with no item list at all is a 400 naming it, never a 202 ``accepted: 0``."""
+    status, _, reply = post(shared_collector, route,
+                            {"projectId": project_id(shared_collector), **body})
+    assert status == 400 and reply["error"]["code"] == "INVALID_REQUEST", reply
+    assert reply["error"]["details"]["field"] == field, reply
+
+
+@pytest.mark.parametrize(("path", "field"), [("status", "status"), ("config", "config")])
+def test_run_write_without_its_field_is_400(shared_collector: CollectorProcess, path: str,
+                                            field: str) -> None:
+    """The run status and config routes name their missing required field."""
+    run = call(shared_collector, "POST", f"{V1}/runs/start",
+               {"projectId": project_id(shared_collector), "kind": "training",
+                "resume": "never"})[1]["runId"]
+    status, reply = call(shared_collector, "POST", f"{V1}/runs/{run}/{path}", {})
+    assert status == 400 and reply["error"]["details"]["field"] == field, reply
+
+
+def _span(**fields: Any) -> dict[str, Any]:
+    return {"traceId": "c" * 32, "spanId": uuid.uuid4().hex[:16], "name": "s", "startNs": "1",
+            **fields}
+
+
+def _line(**fields: Any) -> dict[str, Any]:
+    return {"timestampMs": 1, "sequence": 0, "level": "info", "message": "m", **fields}
+
+
+@pytest.mark.parametrize(("route", "items", "field"), [
+    ("ingest/traces", {"spans": [_span(), _span(kind="sideways")]}, "spans[1].kind"),
+    ("ingest/traces", {"spans": [_span(kind="Internal")]}, "spans[0].kind"),
+    ("ingest/traces", {"spans": [_span(status="fine")]}, "spans[0].status"),
+    ("ingest/logs", {"lines": [_line(), _line(sequence=1, level="warning")]}, "lines[1].level"),
+])
+def test_value_outside_a_documented_enum_is_400(shared_collector: CollectorProcess, route: str,
+                                                items: dict[str, Any], field: str) -> None:
+    """Span kind and status and log level outside their documented values: 400 naming the
+    field, and nothing of the request is stored."""
+    pid, run = project_id(shared_collector), run_id()
+    status, _, reply = post(shared_collector, route, {"projectId": pid, "runId": run, **items})
+    assert status == 400 and reply["error"]["details"]["field"] == field, reply
+    status, _, _ = post(shared_collector, "query/logs", {"projectId": pid, "runId": run})
+    assert status == 404
+
+
+@pytest.mark.parametrize("kind", ["internal", "server", "client", "producer", "consumer", "tool"])
+def test_every_documented_span_kind_is_accepted(shared_collector: CollectorProcess,
+                                                kind: str) -> None:
+    body = {"projectId": project_id(shared_collector), "runId": run_id(),
+            "spans": [_span(kind=kind, status=status) for status in ("unset", "ok", "error")]}
+    status, _, reply = post(shared_collector, "ingest/traces", body)
+    assert status == 202 and reply["accepted"] == 3, reply
