@@ -51,6 +51,7 @@ def setup_routes(app: web.Application) -> None:
 async def ingest_metrics(request: web.Request) -> web.Response:
     """rc1 ``points`` and/or wide ``rows``; one chunk per (series, request)."""
     principal, body, key, size = await _prelude(request, METRICS)
+    _require_items(body, "points", "rows")
     points = body.points or []
     projects = await _writable(request, principal, "metrics:write", (p.projectId for p in points))
     errs = ItemErrors()
@@ -126,7 +127,8 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
                          build: Callable[..., list[Any]], store_method: str) -> web.Response:
     """The shared flow of the log and trace routes (one record per item)."""
     principal, body, key, size = await _prelude(request, decoder)
-    items = getattr(body, field) or []
+    _require_items(body, field)
+    items = getattr(body, field)
     await _inherit_target(request, principal, body, items)
     projects = await _writable(request, principal, scope,
                                (x.projectId for x in items if x.projectId is not None))
@@ -174,6 +176,16 @@ async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principa
     raw = await read_body(request, request.app[CONFIG].max_body_bytes)
     body = await _off_loop(len(raw), decoder.decode, raw)
     return principal, body, key, len(raw)
+
+
+def _require_items(body: Any, *fields: str) -> None:
+    """400 naming ``fields[0]`` when the body has none of its item arrays (absent or null).
+
+    An empty array is a valid, if useless, request; a body without its items is malformed.
+    """
+    if all(getattr(body, name) is None for name in fields):
+        raise errors.invalid(f"the body needs {' or '.join(fields)} (an array of items)",
+                             fields[0])
 
 
 def _idempotency_key(request: web.Request) -> str | None:

@@ -207,9 +207,9 @@ class ControlStore(Protocol):
         """The run with this id, in any project."""
         ...
 
-    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
+    async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
         """The run's worker is alive: set ``lastHeartbeatMs``/``updatedAtMs`` (a lost run
-        reads ``running`` again). Unknown run ids are ignored."""
+        reads ``running`` again). A run id unknown in ``project_id`` is ignored."""
         ...
 
     async def finish_run(self, run_id: str, status: str, reason: str | None,

@@ -63,13 +63,17 @@ def select_run(conn: sqlite3.Connection, run_id: str, status_expr: str = "status
     return run_from_row(row) if row else None
 
 
-def touch_runs(conn: sqlite3.Connection, run_ids: Iterable[str], now_ms: int) -> None:
-    """Record ingest activity (``lastHeartbeatMs``/``updatedAtMs``) for existing runs."""
+def touch_runs(conn: sqlite3.Connection, runs: Iterable[tuple[str, str]], now_ms: int) -> None:
+    """Record activity (``lastHeartbeatMs``/``updatedAtMs``) for existing runs.
+
+    ``runs`` are (project id, run id) pairs: a run is touched only by activity in its own
+    project, so data another project writes under the same run id never revives it.
+    """
     stale = now_ms - HEARTBEAT_GRANULARITY_MS
     conn.executemany(
         "UPDATE runs SET last_heartbeat_ms = ?, updated_ms = ? "
-        "WHERE run_id = ? AND last_heartbeat_ms < ?",
-        [(now_ms, now_ms, run_id, stale) for run_id in set(run_ids)])
+        "WHERE project_id = ? AND run_id = ? AND last_heartbeat_ms < ?",
+        [(now_ms, now_ms, project_id, run_id, stale) for project_id, run_id in set(runs)])
 
 
 class SQLiteRuns:
@@ -81,8 +85,8 @@ class SQLiteRuns:
     async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
-    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
-        await self.engine.write(lambda conn: touch_runs(conn, [run_id], now_ms))
+    async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
+        await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
 
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = int(time.time() * 1000) - self.lost_after_ms
