@@ -109,10 +109,10 @@ class LocalBlobStore:
             self._publish(tmp, sha256)
 
     def _publish(self, source: Path, sha256: str) -> None:
+        """Move the verified ``source`` into place. An existing copy is replaced, not kept: the
+        new one was just verified, so a blob stored wrong (by a collector before #14) heals at
+        the next upload of its true content. Readers of the old file keep reading it."""
         target = self.blob_path(sha256)
-        if target.exists():
-            source.unlink(missing_ok=True)
-            return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
 

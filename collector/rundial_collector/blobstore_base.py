@@ -12,8 +12,8 @@ Contract shared by every backend:
   the sha256, the size and the part size. A later upload of the same content *by the same
   project* resumes from the parts already received; another project never sees or completes
   them. Completing one that still misses parts raises :class:`BlobIncomplete`.
-* Completing always hashes the staged bytes, even when the blob is already published (then the
-  staged copy is verified and dropped): a staged upload proves that its sender had the content.
+* Completing always hashes the staged bytes, even when the blob is already published: a staged
+  upload proves that its sender had the content. A verified copy replaces a published one.
 * Writes of one part never overlap, and no part is written while its upload is completed:
   either request gets :class:`BlobBusy` instead.
 

@@ -198,22 +198,25 @@ def test_racing_writes_of_one_part_and_an_early_finalize_are_conflicts(
     assert status == 200 and request("GET", link["url"])[2] == data
 
 
-def test_content_of_ready_versions_from_before_holders_stays_deduplicated(
+def test_a_blob_stored_wrong_before_the_fix_is_no_dedup_target_and_heals(
         collector: CollectorProcess) -> None:
-    """A database written before holders were recorded: its projects still hold the content of
-    their ready versions (backfilled once at start), and only they do."""
+    """A data directory of an older collector whose blob holds other bytes than its sha256 (the
+    race of #14.1): after the upgrade nobody holds it, so the owner's next upload of the true
+    content is not deduplicated against it; that verified upload replaces it."""
     c = collector
-    publish(c, SECRET, target(c))
+    done = publish(c, SECRET, target(c))
     c.stop()
+    (blob,) = blob_files(c)
+    blob.write_bytes(b"X" * len(SECRET))  # what the race left behind, same size
     with sqlite3.connect(c.data_dir / "rundial.sqlite3") as db:
-        db.execute("DROP TABLE blob_holders")
-        db.execute("DROP TABLE artifact_migrations")
+        db.execute("DROP TABLE IF EXISTS blob_holders")  # as an older collector left it
     c.start()
-    status, again = initiate(c, [entry(SECRET)], target(c))
-    assert status == 200 and plan_shape(again) == ("pending", len(SECRET), []), again
-    where, key = other_project(c)
-    status, theirs = initiate(c, [entry(SECRET)], where, key)
-    assert status == 200 and plan_shape(theirs) == ("pending", 0, [("f.bin", "single", None)])
+    again = publish(c, SECRET, target(c))
+    assert again["deduped"] is False and again["artifact"]["version"] == 2
+    for artifact_id in (done["artifact"]["artifactId"], again["artifact"]["artifactId"]):
+        status, _, link = api(c, "POST", "/api/v1/artifacts/download", {
+            **target(c), "runId": RUN, "artifactId": artifact_id, "path": "f.bin"})
+        assert status == 200 and request("GET", link["url"])[2] == SECRET
 
 
 def test_a_part_resent_with_other_bytes_is_refused_at_finalize(

@@ -14,9 +14,9 @@ Backend-neutral and async; no SQL leaks out. Rules every backend implements (doc
 * A blob is **referenced** while any pending or ready version lists it; deleting or expiring
   a version returns the sha256s nobody references any more, for the caller to delete.
 * A project **holds** a blob once it proved it has the bytes: a verified upload of them on its
-  behalf (or a ready version of it listing them, from before holders were recorded). Only held
-  content is deduplicated: a sha256 alone never grants another project's bytes. Holders of a
-  deleted blob are forgotten with it.
+  behalf (content stored before holders were recorded is held by nobody). Only held content is
+  deduplicated: a sha256 alone never grants another project's bytes. Holders of a deleted blob
+  are forgotten with it.
 * Failures that a handler must answer with 409/404 raise ``StoreConflict``/``StoreNotFound``.
 """
 

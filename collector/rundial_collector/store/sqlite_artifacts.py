@@ -106,14 +106,6 @@ CREATE TABLE IF NOT EXISTS blob_holders (
     PRIMARY KEY (project_id, sha256)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blob_holders_by_sha ON blob_holders(sha256);
-CREATE TABLE IF NOT EXISTS artifact_migrations (name TEXT PRIMARY KEY);
-INSERT OR IGNORE INTO blob_holders (project_id, sha256, size_bytes)
-    SELECT v.project_id, f.sha256, MIN(f.size_bytes) FROM artifact_files AS f
-    JOIN artifact_versions AS v ON v.artifact_id = f.artifact_id
-    WHERE v.state = 'ready'
-      AND NOT EXISTS (SELECT 1 FROM artifact_migrations WHERE name = 'blob_holders')
-    GROUP BY v.project_id, f.sha256;
-INSERT OR IGNORE INTO artifact_migrations (name) VALUES ('blob_holders');
 """]
 
 _MEDIA_COLUMNS = ("project_id, run_id, media_key, media_type, step, timestamp_ms, artifact_id, "
