@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rundial._diagnostics import Counters
 from rundial._events import SystemRow
 from rundial._gpu import gpu_probes
+from rundial._warn import warn_user
 
 INTERVAL_S = 10.0
 MIN_INTERVAL_S = 2.0
@@ -84,7 +84,7 @@ def builtin_probes() -> list[Any]:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    warn_user(message)
 
 
 class SystemSampler:
