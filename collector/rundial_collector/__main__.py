@@ -126,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config_from(args)
     if args.command == "serve":
+        port_dir = args.port_file.parent if args.port_file is not None else None
+        if port_dir is not None and not port_dir.is_dir():
+            print(f"rundial-collector: --port-file {args.port_file}: the folder {port_dir} "
+                  "does not exist", file=sys.stderr)
+            return 1
         try:
             asyncio.run(serve(config, args.port_file))
         except ListenError as exc:
