@@ -138,15 +138,33 @@ def _choose(ctx: Context, what: str, choices_of: Any) -> str:
 
 
 def cmd_config_show(ctx: Context) -> None:
-    """The active profile and the resolved endpoint/target/format; never a secret."""
+    """The active profile and the resolved endpoint/target/format; never a secret. Human mode
+    prints aligned tables, JSON mode the published documents."""
     if ctx.flag("all_profiles"):
         profiles = {n: p.public() for n, p in sorted(ctx.config.profiles.items())}
-        ctx.output.result({"ok": True, "config": {"activeProfile": ctx.config.active_profile,
-                                                  "path": str(ctx.config.path),
-                                                  "profiles": profiles}})
+        payload = {"ok": True, "config": {"activeProfile": ctx.config.active_profile,
+                                          "path": str(ctx.config.path), "profiles": profiles}}
+        if ctx.output.json_mode:
+            ctx.output.json(payload)
+            return
+        ctx.output.table(f"Profiles in {ctx.config.path}",
+                         ["profile", "active", "endpoint", "workspace", "project", "auth",
+                          "stored_key"],
+                         [[n, "yes" if n == ctx.config.active_profile else "", p["endpoint"],
+                           p["workspace"], p["project"], p["authMode"],
+                           "yes" if p["hasStoredApiKey"] else ""] for n, p in profiles.items()])
         return
     api_key, session = ctx.credentials()
-    ctx.output.result({"ok": True, "profile": ctx.profile.public(), "resolved": {
-        "endpoint": ctx.endpoint(), "workspace": ctx.workspace(False),
-        "project": ctx.project(False), "format": "json" if ctx.output.json_mode else "human",
-        "authenticated": bool(api_key or session), "configPath": str(ctx.config.path)}})
+    resolved = {"endpoint": ctx.endpoint(), "workspace": ctx.workspace(False),
+                "project": ctx.project(False), "format": "json" if ctx.output.json_mode else "human",
+                "authenticated": bool(api_key or session), "configPath": str(ctx.config.path)}
+    if ctx.output.json_mode:
+        ctx.output.json({"ok": True, "profile": ctx.profile.public(), "resolved": resolved})
+        return
+    profile = ctx.profile
+    ctx.output.table(f"Configuration (profile {profile.name})", ["field", "value"], [
+        ["endpoint", resolved["endpoint"]], ["workspace", resolved["workspace"] or "(not set)"],
+        ["project", resolved["project"] or "(not set)"],
+        ["credentials", "yes" if resolved["authenticated"] else "none for this endpoint"],
+        ["auth_mode", profile.auth_mode], ["default_format", profile.default_format],
+        ["config_file", resolved["configPath"]], ["updated_at_ms", profile.updated_at_ms]])

@@ -30,7 +30,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from rundial.cli._context import Context
 from rundial.cli._http import ApiClient, ApiError
-from rundial.cli._output import Output, cell, dict_rows
+from rundial.cli._output import Output, dict_rows
 
 __all__ = ["FollowPrinter", "LogsWindow", "MetricsWindow", "PollingSource", "Window", "consume",
            "follow_source"]
@@ -252,6 +252,7 @@ class FollowPrinter:
         self.output = output
         self.run_id = run_id
         self.polls = 0
+        self._widths: list[int] = []
 
     def fresh(self, payload: dict[str, Any]) -> list[list[object]]:
         """The rows of ``payload`` not printed before (subclasses remember what they printed)."""
@@ -268,7 +269,7 @@ class FollowPrinter:
         rows = self.fresh(payload)
         self.polls += 1
         if self.polls == 1:
-            self.output.table(self.title(), self.columns, rows)
+            self._widths = self.output.table(self.title(), self.columns, rows)
         else:
             for row in rows:
-                self.output.line("  ".join(cell(value) for value in row))
+                self.output.row(self.columns, row, self._widths)
