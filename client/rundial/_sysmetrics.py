@@ -112,9 +112,13 @@ class SystemSampler:
     def start(self) -> None:
         """Start the thread (idempotent); the first sample is taken at once."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
-                                            daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
+                                      daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread at interpreter exit (3.12+): no sampling
+                return
+            self._thread = thread
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Stop sampling; waits at most ``timeout_s`` for a probe in progress."""
