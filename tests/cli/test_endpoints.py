@@ -10,6 +10,7 @@ import pytest
 
 from rundial._config import resolve_target
 from rundial._endpoint import endpoint_identity, normalize_endpoint, same_endpoint
+from rundial._orphans import same_endpoint as orphans_same_endpoint
 from tests.cli.clirun import CliResult
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -37,6 +38,13 @@ def test_loopback_spellings_are_one_server_and_others_are_not() -> None:
     assert same_endpoint("http://[::1]:8787", "127.0.0.1:8787")
     assert not same_endpoint("http://localhost:8787", "http://localhost:8788")
     assert not same_endpoint("http://127.0.0.1:8787", "http://10.0.0.1:8787")
+
+
+def test_spooled_runs_and_artifact_jobs_match_endpoints_the_same_way() -> None:
+    """The spool (orphan adoption, sync) compares endpoints with the same function."""
+    assert orphans_same_endpoint("http://localhost:8787/", "127.0.0.1:8787")
+    assert not orphans_same_endpoint("http://localhost:8787", "http://localhost:8788")
+    assert orphans_same_endpoint(None, None) and not orphans_same_endpoint(None, "http://h")
 
 
 def test_the_sdk_finds_a_key_saved_for_localhost_at_127_0_0_1(
