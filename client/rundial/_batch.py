@@ -24,7 +24,6 @@ import math
 import operator
 import re
 import uuid
-import warnings
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import orjson
 
 from rundial._diagnostics import REASON_INVALID, Counters
 from rundial._media import is_media
+from rundial._warn import warn_user
 
 
 Record = tuple[int, int, dict[str, Any]]
@@ -69,7 +69,7 @@ def gunzip_bytes(data: bytes) -> bytes:
 def _warn_once(reason: str, key: str, message: str) -> None:
     if (reason, key) not in _warned:
         _warned.add((reason, key))
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        warn_user(message)
 
 
 def clean_value(key: str, value: Any, counters: Counters) -> int | float | None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rundial._credentials import DEFAULT_PROFILE, stored_api_key
+from rundial._endpoint import normalize_endpoint
+from rundial._warn import warn_user
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
@@ -134,7 +135,7 @@ def read_profile(path: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        warnings.warn(f"rundial: ignoring unreadable config file {path}: {exc}", RuntimeWarning, 2)
+        warn_user(f"rundial: ignoring unreadable config file {path}: {exc}")
         return {}
     profiles = data.get("profiles")
     if isinstance(profiles, dict):
@@ -149,7 +150,8 @@ def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | N
     """Apply arguments > env > config file > defaults to the four target fields.
 
     A stored key (config file or keyring) is only used for the endpoint it was stored for; see
-    :mod:`rundial._credentials`.
+    :mod:`rundial._credentials`. The endpoint is normalized (:mod:`rundial._endpoint`):
+    ``ValueError`` naming it when it is not an http(s) URL.
     """
     profile = read_profile()
     given = {"endpoint": endpoint, "api_key": api_key, "workspace": workspace, "project": project}
@@ -161,7 +163,7 @@ def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | N
             file_value = profile.get(key)
             value = file_value if isinstance(file_value, str) and file_value else None
         out[key] = value
-    resolved_endpoint = (out["endpoint"] or DEFAULT_ENDPOINT).rstrip("/")
+    resolved_endpoint = normalize_endpoint(out["endpoint"] or DEFAULT_ENDPOINT)
     out["endpoint"] = resolved_endpoint
     if out["api_key"] is None:
         name = str(profile.get(PROFILE_NAME) or DEFAULT_PROFILE)

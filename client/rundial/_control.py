@@ -12,7 +12,6 @@ success. Config patches wait for registration (before it they are merged into th
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from rundial._diagnostics import Counters
 from rundial._registration import CallResult, register, send_config, send_status
 from rundial._send_as import is_resume_refusal
 from rundial._transport import Transport
+from rundial._warn import warn_user
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
 
@@ -90,9 +90,8 @@ class Registrar:
         self.counters.error(message)
         if self._emit is not None:
             self._emit("registration_failure", run_id=self.doc.get("runId"), error=message)
-        warnings.warn(f"rundial: run {self.doc.get('runId')} was not registered: {message}. Its data "
-                      "is kept in the spool and not sent (see diagnostics().last_error).",
-                      RuntimeWarning, stacklevel=2)
+        warn_user(f"rundial: run {self.doc.get('runId')} was not registered: {message}. Its data "
+                  "is kept in the spool and not sent (see diagnostics().last_error).")
 
     def _send_config(self, transport: Transport, timeout: float) -> CallResult | None:
         with self._lock:

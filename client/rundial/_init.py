@@ -8,7 +8,6 @@ unreachable or refusing collector.
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from rundial._noop import NoopRun
 from rundial._rank import detect_rank, shared_run_id
 from rundial._run import Run
 from rundial._runconfig import flatten_config
+from rundial._warn import warn_user
 
 
 _current: Run | NoopRun | None = None  # the run rd.checkpoint() targets: the latest init()
@@ -89,8 +89,8 @@ def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:
         shared = shared_run_id()
         if shared:
             return shared, True
-        warnings.warn("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
-                      "job id): each rank creates its own run", RuntimeWarning, stacklevel=3)
+        warn_user("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
+                  "job id): each rank creates its own run")
     return mint_run_id(), True
 
 

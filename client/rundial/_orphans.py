@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rundial import _endpoint
 from rundial._runfile import read_run_file
 from rundial._send_as import held_back, target_run_id
 from rundial._spool import CORRUPT_DIR, REJECTED_DIR
@@ -47,8 +48,11 @@ class OrphanRun:
 
 
 def same_endpoint(a: str | None, b: str | None) -> bool:
-    """Endpoints compare without a trailing slash."""
-    return (a or "").rstrip("/") == (b or "").rstrip("/")
+    """Endpoints compare as :func:`rundial._endpoint.same_endpoint` does (normal form,
+    loopback spellings as one server); two missing ones are equal."""
+    if not a or not b:
+        return not a and not b
+    return _endpoint.same_endpoint(a, b)
 
 
 def scan(root: Path, endpoint: str | None, *, skip_writer: str | None = None,

@@ -22,7 +22,6 @@ import itertools
 import threading
 import time
 import uuid
-import warnings
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +38,7 @@ from rundial._run_events import RunEventMethods, RunEvents, drop_points
 from rundial._runconfig import Summary, flatten_config
 from rundial._transport import HttpTransport, Transport
 from rundial._validate import as_metrics, as_step, as_time_ms
+from rundial._warn import warn_user
 from rundial._worker import Worker
 
 QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
@@ -190,7 +190,7 @@ class Run(RunEventMethods, RunEnd):
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            warn_user(message)
 
     # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,

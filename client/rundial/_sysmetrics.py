@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rundial._diagnostics import Counters
 from rundial._events import SystemRow
 from rundial._gpu import gpu_probes
+from rundial._warn import warn_user
 
 INTERVAL_S = 10.0
 MIN_INTERVAL_S = 2.0
@@ -84,7 +84,7 @@ def builtin_probes() -> list[Any]:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    warn_user(message)
 
 
 class SystemSampler:
@@ -112,9 +112,13 @@ class SystemSampler:
     def start(self) -> None:
         """Start the thread (idempotent); the first sample is taken at once."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
-                                            daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
+                                      daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread at interpreter exit (3.12+): no sampling
+                return
+            self._thread = thread
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Stop sampling; waits at most ``timeout_s`` for a probe in progress."""

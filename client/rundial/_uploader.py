@@ -38,7 +38,8 @@ Contract:
   up to :data:`~rundial._upload_worker.MAX_CONFLICTS` times. Other 4xx reject the job for
   good: it is moved to ``<spool>/artifacts/rejected/`` and counted (``last_error`` says why).
   A job adopted from a dead process that our key may not write (401/403) is left for another
-  process.
+  process; one that failed for a reason of this process's own stays journaled (``kept_jobs``).
+* Nothing needs a new executor or thread at interpreter exit (see :mod:`rundial._part_pool`).
 * ``close(timeout)`` drains up to ``timeout``; journaled jobs still pending are resumed by the
   next process using the same spool directory (or ``rundial sync``). Media values still
   pending at close are lost and counted (``dropped_media_on_close``).

@@ -145,11 +145,15 @@ class Worker(WorkerExit):
 
     # -- thread --------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the daemon thread (idempotent)."""
+        """Start the daemon thread (idempotent). Where no thread can start (interpreter exit,
+        Python 3.12+) it stays unstarted, without raising: ``finish`` then runs inline."""
         if self.thread is None:
             self.thread = threading.Thread(target=self._main, name=f"rundial-{self.doc['runId']}",
                                            daemon=True)
-            self.thread.start()
+            try:
+                self.thread.start()
+            except RuntimeError:
+                pass
 
     def _main(self) -> None:
         while not self.stopping:
