@@ -6,7 +6,13 @@ the worker's backoff while the collector is unreachable. A refusal (e.g. 409 und
 ``registration_failed``, a ``RuntimeWarning`` is issued once, ``last_error`` is set, and the run's
 batches stay in the spool (marked ``blocked``) instead of being sent to a run the user did not
 mean. A 409 that follows an attempt whose answer was lost (timeout) is taken as our own earlier
-success. Config patches wait for registration (before it they are merged into the start payload).
+success.
+
+Config: every patch is merged into the run document (so ``run.json`` and the next ``runs/start``
+carry it) **and** into ``pending_config``. A registration attempt snapshots the document and
+clears ``pending_config`` in one step under the lock, so a patch that arrives while the call is
+in flight stays pending and is sent as ``runs/{id}/config`` once the run is registered: every
+patch reaches the collector whatever the timing.
 """
 
 from __future__ import annotations
@@ -47,10 +53,10 @@ class Registrar:
         return self.state == PENDING or (self.state == DONE and bool(self.pending_config))
 
     def update_config(self, flat: dict[str, Any]) -> None:
-        """Merge a flat config patch (from any thread)."""
+        """Merge a flat config patch (from any thread); it is sent whatever the timing."""
         with self._lock:
             self.doc["config"] = {**(self.doc.get("config") or {}), **flat}
-            if self.state == DONE:
+            if self.state != SKIPPED:  # a writer that never registers never sends patches
                 self.pending_config.update(flat)
         if self._on_change is not None:
             self._on_change()
@@ -66,8 +72,9 @@ class Registrar:
         return None
 
     def _register(self, transport: Transport, timeout: float) -> CallResult | None:
-        with self._lock:
+        with self._lock:  # the snapshot carries every patch so far; later ones stay pending
             doc = dict(self.doc)
+            self.pending_config = {}
         result = register(transport, self.api_key, doc, timeout, resume=self.resume)
         if result.ok or (result.status == 409 and self._ambiguous):
             self.state = DONE
