@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rundial import _signals
-from rundial._config import Settings, build_settings
+from rundial._config import Settings, build_settings, check_run_id
 from rundial._noop import NoopRun
 from rundial._rank import detect_rank, shared_run_id
 from rundial._run import Run
@@ -88,6 +88,7 @@ def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:
     if settings.distributed == "all":
         shared = shared_run_id()
         if shared:
+            check_run_id(shared, "RUNDIAL_RUN_ID")
             return shared, True
         warnings.warn("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
                       "job id): each rank creates its own run", RuntimeWarning, stacklevel=3)
@@ -101,7 +102,7 @@ def run_document(settings: Settings, run_id: str, resume: str) -> dict[str, Any]
                                                           "project": settings.project})
     return {"endpoint": settings.endpoint, "runId": run_id, **target, "kind": settings.kind,
             "runName": settings.name, "group": settings.group, "jobType": settings.job_type,
-            "tags": list(settings.tags), "config": flatten_config(settings.config)[0],
+            "tags": list(settings.tags), "config": flatten_config(settings.config, warn=False)[0],
             "resume": resume, "registered": False}
 
 

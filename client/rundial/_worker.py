@@ -26,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import MediaSink
+from rundial._batch import Batch, MediaSink
 from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
-from rundial._diagnostics import Counters
+from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._drain import RecordEncoder
 from rundial._heartbeat import Heartbeat
 from rundial._pump import SpoolPump
@@ -231,8 +231,17 @@ class Worker(WorkerExit):
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         self.counters.enqueued_points += sum(b.points for b in batches) + after - before
         for batch in batches:
-            self.spool.append(batch)
+            self._spool_batch(batch)
         return len(batches)
+
+    def _spool_batch(self, batch: Batch) -> None:
+        """Append ``batch`` to the spool; an unexpected error counts its points as dropped
+        (``worker_error``) instead of letting the popped records vanish uncounted."""
+        try:
+            self.spool.append(batch)
+        except Exception as exc:
+            self.counters.drop(REASON_WORKER_ERROR, batch.points)
+            self._worker_error(exc)
 
     def _network_step(self, keep_going: Callable[[], bool]) -> None:
         failure = self.registrar.step(self.transport, self.pump.timeout)

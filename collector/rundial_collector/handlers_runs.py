@@ -7,6 +7,9 @@
 * ``POST /api/v1/runs/{runId}/status``: terminal status; same status again is a 200 no-op,
   another terminal status a 409.
 * ``POST /api/v1/runs/{runId}/config``: merge; replies with the full merged ``config``.
+
+Config values are scalars or lists of scalars nested at most :data:`CONFIG_LIST_MAX_DEPTH`
+deep (an extension of v1 §11.6); anything else is a 400 naming ``config.<key>``.
 The read routes live in :mod:`rundial_collector.handlers_runs_read`.
 """
 
@@ -29,6 +32,7 @@ from rundial_collector.store.control_base import ConfigValue, Run, RunStart
 from rundial_collector.storeops import now_ms, write_or_429
 
 REASON_MAX_CHARS = 512
+CONFIG_LIST_MAX_DEPTH = 8
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -65,6 +69,24 @@ class ConfigBody(msgspec.Struct):
     config: Config
 
 
+def _config_list_ok(items: list[Any], depth: int) -> bool:
+    """True when ``items`` holds only scalars and lists, nested at most the allowed depth."""
+    if depth > CONFIG_LIST_MAX_DEPTH:
+        return False
+    return all(_config_list_ok(item, depth + 1) if isinstance(item, list)
+               else item is None or isinstance(item, (str, int, float, bool)) for item in items)
+
+
+def checked_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` (``{}`` for None), or a 400 for a list holding objects or nested too deep."""
+    for key, value in (config or {}).items():
+        if isinstance(value, list) and not _config_list_ok(value, 1):
+            raise errors.invalid(f"config value {key!r} must be a scalar or a list of scalars "
+                                 f"(lists nested at most {CONFIG_LIST_MAX_DEPTH} deep)",
+                                 f"config.{key}")
+    return config or {}
+
+
 async def resolve_target(request: web.Request) -> web.Response:
     """``{orgId, workspaceSlug, workspaceName, projectSlug, projectName, projectId}``."""
     principal = await auth.authenticate(request)
@@ -95,7 +117,7 @@ async def start_run(request: web.Request) -> web.Response:
         run_id=body.runId or "run_" + uuid.uuid4().hex, run_id_given=body.runId is not None,
         project_id=project.project_id, kind=body.kind, resume=body.resume, name=body.runName,
         group=body.group, job_type=body.jobType, tags=tuple(body.tags or ()),
-        config=body.config or {}, client=body.client)
+        config=checked_config(body.config), client=body.client)
     run, created = await write_or_429(request, request.app[STORE].start_run(start, now_ms()))
     events_hub.publish_run(request.app, run)  # events: publish after commit
     return json_response(request, {**run_entry(run, project), "created": created},
@@ -122,7 +144,7 @@ async def patch_config(request: web.Request) -> web.Response:
     body = await decode_body(request, ConfigBody)
     run, project = await _writable_run(request, principal)
     run = await write_or_429(request, request.app[STORE].merge_run_config(
-        run.run_id, body.config, now_ms()))
+        run.run_id, checked_config(body.config), now_ms()))
     return json_response(request, run_entry(run, project))
 
 
