@@ -209,6 +209,9 @@ class SpoolPump:
                 self.spool.release(queue)
         run.queues.clear()
         final = run.info.get("finalStatus")
+        if final and self._run_is_live(run):  # the live process sends its own final status
+            final = None
+            _safe_update(run.run_dir, finalStatus=None)
         if final and not run.info.get("blocked"):
             if not run.info.get("registered"):
                 stop = self._register(run)
@@ -220,6 +223,11 @@ class SpoolPump:
         self.runs.pop(run.run_dir, None)
         remove_run_dir_if_done(run.run_dir)
         return None
+
+    def _run_is_live(self, run: OrphanRun) -> bool:
+        """A writer of ``run`` is alive (this process's own, or another's): the status an
+        earlier process recorded is stale and must never override it (#13.15)."""
+        return run.live_writers > 0 or run.run_id == self.spool.own.run_id
 
     def release_all(self) -> None:
         """Release every adopted queue's lock (files stay for the next process)."""

@@ -81,6 +81,7 @@ class Worker(WorkerExit):
         self.thread: threading.Thread | None = None
         self.final: dict[str, Any] | None = None
         self.final_sent = False
+        self.final_refused: str | None = None
         self.deadline = float("inf")
         self.stopping = False
         self.stopped = threading.Event()
@@ -131,7 +132,7 @@ class Worker(WorkerExit):
             return
         doc = {**self.doc, "registered": self.registrar.state == DONE,
                "blocked": self.registrar.error if self.registrar.state == FAILED else None}
-        if self.final is not None and not self.final_sent:
+        if self.final is not None and not self.final_sent and not self.final_refused:
             doc["finalStatus"] = self.final
         write_run_file(run_dir, doc)
 

@@ -2,7 +2,8 @@
 
 ``finish(final, deadline)`` stops the loop, drains the queue into the spool, sends until the
 deadline (one more try; jitter ignored, ``Retry-After`` honoured), sends the final status
-within a reserve kept for it, then closes the spool: files still pending stay for the next
+within a reserve kept for it (a refusal, e.g. 409 because the run already holds another
+terminal status, makes ``finish`` return False and is not retried later), then closes the spool: files still pending stay for the next
 process or ``rundial sync`` (one line on stderr says how many), batches held only in memory
 (spool disabled or not writable) are dropped and counted as ``shutdown``. It never hangs: a
 request still in flight at the deadline is aborted, and the thread gets
@@ -49,6 +50,7 @@ class WorkerExit:
     thread: threading.Thread | None
     final: dict[str, Any] | None
     final_sent: bool
+    final_refused: str | None
     deadline: float
     stopping: bool
     stopped: threading.Event
@@ -95,7 +97,7 @@ class WorkerExit:
         if not self.online:
             return all(e.path is not None for e in self.spool.own.entries)
         status_ok = self.final is None or self.final_sent or not self.registering
-        return status_ok and not self.spool.own.entries
+        return status_ok and not self.final_refused and not self.spool.own.entries
 
     def _safe_shutdown(self) -> None:
         try:
@@ -124,7 +126,9 @@ class WorkerExit:
         self.pump.deadline = self.deadline
         if self.final is not None and self.registering and self.registrar.state == DONE:
             result = self.registrar.send_final(self.transport, self.final, self.pump.timeout)
-            self.final_sent = result.ok or result.status == 409
+            self.final_sent = result.ok  # a 409 (another terminal status) is not success
+            if result.kind == "fatal":
+                self.final_refused = result.message
 
     def _close_spool(self) -> None:
         own = self.spool.own
@@ -134,7 +138,8 @@ class WorkerExit:
         if memory_only:
             lost = sum(e.points or 0 for e in own.entries if e.path is None)
             self.counters.drop(REASON_SHUTDOWN, lost)
-        needs_doc = self.final is not None and self.registering and not self.final_sent
+        needs_doc = (self.final is not None and self.registering and not self.final_sent
+                     and not self.final_refused)  # a refused status is never retried later
         if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
             self._persist_doc()
         self.pump.release_all()

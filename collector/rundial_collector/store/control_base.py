@@ -119,6 +119,8 @@ class RunStart:
     tags: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     client: dict[str, Any] | None = None
+    started_ms: int | None = None  # the client's recorded start, already bounded by the handler
+    start_token: str | None = None  # the client's token: a repeat of its own start is idempotent
 
 
 @dataclass(frozen=True)
