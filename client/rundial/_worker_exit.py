@@ -108,14 +108,25 @@ class WorkerExit:
             self.stopped.set()
 
     def _shutdown(self) -> None:
-        self.drain()
+        """Drain, send, close the spool: each step runs even when an earlier one raised (the
+        error is counted), so the queue always reaches the spool and the final state run.json."""
+        self._guarded(self.drain)
         if self.online and self.clock() < self.deadline:
-            if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
-                self._next_scan = float("inf")
-                self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
-            self._final_network()
-        self._close_spool()
+            self._guarded(self._final_send)
+        self._guarded(self._close_spool)
         self.transport.close()
+
+    def _guarded(self, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except Exception as exc:
+            self._worker_error(exc)
+
+    def _final_send(self) -> None:
+        if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
+            self._next_scan = float("inf")
+            self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+        self._final_network()
 
     def _final_network(self) -> None:
         """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""

@@ -170,3 +170,23 @@ def test_numpy_values_in_artifact_metadata_and_table_cells(isolated_env: Path, t
                      metadata={"n": np.int64(1)})
     assert json.loads(table.render().data or b"") == {"columns": ["a", "b"], "rows": [[1.5, 2.5]]}
     assert table.metadata == {"n": 1}
+
+
+def test_a_failing_send_in_finish_still_records_the_final_state(
+        make_run: MakeRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """#13.12, the worker's half: an unexpected error while sending at finish never skips
+    closing the spool, so the batch and the final status stay in run.json for sync."""
+    run = make_run()
+    run.log({"loss": 1.0}, step=0)
+    run._worker.cycle()  # registered, first batch sent, run.json written (no final status yet)
+    run.log({"loss": 0.5}, step=1)
+
+    def broken(keep_going: Any) -> None:
+        raise RuntimeError("pump broke")
+
+    monkeypatch.setattr(run._worker.pump, "pump", broken)
+    assert run.finish() is False
+    run_json = json.loads((tmp_path / "spool" / "run_test" / "run.json").read_text())
+    assert run_json["finalStatus"]["status"] == "completed"
+    assert "pump broke" in (run.diagnostics().last_error or "")
+    assert run.diagnostics().spool_segments == 1
