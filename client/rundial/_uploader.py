@@ -172,8 +172,9 @@ class ArtifactUploader:
         return ArtifactHandle(artifact, project, self._control, self._blob_http)
 
     def _job(self, name: str, artifact_type: str | None, **fields: Any) -> ArtifactJob:
-        if "metadata" in fields:  # journaled and sent as JSON: numpy values become numbers
-            fields["metadata"] = plain_json(fields["metadata"])
+        for key in ("metadata", "retention"):  # journaled and sent as JSON: numpy -> numbers
+            if fields.get(key) is not None:
+                fields[key] = plain_json(fields[key])
         return ArtifactJob(project=dict(_value(self._project_ref)), run_id=_value(self._run_id),
                            name=name, endpoint=self._endpoint, artifact_type=artifact_type,
                            **fields)

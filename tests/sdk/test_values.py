@@ -159,13 +159,14 @@ def test_numpy_values_in_artifact_metadata_and_table_cells(isolated_env: Path, t
     run = rd.init(project="p", mode="offline", spool_directory=str(tmp_path / "spool"),
                   system_metrics=False)
     assert run.log_artifact(source, metadata={"acc": np.float64(0.5), "n": np.int64(2),
-                                              "shape": np.arange(2)}) is True
+                                              "shape": np.arange(2)},
+                            retention_policy={"strategy": "keep_last", "keepLast": np.int64(3)})
     assert run.checkpoint(source, step=np.int64(3), metadata={"loss": np.float32(0.25)}) is True
     run.finish()
-    journaled = [json.loads(p.read_text())["metadata"]
-                 for p in (tmp_path / "spool" / "artifacts" / "journal").iterdir()]
-    assert sorted(journaled, key=len) == [{"loss": 0.25, "step": 3},
-                                          {"acc": 0.5, "n": 2, "shape": [0, 1]}]
+    jobs = [json.loads(p.read_text()) for p in (tmp_path / "spool" / "artifacts" / "journal").iterdir()]
+    assert sorted((job["metadata"] for job in jobs), key=len) == [
+        {"loss": 0.25, "step": 3}, {"acc": 0.5, "n": 2, "shape": [0, 1]}]
+    assert {"strategy": "keep_last", "keepLast": 3} in [job["retention"] for job in jobs]
     table = rd.Table(columns=["a", "b"], data=[[np.float64(1.5), np.float32(2.5)]],
                      metadata={"n": np.int64(1)})
     assert json.loads(table.render().data or b"") == {"columns": ["a", "b"], "rows": [[1.5, 2.5]]}
