@@ -19,6 +19,7 @@ from typing import Any
 from rundial._credentials import DEFAULT_PROFILE, stored_api_key
 from rundial._endpoint import normalize_endpoint
 from rundial._warn import warn_user
+from rundial._values import UNSUPPORTED, plain_scalar
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
@@ -45,6 +46,11 @@ MODES = ("online", "offline", "disabled")
 KINDS = ("training", "agent", "eval")
 RESUMES = ("never", "allow", "must")
 DISTRIBUTED = ("rank0", "all")
+RUN_ID_MAX_CHARS = 128  # the collector's rule: 1-128 characters, no "/" or NUL
+TEXT_MAX_CHARS = 512  # runName, group, jobType and each tag (the collector's runs/start limit)
+TAGS_MAX = 256
+# Options that must be str when given: anything else would fail later, at the wire or the spool.
+STR_OPTIONS = ("project", "workspace", "endpoint", "api_key", "run_id", "name", "group", "job_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +195,8 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     unknown = set(options) - _OPTION_NAMES - ACCEPTED_NO_EFFECT - {"transport"}
     if unknown:
         raise TypeError(f"rd.init() got unexpected keyword arguments: {sorted(unknown)}")
-    kwargs = {k: v for k, v in options.items() if k in _OPTION_NAMES and v is not None}
+    kwargs = {k: _plain_number(v) for k, v in options.items() if k in _OPTION_NAMES and v is not None}
+    _check_strings(kwargs)
     target = resolve_target(kwargs.pop("endpoint", None), kwargs.pop("api_key", None),
                             kwargs.pop("workspace", None), kwargs.pop("project", None))
     kwargs.setdefault("mode", os.environ.get("RUNDIAL_MODE") or "online")
@@ -200,10 +207,46 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     return settings
 
 
+def _plain_number(value: Any) -> Any:
+    """A numpy/torch number given for a numeric option, as a Python int or float."""
+    plain = plain_scalar(value)
+    return plain if plain is not UNSUPPORTED and type(plain) in (int, float) else value
+
+
+def _check_strings(options: Mapping[str, Any]) -> None:
+    """TypeError for a non-str identity option; ValueError for one the collector would refuse.
+
+    A non-str name or run id used to fail every request (or the spool) later, losing the data.
+    """
+    for name in STR_OPTIONS:
+        value = options.get(name)
+        if value is not None and not isinstance(value, str):
+            shown = "" if name == "api_key" else f" {value!r}"
+            raise TypeError(f"rd.init(): {name} must be a str, not {type(value).__name__}{shown} "
+                            f"(pass str(...) if you meant its text)")
+    if options.get("run_id") is not None:
+        check_run_id(options["run_id"], "run_id")
+    for name in ("name", "group", "job_type"):
+        if len(options.get(name) or "") > TEXT_MAX_CHARS:
+            raise ValueError(f"rd.init(): {name} must be at most {TEXT_MAX_CHARS} characters")
+
+
+def check_run_id(run_id: str, source: str) -> None:
+    """ValueError unless ``run_id`` is 1-128 characters without ``/`` or NUL (the collector's
+    rule; ``source`` names where it came from in the message)."""
+    if not 1 <= len(run_id) <= RUN_ID_MAX_CHARS or "/" in run_id or "\x00" in run_id:
+        raise ValueError(f"{source} must be 1-{RUN_ID_MAX_CHARS} characters without '/' or NUL, "
+                         f"not {run_id!r}")
+
+
 def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
-    if isinstance(tags, str):
-        return (tags,)
-    return tuple(str(t) for t in tags)
+    """Tags as a tuple of str (non-str tags are converted); ValueError beyond the collector's
+    limits (256 tags of at most 512 characters)."""
+    out = (tags,) if isinstance(tags, str) else tuple(str(t) for t in tags)
+    if len(out) > TAGS_MAX or any(len(t) > TEXT_MAX_CHARS for t in out):
+        raise ValueError(f"rd.init(): tags must be at most {TAGS_MAX} strings of at most "
+                         f"{TEXT_MAX_CHARS} characters")
+    return out
 
 
 def _validate(s: Settings) -> None:

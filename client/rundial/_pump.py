@@ -234,6 +234,9 @@ class SpoolPump:
                 self.spool.release(queue)
         run.queues.clear()
         info = run.info
+        if info.get("finalStatus") and self._run_is_live(run):  # the live process sends its own
+            info["finalStatus"] = None
+            _safe_update(run.run_dir, finalStatus=None)
         if (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
             if not info.get("registered"):
                 stop = self._register(run)
@@ -268,6 +271,11 @@ class SpoolPump:
             if result.kind == "retry":
                 return PumpStop(result.message, result.retry_after)
         return None
+
+    def _run_is_live(self, run: OrphanRun) -> bool:
+        """A writer of ``run`` is alive (this process's own, or another's): the status an
+        earlier process recorded is stale and must never override it (#13.15)."""
+        return run.live_writers > 0 or run.run_id == self.spool.own.run_id
 
     def release_all(self) -> None:
         """Release every adopted queue's lock (files stay for the next process)."""

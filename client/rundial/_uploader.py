@@ -60,6 +60,7 @@ from rundial._upload_job import (BlobRequest, MediaRequest, media_artifact_name,
                                  media_artifact_type)
 from rundial._upload_worker import UploadWorker
 from rundial._uploader_stats import UploaderStats
+from rundial._values import plain_json
 
 QUEUE_CAPACITY_JOBS = ARTIFACT_QUEUE_CAPACITY_JOBS
 CONCURRENCY = ARTIFACT_CONCURRENCY
@@ -172,6 +173,9 @@ class ArtifactUploader:
         return ArtifactHandle(artifact, project, self._control, self._blob_http)
 
     def _job(self, name: str, artifact_type: str | None, **fields: Any) -> ArtifactJob:
+        for key in ("metadata", "retention"):  # journaled and sent as JSON: numpy -> numbers
+            if fields.get(key) is not None:
+                fields[key] = plain_json(fields[key])
         return ArtifactJob(project=dict(_value(self._project_ref)), run_id=_value(self._run_id),
                            name=name, endpoint=self._endpoint, artifact_type=artifact_type,
                            **fields)

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import MediaSink
+from rundial._batch import Batch, MediaSink
 from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
-from rundial._diagnostics import Counters
+from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._drain import RecordEncoder
 from rundial._heartbeat import Heartbeat
 from rundial._pump import SpoolPump
@@ -81,6 +81,7 @@ class Worker(WorkerExit):
         self.thread: threading.Thread | None = None
         self.final: dict[str, Any] | None = None
         self.final_sent = False
+        self.final_refused: str | None = None
         self.deadline = float("inf")
         self.stopping = False
         self.stopped = threading.Event()
@@ -132,7 +133,7 @@ class Worker(WorkerExit):
         doc = {**self.doc, "registered": self.registrar.state == DONE,
                "blocked": self.registrar.error if self.registrar.state == FAILED else None,
                "refused": self.registrar.state == FAILED and self.registrar.refused}
-        if self.final is not None and not self.final_sent:
+        if self.final is not None and not self.final_sent and not self.final_refused:
             doc["finalStatus"] = self.final
         pending_config = dict(self.registrar.pending_config)
         if pending_config:  # config/summary changes not acknowledged yet: replayed (``_pump``)
@@ -239,8 +240,17 @@ class Worker(WorkerExit):
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         self.counters.enqueued_points += sum(b.points for b in batches) + after - before
         for batch in batches:
-            self.spool.append(batch)
+            self._spool_batch(batch)
         return len(batches)
+
+    def _spool_batch(self, batch: Batch) -> None:
+        """Append ``batch`` to the spool; an unexpected error counts its points as dropped
+        (``worker_error``) instead of letting the popped records vanish uncounted."""
+        try:
+            self.spool.append(batch)
+        except Exception as exc:
+            self.counters.drop(REASON_WORKER_ERROR, batch.points)
+            self._worker_error(exc)
 
     def _network_step(self, keep_going: Callable[[], bool]) -> None:
         failure = self.registrar.step(self.transport, self.pump.timeout)

@@ -4,9 +4,16 @@
   the project (404 unknown, 403 not allowed, 409 ambiguous).
 * ``POST /api/v1/runs/start``: resume matrix, applied atomically in the store; 201 created,
   200 attached/reopened. Needs a write scope (``metrics:write``, ``logs:write``, …).
+  Extensions (docs/protocol.md §4.5): ``startedAtMs``, the client's recorded start (used when
+  it is after 2000-01-01, capped at the server's now), and ``startToken``: a start repeating a
+  token that already started this run is answered 200 with the run unchanged, and a 409 to a
+  start with a token carries ``"startTokenMatched": false``.
 * ``POST /api/v1/runs/{runId}/status``: terminal status; same status again is a 200 no-op,
   another terminal status a 409.
 * ``POST /api/v1/runs/{runId}/config``: merge; replies with the full merged ``config``.
+
+Config values are scalars or lists of scalars nested at most :data:`CONFIG_LIST_MAX_DEPTH`
+deep (an extension of v1 §11.6); anything else is a 400 naming ``config.<key>``.
 The read routes live in :mod:`rundial_collector.handlers_runs_read`.
 """
 
@@ -29,10 +36,13 @@ from rundial_collector.store.control_base import ConfigValue, Run, RunStart
 from rundial_collector.storeops import now_ms, write_or_429
 
 REASON_MAX_CHARS = 512
+EARLIEST_START_MS = 946_684_800_000  # 2000-01-01: an earlier startedAtMs is a broken clock
+CONFIG_LIST_MAX_DEPTH = 8
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
+Token = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}$")]
 
 
 class ResolveBody(msgspec.Struct):
@@ -53,6 +63,8 @@ class StartBody(msgspec.Struct):
     jobType: Text | None = None
     tags: Annotated[list[Text], msgspec.Meta(max_length=256)] | None = None
     config: Config | None = None
+    startedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    startToken: Token | None = None
 
 
 class StatusBody(msgspec.Struct):
@@ -63,6 +75,24 @@ class StatusBody(msgspec.Struct):
 
 class ConfigBody(msgspec.Struct):
     config: Config
+
+
+def _config_list_ok(items: list[Any], depth: int) -> bool:
+    """True when ``items`` holds only scalars and lists, nested at most the allowed depth."""
+    if depth > CONFIG_LIST_MAX_DEPTH:
+        return False
+    return all(_config_list_ok(item, depth + 1) if isinstance(item, list)
+               else item is None or isinstance(item, (str, int, float, bool)) for item in items)
+
+
+def checked_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` (``{}`` for None), or a 400 for a list holding objects or nested too deep."""
+    for key, value in (config or {}).items():
+        if isinstance(value, list) and not _config_list_ok(value, 1):
+            raise errors.invalid(f"config value {key!r} must be a scalar or a list of scalars "
+                                 f"(lists nested at most {CONFIG_LIST_MAX_DEPTH} deep)",
+                                 f"config.{key}")
+    return config or {}
 
 
 async def resolve_target(request: web.Request) -> web.Response:
@@ -82,6 +112,13 @@ async def resolve_target(request: web.Request) -> web.Response:
         "projectId": project.project_id})
 
 
+def bounded_start_ms(started_ms: int | None, now: int) -> int | None:
+    """The client's recorded start, capped at ``now``; None (server time) before 2000."""
+    if started_ms is None or started_ms < EARLIEST_START_MS:
+        return None
+    return min(started_ms, now)
+
+
 async def start_run(request: web.Request) -> web.Response:
     """Create (201) or attach to (200) a run following the resume matrix."""
     principal = await auth.authenticate(request)
@@ -91,12 +128,19 @@ async def start_run(request: web.Request) -> web.Response:
     project = await auth.resolve_project(request, principal, project_id=body.projectId,
                                          workspace=body.workspace, project=body.project)
     principal.require_any(WRITE_SCOPES, project)
+    now = now_ms()
     start = RunStart(
         run_id=body.runId or "run_" + uuid.uuid4().hex, run_id_given=body.runId is not None,
         project_id=project.project_id, kind=body.kind, resume=body.resume, name=body.runName,
         group=body.group, job_type=body.jobType, tags=tuple(body.tags or ()),
-        config=body.config or {}, client=body.client)
-    run, created = await write_or_429(request, request.app[STORE].start_run(start, now_ms()))
+        config=checked_config(body.config), client=body.client,
+        started_ms=bounded_start_ms(body.startedAtMs, now), start_token=body.startToken)
+    try:
+        run, created = await write_or_429(request, request.app[STORE].start_run(start, now))
+    except errors.ApiError as exc:
+        if exc.status == 409 and body.startToken is not None:
+            exc.extra["startTokenMatched"] = False  # provably not a repeat of our own start
+        raise
     events_hub.publish_run(request.app, run)  # events: publish after commit
     return json_response(request, {**run_entry(run, project), "created": created},
                          status=201 if created else 200)
@@ -122,7 +166,7 @@ async def patch_config(request: web.Request) -> web.Response:
     body = await decode_body(request, ConfigBody)
     run, project = await _writable_run(request, principal)
     run = await write_or_429(request, request.app[STORE].merge_run_config(
-        run.run_id, body.config, now_ms()))
+        run.run_id, checked_config(body.config), now_ms()))
     return json_response(request, run_entry(run, project))
 
 

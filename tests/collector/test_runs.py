@@ -76,7 +76,8 @@ def test_start_with_workspace_and_project_slugs(shared_collector: CollectorProce
 @pytest.mark.parametrize(("body", "field"), [
     ({"runName": 5}, "runName"), ({"kind": "batch"}, "kind"), ({"resume": "yes"}, "resume"),
     ({"tags": [1]}, "tags[0]"), ({"runId": "a/b"}, "runId"), ({"runId": ""}, "runId"),
-    ({"config": {"x": [1]}}, "config[...]"), ({"projectId": None}, "projectId"),
+    ({"config": {"x": {"y": 1}}}, "config[...]"),
+    ({"config": {"x": [1, {"y": 1}]}}, "config.x"), ({"config": {"x": [[[[[[[[[1]]]]]]]]]}}, "config.x"), ({"projectId": None}, "projectId"),
     ({"resume": "must"}, "runId"),
 ])
 def test_start_validation(shared_collector: CollectorProcess, target: Target,
