@@ -4,11 +4,15 @@ Every loss path increments ``dropped[reason]`` (in points) — nothing is droppe
 Reasons: ``queue_full``, ``spool_eviction``, ``rejected`` (non-retryable 4xx), ``server_rejected``
 (points the collector refused one by one), ``non_finite``, ``invalid`` (non-numeric values or
 non-string keys), ``after_finish``, ``worker_error``, ``shutdown`` (spool disabled and unsent at exit).
-Counters are plain ints written by one thread at a time; reads need no lock.
+Counters are plain ints; reads need no lock. Those that producer threads (a full queue, ``log``
+after finish, captured console lines) and the worker both write go through :meth:`Counters.drop`,
+:meth:`Counters.add_enqueued` and :meth:`Counters.drop_line_queue_full`, which hold a lock: a
+bare ``+=`` from two threads can lose an update.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +60,7 @@ class Counters:
     dropped: Counter[str] = field(default_factory=Counter)
     non_finite: Counter[str] = field(default_factory=Counter)
     lost_step_ranges: list[tuple[str, int, int]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def error(self, message: str, transient: bool = False) -> None:
         """Record ``message`` as ``last_error``; a transient one is cleared by the next success."""
@@ -69,16 +74,27 @@ class Counters:
             self.transient_error = False
 
     def drop(self, reason: str, points: int) -> None:
-        """Count ``points`` lost for ``reason``."""
+        """Count ``points`` lost for ``reason`` (from any thread)."""
         if points:
-            self.dropped[reason] += points
+            with self._lock:
+                self.dropped[reason] += points
+
+    def add_enqueued(self, points: int) -> None:
+        """Count ``points`` as having passed the queue (from any thread)."""
+        with self._lock:
+            self.enqueued_points += points
+
+    def drop_line_queue_full(self) -> None:
+        """Count one log line dropped because the queue was full (from any thread)."""
+        with self._lock:
+            self.dropped_log_lines_queue_full += 1
 
     def non_finite_key(self, key: str) -> None:
         """Count one dropped NaN/inf value of ``key`` (32 keys, then ``__other__``)."""
         if key not in self.non_finite and len(self.non_finite) >= NON_FINITE_KEYS_MAX:
             key = "__other__"
         self.non_finite[key] += 1
-        self.dropped[REASON_NON_FINITE] += 1
+        self.drop(REASON_NON_FINITE, 1)
 
     def lost_range(self, run_id: str, first: int, last: int) -> None:
         """Record steps ``first..last`` of ``run_id`` as lost; adjacent ranges merge."""

@@ -174,7 +174,7 @@ class Run(RunEventMethods, RunEnd):
                 record = self._queue.popleft()
             except IndexError:
                 return
-            self._counters.enqueued_points += drop_points(record, self._counters, REASON_QUEUE_FULL)
+            self._counters.add_enqueued(drop_points(record, self._counters, REASON_QUEUE_FULL))
         self._warn_once("queue_full", "rundial: the log queue is full (the worker cannot keep up); "
                         "dropping the oldest records, see diagnostics().dropped_points_queue_full")
 

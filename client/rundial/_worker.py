@@ -43,6 +43,23 @@ ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
 
 
+def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
+    """Pop at most ``count`` records from the left of ``queue``, fewer when it runs dry.
+
+    Producers pop from the same deque on other threads (a full queue drops its oldest record,
+    ``log`` after finish drops its own), so a length read earlier is only an upper bound: each
+    pop is tried on its own and an empty deque simply ends the drain, keeping what was popped.
+    """
+    records: list[Any] = []
+    pop, append = queue.popleft, records.append
+    try:
+        for _ in range(count):
+            append(pop())
+    except IndexError:
+        pass
+    return records
+
+
 class Worker(WorkerExit):
     """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
 
@@ -221,15 +238,13 @@ class Worker(WorkerExit):
 
     def drain(self) -> int:
         """Move every queued record into spooled batches; returns the number of batches."""
-        queue = self.queue
-        count = len(queue)
-        if not count:
+        records = pop_up_to(self.queue, len(self.queue))
+        if not records:
             return 0
-        records = [queue.popleft() for _ in range(count)]
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
-        self.counters.enqueued_points += sum(b.points for b in batches) + after - before
+        self.counters.add_enqueued(sum(b.points for b in batches) + after - before)
         for batch in batches:
             self.spool.append(batch)
         return len(batches)
