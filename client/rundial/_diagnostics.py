@@ -55,6 +55,9 @@ class Counters:
     heartbeat_failures: int = 0
     evidence_uploaded: int = 0
     evidence_markers: int = 0
+    queue_full_waits: int = 0
+    queue_full_wait_timeouts: int = 0
+    queue_full_wait_seconds: float = 0.0
     last_error: str | None = None
     transient_error: bool = False
     dropped: Counter[str] = field(default_factory=Counter)
@@ -89,6 +92,18 @@ class Counters:
         with self._lock:
             self.dropped_log_lines_queue_full += 1
 
+    def waited(self, seconds: float, *, timed_out: bool) -> None:
+        """Count one wait of a producer for room in a full queue (from any thread)."""
+        with self._lock:
+            self.queue_full_wait_seconds += seconds
+            self.queue_full_waits += 1
+            self.queue_full_wait_timeouts += int(timed_out)
+
+    def ranges_of(self, run_id: str) -> list[list[int]]:
+        """``[[first, last], ...]`` of the steps of ``run_id`` recorded as lost."""
+        with self._lock:
+            return [[first, last] for rid, first, last in self.lost_step_ranges if rid == run_id]
+
     def non_finite_key(self, key: str) -> None:
         """Count one dropped NaN/inf value of ``key`` (32 keys, then ``__other__``)."""
         if key not in self.non_finite and len(self.non_finite) >= NON_FINITE_KEYS_MAX:
@@ -97,7 +112,12 @@ class Counters:
         self.drop(REASON_NON_FINITE, 1)
 
     def lost_range(self, run_id: str, first: int, last: int) -> None:
-        """Record steps ``first..last`` of ``run_id`` as lost; adjacent ranges merge."""
+        """Record steps ``first..last`` of ``run_id`` as lost (from any thread); adjacent ranges
+        merge."""
+        with self._lock:
+            self._add_range(run_id, first, last)
+
+    def _add_range(self, run_id: str, first: int, last: int) -> None:
         ranges = self.lost_step_ranges
         if ranges and ranges[-1][0] == run_id and first <= ranges[-1][2] + 1 and last >= ranges[-1][1] - 1:
             prev = ranges[-1]
@@ -120,6 +140,11 @@ class Diagnostics:
     and only the spool bounds (``dropped_points_spool_eviction``) can discard them. "Points"
     count every event kind: metric values, log lines and spans.
     ``artifacts`` holds the artifact uploader's counters (empty until artifacts are used).
+    ``queue_full_waits`` counts the times ``log`` waited for room in a full queue (the default
+    ``on_queue_full="wait"``), ``queue_full_wait_seconds`` their total duration and
+    ``queue_full_wait_timeouts`` those that ended with a drop (the worker was stuck).
+    ``lost_step_ranges`` holds ``(run_id, first, last)`` for steps dropped because the queue was
+    full or evicted from the spool (at most 256 ranges; the oldest coalesce).
     """
 
     enqueued_points: int
@@ -156,6 +181,9 @@ class Diagnostics:
     heartbeat_failures: int = 0
     evidence_uploaded: int = 0
     evidence_markers: int = 0
+    queue_full_waits: int = 0
+    queue_full_wait_timeouts: int = 0
+    queue_full_wait_seconds: float = 0.0
 
     @property
     def pending_spooled_batches(self) -> int:
@@ -207,5 +235,7 @@ def snapshot(c: Counters, **live: Any) -> Diagnostics:
         worker_errors=c.worker_errors, state=live["state"],
         artifacts=live.get("artifacts", {}), heartbeats_sent=c.heartbeats_sent,
         heartbeat_failures=c.heartbeat_failures, evidence_uploaded=c.evidence_uploaded,
-        evidence_markers=c.evidence_markers,
+        evidence_markers=c.evidence_markers, queue_full_waits=c.queue_full_waits,
+        queue_full_wait_timeouts=c.queue_full_wait_timeouts,
+        queue_full_wait_seconds=c.queue_full_wait_seconds,
     )

@@ -123,7 +123,7 @@ class RunEventMethods:
 
     def log_text(self, message: str, level: str = "info", *, timestamp_ms: int | None = None,
                  time_ms: int | None = None) -> bool:
-        """Queue one log line; returns True. Never blocks, never does I/O.
+        """Queue one log line; returns True. Never does I/O (waits like ``log`` when the queue is full).
 
         ``level``: ``debug``, ``info``, ``warn``, ``error`` (also ``trace``, ``fatal``, and
         ``warning`` for ``warn``); anything else raises ``ValueError``. A non-str message is

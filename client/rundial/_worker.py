@@ -69,7 +69,8 @@ class Worker(WorkerExit):
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  on_row: Callable[[dict[str, Any]], None] | None = None,
                  media_sink: MediaSink | None = None,
-                 on_cycle: Callable[[], None] | None = None) -> None:
+                 on_cycle: Callable[[], None] | None = None,
+                 room: threading.Event | None = None) -> None:
         self.settings = settings
         self.doc = doc
         self.queue = queue
@@ -91,6 +92,7 @@ class Worker(WorkerExit):
         self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
                                      on_row=on_row, media_sink=media_sink)
         self.on_cycle = on_cycle
+        self.room = room  # set when a drain leaves the queue at half its capacity or less
         beat = settings.heartbeat_interval_seconds
         self.heartbeat = (Heartbeat(str(doc["runId"]), settings.api_key, beat, counters, clock)
                           if self.online and registering and beat > 0 else None)
@@ -241,6 +243,8 @@ class Worker(WorkerExit):
         records = pop_up_to(self.queue, len(self.queue))
         if not records:
             return 0
+        if self.room is not None and len(self.queue) <= self.settings.queue_capacity // 2:
+            self.room.set()
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)

@@ -107,6 +107,7 @@ class WorkerExit:
 
     def _shutdown(self) -> None:
         self.drain()
+        self._add_dropped_ranges()
         if self.online and self.clock() < self.deadline:
             if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
                 self._next_scan = float("inf")
@@ -114,6 +115,12 @@ class WorkerExit:
             self._final_network()
         self._close_spool()
         self.transport.close()
+
+    def _add_dropped_ranges(self) -> None:
+        """Put this run's lost step ranges into the final status (``droppedStepRanges``)."""
+        ranges = self.counters.ranges_of(str(self.doc["runId"]))
+        if self.final is not None and ranges:
+            self.final = {**self.final, "droppedStepRanges": ranges}
 
     def _final_network(self) -> None:
         """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""

@@ -34,6 +34,28 @@ def test_100k_steps_of_10_metrics_arrive_exactly_once(shared_collector: Collecto
     print(f"100k x 10 logged and delivered in {elapsed:.2f} s")
 
 
+def test_a_tight_loop_of_500k_calls_loses_nothing_with_default_options(
+        shared_collector: CollectorProcess, tmp_path: Path) -> None:
+    """#13.8: 500k calls of 5 keys, default queue options: the loop is slowed to the worker's
+    pace instead of losing points, and every one of the 2.5M points is stored."""
+    proc = shared_collector
+    keys = KEYS[:5]
+    calls = 500_000
+    started = time.monotonic()
+    with rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
+                 api_key=proc.api_key, spool_directory=str(tmp_path / "spool"),
+                 system_metrics=False, finish_timeout_seconds=120) as run:
+        for step in range(calls):
+            run.log({key: step + i / 10 for i, key in enumerate(keys)})
+    diag = run.diagnostics()
+    elapsed = time.monotonic() - started
+    assert diag.dropped == {} and diag.lost_step_ranges == (), diag
+    assert diag.accepted_points == 5 * calls and diag.queue_full_wait_timeouts == 0, diag
+    assert series_stats(proc, run.id, keys) == {key: (calls, 0) for key in keys}
+    print(f"500k x 5 delivered in {elapsed:.2f} s, {diag.queue_full_waits} waits "
+          f"({diag.queue_full_wait_seconds:.2f} s)")
+
+
 def test_offline_run_uploads_later_with_replay(shared_collector: CollectorProcess, tmp_path: Path) -> None:
     """mode="offline" never calls the collector; replay_spool uploads data and the final status."""
     proc = shared_collector

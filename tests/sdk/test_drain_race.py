@@ -34,7 +34,7 @@ def test_drain_never_runs_dry_while_a_producer_drops_oldest(make_run: MakeRun,
     def drop_oldest_forever() -> None:
         while not stop.is_set():
             if len(run._queue) > 100:
-                run._drop_oldest(1)
+                run._full.drop_oldest(1)
 
     dropper = threading.Thread(target=drop_oldest_forever)
     dropper.start()
