@@ -6,7 +6,8 @@ Reasons: ``queue_full``, ``spool_eviction``, ``rejected`` (non-retryable 4xx), `
 non-string keys), ``after_finish``, ``worker_error``, ``shutdown`` (spool disabled and unsent at exit).
 Counters are plain ints; reads need no lock. Those that producer threads (a full queue, ``log``
 after finish, captured console lines) and the worker both write go through :meth:`Counters.drop`,
-:meth:`Counters.add_enqueued` and :meth:`Counters.drop_line_queue_full`, which hold a lock: a
+:meth:`Counters.add_enqueued`, :meth:`Counters.drop_line_queue_full` and
+:meth:`Counters.lines_truncated`, which hold a lock: a
 bare ``+=`` from two threads can lose an update.
 """
 
@@ -91,6 +92,12 @@ class Counters:
         """Count one log line dropped because the queue was full (from any thread)."""
         with self._lock:
             self.dropped_log_lines_queue_full += 1
+
+    def lines_truncated(self, count: int) -> None:
+        """Count ``count`` log lines cut to 8 KiB (the worker and ``finish``'s traceback line)."""
+        if count:
+            with self._lock:
+                self.log_lines_truncated += count
 
     def waited(self, seconds: float, *, timed_out: bool) -> None:
         """Count one wait of a producer for room in a full queue (from any thread)."""

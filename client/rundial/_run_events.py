@@ -189,7 +189,7 @@ class RunEventMethods:
         if exc_type is not None and not issubclass(exc_type, (SystemExit, GeneratorExit)):
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             message, cut = cut_tail(text)
-            self._counters.log_lines_truncated += int(cut)
+            self._counters.lines_truncated(int(cut))
             self._push([_time_ns() // 1_000_000, "error", message, cut])
 
 
