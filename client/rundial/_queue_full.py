@@ -36,11 +36,13 @@ _FULL_MESSAGE = ("rundial: the log queue is full (the worker cannot keep up); dr
 class QueueFull:
     """The queue-full policy of one pipeline (queue, worker, counters); see the module docstring.
 
-    ``room`` is set by the worker whenever a drain leaves the queue at half its capacity or less.
+    ``room`` is set by the worker after every drain; ``half_drains()`` counts the drains that
+    left the queue at half its capacity or less (the end of a stall episode).
     """
 
     def __init__(self, queue: deque[Any], counters: Counters, wake: threading.Event,
-                 room: threading.Event, worker_thread: Callable[[], threading.Thread | None], *,
+                 room: threading.Event, worker_thread: Callable[[], threading.Thread | None],
+                 half_drains: Callable[[], int], *,
                  run_id: str, capacity: int, wait_seconds: float, waits: bool,
                  warn: Warn) -> None:
         self._queue = queue
@@ -48,12 +50,13 @@ class QueueFull:
         self._wake = wake
         self._room = room
         self._worker_thread = worker_thread
+        self._half_drains = half_drains
         self._run_id = run_id
         self._capacity = capacity
         self._wait_seconds = wait_seconds
         self._waits = waits
         self._warn = warn
-        self._stalled = False
+        self._stalled_at: int | None = None  # half_drains() when a wait timed out
 
     def handle(self) -> None:
         """The queue is over capacity: wait for room (bounded) or drop, per the policy."""
@@ -68,16 +71,16 @@ class QueueFull:
                 and thread.is_alive())
 
     def _wait_or_drop(self) -> None:
-        if self._stalled:
-            if not self._room.is_set():  # the worker has not drained since the timed-out wait
+        if self._stalled_at is not None:
+            if self._half_drains() == self._stalled_at:  # not drained to half since the timeout
                 self._drop_newest()
                 return
-            self._stalled = False
+            self._stalled_at = None
         started = time.monotonic()
         made_room = self._wait_for_room(started + self._wait_seconds)
         self._counters.waited(time.monotonic() - started, timed_out=not made_room)
         if not made_room:
-            self._stalled = True
+            self._stalled_at = self._half_drains()
             self._drop_newest()
 
     def _wait_for_room(self, deadline: float) -> bool:

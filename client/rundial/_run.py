@@ -112,7 +112,7 @@ class Run(RunEventMethods, RunEnd):
                               on_cycle=self._events.poll, room=room)
         worker = self._worker
         self._full = QueueFull(self._queue, counters, self._wake, room, lambda: worker.thread,
-                               run_id=self.id, capacity=self._capacity,
+                               lambda: worker.half_drains, run_id=self.id, capacity=self._capacity,
                                wait_seconds=s.queue_full_wait_seconds,
                                waits=s.on_queue_full == "wait" and not self._manual,
                                warn=self._warn_once)

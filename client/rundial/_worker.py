@@ -92,7 +92,8 @@ class Worker(WorkerExit):
         self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
                                      on_row=on_row, media_sink=media_sink)
         self.on_cycle = on_cycle
-        self.room = room  # set when a drain leaves the queue at half its capacity or less
+        self.room = room  # set after every drain: a producer waiting for room re-checks
+        self.half_drains = 0  # drains that left the queue at half its capacity or less
         beat = settings.heartbeat_interval_seconds
         self.heartbeat = (Heartbeat(str(doc["runId"]), settings.api_key, beat, counters, clock)
                           if self.online and registering and beat > 0 else None)
@@ -243,7 +244,9 @@ class Worker(WorkerExit):
         records = pop_up_to(self.queue, len(self.queue))
         if not records:
             return 0
-        if self.room is not None and len(self.queue) <= self.settings.queue_capacity // 2:
+        if len(self.queue) <= self.settings.queue_capacity // 2:
+            self.half_drains += 1
+        if self.room is not None:
             self.room.set()
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         batches = self.encoder.encode(records)
