@@ -43,7 +43,10 @@ def record_level() -> str | None:
     if logging is None:
         return None
     handle = logging.Handler.handle.__code__
-    frame: FrameType | None = sys._getframe(2)
+    try:
+        frame: FrameType | None = sys._getframe(2)
+    except ValueError:  # written from the outermost frame (or from C with no caller)
+        return None
     for _ in range(MAX_FRAMES):
         if frame is None:
             return None
