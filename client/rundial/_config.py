@@ -24,6 +24,7 @@ from rundial._values import UNSUPPORTED, plain_scalar
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
 QUEUE_CAPACITY_RECORDS = 20_000  # ~13 MB of 10-float dicts; OTel 2048, Prometheus 10k per shard
+QUEUE_FULL_WAIT_S = 0.25  # a full queue: log() waits this long for room, then drops (worker stuck)
 FLUSH_INTERVAL_S = 1.0  # OTel logs flush every 1 s; ±10% jitter spreads many clients apart
 FLUSH_JITTER_RATIO = 0.1
 FLUSH_AT_RECORDS = 2_000  # wake the worker early: one orjson call of ~1 ms at this size
@@ -51,6 +52,7 @@ TEXT_MAX_CHARS = 512  # runName, group, jobType and each tag (the collector's ru
 TAGS_MAX = 256
 # Options that must be str when given: anything else would fail later, at the wire or the spool.
 STR_OPTIONS = ("project", "workspace", "endpoint", "api_key", "run_id", "name", "group", "job_type")
+ON_QUEUE_FULL = ("wait", "drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class Settings:
     distributed: str = "rank0"
     distributed_rank: int | None = None
     queue_capacity: int = QUEUE_CAPACITY_RECORDS
+    on_queue_full: str = "wait"
+    queue_full_wait_seconds: float = QUEUE_FULL_WAIT_S
     flush_interval_seconds: float = FLUSH_INTERVAL_S
     flush_at_records: int = FLUSH_AT_RECORDS
     max_batch_points: int = MAX_BATCH_RECORDS
@@ -184,6 +188,7 @@ _MINIMUMS: dict[str, float] = {
     "retry_base_delay_seconds": 0.001, "spool_max_bytes": 0, "spool_max_age_seconds": 0,
     "finish_timeout_seconds": 0, "artifact_queue_capacity": 1, "artifact_concurrency": 1,
     "system_metrics_interval_seconds": 0, "heartbeat_interval_seconds": 0,
+    "queue_full_wait_seconds": 0,
 }
 
 
@@ -254,6 +259,7 @@ def _validate(s: Settings) -> None:
     _one_of("kind", s.kind, KINDS)
     _one_of("resume", s.resume, RESUMES)
     _one_of("distributed", s.distributed, DISTRIBUTED)
+    _one_of("on_queue_full", s.on_queue_full, ON_QUEUE_FULL)
     if s.mode != "disabled" and not s.project:
         raise ValueError("rd.init() needs project= (or RUNDIAL_PROJECT, or a config-file profile)")
     if s.mode == "offline" and not s.spool_enabled:

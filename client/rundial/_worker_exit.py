@@ -113,6 +113,7 @@ class WorkerExit:
         """Drain, send, close the spool: each step runs even when an earlier one raised (the
         error is counted), so the queue always reaches the spool and the final state run.json."""
         self._guarded(self.drain)
+        self._guarded(self._add_dropped_ranges)
         if self.online and self.clock() < self.deadline:
             self._guarded(self._final_send)
         self._guarded(self._close_spool)
@@ -129,6 +130,12 @@ class WorkerExit:
             self._next_scan = float("inf")
             self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
         self._final_network()
+
+    def _add_dropped_ranges(self) -> None:
+        """Put this run's lost step ranges into the final status (``droppedStepRanges``)."""
+        ranges = self.counters.ranges_of(str(self.doc["runId"]))
+        if self.final is not None and ranges:
+            self.final = {**self.final, "droppedStepRanges": ranges}
 
     def _final_network(self) -> None:
         """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""

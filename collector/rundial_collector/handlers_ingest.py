@@ -29,7 +29,7 @@ from rundial_collector.ingest_items import ItemErrors, run_id_problem
 from rundial_collector.ingest_points import chunks_from_points
 from rundial_collector.ingest_rows import chunks_from_rows
 from rundial_collector.ingest_schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
-                                             MetricsBody)
+                                             LineIn, MetricsBody)
 from rundial_collector.responses import json_response
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.storeops import write_or_429
@@ -130,6 +130,7 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
     _require_items(body, field)
     items = getattr(body, field)
     await _inherit_target(request, principal, body, items)
+    _inherit_writer(body, items)
     projects = await _writable(request, principal, scope,
                                (x.projectId for x in items if x.projectId is not None))
     errs = ItemErrors()
@@ -166,6 +167,20 @@ async def _inherit_target(request: web.Request, principal: Principal, body: Body
             item.projectId = project
         if item.runId is None:
             item.runId = body.runId
+
+
+def _inherit_writer(body: BodyTarget, items: Sequence[Any]) -> None:
+    """Give log lines without their own ``writerId``/``rank`` the body's: with the timestamp,
+    sequence and message they make a line's identity (docs/protocol.md §4.7)."""
+    rank = getattr(body, "rank", None)
+    if body.writerId is None and rank is None:
+        return
+    for item in items:
+        if isinstance(item, LineIn):
+            if item.writerId is None:
+                item.writerId = body.writerId
+            if item.rank is None:
+                item.rank = rank
 
 
 async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principal, Any,

@@ -9,7 +9,8 @@
   token that already started this run is answered 200 with the run unchanged, and a 409 to a
   start with a token carries ``"startTokenMatched": false``.
 * ``POST /api/v1/runs/{runId}/status``: terminal status; same status again is a 200 no-op,
-  another terminal status a 409.
+  another terminal status a 409. Optional ``droppedStepRanges`` (steps the SDK dropped) are
+  stored in the run's config as ``summary.dropped_step_ranges`` (JSON text) before finishing.
 * ``POST /api/v1/runs/{runId}/config``: merge; replies with the full merged ``config``.
 
 Config values are scalars or lists of scalars nested at most :data:`CONFIG_LIST_MAX_DEPTH`
@@ -23,6 +24,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
+import orjson
 from aiohttp import web
 
 from rundial_collector import auth, errors, handlers_runs_read
@@ -32,13 +34,17 @@ from rundial_collector.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRe
 from rundial_collector.handlers_runs_read import run_entry
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
-from rundial_collector.store.control_base import ConfigValue, Run, RunStart
+from rundial_collector.store.control_base import TERMINAL_STATUSES, ConfigValue, Run, RunStart
 from rundial_collector.storeops import now_ms, write_or_429
 
 REASON_MAX_CHARS = 512
 EARLIEST_START_MS = 946_684_800_000  # 2000-01-01: an earlier startedAtMs is a broken clock
 CONFIG_LIST_MAX_DEPTH = 8
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
+DROPPED_RANGES_MAX = 256  # the SDK keeps at most 256 ranges (older ones coalesce)
+DROPPED_RANGES_KEY = "summary.dropped_step_ranges"
+Step = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+StepRange = Annotated[list[Step], msgspec.Meta(min_length=2, max_length=2)]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
@@ -71,6 +77,7 @@ class StatusBody(msgspec.Struct):
     status: Literal["completed", "failed", "aborted", "killed"]
     finishedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
     reason: str | None = None
+    droppedStepRanges: Annotated[list[StepRange], msgspec.Meta(max_length=DROPPED_RANGES_MAX)] | None = None
 
 
 class ConfigBody(msgspec.Struct):
@@ -152,12 +159,27 @@ async def set_status(request: web.Request) -> web.Response:
     body = await decode_body(request, StatusBody)
     run, project = await _writable_run(request, principal)
     reason = body.reason.strip()[:REASON_MAX_CHARS] if body.reason else None
+    ranges = _dropped_ranges(body)
     now = now_ms()
     finished = body.finishedAtMs if body.finishedAtMs is not None else now
+    if ranges is not None and run.status not in TERMINAL_STATUSES:
+        run = await write_or_429(request, request.app[STORE].merge_run_config(
+            run.run_id, {DROPPED_RANGES_KEY: ranges}, now))
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
         run.run_id, body.status, reason or None, finished, now))
     events_hub.publish_run(request.app, run)  # events: publish after commit
     return json_response(request, {**run_entry(run, project), "changed": changed})
+
+
+def _dropped_ranges(body: StatusBody) -> str | None:
+    """``droppedStepRanges`` as compact JSON text (a config value); 400 when a range is reversed."""
+    if not body.droppedStepRanges:
+        return None
+    for index, (first, last) in enumerate(body.droppedStepRanges):
+        if first > last:
+            raise errors.invalid(f"droppedStepRanges[{index}] has first > last",
+                                 "droppedStepRanges")
+    return orjson.dumps(body.droppedStepRanges).decode()
 
 
 async def patch_config(request: web.Request) -> web.Response:

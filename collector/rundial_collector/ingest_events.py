@@ -25,6 +25,7 @@ SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
 SPAN_STATUSES = ("unset", "ok", "error")
 MAX_LOG_MESSAGE_CHARS = 64 * 1024  # the rc1 SDK cuts at 8 KiB; leave room for other clients
 MAX_SPAN_ID_CHARS = 128
+MAX_WRITER_ID_CHARS = 128
 MAX_NS_DIGITS = 19  # nanoseconds since 1970 fit in int64 until 2262
 NO_RUN_ID = "runId is required (on the item or the body)"
 
@@ -53,7 +54,14 @@ def lines_from_body(lines: Sequence[LineIn], projects: Mapping[str, str | None],
 def _log_line(project_id: str, line: LineIn) -> LogLine:
     assert line.runId is not None
     return LogLine(project_id, line.runId, line.timestampMs, line.sequence, line.level,
-                   line.message, line.truncated)
+                   line.message, line.truncated, _writer(line))
+
+
+def _writer(line: LineIn) -> str:
+    """The writer part of a line's identity: ``""`` for clients that send none (rc1)."""
+    if line.writerId is None and line.rank is None:
+        return ""
+    return f"{line.writerId or ''}#{'' if line.rank is None else line.rank}"
 
 
 def _line_problem(line: LineIn) -> tuple[str, str] | None:
@@ -63,6 +71,10 @@ def _line_problem(line: LineIn) -> tuple[str, str] | None:
         return "sequence", "sequence must be between 0 and 2^63-1"
     if len(line.message) > MAX_LOG_MESSAGE_CHARS:
         return "message", f"message is longer than {MAX_LOG_MESSAGE_CHARS} characters"
+    if line.writerId is not None and len(line.writerId) > MAX_WRITER_ID_CHARS:
+        return "writerId", f"writerId is longer than {MAX_WRITER_ID_CHARS} characters"
+    if line.rank is not None and not 0 <= line.rank <= MAX_INT64:
+        return "rank", "rank must be between 0 and 2^63-1"
     if line.runId is None:
         return "runId", NO_RUN_ID
     problem = run_id_problem(line.runId)
