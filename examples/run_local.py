@@ -7,8 +7,10 @@ drains). Re-running is safe: the database, workspace, project and admin key are 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,10 +28,21 @@ def _is_ready(url: str) -> bool:
         return False
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on ("is already in use", …), or None when free."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return "is already in use" if exc.errno == errno.EADDRINUSE else f"fails: {exc}"
+    return None
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while not _is_ready(url):
-        if proc.poll() is not None:
+        if proc.poll() is not None:  # it printed why (one line) on stderr
             sys.exit(f"the collector exited with code {proc.returncode}")
         if time.monotonic() > deadline:
             proc.terminate()
@@ -77,6 +90,10 @@ def main() -> int:
         print(f"a collector is already answering at {url}; running the example against it")
         _run_example(url, _admin_key(args.data_dir))
         return 0
+    busy = _port_taken(args.host, args.port)
+    if busy:
+        sys.exit(f"cannot start the collector: {args.host}:{args.port} {busy} (and it is not a "
+                 f"rundial collector); pick another port, e.g. make run PORT={args.port + 1}")
     cmd = [sys.executable, "-m", "rundial_collector", "serve", "--host", args.host,
            "--port", str(args.port), "--data-dir", str(args.data_dir)]
     proc = subprocess.Popen(cmd, start_new_session=True)

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from rundial._endpoint import same_endpoint
 from rundial._spool_queue import try_lock
 
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -215,7 +216,8 @@ class Journal:
         except ValueError:
             path.rename(self.root / "rejected" / path.name)
             return None
-        if job.owner == self.owner or job.job_id in skip or job.endpoint != endpoint:
+        if (job.owner == self.owner or job.job_id in skip
+                or not same_endpoint(job.endpoint, endpoint)):
             return None
         if job.owner != NO_OWNER:
             if job.owner not in held:

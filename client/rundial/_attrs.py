@@ -2,9 +2,12 @@
 
 :func:`normalise` deep-copies attributes into JSON-safe values when a span ends (so later
 changes by the caller cannot leak in): keys become strings cut to 128 characters, lists and
-tuples keep their first 128 items, bytes become ``{"kind": "rundial.bytes", "encoding":
+tuples keep their first 128 items, arrays (numpy, torch: anything with ``tolist`` and ``ndim``)
+become lists the same way (a 0-d array its scalar; an array whose first 128 items hold more than
+:data:`MAX_ARRAY_ITEMS` elements its string form), bytes become ``{"kind": "rundial.bytes", "encoding":
 "base64", "data": ...}``, integers beyond 64 bits and unknown objects become their string
-form, nesting deeper than :data:`MAX_DEPTH` is stringified. A string or bytes value over
+form, nesting deeper than :data:`MAX_DEPTH` is stringified. It never raises for a value: one
+whose conversion fails (its own methods raise) becomes its string form. A string or bytes value over
 :data:`EVIDENCE_BYTES` (at any depth) becomes an :class:`Evidence` placeholder instead, which
 is encoded as an evidence reference once uploaded (or as an offline marker).
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import operator
 import re
 from collections.abc import Mapping
@@ -27,6 +31,7 @@ import orjson
 MAX_KEY_CHARS = 128
 MAX_LIST_ITEMS = 128
 MAX_DEPTH = 32
+MAX_ARRAY_ITEMS = 4096  # elements converted from one array (its first 128 items)
 EVIDENCE_BYTES = 16 * 1024  # values longer than this are uploaded as evidence
 SPAN_ATTRS_BYTES = 16 * 1024
 EVENT_ATTRS_BYTES = 4 * 1024
@@ -94,12 +99,20 @@ def _mapping(value: Mapping[Any, Any], evidence: list[Evidence] | None, path: st
              depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
-        name = (key if isinstance(key, str) else str(key))[:MAX_KEY_CHARS]
+        name = (key if isinstance(key, str) else _string(key))[:MAX_KEY_CHARS]
         out[name] = _value(item, evidence, f"{path}.{name}" if path else name, depth + 1)
     return out
 
 
 def _value(value: Any, evidence: list[Evidence] | None, path: str, depth: int) -> Any:
+    """``value`` made JSON-safe (see the module docstring); its string form if that fails."""
+    try:
+        return _convert(value, evidence, path, depth)
+    except Exception:  # e.g. a numpy array's __index__: never raise into the caller's span
+        return _string(value)
+
+
+def _convert(value: Any, evidence: list[Evidence] | None, path: str, depth: int) -> Any:
     kind = type(value)
     if value is None or kind is bool or kind is float:
         return value
@@ -116,11 +129,24 @@ def _value(value: Any, evidence: list[Evidence] | None, path: str, depth: int) -
     if isinstance(value, (list, tuple)):
         return [_value(v, evidence, f"{path}.{i}", depth + 1)
                 for i, v in enumerate(value[:MAX_LIST_ITEMS])]
+    if hasattr(value, "tolist") and hasattr(value, "ndim"):  # numpy arrays and scalars, tensors
+        return _array(value, evidence, path, depth)
     if isinstance(value, float):  # float subclasses (numpy.float64)
         return float(value)
     if hasattr(kind, "__index__"):  # int subclasses (IntEnum), numpy integers
         return _value(operator.index(value), evidence, path, depth)
     return _string(value)
+
+
+def _array(value: Any, evidence: list[Evidence] | None, path: str, depth: int) -> Any:
+    """A 0-d array as its scalar; else its first 128 items as a list (string form when they hold
+    more than :data:`MAX_ARRAY_ITEMS` elements)."""
+    if value.ndim == 0:
+        return _value(value.item(), evidence, path, depth)
+    head = value[:MAX_LIST_ITEMS]
+    if math.prod(head.shape) > MAX_ARRAY_ITEMS:
+        return _string(value)
+    return _value(head.tolist(), evidence, path, depth)
 
 
 def _text(value: str, evidence: list[Evidence] | None, path: str) -> Any:

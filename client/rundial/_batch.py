@@ -14,7 +14,9 @@ starts with ``-`` or a digit. Only a chunk with such a value (a key containing `
 harmless false positive), or one orjson refuses (non-string keys, ints beyond 64 bits, objects
 with no ``__float__``), is re-encoded row by row through :func:`clean_row`, which drops
 non-finite values (counted per key, one ``RuntimeWarning`` per key per process), converts bools
-and numeric types, and drops anything else as ``invalid`` (one warning per key).
+and numeric types, and drops anything else as ``invalid`` (one warning per key). Keys are checked
+once per distinct key (``_keys``): a body holding a key the collector refuses (empty, over 512
+characters) is cleaned the same way, dropping those keys as ``invalid``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import math
 import operator
 import re
 import uuid
-import warnings
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from typing import Any
 import orjson
 
 from rundial._diagnostics import REASON_INVALID, Counters
+from rundial._keys import KeyCheck, key_problem
 from rundial._media import is_media
+from rundial._warn import warn_user
 
 
 Record = tuple[int, int, dict[str, Any]]
@@ -69,7 +72,7 @@ def gunzip_bytes(data: bytes) -> bytes:
 def _warn_once(reason: str, key: str, message: str) -> None:
     if (reason, key) not in _warned:
         _warned.add((reason, key))
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        warn_user(message)
 
 
 def clean_value(key: str, value: Any, counters: Counters) -> int | float | None:
@@ -105,10 +108,11 @@ def clean_row(row: Mapping[Any, Any], counters: Counters) -> dict[str, int | flo
     """The row with unusable keys and values dropped (and counted)."""
     out: dict[str, int | float] = {}
     for key, value in row.items():
-        if type(key) is not str:
+        problem = key_problem(key)
+        if problem is not None:
             counters.drop(REASON_INVALID, 1)
-            _warn_once("invalid_key", repr(type(key)), f"rundial: dropping metric with non-string "
-                       f"key {key!r}; metric names must be str")
+            _warn_once("invalid_key", repr(key)[:80], f"rundial: dropping metric {repr(key)[:80]}: "
+                       f"{problem}; further drops of this key are only counted")
             continue
         number = clean_value(key, value, counters)
         if number is not None:
@@ -116,19 +120,21 @@ def clean_row(row: Mapping[Any, Any], counters: Counters) -> dict[str, int | flo
     return out
 
 
-def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink | None = None
-                ) -> tuple[memoryview, list[Record]]:
+def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink | None = None,
+                *, slow: bool = False) -> tuple[memoryview, list[Record]]:
     """Encode ``records`` as comma-joined JSON arrays (no brackets, a view: no copy until the
     body is joined); returns the JSON and the clean records.
 
     Media values (``rd.Image``/``rd.Table``) only ever reach the slow path (they are not numbers);
     there they leave the row through ``media_sink(key, step, value, timestamp_ms)``.
+    ``slow=True`` (a key the collector refuses is known to be present) skips the fast path.
     """
     try:
         data = orjson.dumps(records, default=_default, option=_OPTIONS)
     except TypeError:  # a non-str key, an int beyond 64 bits, an object with no __float__
         data = b""
-    if data and _NON_NUMBER_VALUE.search(data) is None and max(map(_step_of, records)) <= _INT64_MAX:
+    if (data and not slow and _NON_NUMBER_VALUE.search(data) is None
+            and max(map(_step_of, records)) <= _INT64_MAX):
         return memoryview(data)[1:-1], records
     cleaned: list[Record] = []
     for step, ts, row in records:
@@ -195,6 +201,7 @@ class BatchEncoder:
         self._on_row = on_row
         self._media_sink = media_sink
         self._prev_step = -1
+        self._keys = KeyCheck()
 
     def encode(self, records: list[Record]) -> list[Batch]:
         """Encode ``records`` (in order) into batches within the size limits."""
@@ -204,11 +211,15 @@ class BatchEncoder:
         return out
 
     def _encode_group(self, records: list[Record], out: list[Batch]) -> None:
+        """One body's records; a refused key (see ``_keys``) sends every chunk to the slow path."""
         pieces: list[memoryview] = []
         clean: list[Record] = []
+        keys = set().union(*map(_row_of, records))
+        refused = bool(self._keys.bad(keys))
         for start in range(0, len(records), self._chunk_records):
-            data, rows = encode_rows(records[start:start + self._chunk_records], self._counters,
-                                     self._media_sink)
+            chunk = records[start:start + self._chunk_records]
+            data, rows = encode_rows(chunk, self._counters, self._media_sink, slow=refused)
+            refused = refused or rows is not chunk  # the key union no longer matches the rows
             if data:
                 pieces.append(data)
                 clean.extend(rows)
@@ -218,13 +229,13 @@ class BatchEncoder:
             self._encode_group(clean[:half], out)
             self._encode_group(clean[half:], out)
         elif clean:
-            out.append(self._finish(pieces, clean))
+            out.append(self._finish(pieces, clean, None if refused else len(keys)))
 
-    def _finish(self, pieces: list[memoryview], rows: list[Record]) -> Batch:
+    def _finish(self, pieces: list[memoryview], rows: list[Record], key_count: int | None) -> Batch:
         """One body from the encoded chunks: a single join (one copy), one zlib call (one GIL
         release: every extra C call that releases the GIL is one more hand-off with the
         training thread)."""
-        points, lo, hi = self._scan(rows)
+        points, lo, hi = self._scan(rows, key_count)
         seq = self._next_seq()
         parts: list[bytes | memoryview] = [self._prefix, str(seq).encode(), b',"rows":[', pieces[0]]
         for piece in pieces[1:]:
@@ -232,22 +243,25 @@ class BatchEncoder:
         parts.append(b"]}")
         return Batch(new_batch_id(), seq, gzip_bytes(b"".join(parts)), len(rows), points, lo, hi)
 
-    def _scan(self, records: list[Record]) -> tuple[int, int, int]:
-        """Points, lowest and highest step; counts steps lower than their predecessor (C loops)."""
+    def _scan(self, records: list[Record], key_count: int | None) -> tuple[int, int, int]:
+        """Points, lowest and highest step; counts steps lower than their predecessor (C loops).
+        ``key_count``: the number of distinct keys of ``records`` when known."""
         rows = list(map(_row_of, records))
         steps = list(map(_step_of, records))
         previous = [self._prev_step, *steps[:-1]]
         self._counters.out_of_order_step_writes += sum(map(operator.lt, steps, previous))
         self._prev_step = steps[-1]
         if self._on_row is not None:
-            report_rows(self._on_row, rows)
+            report_rows(self._on_row, rows, key_count)
         return sum(map(len, rows)), min(steps), max(steps)
 
 
-def report_rows(on_row: Callable[[dict[str, Any]], None], rows: list[dict[str, Any]]) -> None:
+def report_rows(on_row: Callable[[dict[str, Any]], None], rows: list[dict[str, Any]],
+                key_count: int | None = None) -> None:
     """Call ``on_row`` per row, or only with the last row when it holds every key of ``rows``
-    (the usual case): for last-value tracking the result is the same."""
-    if len(rows) > 1 and len(set().union(*rows)) != len(rows[-1]):
+    (the usual case; ``key_count`` is their number of distinct keys when already known): for
+    last-value tracking the result is the same."""
+    if len(rows) > 1 and (key_count or len(set().union(*rows))) != len(rows[-1]):
         collections.deque(map(on_row, rows), maxlen=0)
     else:
         on_row(rows[-1])

@@ -11,17 +11,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rundial._credentials import DEFAULT_PROFILE, stored_api_key
+from rundial._endpoint import normalize_endpoint
+from rundial._warn import warn_user
+from rundial._values import UNSUPPORTED, plain_scalar
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
 QUEUE_CAPACITY_RECORDS = 20_000  # ~13 MB of 10-float dicts; OTel 2048, Prometheus 10k per shard
+QUEUE_FULL_WAIT_S = 0.25  # a full queue: log() waits this long for room, then drops (worker stuck)
 FLUSH_INTERVAL_S = 1.0  # OTel logs flush every 1 s; ±10% jitter spreads many clients apart
 FLUSH_JITTER_RATIO = 0.1
 FLUSH_AT_RECORDS = 2_000  # wake the worker early: one orjson call of ~1 ms at this size
@@ -44,6 +47,12 @@ MODES = ("online", "offline", "disabled")
 KINDS = ("training", "agent", "eval")
 RESUMES = ("never", "allow", "must")
 DISTRIBUTED = ("rank0", "all")
+RUN_ID_MAX_CHARS = 128  # the collector's rule: 1-128 characters, no "/" or NUL
+TEXT_MAX_CHARS = 512  # runName, group, jobType and each tag (the collector's runs/start limit)
+TAGS_MAX = 256
+# Options that must be str when given: anything else would fail later, at the wire or the spool.
+STR_OPTIONS = ("project", "workspace", "endpoint", "api_key", "run_id", "name", "group", "job_type")
+ON_QUEUE_FULL = ("wait", "drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,8 @@ class Settings:
     distributed: str = "rank0"
     distributed_rank: int | None = None
     queue_capacity: int = QUEUE_CAPACITY_RECORDS
+    on_queue_full: str = "wait"
+    queue_full_wait_seconds: float = QUEUE_FULL_WAIT_S
     flush_interval_seconds: float = FLUSH_INTERVAL_S
     flush_at_records: int = FLUSH_AT_RECORDS
     max_batch_points: int = MAX_BATCH_RECORDS
@@ -134,7 +145,7 @@ def read_profile(path: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        warnings.warn(f"rundial: ignoring unreadable config file {path}: {exc}", RuntimeWarning, 2)
+        warn_user(f"rundial: ignoring unreadable config file {path}: {exc}")
         return {}
     profiles = data.get("profiles")
     if isinstance(profiles, dict):
@@ -149,7 +160,8 @@ def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | N
     """Apply arguments > env > config file > defaults to the four target fields.
 
     A stored key (config file or keyring) is only used for the endpoint it was stored for; see
-    :mod:`rundial._credentials`.
+    :mod:`rundial._credentials`. The endpoint is normalized (:mod:`rundial._endpoint`):
+    ``ValueError`` naming it when it is not an http(s) URL.
     """
     profile = read_profile()
     given = {"endpoint": endpoint, "api_key": api_key, "workspace": workspace, "project": project}
@@ -161,7 +173,7 @@ def resolve_target(endpoint: str | None, api_key: str | None, workspace: str | N
             file_value = profile.get(key)
             value = file_value if isinstance(file_value, str) and file_value else None
         out[key] = value
-    resolved_endpoint = (out["endpoint"] or DEFAULT_ENDPOINT).rstrip("/")
+    resolved_endpoint = normalize_endpoint(out["endpoint"] or DEFAULT_ENDPOINT)
     out["endpoint"] = resolved_endpoint
     if out["api_key"] is None:
         name = str(profile.get(PROFILE_NAME) or DEFAULT_PROFILE)
@@ -176,6 +188,7 @@ _MINIMUMS: dict[str, float] = {
     "retry_base_delay_seconds": 0.001, "spool_max_bytes": 0, "spool_max_age_seconds": 0,
     "finish_timeout_seconds": 0, "artifact_queue_capacity": 1, "artifact_concurrency": 1,
     "system_metrics_interval_seconds": 0, "heartbeat_interval_seconds": 0,
+    "queue_full_wait_seconds": 0,
 }
 
 
@@ -187,7 +200,8 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     unknown = set(options) - _OPTION_NAMES - ACCEPTED_NO_EFFECT - {"transport"}
     if unknown:
         raise TypeError(f"rd.init() got unexpected keyword arguments: {sorted(unknown)}")
-    kwargs = {k: v for k, v in options.items() if k in _OPTION_NAMES and v is not None}
+    kwargs = {k: _plain_number(v) for k, v in options.items() if k in _OPTION_NAMES and v is not None}
+    _check_strings(kwargs)
     target = resolve_target(kwargs.pop("endpoint", None), kwargs.pop("api_key", None),
                             kwargs.pop("workspace", None), kwargs.pop("project", None))
     kwargs.setdefault("mode", os.environ.get("RUNDIAL_MODE") or "online")
@@ -198,10 +212,46 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     return settings
 
 
+def _plain_number(value: Any) -> Any:
+    """A numpy/torch number given for a numeric option, as a Python int or float."""
+    plain = plain_scalar(value)
+    return plain if plain is not UNSUPPORTED and type(plain) in (int, float) else value
+
+
+def _check_strings(options: Mapping[str, Any]) -> None:
+    """TypeError for a non-str identity option; ValueError for one the collector would refuse.
+
+    A non-str name or run id used to fail every request (or the spool) later, losing the data.
+    """
+    for name in STR_OPTIONS:
+        value = options.get(name)
+        if value is not None and not isinstance(value, str):
+            shown = "" if name == "api_key" else f" {value!r}"
+            raise TypeError(f"rd.init(): {name} must be a str, not {type(value).__name__}{shown} "
+                            f"(pass str(...) if you meant its text)")
+    if options.get("run_id") is not None:
+        check_run_id(options["run_id"], "run_id")
+    for name in ("name", "group", "job_type"):
+        if len(options.get(name) or "") > TEXT_MAX_CHARS:
+            raise ValueError(f"rd.init(): {name} must be at most {TEXT_MAX_CHARS} characters")
+
+
+def check_run_id(run_id: str, source: str) -> None:
+    """ValueError unless ``run_id`` is 1-128 characters without ``/`` or NUL (the collector's
+    rule; ``source`` names where it came from in the message)."""
+    if not 1 <= len(run_id) <= RUN_ID_MAX_CHARS or "/" in run_id or "\x00" in run_id:
+        raise ValueError(f"{source} must be 1-{RUN_ID_MAX_CHARS} characters without '/' or NUL, "
+                         f"not {run_id!r}")
+
+
 def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
-    if isinstance(tags, str):
-        return (tags,)
-    return tuple(str(t) for t in tags)
+    """Tags as a tuple of str (non-str tags are converted); ValueError beyond the collector's
+    limits (256 tags of at most 512 characters)."""
+    out = (tags,) if isinstance(tags, str) else tuple(str(t) for t in tags)
+    if len(out) > TAGS_MAX or any(len(t) > TEXT_MAX_CHARS for t in out):
+        raise ValueError(f"rd.init(): tags must be at most {TAGS_MAX} strings of at most "
+                         f"{TEXT_MAX_CHARS} characters")
+    return out
 
 
 def _validate(s: Settings) -> None:
@@ -209,6 +259,7 @@ def _validate(s: Settings) -> None:
     _one_of("kind", s.kind, KINDS)
     _one_of("resume", s.resume, RESUMES)
     _one_of("distributed", s.distributed, DISTRIBUTED)
+    _one_of("on_queue_full", s.on_queue_full, ON_QUEUE_FULL)
     if s.mode != "disabled" and not s.project:
         raise ValueError("rd.init() needs project= (or RUNDIAL_PROJECT, or a config-file profile)")
     if s.mode == "offline" and not s.spool_enabled:

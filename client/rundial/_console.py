@@ -1,7 +1,8 @@
 """Console capture (``capture_console=True``): tee ``sys.stdout``/``sys.stderr`` into log lines.
 
 What is captured: **Python-level writes** to ``sys.stdout`` (level ``info``) and ``sys.stderr``
-(``error``) — ``print``, ``logging`` stream handlers, tqdm, tracebacks. Output that bypasses
+(``error``) — ``print``, tqdm, tracebacks — and ``logging`` output at each record's own level,
+including handlers configured before capture began (``_console_logging``). Output that bypasses
 Python's stream objects (C extensions or subprocesses writing to file descriptors 1/2) is not
 captured: fd-level capture would turn the terminal into a pipe and break ``isatty``.
 
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from rundial._console_logging import adopt_handlers, record_level, release_handlers
 from rundial._logs import MAX_MESSAGE_BYTES, split_bytes
 
 WINDOW_S = 1.0  # a rewritten line is emitted at most once a second (ClearML uses 10 s)
@@ -57,17 +59,20 @@ class LineAssembler:
         self._rewritten = False
         self._lock = threading.RLock()
         self._busy = threading.local()
+        self._write_level: str | None = None  # the level of the write being fed, if its own
 
-    def feed(self, text: str) -> None:
-        """Consume one write."""
+    def feed(self, text: str, level: str | None = None) -> None:
+        """Consume one write; lines it ends or emits get ``level`` (default: the stream's)."""
         if getattr(self._busy, "on", False):
             return
         with self._lock:
             self._busy.on = True
+            self._write_level = level
             try:
                 self._feed(text)
             finally:
                 self._busy.on = False
+                self._write_level = None
 
     def _feed(self, text: str) -> None:
         *complete, rest = text.split("\n")
@@ -106,8 +111,9 @@ class LineAssembler:
         if not line.strip():
             return
         if self._budget.take(len(line)):
+            level = self._write_level or self.level
             for piece in split_bytes(line):
-                self._sink(self.level, piece)
+                self._sink(level, piece)
 
     def poll(self) -> None:
         """Emit the current state of a rewritten line that changed more than a window ago."""
@@ -156,7 +162,7 @@ class TeeStream:
         result = self._rd_stream.write(text)
         if self._rd_active and isinstance(text, str) and text:
             try:
-                self._rd_assembler.feed(text)
+                self._rd_assembler.feed(text, record_level())
             except Exception:  # capture must never break the program's output
                 self._rd_active = False
         return result
@@ -187,7 +193,8 @@ class TeeStream:
 
 
 class ConsoleCapture:
-    """Installs tees on ``sys.stdout`` (info) and ``sys.stderr`` (error) until :meth:`restore`."""
+    """Installs tees on ``sys.stdout`` (info) and ``sys.stderr`` (error), and points logging
+    handlers writing to those streams at the tees, until :meth:`restore`."""
 
     def __init__(self, sink: Sink, *, window_s: float = WINDOW_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -201,6 +208,7 @@ class ConsoleCapture:
             tee = TeeStream(original, assembler)
             setattr(sys, name, tee)
             self._tees.append((name, tee))
+        self._handlers = adopt_handlers({id(tee._rd_stream): tee for _n, tee in self._tees})
 
     def poll(self) -> None:
         """Emit progress lines whose window elapsed (called by the worker every cycle)."""
@@ -210,6 +218,8 @@ class ConsoleCapture:
 
     def restore(self) -> None:
         """Flush pending partial lines and put the original streams back (idempotent)."""
+        handlers, self._handlers = self._handlers, []
+        release_handlers(handlers)
         tees, self._tees = self._tees, []
         for name, tee in tees:
             if tee._rd_active:

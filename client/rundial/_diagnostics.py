@@ -4,11 +4,16 @@ Every loss path increments ``dropped[reason]`` (in points) — nothing is droppe
 Reasons: ``queue_full``, ``spool_eviction``, ``rejected`` (non-retryable 4xx), ``server_rejected``
 (points the collector refused one by one), ``non_finite``, ``invalid`` (non-numeric values or
 non-string keys), ``after_finish``, ``worker_error``, ``shutdown`` (spool disabled and unsent at exit).
-Counters are plain ints written by one thread at a time; reads need no lock.
+Counters are plain ints; reads need no lock. Those that producer threads (a full queue, ``log``
+after finish, captured console lines) and the worker both write go through :meth:`Counters.drop`,
+:meth:`Counters.add_enqueued`, :meth:`Counters.drop_line_queue_full` and
+:meth:`Counters.lines_truncated`, which hold a lock: a
+bare ``+=`` from two threads can lose an update.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +23,7 @@ LOST_RANGES_MAX = 256  # bounded memory during a week-long outage; older ranges 
 
 REASON_QUEUE_FULL = "queue_full"
 REASON_SPOOL_EVICTION = "spool_eviction"
+REASON_ADOPTED_EVICTION = "adopted_spool_eviction"  # another writer's batches (adopted orphans)
 REASON_REJECTED = "rejected"
 REASON_SERVER_REJECTED = "server_rejected"
 REASON_NON_FINITE = "non_finite"
@@ -51,11 +57,15 @@ class Counters:
     heartbeat_failures: int = 0
     evidence_uploaded: int = 0
     evidence_markers: int = 0
+    queue_full_waits: int = 0
+    queue_full_wait_timeouts: int = 0
+    queue_full_wait_seconds: float = 0.0
     last_error: str | None = None
     transient_error: bool = False
     dropped: Counter[str] = field(default_factory=Counter)
     non_finite: Counter[str] = field(default_factory=Counter)
     lost_step_ranges: list[tuple[str, int, int]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def error(self, message: str, transient: bool = False) -> None:
         """Record ``message`` as ``last_error``; a transient one is cleared by the next success."""
@@ -69,19 +79,53 @@ class Counters:
             self.transient_error = False
 
     def drop(self, reason: str, points: int) -> None:
-        """Count ``points`` lost for ``reason``."""
+        """Count ``points`` lost for ``reason`` (from any thread)."""
         if points:
-            self.dropped[reason] += points
+            with self._lock:
+                self.dropped[reason] += points
+
+    def add_enqueued(self, points: int) -> None:
+        """Count ``points`` as having passed the queue (from any thread)."""
+        with self._lock:
+            self.enqueued_points += points
+
+    def drop_line_queue_full(self) -> None:
+        """Count one log line dropped because the queue was full (from any thread)."""
+        with self._lock:
+            self.dropped_log_lines_queue_full += 1
+
+    def lines_truncated(self, count: int) -> None:
+        """Count ``count`` log lines cut to 8 KiB (the worker and ``finish``'s traceback line)."""
+        if count:
+            with self._lock:
+                self.log_lines_truncated += count
+
+    def waited(self, seconds: float, *, timed_out: bool) -> None:
+        """Count one wait of a producer for room in a full queue (from any thread)."""
+        with self._lock:
+            self.queue_full_wait_seconds += seconds
+            self.queue_full_waits += 1
+            self.queue_full_wait_timeouts += int(timed_out)
+
+    def ranges_of(self, run_id: str) -> list[list[int]]:
+        """``[[first, last], ...]`` of the steps of ``run_id`` recorded as lost."""
+        with self._lock:
+            return [[first, last] for rid, first, last in self.lost_step_ranges if rid == run_id]
 
     def non_finite_key(self, key: str) -> None:
         """Count one dropped NaN/inf value of ``key`` (32 keys, then ``__other__``)."""
         if key not in self.non_finite and len(self.non_finite) >= NON_FINITE_KEYS_MAX:
             key = "__other__"
         self.non_finite[key] += 1
-        self.dropped[REASON_NON_FINITE] += 1
+        self.drop(REASON_NON_FINITE, 1)
 
     def lost_range(self, run_id: str, first: int, last: int) -> None:
-        """Record steps ``first..last`` of ``run_id`` as lost; adjacent ranges merge."""
+        """Record steps ``first..last`` of ``run_id`` as lost (from any thread); adjacent ranges
+        merge."""
+        with self._lock:
+            self._add_range(run_id, first, last)
+
+    def _add_range(self, run_id: str, first: int, last: int) -> None:
         ranges = self.lost_step_ranges
         if ranges and ranges[-1][0] == run_id and first <= ranges[-1][2] + 1 and last >= ranges[-1][1] - 1:
             prev = ranges[-1]
@@ -104,6 +148,11 @@ class Diagnostics:
     and only the spool bounds (``dropped_points_spool_eviction``) can discard them. "Points"
     count every event kind: metric values, log lines and spans.
     ``artifacts`` holds the artifact uploader's counters (empty until artifacts are used).
+    ``queue_full_waits`` counts the times ``log`` waited for room in a full queue (the default
+    ``on_queue_full="wait"``), ``queue_full_wait_seconds`` their total duration and
+    ``queue_full_wait_timeouts`` those that ended with a drop (the worker was stuck).
+    ``lost_step_ranges`` holds ``(run_id, first, last)`` for steps dropped because the queue was
+    full or evicted from the spool (at most 256 ranges; the oldest coalesce).
     """
 
     enqueued_points: int
@@ -140,6 +189,9 @@ class Diagnostics:
     heartbeat_failures: int = 0
     evidence_uploaded: int = 0
     evidence_markers: int = 0
+    queue_full_waits: int = 0
+    queue_full_wait_timeouts: int = 0
+    queue_full_wait_seconds: float = 0.0
 
     @property
     def pending_spooled_batches(self) -> int:
@@ -191,5 +243,7 @@ def snapshot(c: Counters, **live: Any) -> Diagnostics:
         worker_errors=c.worker_errors, state=live["state"],
         artifacts=live.get("artifacts", {}), heartbeats_sent=c.heartbeats_sent,
         heartbeat_failures=c.heartbeat_failures, evidence_uploaded=c.evidence_uploaded,
-        evidence_markers=c.evidence_markers,
+        evidence_markers=c.evidence_markers, queue_full_waits=c.queue_full_waits,
+        queue_full_wait_timeouts=c.queue_full_wait_timeouts,
+        queue_full_wait_seconds=c.queue_full_wait_seconds,
     )

@@ -7,18 +7,19 @@ unreachable or refusing collector.
 
 from __future__ import annotations
 
+import time
 import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from rundial import _signals
-from rundial._config import Settings, build_settings
+from rundial._config import Settings, build_settings, check_run_id
 from rundial._noop import NoopRun
 from rundial._rank import detect_rank, shared_run_id
 from rundial._run import Run
 from rundial._runconfig import flatten_config
+from rundial._warn import warn_user
 
 
 _current: Run | NoopRun | None = None  # the run rd.checkpoint() targets: the latest init()
@@ -88,21 +89,30 @@ def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:
     if settings.distributed == "all":
         shared = shared_run_id()
         if shared:
+            check_run_id(shared, "RUNDIAL_RUN_ID")
             return shared, True
-        warnings.warn("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
-                      "job id): each rank creates its own run", RuntimeWarning, stacklevel=3)
+        warn_user("rundial: distributed='all' without run_id= (or RUNDIAL_RUN_ID, or a launcher "
+                  "job id): each rank creates its own run")
     return mint_run_id(), True
 
 
-def run_document(settings: Settings, run_id: str, resume: str) -> dict[str, Any]:
-    """The run's registration data, as stored in ``run.json`` (never the API key)."""
+def run_document(settings: Settings, run_id: str, resume: str,
+                 started_at_ms: int | None = None) -> dict[str, Any]:
+    """The run's registration data, as stored in ``run.json`` (never the API key).
+
+    It records when the run started (``startedAtMs``, default now: a run registered later, by
+    a retry or ``rundial sync``, keeps its real start) and a fresh ``startToken`` that lets the
+    collector recognise a repeat of this run's own start (docs/protocol.md §4.5).
+    """
     target: dict[str, Any] = ({"workspace": settings.workspace, "project": settings.project}
                               if settings.workspace else {"projectId": settings.project,
                                                           "project": settings.project})
     return {"endpoint": settings.endpoint, "runId": run_id, **target, "kind": settings.kind,
             "runName": settings.name, "group": settings.group, "jobType": settings.job_type,
-            "tags": list(settings.tags), "config": flatten_config(settings.config)[0],
-            "resume": resume, "registered": False}
+            "tags": list(settings.tags), "config": flatten_config(settings.config, warn=False)[0],
+            "resume": resume, "registered": False,
+            "startedAtMs": time.time_ns() // 1_000_000 if started_at_ms is None else started_at_ms,
+            "startToken": "st_" + uuid.uuid4().hex}
 
 
 def batch_header(settings: Settings, run_id: str, rank: int) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def wire_lines(records: Iterable[list[Any]], counters: Counters,
     for ts, level, message, truncated in records:
         message, cut = cut_head(message)
         if cut:
-            counters.log_lines_truncated += 1
+            counters.lines_truncated(1)
         out.append({"timestampMs": ts, "sequence": next_sequence(), "level": level,
                     "message": message, "truncated": bool(truncated or cut)})
     return out

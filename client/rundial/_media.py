@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from rundial._values import UNSUPPORTED, plain_json, plain_scalar, safe_str
+
 MAX_TABLE_ROWS = 10_000
 MAX_TABLE_COLUMNS = 256
 _PNG_COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
@@ -53,7 +55,7 @@ class Image:
     def __init__(self, data: str | os.PathLike[str] | Any, *, caption: str | None = None,
                  metadata: Mapping[str, Any] | None = None) -> None:
         self.caption = caption
-        self.metadata = dict(metadata or {})
+        self.metadata = plain_json(dict(metadata or {}))
         self._path: Path | None = None
         self._pil: Any = None
         self._array: Any = None
@@ -150,7 +152,7 @@ class Table:
         self.columns = [str(c) for c in columns]
         self.rows = [_row(r) for r in rows]
         self.caption = caption
-        self.metadata = dict(metadata or {})
+        self.metadata = plain_json(dict(metadata or {}))
 
     def render(self) -> RenderedMedia:
         """Serialise as ``{"columns": [...], "rows": [...]}`` JSON (runs on the worker)."""
@@ -166,9 +168,9 @@ def _row(row: Sequence[Any] | Mapping[str, Any]) -> list[Any] | dict[str, Any]:
 
 
 def _cell(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    return str(value)
+    """A table cell: a plain scalar (numpy/torch scalars converted), else its ``str()``."""
+    plain = plain_scalar(value)
+    return safe_str(value) if plain is UNSUPPORTED else plain
 
 
 def is_media(value: object) -> bool:

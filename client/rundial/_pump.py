@@ -4,8 +4,8 @@ Shared by the live worker (its own writer plus orphans of earlier processes) and
 :func:`rundial.replay_spool` (``rundial sync``). A file is deleted only after a 2xx; a
 non-retryable answer moves it to ``rejected/``; a corrupt file moves to ``corrupt/``; a retryable
 failure stops the pump so the caller can back off. Orphan runs are registered (``resume="allow"``,
-a 409 meaning "already there") before their first batch, and their recorded final status is
-sent after their last one. A registration refused for good marks the run ``blocked`` in its
+a 409 meaning "already there") before their first batch; after their last one, their recorded
+config changes not yet acknowledged (``pendingConfig``) and then their final status are sent. A registration refused for good marks the run ``blocked`` in its
 ``run.json`` and leaves its files in place.
 """
 
@@ -21,9 +21,10 @@ from rundial._batch import body_meta
 from rundial._delivery import deliver
 from rundial._diagnostics import REASON_REJECTED, REASON_SERVER_REJECTED, Counters
 from rundial._orphans import OrphanRun, scan
-from rundial._registration import CallResult, register, send_status
+from rundial._registration import CallResult, register, send_config, send_status
 from rundial._retry import Outcome
 from rundial._runfile import remove_run_dir_if_done, update_run_file
+from rundial._send_as import SEND_AS, retarget
 from rundial._spool import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool
 from rundial._spool_queue import SpoolEntry, WriterQueue
 from rundial._transport import Transport
@@ -59,6 +60,7 @@ class SpoolPump:
         self.clock = clock
         self.runs: dict[Path, OrphanRun] = {}
         self.replayed_batches = 0
+        self.blocked_batches = 0  # left on disk because their run's registration was refused
         self.own_blocked = False
 
     @property
@@ -70,8 +72,7 @@ class SpoolPump:
         """True when a send or an adopted run's finish is waiting."""
         if any(not any(q.entries for q in r.queues) for r in self.runs.values()):
             return True
-        return any(q.entries for q in self.spool.adopted) or (
-            bool(self.spool.own.entries) and not self.own_blocked)
+        return self.spool.head(skip_own=self.own_blocked) is not None
 
     # -- orphans -------------------------------------------------------------------------
     def adopt_orphans(self, endpoint: str | None, *, skip_writer: str | None = None,
@@ -124,7 +125,13 @@ class SpoolPump:
             self.counters.drop("corrupt", entry.points or 0)
             self.emit("spool_corrupt", path=str(entry.path), error=str(exc))
             return self._after_removal(queue)
-        result = deliver(self.transport, self.api_key, body, entry.batch_id, self.timeout)
+        queue.send_tried = True
+        batch_id = entry.batch_id
+        if run is not None and run.info.get(SEND_AS):
+            body, batch_id = self._retargeted(queue, entry, run, body)
+            if not body:
+                return self._after_removal(queue)
+        result = deliver(self.transport, self.api_key, body, batch_id, self.timeout)
         if result.outcome is Outcome.RETRY:
             self.counters.failed_flush_attempts += 1
             self.counters.error(result.message, transient=True)
@@ -137,6 +144,17 @@ class SpoolPump:
             for key, dead_body, note in result.dead_letters:
                 self._dead_letter(queue, entry, key, dead_body, note)
         return self._after_removal(queue)
+
+    def _retargeted(self, queue: WriterQueue, entry: SpoolEntry, run: OrphanRun,
+                    body: bytes) -> tuple[bytes, str]:
+        """The body re-addressed to the run's ``sendAsRunId``; ``b""`` when it cannot be read
+        (the file is then quarantined as corrupt)."""
+        try:
+            return retarget(body, entry.batch_id, run.target_id)
+        except Exception as exc:  # unreadable JSON inside a valid gzip
+            self.spool.move_to(CORRUPT_DIR, queue, entry, f"cannot re-address: {exc}")
+            self.counters.batches_corrupt += 1
+            return b"", entry.batch_id
 
     def _delivered(self, queue: WriterQueue, entry: SpoolEntry, accepted: int | None,
                    server_rejected: int) -> None:
@@ -183,10 +201,15 @@ class SpoolPump:
         return self.runs.get(queue.directory.parent) if queue.directory is not None else None
 
     def _register(self, run: OrphanRun) -> PumpStop | None:
-        result = register(self.transport, self.api_key, run.info, self.timeout, resume="allow")
+        """Register an adopted run (``resume="allow"``: a 409 means it is already there, or —
+        for ``sendAsRunId`` — our own earlier attempt). Success clears ``blocked``/``refused``,
+        so the run's final status is sent after its last batch."""
+        doc = {**run.info, "runId": run.target_id}
+        result = register(self.transport, self.api_key, doc, self.timeout, resume="allow")
         if result.ok or result.status == 409:
-            run.info["registered"] = True
-            _safe_update(run.run_dir, registered=True)
+            cleared = {"registered": True, "blocked": None, "refused": None}
+            run.info.update(cleared)
+            _safe_update(run.run_dir, **cleared)
             return None
         if result.kind == "retry":
             return PumpStop(result.message, result.retry_after)
@@ -199,27 +222,60 @@ class SpoolPump:
         self.counters.error(result.message)
         self.emit("registration_failure", run_id=run.run_id, error=result.message)
         for queue in run.queues:
+            self.blocked_batches += len(queue.entries)
             self.spool.release(queue, remove_if_empty=False)
         run.queues.clear()
         self.runs.pop(run.run_dir, None)
 
     def _finish_run(self, run: OrphanRun) -> PumpStop | None:
+        """After a run's last batch: its unsent config patch, then its final status."""
         for queue in run.queues:
             if queue in self.spool.adopted:
                 self.spool.release(queue)
         run.queues.clear()
-        final = run.info.get("finalStatus")
-        if final and not run.info.get("blocked"):
-            if not run.info.get("registered"):
+        info = run.info
+        if info.get("finalStatus") and self._run_is_live(run):  # the live process sends its own
+            info["finalStatus"] = None
+            _safe_update(run.run_dir, finalStatus=None)
+        if (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
+            if not info.get("registered"):
                 stop = self._register(run)
-                if stop is not None or run.info.get("blocked"):
+                if stop is not None or info.get("blocked"):
                     return stop
-            result = send_status(self.transport, self.api_key, run.run_id, final, self.timeout)
-            if result.kind == "retry":
-                return PumpStop(result.message, result.retry_after)
+            stop = self._send_pending_config(run) or self._send_final(run)
+            if stop is not None:
+                return stop
         self.runs.pop(run.run_dir, None)
         remove_run_dir_if_done(run.run_dir)
         return None
+
+    def _send_pending_config(self, run: OrphanRun) -> PumpStop | None:
+        """Replay the config/summary changes the run's process could not send (a merged patch,
+        later values winning; the collector merges, so sending it twice changes nothing)."""
+        patch = run.info.get("pendingConfig")
+        if not patch:
+            return None
+        result = send_config(self.transport, self.api_key, run.target_id, patch, self.timeout)
+        if result.kind == "retry":
+            return PumpStop(result.message, result.retry_after)
+        if not result.ok:
+            self.counters.error(result.message)
+        run.info["pendingConfig"] = None
+        _safe_update(run.run_dir, pendingConfig=None)
+        return None
+
+    def _send_final(self, run: OrphanRun) -> PumpStop | None:
+        final = run.info.get("finalStatus")
+        if final:
+            result = send_status(self.transport, self.api_key, run.target_id, final, self.timeout)
+            if result.kind == "retry":
+                return PumpStop(result.message, result.retry_after)
+        return None
+
+    def _run_is_live(self, run: OrphanRun) -> bool:
+        """A writer of ``run`` is alive (this process's own, or another's): the status an
+        earlier process recorded is stale and must never override it (#13.15)."""
+        return run.live_writers > 0 or run.run_id == self.spool.own.run_id
 
     def release_all(self) -> None:
         """Release every adopted queue's lock (files stay for the next process)."""

@@ -2,6 +2,8 @@
 
 Each call returns a :class:`CallResult` and never raises: ``ok`` (2xx), ``retry`` (no answer,
 408, 429, 5xx — try again later) or ``fatal`` (any other status: the request itself is refused).
+A retryable result says whether the request may have been applied (``reached``): not when the
+connection could not be opened, nor for 408, 429 and 503 (the server did not process it).
 Payloads come from a run document (the content of ``run.json``), so the worker and a later
 replaying process register a run the same way.
 """
@@ -20,6 +22,7 @@ from rundial._version import __version__
 
 CLIENT_INFO = {"name": "rundial-python", "version": __version__}
 REASON_MAX_CHARS = 512  # protocol §3.3
+UNPROCESSED_STATUSES = frozenset({408, 429, 503})  # the server answered without applying it
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class CallResult:
     doc: dict[str, Any] = field(default_factory=dict)
     retry_after: float | None = None
     code: str | None = None
+    reached: bool = True  # the request may have been applied by the server
 
     @property
     def ok(self) -> bool:
@@ -49,7 +53,7 @@ def call(transport: Transport, api_key: str | None, method: str, path: str,
     try:
         resp = transport.send(Request(method, path, body, headers, timeout))
     except TransportError as exc:
-        return CallResult("retry", None, f"{operation} failed: {exc}")
+        return CallResult("retry", None, f"{operation} failed: {exc}", reached=exc.sent)
     try:
         doc = orjson.loads(resp.body) if resp.body else {}
     except orjson.JSONDecodeError:
@@ -61,7 +65,7 @@ def call(transport: Transport, api_key: str | None, method: str, path: str,
     text = f"{operation} failed with HTTP {resp.status}" + (f" ({code}: {msg})" if code or msg else "")
     kind = "retry" if resp.status in RETRYABLE_STATUSES or resp.status >= 500 else "fatal"
     return CallResult(kind, resp.status, text, doc, parse_retry_after(resp.headers.get("retry-after")),
-                      code)
+                      code, resp.status not in UNPROCESSED_STATUSES)
 
 
 def quote(segment: str) -> str:
@@ -90,6 +94,9 @@ def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str
         body["tags"] = list(doc["tags"])
     if doc.get("config"):
         body["config"] = doc["config"]
+    for key in ("startedAtMs", "startToken"):  # extensions: docs/protocol.md §4.5
+        if doc.get(key) is not None:
+            body[key] = doc[key]
     return body
 
 

@@ -86,7 +86,7 @@ def replay_spool(spool_directory: str | Path | None = None, *, endpoint: str | N
         _pump_with_retries(pump, timeout_s, sleep,
                            _wait_strategy(retry_base_delay_seconds, retry_max_delay_seconds))
     finally:
-        pending = len(spool)
+        pending = len(spool) + pump.blocked_batches  # a refused run's files stay: still pending
         pump.release_all()
         transport.close()
     return ReplayResult(pump.replayed_batches, counters.batches_rejected,

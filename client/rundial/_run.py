@@ -1,10 +1,12 @@
-"""A logging run: the non-blocking ``log`` hot path and the run's lifecycle.
+"""A logging run: the ``log`` hot path and the run's lifecycle.
 
 Hot path: ``log`` checks its arguments' types (not each key), copies the mapping, stamps the
 wall clock and appends one record to a deque — no lock, no I/O. Only when the queue holds
 ``flush_at_records`` or more does it take the rare branch: wake the worker (checking
 ``is_set()`` first), start it lazily (``start_worker_on_init=False``, or after a fork), and,
-beyond ``queue_capacity``, drop the **oldest** records and count them (``queue_full``).
+beyond ``queue_capacity``, apply the queue-full policy (``_queue_full``): wait for the worker
+(bounded by ``queue_full_wait_seconds``, the default) or drop the oldest records at once
+(``on_queue_full="drop"``); drops are counted (``queue_full``).
 Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
 per key and warned about once per key. Nothing here waits for the network or the disk.
 
@@ -22,7 +24,6 @@ import itertools
 import threading
 import time
 import uuid
-import warnings
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,14 +32,16 @@ from typing import Any
 from rundial import _exit, _fork
 from rundial._config import Settings
 from rundial._control import DONE, FAILED, PENDING
-from rundial._diagnostics import REASON_AFTER_FINISH, REASON_QUEUE_FULL, Counters, Diagnostics, snapshot
+from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
 from rundial._artifact_handle import ArtifactHandle
 from rundial._run_artifacts import RunArtifacts
 from rundial._run_end import RunEnd
+from rundial._queue_full import QueueFull
 from rundial._run_events import RunEventMethods, RunEvents, drop_points
 from rundial._runconfig import Summary, flatten_config
 from rundial._transport import HttpTransport, Transport
 from rundial._validate import as_metrics, as_step, as_time_ms
+from rundial._warn import warn_user
 from rundial._worker import Worker
 
 QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
@@ -48,7 +51,8 @@ _time_ns = time.time_ns
 class Run(RunEventMethods, RunEnd):
     """A run that logs. Create it with :func:`rundial.init`; use it as a context manager.
 
-    ``log`` never blocks and never raises for network or disk trouble. See the module docstrings
+    ``log`` never does I/O, never raises for network or disk trouble, and waits only while the
+    queue is full (bounded by ``queue_full_wait_seconds``). See the module docstrings
     (here and ``_run_end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
     whole contract.
     """
@@ -56,7 +60,7 @@ class Run(RunEventMethods, RunEnd):
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
                  "_counters", "_settings", "_doc", "_header", "_registering", "_closed", "_result",
                  "_status", "_transport", "_clocks", "_manual", "_lock", "_config", "_warned",
-                 "_artifacts", "_events", "_kill", "summary", "id", "rank", "__weakref__")
+                 "_artifacts", "_events", "_kill", "_full", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
@@ -95,15 +99,23 @@ class Run(RunEventMethods, RunEnd):
         self._counters = counters
         self._queue: deque[Any] = deque(maxlen=self._capacity + QUEUE_SLACK_RECORDS)
         self._wake = threading.Event()
+        room = threading.Event()
         self._header = {**self._header, "writerId": "w_" + uuid.uuid4().hex[:12]}
         clock, wall = self._clocks
-        self._worker = Worker(self._settings, self._doc, self._header,
+        s = self._settings
+        self._worker = Worker(s, self._doc, self._header,
                               writer_id=self._header["writerId"], queue=self._queue,
                               wake=self._wake, counters=counters, registering=self._registering,
                               transport=self._transport, clock=clock, wall=wall,
                               on_row=self.summary.last.update,
                               media_sink=self._artifacts.route_media,
-                              on_cycle=self._events.poll)
+                              on_cycle=self._events.poll, room=room)
+        worker = self._worker
+        self._full = QueueFull(self._queue, counters, self._wake, room, lambda: worker.thread,
+                               lambda: worker.half_drains, run_id=self.id, capacity=self._capacity,
+                               wait_seconds=s.queue_full_wait_seconds,
+                               waits=s.on_queue_full == "wait" and not self._manual,
+                               warn=self._warn_once)
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
@@ -118,13 +130,14 @@ class Run(RunEventMethods, RunEnd):
     # -- hot path ------------------------------------------------------------------------
     def log(self, metrics: Mapping[str, Any], step: int | None = None,
             time_ms: int | None = None, context: Mapping[str, str] | None = None) -> bool:
-        """Queue one row of metrics; returns True. Never blocks, never does I/O.
+        """Queue one row of metrics; returns True. Never does I/O.
 
         ``step=None`` takes the next value of this run's counter (0, 1, 2, ...); explicit steps
         must be non-negative ints and do not advance it. Raises TypeError/ValueError only for an
-        unusable argument (not a mapping, empty, bad step or time). When the queue is full the
-        oldest record is dropped and counted. ``context`` is accepted for compatibility and
-        ignored (with one warning).
+        unusable argument (not a mapping, empty, bad step or time). When the queue is full it
+        waits for the worker, at most ``queue_full_wait_seconds`` per stall episode, then drops
+        and counts (``on_queue_full="drop"``: drops the oldest at once; see ``_queue_full``).
+        ``context`` is accepted for compatibility and ignored (with one warning).
         """
         if type(metrics) is dict and metrics:
             row = metrics.copy()
@@ -149,34 +162,21 @@ class Run(RunEventMethods, RunEnd):
         return self.log({key: value}, step, time_ms if time_ms is not None else timestamp_ms, context)
 
     def _on_threshold(self, context: Mapping[str, str] | None = None) -> None:
-        """Rare branch of ``log``: closed run, queue over capacity, lazy start, wake the worker."""
+        """Rare branch of ``log``: closed run, lazy start, wake the worker, queue over capacity."""
         if context is not None:
             self._warn_once("context", "rundial: log(context=...) is not supported yet; ignored")
             if len(self._queue) < self._wake_at:
                 return
-        queue = self._queue
         if self._closed:
             self._drop_after_finish()
             return
-        over = len(queue) - self._capacity
-        if over > 0:
-            self._drop_oldest(over)
-        worker = self._worker
-        if worker.thread is None and not self._manual:
+        if self._worker.thread is None and not self._manual:
             self._wake_at = self._flush_at
             self._start_worker()
         if not self._wake.is_set():
             self._wake.set()
-
-    def _drop_oldest(self, count: int) -> None:
-        for _ in range(count):
-            try:
-                record = self._queue.popleft()
-            except IndexError:
-                return
-            self._counters.enqueued_points += drop_points(record, self._counters, REASON_QUEUE_FULL)
-        self._warn_once("queue_full", "rundial: the log queue is full (the worker cannot keep up); "
-                        "dropping the oldest records, see diagnostics().dropped_points_queue_full")
+        if len(self._queue) > self._capacity:
+            self._full.handle()
 
     def _drop_after_finish(self) -> None:
         try:
@@ -190,7 +190,7 @@ class Run(RunEventMethods, RunEnd):
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            warn_user(message)
 
     # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,

@@ -131,16 +131,32 @@ class RunEnd:
         timeout = self._settings.finish_timeout_seconds if timeout_s is None else timeout_s
         clock, wall = self._clocks
         deadline = clock() + max(0.0, timeout)
-        self._events.stop(max(0.0, timeout))  # the last console lines and spans go in first
-        self._closed, self._wake_at = True, -1  # type: ignore[misc]  # slots of Run
+        try:
+            # the last console lines and spans go in first
+            self._guarded(lambda: self._events.stop(max(0.0, timeout)))
+            self._closed, self._wake_at = True, -1  # type: ignore[misc]  # slots of Run
+            self._guarded(self._send_summary)
+            final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
+            delivered = self._guarded(lambda: self._worker.finish(final, deadline))
+            uploads_done = self._guarded(lambda: self._artifacts.close(max(0.0, deadline - clock())))
+            self._result = bool(delivered and uploads_done)  # type: ignore[misc]  # a slot of Run
+        finally:
+            self._closed, self._wake_at = True, -1  # type: ignore[misc]  # slots of Run
+            _exit.untrack(self)
+        return bool(self._result)
+
+    def _send_summary(self) -> None:
         if self.summary.assigned:
             self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
-        final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
-        self._result = self._worker.finish(final, deadline)  # type: ignore[misc]  # a slot of Run
-        uploads_done = self._artifacts.close(max(0.0, deadline - clock()))
-        self._result = self._result and uploads_done  # type: ignore[misc]  # a slot of Run
-        _exit.untrack(self)
-        return self._result
+
+    def _guarded(self, step: Callable[[], Any]) -> Any:
+        """Run one step of the end; an unexpected error is counted (``worker_error``, last_error)
+        and returns False, so no later step (drain, spool, final status) is ever skipped."""
+        try:
+            return step()
+        except Exception as exc:
+            self._worker._worker_error(exc)
+            return False
 
     def __enter__(self) -> Self:
         return self

@@ -123,7 +123,7 @@ class RunEventMethods:
 
     def log_text(self, message: str, level: str = "info", *, timestamp_ms: int | None = None,
                  time_ms: int | None = None) -> bool:
-        """Queue one log line; returns True. Never blocks, never does I/O.
+        """Queue one log line; returns True. Never does I/O (waits like ``log`` when the queue is full).
 
         ``level``: ``debug``, ``info``, ``warn``, ``error`` (also ``trace``, ``fatal``, and
         ``warning`` for ``warn``); anything else raises ``ValueError``. A non-str message is
@@ -168,7 +168,7 @@ class RunEventMethods:
     def _push_console(self, level: str, message: str) -> None:
         """Queue a captured console line unless the queue is full (then drop and count it)."""
         if len(self._queue) >= self._capacity:
-            self._counters.dropped_log_lines_queue_full += 1
+            self._counters.drop_line_queue_full()
             self._counters.drop(REASON_QUEUE_FULL, 1)
             return
         self._push([_time_ns() // 1_000_000, level, message, False])
@@ -189,7 +189,7 @@ class RunEventMethods:
         if exc_type is not None and not issubclass(exc_type, (SystemExit, GeneratorExit)):
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             message, cut = cut_tail(text)
-            self._counters.log_lines_truncated += int(cut)
+            self._counters.lines_truncated(int(cut))
             self._push([_time_ns() // 1_000_000, "error", message, cut])
 
 
@@ -197,7 +197,7 @@ def drop_points(record: Any, counters: Counters, reason: str) -> int:
     """Count the loss of one queued record of any kind; returns its points."""
     if type(record) is list:
         if reason == REASON_QUEUE_FULL:
-            counters.dropped_log_lines_queue_full += 1
+            counters.drop_line_queue_full()
         points = 1
     elif isinstance(record, tuple):
         points = len(record[2])

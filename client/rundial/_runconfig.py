@@ -1,17 +1,23 @@
-"""Run config flattening (protocol §11.6) and the run summary mapping.
+"""Run config flattening (protocol §11.6, extended: docs/protocol.md §4.5) and the run summary.
 
-Config: nested mappings flatten with ``.``; values must be str (cut to 2,048 chars), int, float,
-bool or None — anything else (lists, objects), keys over 128 chars, entries beyond 512 or beyond
-64 KiB of JSON are dropped. Every drop or cut is counted in ``config_truncations``.
+Config: nested mappings flatten with ``.``. Values are kept as str (cut to 2,048 chars), int,
+float, bool, None, or lists (nested lists too) of those. numpy/torch scalars and 0-d arrays
+become Python scalars, tuples and arrays become lists (:mod:`rundial._values`). Anything else
+(an object, a ``Path``, a non-finite float) is sent as ``str(value)`` with a warning. A key over
+128 chars, and entries beyond 512 or beyond 64 KiB of JSON, are dropped with a warning; every
+drop or cut is counted in ``config_truncations``. Nothing is ever dropped silently.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, MutableMapping
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import orjson
+
+from rundial._values import UNSUPPORTED, plain_value, safe_str
 
 CONFIG_KEY_MAX_CHARS = 128
 CONFIG_STRING_MAX_CHARS = 2048
@@ -30,33 +36,60 @@ def _walk(config: Mapping[Any, Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield name, value
 
 
-def _scalar(value: Any) -> tuple[Scalar, bool]:
-    """``(value, ok)``; strings are cut, non-finite floats and non-scalars refused."""
-    if value is None or isinstance(value, (bool, int)):
-        return value, True
-    if isinstance(value, float):
-        return (value, True) if math.isfinite(value) else (None, False)
-    if isinstance(value, str):
-        return value[:CONFIG_STRING_MAX_CHARS], len(value) <= CONFIG_STRING_MAX_CHARS
-    return None, False
+def warn_user(message: str) -> None:
+    """A ``RuntimeWarning`` attributed to the first caller outside the rundial package."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("rundial"):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
-def flatten_config(config: Mapping[str, Any]) -> tuple[dict[str, Scalar], int]:
-    """Flatten and sanitise ``config``; returns ``(flat, truncations)``."""
-    flat: dict[str, Scalar] = {}
+def _quiet(message: str) -> None:
+    """A warner that says nothing (a second flattening of the same config)."""
+
+
+def config_value(key: str, value: Any, warn: Callable[[str], None] = warn_user
+                 ) -> tuple[Any, int]:
+    """``(value to send, cuts)`` for one flattened entry; warns about anything changed."""
+    plain, exact = plain_value(value)
+    if plain is UNSUPPORTED:
+        plain = safe_str(value)
+        warn(f"rundial: config value {key!r} ({type(value).__name__}) is not a number, "
+             "string, bool, None or list; it is sent as its str()")
+    elif not exact:
+        warn(f"rundial: config value {key!r} holds values JSON cannot carry as they are "
+             "(non-finite floats or objects); those are sent as their str()")
+    if isinstance(plain, str) and len(plain) > CONFIG_STRING_MAX_CHARS:
+        warn(f"rundial: config value {key!r} is cut to {CONFIG_STRING_MAX_CHARS} characters")
+        return plain[:CONFIG_STRING_MAX_CHARS], 1
+    return plain, 0
+
+
+def flatten_config(config: Mapping[str, Any], *, warn: bool = True
+                   ) -> tuple[dict[str, Any], int]:
+    """Flatten and sanitise ``config``; returns ``(flat, truncations)`` (never raises for values).
+
+    ``warn=False`` flattens silently (for a config already flattened, and warned about, once).
+    """
+    say = warn_user if warn else _quiet
+    flat: dict[str, Any] = {}
     cuts = 0
     size = 2
     for key, value in _walk(config, ""):
-        scalar, ok = _scalar(value)
-        if len(key) > CONFIG_KEY_MAX_CHARS or (not ok and not isinstance(value, str)):
+        if len(key) > CONFIG_KEY_MAX_CHARS:
             cuts += 1
+            say(f"rundial: config key {key[:40]!r}... is longer than {CONFIG_KEY_MAX_CHARS} "
+                "characters; dropped")
             continue
-        cuts += 0 if ok else 1
-        entry = len(orjson.dumps({key: scalar}))
+        plain, cut = config_value(key, value, say)
+        entry = len(orjson.dumps({key: plain}))
         if len(flat) >= CONFIG_ENTRIES_MAX or size + entry > CONFIG_JSON_MAX_BYTES:
             cuts += 1
+            say(f"rundial: config entry {key!r} is beyond {CONFIG_ENTRIES_MAX} entries or "
+                f"{CONFIG_JSON_MAX_BYTES // 1024} KiB of JSON; dropped")
             continue
-        flat[key] = scalar
+        cuts += cut
+        flat[key] = plain
         size += entry
     return flat, cuts
 

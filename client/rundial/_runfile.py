@@ -2,7 +2,9 @@
 
 Holds the endpoint, the target (``projectId`` or ``workspace`` + ``project``), ``runId``, the
 registration fields (kind, name, group, job type, tags, config), whether the run was registered,
-whether registration was refused for good (``blocked``), and a final status still to be sent.
+whether registration was refused for good (``blocked``; ``refused`` when under the resume rule,
+see ``_send_as``), config/summary changes not acknowledged yet (``pendingConfig``, a merged
+patch replayed before the final status) and a final status still to be sent.
 It never holds the API key. Writes are atomic (tmp file + ``os.replace``); an unreadable file
 reads as None and the run's batches are left alone.
 """

@@ -8,8 +8,14 @@ Layout: ``<spool>/<run_id>/<writer_id>/<seq:016d>-<batch_id>.json.gz`` holds the
 
 Files are written to a tmp name and renamed (``spool_fsync`` adds an fsync). The spool tracks its
 files and bytes in memory — it never lists a directory per batch. Bounds (``max_bytes``,
-``max_age_s``) cover the process's own writer plus the orphans it adopted; beyond either, the
-oldest files are deleted and their step ranges recorded in diagnostics. When a write fails
+``max_age_s``) are enforced when the process writes its own batches; beyond either, the oldest
+files are deleted and their step ranges recorded in diagnostics. Adopted orphans (another
+writer's data, already on disk under that writer's own bounds) are never evicted at adoption
+nor for their age: only under this process's own space pressure (its write finds the bytes it
+holds, orphans included, over ``max_bytes``), oldest first, and only once a send from that
+queue was tried (the pump marks it). They are counted against the run that wrote them (drop reason
+``adopted_spool_eviction`` and a lost step range of that run), not as this run's eviction.
+Until then the spool may hold ``max_bytes`` plus the untried orphans' bytes. When a write fails
 (disk full, permissions) or the spool is disabled, batches are kept in memory instead, bounded
 by ``memory_max_records`` (oldest evicted and counted). Owned by the worker thread.
 """
@@ -23,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rundial._batch import Batch, body_meta, gunzip_bytes
-from rundial._diagnostics import REASON_SPOOL_EVICTION, Counters
+from rundial._diagnostics import REASON_ADOPTED_EVICTION, REASON_SPOOL_EVICTION, Counters
 from rundial._runfile import run_file_path
 from rundial._spool_queue import SpoolEntry, WriterQueue, unlink_quietly
 # Tests import these from here; they belong to the writer directory (rundial._spool_queue).
@@ -63,6 +69,7 @@ class DiskSpool:
         self.own = WriterQueue(None, run_id, writer_id, None, own=True)
         self.adopted: deque[WriterQueue] = deque()
         self.total_bytes = 0
+        self.adopted_bytes = 0  # the part of total_bytes held by adopted queues
         self.total_files = 0
         self.memory_records = 0
         self.cache_bytes = 0
@@ -77,9 +84,14 @@ class DiskSpool:
         return len(self.own.entries) + sum(len(q.entries) for q in self.adopted)
 
     def queues(self) -> Iterator[WriterQueue]:
-        """Our own queue first (the live run's data has priority), then adopted orphans."""
+        """Send order: adopted writers of our own run first (an older writer's batches must
+        reach the server before ours, which supersede them at the same steps), then our own
+        queue (the live run's data goes before other runs'), then other runs' orphans. Adopted
+        queues keep their adoption order, oldest writer first within a run (``_orphans``)."""
+        run_id = self.own.run_id
+        yield from (q for q in self.adopted if q.run_id == run_id)
         yield self.own
-        yield from self.adopted
+        yield from (q for q in self.adopted if q.run_id != run_id)
 
     def append(self, batch: Batch) -> SpoolEntry:
         """Persist ``batch`` (or keep it in memory when the disk fails); then enforce the bounds."""
@@ -132,9 +144,10 @@ class DiskSpool:
                 self.cache_bytes += sign * entry.nbytes
 
     def head(self, skip_own: bool = False) -> tuple[WriterQueue, SpoolEntry] | None:
-        """The next batch to send (FIFO within each writer), or None."""
+        """The next batch to send (FIFO within each writer), or None. ``skip_own`` (our run's
+        registration was refused) skips our queue and the adopted writers of our run."""
         for queue in self.queues():
-            if queue.entries and not (skip_own and queue.own):
+            if queue.entries and not (skip_own and queue.run_id == self.own.run_id):
                 return queue, queue.entries[0]
         return None
 
@@ -157,6 +170,8 @@ class DiskSpool:
         else:
             queue.entries.remove(entry)
         self._account(entry, -1)
+        if not queue.own:
+            self.adopted_bytes -= entry.nbytes
         if entry.path is None:
             self.memory_records -= entry.records
         else:
@@ -194,16 +209,20 @@ class DiskSpool:
         return self.root / folder / f"{queue.run_id}-{queue.writer_id}-{entry_name(seq, batch_id)}"
 
     def enforce_bounds(self) -> None:
-        """Evict the oldest batches beyond ``max_bytes``/``max_age_s``/``memory_max_records``."""
+        """Evict the oldest batches beyond ``max_bytes``/``max_age_s``/``memory_max_records``
+        (adopted orphans only as the module docstring says)."""
         cutoff = self._clock() - self.max_age_s
         while (victim := self._victim(cutoff)) is not None:
             self._evict(*victim)
 
     def _victim(self, cutoff: float) -> tuple[WriterQueue, SpoolEntry] | None:
-        over_bytes = self.total_bytes > self.max_bytes
-        for queue in (*self.adopted, self.own):  # orphans hold the oldest data: evicted first
-            if queue.entries and (over_bytes or queue.entries[0].created_s < cutoff):
-                return queue, queue.entries[0]
+        if self.total_bytes > self.max_bytes:
+            for queue in self.adopted:  # orphans hold the oldest data: evicted first, once tried
+                if queue.entries and queue.send_tried:
+                    return queue, queue.entries[0]
+        own = self.own.entries
+        if own and (self._own_bytes() > self.max_bytes or own[0].created_s < cutoff):
+            return self.own, own[0]
         if self.memory_records > self.memory_max_records:
             for entry in self.own.entries:
                 if entry.path is None:
@@ -216,17 +235,21 @@ class DiskSpool:
                 _run, entry.points, entry.first_step, entry.last_step = body_meta(self.read(entry))
             except Exception:
                 entry.points = 0
-        self.counters.drop(REASON_SPOOL_EVICTION, entry.points or 0)
+        reason = REASON_SPOOL_EVICTION if queue.own else REASON_ADOPTED_EVICTION
+        self.counters.drop(reason, entry.points or 0)
         if entry.first_step is not None and entry.last_step is not None:
             self.counters.lost_range(queue.run_id, entry.first_step, entry.last_step)
         self.remove(queue, entry)
 
+    def _own_bytes(self) -> int:
+        return self.total_bytes - self.adopted_bytes
+
     def adopt(self, queue: WriterQueue) -> None:
-        """Take over an orphan queue; its files now count against the bounds."""
+        """Take over an orphan queue; nothing is evicted here (see the module docstring)."""
         self.adopted.append(queue)
         for entry in queue.entries:
             self._account(entry, +1)
-        self.enforce_bounds()
+            self.adopted_bytes += entry.nbytes
 
     def release(self, queue: WriterQueue, remove_if_empty: bool = True) -> None:
         """Stop tracking an adopted queue and release its lock; files still pending stay on disk
@@ -234,6 +257,7 @@ class DiskSpool:
         self.adopted.remove(queue)
         for entry in queue.entries:
             self._account(entry, -1)
+            self.adopted_bytes -= entry.nbytes
         queue.close(remove_if_empty=remove_if_empty)
 
     def pending_points(self) -> int:

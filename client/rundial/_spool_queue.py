@@ -96,6 +96,7 @@ class WriterQueue:
         self.own = own
         self.run_info = run_info
         self.entries: deque[SpoolEntry] = deque()
+        self.send_tried = False  # an adopted queue may be evicted only after a send was tried
 
     @classmethod
     def adopt(cls, directory: Path, run_info: dict[str, Any]) -> WriterQueue | None:

@@ -9,6 +9,11 @@ callable replaces the built-in probes.
 
 * The first sample is taken when the sampler starts, then one every ``interval_s`` (default
   10 s, at least 2 s). ``psutil`` is imported on the sampler thread, never by ``import rundial``.
+  CPU percent is measured over at least :data:`CPU_WINDOW_S` (the first sample waits for that
+  window on the sampler thread; a shorter one holds no clock tick and reads 0.0).
+* A run shorter than its first sample still gets it: the first sample is always taken, and
+  ``stop`` waits for it (within its timeout). A sample finishing after ``stop`` gave up waiting
+  is discarded, never queued into a finished run.
 * **Steps are epoch seconds** (``int(time.time())``), not a counter: a resumed run's new process
   cannot overwrite the earlier process's points, and the x-axis is wall time.
 * **Backpressure**: while the run's queue holds at least ``threshold`` × capacity records the
@@ -21,17 +26,18 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rundial._diagnostics import Counters
 from rundial._events import SystemRow
 from rundial._gpu import gpu_probes
+from rundial._warn import warn_user
 
 INTERVAL_S = 10.0
 MIN_INTERVAL_S = 2.0
 BACKPRESSURE_THRESHOLD = 0.8
+CPU_WINDOW_S = 0.1  # psutil's CPU percent needs a few 10 ms clock ticks between two readings
 _MIB = 1024 * 1024
 Probe = Callable[[], Mapping[str, float]]
 
@@ -47,6 +53,7 @@ class PsutilProbe:
         self._psutil = psutil
         self._process = psutil.Process()
         psutil.cpu_percent(interval=None)  # primes the counter; the first real value is next
+        self._cpu_at = time.monotonic()
         self._disk0 = self._disk()
         self._net0 = self._net()
 
@@ -58,9 +65,18 @@ class PsutilProbe:
         io = self._psutil.net_io_counters()
         return None if io is None else (io.bytes_sent / _MIB, io.bytes_recv / _MIB)
 
+    def _cpu_percent(self) -> float:
+        """System CPU percent since the previous reading, at least :data:`CPU_WINDOW_S` ago."""
+        wait_s = self._cpu_at + CPU_WINDOW_S - time.monotonic()
+        if wait_s > 0:
+            time.sleep(wait_s)  # on the sampler thread only
+        value = float(self._psutil.cpu_percent(interval=None))
+        self._cpu_at = time.monotonic()
+        return value
+
     def __call__(self) -> dict[str, float]:
         ps = self._psutil
-        out = {"system/cpu.percent": float(ps.cpu_percent(interval=None)),
+        out = {"system/cpu.percent": self._cpu_percent(),
                "system/memory.percent": float(ps.virtual_memory().percent),
                "system/process.rss_mb": self._process.memory_info().rss / _MIB}
         disk, net = self._disk(), self._net()
@@ -84,7 +100,7 @@ def builtin_probes() -> list[Any]:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    warn_user(message)
 
 
 class SystemSampler:
@@ -106,22 +122,29 @@ class SystemSampler:
         self._probes: list[Probe] | None = [provider] if provider is not None else probes
         self._wall = wall
         self._stop = threading.Event()
+        self._gave_up = False  # stop() stopped waiting: nothing may be queued any more
         self._thread: threading.Thread | None = None
         self._last_step = -1
 
     def start(self) -> None:
         """Start the thread (idempotent); the first sample is taken at once."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
-                                            daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._loop, name="rundial-system-metrics",
+                                      daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread at interpreter exit (3.12+): no sampling
+                return
+            self._thread = thread
 
     def stop(self, timeout_s: float = 1.0) -> None:
-        """Stop sampling; waits at most ``timeout_s`` for a probe in progress."""
+        """Stop sampling; waits at most ``timeout_s`` for a probe in progress (the first sample
+        included, so a short run keeps it); a sample finishing later is discarded."""
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout_s)
+        self._gave_up = True
 
     def forget_after_fork(self) -> None:
         """In a forked child: the thread does not exist there; never sample in the child."""
@@ -132,9 +155,9 @@ class SystemSampler:
         try:
             if self._probes is None:
                 self._probes = builtin_probes()
-            while not self._stop.is_set():
+            self.sample_once()  # the first sample, even when the run already stops
+            while not self._stop.wait(self.interval_s):
                 self.sample_once()
-                self._stop.wait(self.interval_s)
         except Exception as exc:  # never die loudly: system metrics are best effort
             _warn(f"rundial: system metrics stopped: {type(exc).__name__}: {exc}")
 
@@ -146,7 +169,8 @@ class SystemSampler:
         values = self._measure()
         now = self._wall()
         step = max(int(now), self._last_step + 1)
-        if not values or self._stop.is_set():  # a slow probe may outlive the run's finish
+        late = self._gave_up or (self._stop.is_set() and self._last_step >= 0)
+        if not values or late:  # a slow probe may outlive the run's finish
             return False
         self._last_step = step
         self._enqueue(SystemRow((step, int(now * 1000), values)))

@@ -111,7 +111,10 @@ class Span:
         self.end_ns = max(self.start_ns, self._tracer.clock_ns())
         if self._dropped_events:
             self.attrs["rundial.droppedEvents"] = self._dropped_events
-        self.attrs = normalise(self.attrs, self.evidence)
+        try:
+            self.attrs = normalise(self.attrs, self.evidence)
+        except Exception as exc:  # never replace the caller's exception with ours
+            self.attrs = {"rundial.attrsError": f"{type(exc).__name__}: {exc}"[:1024]}
         self._tracer.submit(self)
 
     def __enter__(self) -> Span:

@@ -23,7 +23,19 @@ PROTOCOL_VERSION = "1"
 
 
 class TransportError(OSError):
-    """A request got no HTTP response: connection refused or reset, timeout, DNS failure."""
+    """A request got no HTTP response: connection refused or reset, timeout, DNS failure.
+
+    ``sent`` is False only when the request provably never left (the connection could not be
+    opened); otherwise the server may have received and applied it.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class _NotConnected(Exception):
+    """Opening the connection failed: nothing of the request was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +104,29 @@ class HttpTransport:
         reused = self._conn is not None
         try:
             return self._send_once(request)
+        except _NotConnected as exc:
+            self.close()
+            cause = exc.__cause__
+            raise TransportError(f"{type(cause).__name__}: {cause}", sent=False) from cause
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             if reused and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError,
                                            ConnectionResetError)):
                 try:
                     return self._send_once(request)
-                except (OSError, http.client.HTTPException) as again:
-                    self.close()
-                    raise TransportError(f"{type(again).__name__}: {again}") from again
+                except (OSError, http.client.HTTPException, _NotConnected) as again:
+                    self.close()  # the first attempt may have reached the server: sent stays True
+                    cause = again.__cause__ if isinstance(again, _NotConnected) else again
+                    raise TransportError(f"{type(cause).__name__}: {cause}") from again
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
     def _send_once(self, request: Request) -> Response:
         conn = self._connection(request.timeout)
+        if conn.sock is None:
+            try:
+                conn.connect()
+            except (OSError, http.client.HTTPException) as exc:
+                raise _NotConnected() from exc
         conn.request(request.method, self._prefix + request.path, body=request.body,
                      headers=request.headers)
         resp = conn.getresponse()

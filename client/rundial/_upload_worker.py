@@ -15,10 +15,14 @@ Contract:
 * Network errors, 408/429/5xx: the job is retried with full-jitter backoff (1 s doubling to
   60 s, or the server's ``Retry-After`` when longer) without limit while the process lives and
   stays journaled. A 409 or :class:`~rundial._upload_job.ContentChanged` re-hashes and retries,
-  up to :data:`MAX_CONFLICTS` times. Any other failure rejects the job for good (journaled jobs
-  move to ``<spool>/artifacts/rejected/``), except that an adopted job our key may not write
-  (401/403) is released to other processes. Each failure sets the stats' ``last_error``;
-  nothing escapes the worker thread.
+  up to :data:`MAX_CONFLICTS` times. Other 4xx, a malformed answer or a source that is gone
+  reject the job for good (journaled jobs move to ``<spool>/artifacts/rejected/``), except that
+  an adopted job our key may not write (401/403) is released to other processes. Any other
+  failure is this process's, not a verdict on the job: it stays journaled for the next process
+  (``kept_jobs``). Each failure sets the stats' ``last_error``; nothing escapes the worker.
+* The PUTs run on a :class:`~rundial._part_pool.PartPool` (threads started with the worker,
+  inline when none can start); when the worker thread itself cannot start (interpreter exit),
+  ``close`` runs the jobs on the calling thread until its deadline.
 * ``close(timeout)`` drains up to ``timeout``, then stops the thread: a job interrupted by it
   stays journaled, media values still queued are lost (``dropped_media_on_close``) and pending
   in-memory blobs are settled with an error.
@@ -26,13 +30,15 @@ Contract:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from rundial._artifact_http import ArtifactHTTPError, BlobHttp, ControlClient
 from rundial._artifacts import ArtifactJob, Journal
+from rundial._part_pool import PartPool
 from rundial._retry import Backoff
 from rundial._transport import TransportError
 from rundial._upload_job import BlobRequest, ContentChanged, JobResult, execute
@@ -40,6 +46,7 @@ from rundial._uploader_stats import UploaderStats
 
 RETRY_BASE_S, RETRY_CAP_S = 1.0, 60.0
 MAX_CONFLICTS = 3  # re-hash attempts after a 409 before the job is rejected
+_GIVE_UP_COUNTERS = {"reject": "rejected_jobs", "release": "released_jobs", "keep": "kept_jobs"}
 
 
 class UploadWorker:
@@ -52,7 +59,7 @@ class UploadWorker:
         self._control, self._blob_http, self._journal = control, blob_http, journal
         self._stats = stats
         self._capacity = max(1, capacity)
-        self._pool = ThreadPoolExecutor(max(1, concurrency), "rundial-artifact-put")
+        self._pool = PartPool(concurrency, "rundial-artifact-put")
         self._pending: list[ArtifactJob] = []
         self._cond = threading.Condition()
         self._active = 0
@@ -61,10 +68,15 @@ class UploadWorker:
         self._adopting = adopting
         self._closing = self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="rundial-artifacts", daemon=True)
+        self._inline = False  # no thread could be started: ``close`` runs the jobs itself
 
     def start(self) -> None:
-        """Start the worker thread (never called offline)."""
-        self._thread.start()
+        """Start the worker thread (never called offline). At interpreter exit, when no thread
+        can be started, the jobs run on the thread that calls :meth:`close` instead."""
+        try:
+            self._thread.start()
+        except RuntimeError:
+            self._inline = True
 
     def put(self, job: ArtifactJob, admit: Callable[[ArtifactJob], None]) -> bool:
         """Queue one of our own jobs, calling ``admit(job)`` under the lock first; False (drop
@@ -85,14 +97,18 @@ class UploadWorker:
         if self._adopting:
             self._adopt()
         while (job := self._next_job()) is not None:
-            try:
-                self._process(job)
-            except Exception as exc:  # a journal write failed: keep the worker alive
-                self._stats.error(f"artifact worker: {type(exc).__name__}: {exc}")
-            finally:
-                with self._cond:
-                    self._active -= 1
-                    self._cond.notify_all()
+            self._run_one(job)
+
+    def _run_one(self, job: ArtifactJob) -> None:
+        """Process one job taken from the queue (``_active`` already counts it)."""
+        try:
+            self._process(job)
+        except Exception as exc:  # a journal write failed: keep the worker alive
+            self._stats.error(f"artifact worker: {type(exc).__name__}: {exc}")
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
 
     def _adopt(self) -> None:
         assert self._journal is not None
@@ -108,8 +124,9 @@ class UploadWorker:
             self._adopting = False
             self._cond.notify_all()
 
-    def _next_job(self) -> ArtifactJob | None:
-        """The first job whose backoff has elapsed; None once stopped."""
+    def _next_job(self, until: float | None = None) -> ArtifactJob | None:
+        """The first job whose backoff has elapsed; None once stopped, or (with ``until``, a
+        monotonic time) when nothing is queued or nothing is ready by then."""
         with self._cond:
             while not self._stopped:
                 now = time.monotonic()
@@ -118,8 +135,10 @@ class UploadWorker:
                     self._pending.remove(ready)
                     self._active += 1
                     return ready
+                if until is not None and (now >= until or not self._pending):
+                    return None
                 wake = min((j.not_before for j in self._pending), default=now + 3600.0)
-                self._cond.wait(max(0.0, wake - now))
+                self._cond.wait(max(0.0, (wake if until is None else min(wake, until)) - now))
             return None
 
     def _process(self, job: ArtifactJob) -> None:
@@ -151,7 +170,7 @@ class UploadWorker:
             return
         verdict = _classify(exc, job, job.job_id in self._adopted)
         self._stats.error(f"artifact {job.name!r}: {type(exc).__name__}: {exc}")
-        if verdict in ("reject", "release"):
+        if verdict in ("reject", "release", "keep"):
             self._give_up(job, str(exc), verdict)
             return
         if verdict == "redo":
@@ -167,13 +186,14 @@ class UploadWorker:
         self._finish(job)
 
     def _give_up(self, job: ArtifactJob, reason: str, verdict: str) -> None:
-        """Reject a job for good (kept under rejected/) or release it to other processes."""
+        """Stop trying ``job`` in this process: reject it for good (moved to rejected/), release
+        it to other processes, or keep it journaled for the next one (``keep``)."""
         if job.media is None and self._journal is not None:
             if verdict == "release":
                 self._journal.release(job)
-            else:
+            elif verdict == "reject":
                 self._journal.reject(job, reason)
-        self._stats.bump("released_jobs" if verdict == "release" else "rejected_jobs")
+        self._stats.bump(_GIVE_UP_COUNTERS[verdict])
         self._finish(job, error=reason)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -192,7 +212,9 @@ class UploadWorker:
         """Refuse new jobs, drain up to ``timeout_s``, stop the threads; True when drained."""
         with self._cond:
             self._closing = True
-        drained = self.flush(timeout_s)
+        if self._inline:
+            self._run_inline(timeout_s)
+        drained = self.flush(0.0 if self._inline else timeout_s)
         with self._cond:
             self._stopped = True
             lost_media = sum(1 for j in self._pending if j.media is not None)
@@ -206,6 +228,15 @@ class UploadWorker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         return drained
 
+    def _run_inline(self, timeout_s: float | None) -> None:
+        """Run ready jobs on this thread until none is left or the deadline has passed (a job
+        started before the deadline may end after it: requests have their own timeout)."""
+        until = math.inf if timeout_s is None else time.monotonic() + timeout_s
+        if self._adopting:
+            self._adopt()
+        while (job := self._next_job(until)) is not None:
+            self._run_one(job)
+
     def depth(self) -> tuple[int, int]:
         """``(queued, running)`` job counts."""
         with self._cond:
@@ -217,14 +248,22 @@ class UploadWorker:
 
 
 def _classify(exc: Exception, job: ArtifactJob, adopted: bool) -> str:
-    """``retry`` later, ``redo`` (a conflict: re-hash and retry), ``reject`` or ``release``."""
+    """``retry`` later, ``redo`` (a conflict: re-hash and retry), ``reject`` (the server refused
+    the job, or its source is gone), ``release`` or ``keep`` (a failure of ours: leave the job
+    journaled for the next process or ``rundial sync``)."""
     if isinstance(exc, TransportError):
         return "retry"
     if isinstance(exc, ContentChanged) or (isinstance(exc, ArtifactHTTPError)
                                            and exc.status == 409):
-        return "redo" if job.failures < MAX_CONFLICTS else "reject"
+        if job.failures < MAX_CONFLICTS:
+            return "redo"
+        return "keep" if isinstance(exc, ContentChanged) else "reject"
     if isinstance(exc, ArtifactHTTPError):
         if exc.retryable:
             return "retry"
         return "release" if adopted and exc.status in (401, 403) else "reject"
-    return "reject"  # missing/empty source, malformed answer: retrying cannot help
+    if isinstance(exc, (ValueError, KeyError, TypeError)):
+        return "reject"  # an empty directory or a malformed answer: retrying cannot help
+    if isinstance(exc, FileNotFoundError) and job.source and not Path(job.source).exists():
+        return "reject"  # the source is gone
+    return "keep"  # an error of this process (e.g. shutting down), not a verdict on the job

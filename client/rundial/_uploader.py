@@ -38,7 +38,8 @@ Contract:
   up to :data:`~rundial._upload_worker.MAX_CONFLICTS` times. Other 4xx reject the job for
   good: it is moved to ``<spool>/artifacts/rejected/`` and counted (``last_error`` says why).
   A job adopted from a dead process that our key may not write (401/403) is left for another
-  process.
+  process; one that failed for a reason of this process's own stays journaled (``kept_jobs``).
+* Nothing needs a new executor or thread at interpreter exit (see :mod:`rundial._part_pool`).
 * ``close(timeout)`` drains up to ``timeout``; journaled jobs still pending are resumed by the
   next process using the same spool directory (or ``rundial sync``). Media values still
   pending at close are lost and counted (``dropped_media_on_close``).
@@ -59,6 +60,7 @@ from rundial._upload_job import (BlobRequest, MediaRequest, media_artifact_name,
                                  media_artifact_type)
 from rundial._upload_worker import UploadWorker
 from rundial._uploader_stats import UploaderStats
+from rundial._values import plain_json
 
 QUEUE_CAPACITY_JOBS = ARTIFACT_QUEUE_CAPACITY_JOBS
 CONCURRENCY = ARTIFACT_CONCURRENCY
@@ -171,6 +173,9 @@ class ArtifactUploader:
         return ArtifactHandle(artifact, project, self._control, self._blob_http)
 
     def _job(self, name: str, artifact_type: str | None, **fields: Any) -> ArtifactJob:
+        for key in ("metadata", "retention"):  # journaled and sent as JSON: numpy -> numbers
+            if fields.get(key) is not None:
+                fields[key] = plain_json(fields[key])
         return ArtifactJob(project=dict(_value(self._project_ref)), run_id=_value(self._run_id),
                            name=name, endpoint=self._endpoint, artifact_type=artifact_type,
                            **fields)

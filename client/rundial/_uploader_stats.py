@@ -3,7 +3,9 @@
 Every loss is counted under its reason: ``dropped_queue_full`` (queue at capacity),
 ``dropped_closed`` (logged after close), ``rejected_jobs`` (the collector refused a job for
 good; path-based ones are kept under ``<spool>/artifacts/rejected/``), ``released_jobs``
-(another process's job our key may not upload), ``dropped_media_on_close`` and, offline,
+(another process's job our key may not upload), ``kept_jobs`` (a failure of this process, not
+a verdict on the job: path-based ones stay journaled for the next process or ``rundial sync``;
+media values and trace evidence are lost), ``dropped_media_on_close`` and, offline,
 ``dropped_offline`` (media values, which cannot wait on disk). ``journaled_offline`` counts the
 path-based jobs an offline run left for ``rundial sync``.
 """
@@ -14,7 +16,7 @@ import threading
 from typing import Any, Protocol
 
 COUNTERS = ("queued_jobs", "completed_jobs", "adopted_jobs", "retried_attempts",
-            "rejected_jobs", "released_jobs", "dropped_queue_full", "dropped_closed",
+            "rejected_jobs", "released_jobs", "kept_jobs", "dropped_queue_full", "dropped_closed",
             "dropped_media_on_close", "dropped_offline", "journaled_offline", "uploaded_bytes",
             "deduplicated_bytes")
 

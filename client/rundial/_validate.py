@@ -10,6 +10,8 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+from rundial._values import UNSUPPORTED, plain_scalar
+
 _INT64_MAX = 2**63 - 1
 
 
@@ -23,7 +25,8 @@ def as_metrics(metrics: Any) -> dict[str, Any]:
 
 
 def as_step(step: Any) -> int:
-    """A non-negative int step (numpy integers accepted), or TypeError/ValueError."""
+    """A non-negative int step (numpy/torch scalars accepted), or TypeError/ValueError."""
+    step = _plain(step)
     if isinstance(step, bool) or isinstance(step, float):
         if isinstance(step, float) and step.is_integer() and 0 <= step <= _INT64_MAX:
             return int(step)
@@ -38,7 +41,9 @@ def as_step(step: Any) -> int:
 
 
 def as_time_ms(time_ms: Any) -> int:
-    """A non-negative int of epoch milliseconds, or TypeError/ValueError."""
+    """A non-negative int of epoch milliseconds (numpy/torch scalars accepted), or
+    TypeError/ValueError."""
+    time_ms = _plain(time_ms)
     if isinstance(time_ms, bool) or not isinstance(time_ms, (int, float)):
         try:
             time_ms = operator.index(time_ms)
@@ -47,3 +52,9 @@ def as_time_ms(time_ms: Any) -> int:
     if not 0 <= time_ms <= _INT64_MAX or time_ms != time_ms:
         raise ValueError(f"time_ms must be non-negative epoch milliseconds, not {time_ms!r}")
     return int(time_ms)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy/torch scalar as the Python scalar it holds; anything else unchanged."""
+    plain = plain_scalar(value)
+    return value if plain is UNSUPPORTED else plain

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import MediaSink
+from rundial._batch import Batch, MediaSink
 from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._control import DONE, FAILED, Registrar
-from rundial._diagnostics import Counters
+from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._drain import RecordEncoder
 from rundial._heartbeat import Heartbeat
 from rundial._pump import SpoolPump
@@ -43,6 +43,23 @@ ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
 
 
+def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
+    """Pop at most ``count`` records from the left of ``queue``, fewer when it runs dry.
+
+    Producers pop from the same deque on other threads (a full queue drops its oldest record,
+    ``log`` after finish drops its own), so a length read earlier is only an upper bound: each
+    pop is tried on its own and an empty deque simply ends the drain, keeping what was popped.
+    """
+    records: list[Any] = []
+    pop, append = queue.popleft, records.append
+    try:
+        for _ in range(count):
+            append(pop())
+    except IndexError:
+        pass
+    return records
+
+
 class Worker(WorkerExit):
     """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
 
@@ -52,7 +69,8 @@ class Worker(WorkerExit):
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  on_row: Callable[[dict[str, Any]], None] | None = None,
                  media_sink: MediaSink | None = None,
-                 on_cycle: Callable[[], None] | None = None) -> None:
+                 on_cycle: Callable[[], None] | None = None,
+                 room: threading.Event | None = None) -> None:
         self.settings = settings
         self.doc = doc
         self.queue = queue
@@ -74,6 +92,8 @@ class Worker(WorkerExit):
         self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
                                      on_row=on_row, media_sink=media_sink)
         self.on_cycle = on_cycle
+        self.room = room  # set after every drain: a producer waiting for room re-checks
+        self.half_drains = 0  # drains that left the queue at half its capacity or less
         beat = settings.heartbeat_interval_seconds
         self.heartbeat = (Heartbeat(str(doc["runId"]), settings.api_key, beat, counters, clock)
                           if self.online and registering and beat > 0 else None)
@@ -81,6 +101,7 @@ class Worker(WorkerExit):
         self.thread: threading.Thread | None = None
         self.final: dict[str, Any] | None = None
         self.final_sent = False
+        self.final_refused: str | None = None
         self.deadline = float("inf")
         self.stopping = False
         self.stopped = threading.Event()
@@ -130,9 +151,13 @@ class Worker(WorkerExit):
                 write_run_file(run_dir, {**self.doc, "registered": False})
             return
         doc = {**self.doc, "registered": self.registrar.state == DONE,
-               "blocked": self.registrar.error if self.registrar.state == FAILED else None}
-        if self.final is not None and not self.final_sent:
+               "blocked": self.registrar.error if self.registrar.state == FAILED else None,
+               "refused": self.registrar.state == FAILED and self.registrar.refused}
+        if self.final is not None and not self.final_sent and not self.final_refused:
             doc["finalStatus"] = self.final
+        pending_config = dict(self.registrar.pending_config)
+        if pending_config:  # config/summary changes not acknowledged yet: replayed (``_pump``)
+            doc["pendingConfig"] = pending_config
         write_run_file(run_dir, doc)
 
     @property
@@ -141,11 +166,15 @@ class Worker(WorkerExit):
 
     # -- thread --------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the daemon thread (idempotent)."""
+        """Start the daemon thread (idempotent). Where no thread can start (interpreter exit,
+        Python 3.12+) it stays unstarted, without raising: ``finish`` then runs inline."""
         if self.thread is None:
             self.thread = threading.Thread(target=self._main, name=f"rundial-{self.doc['runId']}",
                                            daemon=True)
-            self.thread.start()
+            try:
+                self.thread.start()
+            except RuntimeError:
+                pass
 
     def _main(self) -> None:
         while not self.stopping:
@@ -221,18 +250,29 @@ class Worker(WorkerExit):
 
     def drain(self) -> int:
         """Move every queued record into spooled batches; returns the number of batches."""
-        queue = self.queue
-        count = len(queue)
-        if not count:
+        records = pop_up_to(self.queue, len(self.queue))
+        if not records:
             return 0
-        records = [queue.popleft() for _ in range(count)]
+        if len(self.queue) <= self.settings.queue_capacity // 2:
+            self.half_drains += 1
+        if self.room is not None:
+            self.room.set()
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
-        self.counters.enqueued_points += sum(b.points for b in batches) + after - before
+        self.counters.add_enqueued(sum(b.points for b in batches) + after - before)
         for batch in batches:
-            self.spool.append(batch)
+            self._spool_batch(batch)
         return len(batches)
+
+    def _spool_batch(self, batch: Batch) -> None:
+        """Append ``batch`` to the spool; an unexpected error counts its points as dropped
+        (``worker_error``) instead of letting the popped records vanish uncounted."""
+        try:
+            self.spool.append(batch)
+        except Exception as exc:
+            self.counters.drop(REASON_WORKER_ERROR, batch.points)
+            self._worker_error(exc)
 
     def _network_step(self, keep_going: Callable[[], bool]) -> None:
         failure = self.registrar.step(self.transport, self.pump.timeout)

@@ -2,8 +2,10 @@
 
 ``finish(final, deadline)`` stops the loop, drains the queue into the spool, sends until the
 deadline (one more try; jitter ignored, ``Retry-After`` honoured), sends the final status
-within a reserve kept for it, then closes the spool: files still pending stay for the next
-process or ``rundial sync`` (one line on stderr says how many), batches held only in memory
+within a reserve kept for it (a refusal, e.g. 409 because the run already holds another
+terminal status, makes ``finish`` return False and is not retried later), then closes the
+spool: files still pending stay for the next process or ``rundial sync`` (one line on stderr
+says how many and what will send them: ``_exit_line``), batches held only in memory
 (spool disabled or not writable) are dropped and counted as ``shutdown``. It never hangs: a
 request still in flight at the deadline is aborted, and the thread gets
 :data:`ABORT_GRACE_S` more before ``finish`` gives up on it (and says so on stderr).
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rundial._config import Settings
-from rundial._control import DONE, Registrar
+from rundial._control import DONE, FAILED, Registrar
 from rundial._diagnostics import REASON_SHUTDOWN, Counters
+from rundial._exit_line import adopted_pending_line, own_pending_line
 from rundial._pump import SpoolPump
 from rundial._retry import Backoff
 from rundial._runfile import remove_run_dir_if_done
@@ -49,6 +52,7 @@ class WorkerExit:
     thread: threading.Thread | None
     final: dict[str, Any] | None
     final_sent: bool
+    final_refused: str | None
     deadline: float
     stopping: bool
     stopped: threading.Event
@@ -95,7 +99,7 @@ class WorkerExit:
         if not self.online:
             return all(e.path is not None for e in self.spool.own.entries)
         status_ok = self.final is None or self.final_sent or not self.registering
-        return status_ok and not self.spool.own.entries
+        return status_ok and not self.final_refused and not self.spool.own.entries
 
     def _safe_shutdown(self) -> None:
         try:
@@ -106,14 +110,32 @@ class WorkerExit:
             self.stopped.set()
 
     def _shutdown(self) -> None:
-        self.drain()
+        """Drain, send, close the spool: each step runs even when an earlier one raised (the
+        error is counted), so the queue always reaches the spool and the final state run.json."""
+        self._guarded(self.drain)
+        self._guarded(self._add_dropped_ranges)
         if self.online and self.clock() < self.deadline:
-            if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
-                self._next_scan = float("inf")
-                self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
-            self._final_network()
-        self._close_spool()
+            self._guarded(self._final_send)
+        self._guarded(self._close_spool)
         self.transport.close()
+
+    def _guarded(self, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except Exception as exc:
+            self._worker_error(exc)
+
+    def _final_send(self) -> None:
+        if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
+            self._next_scan = float("inf")
+            self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+        self._final_network()
+
+    def _add_dropped_ranges(self) -> None:
+        """Put this run's lost step ranges into the final status (``droppedStepRanges``)."""
+        ranges = self.counters.ranges_of(str(self.doc["runId"]))
+        if self.final is not None and ranges:
+            self.final = {**self.final, "droppedStepRanges": ranges}
 
     def _final_network(self) -> None:
         """Within the deadline: one more try (jitter ignored, Retry-After honoured), then status."""
@@ -124,7 +146,9 @@ class WorkerExit:
         self.pump.deadline = self.deadline
         if self.final is not None and self.registering and self.registrar.state == DONE:
             result = self.registrar.send_final(self.transport, self.final, self.pump.timeout)
-            self.final_sent = result.ok or result.status == 409
+            self.final_sent = result.ok  # a 409 (another terminal status) is not success
+            if result.kind == "fatal":
+                self.final_refused = result.message
 
     def _close_spool(self) -> None:
         own = self.spool.own
@@ -134,7 +158,9 @@ class WorkerExit:
         if memory_only:
             lost = sum(e.points or 0 for e in own.entries if e.path is None)
             self.counters.drop(REASON_SHUTDOWN, lost)
-        needs_doc = self.final is not None and self.registering and not self.final_sent
+        adopted = Counter(q.run_id for q in self.spool.adopted for _ in q.entries)
+        unsent_final = self.final is not None and not self.final_sent and not self.final_refused
+        needs_doc = self.registering and (unsent_final or bool(self.registrar.pending_config))
         if (needs_doc or (pending and own.directory is not None)) and self.spool.root is not None:
             self._persist_doc()
         self.pump.release_all()
@@ -143,6 +169,8 @@ class WorkerExit:
             remove_run_dir_if_done(self.spool.root / str(self.doc["runId"]))
         if pending:
             self._report_pending(pending, points, memory_only)
+        if adopted:
+            sys.stderr.write(adopted_pending_line(adopted, self.spool.root, self.settings.endpoint))
 
     def _persist_doc(self) -> None:
         assert self.spool.root is not None
@@ -159,7 +187,9 @@ class WorkerExit:
                              "(the spool is disabled or not writable)\n")
         on_disk = pending - memory_only
         if on_disk:
-            where = self.spool.own_dir
-            sys.stderr.write(f"rundial: {on_disk} batches ({points:,} points) pending in {where}; "
-                             "they will be sent by the next run or rundial sync\n")
+            failed = self.registrar.state == FAILED
+            sys.stderr.write(own_pending_line(
+                str(self.doc["runId"]), on_disk, points, self.spool.own_dir, self.spool.root,
+                self.settings.endpoint, refused=failed and self.registrar.refused,
+                blocked=self.registrar.error if failed else None))
         self.emit("shutdown_spool_handoff", batches=pending, points=points)

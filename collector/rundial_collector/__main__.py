@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -53,16 +55,48 @@ def _config_from(args: argparse.Namespace) -> CollectorConfig:
     return replace(config, **updates)  # type: ignore[arg-type]
 
 
+class ListenError(Exception):
+    """The collector's address cannot be bound (busy port, unknown host, no permission)."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``, bound before anything else starts (so a busy
+    port is reported before the first start generates an admin key). Raises ListenError with
+    a one-line reason."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {where}: unknown host ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(f"cannot listen on {where}: the port is already in use (stop the "
+                              "other process, or pick another port with --port / "
+                              "RUNDIAL_COLLECTOR_PORT)") from None
+        raise ListenError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
 async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down gracefully.
+    """Serve until SIGTERM/SIGINT, then shut down gracefully. Raises ListenError (before any
+    bootstrap) when the address cannot be bound.
 
     The service creates every file private: umask 077 (the data directory is the owner's
     alone, see :mod:`rundial_collector.datadir`).
     """
     os.umask(0o077)
+    sock = listen_socket(config.host, config.port)
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.SockSite(runner, sock)
     await site.start()
     port = _bound_port(runner)
     if port_file is not None:
@@ -97,7 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config_from(args)
     if args.command == "serve":
-        asyncio.run(serve(config, args.port_file))
+        port_dir = args.port_file.parent if args.port_file is not None else None
+        if port_dir is not None and not port_dir.is_dir():
+            print(f"rundial-collector: --port-file {args.port_file}: the folder {port_dir} "
+                  "does not exist", file=sys.stderr)
+            return 1
+        try:
+            asyncio.run(serve(config, args.port_file))
+        except ListenError as exc:
+            print(f"rundial-collector: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -138,10 +138,12 @@ def check_sha256(value: str, field: str) -> str:
 
 
 def check_files(files: list[FileIn]) -> None:
-    """1..MAX_FILES files with valid, unique paths, sizes and hashes."""
+    """1..MAX_FILES files with valid, unique paths, sizes and hashes; one sha256 never comes
+    with two sizes (one content has one size)."""
     if not 1 <= len(files) <= MAX_FILES:
         raise errors.invalid(f"files must hold 1-{MAX_FILES} entries", "files")
     seen: set[str] = set()
+    sizes: dict[str, int] = {}
     for i, f in enumerate(files):
         check_path(f.path, f"files[{i}].path")
         check_sha256(f.sha256, f"files[{i}].sha256")
@@ -149,6 +151,9 @@ def check_files(files: list[FileIn]) -> None:
             raise errors.invalid(f"sizeBytes must be 0-{MAX_FILE_BYTES}", f"files[{i}].sizeBytes")
         if f.path in seen:
             raise errors.invalid(f"duplicate path {f.path!r}", f"files[{i}].path")
+        if sizes.setdefault(f.sha256, f.sizeBytes) != f.sizeBytes:
+            raise errors.invalid(f"sha256 {f.sha256} is listed with sizes {sizes[f.sha256]} and "
+                                 f"{f.sizeBytes}", f"files[{i}].sizeBytes")
         seen.add(f.path)
 
 

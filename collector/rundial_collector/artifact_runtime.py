@@ -105,7 +105,8 @@ async def delete_orphans(app: web.Application, sha256s: Iterable[str]) -> tuple[
     """Delete blobs that are still unreferenced now; return (blobs deleted, bytes reclaimed).
 
     Each candidate is re-checked against the store just before its deletion, so a blob that an
-    upload started to reference in the meantime is kept. An upload that begins referencing it
+    upload started to reference in the meantime is kept. The projects that held a deleted blob
+    no longer do (a later upload of the content must send the bytes again). An upload that begins referencing it
     in the remaining window (between that check and the unlink) gets a 409 at finalize naming
     the missing file, and re-initiating uploads it again.
     """
@@ -114,6 +115,7 @@ async def delete_orphans(app: web.Application, sha256s: Iterable[str]) -> tuple[
     for sha in sorted(set(sha256s)):
         if await store.unreferenced_blobs([sha]):
             freed = await blobs.delete(sha)
+            await store.forget_blob_holders(sha)
             deleted += 1 if freed else 0
             reclaimed += freed
     return deleted, reclaimed

@@ -1,8 +1,8 @@
 """JSON views of artifacts and the upload plan that initiate answers with (v1 doc §6.1).
 
 Upload and download URLs name a blob by sha256 and carry everything the PUT handler needs
-(size, part size) inside the signature, so a URL is scoped to exactly one blob (or one part of
-it) and the PUT needs no database look-up.
+(size, part size, the project the upload is for) inside the signature, so a URL is scoped to
+exactly one blob (or one part of it) of one project.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aiohttp import web
 
 from rundial_collector.artifact_runtime import BLOBS, SETTINGS, SIGNER
 from rundial_collector.blobstage import part_plan, part_size_for
+from rundial_collector.blobstore import StageKey
 from rundial_collector.store.artifacts_base import ArtifactFile, ArtifactUse, ArtifactVersion
 
 BLOB_PATH = "/api/v1/artifacts/blobs/{sha256}"
@@ -44,53 +45,65 @@ def use_json(u: ArtifactUse) -> dict[str, Any]:
             "lastUsedAtMs": u.last_used_ms, "useCount": u.use_count}
 
 
-def deduplicated_bytes(request: web.Request, files: list[ArtifactFile]) -> int:
-    """Bytes of ``files`` whose content is already stored (counted once per sha256)."""
-    blobs = request.app[BLOBS]
+def deduplicated_bytes(files: list[ArtifactFile], held: set[str]) -> int:
+    """Bytes of ``files`` whose content the project holds (counted once per sha256)."""
     sizes = {f.sha256: f.size_bytes for f in files}
-    return sum(size for sha, size in sizes.items() if blobs.exists(sha))
+    return sum(size for sha, size in sizes.items() if sha in held)
 
 
-def upload_plan(request: web.Request, files: tuple[ArtifactFile, ...]) -> list[dict[str, Any]]:
-    """One entry per sha256 not stored yet: a single PUT, or the multipart parts still missing.
+def upload_plan(request: web.Request, version: ArtifactVersion,
+                held: set[str]) -> list[dict[str, Any]]:
+    """One entry per sha256 the project does not hold: a single PUT, or the multipart parts
+    still missing.
 
-    Content already stored is skipped (dedup); parts already staged by an earlier, interrupted
-    upload of the same content are skipped too (resume). A multipart file whose parts are all
-    staged is left out: finalize assembles it.
+    Content the project holds (``held``: stored, and uploaded by this project before) is
+    skipped (dedup); content stored only for other projects is planned like unknown content, so
+    the answer never tells whether another project has it. Parts this project staged in an
+    earlier, interrupted upload of the same content are skipped too (resume). A multipart file
+    whose parts are all staged is left out: finalize assembles it.
     """
-    blobs, settings = request.app[BLOBS], request.app[SETTINGS]
+    settings = request.app[SETTINGS]
     base = request.app[SIGNER].base_url(request)
     plan: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for f in files:
-        if f.sha256 in seen or blobs.exists(f.sha256):
+    for f in version.files:
+        if f.sha256 in seen or f.sha256 in held:
             continue
         seen.add(f.sha256)
         if f.size_bytes <= settings.multipart_threshold_bytes:
             plan.append({"path": f.path, "uploadStrategy": "single",
-                         "url": _blob_url(request, base, f), "requiredHeaders": {}})
+                         "url": _blob_url(request, base, f, version.project_id),
+                         "requiredHeaders": {}})
             continue
-        parts = _missing_parts(request, base, f)
+        parts = _missing_parts(request, base, f, version.project_id)
         if parts:
             plan.append({"path": f.path, "uploadStrategy": "multipart", "parts": parts,
                          "partSizeBytes": part_size_for(f.size_bytes, settings.part_bytes)})
     return plan
 
 
-def _blob_url(request: web.Request, base: str, f: ArtifactFile) -> str:
+def stage_key(request: web.Request, project_id: str, f: ArtifactFile) -> StageKey:
+    """Where ``project_id``'s multipart upload of ``f`` is staged."""
+    psize = part_size_for(f.size_bytes, request.app[SETTINGS].part_bytes)
+    return StageKey.of(project_id, f.sha256, f.size_bytes, psize)
+
+
+def _blob_url(request: web.Request, base: str, f: ArtifactFile, project_id: str) -> str:
     settings = request.app[SETTINGS]
     url, _ = request.app[SIGNER].sign(base, "PUT", BLOB_PATH.format(sha256=f.sha256),
-                                      settings.upload_url_ttl_s, {"size": str(f.size_bytes)})
+                                      settings.upload_url_ttl_s,
+                                      {"size": str(f.size_bytes), "prj": project_id})
     return url
 
 
-def _missing_parts(request: web.Request, base: str, f: ArtifactFile) -> list[dict[str, Any]]:
+def _missing_parts(request: web.Request, base: str, f: ArtifactFile,
+                   project_id: str) -> list[dict[str, Any]]:
     settings, signer = request.app[SETTINGS], request.app[SIGNER]
-    psize = part_size_for(f.size_bytes, settings.part_bytes)
-    missing = set(request.app[BLOBS].missing_parts(f.sha256, f.size_bytes, psize))
-    params = {"size": str(f.size_bytes), "psize": str(psize)}
+    key = stage_key(request, project_id, f)
+    missing = set(request.app[BLOBS].missing_parts(key))
+    params = {"size": str(f.size_bytes), "psize": str(key.part_size), "prj": project_id}
     parts = []
-    for part in part_plan(f.size_bytes, psize):
+    for part in part_plan(f.size_bytes, key.part_size):
         if part.number not in missing:
             continue
         url, _ = signer.sign(base, "PUT", PART_PATH.format(sha256=f.sha256, number=part.number),

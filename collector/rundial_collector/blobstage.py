@@ -1,11 +1,13 @@
 """Building blocks of :mod:`rundial_collector.blobstore`: part plans, hashing, keyed locks.
 
-:class:`PrefixHashes` keeps, per staged multipart upload, a sha256 of the contiguous prefix
+:class:`StagedUploads` keeps, per staged multipart upload, a sha256 of the contiguous prefix
 of parts received so far. Each completed part advances it (reading the part back from the page
 cache on an I/O thread), so finalizing a large upload only hashes what is left instead of the
-whole file: finalize stays well inside the rc1 SDK's 5 s request timeout. The state is a cache:
-when it is lost (restart, eviction, a part rewritten) :meth:`PrefixHashes.finish` hashes from
-the start, so correctness never depends on it.
+whole file: finalize stays well inside the rc1 SDK's 5 s request timeout. The prefix is a
+cache: when it is lost (restart, eviction, a part rewritten) :meth:`StagedUploads.finish`
+hashes from the start. It also tracks the parts being written, so that the prefix provably
+covers the bytes on disk (see the class docstring). That tracking is in-process: one collector
+process owns a data directory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rundial_collector.blobstore_base import BlobBusy, StageKey
 
 MiB = 1024 * 1024
 READ_CHUNK_BYTES = MiB
@@ -101,63 +105,157 @@ def hash_file(path: Path) -> str:
 
 @dataclass
 class _Prefix:
+    """sha256 of parts 1..``next_part``-1 as they are on disk. ``hashing`` is the part being
+    read now (0: none); once ``stale``, a part it covers was rewritten and it is worthless."""
+
     hasher: Any = field(default_factory=hashlib.sha256)
     next_part: int = 1
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    hashing: int = 0
+    stale: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held while feeding hasher
 
 
-class PrefixHashes:
-    """Running sha256 of each staged upload's contiguous prefix. Thread-safe."""
+@dataclass
+class _Activity:
+    writing: set[int] = field(default_factory=set)  # parts being received now
+    completing: bool = False
 
-    def __init__(self, max_entries: int = PREFIX_ENTRIES_MAX) -> None:
-        self._entries: OrderedDict[tuple[str, int], _Prefix] = OrderedDict()
+
+class StagedUploads:
+    """Which parts of each staged upload are being written, whether it is being completed, and
+    its running prefix hash. Thread-safe; it guards one process's staging directory.
+
+    Why the prefix hash always equals the sha256 of the bytes that get published: the bytes of
+    part n change only inside a write of part n, between :meth:`begin_write` and
+    :meth:`end_write` (the caller closes its file before ``end_write``). ``begin_write`` refuses
+    a part already being written, and drops a prefix that covers part n or is reading it; the
+    prefix never starts reading a part that is being written. :meth:`begin_complete` refuses
+    while any part is being written, and no write begins until :meth:`end_complete`, so
+    :meth:`finish` hashes (what the prefix lacks of) the very bytes that are then published.
+    """
+
+    def __init__(self, max_prefixes: int = PREFIX_ENTRIES_MAX) -> None:
         self._lock = threading.Lock()
-        self._max = max_entries
+        self._prefixes: OrderedDict[StageKey, _Prefix] = OrderedDict()
+        self._activity: dict[StageKey, _Activity] = {}
+        self._max = max_prefixes
 
-    def _entry(self, key: tuple[str, int]) -> _Prefix:
+    def begin_write(self, key: StageKey, number: int) -> None:
+        """Claim part ``number`` for one write; :class:`BlobBusy` when that cannot be now."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                entry = self._entries[key] = _Prefix()
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
-            self._entries.move_to_end(key)
-            return entry
+            activity = self._activity.setdefault(key, _Activity())
+            if activity.completing or number in activity.writing:
+                self._tidy(key, activity)
+                raise BlobBusy(f"part {number} is already being uploaded, or the upload is being "
+                               "finalized; retry when that request is done")
+            activity.writing.add(number)
+            prefix = self._prefixes.get(key)
+            if prefix is not None and (prefix.next_part > number or prefix.hashing == number):
+                self._drop(key, prefix)
 
-    def forget(self, sha256: str, part_size: int) -> None:
+    def end_write(self, key: StageKey, number: int) -> None:
         with self._lock:
-            self._entries.pop((sha256, part_size), None)
+            activity = self._activity.get(key)
+            if activity is not None:
+                activity.writing.discard(number)
+                self._tidy(key, activity)
 
-    def rewind(self, sha256: str, part_size: int, number: int) -> None:
-        """Part ``number`` is being rewritten: drop the prefix if it already covers it."""
+    def begin_complete(self, key: StageKey) -> None:
+        """Freeze the staged bytes for :meth:`finish`; :class:`BlobBusy` while parts arrive."""
         with self._lock:
-            entry = self._entries.get((sha256, part_size))
-            if entry is not None and entry.next_part > number:
-                del self._entries[(sha256, part_size)]
+            activity = self._activity.setdefault(key, _Activity())
+            if activity.writing or activity.completing:
+                busy = sorted(activity.writing)
+                self._tidy(key, activity)
+                raise BlobBusy(f"parts {busy[:10]} are still being uploaded" if busy else
+                               "the upload is already being finalized")
+            activity.completing = True
 
-    def advance(self, data: Path, parts: Path, sha256: str, part_size: int, size: int) -> None:
+    def end_complete(self, key: StageKey) -> None:
+        with self._lock:
+            activity = self._activity.get(key)
+            if activity is not None:
+                activity.completing = False
+                self._tidy(key, activity)
+
+    def busy(self, key: StageKey) -> bool:
+        """Whether a part of ``key`` is being written or the upload is being completed."""
+        with self._lock:
+            return key in self._activity
+
+    def forget(self, key: StageKey) -> None:
+        with self._lock:
+            self._drop(key, self._prefixes.get(key))
+
+    def advance(self, key: StageKey, data: Path, parts: Path) -> None:
         """Hash every newly contiguous received part (blocking; run on an I/O thread)."""
-        entry = self._entry((sha256, part_size))
-        with entry.lock:
-            try:
-                while (parts / str(entry.next_part)).exists():
-                    part = part_at(size, part_size, entry.next_part)
-                    if part is None:
+        with self._lock:
+            prefix = self._prefix(key)
+        with prefix.lock:
+            while (part := self._claim_next(key, prefix, parts)) is not None:
+                try:
+                    hash_range(data, part.offset, part.size, prefix.hasher)
+                except OSError:  # published or discarded meanwhile: nothing to track
+                    with self._lock:
+                        self._drop(key, prefix)
+                    return
+                with self._lock:
+                    prefix.hashing = 0
+                    if prefix.stale:
                         return
-                    hash_range(data, part.offset, part.size, entry.hasher)
-                    entry.next_part += 1
-            except FileNotFoundError:  # published or discarded meanwhile: nothing to track
-                self.forget(sha256, part_size)
+                    prefix.next_part = part.number + 1
 
-    def finish(self, data: Path, sha256: str, part_size: int, size: int) -> str:
-        """The sha256 hex of the whole staged blob, hashing only what the prefix lacks."""
-        entry = self._entry((sha256, part_size))
-        with entry.lock:
-            start = min(size, (entry.next_part - 1) * part_size)
-            hash_range(data, start, size - start, entry.hasher)
-            digest: str = entry.hasher.hexdigest()
-        self.forget(sha256, part_size)
-        return digest
+    def _claim_next(self, key: StageKey, prefix: _Prefix, parts: Path) -> PartPlan | None:
+        """The next part for ``prefix`` to read (marked as being read), or None: none is ready."""
+        with self._lock:
+            activity = self._activity.get(key)
+            number = prefix.next_part
+            if prefix.stale or (activity is not None
+                                and (activity.completing or number in activity.writing)):
+                return None
+            part = part_at(key.size, key.part_size, number)
+            if part is None or not (parts / str(number)).exists():
+                return None
+            prefix.hashing = number
+            return part
+
+    def finish(self, key: StageKey, data: Path) -> str:
+        """The sha256 hex of the staged blob, hashing only what the prefix lacks (blocking).
+
+        Call between :meth:`begin_complete` and :meth:`end_complete` only.
+        """
+        with self._lock:
+            prefix = self._prefixes.pop(key, None) or _Prefix()
+        with prefix.lock:  # waits for a part being read to be fed in
+            with self._lock:
+                usable, prefix.stale = not prefix.stale, True
+            hasher = prefix.hasher if usable else hashlib.sha256()
+            done_parts = prefix.next_part - 1 if usable else 0
+            start = min(key.size, done_parts * key.part_size)
+            hash_range(data, start, key.size - start, hasher)
+            digest: str = hasher.hexdigest()
+            return digest
+
+    def _prefix(self, key: StageKey) -> _Prefix:
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = self._prefixes[key] = _Prefix()
+            while len(self._prefixes) > self._max:
+                self._prefixes.popitem(last=False)[1].stale = True
+        self._prefixes.move_to_end(key)
+        return prefix
+
+    def _drop(self, key: StageKey, prefix: _Prefix | None) -> None:
+        if prefix is None:
+            return
+        prefix.stale = True
+        prefix.hashing = 0
+        if self._prefixes.get(key) is prefix:
+            del self._prefixes[key]
+
+    def _tidy(self, key: StageKey, activity: _Activity) -> None:
+        if not activity.writing and not activity.completing:
+            self._activity.pop(key, None)
 
 
 class KeyedLocks:

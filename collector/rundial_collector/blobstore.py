@@ -6,8 +6,10 @@ reaches the filesystem. Layout under ``root`` (``<data_dir>/blobs``)::
 
     sha256/ab/cd/<hex>              published blobs (content verified before publishing)
     tmp/<random>.tmp                single uploads being received (same filesystem: os.replace)
-    staging/<hex>.<part size>.data  multipart uploads: parts are written at their offsets
-    staging/<hex>.<part size>.parts/<n>   the ETag of part n, written once its bytes are in
+    staging/<stem>.data             multipart uploads: parts are written at their offsets
+    staging/<stem>.parts/<n>        the ETag of part n, written once its bytes are in
+
+where ``<stem>`` is :attr:`StageKey.stem` (project tag, sha256, size, part size).
 
 Bodies are streamed to disk while hashing; memory per stream is bounded by
 :data:`WRITE_BATCH_BYTES` (two batches at most). Too long a body raises :class:`BlobTooLarge`,
@@ -30,10 +32,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from rundial_collector.blobstage import (KeyedLocks, PartPlan, PrefixHashes, hash_file,
+from rundial_collector.blobstage import (KeyedLocks, PartPlan, StagedUploads, hash_file,
                                          part_at, part_plan, write_and_hash)
-from rundial_collector.blobstore_base import (BlobError, BlobIncomplete, BlobMismatch, BlobStore,
-                                              BlobTooLarge, Chunks)
+from rundial_collector.blobstore_base import (BlobBusy, BlobError, BlobIncomplete, BlobMismatch,
+                                              BlobStore, BlobTooLarge, Chunks, StageKey)
+from rundial_collector.blobsweep import sweep_staging_dir
 
 T = TypeVar("T")
 log = logging.getLogger("rundial.collector.blobs")
@@ -50,7 +53,7 @@ class LocalBlobStore:
         self._io_threads = io_threads
         self._pool: ThreadPoolExecutor | None = None
         self._locks = KeyedLocks()
-        self._prefix = PrefixHashes()
+        self._staged = StagedUploads()
         self._background: set[asyncio.Future[Any]] = set()
 
     def start(self) -> None:
@@ -106,71 +109,84 @@ class LocalBlobStore:
             self._publish(tmp, sha256)
 
     def _publish(self, source: Path, sha256: str) -> None:
+        """Move the verified ``source`` into place. An existing copy is replaced, not kept: the
+        new one was just verified, so a blob stored wrong (by a collector before #14) heals at
+        the next upload of its true content. Readers of the old file keep reading it."""
         target = self.blob_path(sha256)
-        if target.exists():
-            source.unlink(missing_ok=True)
-            return
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.replace(source, target)
 
     # -- multipart uploads -------------------------------------------------------------------
-    def _staging(self, sha256: str, part_size: int) -> tuple[Path, Path]:
-        base = self.root / "staging" / f"{sha256}.{part_size}"
+    def _staging(self, key: StageKey) -> tuple[Path, Path]:
+        base = self.root / "staging" / key.stem
         return base.with_name(base.name + ".data"), base.with_name(base.name + ".parts")
 
-    async def put_part(self, sha256: str, size: int, part_size: int, number: int,
-                       chunks: Chunks) -> str:
-        """Receive part ``number`` into the staging file; return its ETag (quoted sha256)."""
-        part = part_at(size, part_size, number)
+    async def put_part(self, key: StageKey, number: int, chunks: Chunks) -> str:
+        """Receive part ``number`` into the staging file; return its ETag (quoted sha256).
+
+        :class:`BlobBusy` when the same part is being received or the upload is being completed.
+        """
+        part = part_at(key.size, key.part_size, number)
         if part is None:
-            raise BlobMismatch(f"a {size}-byte blob has no part {number}")
-        data, parts = self._staging(sha256, part_size)
-        parts.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
-        self._prefix.rewind(sha256, part_size, number)
-        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+            raise BlobMismatch(f"a {key.size}-byte blob has no part {number}")
+        data, parts = self._staging(key)
+        self._staged.begin_write(key, number)
         try:
-            written, digest = await self._stream(fd, part.offset, part.size, chunks)
+            parts.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
+            fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                written, digest = await self._stream(fd, part.offset, part.size, chunks)
+            finally:
+                os.close(fd)
+            if written != part.size:
+                raise BlobMismatch(f"part {number} has {written} bytes; expected {part.size}")
+            etag = f'"{digest}"'
+            _write_atomic(parts / str(number), etag)
         finally:
-            os.close(fd)
-        if written != part.size:
-            raise BlobMismatch(f"part {number} has {written} bytes; expected {part.size}")
-        etag = f'"{digest}"'
-        _write_atomic(parts / str(number), etag)
-        self._in_background(self._prefix.advance, data, parts, sha256, part_size, size)
+            self._staged.end_write(key, number)
+        self._in_background(self._staged.advance, key, data, parts)
         return etag
 
-    def missing_parts(self, sha256: str, size: int, part_size: int) -> list[int]:
-        """Numbers of the parts of ``sha256`` not yet received (all of them when none are)."""
-        _, parts = self._staging(sha256, part_size)
+    def missing_parts(self, key: StageKey) -> list[int]:
+        """Numbers of the parts of ``key`` not yet received (all of them when none are)."""
+        _, parts = self._staging(key)
         have = set(os.listdir(parts)) if parts.is_dir() else set()
-        return [p.number for p in part_plan(size, part_size) if str(p.number) not in have]
+        return [p.number for p in part_plan(key.size, key.part_size) if str(p.number) not in have]
 
-    def part_etag(self, sha256: str, part_size: int, number: int) -> str | None:
-        _, parts = self._staging(sha256, part_size)
+    def part_etag(self, key: StageKey, number: int) -> str | None:
+        _, parts = self._staging(key)
         try:
             return (parts / str(number)).read_text()
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    async def complete(self, sha256: str, size: int, part_size: int) -> None:
-        """Verify the staged parts as a whole and publish them; discard them on mismatch."""
-        missing = self.missing_parts(sha256, size, part_size)
-        if missing:
-            raise BlobIncomplete(missing)
-        data, parts = self._staging(sha256, part_size)
-        async with self._locks.hold(sha256):
-            if self.exists(sha256):
-                return
-            digest = await self._run(self._prefix.finish, data, sha256, part_size, size)
-            if digest != sha256 or data.stat().st_size != size:
-                await self._run(self._discard, data, parts, sha256, part_size)
-                raise BlobMismatch(f"the parts assemble to sha256 {digest}, not {sha256}")
-            self._publish(data, sha256)
-            await self._run(shutil.rmtree, parts, True)
+    async def complete(self, key: StageKey) -> None:
+        """Hash the staged bytes; publish them (or drop them when the blob is already stored)
+        when they match, discard them otherwise.
 
-    def _discard(self, data: Path, parts: Path, sha256: str, part_size: int) -> None:
-        self._prefix.forget(sha256, part_size)
+        :class:`BlobIncomplete` with parts missing, :class:`BlobBusy` while a part is still being
+        received, :class:`BlobMismatch` when the bytes are not the announced content.
+        """
+        data, parts = self._staging(key)
+        async with self._locks.hold(key.sha256):
+            self._staged.begin_complete(key)
+            try:
+                missing = self.missing_parts(key)
+                if missing:
+                    raise BlobIncomplete(missing)
+                digest = await self._run(self._staged.finish, key, data)
+                if digest != key.sha256 or data.stat().st_size != key.size:
+                    await self._run(self._discard, key)
+                    raise BlobMismatch(f"the parts assemble to sha256 {digest}, not {key.sha256}")
+                self._publish(data, key.sha256)
+                await self._run(shutil.rmtree, parts, True)
+            finally:
+                self._staged.end_complete(key)
+
+    def _discard(self, key: StageKey) -> None:
+        data, parts = self._staging(key)
+        self._staged.forget(key)
         data.unlink(missing_ok=True)
         shutil.rmtree(parts, ignore_errors=True)
 
@@ -188,18 +204,8 @@ class LocalBlobStore:
 
     async def sweep_staging(self, older_than_s: float) -> int:
         """Drop staged uploads untouched for ``older_than_s``; return the bytes reclaimed."""
-        return await self._run(self._sweep_staging, time.time() - older_than_s)
-
-    def _sweep_staging(self, cutoff: float) -> int:
-        reclaimed = 0
-        for data in (self.root / "staging").glob("*.data"):
-            parts = data.with_suffix(".parts")
-            stamp = max(data.stat().st_mtime, parts.stat().st_mtime if parts.exists() else 0)
-            if stamp < cutoff:
-                reclaimed += data.stat().st_size
-                sha256, part_size = data.name.split(".")[:2]
-                self._discard(data, parts, sha256, int(part_size))
-        return reclaimed
+        return await self._run(sweep_staging_dir, self.root / "staging", self._staged,
+                               time.time() - older_than_s)
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _stream(self, fd: int, offset: int, limit: int,
@@ -221,12 +227,12 @@ class LocalBlobStore:
                 buffered += len(chunk)
                 if buffered >= WRITE_BATCH_BYTES or len(batch) >= WRITE_BATCH_CHUNKS:
                     if writing is not None:
-                        await writing
+                        await _settled(writing)
                     writing = self._submit(write_and_hash, fd, offset + written, batch, hasher)
                     written, buffered, batch = written + buffered, 0, []
         finally:
             if writing is not None:
-                await writing
+                await _settled(writing)
         if batch:
             await self._run(write_and_hash, fd, offset + written, batch, hasher)
             written += buffered
@@ -248,7 +254,24 @@ class LocalBlobStore:
         return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._submit(fn, *args)
+        return await _settled(self._submit(fn, *args))
+
+
+async def _settled(future: asyncio.Future[T]) -> T:
+    """The result of ``future`` (work on the I/O pool), awaited to its end even when this task
+    is cancelled meanwhile: a write must never outlive the file descriptor it writes to, nor a
+    hash the state it describes. The cancellation is re-raised once the work is done."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not future.cancelled():
+            future.exception()  # retrieved: the cancellation is what the caller gets
+        raise asyncio.CancelledError
+    return future.result()
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -257,5 +280,5 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["BlobError", "BlobIncomplete", "BlobMismatch", "BlobStore", "BlobTooLarge",
-           "LocalBlobStore", "PartPlan", "hash_file", "part_plan"]
+__all__ = ["BlobBusy", "BlobError", "BlobIncomplete", "BlobMismatch", "BlobStore", "BlobTooLarge",
+           "LocalBlobStore", "PartPlan", "StageKey", "hash_file", "part_plan"]

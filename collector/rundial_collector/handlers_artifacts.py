@@ -1,8 +1,9 @@
 """Artifact routes of the v1 doc §6.1-§6.5 (docs/protocol.md §5).
 
 * ``POST /api/v1/artifacts/initiate``: validate the manifest (400), record a pending version,
-  answer the upload plan (content already stored is skipped). Needs ``artifacts:write``
-  (``traces:write`` is enough for ``trace_evidence``).
+  answer the upload plan (content the project already holds is skipped; a size other than that
+  of held content is a 409). Needs ``artifacts:write`` (``traces:write`` is enough for
+  ``trace_evidence``).
 * ``POST /api/v1/artifacts/finalize``: check every reported part ETag, verify and publish the
   blobs (409 on a wrong size or hash: nothing is published), then number the version, move
   aliases, apply retention and delete blobs nobody references any more. Repeating a finalize
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -27,9 +29,8 @@ from rundial_collector.artifact_models import (DownloadBody, FinalizeBody, Initi
 from rundial_collector.artifact_runtime import (BLOBS, READ, SETTINGS, TRACE_EVIDENCE_WRITE,
                                                 WRITE, delete_orphans, install, project_for)
 from rundial_collector.artifact_views import (artifact_json, deduplicated_bytes, download_url,
-                                              upload_plan)
-from rundial_collector.blobstage import part_size_for
-from rundial_collector.blobstore import BlobIncomplete, BlobMismatch
+                                              stage_key, upload_plan)
+from rundial_collector.blobstore import BlobBusy, BlobIncomplete, BlobMismatch
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
 from rundial_collector.store.artifacts_base import (ArtifactFile, ArtifactUse, ArtifactVersion,
@@ -47,20 +48,39 @@ async def initiate(request: web.Request) -> web.Response:
     await _check_run(request, body.runId, ref.project_id)
     files = [ArtifactFile(f.path, f.sizeBytes, f.sha256, f.contentType or _guess_type(f.path))
              for f in body.files]
+    held = await _held(request, ref.project_id, files)
     created = now_ms()
     new = NewArtifactVersion(
         "art_" + uuid.uuid4().hex[:24], "upl_" + uuid.uuid4().hex[:24], ref.project_id,
         body.runId, body.name, body.artifactType, aliases, body.metadata or {},
         keep_last(body.retentionPolicy), tuple(files), created,
         created + request.app[SETTINGS].pending_ttl_s * 1000, body.idempotencyKey,
-        deduplicated_bytes(request, files))
+        deduplicated_bytes(files, set(held)))
     version = await write_or_429(request, request.app[STORE].begin_artifact_upload(new))
-    plan = [] if version.state == "ready" else upload_plan(request, version.files)
+    plan = [] if version.state == "ready" else upload_plan(request, version, set(held))
     payload = {"artifactId": version.artifact_id, "uploadId": version.upload_id, "files": plan,
                "state": version.state, "deduplicatedBytes": version.deduplicated_bytes}
     if version.version is not None:
         payload["version"] = version.version
     return json_response(request, payload)
+
+
+async def _held(request: web.Request, project_id: str,
+                files: Sequence[ArtifactFile]) -> dict[str, int]:
+    """sha256 -> size of the content of ``files`` that the project holds and that is stored.
+
+    A 409 ``files[i].sizeBytes`` when a file names held content with another size.
+    """
+    store, blobs = request.app[STORE], request.app[BLOBS]
+    held = await store.held_blobs(project_id, sorted({f.sha256 for f in files}))
+    held = {sha: size for sha, size in held.items() if blobs.exists(sha)}
+    for i, f in enumerate(files):
+        stored = held.get(f.sha256, f.size_bytes)
+        if stored != f.size_bytes:
+            raise errors.conflict(f"this project stores the content of {f.path!r} (sha256 "
+                                  f"{f.sha256}) as {stored} bytes, not {f.size_bytes}",
+                                  f"files[{i}].sizeBytes")
+    return held
 
 
 def _guess_type(path: str) -> str | None:
@@ -87,8 +107,9 @@ async def finalize(request: web.Request) -> web.Response:
     if version.run_id != body.runId:
         raise errors.conflict("runId is not the run that initiated this upload", "runId")
     if version.state == "pending":
-        _check_etags(request, body, version)
-        await _publish_blobs(request, version)
+        held = await _held(request, version.project_id, version.files)
+        _check_etags(request, body, version, set(held))
+        await _publish_blobs(request, version, set(held))
     outcome = await write_or_429(request, request.app[STORE].finalize_artifact_version(
         version.artifact_id, now_ms()))
     deleted, reclaimed = await delete_orphans(request.app, outcome.orphaned_blobs)
@@ -110,42 +131,46 @@ async def _own_version(request: web.Request, artifact_id: str,
     return version
 
 
-def _check_etags(request: web.Request, body: FinalizeBody, version: ArtifactVersion) -> None:
+def _check_etags(request: web.Request, body: FinalizeBody, version: ArtifactVersion,
+                 held: set[str]) -> None:
     """Every reported part must name a manifest file, and its ETag must match what we stored."""
     by_path = {f.path: f for f in version.files}
-    base = request.app[SETTINGS].part_bytes
     for i, entry in enumerate(body.multipartParts or ()):
         check_path(entry.path, f"multipartParts[{i}].path")
         f = by_path.get(entry.path)
         if f is None:
             raise errors.invalid(f"{entry.path!r} is not in the manifest",
                                  f"multipartParts[{i}].path")
+        key = stage_key(request, version.project_id, f)
         for j, part in enumerate(entry.parts):
-            psize = part_size_for(f.size_bytes, base)
-            stored = request.app[BLOBS].part_etag(f.sha256, psize, part.partNumber)
-            if stored is None and request.app[BLOBS].exists(f.sha256):
+            stored = request.app[BLOBS].part_etag(key, part.partNumber)
+            if stored is None and f.sha256 in held:
                 continue  # already assembled by another finalize of the same content
             if stored != part.etag:
                 raise errors.conflict(f"part {part.partNumber} of {entry.path!r} does not match "
                                       "the received bytes", f"multipartParts[{i}].parts[{j}].etag")
 
 
-async def _publish_blobs(request: web.Request, version: ArtifactVersion) -> None:
-    """Make sure every file's blob is stored and verified; 409 naming the first one that is not."""
+async def _publish_blobs(request: web.Request, version: ArtifactVersion,
+                         held: set[str]) -> None:
+    """Make sure the project holds every file's content, verified from bytes it uploaded: held
+    already, or assembled now from its staged parts. 409 naming the first file that is not."""
     blobs, settings = request.app[BLOBS], request.app[SETTINGS]
     for i, f in enumerate(version.files):
-        if blobs.exists(f.sha256):
+        if f.sha256 in held:
             continue
         if f.size_bytes <= settings.multipart_threshold_bytes:
             raise errors.conflict(f"{f.path!r} was never uploaded (or did not match its "
                                   "size/sha256)", f"files[{i}]")
         try:
-            await blobs.complete(f.sha256, f.size_bytes,
-                                 part_size_for(f.size_bytes, settings.part_bytes))
-        except BlobIncomplete as exc:
+            await blobs.complete(stage_key(request, version.project_id, f))
+        except (BlobIncomplete, BlobBusy) as exc:
             raise errors.conflict(f"{f.path!r}: {exc}", f"files[{i}]") from None
         except BlobMismatch as exc:
             raise errors.conflict(f"{f.path!r}: {exc}", f"files[{i}].sha256") from None
+        await write_or_429(request, request.app[STORE].add_blob_holder(
+            version.project_id, f.sha256, f.size_bytes))
+        held.add(f.sha256)
 
 
 async def use(request: web.Request) -> web.Response:

@@ -1,9 +1,11 @@
 """The server-issued blob URLs (v1 doc §6.2, §6.5): signed PUTs and GETs, no credentials.
 
-* ``PUT /api/v1/artifacts/blobs/{sha256}?size=&exp=&sig=``: a whole blob. Streamed to disk
-  while hashing; published only when size and sha256 match (409 otherwise, nothing kept).
-* ``PUT /api/v1/artifacts/blobs/{sha256}/parts/{n}?size=&psize=&exp=&sig=``: part ``n`` of a
-  multipart upload; answers its ``ETag`` (the quoted sha256 of the part).
+* ``PUT /api/v1/artifacts/blobs/{sha256}?size=&prj=&exp=&sig=``: a whole blob. Streamed to
+  disk while hashing; published only when size and sha256 match (409 otherwise, nothing kept).
+  The verified upload grants the content to project ``prj`` (it proved it has the bytes).
+* ``PUT /api/v1/artifacts/blobs/{sha256}/parts/{n}?size=&psize=&prj=&exp=&sig=``: part ``n`` of
+  a multipart upload, staged for project ``prj`` only; answers its ``ETag`` (the quoted sha256
+  of the part). A second PUT of a part still being received is a 409.
 * ``GET /api/v1/artifacts/blobs/{sha256}?name=&exp=&sig=``: the blob, sent with sendfile.
 
 Order of checks: the signature first (403 when missing, tampered or expired), then the
@@ -21,11 +23,13 @@ from contextlib import contextmanager
 from aiohttp import web
 
 from rundial_collector import errors
+from rundial_collector.appkeys import STORE
 from rundial_collector.artifact_runtime import BLOBS, SIGNER, install
 from rundial_collector.blobstage import part_at
-from rundial_collector.blobstore import BlobMismatch, BlobTooLarge
+from rundial_collector.blobstore import BlobError, BlobTooLarge, StageKey
 from rundial_collector.intbounds import query_int
 from rundial_collector.responses import json_response
+from rundial_collector.storeops import write_or_429
 
 READ_CHUNK_BYTES = 256 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -46,14 +50,25 @@ def _check_declared_length(request: web.Request, limit: int) -> None:
                               f"the body announces {declared} bytes; this URL takes {limit}")
 
 
+def _project_param(params: dict[str, str]) -> str:
+    """The project a URL was issued to (signed URLs of older collectors lack it: 409)."""
+    project_id = params.get("prj")
+    if not project_id:
+        raise errors.conflict("this upload URL was issued by an older collector; initiate the "
+                              "upload again", "prj")
+    return project_id
+
+
 async def put_blob(request: web.Request) -> web.Response:
-    """Receive one whole blob."""
+    """Receive one whole blob; once verified, record that the URL's project holds it."""
     params = request.app[SIGNER].verify(request)
     sha256 = request.match_info["sha256"]
     size = _int_param(params, "size")
+    project_id = _project_param(params)
     _check_declared_length(request, size)
     with _blob_errors():
         await request.app[BLOBS].put(sha256, size, request.content.iter_chunked(READ_CHUNK_BYTES))
+    await write_or_429(request, request.app[STORE].add_blob_holder(project_id, sha256, size))
     response = json_response(request, {"sha256": sha256, "sizeBytes": size})
     response.headers["ETag"] = f'"{sha256}"'
     return response
@@ -62,16 +77,16 @@ async def put_blob(request: web.Request) -> web.Response:
 async def put_part(request: web.Request) -> web.Response:
     """Receive one part; answer its ETag."""
     params = request.app[SIGNER].verify(request)
-    sha256 = request.match_info["sha256"]
     size, psize = _int_param(params, "size"), _int_param(params, "psize")
     number = int(request.match_info["number"])
     part = part_at(size, psize, number) if psize > 0 else None
     if part is None:
         raise errors.invalid(f"part {number} does not exist", "partNumber")
+    key = StageKey.of(_project_param(params), request.match_info["sha256"], size, psize)
     _check_declared_length(request, part.size)
     with _blob_errors():
         etag = await request.app[BLOBS].put_part(
-            sha256, size, psize, number, request.content.iter_chunked(READ_CHUNK_BYTES))
+            key, number, request.content.iter_chunked(READ_CHUNK_BYTES))
     response = json_response(request, {"partNumber": number, "etag": etag})
     response.headers["ETag"] = etag
     return response
@@ -79,12 +94,12 @@ async def put_part(request: web.Request) -> web.Response:
 
 @contextmanager
 def _blob_errors() -> Iterator[None]:
-    """Map blob-store errors raised inside the block to 413/409."""
+    """Map blob-store errors raised inside the block to 413 (too large) and 409 (the others)."""
     try:
         yield
     except BlobTooLarge as exc:
         raise errors.ApiError(413, "PAYLOAD_TOO_LARGE", str(exc)) from None
-    except BlobMismatch as exc:
+    except BlobError as exc:
         raise errors.conflict(str(exc), "body") from None
 
 

@@ -37,7 +37,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     run_id = request.match_info["runId"]
     store = request.app[STORE]
     run = await authorised_run(request, principal, body.projectId, WRITE_SCOPES)
-    await write_or_429(request, store.record_heartbeat(run_id, now_ms()))
+    await write_or_429(request, store.record_heartbeat(run.project_id, run_id, now_ms()))
     events_hub.publish_state(request.app, run.project_id, run_id)
     updated = await store.get_run(run_id)
     if updated is None:  # there is no run delete route; kept for the type checker

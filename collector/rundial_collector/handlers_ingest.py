@@ -30,7 +30,7 @@ from rundial_collector.intbounds import MAX_INT64
 from rundial_collector.ingest_points import chunks_from_points
 from rundial_collector.ingest_rows import chunks_from_rows
 from rundial_collector.ingest_schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
-                                             MetricsBody)
+                                             LineIn, MetricsBody)
 from rundial_collector.responses import json_response
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.storeops import write_or_429
@@ -53,6 +53,7 @@ def setup_routes(app: web.Application) -> None:
 async def ingest_metrics(request: web.Request) -> web.Response:
     """rc1 ``points`` and/or wide ``rows``; one chunk per (series, request)."""
     principal, body, key, size = await _prelude(request, METRICS)
+    _require_items(body, "points", "rows")
     points = body.points or []
     projects = await _writable(request, principal, "metrics:write", (p.projectId for p in points))
     errs = ItemErrors()
@@ -128,8 +129,10 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
                          build: Callable[..., list[Any]], store_method: str) -> web.Response:
     """The shared flow of the log and trace routes (one record per item)."""
     principal, body, key, size = await _prelude(request, decoder)
-    items = getattr(body, field) or []
+    _require_items(body, field)
+    items = getattr(body, field)
     await _inherit_target(request, principal, body, items)
+    _inherit_writer(body, items)
     projects = await _writable(request, principal, scope,
                                (x.projectId for x in items if x.projectId is not None))
     errs = ItemErrors()
@@ -168,6 +171,20 @@ async def _inherit_target(request: web.Request, principal: Principal, body: Body
             item.runId = body.runId
 
 
+def _inherit_writer(body: BodyTarget, items: Sequence[Any]) -> None:
+    """Give log lines without their own ``writerId``/``rank`` the body's: with the timestamp,
+    sequence and message they make a line's identity (docs/protocol.md §4.7)."""
+    rank = getattr(body, "rank", None)
+    if body.writerId is None and rank is None:
+        return
+    for item in items:
+        if isinstance(item, LineIn):
+            if item.writerId is None:
+                item.writerId = body.writerId
+            if item.rank is None:
+                item.rank = rank
+
+
 async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principal, Any,
                                                                          str | None, int]:
     """Authenticate, read the idempotency key, read and decode the body."""
@@ -176,6 +193,16 @@ async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principa
     raw = await read_body(request, request.app[CONFIG].max_body_bytes)
     body = await _off_loop(len(raw), decoder.decode, raw)
     return principal, body, key, len(raw)
+
+
+def _require_items(body: Any, *fields: str) -> None:
+    """400 naming ``fields[0]`` when the body has none of its item arrays (absent or null).
+
+    An empty array is a valid, if useless, request; a body without its items is malformed.
+    """
+    if all(getattr(body, name) is None for name in fields):
+        raise errors.invalid(f"the body needs {' or '.join(fields)} (an array of items)",
+                             fields[0])
 
 
 def _idempotency_key(request: web.Request) -> str | None:

@@ -4,7 +4,8 @@ Contract: an item with a bad value (non-finite or null value, negative or non-in
 out-of-range timestamp, empty or over-long key or run id) or in a project the key may not write
 is **rejected and counted**, never the whole request. A value of a non-numeric JSON type (a
 string, array or object) is a structural error: :class:`ApiError` 400 naming the field.
-Points keep request order inside each chunk, so a later duplicate step wins at read time.
+Points are grouped by canonical series (never by ``context`` or by how the project is spelled)
+and keep request order across that series' chunks, so a later duplicate step wins at read time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ MAX_RUN_ID_CHARS = 128
 MAX_REPORTED_ERRORS = 20  # only the first errors are listed in a reply; all are counted
 NOT_AUTHORISED = "this API key may not write to this project (or it does not exist)"
 
-GroupKey = tuple[str, str, str, str | None]  # project id, run id, metric key, context JSON
+SeriesKey = tuple[str, str, str]  # canonical project id, run id, metric key
 
 
 @dataclass
@@ -115,26 +116,59 @@ def finite_value(value: Any, path: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def numeric_array(values: list[Any], ndim: int) -> np.ndarray | None:
+    """``values`` as a numeric (bool, int or float) array of ``ndim`` dimensions, or None.
+
+    None when any value is not a plain number: a string, an object, a nested array (of any
+    shape, ragged included) or an integer beyond 64 bits. The caller then takes its
+    item-by-item path, which explains each such value (:func:`finite_value`).
+    """
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError):  # ragged nesting: "inhomogeneous shape"
+        return None
+    return array if array.dtype.kind in "fib" and array.ndim == ndim else None
+
+
 class SeriesGroups:
-    """Accumulates (step, value, timestamp) per series, in arrival order (the slow paths)."""
+    """Accumulates (step, value, timestamp) per series, in arrival order (the slow paths).
+
+    Points are grouped by their canonical series only; the ``context`` of rc1 points does not
+    split a series. Consecutive points of one series with the same context form one chunk, and
+    a change of context starts the next chunk of that series, so the series' chunks, stored in
+    list order, keep the request's item order and the last item of a step wins at read time.
+    """
 
     def __init__(self) -> None:
-        self.columns: dict[GroupKey, tuple[list[int], list[float], list[int]]] = {}
+        self.segments: dict[SeriesKey, list[_Segment]] = {}
         self.accepted = 0
 
-    def add(self, key: GroupKey, step: int, value: float, timestamp_ms: int) -> None:
-        column = self.columns.get(key)
-        if column is None:
-            column = self.columns[key] = ([], [], [])
-        column[0].append(step)
-        column[1].append(value)
-        column[2].append(timestamp_ms)
+    def add(self, series: SeriesKey, step: int, value: float, timestamp_ms: int,
+            context: str | None = None) -> None:
+        segments = self.segments.setdefault(series, [])
+        if not segments or segments[-1].context != context:
+            segments.append(_Segment(context))
+        segment = segments[-1]
+        segment.steps.append(step)
+        segment.values.append(value)
+        segment.stamps.append(timestamp_ms)
         self.accepted += 1
 
     def chunks(self, rank: int | None) -> list[SeriesChunk]:
-        """One chunk per series seen, with ``rank`` on each."""
-        return [SeriesChunk(project, run, key, Points(np.array(steps, np.int64),
-                                                      np.array(values, np.float64),
-                                                      np.array(stamps, np.int64)),
-                            rank, context)
-                for (project, run, key, context), (steps, values, stamps) in self.columns.items()]
+        """The chunks of every series seen, each series' chunks in arrival order, ``rank`` on
+        each."""
+        return [SeriesChunk(project, run, key, Points(np.array(s.steps, np.int64),
+                                                      np.array(s.values, np.float64),
+                                                      np.array(s.stamps, np.int64)),
+                            rank, s.context)
+                for (project, run, key), segments in self.segments.items() for s in segments]
+
+
+@dataclass
+class _Segment:
+    """Consecutive points of one series that share one context."""
+
+    context: str | None
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)

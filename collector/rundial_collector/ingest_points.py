@@ -16,7 +16,8 @@ import numpy as np
 import orjson
 
 from rundial_collector.ingest_items import (ItemErrors, SeriesGroups, finite_value, key_problem,
-                                            run_id_problem, step_problem, time_problem)
+                                            numeric_array, run_id_problem, step_problem,
+                                            time_problem)
 from rundial_collector.ingest_schemas import PointIn
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
@@ -37,27 +38,30 @@ def _columns(points: Sequence[PointIn]) -> Points | None:
     """(steps, values, timestamps) as int64/float64/int64 arrays, or None for odd bodies."""
     if not points or any(p.context is not None for p in points):
         return None
-    try:  # an array-valued value makes a 2-D or ragged array: not the fast path
-        values = np.array([p.value for p in points])
-    except ValueError:
-        return None
+    values = numeric_array([p.value for p in points], ndim=1)
     steps = np.array([p.step for p in points])
     stamps = np.array([p.timestampMs for p in points])
-    if (values.ndim != 1 or values.dtype.kind not in "fib" or steps.dtype != np.int64
-            or stamps.dtype != np.int64):
+    if values is None or steps.dtype != np.int64 or stamps.dtype != np.int64:
         return None
     return Points(steps, values.astype(np.float64, copy=False), stamps)
 
 
 def _vectorised(points: Sequence[PointIn], columns: Points, projects: Projects,
                 errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+    """One chunk per canonical series; points keep request order inside it.
+
+    Items are grouped by their *canonical* target, so a body that spells one project both as
+    its slug and as its ``prj_`` id still makes one chunk per series, in item order.
+    """
     labels: dict[tuple[str, str, str], int] = {}
-    group = np.array([labels.setdefault((p.projectId, p.runId, p.metricKey), len(labels))
+    label = np.array([labels.setdefault((p.projectId, p.runId, p.metricKey), len(labels))
                       for p in points], dtype=np.intp)
-    targets = [_target(label, projects) for label in labels]
-    group_ok = np.array([t is not None for t in targets], dtype=bool)
+    series: dict[tuple[str, str, str], int] = {}
+    label_group = np.array([_group_of(_target(x, projects), series) for x in labels], np.intp)
+    group = label_group[label]
+    targets = list(series)
     ok = (np.isfinite(columns.values) & (columns.steps >= 0) & (columns.timestamps >= 0)
-          & group_ok[group])
+          & (group >= 0))
     for i in np.flatnonzero(~ok).tolist():
         _check_point(i, points[i], projects, errs)  # records why it was rejected
     good = np.flatnonzero(ok)
@@ -65,10 +69,15 @@ def _vectorised(points: Sequence[PointIn], columns: Points, projects: Projects,
     bounds = np.cumsum(np.bincount(group[good], minlength=len(targets)))
     chunks = []
     for g, (start, stop) in enumerate(zip(np.concatenate(([0], bounds[:-1])), bounds)):
-        target = targets[g]
-        if stop > start and target is not None:
-            chunks.append(SeriesChunk(*target, columns.take(order[start:stop])))
+        if stop > start:
+            chunks.append(SeriesChunk(*targets[g], columns.take(order[start:stop])))
     return chunks, int(good.size)
+
+
+def _group_of(target: tuple[str, str, str] | None, series: dict[tuple[str, str, str], int]
+              ) -> int:
+    """The group number of ``target`` (numbered by first appearance); -1 for no target."""
+    return -1 if target is None else series.setdefault(target, len(series))
 
 
 def _target(label: tuple[str, str, str], projects: Projects) -> tuple[str, str, str] | None:
@@ -88,8 +97,8 @@ def _point_by_point(points: Sequence[PointIn], projects: Projects, errs: ItemErr
         if checked is not None:
             project, value = checked
             context = None if p.context is None else _context_json(p.context)
-            groups.add((project, p.runId, p.metricKey, context), int(p.step), value,
-                       p.timestampMs)
+            groups.add((project, p.runId, p.metricKey), int(p.step), value, p.timestampMs,
+                       context)
     return groups.chunks(None), groups.accepted
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rundial_collector.ingest_items import (ItemErrors, SeriesGroups, finite_value, key_problem,
-                                            step_problem, time_problem)
+                                            numeric_array, step_problem, time_problem)
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
 
@@ -25,18 +25,20 @@ def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: in
                      errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
     """Chunks and accepted count of wide rows for one run (already authorised).
 
-    A row with a bad step or timestamp is rejected whole (each of its points counted).
+    A row with a bad step or timestamp is rejected whole (each of its points counted). Every
+    error's ``index`` and ``field`` name the row as sent (its position in ``rows``).
     """
-    good: list[Row] = []
+    kept: list[int] = []
     for i, (step, stamp, values) in enumerate(rows):
         problem = step_problem(step) or time_problem(stamp)
         if problem is not None:
             errs.add(i, f"rows[{i}]", problem, count=len(values))
         else:
-            good.append(rows[i])
+            kept.append(i)
+    good = [rows[i] for i in kept]
     fast = _uniform_matrix(good)
     if fast is not None:
-        return _matrix_chunks(good, fast, project_id, run_id, rank, errs)
+        return _matrix_chunks(good, kept, fast, project_id, run_id, rank, errs)
     return _row_chunks(rows, project_id, run_id, rank, errs)
 
 
@@ -47,18 +49,16 @@ def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] |
     keys = tuple(rows[0][2])
     if any(tuple(values) != keys for _, _, values in rows):
         return None
-    try:  # an array-valued value makes a ragged array: not the fast path
-        matrix = np.array([list(values.values()) for _, _, values in rows])
-    except ValueError:
-        return None
-    if matrix.dtype.kind not in "fib" or matrix.ndim != 2 or any(map(key_problem, keys)):
+    matrix = numeric_array([list(values.values()) for _, _, values in rows], ndim=2)
+    if matrix is None or any(map(key_problem, keys)):
         return None
     return keys, matrix.astype(np.float64, copy=False)
 
 
-def _matrix_chunks(rows: Sequence[Row], fast: tuple[tuple[str, ...], np.ndarray],
-                   project_id: str, run_id: str, rank: int | None,
-                   errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
+                   fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
+                   rank: int | None, errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+    """Chunks of the uniform ``rows``; ``sent_index[i]`` is row ``i``'s index as sent."""
     keys, matrix = fast
     steps = np.array([row[0] for row in rows], np.int64)
     stamps = np.array([row[1] for row in rows], np.int64)
@@ -68,10 +68,12 @@ def _matrix_chunks(rows: Sequence[Row], fast: tuple[tuple[str, ...], np.ndarray]
         column = Points(steps, np.ascontiguousarray(matrix[:, j]), stamps)
         if not finite[:, j].all():
             bad = np.flatnonzero(~finite[:, j])
-            errs.add(int(bad[0]), f"rows[{int(bad[0])}][2].{key}",
+            first = sent_index[int(bad[0])]
+            errs.add(first, f"rows[{first}][2].{key}",
                      "value must be a finite number", count=len(bad))
             column = column.take(np.flatnonzero(finite[:, j]))
-        chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
+        if len(column):
+            chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
     return chunks, int(finite.sum())
 
 
@@ -89,5 +91,5 @@ def _row_chunks(rows: Sequence[Row], project_id: str, run_id: str, rank: int | N
                 errs.add(i, f"rows[{i}][2].{key}", problem)
                 continue
             assert value is not None
-            groups.add((project_id, run_id, key, None), step, value, stamp)
+            groups.add((project_id, run_id, key), step, value, stamp)
     return groups.chunks(rank), groups.accepted

@@ -63,10 +63,13 @@ class LineIn(msgspec.Struct, gc=False):
     truncated: bool = False
     projectId: str | None = None
     runId: str | None = None
+    writerId: str | None = None  # part of the line's identity; inherited from the body
+    rank: int | None = None
 
 
 class LogsBody(BodyTarget):
     lines: list[LineIn] | None = None
+    rank: NonNegative | None = None
 
 
 class EventIn(msgspec.Struct, gc=False):

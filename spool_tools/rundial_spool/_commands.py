@@ -35,6 +35,11 @@ def register(add: Any, commands: Any) -> None:
     replay.add_argument("--api-key", help="API key (default RUNDIAL_API_KEY or rundial login)")
     replay.add_argument("--run", help="only this run id")
     replay.add_argument("--dry-run", action="store_true", help="show what would be sent")
+    refused = replay.add_mutually_exclusive_group()
+    refused.add_argument("--into-existing", action="store_true",
+                         help="send runs refused under their resume rule into the existing run")
+    refused.add_argument("--as-new-run", action="store_true",
+                         help="send runs refused under their resume rule as new runs")
     compact_p = add(commands, "compact", "merge small batch files of idle writers", cmd_compact)
     compact_p.add_argument("--dry-run", action="store_true")
     compact_p.add_argument("--small-bytes", type=int, default=64 * 1024,

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from rundial._artifacts import ArtifactJob
+from rundial._orphans import same_endpoint
+from rundial._send_as import held_back
 from rundial_spool._layout import ARTIFACTS_DIR, BatchFile, RunDir, SpoolScan
 
-__all__ = ["artifact_jobs", "human_bytes", "run_summary", "spool_summary"]
+__all__ = ["artifact_jobs", "counts_as_pending", "describe_left_behind", "human_bytes",
+           "left_behind", "run_summary", "spool_summary"]
 
 
 def _span(batches: list[BatchFile]) -> dict[str, int | None]:
@@ -81,3 +84,52 @@ def human_bytes(size: int) -> str:
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+def _why_left(run: RunDir, endpoint: str | None) -> tuple[str, str]:
+    """``(reason, detail)`` for a run whose batches are still in the spool."""
+    info = run.info
+    if info is None:
+        return "no-run-file", "no run.json: nobody can register this run (see rundial-spool inspect)"
+    if endpoint is not None and not same_endpoint(info.get("endpoint"), endpoint):
+        return "other-endpoint", f"recorded for {info.get('endpoint')} (pass --endpoint to sync it)"
+    if held_back(info):
+        return "refused", (f"registration refused: {info.get('blocked')}; not sent into the existing "
+                           f"run unless `rundial sync --run {run.run_id} --into-existing`, or sent as "
+                           "a new run with `--as-new-run`")
+    if info.get("blocked"):
+        return "blocked", f"registration failed: {info['blocked']}"
+    if any(w.live for w in run.writers):
+        return "live", "a live process is still writing it"
+    return "pending", "not uploaded yet (collector unreachable, or not synced yet)"
+
+
+def left_behind(scan: SpoolScan, endpoint: str | None) -> list[dict[str, Any]]:
+    """Every run with batches still in the spool, with why: the one count of pending data
+    shared by ``rundial sync`` (its exit code) and ``rundial doctor``.
+
+    Each item: ``{"runId", "endpoint", "batches", "bytes", "reason", "detail"}``; reasons are
+    ``pending``, ``live``, ``blocked``, ``refused``, ``other-endpoint`` and ``no-run-file``
+    (``endpoint`` None: no run counts as ``other-endpoint``).
+    """
+    out = []
+    for run in scan.runs:
+        batches = run.batches
+        if not batches:
+            continue
+        reason, detail = _why_left(run, endpoint)
+        out.append({"runId": run.run_id, "endpoint": (run.info or {}).get("endpoint"),
+                    "batches": len(batches), "bytes": sum(b.size for b in batches),
+                    "reason": reason, "detail": detail})
+    return out
+
+
+def counts_as_pending(item: dict[str, Any]) -> bool:
+    """Left behind for this endpoint by no live process: what ``sync`` reports as pending."""
+    return item["reason"] not in ("live", "other-endpoint")
+
+
+def describe_left_behind(items: list[dict[str, Any]]) -> str:
+    """One human line naming every pending run and why (empty when nothing is pending)."""
+    pending = [i for i in items if counts_as_pending(i)]
+    return "; ".join(f"run {i['runId']}: {i['batches']} batches, {i['detail']}" for i in pending)

@@ -11,8 +11,11 @@ files are gone, and a re-sent batch is answered ``duplicate``.
 
 Before touching the spool the credentials are checked (``whoami``): a bad key exits 2 without
 moving any file to ``rejected/``. Exit codes: 0 everything for this endpoint is uploaded (live
-writers aside); 1 batches left pending (collector unreachable), rejected or corrupt; 2 an
-authentication/authorisation failure. ``--dry-run`` only reads the spool.
+writers aside); 1 batches left in the spool for this endpoint (collector unreachable,
+registration failed, or refused under the run's resume rule — each run named with its reason,
+:func:`rundial_spool._inspect.left_behind`), rejected or corrupt; 2 an
+authentication/authorisation failure. ``--dry-run`` only reads the spool. A run refused under its
+resume rule is sent only with ``--into-existing`` or ``--as-new-run`` (:mod:`rundial._send_as`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from typing import Any
 
 from rundial import replay_spool
 from rundial._config import default_spool_directory
+from rundial._init import mint_run_id
 from rundial._orphans import same_endpoint
+from rundial._runfile import update_run_file
+from rundial._send_as import INTO_EXISTING, SEND_AS, held_back
 from rundial._transport import HttpTransport
 from rundial._uploader import resume_journal
 from rundial.cli._context import Context
@@ -32,7 +38,13 @@ from rundial.cli._errors import EXIT_AUTH, EXIT_ERROR, CliError
 from rundial.cli._http import ApiClient
 from rundial.cli._output import Output
 from rundial.cli._progress import Progress
-from rundial_spool._inspect import artifact_jobs, run_summary
+from rundial_spool._inspect import (
+    artifact_jobs,
+    counts_as_pending,
+    describe_left_behind,
+    left_behind,
+    run_summary,
+)
 from rundial_spool._layout import scan
 from rundial_spool._live import LiveUploader, prune_delivered
 
@@ -100,12 +112,40 @@ def _artifacts(ctx: Context, root: Path, client: ApiClient, totals: dict[str, An
 
 def _report(ctx: Context, root: Path, run_id: str | None,
             totals: dict[str, Any]) -> dict[str, Any]:
+    """The result document. ``pending`` and ``leftBehind`` come from the spool on disk after
+    the pass (:func:`rundial_spool._inspect.left_behind`, the count ``doctor`` shows too)."""
     endpoint = ctx.endpoint()
     runs, other = _runs_for(root, endpoint, run_id)
-    return {"ok": not (totals["pending"] or totals["rejected"] or totals["corrupt"]),
-            "spoolDir": str(root), "endpoint": endpoint, "dryRun": False, **totals,
+    left = [item for item in left_behind(scan(root, run_id), endpoint) if counts_as_pending(item)]
+    pending = sum(item["batches"] for item in left)
+    return {"ok": not (pending or totals["rejected"] or totals["corrupt"]),
+            "spoolDir": str(root), "endpoint": endpoint, "dryRun": False,
+            **{**totals, "pending": pending}, "leftBehind": left,
             "liveWriters": sum(r["liveWriters"] for r in runs),
             "otherEndpointRuns": _elsewhere(other)}
+
+
+def _release_refused(root: Path, endpoint: str, run_id: str | None,
+                     how: str | None) -> list[dict[str, str]]:
+    """Record where refused runs go, as the user asked (``into-existing`` or ``as-new-run``).
+
+    Only runs with no live writer are changed. Returns ``[{"runId", "newRunId"}]`` for the runs
+    re-addressed to a new run id (kept in ``run.json``, so a retried sync reuses it)."""
+    moved: list[dict[str, str]] = []
+    if how is None:
+        return moved
+    for run in scan(root, run_id).runs:
+        info = run.info
+        if (info is None or not same_endpoint(info.get("endpoint"), endpoint)
+                or not held_back(info) or any(w.live for w in run.writers)):
+            continue
+        if how == "into-existing":
+            update_run_file(run.path, **{INTO_EXISTING: True})
+        else:
+            new_id = mint_run_id()
+            update_run_file(run.path, **{SEND_AS: new_id})
+            moved.append({"runId": run.run_id, "newRunId": new_id})
+    return moved
 
 
 def _human(result: dict[str, Any]) -> str:
@@ -113,6 +153,11 @@ def _human(result: dict[str, Any]) -> str:
             f"{result['pending']} pending, {result['rejected']} rejected, "
             f"{result['corrupt']} corrupt, {result['liveWriters']} live writers; artifact jobs: "
             f"{result['artifactJobsUploaded']} uploaded, {result['artifactJobsPending']} pending")
+    if result.get("sentAsNewRuns"):
+        text += "; sent as new runs: " + ", ".join(f"{m['runId']} -> {m['newRunId']}"
+                                                   for m in result["sentAsNewRuns"])
+    if result["leftBehind"]:
+        text += "; left in the spool: " + describe_left_behind(result["leftBehind"])
     if result["otherEndpointRuns"]:
         text += (f"; {len(result['otherEndpointRuns'])} runs belong to other endpoints "
                  "(pass --endpoint to sync them)")
@@ -134,8 +179,11 @@ def _dry_run(ctx: Context, root: Path, run_id: str | None) -> None:
 
 
 def run_sync(ctx: Context, root: Path, run_id: str | None, watch: bool, interval: float,
-             dry_run: bool) -> None:
-    """Sync once (or until Ctrl-C with ``watch``); raises CliError for a non-zero exit."""
+             dry_run: bool, refused: str | None = None) -> None:
+    """Sync once (or until Ctrl-C with ``watch``); raises CliError for a non-zero exit.
+
+    ``refused`` (``"into-existing"`` / ``"as-new-run"``) releases runs whose registration was
+    refused under their resume rule; without it their data stays and is reported as refused."""
     if dry_run:
         _dry_run(ctx, root, run_id)
         return
@@ -147,6 +195,7 @@ def run_sync(ctx: Context, root: Path, run_id: str | None, watch: bool, interval
     live = LiveUploader(root, client.endpoint, client.api_key,
                         HttpTransport(client.endpoint, client.timeout), client.timeout) \
         if watch else None
+    moved = _release_refused(root, client.endpoint, run_id, refused)
     try:
         shown = None
         while True:
@@ -164,7 +213,7 @@ def run_sync(ctx: Context, root: Path, run_id: str | None, watch: bool, interval
     finally:
         if live is not None:
             live.transport.close()
-    result = _report(ctx, root, run_id, totals)
+    result = {**_report(ctx, root, run_id, totals), "sentAsNewRuns": moved}
     ctx.output.result(result, _human(result))
     _raise_for(result)
 
@@ -177,7 +226,8 @@ def _raise_for(result: dict[str, Any]) -> None:
                        f"(see `rundial-spool quarantine ls`): {error}",
                        EXIT_AUTH if auth else EXIT_ERROR)
     if result["pending"]:
-        raise CliError(f"{result['pending']} batches could not be uploaded yet: {error}")
+        raise CliError(f"{result['pending']} batches left in the spool: "
+                       f"{describe_left_behind(result['leftBehind'])}")
 
 
 def sync_command(ctx: Context) -> None:
@@ -186,11 +236,21 @@ def sync_command(ctx: Context) -> None:
     root = Path(args.spool_dir_positional or args.spool_dir or default_spool_directory())
     if args.interval_seconds <= 0:
         raise CliError("--interval-seconds must be positive")
-    run_sync(ctx, root.expanduser(), args.run, args.watch, args.interval_seconds, args.dry_run)
+    run_sync(ctx, root.expanduser(), args.run, args.watch, args.interval_seconds, args.dry_run,
+             _refused_choice(args))
 
 
 def replay_command(args: argparse.Namespace, root: Path, output: Output) -> int:
     """``rundial-spool replay --endpoint URL``: the same upload, credentials as ``rundial``."""
     ctx = Context(argparse.Namespace(endpoint=args.endpoint, api_key=args.api_key), output)
-    run_sync(ctx, root, args.run, False, 1.0, args.dry_run)
+    run_sync(ctx, root, args.run, False, 1.0, args.dry_run, _refused_choice(args))
     return 0
+
+
+def _refused_choice(args: argparse.Namespace) -> str | None:
+    """``"as-new-run"``, ``"into-existing"`` or None from the two exclusive flags."""
+    if getattr(args, "as_new_run", False) and getattr(args, "into_existing", False):
+        raise CliError("--as-new-run and --into-existing exclude each other")
+    if getattr(args, "as_new_run", False):
+        return "as-new-run"
+    return "into-existing" if getattr(args, "into_existing", False) else None

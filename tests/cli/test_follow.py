@@ -126,13 +126,13 @@ def test_metrics_follow_streams_live_points_and_exits_when_run_finishes(
     """Points ingested after the start are printed live; completing the run exits 0."""
     run_id = seed_run(shared_collector, steps=3, log_lines=0)
     with live(home, shared_collector, "metrics", "tail", run_id, "--keys", "loss") as follower:
-        follower.wait_out(lambda line: line.startswith("loss  2  "), "first table")
+        follower.wait_out(lambda line: line.split()[:2] == ["loss", "2"], "first table")
         ingest_point(shared_collector, run_id, 7, 0.125)
         ingest_point(shared_collector, run_id, 8, 0.0625)
         follower.wait_out(lambda line: line.endswith("  0.0625\n"), "live point")
         finish_run(shared_collector, run_id)
         assert follower.proc.wait(timeout=15) == 0
-    assert [line.split("  ")[1] for line in follower.out if line.startswith("loss  ")] == \
+    assert [line.split()[1] for line in follower.out if line.startswith("loss ")] == \
         ["0", "1", "2", "7", "8"]
     assert follower.out[-1] == f"run {run_id} finished (completed)\n"
 
@@ -205,17 +205,18 @@ def test_follow_reconnects_after_collector_restart(home: Path,
     """A collector restart (1001) is survived: data ingested after it still arrives."""
     run_id = seed_run(collector, steps=3, log_lines=0)
     with live(home, collector, "metrics", "tail", run_id, "--keys", "loss") as follower:
-        follower.wait_out(lambda line: line.startswith("loss  2  "), "first table")
+        follower.wait_out(lambda line: line.split()[:2] == ["loss", "2"], "first table")
         ingest_point(collector, run_id, 5, 0.25)
-        follower.wait_out(lambda line: line.startswith("loss  5  "), "live point")
+        follower.wait_out(lambda line: line.split()[:2] == ["loss", "5"], "live point")
         collector.stop()
         collector.start()
         ingest_point(collector, run_id, 6, 0.125)
-        follower.wait_out(lambda line: line.startswith("loss  6  "), "point after restart")
+        follower.wait_out(lambda line: line.split()[:2] == ["loss", "6"],
+                          "point after restart")
         finish_run(collector, run_id)
         assert follower.proc.wait(timeout=15) == 0
     assert any("reconnecting" in line for line in follower.err)
-    assert sum(line.startswith("loss  5  ") for line in follower.out) == 1
+    assert sum(line.split()[:2] == ["loss", "5"] for line in follower.out) == 1
 
 
 def test_logs_window_prints_a_burst_whole_newest_first() -> None:

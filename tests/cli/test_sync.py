@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -34,7 +35,13 @@ def series(collector: CollectorProcess, run_id: str, key: str = "loss") -> dict[
 
 
 def batch_files(root: Path) -> list[Path]:
-    return sorted(root.rglob("*.json.gz"))
+    """Every spooled batch under ``root``; a directory the SDK removes mid-walk is skipped.
+
+    ``Path.rglob`` raises when a directory vanishes between listing and scanning it, which the
+    syncing CLI does as it finishes runs; ``os.walk`` skips such directories.
+    """
+    return sorted(Path(folder) / name for folder, _, names in os.walk(root)
+                  for name in names if name.endswith(".json.gz"))
 
 
 def start_offline_writer(spool: Path, endpoint: str, steps: int,

@@ -213,14 +213,34 @@ def test_logs_are_deduplicated_on_resend(shared_collector: CollectorProcess) -> 
         "line 1", "line 2", "line 3", "line 4", "line 5", "other"]
 
 
-def test_bad_log_lines_are_rejected_per_item(shared_collector: CollectorProcess) -> None:
-    """An unknown level or a negative timestamp rejects that line only."""
+def test_identical_lines_of_different_writers_are_all_kept(shared_collector: CollectorProcess) -> None:
+    """#13.20: a line's identity includes its writer (body ``writerId``, ``rank``): two writers'
+    identical lines (same timestamp, per-writer sequence, message) are both stored; one
+    writer's re-send and writer-less (rc1) re-sends are still stored once."""
     pid, run = project_id(shared_collector), run_id()
-    lines = [_line(pid, run, 1, "ok"), _line(pid, run, 2, "x", level="warning"),
-             _line(pid, run, 3, "y", ts=-5)]
+    lines = [{k: v for k, v in _line(pid, run, i, "same").items() if k not in ("projectId", "runId")}
+             for i in (1, 2)]
+    bodies = [{"projectId": pid, "runId": run, "writerId": "w_a", "lines": lines},
+              {"projectId": pid, "runId": run, "writerId": "w_b", "lines": lines},
+              {"projectId": pid, "runId": run, "writerId": "w_a", "rank": 1, "lines": lines},
+              {"projectId": pid, "runId": run, "writerId": "w_a", "lines": lines},  # re-send
+              {"lines": [_line(pid, run, 1, "same")]},  # rc1 shape, twice
+              {"lines": [_line(pid, run, 1, "same")]}]
+    for body in bodies:
+        ingest(shared_collector, "logs", body)
+    status, _, page = post(shared_collector, "query/logs",
+                           {"projectId": pid, "runId": run, "limit": 100})
+    assert status == 200 and len(page["rows"]) == 7, page
+
+
+def test_bad_log_lines_are_rejected_per_item(shared_collector: CollectorProcess) -> None:
+    """A negative timestamp rejects that line only (an unknown level is a 400 for the whole
+    request: test_ingest_rejects.py)."""
+    pid, run = project_id(shared_collector), run_id()
+    lines = [_line(pid, run, 1, "ok"), _line(pid, run, 3, "y", ts=-5)]
     reply = ingest(shared_collector, "logs", {"lines": lines})
-    assert (reply["accepted"], reply["rejected"]) == (1, 2)
-    assert [e["field"] for e in reply["errors"]] == ["lines[1].level", "lines[2].timestampMs"]
+    assert (reply["accepted"], reply["rejected"]) == (1, 1)
+    assert [e["field"] for e in reply["errors"]] == ["lines[1].timestampMs"]
 
 
 def _span(pid: str, run: str, span_id: str, name: str) -> dict[str, object]:

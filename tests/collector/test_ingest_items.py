@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rundial_collector.ingest_items import ItemErrors
-from rundial_collector.ingest_points import _columns, _point_by_point, _vectorised
+from rundial_collector.ingest_points import (_columns, _point_by_point, _vectorised,
+                                            chunks_from_points)
 from rundial_collector.ingest_rows import _row_chunks, chunks_from_rows
 from rundial_collector.ingest_schemas import PointIn
 from rundial_collector.store.data_base import SeriesChunk
@@ -55,3 +56,30 @@ def test_matrix_rows_match_row_by_row(items: list[tuple[int, int, dict[str, Any]
     assert fast_errs.rejected == slow_errs.rejected + sum(
         len(v) for s, t, v in items if s < 0 or t < 0)
     assert all(c.rank == 3 for c in fast)
+
+
+ALIASES = {"p1": "prj_1", "slug1": "prj_1", "p2": "prj_2"}
+ordered_points = st.lists(st.builds(
+    PointIn, projectId=st.sampled_from(["p1", "slug1", "p2"]), runId=st.just("r"),
+    metricKey=st.sampled_from(["a", "b"]), step=st.integers(0, 3), timestampMs=st.just(0),
+    value=st.floats(-10, 10), context=st.sampled_from([None, {"s": "x"}, {"s": "y"}])),
+    max_size=40)
+
+
+@given(ordered_points, st.booleans())
+def test_each_series_keeps_item_order_across_chunks(items: list[PointIn], plain: bool) -> None:
+    """Per canonical series, the chunks (in list order) hold its items in request order, so the
+    last item of a step wins at read time whatever the contexts and project spellings (#14.3)."""
+    if plain:
+        items = [PointIn(p.projectId, p.runId, p.metricKey, p.step, p.timestampMs, p.value)
+                 for p in items]
+    chunks, accepted = chunks_from_points(items, ALIASES, ItemErrors())
+    got: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    for c in chunks:
+        got.setdefault((c.project_id, c.run_id, c.metric_key), []).extend(
+            zip(c.points.steps.tolist(), c.points.values.tolist()))
+    expected: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    for p in items:
+        expected.setdefault((ALIASES[p.projectId], p.runId, p.metricKey), []).append(
+            (p.step, p.value))
+    assert got == expected and accepted == len(items)

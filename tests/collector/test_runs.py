@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -76,7 +77,8 @@ def test_start_with_workspace_and_project_slugs(shared_collector: CollectorProce
 @pytest.mark.parametrize(("body", "field"), [
     ({"runName": 5}, "runName"), ({"kind": "batch"}, "kind"), ({"resume": "yes"}, "resume"),
     ({"tags": [1]}, "tags[0]"), ({"runId": "a/b"}, "runId"), ({"runId": ""}, "runId"),
-    ({"config": {"x": [1]}}, "config[...]"), ({"projectId": None}, "projectId"),
+    ({"config": {"x": {"y": 1}}}, "config[...]"),
+    ({"config": {"x": [1, {"y": 1}]}}, "config.x"), ({"config": {"x": [[[[[[[[[1]]]]]]]]]}}, "config.x"), ({"projectId": None}, "projectId"),
     ({"resume": "must"}, "runId"),
 ])
 def test_start_validation(shared_collector: CollectorProcess, target: Target,
@@ -180,6 +182,27 @@ def test_status_validation(shared_collector: CollectorProcess, target: Target,
     run_id = _prepare(shared_collector, target, "running")
     status, payload = call(shared_collector, "POST", f"{V1}/runs/{run_id}/status", body)
     assert_error(status, payload, 400, "INVALID_REQUEST", field)
+
+
+def test_status_stores_dropped_step_ranges_in_the_summary(shared_collector: CollectorProcess,
+                                                          target: Target) -> None:
+    """``droppedStepRanges`` land in the config as ``summary.dropped_step_ranges`` (#13.8)."""
+    run_id = _prepare(shared_collector, target, "running")
+    status, run = finish(shared_collector, run_id, "completed",
+                         droppedStepRanges=[[5, 9], [20, 20]])
+    assert status == 200
+    stored = details(shared_collector, target, run_id)["config"]["summary.dropped_step_ranges"]
+    assert json.loads(stored) == [[5, 9], [20, 20]] == json.loads(run["config"]["summary.dropped_step_ranges"])
+
+
+@pytest.mark.parametrize("ranges", [[[9, 5]], [[1]], [[-1, 2]], [[0, 1]] * 257, "0-5"])
+def test_status_refuses_bad_dropped_step_ranges(shared_collector: CollectorProcess,
+                                                target: Target, ranges: Any) -> None:
+    """Reversed, short, negative, too many or non-list ranges are a 400; the run stays running."""
+    run_id = _prepare(shared_collector, target, "running")
+    status, payload = finish(shared_collector, run_id, "completed", droppedStepRanges=ranges)
+    assert_error(status, payload, 400, "INVALID_REQUEST")
+    assert details(shared_collector, target, run_id)["status"] == "running"
 
 
 def test_status_unknown_run_is_404(shared_collector: CollectorProcess) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store import sqlite_logs
-from rundial_collector.store.data_base import LogLine, LogQuery
+from rundial_collector.store.data_base import LogLine, LogQuery, SeriesChunk
 from rundial_collector.store.sqlite_data import (DATA_SCHEMA, PURGE_INTERVAL_MS, SQLiteData,
                                                  _claim_key)
+from rundial_collector.store.series_math import EMPTY, Points
 from rundial_collector.store.sqlite_logs import query_lines, write_lines
+from rundial_collector.store.sqlite_metrics import metric_keys, series_exists, write_chunks
 
 
 @pytest.fixture
@@ -61,3 +64,18 @@ def test_log_pages_end_early_on_long_messages(conn: sqlite3.Connection,
             break
         after = (rows[-1].timestamp_ms, rows[-1].sequence, rows[-1].log_id)
     assert seen == list(range(7))
+
+
+def test_series_without_points_is_neither_listed_nor_a_known_run(conn: sqlite3.Connection
+                                                                 ) -> None:
+    """Empty chunks create no series, and a chunkless series row (left by older versions) is not
+    listed by metrics/keys nor makes its run known (#14.5)."""
+    write_chunks(conn, [SeriesChunk("p", "r", "empty", EMPTY)], 0)
+    assert conn.execute("SELECT count(*) FROM series").fetchone()[0] == 0
+    conn.execute("INSERT INTO series (project_id, run_id, metric_key) VALUES ('p', 'r', 'old')")
+    assert metric_keys(conn, "p", None, 10, 0) == [] and metric_keys(conn, "p", "r", 10, 0) == []
+    assert not series_exists(conn, "p", "r")
+    write_chunks(conn, [SeriesChunk("p", "r", "old", Points(
+        np.array([1], np.int64), np.array([2.0]), np.array([3], np.int64)))], 0)
+    assert [k.metric_key for k in metric_keys(conn, "p", None, 10, 0)] == ["old"]
+    assert series_exists(conn, "p", "r")

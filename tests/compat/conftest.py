@@ -7,10 +7,12 @@ to build it fails the tests; elsewhere, when PyPI cannot be reached, they are sk
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,13 @@ def run_rc1(python: Path, script: str, env: dict[str, str], cwd: Path,
     base["HOME"] = str(cwd)
     return subprocess.run([str(python), "-c", script], env={**base, **env}, cwd=cwd,
                           capture_output=True, text=True, timeout=timeout_seconds)
+
+
+def run_rc1_against(python: Path, script: str, collector: Any, cwd: Path) -> Any:
+    """Run ``script`` under rc1 with ``WS``/``PROJ``/``URL``/``KEY`` naming ``collector``;
+    asserts it exits 0 and returns the JSON it printed last."""
+    env = {"WS": collector.workspace, "PROJ": collector.project, "URL": collector.url,
+           "KEY": collector.api_key}
+    proc = run_rc1(python, script, env, cwd)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

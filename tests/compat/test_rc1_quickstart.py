@@ -6,12 +6,11 @@ details), so both the write path and the read path are exercised over real HTTP.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.compat.conftest import run_rc1
+from tests.compat.conftest import run_rc1_against
 from tests.helpers.collector_proc import CollectorProcess
 
 pytestmark = pytest.mark.compat
@@ -64,11 +63,7 @@ def _series_points(result: dict, key: str) -> dict[int, float]:
 def test_rc1_quickstart_round_trip(rc1_python: Path, collector: CollectorProcess,
                                    tmp_path: Path) -> None:
     """The rc1 quickstart logs, finishes and reads back exactly what it logged."""
-    env = {"WS": collector.workspace, "PROJ": collector.project, "URL": collector.url,
-           "KEY": collector.api_key}
-    proc = run_rc1(rc1_python, QUICKSTART, env, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_rc1_against(rc1_python, QUICKSTART, collector, tmp_path)
     assert out["flushed"] is True
     assert out["dropped"] == 0
     assert out["details"]["status"] == "completed"

@@ -183,3 +183,21 @@ def test_offline_lines_and_spans_replay_to_their_routes(shared_collector: Collec
     marker = json.loads(read_spans(proc, run.id)[0]["attrsJson"])["tool.output"]
     assert marker["kind"] == "rundial.evidence_marker" and marker["status"] == "offline_unavailable"
     assert marker["sizeBytes"] == 20_000 and run.diagnostics().evidence_markers == 1
+
+
+def test_identical_lines_of_two_ranks_are_all_stored(shared_collector: CollectorProcess,
+                                                     tmp_path: Path) -> None:
+    """#13.20: two ranks of one run (``distributed="all"``) each log the same five lines at the
+    same millisecond; their per-writer sequences coincide, yet all ten lines are stored."""
+    proc = shared_collector
+    run_id = f"run_two_ranks_{os.getpid()}_{id(tmp_path)}"
+    ranks = [init_run(proc, tmp_path / f"spool{rank}", run_id=run_id, distributed="all",
+                      distributed_rank=rank) for rank in (0, 1)]
+    assert ranks[0].flush(timeout_s=10)  # rank 0 registers the run
+    for run in reversed(ranks):
+        for _ in range(5):
+            run.log_text("epoch 1 done", time_ms=1_700_000_000_000)
+        assert run.finish(timeout_s=10)
+    lines = read_logs(proc, run_id)
+    assert [line["message"] for line in lines] == ["epoch 1 done"] * 10
+    assert sorted(line["sequence"] for line in lines) == sorted([*range(1, 6)] * 2)

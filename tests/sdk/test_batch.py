@@ -91,6 +91,24 @@ def test_bools_become_ints_and_non_numbers_are_dropped_as_invalid() -> None:
     assert counters.dropped["invalid"] == 4
 
 
+def test_keys_the_collector_refuses_are_dropped_counted_and_warned_once_per_key() -> None:
+    """#13.6: the empty key and keys over 512 characters go (counted as invalid, one warning per
+    key, also in later bodies); a 512-character key and the rest of the row stay."""
+    counters = Counters()
+    encoder = make_encoder(counters)
+    longest, too_long = "k" * 512, "k" * 513
+    records = [(0, 0, {"": 1.0, too_long: 2.0, longest: 3.0, "ok": 4.0})]
+    with pytest.warns(RuntimeWarning) as caught:
+        first = encoder.encode(records)
+    assert len(caught) == 2 and all("collector" in str(w.message) for w in caught)
+    assert decode(first[0].body)["rows"] == [[0, 0, {longest: 3.0, "ok": 4.0}]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = encoder.encode([(1, 0, {"": 1.0, too_long: 2.0, "ok": 5.0})])
+    assert decode(second[0].body)["rows"] == [[1, 0, {"ok": 5.0}]]
+    assert counters.dropped["invalid"] == 4
+
+
 def test_numpy_scalars_encode_on_the_fast_path() -> None:
     """numpy floats and ints are JSON numbers; a numpy NaN is dropped like a float NaN."""
     np = pytest.importorskip("numpy")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from rundial._console import ConsoleCapture, LineAssembler, TeeStream, TokenBucket
-from tests.sdk.conftest import FakeClock, MakeRun
+from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun
 
 
 class Sink:
@@ -180,3 +182,70 @@ def test_nested_captures_unwind_in_any_order(monkeypatch: pytest.MonkeyPatch) ->
     inner.restore()
     assert sys.stdout is out and out.getvalue() == "both\ninner only\n"
     assert first.messages == ["both"] and second.messages == ["both", "inner only"]
+
+
+@pytest.fixture
+def app_logger() -> Iterator[logging.Logger]:
+    """A logger of the program's own, not propagating to pytest's handlers."""
+    logger = logging.getLogger(f"app13_10.{id(object())}")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+
+
+def _fake_stderr(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """Replace sys.stderr in the test body (pytest re-installs its own after fixtures)."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    return err
+
+
+@pytest.mark.parametrize("configured", ["before", "after"])
+def test_logging_is_captured_once_at_its_own_level(app_logger: logging.Logger,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   configured: str) -> None:
+    """#13.10: logging set up before capture (the usual order) is captured too, and every
+    record keeps its level (info was stored as error); a plain stderr line stays error."""
+    logger, err = app_logger, _fake_stderr(monkeypatch)
+    sink = Sink()
+    if configured == "before":
+        handler = logging.StreamHandler()  # holds the original sys.stderr
+        logger.addHandler(handler)
+        capture = ConsoleCapture(sink)
+    else:
+        capture = ConsoleCapture(sink)
+        handler = logging.StreamHandler()  # holds the tee
+        logger.addHandler(handler)
+    logger.info("step 5 done")
+    logger.warning("lr is high")
+    logger.debug("details")
+    print("raw stderr", file=sys.stderr)
+    capture.restore()
+    assert sink.lines == [("info", "step 5 done"), ("warn", "lr is high"), ("debug", "details"),
+                          ("error", "raw stderr")]
+    assert err.getvalue() == "step 5 done\nlr is high\ndetails\nraw stderr\n"
+    assert handler.stream is (err if configured == "before" else capture_tee_of(err, handler))
+
+
+def capture_tee_of(err: io.StringIO, handler: logging.StreamHandler) -> object:
+    """A handler created during capture keeps the tee it was given (a pass-through now)."""
+    assert isinstance(handler.stream, TeeStream) and handler.stream._rd_stream is err
+    return handler.stream
+
+
+def test_capture_console_stores_preconfigured_logging_at_its_level(
+        make_run: MakeRun, double: CollectorDouble, app_logger: logging.Logger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the run: a logging.info line configured before rd.init arrives as info."""
+    logger = app_logger
+    _fake_stderr(monkeypatch)
+    logger.addHandler(logging.StreamHandler())
+    run = make_run(capture_console=True)
+    logger.info("loaded 10 shards")
+    logger.error("shard 3 is corrupt")
+    run._worker.cycle()
+    assert [(line["level"], line["message"]) for line in double.lines] == [
+        ("info", "loaded 10 shards"), ("error", "shard 3 is corrupt")]
+    run.finish(timeout_s=1)

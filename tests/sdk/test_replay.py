@@ -53,3 +53,14 @@ def test_replay_single_pass_leaves_files_when_down(make_run: MakeRun, double: Co
                              transport=MockTransport(double), timeout_s=0)
     assert result.batches_pending == 1 and result.batches_sent == 0
     assert (tmp_path / "spool" / "run_d").exists()
+
+
+def test_replay_counts_the_batches_of_a_run_it_could_not_register_as_pending(
+        make_run: MakeRun, double: CollectorDouble, tmp_path: Path) -> None:
+    """Issue 13 item 4: a run aimed at a missing project stays; it is pending, not 0."""
+    leave_spooled(make_run, double, "run_lost", 3, mode="offline")
+    double.script["/runs/start"] = [(404, {}, b'{"error":{"code":"NOT_FOUND","message":"no project"}}')]
+    result = rd.replay_spool(tmp_path / "spool", endpoint="http://collector.test",
+                             transport=MockTransport(double), timeout_s=0, include_blocked=True)
+    assert result.batches_sent == 0 and result.batches_pending == 1
+    assert result.last_error is not None and "404" in result.last_error

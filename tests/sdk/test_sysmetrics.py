@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -137,3 +139,53 @@ def test_system_rows_do_not_touch_training_steps(make_run: MakeRun, double: Coll
     diag = run.diagnostics()
     assert diag.out_of_order_step_writes == 0 and "system/cpu.percent" not in run.summary
     assert diag.accepted_points == 3
+
+
+def test_the_first_cpu_sample_is_measured_over_a_real_window() -> None:
+    """#13.11: with a core kept busy, the probe's very first CPU value is above zero (it was
+    always 0.0: psutil was primed a moment before, so the window held no clock tick)."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    busy = threading.Thread(target=spin, daemon=True)
+    busy.start()
+    try:
+        first = PsutilProbe()()["system/cpu.percent"]
+    finally:
+        stop.set()
+        busy.join()
+    assert first > 0.0
+
+
+@pytest.mark.parametrize("probe_seconds", [0.0, 0.05])
+def test_a_run_stopped_at_once_still_records_its_first_sample(probe_seconds: float) -> None:
+    """#13.11: stop() right after start() (a run shorter than one probe) keeps the first sample,
+    whether the thread had not begun it yet or was still measuring."""
+    rows: list[SystemRow] = []
+
+    def slow_provider() -> dict[str, float]:
+        time.sleep(probe_seconds)  # the probe's own duration, not synchronisation
+        return {"system/custom": 2.0}
+
+    s = SystemSampler(rows.append, lambda: 0, 100, Counters(), interval_s=60,
+                      provider=slow_provider)
+    s.start()
+    s.stop(timeout_s=5)
+    assert [r[2] for r in rows] == [{"system/custom": 2.0}]
+
+
+def test_a_sample_finishing_after_stop_gave_up_is_discarded() -> None:
+    """A probe slower than stop()'s timeout never enqueues into a finished run."""
+    rows: list[SystemRow] = []
+    release = threading.Event()
+    s = SystemSampler(rows.append, lambda: 0, 100, Counters(), interval_s=60,
+                      provider=lambda: {"system/custom": float(release.wait(10))})
+    s.start()
+    s.stop(timeout_s=0.05)
+    release.set()
+    assert s._thread is not None
+    s._thread.join(5)
+    assert rows == []

@@ -220,3 +220,51 @@ def test_run_trace_sends_spans(make_run: MakeRun, double: CollectorDouble) -> No
     assert json.loads(tool["attrsJson"]) == {"tool.input": {"a": 1}, "tool.name": "calc",
                                              "tool.output": 2}
     assert run.diagnostics().accepted_points == 2
+
+
+class _Hostile:
+    """A value whose every conversion raises (``__index__`` like a numpy array, and ``__str__``)."""
+
+    def __index__(self) -> int:
+        raise TypeError("only integer scalar arrays can be converted to a scalar index")
+
+    def __str__(self) -> str:
+        raise RuntimeError("no string form either")
+
+
+def test_numpy_arrays_in_attrs_become_lists_and_the_users_exception_survives() -> None:
+    """#13.19: an array attribute never raises into user code; it is sent as a (bounded) list."""
+    np = pytest.importorskip("numpy")
+    t, ended = tracer()
+    with pytest.raises(ValueError, match="the user's own error"):
+        with t.trace("rerank", attrs={"scores": np.array([.1, .9])}):
+            raise ValueError("the user's own error")
+    t.tool_call("embed", input=np.float32(0.5), output=np.arange(6).reshape(2, 3))
+    rerank, tool = ended
+    assert rerank.status == "error" and rerank.attrs["scores"] == [0.1, 0.9]
+    assert tool.attrs["tool.output"] == [[0, 1, 2], [3, 4, 5]] and tool.attrs["tool.input"] == 0.5
+    assert json.loads(rerank.wire()["attrsJson"])["scores"] == [0.1, 0.9]
+
+
+def test_array_conversion_is_bounded_and_hostile_values_become_strings() -> None:
+    """Long arrays keep their first 128 items; arrays too big even then become their bounded
+    string form; a 0-d array is its scalar; a value whose conversions all raise is named."""
+    np = pytest.importorskip("numpy")
+    attrs = normalise({"long": np.arange(1_000_000), "wide": np.zeros((200, 100)),
+                       "zero_d": np.array(3.5), "hostile": _Hostile(), "nested": [np.array([1, 2])]})
+    assert attrs["long"] == list(range(128))
+    assert isinstance(attrs["wide"], str) and len(attrs["wide"]) < 2_000
+    assert attrs["zero_d"] == 3.5 and attrs["nested"] == [[1, 2]]
+    assert attrs["hostile"] == "<unprintable _Hostile>"
+
+
+def test_run_trace_with_a_numpy_attribute_is_sent(make_run: MakeRun, double: CollectorDouble) -> None:
+    """End of the path: the span with an array attribute reaches the collector."""
+    np = pytest.importorskip("numpy")
+    run = make_run()
+    with run.trace("rerank", attrs={"scores": np.array([.1, .9])}):
+        pass
+    run.tool_call("search", output=np.array([1, 2, 3]))
+    run._worker.cycle()
+    sent = {span["name"]: json.loads(span["attrsJson"]) for span in double.spans}
+    assert sent["rerank"]["scores"] == [0.1, 0.9] and sent["tool:search"]["tool.output"] == [1, 2, 3]

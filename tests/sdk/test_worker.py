@@ -207,7 +207,7 @@ def test_finish_with_collector_down_spools_and_records_the_status(
         run.log({"a": 1, "b": 2}, step=step)
     assert run.finish(timeout_s=1.0) is False
     err = capsys.readouterr().err
-    assert "1 batches (6 points) pending in" in err and "rundial sync" in err
+    assert "1 batches (6 points) of run run_test pending in" in err and "rundial sync" in err
     doc = json.loads((tmp_path / "spool" / "run_test" / "run.json").read_text())
     assert doc["finalStatus"]["status"] == "completed" and doc["registered"] is False
 

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from rundial.cli._common import SCOPE_ALIASES, split_values
-from rundial.cli._context import NO_CREDENTIALS, Context
+from rundial.cli._context import Context
 from rundial.cli._errors import EXIT_AUTH, CliError
 from rundial.cli._http import ApiClient, seg
 from rundial.cli._output import dict_rows
@@ -53,9 +53,12 @@ def whoami_payload(client: ApiClient) -> dict[str, Any]:
     return payload
 
 
-def login_with_key(ctx: Context) -> dict[str, Any]:
-    """Verify the key (flag, env or prompt), store it, remember the endpoint; return the result."""
+def login_with_key(ctx: Context, use_stored: bool = False) -> dict[str, Any]:
+    """Verify the key (flag, env, with ``use_stored`` the key saved for this endpoint, else a
+    prompt), store it, remember the endpoint; return the result."""
     api_key = ctx.flag("api_key") or (os.environ.get("RUNDIAL_API_KEY") or "").strip()
+    if not api_key and use_stored:
+        api_key = ctx.secrets().get("api_key") or ""
     api_key = api_key or _prompt(ctx, "Rundial API key: ")
     who = whoami_payload(ctx.client(api_key=api_key))
     backend = ctx.secrets().set("api_key", api_key)
@@ -143,7 +146,7 @@ def cmd_key_revoke(ctx: Context) -> None:
 
 def _prompt(ctx: Context, label: str, secret: bool = True) -> str:
     if ctx.flag("non_interactive") or not sys.stdin.isatty():
-        raise CliError(NO_CREDENTIALS, EXIT_AUTH)
+        raise ctx.no_key_error()
     value = (getpass.getpass(label) if secret else input(label)).strip()
     if not value:
         raise CliError("nothing entered", EXIT_AUTH)

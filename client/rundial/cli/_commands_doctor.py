@@ -85,22 +85,36 @@ def _auth(ctx: Context) -> Check:
 
 
 def _spool(ctx: Context) -> Check:
+    """The spool: pending data counted as ``rundial sync`` counts it (``left_behind``), each run
+    left behind named with its reason; fails on quarantined files or runs needing action."""
     from rundial._config import default_spool_directory
-    from rundial_spool._inspect import human_bytes, spool_summary
+    from rundial_spool._inspect import (
+        counts_as_pending,
+        describe_left_behind,
+        human_bytes,
+        left_behind,
+        spool_summary,
+    )
     from rundial_spool._layout import scan
 
     root = Path(ctx.flag("spool_dir") or default_spool_directory()).expanduser()
-    summary = spool_summary(scan(root))
+    found = scan(root)
+    summary = spool_summary(found)
     totals, quarantine = summary["totals"], summary["quarantine"]
-    detail = (f"{root}: {totals['runs']} runs, {totals['batches']} pending batches "
-              f"({human_bytes(totals['bytes'])}), {totals['liveWriters']} live writers, "
+    left = left_behind(found, ctx.endpoint())
+    pending = [item for item in left if counts_as_pending(item)]
+    detail = (f"{root}: {totals['runs']} runs, {sum(i['batches'] for i in pending)} pending "
+              f"batches for {ctx.endpoint()} ({human_bytes(sum(i['bytes'] for i in pending))}), "
+              f"{totals['liveWriters']} live writers, "
+              f"{sum(i['reason'] == 'other-endpoint' for i in left)} runs for other endpoints, "
               f"{totals['artifactJobs']} artifact jobs, {quarantine['rejected']} rejected, "
               f"{quarantine['corrupt']} corrupt")
-    if totals["batches"] and not totals["liveWriters"]:
-        detail += "; run `rundial sync` to upload"
+    if pending:
+        detail += f"; {describe_left_behind(left)}; run `rundial sync` to upload"
     if quarantine["rejected"] or quarantine["corrupt"]:
         detail += "; see `rundial-spool quarantine ls`"
-    return Check("spool", not (quarantine["rejected"] or quarantine["corrupt"]), detail)
+    stuck = any(item["reason"] in ("blocked", "refused", "no-run-file") for item in pending)
+    return Check("spool", not (quarantine["rejected"] or quarantine["corrupt"] or stuck), detail)
 
 
 def cmd_doctor(ctx: Context) -> None:

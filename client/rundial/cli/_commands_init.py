@@ -26,8 +26,9 @@ def register(kit: ParserKit, commands: Any) -> None:
 
 
 def cmd_init(ctx: Context) -> None:
-    """Login with ``--api-key``/env/prompt; ``target use``; ``run start`` unless skipped."""
-    login = login_with_key(ctx)
+    """Login with ``--api-key``/env, the key ``auth login`` saved for this endpoint, or a
+    prompt; ``target use``; ``run start`` unless skipped."""
+    login = login_with_key(ctx, use_stored=True)
     ctx.output.result(login, f"Logged in to {login['endpoint']}")
     workspace, project = ctx.workspace(required=False), ctx.project(required=False)
     if workspace and project:

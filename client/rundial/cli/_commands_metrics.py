@@ -62,22 +62,67 @@ def cmd_keys(ctx: Context) -> None:
 
 
 def cmd_tail(ctx: Context) -> None:
-    """Last ``--points`` points of up to 8 keys; ``--follow`` streams new ones until the run
-    finishes or Ctrl-C."""
+    """Last ``--points`` points of ``--keys`` (default: the run's first 8 keys, saying when
+    there are more); ``--follow`` streams new points — of keys logged later too, and waiting
+    for the first one on a run with none yet — until the run finishes or Ctrl-C."""
     positive("--points", ctx.args.points)
     positive("--interval-seconds", ctx.args.interval_seconds)
     client = ctx.client()
     project_id = run_project(ctx, client)
-    keys = split_values(ctx.args.keys) or [
-        k["metricKey"] for k in _list_keys(ctx, client, project_id, MAX_TAIL_KEYS)
-        if isinstance(k.get("metricKey"), str)]
-    if not keys:
-        raise CliError(f"run {ctx.args.run_id} has no metric keys yet")
-    body = {"projectId": project_id, "runId": ctx.args.run_id, "metricKeys": keys[:MAX_TAIL_KEYS],
-            "range": "full_run", "maxPointsPerSeries": ctx.args.points, "order": "asc"}
-    consume(follow_source(ctx, client, project_id,
-                          lambda: client.post("/api/v1/query/series", body),
-                          MetricsWindow(body["metricKeys"], ctx.args.points)), _TailPrinter(ctx))
+    keys = _TailKeys(ctx, client, project_id)
+    first = keys.current()
+    if not first and not ctx.args.follow:
+        raise CliError(f"run {ctx.args.run_id} has no metric keys yet "
+                       "(--follow waits for them)")
+    if not first and not ctx.output.json_mode:
+        ctx.output.line(f"run {ctx.args.run_id} has no metrics yet; waiting for them "
+                        "(Ctrl-C to stop)")
+    shown = None if keys.explicit is None else keys.explicit[:MAX_TAIL_KEYS]
+    window = MetricsWindow(shown, ctx.args.points, MAX_TAIL_KEYS, keys.skipped)
+    consume(follow_source(ctx, client, project_id, keys.fetch, window), _TailPrinter(ctx))
+
+
+class _TailKeys:
+    """Which keys the tail shows: ``--keys`` as given, else the run's first
+    :data:`MAX_TAIL_KEYS` keys, listed again at every fetch (so new keys appear). A truncation
+    is reported once, on stderr."""
+
+    def __init__(self, ctx: Context, client: ApiClient, project_id: str) -> None:
+        self._ctx, self._client, self._project_id = ctx, client, project_id
+        self.explicit: list[str] | None = split_values(ctx.args.keys) or None
+        self._warned = False
+
+    def current(self) -> list[str]:
+        """The keys to query now (at most :data:`MAX_TAIL_KEYS`)."""
+        if self.explicit is not None:
+            chosen = self.explicit
+        else:
+            chosen = [k["metricKey"] for k in _list_keys(self._ctx, self._client,
+                                                          self._project_id, 1000)
+                      if isinstance(k.get("metricKey"), str)]
+        if len(chosen) > MAX_TAIL_KEYS:
+            self._truncated(len(chosen))
+        return chosen[:MAX_TAIL_KEYS]
+
+    def fetch(self) -> dict[str, Any]:
+        """The tail of the current keys, as a ``query/series`` reply (no call without keys)."""
+        keys = self.current()
+        if not keys:
+            return {"series": []}
+        return self._client.post("/api/v1/query/series", {
+            "projectId": self._project_id, "runId": self._ctx.args.run_id, "metricKeys": keys,
+            "range": "full_run", "maxPointsPerSeries": self._ctx.args.points, "order": "asc"})
+
+    def skipped(self, key: str) -> None:
+        """A live point of a key beyond the limit (called by the window)."""
+        self._truncated(None)
+
+    def _truncated(self, total: int | None) -> None:
+        if not self._warned:
+            self._warned = True
+            count = f"{total} keys" if total is not None else "more keys"
+            self._ctx.output.warn(f"run {self._ctx.args.run_id} has {count}; showing the first "
+                                  f"{MAX_TAIL_KEYS} (choose them with --keys)")
 
 
 class _TailPrinter(FollowPrinter):

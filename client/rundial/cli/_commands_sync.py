@@ -26,6 +26,10 @@ def register(kit: ParserKit, commands: Any) -> None:
     sync.add_argument("--watch", action="store_true", help="keep uploading until Ctrl-C")
     sync.add_argument("--interval-seconds", type=float, default=2.0)
     sync.add_argument("--dry-run", action="store_true", help="list what would be sent")
+    sync.add_argument("--into-existing", action="store_true",
+                      help="send runs whose registration was refused (run id taken) into that run")
+    sync.add_argument("--as-new-run", action="store_true",
+                      help="send runs whose registration was refused as new runs (new run ids)")
     sync.add_argument("--artifact-timeout-seconds", type=float, default=300.0,
                       help="time one pass may spend resuming artifact uploads")
 

@@ -1,4 +1,9 @@
-"""``rundial workspace ls``, ``project ls``, ``target ls|use`` and ``config show``."""
+"""``rundial workspace ls|create``, ``project ls|create``, ``target ls|use`` and ``config show``.
+
+``workspace create SLUG`` and ``project create SLUG`` (in ``--workspace``) use the collector's
+admin routes (``POST /api/v1/workspaces``, ``POST /api/v1/workspaces/{ws}/projects``): they
+need an admin key; an existing slug is exit 1 (HTTP 409), a refused key exit 2.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ def register(kit: ParserKit, commands: Any) -> None:
     """Add the ``workspace``, ``project``, ``target`` and ``config`` groups."""
     workspace = kit.group(commands, "workspace", "workspaces")
     kit.command(workspace, "ls", "list the workspaces you can access", cmd_workspace_ls)
+    _add_create(kit, workspace, "workspace", cmd_workspace_create)
     project = kit.group(commands, "project", "projects")
     kit.command(project, "ls", "list the projects of a workspace", cmd_project_ls)
+    _add_create(kit, project, "project", cmd_project_create)
     target = kit.group(commands, "target", "the default workspace/project")
     kit.command(target, "ls", "list accessible workspace/project targets", cmd_target_ls)
     kit.command(target, "use", "save the default workspace/project", cmd_target_use)
@@ -27,6 +34,31 @@ def register(kit: ParserKit, commands: Any) -> None:
     show = kit.command(config, "show", "show the resolved configuration (no secrets)",
                        cmd_config_show)
     show.add_argument("--all", action="store_true", dest="all_profiles")
+
+
+def _add_create(kit: ParserKit, group: Any, what: str, handler: Any) -> None:
+    where = " in --workspace" if what == "project" else ""
+    create = kit.command(group, "create", f"create a {what}{where} (needs an admin key)",
+                         handler)
+    create.add_argument("slug", help="[a-z0-9][a-z0-9_-]{0,62}, unique")
+    create.add_argument("--name", help="display name (default: the slug)")
+
+
+def cmd_workspace_create(ctx: Context) -> None:
+    """Create a workspace (global admin key)."""
+    payload = ctx.client().post("/api/v1/workspaces",
+                                {"slug": ctx.args.slug, "name": ctx.args.name or ctx.args.slug})
+    ctx.output.result({"ok": True, "workspace": payload},
+                      f"Created workspace {ctx.args.slug} at {ctx.endpoint()}")
+
+
+def cmd_project_create(ctx: Context) -> None:
+    """Create a project in the resolved workspace (admin on that workspace)."""
+    workspace = str(ctx.workspace())
+    payload = ctx.client().post(f"/api/v1/workspaces/{seg(workspace)}/projects",
+                                {"slug": ctx.args.slug, "name": ctx.args.name or ctx.args.slug})
+    ctx.output.result({"ok": True, "workspace": workspace, "project": payload},
+                      f"Created project {workspace}/{ctx.args.slug} at {ctx.endpoint()}")
 
 
 def _workspaces(client: ApiClient) -> list[dict[str, Any]]:
@@ -106,15 +138,33 @@ def _choose(ctx: Context, what: str, choices_of: Any) -> str:
 
 
 def cmd_config_show(ctx: Context) -> None:
-    """The active profile and the resolved endpoint/target/format; never a secret."""
+    """The active profile and the resolved endpoint/target/format; never a secret. Human mode
+    prints aligned tables, JSON mode the published documents."""
     if ctx.flag("all_profiles"):
         profiles = {n: p.public() for n, p in sorted(ctx.config.profiles.items())}
-        ctx.output.result({"ok": True, "config": {"activeProfile": ctx.config.active_profile,
-                                                  "path": str(ctx.config.path),
-                                                  "profiles": profiles}})
+        payload = {"ok": True, "config": {"activeProfile": ctx.config.active_profile,
+                                          "path": str(ctx.config.path), "profiles": profiles}}
+        if ctx.output.json_mode:
+            ctx.output.json(payload)
+            return
+        ctx.output.table(f"Profiles in {ctx.config.path}",
+                         ["profile", "active", "endpoint", "workspace", "project", "auth",
+                          "stored_key"],
+                         [[n, "yes" if n == ctx.config.active_profile else "", p["endpoint"],
+                           p["workspace"], p["project"], p["authMode"],
+                           "yes" if p["hasStoredApiKey"] else ""] for n, p in profiles.items()])
         return
     api_key, session = ctx.credentials()
-    ctx.output.result({"ok": True, "profile": ctx.profile.public(), "resolved": {
-        "endpoint": ctx.endpoint(), "workspace": ctx.workspace(False),
-        "project": ctx.project(False), "format": "json" if ctx.output.json_mode else "human",
-        "authenticated": bool(api_key or session), "configPath": str(ctx.config.path)}})
+    resolved = {"endpoint": ctx.endpoint(), "workspace": ctx.workspace(False),
+                "project": ctx.project(False), "format": "json" if ctx.output.json_mode else "human",
+                "authenticated": bool(api_key or session), "configPath": str(ctx.config.path)}
+    if ctx.output.json_mode:
+        ctx.output.json({"ok": True, "profile": ctx.profile.public(), "resolved": resolved})
+        return
+    profile = ctx.profile
+    ctx.output.table(f"Configuration (profile {profile.name})", ["field", "value"], [
+        ["endpoint", resolved["endpoint"]], ["workspace", resolved["workspace"] or "(not set)"],
+        ["project", resolved["project"] or "(not set)"],
+        ["credentials", "yes" if resolved["authenticated"] else "none for this endpoint"],
+        ["auth_mode", profile.auth_mode], ["default_format", profile.default_format],
+        ["config_file", resolved["configPath"]], ["updated_at_ms", profile.updated_at_ms]])

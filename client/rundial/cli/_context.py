@@ -18,6 +18,7 @@ import argparse
 import os
 from typing import Any
 
+from rundial._endpoint import normalize_endpoint, same_endpoint
 from rundial.cli._config import DEFAULT_ENDPOINT, ConfigStore
 from rundial.cli._errors import EXIT_AUTH, CliError
 from rundial.cli._http import ApiClient
@@ -26,8 +27,14 @@ from rundial.cli._secrets import SecretStore
 
 __all__ = ["Context"]
 
-NO_CREDENTIALS = ("no API key: pass --api-key, set RUNDIAL_API_KEY, "
-                  "or run `rundial auth login` first")
+def no_credentials(endpoint: str, profile: str, profile_endpoint: str) -> str:
+    """The missing-key message, naming the endpoint and how keys are found for it."""
+    text = (f"no API key for {endpoint}: pass --api-key, set RUNDIAL_API_KEY, or run "
+            f"`rundial auth login --endpoint {endpoint}`")
+    if not same_endpoint(endpoint, profile_endpoint):
+        text += (f" (keys are stored per endpoint; profile {profile!r} is set up for "
+                 f"{profile_endpoint})")
+    return text
 
 
 def _text(value: object) -> str | None:
@@ -63,9 +70,16 @@ class Context:
         return bool(self.flag("debug", False))
 
     def endpoint(self) -> str:
-        """The collector base URL, without a trailing slash."""
-        chosen = self.flag("endpoint") or _env("RUNDIAL_ENDPOINT") or self.profile.endpoint
-        return (chosen or DEFAULT_ENDPOINT).rstrip("/")
+        """The collector base URL, normalized (:mod:`rundial._endpoint`); exit 1 naming the
+        value and where it came from when it is not an http(s) URL."""
+        sources = (("--endpoint", self.flag("endpoint")),
+                   ("RUNDIAL_ENDPOINT", _env("RUNDIAL_ENDPOINT")),
+                   (f"profile {self.profile_name!r}", self.profile.endpoint))
+        origin, chosen = next(((o, v) for o, v in sources if v), ("default", DEFAULT_ENDPOINT))
+        try:
+            return normalize_endpoint(chosen)
+        except ValueError as exc:
+            raise CliError(f"{exc} (from {origin})") from None
 
     def secrets(self) -> SecretStore:
         """The secret store of this profile and endpoint."""
@@ -88,8 +102,13 @@ class Context:
         """An API client for the resolved endpoint; raises (exit 2) when auth is missing."""
         key, session = (api_key, None) if api_key else self.credentials()
         if require_auth and not key and not session:
-            raise CliError(NO_CREDENTIALS, EXIT_AUTH)
+            raise self.no_key_error()
         return ApiClient(self.endpoint(), key, session, float(self.flag("timeout", 30.0)))
+
+    def no_key_error(self) -> CliError:
+        """The exit-2 error for a missing key, naming the endpoint it was looked up for."""
+        return CliError(no_credentials(self.endpoint(), self.profile_name,
+                                       self.profile.endpoint), EXIT_AUTH)
 
     def _target_part(self, name: str, required: bool) -> str | None:
         value = self.flag(name) or _env(f"RUNDIAL_{name.upper()}") or getattr(self.profile, name)

@@ -30,7 +30,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from rundial.cli._context import Context
 from rundial.cli._http import ApiClient, ApiError
-from rundial.cli._output import Output, cell, dict_rows
+from rundial.cli._output import Output, dict_rows
 
 __all__ = ["FollowPrinter", "LogsWindow", "MetricsWindow", "PollingSource", "Window", "consume",
            "follow_source"]
@@ -113,13 +113,28 @@ class MetricsWindow:
 
     A live point for a step already in the window supersedes it (commit order wins, as in
     ``query/series``); a point older than a full window's first step is not part of the tail.
+    With ``keys=None`` the window takes every key it sees, up to ``max_keys`` (in the order they
+    appear), so keys first logged after the tail started are shown; ``on_skipped(key)`` is
+    called for each key left out.
     """
 
-    def __init__(self, keys: Sequence[str], size: int) -> None:
-        self._keys = frozenset(keys)
+    def __init__(self, keys: Sequence[str] | None, size: int, max_keys: int | None = None,
+                 on_skipped: Callable[[str], None] | None = None) -> None:
+        self._keys = None if keys is None else frozenset(keys)
+        self._max_keys = max_keys
+        self._on_skipped = on_skipped
         self._size = size
         self._header: Payload = {}
         self._series: dict[str, dict[Any, tuple[Any, Any]]] = {}
+
+    def _accepts(self, key: str) -> bool:
+        if self._keys is not None:
+            return key in self._keys
+        if key in self._series or self._max_keys is None or len(self._series) < self._max_keys:
+            return True
+        if self._on_skipped is not None:
+            self._on_skipped(key)
+        return False
 
     def reset(self, payload: Payload) -> None:
         self._header = _live_header(payload, "series")
@@ -136,7 +151,7 @@ class MetricsWindow:
         changed = False
         for series in dict_rows(message.get("series")):
             key = series.get("metricKey")
-            if isinstance(key, str) and key in self._keys:
+            if isinstance(key, str) and self._accepts(key):
                 changed |= self._merge(self._series.setdefault(key, {}), series)
         return [self.payload()] if changed else []
 
@@ -237,6 +252,7 @@ class FollowPrinter:
         self.output = output
         self.run_id = run_id
         self.polls = 0
+        self._widths: list[int] = []
 
     def fresh(self, payload: dict[str, Any]) -> list[list[object]]:
         """The rows of ``payload`` not printed before (subclasses remember what they printed)."""
@@ -253,7 +269,7 @@ class FollowPrinter:
         rows = self.fresh(payload)
         self.polls += 1
         if self.polls == 1:
-            self.output.table(self.title(), self.columns, rows)
+            self._widths = self.output.table(self.title(), self.columns, rows)
         else:
             for row in rows:
-                self.output.line("  ".join(cell(value) for value in row))
+                self.output.row(self.columns, row, self._widths)

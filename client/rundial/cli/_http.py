@@ -27,7 +27,8 @@ __all__ = ["ApiClient", "ApiError", "RawReply", "seg"]
 
 CLIENT_HEADER = f"rundial-cli/{__version__}"
 DEFAULT_TIMEOUT_SECONDS = 30.0
-_AUTH_HINT = " (set RUNDIAL_API_KEY, pass --api-key, or run `rundial auth login`)"
+_AUTH_HINT = (" (set RUNDIAL_API_KEY, pass --api-key, or run `rundial auth login --endpoint "
+              "{endpoint}`)")
 
 
 class ApiError(CliError):
@@ -82,7 +83,7 @@ class ApiClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:
                 return RawReply(resp.status, _lower(resp.headers.items()), resp.read())
         except urllib.error.HTTPError as err:
-            raise _http_error(method, path, err) from None
+            raise _http_error(method, self.endpoint + path, err, self.endpoint) from None
         except (OSError, http.client.HTTPException) as exc:
             raise ApiError(f"cannot reach the collector at {self.endpoint}: "
                            f"{_reason(exc, self.timeout)}") from None
@@ -114,18 +115,18 @@ class ApiClient:
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            raise ApiError(f"{method} {path}: the collector answered HTTP {reply.status} "
-                           "without a JSON object")
+            raise ApiError(f"{method} {self.endpoint}{path}: the collector answered HTTP "
+                           f"{reply.status} without a JSON object")
         return payload
 
 
-def _http_error(method: str, path: str, err: urllib.error.HTTPError) -> ApiError:
+def _http_error(method: str, url: str, err: urllib.error.HTTPError, endpoint: str) -> ApiError:
     code, message = _envelope(err)
-    text = f"{method} {path} failed: HTTP {err.code}"
+    text = f"{method} {url} failed: HTTP {err.code}"
     if code or message:
         text += f" ({': '.join(p for p in (code, message) if p)})"
     if err.code == 401:
-        text += _AUTH_HINT
+        text += _AUTH_HINT.format(endpoint=endpoint)
     return ApiError(text, err.code, code)
 
 

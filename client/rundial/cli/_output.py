@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-__all__ = ["Output", "cell", "dict_rows"]
+__all__ = ["Output", "cell", "dict_rows", "local_time"]
 
 
 def dict_rows(value: object) -> list[dict[str, Any]]:
@@ -33,6 +34,31 @@ def cell(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(cell(v) for v in value)
     return str(value)
+
+
+def local_time(ms: object) -> str | None:
+    """Epoch milliseconds as local time ``YYYY-MM-DD HH:MM:SS.mmm``; None when ``ms`` is not
+    an int in a plausible range."""
+    if not isinstance(ms, int) or isinstance(ms, bool) or not 0 < ms < 10**14:
+        return None
+    stamp = datetime.fromtimestamp(ms / 1000).astimezone()
+    return stamp.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def _shown(column: object, value: object) -> str:
+    if isinstance(column, str) and column.endswith("_ms"):
+        return local_time(value) or cell(value)
+    return cell(value)
+
+
+def _label(name: str) -> str:
+    return name[:-3] if name.endswith("_ms") else name
+
+
+def _padded(cells: Sequence[str], widths: Sequence[int]) -> str:
+    last = len(cells) - 1
+    return "  ".join(text if i == last else text.ljust(widths[i] if i < len(widths) else 0)
+                     for i, text in enumerate(cells))
 
 
 class Output:
@@ -82,14 +108,32 @@ class Output:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-        """Human mode only: a title line, the column line, then rows joined by two spaces."""
-        if self.quiet:
-            return
-        self.line(title)
-        self.line("  ".join(columns))
-        for row in rows:
-            self.line("  ".join(cell(value) for value in row))
+    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
+              ) -> list[int]:
+        """Human mode only: a title line, the column line, then the rows, columns padded to
+        their widest cell. Epoch-millisecond columns (names ending ``_ms``, or the value of a
+        ``field``/``value`` row whose field does) are shown as local times, their names without
+        ``_ms``. Returns the column widths (for :meth:`row`)."""
+        columns = list(columns)
+        keyed = columns == ["field", "value"]
+        texts = [[_shown(columns[i] if not keyed else (row[0] if i else ""), value)
+                  for i, value in enumerate(row)] for row in rows]
+        if keyed:
+            texts = [[_label(str(row[0])), *row[1:]] for row in texts]
+        header = [_label(c) for c in columns]
+        widths = [max([len(header[i]), *(len(r[i]) for r in texts if i < len(r))])
+                  for i in range(len(header))]
+        if not self.quiet:
+            self.line(title)
+            self.line(_padded(header, widths))
+            for row in texts:
+                self.line(_padded(row, widths))
+        return widths
+
+    def row(self, columns: Sequence[str], values: Sequence[object], widths: Sequence[int]
+            ) -> None:
+        """One more row of a table printed before (same columns, same widths)."""
+        self.line(_padded([_shown(c, v) for c, v in zip(columns, values)], widths))
 
     def warn(self, text: str) -> None:
         """A one-line warning on stderr (suppressed by ``--quiet``)."""

@@ -8,11 +8,13 @@ timestamps; the full window cannot.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from rundial.cli._common import positive, run_details, string_field
 from rundial.cli._context import Context
+from rundial.cli._errors import CliError
 from rundial.cli._export import open_writer, require_format, temp_path
 from rundial.cli._http import ApiClient
 from rundial.cli._output import dict_rows
@@ -52,19 +54,36 @@ def export_run(ctx: Context, kind: str, route: str, extra: dict[str, Any]) -> No
     args = ctx.args
     require_format(args.export_format)
     positive("--page-size", args.page_size)
+    out = writable_out(Path(args.out))
     client = ctx.client()
-    out = Path(args.out)
     header = {"type": kind, "runId": args.run_id, "projectId": run_project(ctx, client),
               "startMs": args.start_ms, "endMs": args.end_ms}
     tmp = temp_path(out)
     try:
         rows = _write_pages(ctx, client, route, header, extra, tmp)
         tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write --out {out}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     ctx.output.result({"ok": True, "out": str(out), "rows": rows, "format": args.export_format},
                       f"Wrote {rows} {kind} rows to {out}")
+
+
+def writable_out(out: Path) -> Path:
+    """``out`` when a file can be created there; else CliError (exit 1) saying why, before
+    any request is made."""
+    folder = out.parent
+    if out.is_dir():
+        raise CliError(f"--out {out} is a directory; give a file name")
+    if not folder.is_dir():
+        missing = "does not exist" if not folder.exists() else "is not a directory"
+        raise CliError(f"--out {out}: the folder {folder} {missing}; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"--out {out}: the folder {folder} is not writable")
+    return out
 
 
 def _write_pages(ctx: Context, client: ApiClient, route: str, header: dict[str, Any],

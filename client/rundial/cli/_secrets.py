@@ -9,6 +9,8 @@ Contract:
   ``config.toml`` (mode 0600) and a one-line warning says so, unless the user opted in with
   ``--allow-plaintext-store``. A secret in the file is only used while the effective endpoint is
   the profile's endpoint, so ``--endpoint elsewhere`` never sends it to another server.
+  Endpoints are compared by :func:`rundial._endpoint.endpoint_identity` (``localhost`` and
+  ``127.0.0.1`` are the same server); a keyring entry rc1 stored under the URL as typed is found.
 * Nothing here raises for a missing backend; only a failed file write raises :class:`CliError`.
 """
 
@@ -17,7 +19,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from rundial._credentials import keyring_service
+from rundial._credentials import keyring_service, legacy_keyring_service
+from rundial._endpoint import same_endpoint
 from rundial.cli._config import ConfigStore
 from rundial.cli._output import Output
 
@@ -65,14 +68,15 @@ class SecretStore:
     def get(self, name: str) -> str | None:
         """The stored secret, or None. Never raises."""
         if self._keyring is not None:
-            try:
-                value = self._keyring.get_password(self._service, name)
-                if isinstance(value, str) and value.strip():
-                    return value.strip()
-            except Exception:
-                pass
+            for service in (self._service, legacy_keyring_service(self._profile, self._endpoint)):
+                try:
+                    value = self._keyring.get_password(service, name)
+                    if isinstance(value, str) and value.strip():
+                        return value.strip()
+                except Exception:
+                    pass
         profile = self._config.profile(self._profile)
-        if profile.endpoint.rstrip("/") != self._endpoint:
+        if not same_endpoint(profile.endpoint, self._endpoint):
             return None
         value = getattr(profile, name)
         return value if isinstance(value, str) and value else None

@@ -13,6 +13,10 @@ Backend-neutral and async; no SQL leaks out. Rules every backend implements (doc
   Checkpoints without a hint keep :data:`CHECKPOINT_KEEP_LAST_DEFAULT`.
 * A blob is **referenced** while any pending or ready version lists it; deleting or expiring
   a version returns the sha256s nobody references any more, for the caller to delete.
+* A project **holds** a blob once it proved it has the bytes: a verified upload of them on its
+  behalf (content stored before holders were recorded is held by nobody). Only held content is
+  deduplicated: a sha256 alone never grants another project's bytes. Holders of a deleted blob
+  are forgotten with it.
 * Failures that a handler must answer with 409/404 raise ``StoreConflict``/``StoreNotFound``.
 """
 
@@ -174,6 +178,18 @@ class ArtifactStore(Protocol):
 
     async def expire_artifact_uploads(self, now_ms: int) -> list[str]:
         """Expire pending versions past their deadline; return their now-orphaned blobs."""
+        ...
+
+    async def held_blobs(self, project_id: str, sha256s: Sequence[str]) -> dict[str, int]:
+        """Of ``sha256s``, those ``project_id`` holds, with their size in bytes."""
+        ...
+
+    async def add_blob_holder(self, project_id: str, sha256: str, size_bytes: int) -> None:
+        """Record that ``project_id`` uploaded the verified content ``sha256`` (idempotent)."""
+        ...
+
+    async def forget_blob_holders(self, sha256: str) -> None:
+        """The blob ``sha256`` was deleted: nobody holds it any more."""
         ...
 
     async def run_project_id(self, run_id: str) -> str | None:

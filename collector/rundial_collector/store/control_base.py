@@ -15,7 +15,9 @@ ResumeMode = Literal["never", "allow", "must"]
 TerminalStatus = Literal["completed", "failed", "aborted", "killed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "aborted", "killed"})
 RUN_STATUSES: frozenset[str] = TERMINAL_STATUSES | {"running", "lost"}
-ConfigValue = str | int | float | bool | None
+# A config value: a scalar, or a list (nested lists allowed) of scalars; handlers check the
+# elements and depth (docs/protocol.md §4.5), msgspec only the outer type.
+ConfigValue = str | int | float | bool | None | list[Any]
 
 
 class StoreConflict(Exception):
@@ -117,6 +119,8 @@ class RunStart:
     tags: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     client: dict[str, Any] | None = None
+    started_ms: int | None = None  # the client's recorded start, already bounded by the handler
+    start_token: str | None = None  # the client's token: a repeat of its own start is idempotent
 
 
 @dataclass(frozen=True)
@@ -207,9 +211,9 @@ class ControlStore(Protocol):
         """The run with this id, in any project."""
         ...
 
-    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
+    async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
         """The run's worker is alive: set ``lastHeartbeatMs``/``updatedAtMs`` (a lost run
-        reads ``running`` again). Unknown run ids are ignored."""
+        reads ``running`` again). A run id unknown in ``project_id`` is ignored."""
         ...
 
     async def finish_run(self, run_id: str, status: str, reason: str | None,

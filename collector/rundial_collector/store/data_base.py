@@ -42,6 +42,7 @@ class LogLine:
     level: str  # one of LOG_LEVELS
     message: str
     truncated: bool = False
+    writer: str = ""  # writer id and rank; "" when the client sends neither (rc1)
 
 
 @dataclass(frozen=True)

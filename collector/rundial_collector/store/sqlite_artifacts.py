@@ -99,6 +99,13 @@ CREATE TABLE IF NOT EXISTS media_items (
 );
 CREATE INDEX IF NOT EXISTS media_items_by_run
     ON media_items(project_id, run_id, media_key, step, item_id);
+CREATE TABLE IF NOT EXISTS blob_holders (
+    project_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    PRIMARY KEY (project_id, sha256)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_holders_by_sha ON blob_holders(sha256);
 """]
 
 _MEDIA_COLUMNS = ("project_id, run_id, media_key, media_type, step, timestamp_ms, artifact_id, "
@@ -174,6 +181,26 @@ class SQLiteArtifacts:
                 released |= sql.drop_version(conn, artifact_id, "expired", now_ms)
             return sql.unreferenced(conn, released)
         return await self.engine.write(expire)
+
+    async def held_blobs(self, project_id: str, sha256s: Sequence[str]) -> dict[str, int]:
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            held: dict[str, int] = {}
+            for sha in set(sha256s):
+                row = conn.execute("SELECT size_bytes FROM blob_holders WHERE project_id = ? "
+                                   "AND sha256 = ?", (project_id, sha)).fetchone()
+                if row is not None:
+                    held[sha] = int(row[0])
+            return held
+        return await self.engine.read(read)
+
+    async def add_blob_holder(self, project_id: str, sha256: str, size_bytes: int) -> None:
+        await self.engine.write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO blob_holders (project_id, sha256, size_bytes) "
+            "VALUES (?, ?, ?)", (project_id, sha256, size_bytes)))
+
+    async def forget_blob_holders(self, sha256: str) -> None:
+        await self.engine.write(lambda conn: conn.execute(
+            "DELETE FROM blob_holders WHERE sha256 = ?", (sha256,)))
 
     async def run_project_id(self, run_id: str) -> str | None:
         def read(conn: sqlite3.Connection) -> str | None:

@@ -60,17 +60,16 @@ class SQLiteData:
 
     # -- ingest -------------------------------------------------------------------------------
     async def ingest_metrics(self, batch: IngestBatch[SeriesChunk]) -> WriteOutcome:
-        runs = {c.run_id for c in batch.items}
-        return await self._ingest(batch, write_chunks, runs)
+        return await self._ingest(batch, write_chunks, _runs(batch))
 
     async def ingest_logs(self, batch: IngestBatch[LogLine]) -> WriteOutcome:
-        return await self._ingest(batch, write_lines, {x.run_id for x in batch.items})
+        return await self._ingest(batch, write_lines, _runs(batch))
 
     async def ingest_spans(self, batch: IngestBatch[SpanRecord]) -> WriteOutcome:
-        return await self._ingest(batch, write_spans, {x.run_id for x in batch.items})
+        return await self._ingest(batch, write_spans, _runs(batch))
 
-    async def _ingest(self, batch: IngestBatch[Any], writer: Writer, runs: set[str]
-                      ) -> WriteOutcome:
+    async def _ingest(self, batch: IngestBatch[Any], writer: Writer,
+                      runs: set[tuple[str, str]]) -> WriteOutcome:
         def job(conn: sqlite3.Connection) -> WriteOutcome:
             now_ms = int(time.time() * 1000)
             if batch.idempotency_key is not None:
@@ -131,6 +130,11 @@ class SQLiteData:
 
     async def list_spans(self, project_id: str, run_id: str, limit: int) -> list[SpanRecord]:
         return await self.engine.read(lambda conn: select_spans(conn, project_id, run_id, limit))
+
+
+def _runs(batch: IngestBatch[Any]) -> set[tuple[str, str]]:
+    """The (project id, run id) pairs an ingest batch writes to: the runs it may touch."""
+    return {(x.project_id, x.run_id) for x in batch.items}
 
 
 def _claim_key(conn: sqlite3.Connection, key: str, accepted: int, now_ms: int) -> int | None:

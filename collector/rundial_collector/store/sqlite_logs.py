@@ -1,7 +1,10 @@
 """Log lines and spans in SQLite: one row each, de-duplicated on insert.
 
-* Log lines are unique on (project, run, timestampMs, sequence, 64-bit message hash); a re-sent
-  line hits the unique index and ``INSERT OR IGNORE`` skips it. Reads are keyset-paged on
+* Log lines are unique on (project, run, timestampMs, sequence, 64-bit identity hash); a re-sent
+  line hits the unique index and ``INSERT OR IGNORE`` skips it. The identity hash covers the
+  message and the line's writer (writer id and rank): sequences restart per writer, so
+  identical lines of two ranks or processes are two lines. Lines without a writer (rc1 clients)
+  hash the message alone, exactly as before, so no stored row needs migrating. Reads are keyset-paged on
   (timestampMs, sequence, log_id) in either direction.
 * Spans are unique on (project, run, traceId, spanId); the first stored copy wins.
 """
@@ -63,9 +66,13 @@ _SPAN_COLUMNS = ("project_id, run_id, trace_id, span_id, parent_span_id, name, k
                  " tokens_out, cost_usd")
 
 
-def message_hash(message: str) -> int:
-    """A signed 64-bit hash of a log message (the de-dup key's message part)."""
-    digest = hashlib.blake2b(message.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+def line_hash(message: str, writer: str = "") -> int:
+    """A signed 64-bit hash of a log line's message and writer (the de-dup key's last part);
+    with no writer, the hash of the message alone."""
+    data = message.encode("utf-8", "surrogatepass")
+    if writer:
+        data = writer.encode("utf-8", "surrogatepass") + b"\x00" + data
+    digest = hashlib.blake2b(data, digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
@@ -75,7 +82,7 @@ def write_lines(conn: sqlite3.Connection, lines: Sequence[LogLine], now_ms: int)
         "INSERT OR IGNORE INTO log_lines (project_id, run_id, ts_ms, seq, level, message,"
         " truncated, msg_hash, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(x.project_id, x.run_id, x.timestamp_ms, x.sequence, LEVEL_RANK[x.level], x.message,
-          int(x.truncated), message_hash(x.message), now_ms) for x in lines])
+          int(x.truncated), line_hash(x.message, x.writer), now_ms) for x in lines])
 
 
 def write_spans(conn: sqlite3.Connection, spans: Sequence[SpanRecord], now_ms: int) -> None:

@@ -59,10 +59,11 @@ POINT_BYTES = 24  # a resolved point: int64 step, float64 value, int64 timestamp
 
 
 def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
-    """Append ``chunks`` (call inside a write job). Empty chunks are skipped."""
-    ids = _series_ids(conn, {(c.project_id, c.run_id, c.metric_key) for c in chunks})
-    rows = [_chunk_row(ids[(c.project_id, c.run_id, c.metric_key)], c, now_ms)
-            for c in chunks if len(c.points)]
+    """Append ``chunks`` (call inside a write job). Empty chunks are skipped: they create no
+    series either, so a key whose every value was rejected is never listed."""
+    stored = [c for c in chunks if len(c.points)]
+    ids = _series_ids(conn, {(c.project_id, c.run_id, c.metric_key) for c in stored})
+    rows = [_chunk_row(ids[(c.project_id, c.run_id, c.metric_key)], c, now_ms) for c in stored]
     conn.executemany(_INSERT_CHUNK, rows)
 
 
@@ -181,15 +182,20 @@ def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chu
     return unpack(b"".join(steps), b"".join(values), b"".join(stamps)), len(rows)
 
 
+_HAS_CHUNK = "EXISTS (SELECT 1 FROM metric_chunks c WHERE c.series_id = series.series_id)"
 _KEY_ORDER = " ORDER BY (metric_key LIKE 'system/%'), metric_key LIMIT ? OFFSET ?"
 
 
 def metric_keys(conn: sqlite3.Connection, project_id: str, run_id: str | None, limit: int,
                 offset: int) -> list[MetricKeyInfo]:
-    """Keys of a project (with run counts) or of one run (with point counts and last step)."""
+    """Keys of a project (with run counts) or of one run (with point counts and last step).
+
+    Only series with at least one stored point count (a series row without chunks, as older
+    versions left for keys whose every value was rejected, is not listed).
+    """
     if run_id is None:
         rows = conn.execute("SELECT metric_key, count(*) FROM series WHERE project_id = ?"
-                            " GROUP BY metric_key" + _KEY_ORDER,
+                            " AND " + _HAS_CHUNK + " GROUP BY metric_key" + _KEY_ORDER,
                             (project_id, limit, offset)).fetchall()
         return [MetricKeyInfo(key, int(runs)) for key, runs in rows]
     rows = conn.execute(
@@ -201,5 +207,6 @@ def metric_keys(conn: sqlite3.Connection, project_id: str, run_id: str | None, l
 
 
 def series_exists(conn: sqlite3.Connection, project_id: str, run_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM series WHERE project_id = ? AND run_id = ? LIMIT 1",
-                        (project_id, run_id)).fetchone() is not None
+    """Whether the run has at least one stored metric point in the project."""
+    return conn.execute("SELECT 1 FROM series WHERE project_id = ? AND run_id = ? AND "
+                        + _HAS_CHUNK + " LIMIT 1", (project_id, run_id)).fetchone() is not None

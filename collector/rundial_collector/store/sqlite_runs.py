@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_started ON runs(project_id, started_ms, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_updated ON runs(project_id, updated_ms, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_id ON runs(project_id, run_id);
+CREATE TABLE IF NOT EXISTS run_start_tokens (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    token TEXT NOT NULL,
+    PRIMARY KEY (run_id, token)
+);
 """]
 
 HEARTBEAT_GRANULARITY_MS = 1000  # touch_runs skips runs seen less than this long ago
@@ -63,13 +68,17 @@ def select_run(conn: sqlite3.Connection, run_id: str, status_expr: str = "status
     return run_from_row(row) if row else None
 
 
-def touch_runs(conn: sqlite3.Connection, run_ids: Iterable[str], now_ms: int) -> None:
-    """Record ingest activity (``lastHeartbeatMs``/``updatedAtMs``) for existing runs."""
+def touch_runs(conn: sqlite3.Connection, runs: Iterable[tuple[str, str]], now_ms: int) -> None:
+    """Record activity (``lastHeartbeatMs``/``updatedAtMs``) for existing runs.
+
+    ``runs`` are (project id, run id) pairs: a run is touched only by activity in its own
+    project, so data another project writes under the same run id never revives it.
+    """
     stale = now_ms - HEARTBEAT_GRANULARITY_MS
     conn.executemany(
         "UPDATE runs SET last_heartbeat_ms = ?, updated_ms = ? "
-        "WHERE run_id = ? AND last_heartbeat_ms < ?",
-        [(now_ms, now_ms, run_id, stale) for run_id in set(run_ids)])
+        "WHERE project_id = ? AND run_id = ? AND last_heartbeat_ms < ?",
+        [(now_ms, now_ms, project_id, run_id, stale) for project_id, run_id in set(runs)])
 
 
 class SQLiteRuns:
@@ -81,8 +90,8 @@ class SQLiteRuns:
     async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
-    async def record_heartbeat(self, run_id: str, now_ms: int) -> None:
-        await self.engine.write(lambda conn: touch_runs(conn, [run_id], now_ms))
+    async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
+        await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
 
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = int(time.time() * 1000) - self.lost_after_ms
@@ -104,14 +113,19 @@ class SQLiteRuns:
 
 
 def _start(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> tuple[Run, bool]:
+    """The resume matrix. A start whose token already started (or attached to) this run is a
+    repeat of that client's own start: the run is returned unchanged (idempotent)."""
     existing = select_run(conn, start.run_id)
     if existing is None:
         if start.resume == "must":
             raise StoreNotFound(f"run {start.run_id} does not exist (resume=must)", "runId")
         _insert(conn, start, now_ms)
+        _remember_token(conn, start)
         return _reload(conn, start.run_id), True
     if existing.project_id != start.project_id:
         raise StoreConflict(f"run id {start.run_id} belongs to another project", "runId")
+    if start.start_token is not None and _known_token(conn, start):
+        return existing, False
     terminal = existing.status in TERMINAL_STATUSES
     if start.resume == "never":
         raise StoreConflict(f"run {start.run_id} already exists; start it with resume='allow' "
@@ -120,7 +134,20 @@ def _start(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> tuple[Run,
         raise StoreConflict(f"run {start.run_id} is {existing.status}; resume='allow' does not "
                             "reopen finished runs (use resume='must')", "runId")
     _attach(conn, existing, start, now_ms)
+    _remember_token(conn, start)
     return _reload(conn, start.run_id), False
+
+
+def _known_token(conn: sqlite3.Connection, start: RunStart) -> bool:
+    row = conn.execute("SELECT 1 FROM run_start_tokens WHERE run_id = ? AND token = ?",
+                       (start.run_id, start.start_token)).fetchone()
+    return row is not None
+
+
+def _remember_token(conn: sqlite3.Connection, start: RunStart) -> None:
+    if start.start_token is not None:
+        conn.execute("INSERT OR IGNORE INTO run_start_tokens (run_id, token) VALUES (?, ?)",
+                     (start.run_id, start.start_token))
 
 
 def _insert(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> None:
@@ -130,20 +157,24 @@ def _insert(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> None:
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
         (start.run_id, start.project_id, start.kind, start.name, start.group, start.job_type,
          orjson.dumps(list(start.tags)).decode(), orjson.dumps(start.config).decode(),
-         now_ms, now_ms, now_ms, orjson.dumps(start.client).decode() if start.client else None))
+         now_ms if start.started_ms is None else start.started_ms, now_ms, now_ms,
+         orjson.dumps(start.client).decode() if start.client else None))
 
 
 def _attach(conn: sqlite3.Connection, run: Run, start: RunStart, now_ms: int) -> None:
     """Attach (or, for a terminal run under ``must``, reopen): status back to running,
-    config merged, tags unioned, name/group/jobType replaced only when given."""
+    config merged, tags unioned, name/group/jobType replaced only when given, the start time
+    moved earlier only (to a client's recorded start)."""
     tags = list(dict.fromkeys([*run.tags, *start.tags]))
+    started = run.started_ms if start.started_ms is None else min(run.started_ms, start.started_ms)
     conn.execute(
         "UPDATE runs SET status = 'running', finished_ms = NULL, reason = NULL, "
         "name = COALESCE(?, name), run_group = COALESCE(?, run_group), "
-        "job_type = COALESCE(?, job_type), tags = ?, config = ?, updated_ms = ?, "
+        "job_type = COALESCE(?, job_type), tags = ?, config = ?, started_ms = ?, updated_ms = ?, "
         "last_heartbeat_ms = ? WHERE run_id = ?",
         (start.name, start.group, start.job_type, orjson.dumps(tags).decode(),
-         orjson.dumps({**run.config, **start.config}).decode(), now_ms, now_ms, run.run_id))
+         orjson.dumps({**run.config, **start.config}).decode(), started, now_ms, now_ms,
+         run.run_id))
 
 
 def _finish(conn: sqlite3.Connection, run_id: str, status: str, reason: str | None,
