@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.cli.clirun import CliResult
-from tests.cli.seeding import add_logs, seed_run
+from tests.cli.seeding import add_logs, api, seed_run
 from tests.helpers.collector_proc import CollectorProcess
 
 
@@ -91,6 +92,24 @@ def test_metrics_export_csv_and_json(cli: Callable[..., CliResult], as_admin: di
     assert doc["type"] == "metrics" and doc["runId"] == seeded_run and len(doc["rows"]) == 20
     assert doc["export"] == {"pageCount": 1, "truncatedByPageLimit": False}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "m.csv", "m.json"]
+
+
+def test_metrics_export_without_keys_exports_every_key(
+        cli: Callable[..., CliResult], as_admin: dict[str, str],
+        shared_collector: CollectorProcess, tmp_path: Path) -> None:
+    """Without --keys the export holds every key of a run with more than 1,000 keys (#14.4: it
+    stopped at 1,000 and lost system/cpu)."""
+    run_id = seed_run(shared_collector, steps=1, log_lines=0)
+    keys = [f"k{i:04d}" for i in range(1500)] + ["system/cpu"]
+    api(shared_collector, "POST", "/api/v1/ingest/metrics", {
+        "projectId": shared_collector.project, "runId": run_id,
+        "rows": [[0, int(time.time() * 1000), {key: 1.0 for key in keys}]]})
+    out = tmp_path / "all.csv"
+    done = cli("metrics", "export", run_id, "--format", "csv", "--out", str(out), "--json",
+               env=as_admin).json()
+    rows = list(csv.DictReader(out.open()))
+    assert done["rows"] == len(rows) == 1503  # the seeded loss and acc, 1,500 keys, system/cpu
+    assert sorted(r["metricKey"] for r in rows) == sorted(["acc", "loss", *keys])
 
 
 def test_logs_tail_and_export(cli: Callable[..., CliResult], as_admin: dict[str, str],
