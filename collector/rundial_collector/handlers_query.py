@@ -25,7 +25,7 @@ from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import Principal, ProjectRef, authenticate, resolve_project
 from rundial_collector.jsonbody import decode_body
-from rundial_collector.paging import decode_cursor, page, parse_limit, query_cursor
+from rundial_collector.paging import decode_cursor, is_int64, page, parse_limit, query_cursor
 from rundial_collector.query_metrics import (KeyScope, SeriesTarget, key_page, keys_from,
                                              parse_key_cursor, shaped_series)
 from rundial_collector.query_render import (export_rows_json, log_row_dict, logs_csv,
@@ -81,7 +81,7 @@ async def metric_keys(request: web.Request) -> web.Response:
 def _offset(cursor: list[Any] | None) -> int:
     if cursor is None:
         return 0
-    if type(cursor[0]) is not int or cursor[0] < 0:
+    if not is_int64(cursor[0]) or cursor[0] < 0:
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return int(cursor[0])
 
@@ -235,6 +235,6 @@ def _log_cursor(raw: str | None) -> tuple[int, int, int] | None:
     if not raw:
         return None
     values = decode_cursor(raw, 3)
-    if not all(type(v) is int for v in values):
+    if not all(is_int64(v) for v in values):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return values[0], values[1], values[2]

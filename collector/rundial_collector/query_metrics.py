@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rundial_collector import errors
-from rundial_collector.paging import decode_cursor
+from rundial_collector.paging import decode_cursor, is_int64
 from rundial_collector.store.data_base import DataStore
 from rundial_collector.store.series_math import Points, concat_all, downsample, in_window, tail
 
 KEYS_PER_PAGE = 1000  # the most keys one page of a paged read visits
-INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def parse_key_cursor(raw: str | None, scope: KeyScope) -> tuple[str | None, int]
     if not raw:
         return None, -1
     key, step = decode_cursor(raw, 2)
-    if (not isinstance(key, str) or type(step) is not int or not -1 <= step <= INT64_MAX
+    if (not isinstance(key, str) or not is_int64(step) or step < -1
             or (scope.given is not None and key not in scope.given)):
         raise errors.invalid("cursor does not belong to this query", "cursor")
     return key, step

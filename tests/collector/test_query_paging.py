@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.collector.control import assert_error, new_target
+from tests.collector.control import V1, assert_error, call, new_target
 from tests.collector.dataplane import ingest, pages, post, project_id, run_id
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -124,3 +124,23 @@ def test_foreign_key_cursors_are_400(shared_collector: CollectorProcess, route: 
         status, _, reply = post(shared_collector, route, {**body, "metricKeys": ["a"],
                                                           "cursor": _cursor(["b", -1])})
         assert_error(status, reply, 400, "INVALID_REQUEST", "cursor")
+
+
+@pytest.mark.parametrize(("route", "values"), [
+    ("metrics/keys", [2**63]), ("query/logs", [2**63, 1, 1]), ("export/logs", [1, 1, 2**64 - 1]),
+    ("query/logs", [True, 1, 1])])
+def test_out_of_range_offset_and_log_cursors_are_400(shared_collector: CollectorProcess,
+                                                     route: str, values: list[Any]) -> None:
+    """Cursor numbers that SQLite cannot bind (past int64, still valid JSON for our decoder) are a
+    400 naming ``cursor`` (they were a 500)."""
+    pid, run = project_id(shared_collector), run_id()
+    ingest(shared_collector, "metrics", {"projectId": pid, "runId": run,
+                                         "rows": [[0, 1000, {"a": 1.0}]]})
+    if route == "metrics/keys":
+        status, reply = call(shared_collector, "GET", f"{V1}/metrics/keys?projectId={pid}"
+                             f"&runId={run}&cursor={_cursor(values)}")
+    else:
+        status, _, reply = post(shared_collector, route, {
+            "projectId": pid, "runId": run, "startMs": 0, "endMs": 10**6,
+            "cursor": _cursor(values)})
+    assert_error(status, reply, 400, "INVALID_REQUEST", "cursor")
