@@ -9,7 +9,8 @@ by ``parentSpanId`` among the run's span ids. Span ids repeat across processes, 
 candidates the innermost one whose time range holds the child's start wins (else the latest
 that started before it, else the first). A span whose parent is missing, or which would close a
 cycle, is a root. Nesting deeper than :data:`MAX_DEPTH` is flattened into the span at that depth
-(those spans keep their ``parentSpanId`` and carry ``"flattened": true``). Roots are paged by
+(roots are level 1; the deeper spans become its children, keep their ``parentSpanId`` and carry
+``"flattened": true``). Roots are paged by
 (startNs, traceId, spanId) with an opaque keyset cursor. At most :data:`MAX_SPANS` spans of a
 run are read (``truncated`` says when more exist). Unknown project or run → 404; bad input
 → 400.
@@ -133,7 +134,12 @@ def _break_cycles(parents: list[int | None]) -> None:
 
 def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
          ) -> list[dict[str, Any]]:
-    """The JSON trees of ``roots``, children in ``spans`` order, flattened past MAX_DEPTH."""
+    """The JSON trees of ``roots``, children in ``spans`` order.
+
+    A root is level 1. Spans deeper than :data:`MAX_DEPTH` become children of their ancestor at
+    level ``MAX_DEPTH`` (so the reply nests at most ``MAX_DEPTH + 1`` levels) and carry
+    ``"flattened": true``.
+    """
     children: dict[int, list[int]] = {}
     for i, parent in enumerate(parents):
         if parent is not None:
@@ -142,6 +148,7 @@ def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
     for root in roots:
         node = span_dict(spans[root])
         out.append(node)
+        # (span, the node its children go into, the level of those children; roots are level 1)
         stack: list[tuple[int, dict[str, Any], int]] = [(root, node, 2)]
         while stack:
             index, holder, depth = stack.pop()
@@ -150,7 +157,7 @@ def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
                 holder["children"].append(entry)
                 if depth > MAX_DEPTH:
                     entry["flattened"] = True
-                stack.append((child, entry if depth < MAX_DEPTH else holder, depth + 1))
+                stack.append((child, entry if depth <= MAX_DEPTH else holder, depth + 1))
     return out
 
 

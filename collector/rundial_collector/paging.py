@@ -46,6 +46,15 @@ def decode_cursor(raw: str, length: int) -> list[Any]:
     return values
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def is_int64(value: Any) -> bool:
+    """True for an ``int`` (not a bool) that SQLite can bind: a cursor value out of this range
+    must be a 400, never an ``OverflowError``."""
+    return type(value) is int and INT64_MIN <= value <= INT64_MAX
+
+
 def query_cursor(request: web.Request, length: int) -> list[Any] | None:
     """The decoded ``?cursor=`` (None when absent or empty)."""
     raw = request.query.get("cursor", "").strip()
