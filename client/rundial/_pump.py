@@ -234,10 +234,11 @@ class SpoolPump:
                 self.spool.release(queue)
         run.queues.clear()
         info = run.info
-        if info.get("finalStatus") and self._run_is_live(run):  # the live process sends its own
-            info["finalStatus"] = None
-            _safe_update(run.run_dir, finalStatus=None)
-        if (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
+        if self._run_is_live(run):  # the live process owns the run's config and final status
+            if info.get("finalStatus"):  # an earlier process's, stale: never sent (#13.15)
+                info["finalStatus"] = None
+                _safe_update(run.run_dir, finalStatus=None)
+        elif (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
             if not info.get("registered"):
                 stop = self._register(run)
                 if stop is not None or info.get("blocked"):

@@ -3,9 +3,11 @@
 * ``GET /api/v1/metrics/keys``: keys of a project or run (user keys first, then ``system/``).
 * ``POST /api/v1/query/series``: per key ``tail`` (last N by step, ascending; the default),
   ``downsample`` (min, max and last per step bucket; at most N) or ``full`` (every point,
-  paged with ``cursor``/``page``).
+  paged with ``cursor``/``page``). Without ``metricKeys`` the run's keys are paged too (at most
+  1,000 per reply), so every key is reachable.
 * ``POST /api/v1/export/metrics``: step-deduplicated rows whose ``timestampMs`` lies in
-  ``[startMs, endMs]``, keys alphabetically then by step, paged; JSON or CSV.
+  ``[startMs, endMs]``, keys alphabetically (all of the run's without ``metricKeys``) then by
+  step, paged; JSON or CSV.
 * ``POST /api/v1/query/logs`` (newest first) and ``POST /api/v1/export/logs`` (oldest first,
   window on ``timestampMs``), keyset-paged; export as JSON or CSV.
 
@@ -22,10 +24,10 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import Principal, ProjectRef, authenticate, resolve_project
-from rundial_collector.intbounds import cursor_ints
 from rundial_collector.jsonbody import decode_body
-from rundial_collector.paging import decode_cursor, page, parse_limit, query_cursor
-from rundial_collector.query_metrics import SeriesTarget, key_page, shaped_series
+from rundial_collector.paging import decode_cursor, is_int64, page, parse_limit, query_cursor
+from rundial_collector.query_metrics import (KeyScope, SeriesTarget, key_page, keys_from,
+                                             parse_key_cursor, shaped_series)
 from rundial_collector.query_render import (export_rows_json, log_row_dict, logs_csv,
                                             metrics_csv, off_loop, points_json, series_points)
 from rundial_collector.query_schemas import (MAX_EXPORT_LOG_ROWS, MAX_LOG_ROWS, MAX_POINTS,
@@ -35,7 +37,7 @@ from rundial_collector.store.data_base import LEVEL_RANK, LogQuery, LogRow
 from rundial_collector.store.series_math import Points
 
 READ_SCOPE = "project:read"
-MAX_KEYS = 1000  # largest metrics/keys page, and the most keys one series query reads
+MAX_KEYS = 1000  # largest metrics/keys page, and the most metricKeys one series query names
 MAX_REPLY_POINTS = 1_000_000  # tail/downsample: the per-series budget shrinks to fit this
 CURSOR_HEADER = "x-rundial-next-cursor"
 
@@ -79,7 +81,7 @@ async def metric_keys(request: web.Request) -> web.Response:
 def _offset(cursor: list[Any] | None) -> int:
     if cursor is None:
         return 0
-    if not cursor_ints(cursor, minimum=0):
+    if not is_int64(cursor[0]) or cursor[0] < 0:
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return int(cursor[0])
 
@@ -91,15 +93,27 @@ def _key_dict(info: Any, run_scoped: bool) -> dict[str, Any]:
             "lastStep": info.last_step, "lastTimestampMs": info.last_timestamp_ms}
 
 
-async def _run_keys(request: web.Request, ref: ProjectRef, run_id: str,
-                    given: list[str] | None) -> list[str]:
-    """The requested keys (duplicates dropped, order kept), or all of the run's keys."""
+def _given_keys(given: list[str] | None) -> list[str] | None:
+    """The requested keys with duplicates dropped (order kept); None when none were given."""
+    if given is None:
+        return None
+    if len(given) > MAX_KEYS:
+        raise errors.invalid(f"at most {MAX_KEYS} metricKeys per request", "metricKeys")
+    return list(dict.fromkeys(given))
+
+
+async def _shaped_keys(request: web.Request, target: SeriesTarget, query: SeriesQuery,
+                       payload: dict[str, Any]) -> list[str]:
+    """The keys of a ``tail``/``downsample`` reply: the requested ones, or else the run's next
+    ``KEYS_PER_PAGE`` keys from ``cursor`` (and the reply then carries ``page``)."""
+    given = _given_keys(query.metricKeys)
     if given is not None:
-        if len(given) > MAX_KEYS:
-            raise errors.invalid(f"at most {MAX_KEYS} metricKeys per request", "metricKeys")
-        return list(dict.fromkeys(given))
-    infos = await request.app[STORE].metric_keys(ref.project_id, run_id, MAX_KEYS, 0)
-    return [info.metric_key for info in infos]
+        return given
+    scope = KeyScope(None, system_last=True)
+    start, _ = parse_key_cursor(query.cursor, scope)
+    keys, following = await keys_from(request.app[STORE], target, scope, start)
+    payload["page"] = page(following is not None, [following, -1])
+    return keys
 
 
 async def query_series(request: web.Request) -> web.Response:
@@ -107,7 +121,6 @@ async def query_series(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     query = await decode_body(request, SeriesQuery)
     ref = await _readable(request, principal, query.projectId, query.runId)
-    keys = await _run_keys(request, ref, query.runId, query.metricKeys)
     target = SeriesTarget(ref.project_id, query.runId, query.rank)
     limit = min(query.maxPointsPerSeries, MAX_POINTS)
     payload: dict[str, Any] = {"projectId": ref.project_id, "runId": query.runId,
@@ -115,11 +128,13 @@ async def query_series(request: web.Request) -> web.Response:
     if query.mode == "full":
         if query.order != "asc":
             raise errors.invalid("mode full pages in ascending step order only", "order")
-        found = await key_page(request.app[STORE], target, keys, query.cursor, limit)
+        scope = KeyScope(_given_keys(query.metricKeys), system_last=True)
+        found = await key_page(request.app[STORE], target, scope, query.cursor, limit)
         payload["series"] = await off_loop(series_points(found.series), _series_json,
                                            found.series)
         payload["page"] = page(found.next_cursor is not None, found.next_cursor)
         return json_response(request, payload)
+    keys = await _shaped_keys(request, target, query, payload)
     budget = max(1, min(limit, MAX_REPLY_POINTS // max(1, len(keys))))
     payload["series"] = [await _shaped(request, target, key, query, budget) for key in keys]
     return json_response(request, payload)
@@ -145,9 +160,10 @@ async def export_metrics(request: web.Request) -> web.Response:
     query = await decode_body(request, MetricsExport)
     _check_window(query.startMs, query.endMs)
     ref = await _readable(request, principal, query.projectId, query.runId)
-    keys = sorted(await _run_keys(request, ref, query.runId, query.metricKeys))
+    given = _given_keys(query.metricKeys)
+    scope = KeyScope(None if given is None else sorted(given))
     target = SeriesTarget(ref.project_id, query.runId, query.rank)
-    found = await key_page(request.app[STORE], target, keys, query.cursor,
+    found = await key_page(request.app[STORE], target, scope, query.cursor,
                            min(query.limit, MAX_POINTS), (query.startMs, query.endMs))
     size = series_points(found.series)
     if query.format == "csv":
@@ -219,6 +235,6 @@ def _log_cursor(raw: str | None) -> tuple[int, int, int] | None:
     if not raw:
         return None
     values = decode_cursor(raw, 3)
-    if not cursor_ints(values):
+    if not all(is_int64(v) for v in values):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return values[0], values[1], values[2]

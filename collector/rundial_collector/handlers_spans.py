@@ -9,7 +9,8 @@ by ``parentSpanId`` among the run's span ids. Span ids repeat across processes, 
 candidates the innermost one whose time range holds the child's start wins (else the latest
 that started before it, else the first): :mod:`rundial_collector.span_links`. A span whose parent is missing, or which would close a
 cycle, is a root. Nesting deeper than :data:`MAX_DEPTH` is flattened into the span at that depth
-(those spans keep their ``parentSpanId`` and carry ``"flattened": true``). Roots are paged by
+(roots are level 1; the deeper spans become its children, keep their ``parentSpanId`` and carry
+``"flattened": true``). Roots are paged by
 (startNs, traceId, spanId) with an opaque keyset cursor. At most :data:`MAX_SPANS` spans of a
 run are read (``truncated`` says when more exist). Unknown project or run → 404; bad input
 → 400.
@@ -26,9 +27,9 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import authenticate, resolve_project
-from rundial_collector.intbounds import Positive, cursor_ints
+from rundial_collector.intbounds import Positive
 from rundial_collector.jsonbody import decode_body
-from rundial_collector.paging import decode_cursor, page
+from rundial_collector.paging import decode_cursor, is_int64, page
 from rundial_collector.responses import json_response
 from rundial_collector.span_links import choose_parents
 from rundial_collector.store.data_base import SpanRecord
@@ -78,7 +79,7 @@ def _cursor(raw: str | None) -> SortKey | None:
     if not raw:
         return None
     start, trace, span = decode_cursor(raw, 3)
-    if not cursor_ints([start]) or not isinstance(trace, str) or not isinstance(span, str):
+    if not is_int64(start) or not isinstance(trace, str) or not isinstance(span, str):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return start, trace, span
 
@@ -108,7 +109,12 @@ def _break_cycles(parents: list[int | None]) -> None:
 
 def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
          ) -> list[dict[str, Any]]:
-    """The JSON trees of ``roots``, children in ``spans`` order, flattened past MAX_DEPTH."""
+    """The JSON trees of ``roots``, children in ``spans`` order.
+
+    A root is level 1. Spans deeper than :data:`MAX_DEPTH` become children of their ancestor at
+    level ``MAX_DEPTH`` (so the reply nests at most ``MAX_DEPTH + 1`` levels) and carry
+    ``"flattened": true``.
+    """
     children: dict[int, list[int]] = {}
     for i, parent in enumerate(parents):
         if parent is not None:
@@ -117,6 +123,7 @@ def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
     for root in roots:
         node = span_dict(spans[root])
         out.append(node)
+        # (span, the node its children go into, the level of those children; roots are level 1)
         stack: list[tuple[int, dict[str, Any], int]] = [(root, node, 2)]
         while stack:
             index, holder, depth = stack.pop()
@@ -125,7 +132,7 @@ def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
                 holder["children"].append(entry)
                 if depth > MAX_DEPTH:
                     entry["flattened"] = True
-                stack.append((child, entry if depth < MAX_DEPTH else holder, depth + 1))
+                stack.append((child, entry if depth <= MAX_DEPTH else holder, depth + 1))
     return out
 
 

@@ -5,14 +5,14 @@
   rejection of a single item where items are converted one by one.
 * :func:`query_int` is the one parser of query-string integers: ASCII digits only (``²`` and
   ``1_000`` are refused), at most 2^63−1.
-* :func:`cursor_ints` checks the integers decoded from an opaque cursor.
+* Integers decoded from an opaque cursor are checked with :func:`paging.is_int64`.
 * :func:`json_int_problem` finds an integer outside int64 in a free-form JSON value
   (``client``, ``metadata``), which could not be stored or re-encoded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -35,11 +35,6 @@ def query_int(query: Mapping[str, str], name: str, minimum: int = 0) -> int | No
             minimum <= int(raw) <= MAX_INT64):
         raise errors.invalid(f"{name} must be an integer from {minimum} to {MAX_INT64}", name)
     return int(raw)
-
-
-def cursor_ints(values: Sequence[Any], minimum: int = MIN_INT64) -> bool:
-    """True when every value is an int (not a bool) in [minimum, 2^63−1]."""
-    return all(type(v) is int and minimum <= v <= MAX_INT64 for v in values)
 
 
 def json_int_problem(value: Any) -> str | None:

@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from rundial_collector import errors
-from rundial_collector.intbounds import query_int
+from rundial_collector.intbounds import MAX_INT64, MIN_INT64, query_int
 
 MAX_CURSOR_CHARS = 1024  # every cursor this collector issues is far shorter
 
@@ -41,6 +41,14 @@ def decode_cursor(raw: str, length: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != length:
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return values
+
+
+
+
+def is_int64(value: Any) -> bool:
+    """True for an ``int`` (not a bool) that SQLite can bind: a cursor value out of this range
+    must be a 400, never an ``OverflowError``."""
+    return type(value) is int and MIN_INT64 <= value <= MAX_INT64
 
 
 def query_cursor(request: web.Request, length: int) -> list[Any] | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.cli.clirun import CliResult
-from tests.cli.seeding import add_logs, seed_run
+from tests.cli.seeding import add_logs, api, seed_run
+from tests.collector.control import new_target
 from tests.helpers.collector_proc import CollectorProcess
 
 
@@ -91,6 +94,30 @@ def test_metrics_export_csv_and_json(cli: Callable[..., CliResult], as_admin: di
     assert doc["type"] == "metrics" and doc["runId"] == seeded_run and len(doc["rows"]) == 20
     assert doc["export"] == {"pageCount": 1, "truncatedByPageLimit": False}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "m.csv", "m.json"]
+
+
+def test_metrics_export_without_keys_exports_every_key(
+        cli: Callable[..., CliResult], as_admin: dict[str, str],
+        shared_collector: CollectorProcess, tmp_path: Path) -> None:
+    """Without --keys the export holds every key of a run with more than 1,000 keys (#14.4: it
+    stopped at 1,000 and lost system/cpu). The run lives in a project of its own, so that the
+    project-wide key listings of other tests do not see its keys."""
+    target = new_target(shared_collector)
+    run_id = "run_cli_" + uuid.uuid4().hex[:12]
+    api(shared_collector, "POST", "/api/v1/runs/start", {
+        "projectId": target.project_id, "runId": run_id, "kind": "training", "resume": "never",
+        "client": {"name": "tests", "version": "0"}})
+    keys = [f"k{i:04d}" for i in range(1500)] + ["system/cpu"]
+    api(shared_collector, "POST", "/api/v1/ingest/metrics", {
+        "projectId": target.project_id, "runId": run_id,
+        "rows": [[0, int(time.time() * 1000), {key: 1.0 for key in keys}]]})
+    out = tmp_path / "all.csv"
+    env = {**as_admin, "RUNDIAL_WORKSPACE": target.workspace, "RUNDIAL_PROJECT": target.project}
+    done = cli("metrics", "export", run_id, "--format", "csv", "--out", str(out), "--json",
+               env=env).json()
+    rows = list(csv.DictReader(out.open()))
+    assert done["rows"] == len(rows) == 1501
+    assert sorted(r["metricKey"] for r in rows) == sorted(keys)
 
 
 def test_logs_tail_and_export(cli: Callable[..., CliResult], as_admin: dict[str, str],

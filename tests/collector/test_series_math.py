@@ -14,6 +14,7 @@ from rundial_collector.store.series_math import (Points, after_step, downsample,
                                                  pack, resolve, tail, unpack)
 from rundial_collector.store.sqlite_data import DATA_SCHEMA
 from rundial_collector.store.sqlite_metrics import MetricReader, write_chunks
+from tests.collector.series_model import downsample_model, resolve_model
 
 raw_series = st.lists(st.tuples(st.integers(0, 60), st.floats(-1e6, 1e6),
                                 st.integers(0, 10**6)), max_size=300)
@@ -62,6 +63,43 @@ def test_downsample_keeps_a_lone_spike_in_a_million_points() -> None:
     values[654_321] = 50.0
     out = downsample(Points(steps, values, steps), 1500)
     assert len(out) <= 1500 and 654_321 in out.steps.tolist()
+
+
+INT64_MAX = 2**63 - 1
+
+
+@st.composite
+def banded_series(draw: st.DrawFn) -> list[tuple[int, float, int]]:
+    """Raw points whose steps lie in one narrow band (0, near 2**62, up to 2**63 - 1 or
+    anywhere), sometimes with one far-away step, so bucket widths go below float64 precision."""
+    base = draw(st.sampled_from([0, 2**62 - 100, INT64_MAX - 200])
+                | st.integers(0, INT64_MAX - 200))
+    steps = st.integers(base, base + 200)
+    if draw(st.booleans()):
+        steps = steps | st.integers(0, INT64_MAX)
+    size = draw(st.integers(0, 150))
+    return draw(st.lists(st.tuples(steps, st.floats(-1e6, 1e6), st.integers(0, 10**6)),
+                         min_size=size, max_size=size))
+
+
+@given(banded_series(), st.integers(1, 60))
+@settings(max_examples=100, deadline=None)
+def test_downsample_matches_the_exact_integer_model(items: list[tuple[int, float, int]],
+                                                    budget: int) -> None:
+    """Downsampling equals the protocol's bucketing done in Python ints, for any int64 steps
+    (near 2**62 and 2**63 - 1 the steps are closer together than float64 can tell apart)."""
+    resolved = resolve(_points(items))
+    assert _as_list(resolved) == resolve_model(items)
+    assert _as_list(downsample(resolved, budget)) == downsample_model(resolve_model(items), budget)
+
+
+def test_downsample_buckets_steps_near_2_to_the_62() -> None:
+    """3,000 consecutive steps from 2**62 cut into 100 buckets of 30 keep each bucket's min,
+    max and last point (float64 bucketing put them all into one or two buckets)."""
+    steps = np.arange(2**62, 2**62 + 3000, dtype=np.int64)
+    values = np.tile(np.r_[-1.0, 1.0, np.zeros(28)], 100)  # min first, max second, last 0
+    out = downsample(Points(steps, values, steps), 300)
+    assert (out.steps - 2**62).tolist() == [30 * b + j for b in range(100) for j in (0, 1, 29)]
 
 
 @given(raw_series, st.integers(0, 70), st.integers(0, 10**6), st.integers(0, 10**6),

@@ -95,16 +95,23 @@ def test_roots_are_paged_with_a_cursor(shared_collector: CollectorProcess) -> No
 
 
 def test_very_deep_nesting_is_flattened_not_an_error(shared_collector: CollectorProcess) -> None:
-    """A 150-level chain answers 200; levels past the cap are flattened and marked."""
+    """A 150-level chain answers 200; the spans below level 100 (the documented depth) are
+    flattened into the span at level 100, keep their parentSpanId and carry "flattened"."""
     pid, rid = _start(shared_collector)
     _ingest(shared_collector, [_span(pid, rid, "a", f"{i + 1:016x}", f"{i:016x}" if i else None,
                                      f"s{i}", i, 10_000 - i) for i in range(150)])
     reply = _query(shared_collector, pid, rid)
-    depth, node, flattened = 1, reply["spans"][0], 0
-    while node["children"]:
-        flattened += sum(1 for child in node["children"] if child.get("flattened"))
-        node, depth = node["children"][0], depth + 1
-    assert depth == 100 and flattened == 50 and reply["spanCount"] == 150
+    path, node = [], reply["spans"][0]
+    while node["children"] and not node["children"][0].get("flattened"):
+        path.append(node["name"])
+        assert len(node["children"]) == 1 and "flattened" not in node
+        node = node["children"][0]
+    assert path + [node["name"]] == [f"s{i}" for i in range(100)]  # node is at level 100
+    flat = node["children"]
+    assert [child["name"] for child in flat] == [f"s{i}" for i in range(100, 150)]
+    assert all(child["flattened"] is True and child["children"] == [] for child in flat)
+    assert [child["parentSpanId"] for child in flat] == [f"{i:016x}" for i in range(100, 150)]
+    assert reply["spanCount"] == 150
 
 
 def test_cycles_from_repeated_span_ids_do_not_hang(shared_collector: CollectorProcess) -> None:

@@ -171,6 +171,12 @@ class DataStore(Protocol):
         """Keys ordered user keys first, then ``system/`` keys, each alphabetically."""
         ...
 
+    async def run_keys_from(self, project_id: str, run_id: str, start_key: str, limit: int,
+                            system_last: bool) -> list[str]:
+        """Up to ``limit`` keys of the run with stored points from ``start_key`` on
+        (inclusive): alphabetically, or with ``system_last`` in :meth:`metric_keys` order."""
+        ...
+
     async def read_series(self, project_id: str, run_id: str, metric_key: str,
                           rank: int | None = None) -> ResolvedSeries:
         """The resolved series (empty when nothing is stored); ``rank`` filters by writer rank."""

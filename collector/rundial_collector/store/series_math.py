@@ -146,11 +146,22 @@ def _tiny(points: Points, max_points: int) -> Points:
 
 
 def _bucket_starts(steps: I64, buckets: int) -> npt.NDArray[np.intp]:
-    """Start index of each non-empty bucket of an equal split of ``[steps[0], steps[-1]]``."""
-    lo = float(steps[0])
-    width = (float(steps[-1]) - lo + 1.0) / buckets
-    edges = lo + width * np.arange(buckets, dtype=np.float64)
-    starts = np.searchsorted(steps.astype(np.float64), edges, side="left")
+    """Start index of each non-empty bucket of an equal split of ``[steps[0], steps[-1]]``.
+
+    Exact for every int64 step: bucket ``b`` starts at the first step ``s`` with
+    ``(s - steps[0]) * buckets >= b * span`` (``span = steps[-1] - steps[0] + 1``), computed in
+    unsigned 64-bit integers as ``b * (span // buckets) + ceil(b * (span % buckets) / buckets)``,
+    so steps closer together than float64 can tell apart still get their own buckets.
+    """
+    if buckets == 1:
+        return np.zeros(1, dtype=np.intp)
+    offsets = steps.astype(np.uint64)
+    offsets -= offsets[0]  # exact (modulo 2**64, and steps ascend): never negative
+    quotient, remainder = divmod(int(offsets[-1]) + 1, buckets)
+    index = np.arange(buckets, dtype=np.uint64)
+    edges = index * np.uint64(quotient) + (index * np.uint64(remainder)
+                                           + np.uint64(buckets - 1)) // np.uint64(buckets)
+    starts = np.searchsorted(offsets, edges, side="left")
     return np.unique(starts[starts < steps.shape[0]])
 
 

@@ -23,7 +23,7 @@ from rundial_collector.store.series_math import Points
 from rundial_collector.store.sqlite_logs import (LOGS_SCHEMA, events_exist, query_lines,
                                                  select_spans, write_lines, write_spans)
 from rundial_collector.store.sqlite_metrics import (METRICS_SCHEMA, MetricReader, metric_keys,
-                                                    series_exists, write_chunks)
+                                                    run_keys_from, series_exists, write_chunks)
 from rundial_collector.store.sqlite_runs import touch_runs
 
 PURGE_INTERVAL_MS = 60_000  # expired idempotency keys are purged at most this often
@@ -105,6 +105,11 @@ class SQLiteData:
                           offset: int) -> list[MetricKeyInfo]:
         return await self.engine.read(
             lambda conn: metric_keys(conn, project_id, run_id, limit, offset))
+
+    async def run_keys_from(self, project_id: str, run_id: str, start_key: str, limit: int,
+                            system_last: bool) -> list[str]:
+        return await self.engine.read(lambda conn: run_keys_from(
+            conn, project_id, run_id, start_key, limit, system_last))
 
     async def read_series(self, project_id: str, run_id: str, metric_key: str,
                           rank: int | None = None) -> ResolvedSeries:

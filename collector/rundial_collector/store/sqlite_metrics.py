@@ -183,7 +183,13 @@ def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chu
 
 
 _HAS_CHUNK = "EXISTS (SELECT 1 FROM metric_chunks c WHERE c.series_id = series.series_id)"
-_KEY_ORDER = " ORDER BY (metric_key LIKE 'system/%'), metric_key LIMIT ? OFFSET ?"
+# The ``system/`` keys are exactly the keys in ["system/", "system0") ("0" follows "/").
+_SYSTEM_FIRST, _SYSTEM_END = "system/", "system0"
+_KEY_ORDER = (" ORDER BY (metric_key >= 'system/' AND metric_key < 'system0'), metric_key"
+              " LIMIT ? OFFSET ?")
+_KEYS_IN_RANGE = ("SELECT metric_key FROM series WHERE project_id = ? AND run_id = ?"
+                  " AND metric_key >= ? AND (? IS NULL OR metric_key < ?) AND " + _HAS_CHUNK
+                  + " ORDER BY metric_key LIMIT ?")
 
 
 def metric_keys(conn: sqlite3.Connection, project_id: str, run_id: str | None, limit: int,
@@ -204,6 +210,30 @@ def metric_keys(conn: sqlite3.Connection, project_id: str, run_id: str | None, l
         " WHERE s.project_id = ? AND s.run_id = ? GROUP BY s.metric_key" + _KEY_ORDER,
         (project_id, run_id, limit, offset)).fetchall()
     return [MetricKeyInfo(key, 1, int(n), int(step), int(ts)) for key, n, step, ts in rows]
+
+
+def run_keys_from(conn: sqlite3.Connection, project_id: str, run_id: str, start_key: str,
+                  limit: int, system_last: bool) -> list[str]:
+    """Up to ``limit`` keys of the run with stored points, from ``start_key`` on (inclusive).
+
+    Keys come alphabetically, or with ``system_last`` in ``metrics/keys`` order (user keys
+    alphabetically, then ``system/`` keys). Each key range is an index range scan, so a page of
+    keys costs about its own size however many keys the run has.
+    """
+    ranges: list[tuple[str, str | None]] = [("", None)]
+    if system_last:
+        ranges = [("", _SYSTEM_FIRST), (_SYSTEM_END, None), (_SYSTEM_FIRST, _SYSTEM_END)]
+    keys: list[str] = []
+    started = False
+    for low, high in ranges:
+        holds_start = low <= start_key and (high is None or start_key < high)
+        started = started or holds_start
+        if not started or len(keys) >= limit:
+            continue
+        rows = conn.execute(_KEYS_IN_RANGE, (project_id, run_id, start_key if holds_start else low,
+                                             high, high, limit - len(keys))).fetchall()
+        keys += [str(row[0]) for row in rows]
+    return keys
 
 
 def series_exists(conn: sqlite3.Connection, project_id: str, run_id: str) -> bool:
