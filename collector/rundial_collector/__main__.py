@@ -87,7 +87,12 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully. Raises ListenError (before any
-    bootstrap) when the address cannot be bound."""
+    bootstrap) when the address cannot be bound.
+
+    The service creates every file private: umask 077 (the data directory is the owner's
+    alone, see :mod:`rundial_collector.datadir`).
+    """
+    os.umask(0o077)
     sock = listen_socket(config.host, config.port)
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=10.0)
     await runner.setup()

@@ -2,11 +2,13 @@
 
 ``create_app(config)`` wires the store, the middleware and every route module. The store is
 started in the app's cleanup context and closed (write queue drained) on shutdown, so a SIGTERM
-never loses a request that was already answered 2xx.
+never loses a request that was already answered 2xx. Before the store starts, the data
+directory is created or tightened to private modes (:mod:`rundial_collector.datadir`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -18,6 +20,7 @@ from rundial_collector import (handlers_admin, handlers_artifacts, handlers_blob
 from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.bootstrap import ensure_bootstrap
 from rundial_collector.config import CollectorConfig
+from rundial_collector.datadir import prepare_data_dir
 from rundial_collector.middleware import make_middlewares
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite import SQLiteStore
@@ -31,7 +34,10 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> web.Appli
     """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
-    app = web.Application(middlewares=make_middlewares(config.access_log),
+    streaming = (handlers_events.events_ws, handlers_blobs.put_blob, handlers_blobs.put_part,
+                 handlers_blobs.get_blob)
+    middlewares = make_middlewares(config.access_log, config.request_timeout_seconds, streaming)
+    app = web.Application(middlewares=middlewares,
                           client_max_size=config.max_body_bytes,
                           handler_args={"auto_decompress": False})
     app[CONFIG] = config
@@ -43,7 +49,9 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> web.Appli
 
 
 async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    store = app[STORE]
+    store, config = app[STORE], app[CONFIG]
+    await asyncio.get_running_loop().run_in_executor(None, prepare_data_dir, config.data_dir,
+                                                     config.db_path)
     await store.start()
     await ensure_bootstrap(store, app[CONFIG])
     yield

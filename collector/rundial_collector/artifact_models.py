@@ -16,6 +16,7 @@ import msgspec
 import orjson
 
 from rundial_collector import errors
+from rundial_collector.intbounds import Int64, json_int_problem
 
 MAX_FILES = 10_000  # files per artifact version
 MAX_FILE_BYTES = 1 << 40  # 1 TiB per file
@@ -36,14 +37,14 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 class FileIn(msgspec.Struct):
     path: str
-    sizeBytes: int
+    sizeBytes: Int64
     sha256: str
     contentType: str | None = None
 
 
 class RetentionIn(msgspec.Struct):
     strategy: str
-    keepLast: int
+    keepLast: Int64
 
 
 class Target(msgspec.Struct, kw_only=True):
@@ -66,7 +67,7 @@ class InitiateBody(Target, kw_only=True):
 
 
 class PartIn(msgspec.Struct):
-    partNumber: int
+    partNumber: Int64
     etag: str
 
 
@@ -162,6 +163,8 @@ def check_initiate(body: InitiateBody) -> tuple[str, ...]:
     check_files(body.files)
     if body.artifactType is not None and not _TYPE.match(body.artifactType):
         raise errors.invalid("artifactType must be 1-64 of [A-Za-z0-9_.-]", "artifactType")
+    if json_int_problem(body.metadata) is not None:
+        raise errors.invalid(f"metadata: {json_int_problem(body.metadata)}", "metadata")
     if body.metadata is not None and len(orjson.dumps(body.metadata)) > MAX_METADATA_BYTES:
         raise errors.invalid(f"metadata exceeds {MAX_METADATA_BYTES} bytes", "metadata")
     if body.idempotencyKey is not None and not _KEY.match(body.idempotencyKey):

@@ -3,7 +3,8 @@
 * :func:`authenticate` accepts only ``Authorization: Bearer <key>``; a missing, unknown,
   revoked or expired key is a 401. Look-ups are cached by the key's sha256 for
   :data:`CACHE_TTL_SECONDS`, so a revocation made by another process is visible within that TTL
-  (a revocation through this process clears the cache at once).
+  (a revocation through this process clears the cache at once, and at once calls the
+  listeners registered with :func:`on_revocation` for that key: open event streams end).
 * :class:`Principal` answers scope questions; ``require`` raises 403.
 * :func:`resolve_project` turns a ``prj_`` id, a project slug, or workspace + project slugs into
   a :class:`ProjectRef` (404 unknown, 409 ambiguous slug). It does not check scopes.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -100,6 +103,7 @@ class _Caches:
     def __init__(self) -> None:
         self.keys: TTLCache[str, Principal] = TTLCache(CACHE_TTL_SECONDS)
         self.projects: TTLCache[tuple[str, ...], ProjectRef] = TTLCache(CACHE_TTL_SECONDS)
+        self.revocation_listeners: dict[str, set[Callable[[], object]]] = {}
 
 
 AUTH_CACHES = web.AppKey("rundial_auth_caches", _Caches)
@@ -111,9 +115,28 @@ def install(app: web.Application) -> None:
     app[AUTH_CACHES] = _Caches()
 
 
-def forget_keys(app: web.Application) -> None:
-    """Drop cached key look-ups (after a revocation in this process)."""
-    _caches(app).keys.clear()
+def forget_keys(app: web.Application, revoked_key_id: str | None = None) -> None:
+    """Drop cached key look-ups (after a revocation in this process), then call every listener
+    registered for ``revoked_key_id`` (synchronously, before the revocation is answered)."""
+    caches = _caches(app)
+    caches.keys.clear()
+    for listener in list(caches.revocation_listeners.get(revoked_key_id or "", ())):
+        listener()
+
+
+@contextmanager
+def on_revocation(app: web.Application, key_id: str, listener: Callable[[], object]
+                  ) -> Iterator[None]:
+    """Within the block, ``listener()`` is called when ``key_id`` is revoked in this process."""
+    registry = _caches(app).revocation_listeners
+    registry.setdefault(key_id, set()).add(listener)
+    try:
+        yield
+    finally:
+        listeners = registry.get(key_id, set())
+        listeners.discard(listener)
+        if not listeners:
+            registry.pop(key_id, None)
 
 
 def _caches(app: web.Application) -> _Caches:

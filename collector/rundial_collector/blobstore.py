@@ -59,7 +59,7 @@ class LocalBlobStore:
     def start(self) -> None:
         """Create the directories and the I/O pool; delete stray temp files of a crash."""
         for name in ("sha256", "tmp", "staging"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
+            (self.root / name).mkdir(mode=0o700, parents=True, exist_ok=True)
         for stray in (self.root / "tmp").iterdir():
             stray.unlink(missing_ok=True)
         self._pool = ThreadPoolExecutor(self._io_threads, thread_name_prefix="rundial-blob-io")
@@ -93,7 +93,7 @@ class LocalBlobStore:
     async def put(self, sha256: str, size: int, chunks: Chunks) -> None:
         """Receive a whole blob; publish it when size and sha256 match, else discard it."""
         tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             written, digest = await self._stream(fd, 0, size, chunks)
         except BaseException:
@@ -113,7 +113,7 @@ class LocalBlobStore:
         new one was just verified, so a blob stored wrong (by a collector before #14) heals at
         the next upload of its true content. Readers of the old file keep reading it."""
         target = self.blob_path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.replace(source, target)
 
     # -- multipart uploads -------------------------------------------------------------------
@@ -132,9 +132,9 @@ class LocalBlobStore:
         data, parts = self._staging(key)
         self._staged.begin_write(key, number)
         try:
-            parts.mkdir(parents=True, exist_ok=True)
+            parts.mkdir(mode=0o700, parents=True, exist_ok=True)
             (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
-            fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 written, digest = await self._stream(fd, part.offset, part.size, chunks)
             finally:

@@ -2,16 +2,20 @@
 
 The limit applies to the **decompressed** size. Reading stops as soon as the limit would be
 crossed (413), so a gzip bomb never inflates past ``limit + 1`` bytes of memory. Broken or
-truncated gzip is a 400; any encoding other than gzip/identity is a 415.
+truncated gzip is a 400; any encoding other than gzip/identity is a 415. A body that has not
+fully arrived within ``config.body_read_timeout_seconds`` (a client that announced more bytes
+than it sends, or stalls) is a 408, so no request waits for its body forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 
 from aiohttp import web
 
 from rundial_collector import errors
+from rundial_collector.appkeys import CONFIG
 
 READ_CHUNK_BYTES = 64 * 1024
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
@@ -20,13 +24,21 @@ _GZIP = frozenset({"gzip", "x-gzip"})
 
 
 async def read_body(request: web.Request, limit_bytes: int) -> bytes:
-    """Return the (decompressed) body; raise :class:`ApiError` 400/413/415 on bad input."""
+    """Return the (decompressed) body; raise :class:`ApiError` 400/408/413/415 on bad input."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in _IDENTITY:
-        return await _read_plain(request, limit_bytes)
-    if encoding in _GZIP:
-        return await _read_gzip(request, limit_bytes)
-    raise errors.unsupported_encoding(encoding)
+        reader = _read_plain
+    elif encoding in _GZIP:
+        reader = _read_gzip
+    else:
+        raise errors.unsupported_encoding(encoding)
+    timeout_seconds = request.app[CONFIG].body_read_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            return await reader(request, limit_bytes)
+    except TimeoutError:
+        raise errors.ApiError(408, "REQUEST_TIMEOUT", f"the request body did not arrive within "
+                              f"{timeout_seconds:g} s") from None
 
 
 async def _read_plain(request: web.Request, limit_bytes: int) -> bytes:

@@ -19,6 +19,8 @@ RETRY_AFTER_SECONDS = 1  # what a 429 tells clients to wait
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # matches the SDK's 7-day spool age bound
 READ_THREADS = 2  # SQLite reader threads (WAL allows concurrent readers)
 LOST_AFTER_SECONDS = 300.0  # a running run with no heartbeat for this long is "lost"
+REQUEST_TIMEOUT_SECONDS = 120.0  # every non-streaming request is answered within this (503)
+BODY_READ_TIMEOUT_SECONDS = 60.0  # a request body must arrive within this (408)
 EVENTS_POLL_SECONDS = 2.0  # live streams also re-read the store this often (catches lost/late rows)
 ARTIFACT_PART_BYTES = 8 * 1024 * 1024  # the rc1 SDK holds one part in memory: keep it modest
 ARTIFACT_UPLOAD_URL_TTL_SECONDS = 6 * 3600  # long enough for a slow multi-GB checkpoint upload
@@ -42,6 +44,8 @@ class CollectorConfig:
     read_threads: int = READ_THREADS
     lost_after_seconds: float = LOST_AFTER_SECONDS
     events_poll_seconds: float = EVENTS_POLL_SECONDS
+    request_timeout_seconds: float = REQUEST_TIMEOUT_SECONDS
+    body_read_timeout_seconds: float = BODY_READ_TIMEOUT_SECONDS
     artifact_part_bytes: int = ARTIFACT_PART_BYTES
     artifact_multipart_threshold_bytes: int = 0  # 0: the part size
     artifact_upload_url_ttl_seconds: int = ARTIFACT_UPLOAD_URL_TTL_SECONDS

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 
 from rundial_collector import errors
-from rundial_collector.paging import decode_cursor, encode_cursor
+from rundial_collector.paging import decode_cursor, encode_cursor, is_int64
 from rundial_collector.store.control_base import Run
 from rundial_collector.store.data_base import LogRow
 from rundial_collector.store.series_math import Points
@@ -53,7 +53,7 @@ class Position:
         if not raw:
             return Position()
         values = decode_cursor(raw, 2)
-        if not all(type(v) is int and v >= 0 for v in values):
+        if not all(is_int64(v) and v >= 0 for v in values):
             raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
         return Position(values[0], values[1])
 

@@ -27,6 +27,7 @@ from rundial_collector.appkeys import STORE
 from rundial_collector.artifact_runtime import BLOBS, SIGNER, install
 from rundial_collector.blobstage import part_at
 from rundial_collector.blobstore import BlobError, BlobTooLarge, StageKey
+from rundial_collector.intbounds import query_int
 from rundial_collector.responses import json_response
 from rundial_collector.storeops import write_or_429
 
@@ -36,10 +37,10 @@ SHA = "{sha256:[0-9a-f]{64}}"
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
-    raw = params.get(name, "")
-    if not raw.isdigit():
+    value = query_int(params, name)
+    if value is None:
         raise errors.invalid(f"the signed URL lacks a valid {name!r}", name)
-    return int(raw)
+    return value
 
 
 def _check_declared_length(request: web.Request, limit: int) -> None:

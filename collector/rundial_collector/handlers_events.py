@@ -12,7 +12,10 @@ Contract:
   ``replay_done``; then the live messages after that position (nothing lost, nothing twice).
 * Close: 1000 "run finished" once the run is terminal (at once after the replay for a late
   joiner), 4408 "slow consumer" when the inbox overflowed, 1001 on shutdown, 1011 on an
-  internal error. A socket that does not take the close frame within
+  internal error, 4401 once the socket's key is revoked or expires: at once (before the revoke
+  call is answered) for a revocation through this collector; otherwise the key is re-checked
+  every :data:`KEY_RECHECK_SECONDS` through the auth cache, so a revocation by another process
+  sharing the database, or an expiry, closes the socket within the cache TTL plus that. A socket that does not take the close frame within
   :data:`CLOSE_GRACE_SECONDS` is aborted. Client frames are read and ignored.
 """
 
@@ -40,10 +43,12 @@ WS_PATH = "/api/v1/runs/{runId}/events/ws"
 STREAM_SCOPES = frozenset({"project:read", "stream:read"})
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GRACE_SECONDS = 30.0  # a stuck client gets this long to take the close frame
+KEY_RECHECK_SECONDS = 1.0  # an open socket re-checks its API key this often
 REPLAY_CHUNKS = 256
 REPLAY_LINES = 1000
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
 INTERNAL = (1011, "internal error")
+KEY_REVOKED = (4401, "the API key was revoked")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class _Target:
     project_id: str
     run_id: str
     cursor: Position
+    key_id: str
 
 
 def setup_routes(app: web.Application) -> None:
@@ -95,7 +101,7 @@ async def _target(request: web.Request) -> _Target:
     cursor = Position.parse(request.query.get("cursor", "").strip())
     run = await authorised_run(request, principal, request.query.get("projectId", "").strip(),
                                STREAM_SCOPES)
-    return _Target(run.project_id, run.run_id, cursor)
+    return _Target(run.project_id, run.run_id, cursor, principal.key_id)
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, target: _Target
@@ -118,18 +124,50 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, target: _Targe
 
 async def _session(request: web.Request, ws: web.WebSocketResponse, target: _Target,
                    subscription: Subscription) -> tuple[int, str] | None:
-    """Deliver while reading (and ignoring) client frames; stop at whichever ends first."""
+    """Deliver while reading (and ignoring) client frames and watching the key; stop at
+    whichever ends first."""
     delivery = asyncio.create_task(_deliver(request, ws, target, subscription))
     if subscription.live is not None:
         subscription.live.on_end = delivery.cancel
     reader = asyncio.create_task(_consume(ws))
+    watcher = asyncio.create_task(_watch_key(request))
+    revoked: list[tuple[int, str]] = []
+
+    def on_revoked() -> None:
+        revoked.append(KEY_REVOKED)
+        if subscription.live is not None:
+            subscription.live.end(*KEY_REVOKED)  # drops what is queued, cancels the delivery
+        delivery.cancel()
+
     try:
-        await asyncio.wait({delivery, reader}, return_when=asyncio.FIRST_COMPLETED)
+        with auth.on_revocation(request.app, target.key_id, on_revoked):
+            await asyncio.wait({delivery, reader, watcher},
+                               return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (reader, delivery):
+        for task in (reader, delivery, watcher):
             task.cancel()
-        await asyncio.gather(reader, delivery, return_exceptions=True)
+        await asyncio.gather(reader, delivery, watcher, return_exceptions=True)
+    if revoked:
+        return revoked[0]
+    if watcher.done() and not watcher.cancelled():
+        return watcher.result()
     return _outcome(delivery, subscription, target.run_id)
+
+
+async def _watch_key(request: web.Request) -> tuple[int, str]:
+    """Return the 4401 close once the socket's key stops authenticating (revoked, expired).
+
+    A failing store read is not a revocation: the key is checked again at the next round.
+    """
+    while True:
+        await asyncio.sleep(KEY_RECHECK_SECONDS)
+        try:
+            await authenticate_ws(request)
+        except errors.ApiError as err:
+            if err.status == 401:
+                return 4401, err.message
+        except Exception:
+            log.warning("event stream: re-checking the API key failed; retrying", exc_info=True)
 
 
 def _outcome(delivery: asyncio.Task[tuple[int, str]], subscription: Subscription,

@@ -26,6 +26,7 @@ from rundial_collector.auth import Principal, authenticate, resolve_project
 from rundial_collector.body import read_body
 from rundial_collector.ingest_events import lines_from_body, spans_from_body
 from rundial_collector.ingest_items import ItemErrors, run_id_problem
+from rundial_collector.intbounds import MAX_INT64
 from rundial_collector.ingest_points import chunks_from_points
 from rundial_collector.ingest_rows import chunks_from_rows
 from rundial_collector.ingest_schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
@@ -38,6 +39,7 @@ T = TypeVar("T")
 OFF_LOOP_BYTES = 256 * 1024  # bodies at least this big are decoded/grouped on a worker thread
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 MAX_DIAGNOSTICS_BYTES = 64 * 1024  # a bigger clientDiagnostics object is not kept
+MAX_PROJECTS_PER_REQUEST = 100  # distinct project references one body may name
 _UNRESOLVED = (400, 404, 409)  # project look-up failures that reject items, not the request
 
 
@@ -213,9 +215,17 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 async def _writable(request: web.Request, principal: Principal, scope: str,
                     refs: Iterable[str]) -> dict[str, str | None]:
-    """Map each distinct sent project reference to its canonical id, None when not writable."""
+    """Map each distinct sent project reference to its canonical id, None when not writable.
+
+    Each reference costs store reads, so a body naming more than
+    :data:`MAX_PROJECTS_PER_REQUEST` distinct ones is a 400 before any is looked up.
+    """
+    distinct = set(refs)
+    if len(distinct) > MAX_PROJECTS_PER_REQUEST:
+        raise errors.invalid(f"a request may name at most {MAX_PROJECTS_PER_REQUEST} distinct "
+                             "projects", "projectId")
     out: dict[str, str | None] = {}
-    for ref in set(refs):
+    for ref in distinct:
         try:
             project = await resolve_project(request, principal, project_id=ref)
         except errors.ApiError as err:
@@ -236,7 +246,8 @@ def _diagnostics(snapshot: Any, pairs: set[tuple[str, str]]) -> Sequence[Diagnos
     """The ``clientDiagnostics`` object as one snapshot per (project, run) of the request.
 
     Diagnostics are advisory: an object that is not a JSON object, cannot be re-encoded or is
-    over :data:`MAX_DIAGNOSTICS_BYTES` is not kept, and never fails the request.
+    over :data:`MAX_DIAGNOSTICS_BYTES` is not kept, and never fails the request; a
+    ``capturedAtMs`` that is not an integer in 0…2^63−1 is replaced by the server time.
     """
     if not isinstance(snapshot, dict) or not pairs:
         return ()
@@ -247,7 +258,7 @@ def _diagnostics(snapshot: Any, pairs: set[tuple[str, str]]) -> Sequence[Diagnos
     if len(payload) > MAX_DIAGNOSTICS_BYTES:
         return ()
     captured = snapshot.get("capturedAtMs")
-    if type(captured) is not int or captured < 0:
+    if type(captured) is not int or not 0 <= captured <= MAX_INT64:
         captured = int(time.time() * 1000)
     return [Diagnostics(project, run, captured, payload) for project, run in sorted(pairs)]
 

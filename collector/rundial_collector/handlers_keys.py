@@ -6,7 +6,8 @@
   stored as canonical scopes; an unknown scope is a 400 naming ``scopes[i]``.
 * list: ``GET`` same path → ``{"keys": [...]}``; needs ``project:read`` (or admin).
 * revoke: ``POST …/api-keys/{keyId}/revoke`` → ``{"keyId", "revoked": true, "revokedAtMs"}``;
-  idempotent; needs ``admin``. The key stops working at once in this process.
+  idempotent; needs ``admin``. The key stops working at once in this process, and its open
+  event streams are closed with 4401 before the reply is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rundial_collector import auth, errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import ADMIN, KNOWN_SCOPES, SCOPE_ALIASES, ProjectRef
 from rundial_collector.bootstrap import new_key_id, new_key_secret
+from rundial_collector.intbounds import Int64
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
 from rundial_collector.store.control_base import ApiKey, NewApiKey
@@ -32,7 +34,7 @@ KEYS_PATH = "/api/v1/workspaces/{ws}/projects/{proj}/api-keys"
 class CreateKeyBody(msgspec.Struct):
     scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=32)]
     label: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    expiresAtMs: int | None = None
+    expiresAtMs: Int64 | None = None
 
 
 def canonical_scopes(requested: list[str]) -> tuple[str, ...]:
@@ -84,7 +86,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     now_ms = int(time.time() * 1000)
     key = await write_or_429(request, request.app[STORE].revoke_api_key(
         project.project_id, key_id, now_ms))
-    auth.forget_keys(request.app)
+    auth.forget_keys(request.app, key_id)
     return json_response(request, {**key_entry(key, project), "revoked": True})
 
 

@@ -23,6 +23,7 @@ from rundial_collector.artifact_models import Target, check_path, check_sha256
 from rundial_collector.artifact_runtime import READ, install, project_for, query_target
 from rundial_collector.artifact_views import download_url
 from rundial_collector.auth import Principal
+from rundial_collector.intbounds import NonNegative, json_int_problem, query_int
 from rundial_collector.jsonbody import decode_body, split_validation_error
 from rundial_collector.responses import json_response
 from rundial_collector.store.artifacts_base import ArtifactFile, MediaItem, MediaQuery
@@ -39,19 +40,19 @@ _RUN = re.compile(r"^[^/\x00]{1,128}$")
 class MediaItemIn(msgspec.Struct):
     mediaKey: str
     mediaType: str
-    step: int
-    timestampMs: int
+    step: NonNegative
+    timestampMs: NonNegative
     artifactPath: str
     artifactId: str
-    artifactVersion: int
+    artifactVersion: NonNegative
     artifactSha256: str
     projectId: str | None = None
     runId: str | None = None
     caption: str | None = None
-    width: int | None = None
-    height: int | None = None
-    tableRows: int | None = None
-    tableColumns: int | None = None
+    width: NonNegative | None = None
+    height: NonNegative | None = None
+    tableRows: NonNegative | None = None
+    tableColumns: NonNegative | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -121,10 +122,9 @@ def _check_values(item: MediaItemIn) -> None:
         raise _Rejected("mediaKey", "mediaKey must be 1-256 characters, no control characters")
     if item.mediaType not in ("image", "table"):
         raise _Rejected("mediaType", "mediaType must be 'image' or 'table'")
-    for name in ("step", "timestampMs", "width", "height", "tableRows", "tableColumns"):
-        value = getattr(item, name)
-        if value is not None and value < 0:
-            raise _Rejected(name, f"{name} must be >= 0")
+    problem = json_int_problem(item.metadata)
+    if problem is not None:
+        raise _Rejected("metadata", problem)
     try:
         check_path(item.artifactPath, "artifactPath")
         check_sha256(item.artifactSha256, "artifactSha256")
@@ -149,26 +149,17 @@ async def query_media(request: web.Request) -> web.Response:
     run_id = q.get("runId", "")
     if not _RUN.match(run_id):
         raise errors.invalid("runId is required", "runId")
-    step = _opt_int(q, "step")
+    step = query_int(q, "step")
     query = MediaQuery(ref.project_id, run_id, q.get("mediaKey"),
-                       step if step is not None else _opt_int(q, "minStep"),
-                       step if step is not None else _opt_int(q, "maxStep"),
-                       _opt_int(q, "cursor") or 0,
-                       min(_opt_int(q, "limit") or 100, QUERY_LIMIT_MAX))
+                       step if step is not None else query_int(q, "minStep"),
+                       step if step is not None else query_int(q, "maxStep"),
+                       query_int(q, "cursor") or 0,
+                       min(query_int(q, "limit") or 100, QUERY_LIMIT_MAX))
     items = await request.app[STORE].query_media(query)
     more = len(items) == query.limit
     return json_response(request, {
         "items": [_item_json(request, m) for m in items],
         "nextCursor": str(items[-1].item_id) if more and items else None})
-
-
-def _opt_int(query: Any, name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise errors.invalid(f"{name} must be a non-negative integer", name)
-    return int(raw)
 
 
 def _item_json(request: web.Request, m: MediaItem) -> dict[str, Any]:

@@ -32,9 +32,10 @@ from rundial_collector import events_hub  # events: publish after commit
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
 from rundial_collector.handlers_runs_read import run_entry
+from rundial_collector.intbounds import Int64, NonNegative, json_int_problem
 from rundial_collector.jsonbody import decode_body
 from rundial_collector.responses import json_response
-from rundial_collector.store.control_base import TERMINAL_STATUSES, ConfigValue, Run, RunStart
+from rundial_collector.store.control_base import TERMINAL_STATUSES, Run, RunStart
 from rundial_collector.storeops import now_ms, write_or_429
 
 REASON_MAX_CHARS = 512
@@ -47,6 +48,8 @@ Step = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 StepRange = Annotated[list[Step], msgspec.Meta(min_length=2, max_length=2)]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# control_base.ConfigValue with int64-bounded integers (list items: checked_config)
+ConfigValue = str | Int64 | float | bool | None | list[Any]
 Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
 Token = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}$")]
 
@@ -69,13 +72,13 @@ class StartBody(msgspec.Struct):
     jobType: Text | None = None
     tags: Annotated[list[Text], msgspec.Meta(max_length=256)] | None = None
     config: Config | None = None
-    startedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    startedAtMs: NonNegative | None = None
     startToken: Token | None = None
 
 
 class StatusBody(msgspec.Struct):
     status: Literal["completed", "failed", "aborted", "killed"]
-    finishedAtMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    finishedAtMs: NonNegative | None = None
     reason: str | None = None
     droppedStepRanges: Annotated[list[StepRange], msgspec.Meta(max_length=DROPPED_RANGES_MAX)] | None = None
 
@@ -93,9 +96,11 @@ def _config_list_ok(items: list[Any], depth: int) -> bool:
 
 
 def checked_config(config: dict[str, Any] | None) -> dict[str, Any]:
-    """``config`` (``{}`` for None), or a 400 for a list holding objects or nested too deep."""
+    """``config`` (``{}`` for None), or a 400 for a list holding objects, nested too deep or
+    holding an integer outside int64."""
     for key, value in (config or {}).items():
-        if isinstance(value, list) and not _config_list_ok(value, 1):
+        if isinstance(value, list) and (not _config_list_ok(value, 1)
+                                        or json_int_problem(value) is not None):
             raise errors.invalid(f"config value {key!r} must be a scalar or a list of scalars "
                                  f"(lists nested at most {CONFIG_LIST_MAX_DEPTH} deep)",
                                  f"config.{key}")
@@ -132,6 +137,9 @@ async def start_run(request: web.Request) -> web.Response:
     body = await decode_body(request, StartBody)
     if body.resume == "must" and body.runId is None:
         raise errors.invalid("resume='must' needs a runId", "runId")
+    problem = json_int_problem(body.client)
+    if problem is not None:
+        raise errors.invalid(f"client: {problem}", "client")
     project = await auth.resolve_project(request, principal, project_id=body.projectId,
                                          workspace=body.workspace, project=body.project)
     principal.require_any(WRITE_SCOPES, project)

@@ -13,7 +13,7 @@ from aiohttp import web
 from rundial_collector import auth, errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import ProjectRef
-from rundial_collector.paging import page, parse_limit, query_cursor
+from rundial_collector.paging import is_int64, page, parse_limit, query_cursor
 from rundial_collector.responses import json_response
 from rundial_collector.store.control_base import RUN_STATUSES, Run, RunQuery
 from rundial_collector.storeops import now_ms
@@ -83,7 +83,8 @@ def _after(request: web.Request, order_by: str, order: str) -> tuple[Any, str] |
     cursor_by, cursor_order, value, run_id = values
     value_type = str if order_by in ("runId", "runName") else int
     if ((cursor_by, cursor_order) != (order_by, order) or not isinstance(run_id, str)
-            or type(value) is not value_type):
+            or type(value) is not value_type
+            or (value_type is int and not is_int64(value))):
         raise errors.invalid("cursor was issued for another order or orderBy", "cursor")
     return value, run_id
 

@@ -7,7 +7,7 @@ needs ``project:read``. Reply ``{"projectId", "runId", "spans": [root, …], "sp
 Linking follows the v1 doc §4: nested spans carry different trace ids, so a parent is looked up
 by ``parentSpanId`` among the run's span ids. Span ids repeat across processes, so among several
 candidates the innermost one whose time range holds the child's start wins (else the latest
-that started before it, else the first). A span whose parent is missing, or which would close a
+that started before it, else the first): :mod:`rundial_collector.span_links`. A span whose parent is missing, or which would close a
 cycle, is a root. Nesting deeper than :data:`MAX_DEPTH` is flattened into the span at that depth
 (roots are level 1; the deeper spans become its children, keep their ``parentSpanId`` and carry
 ``"flattened": true``). Roots are paged by
@@ -27,9 +27,11 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import STORE
 from rundial_collector.auth import authenticate, resolve_project
+from rundial_collector.intbounds import Positive
 from rundial_collector.jsonbody import decode_body
-from rundial_collector.paging import decode_cursor, page
+from rundial_collector.paging import decode_cursor, is_int64, page
 from rundial_collector.responses import json_response
+from rundial_collector.span_links import choose_parents
 from rundial_collector.store.data_base import SpanRecord
 
 MAX_SPANS = 10_000
@@ -41,7 +43,7 @@ SortKey = tuple[int, str, str]
 class SpansQuery(msgspec.Struct):
     projectId: Annotated[str, msgspec.Meta(min_length=1)]
     runId: Annotated[str, msgspec.Meta(min_length=1)]
-    limit: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_ROOTS
+    limit: Positive = DEFAULT_ROOTS
     cursor: str | None = None
 
 
@@ -77,43 +79,16 @@ def _cursor(raw: str | None) -> SortKey | None:
     if not raw:
         return None
     start, trace, span = decode_cursor(raw, 3)
-    if type(start) is not int or not isinstance(trace, str) or not isinstance(span, str):
+    if not is_int64(start) or not isinstance(trace, str) or not isinstance(span, str):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return start, trace, span
 
 
 def build_tree(spans: list[SpanRecord]) -> tuple[list[int | None], list[int]]:
     """(parent index of each span or None, root indexes in ``spans`` order), cycle-free."""
-    parents = _parents(spans)
+    parents = choose_parents(spans)
     _break_cycles(parents)
     return parents, [i for i, parent in enumerate(parents) if parent is None]
-
-
-def _parents(spans: list[SpanRecord]) -> list[int | None]:
-    """The chosen parent index of each span (None = no stored parent)."""
-    by_id: dict[str, list[int]] = {}
-    for i, span in enumerate(spans):
-        by_id.setdefault(span.span_id, []).append(i)
-    return [_pick(spans, i, by_id.get(span.parent_span_id or "", []))
-            for i, span in enumerate(spans)]
-
-
-def _pick(spans: list[SpanRecord], child: int, candidates: list[int]) -> int | None:
-    """The innermost candidate holding the child's start, else the latest one before it."""
-    start = spans[child].start_ns
-    others = [c for c in candidates if c != child]
-    if not others:
-        return None
-    holding = [c for c in others if _holds(spans[c], start)]
-    before = [c for c in others if spans[c].start_ns <= start]
-    pool = holding or before
-    return max(pool, key=lambda c: spans[c].start_ns) if pool else others[0]
-
-
-def _holds(span: SpanRecord, start_ns: int) -> bool:
-    """True when ``span`` started at or before ``start_ns`` and had not ended before it."""
-    end = span.end_ns
-    return span.start_ns <= start_ns and (end is None or end >= start_ns)
 
 
 def _break_cycles(parents: list[int | None]) -> None:

@@ -28,6 +28,7 @@ MAX_SPAN_ID_CHARS = 128
 MAX_WRITER_ID_CHARS = 128
 MAX_NS_DIGITS = 19  # nanoseconds since 1970 fit in int64 until 2262
 NO_RUN_ID = "runId is required (on the item or the body)"
+NS_PROBLEM = "{} must be a decimal string of nanoseconds, at most 9223372036854775807"
 
 
 def _records(items: Sequence[Any], projects: Mapping[str, str | None], kind: str,
@@ -104,9 +105,9 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
         if not 0 < len(getattr(span, name)) <= MAX_SPAN_ID_CHARS:
             return name, f"{name} must be 1-{MAX_SPAN_ID_CHARS} characters"
     if _nanoseconds(span.startNs) is None:
-        return "startNs", "startNs must be a decimal string of nanoseconds"
+        return "startNs", NS_PROBLEM.format("startNs")
     if span.endNs is not None and _nanoseconds(span.endNs) is None:
-        return "endNs", "endNs must be a decimal string of nanoseconds or null"
+        return "endNs", NS_PROBLEM.format("endNs") + " or null"
     if span.runId is None:
         return "runId", NO_RUN_ID
     problem = run_id_problem(span.runId)
@@ -114,10 +115,11 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
 
 
 def _nanoseconds(text: str) -> int | None:
-    """The int of a decimal nanosecond string (≤ 19 digits), else None."""
+    """The int of a decimal nanosecond string (≤ 19 digits, at most 2^63−1), else None."""
     if not (text.isascii() and text.isdigit() and len(text) <= MAX_NS_DIGITS):
         return None
-    return int(text)
+    value = int(text)
+    return value if value <= MAX_INT64 else None
 
 
 def _span_record(project_id: str, span: SpanIn) -> SpanRecord:

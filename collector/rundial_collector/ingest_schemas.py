@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import msgspec
 
 from rundial_collector import errors
-from rundial_collector.jsonbody import split_validation_error
+from rundial_collector.intbounds import Int64, NonNegative
+from rundial_collector.jsonbody import check_depth, split_validation_error
 
 T = TypeVar("T")
 
@@ -40,7 +41,7 @@ class BodyTarget(msgspec.Struct):
     project: str | None = None
     runId: str | None = None
     writerId: str | None = None
-    seq: int | None = None
+    seq: Int64 | None = None
     clientDiagnostics: Any = None
 
 
@@ -49,7 +50,7 @@ class MetricsBody(BodyTarget):
 
     points: list[PointIn] | None = None
     rows: list[tuple[int, int, dict[str, Any]]] | None = None
-    rank: int | None = None
+    rank: NonNegative | None = None
 
 
 class LineIn(msgspec.Struct, gc=False):
@@ -68,7 +69,7 @@ class LineIn(msgspec.Struct, gc=False):
 
 class LogsBody(BodyTarget):
     lines: list[LineIn] | None = None
-    rank: int | None = None
+    rank: NonNegative | None = None
 
 
 class EventIn(msgspec.Struct, gc=False):
@@ -115,16 +116,17 @@ class BodyDecoder:
         """The decoded body; raises 400 ``INVALID_REQUEST`` (with ``field``) on bad input."""
         if not raw.strip():
             raise errors.invalid("the request body is empty; expected a JSON object")
+        check_depth(raw)
         try:
             return self._fast.decode(raw)
         except msgspec.ValidationError as exc:
             if "out of range" not in str(exc):
                 raise _invalid(exc) from None
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.invalid(f"request body is not valid JSON: {exc}") from None
         try:
             return self._lenient.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _invalid(exc) from None
 
 

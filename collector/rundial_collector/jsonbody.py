@@ -3,7 +3,8 @@
 :func:`decode_body` reads the body with the configured limit (413/415/400 from
 :mod:`rundial_collector.body`), treats an empty body as ``{}``, and turns msgspec errors into
 400 ``INVALID_REQUEST`` whose ``details.field`` names the offending path (``runName``,
-``tags[0]``, ``config.lr``).
+``tags[0]``, ``config.lr``). A body nested deeper than :data:`MAX_JSON_DEPTH` levels is a 400
+before any decoder runs (:mod:`rundial_collector.jsondepth`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 from rundial_collector import errors
 from rundial_collector.appkeys import CONFIG
 from rundial_collector.body import read_body
+from rundial_collector.jsondepth import MAX_JSON_DEPTH, too_deep
 
 T = TypeVar("T")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
@@ -31,13 +33,21 @@ async def decode_body(request: web.Request, type_: type[T]) -> T:
 
 def decode_json(raw: bytes, type_: type[T]) -> T:
     """Decode ``raw`` as ``type_``; raise 400 ``INVALID_REQUEST`` naming the field."""
+    check_depth(raw)
     try:
         return msgspec.json.decode(raw, type=type_)
     except msgspec.ValidationError as exc:
         message, field = split_validation_error(str(exc))
         raise errors.invalid(message, field) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise errors.invalid(f"request body is not valid JSON: {exc}") from None
+
+
+def check_depth(raw: bytes) -> None:
+    """400 when ``raw`` nests arrays/objects deeper than :data:`MAX_JSON_DEPTH` levels."""
+    if too_deep(raw):
+        raise errors.invalid(f"request body nests JSON arrays/objects deeper than "
+                             f"{MAX_JSON_DEPTH} levels")
 
 
 def split_validation_error(text: str) -> tuple[str, str | None]:

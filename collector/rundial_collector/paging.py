@@ -2,7 +2,7 @@
 
 A cursor is url-safe base64 of a compact JSON array; anything that does not decode into the
 expected shape is a 400 naming ``cursor``. ``limit`` must be an integer ≥ 1 and is clamped to
-the route's maximum.
+the route's maximum. Cursors longer than :data:`MAX_CURSOR_CHARS` are refused unread.
 """
 
 from __future__ import annotations
@@ -15,20 +15,15 @@ import orjson
 from aiohttp import web
 
 from rundial_collector import errors
+from rundial_collector.intbounds import MAX_INT64, MIN_INT64, query_int
+
+MAX_CURSOR_CHARS = 1024  # every cursor this collector issues is far shorter
 
 
 def parse_limit(request: web.Request, default: int, maximum: int) -> int:
     """``?limit=`` as an int in [1, maximum]; 400 with field ``limit`` when not an integer ≥ 1."""
-    raw = request.query.get("limit", "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.invalid("limit must be an integer", "limit") from None
-    if value < 1:
-        raise errors.invalid("limit must be at least 1", "limit")
-    return min(value, maximum)
+    value = query_int(request.query, "limit", minimum=1)
+    return default if value is None else min(value, maximum)
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -37,6 +32,8 @@ def encode_cursor(values: list[Any]) -> str:
 
 def decode_cursor(raw: str, length: int) -> list[Any]:
     """Decode a cursor made by :func:`encode_cursor` holding ``length`` values; 400 otherwise."""
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     try:
         values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
@@ -46,13 +43,12 @@ def decode_cursor(raw: str, length: int) -> list[Any]:
     return values
 
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def is_int64(value: Any) -> bool:
     """True for an ``int`` (not a bool) that SQLite can bind: a cursor value out of this range
     must be a 400, never an ``OverflowError``."""
-    return type(value) is int and INT64_MIN <= value <= INT64_MAX
+    return type(value) is int and MIN_INT64 <= value <= MAX_INT64
 
 
 def query_cursor(request: web.Request, length: int) -> list[Any] | None:

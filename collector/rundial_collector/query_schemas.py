@@ -7,16 +7,16 @@ clamped (never rejected) by the handlers.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
+
+from rundial_collector.intbounds import NonNegative, Positive
 
 MAX_POINTS = 100_000  # largest maxPointsPerSeries / export page: ~4 MiB of JSON
 MAX_LOG_ROWS = 10_000  # largest query/logs page
 MAX_EXPORT_LOG_ROWS = 100_000  # largest export/logs page
 
-Positive = Annotated[int, msgspec.Meta(ge=1)]
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Level = Literal["trace", "debug", "info", "warn", "error", "fatal"]
 Format = Literal["json", "csv"]
 

@@ -39,7 +39,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     invalidate every outstanding URL without telling anyone).
     """
     path = data_dir / SECRET_FILE_NAME
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -76,7 +76,7 @@ class SQLiteEngine:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Create the schema and start the writer thread and reader pool. Blocking; call once."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         conn = connect(self.path)
         for statement in self._schema:
             conn.executescript(statement)
