@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rundial._spool import CORRUPT_DIR
+from rundial._spool.disk import CORRUPT_DIR
 from rundial.cli._errors import EXIT_ERROR, EXIT_OK, CliError
 from rundial.cli._output import Output
 from rundial_spool._compact import compact

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rundial._artifacts import ArtifactJob
-from rundial._orphans import same_endpoint
-from rundial._send_as import held_back
+from rundial._artifacts.journal import ArtifactJob
+from rundial._spool.orphans import same_endpoint
+from rundial._spool.send_as import held_back
 from rundial_spool._layout import ARTIFACTS_DIR, BatchFile, RunDir, SpoolScan
 
 __all__ = ["artifact_jobs", "counts_as_pending", "describe_left_behind", "human_bytes",

@@ -1,12 +1,12 @@
 """Read the SDK's spool directory without changing it.
 
-Layout (written by ``rundial._spool``): ``<spool>/<run_id>/run.json``,
+Layout (written by ``rundial._spool.disk``): ``<spool>/<run_id>/run.json``,
 ``<spool>/<run_id>/<writer_id>/<seq:016d>-<batch_id>.json.gz`` (one gzip'd ingest body each),
 ``<writer dir>/.lock`` (flock'ed by a live writer), in-progress ``.*.tmp`` files, and the
 quarantine folders ``<spool>/rejected/`` and ``<spool>/corrupt/`` holding
 ``<run_id>-<writer_id>-<seq>-<batch_id>.json.gz`` plus a ``.reason`` note each. The artifact
 uploader's journal lives in ``<spool>/artifacts/`` (``journal/<job_id>.json`` pending jobs,
-``rejected/`` refused ones; see :mod:`rundial._artifacts`).
+``rejected/`` refused ones; see :mod:`rundial._artifacts.journal`).
 
 Contract: :func:`scan` lists directories only (it never opens a batch); a writer is *live* when
 its lock cannot be taken right now. ``.tmp`` files are reported but never treated as batches —
@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rundial._runfile import RUN_FILE, read_run_file
-from rundial._spool import CORRUPT_DIR, REJECTED_DIR
-from rundial._spool_queue import LOCK_NAME, SUFFIX, parse_entry_name, try_lock
+from rundial._spool.disk import CORRUPT_DIR, REJECTED_DIR
+from rundial._spool.runfile import RUN_FILE, read_run_file
+from rundial._spool.writer_queue import LOCK_NAME, SUFFIX, parse_entry_name, try_lock
 
 __all__ = ["ARTIFACTS_DIR", "QUARANTINE_DIRS", "BatchFile", "QuarantinedFile", "RunDir",
            "SpoolScan", "WriterDir", "hold_writer", "scan"]
 
 QUARANTINE_DIRS = (REJECTED_DIR, CORRUPT_DIR)
-ARTIFACTS_DIR = "artifacts"  # rundial._artifacts.Journal: <spool>/artifacts/{journal,owners,rejected}
+ARTIFACTS_DIR = "artifacts"  # rundial._artifacts.journal.Journal: <spool>/artifacts/{journal,owners,rejected}
 _NOT_RUNS = (*QUARANTINE_DIRS, ARTIFACTS_DIR)
 
 

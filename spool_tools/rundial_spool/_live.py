@@ -5,7 +5,7 @@ adopter deletes files. To upload while an offline run is still writing, this mod
 live writer's batches without taking its lock and without changing its directory:
 
 * each file is read and verified whole first (a file being evicted or still renamed into place
-  is simply skipped), then delivered with the SDK's own :func:`rundial._delivery.deliver` and
+  is simply skipped), then delivered with the SDK's own :func:`rundial._pipeline.delivery.deliver` and
   its batch id as Idempotency-Key — a batch the owner also sends is stored once;
 * the ids of delivered batches are appended to a manifest,
   ``<spool>/.rundial-sync/<run_id>/<writer_id>.done``, outside the SDK's directories;
@@ -25,12 +25,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rundial._delivery import deliver
-from rundial._orphans import same_endpoint
-from rundial._registration import register
-from rundial._retry import Outcome
-from rundial._spool_queue import WriterQueue
-from rundial._transport import Transport
+from rundial._http.calls import register
+from rundial._http.retry import Outcome
+from rundial._http.transport import Transport
+from rundial._pipeline.delivery import deliver
+from rundial._spool.orphans import same_endpoint
+from rundial._spool.writer_queue import WriterQueue
 from rundial_spool._layout import RunDir, WriterDir, scan, writer_is_live
 from rundial_spool._verify import BadBatch, parse_batch
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rundial._runfile import read_run_file, write_run_file
-from rundial._spool_queue import entry_name
+from rundial._spool.runfile import read_run_file, write_run_file
+from rundial._spool.writer_queue import entry_name
 from rundial_spool._layout import QuarantinedFile, writer_is_live
 from rundial_spool._verify import BadBatch, load_batch
 

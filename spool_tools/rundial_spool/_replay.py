@@ -3,7 +3,7 @@
 Each pass: (1) :func:`prune_delivered` drops files a live pass already delivered, (2) the SDK's
 :func:`rundial.replay_spool` uploads every idle writer's batches run by run (register, send FIFO
 with the stored batch id as Idempotency-Key, delete after 2xx, send the recorded final status),
-(3) the SDK's :func:`rundial._uploader.resume_journal` resumes journaled artifact jobs of dead
+(3) the SDK's :func:`rundial._artifacts.uploader.resume_journal` resumes journaled artifact jobs of dead
 processes (up to ``--artifact-timeout-seconds``), (4) with ``--watch``, :class:`LiveUploader`
 sends live writers' batches too. Artifact jobs still pending are reported, not counted in the
 exit code (a live process may own them). Running it twice uploads nothing twice: delivered
@@ -15,7 +15,7 @@ writers aside); 1 batches left in the spool for this endpoint (collector unreach
 registration failed, or refused under the run's resume rule — each run named with its reason,
 :func:`rundial_spool._inspect.left_behind`), rejected or corrupt; 2 an
 authentication/authorisation failure. ``--dry-run`` only reads the spool. A run refused under its
-resume rule is sent only with ``--into-existing`` or ``--as-new-run`` (:mod:`rundial._send_as`).
+resume rule is sent only with ``--into-existing`` or ``--as-new-run`` (:mod:`rundial._spool.send_as`).
 """
 
 from __future__ import annotations
@@ -26,25 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from rundial import replay_spool
+from rundial._artifacts.uploader import resume_journal
 from rundial._config import default_spool_directory
-from rundial._init import mint_run_id
-from rundial._orphans import same_endpoint
-from rundial._runfile import update_run_file
-from rundial._send_as import INTO_EXISTING, SEND_AS, held_back
-from rundial._transport import HttpTransport
-from rundial._uploader import resume_journal
+from rundial._http.transport import HttpTransport
+from rundial._run.init import mint_run_id
+from rundial._spool.orphans import same_endpoint
+from rundial._spool.runfile import update_run_file
+from rundial._spool.send_as import INTO_EXISTING, SEND_AS, held_back
 from rundial.cli._context import Context
 from rundial.cli._errors import EXIT_AUTH, EXIT_ERROR, CliError
 from rundial.cli._http import ApiClient
 from rundial.cli._output import Output
 from rundial.cli._progress import Progress
-from rundial_spool._inspect import (
-    artifact_jobs,
-    counts_as_pending,
-    describe_left_behind,
-    left_behind,
-    run_summary,
-)
+from rundial_spool._inspect import (artifact_jobs, counts_as_pending, describe_left_behind,
+                                    left_behind, run_summary)
 from rundial_spool._layout import scan
 from rundial_spool._live import LiveUploader, prune_delivered
 

@@ -1,7 +1,7 @@
 """``rundial sync [SPOOL_DIR]``: upload everything left in a spool directory.
 
 Offline runs and crashed runs are sent with the SDK's own replay (:func:`rundial.replay_spool`),
-interrupted artifact uploads with its uploader (:func:`rundial._uploader.resume_journal`).
+interrupted artifact uploads with its uploader (:func:`rundial._artifacts.uploader.resume_journal`).
 ``--watch`` keeps going — including the batches of offline runs that are still writing — until
 Ctrl-C. The implementation, shared with ``rundial-spool replay``, is
 :mod:`rundial_spool._replay`, which documents the exit codes.
