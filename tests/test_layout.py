@@ -19,9 +19,10 @@ COLLECTOR_ROOT = REPO / "collector" / "rundial_collector"
 MAX_ROOT_MODULES = 12
 
 # Stage folder (or root module) -> layer; a key absent here is a bottom module of the root (0).
+# The CLI sits on the public API (it may import from ``rundial`` itself); nothing imports it.
 SDK_LAYERS: Mapping[str, float] = {
     "_wire": 1, "_http": 1, "_spool": 2, "_pipeline": 3, "_producers": 3, "_artifacts": 3,
-    "_run": 4, "cli": 5, "__init__": 6,
+    "_run": 4, "__init__": 5, "cli": 6,
 }
 COLLECTOR_LAYERS: Mapping[str, float] = {
     "config": 0, "datadir": 0, "store": 1, "store.sqlite": 1.5, "web": 2, "ingest": 3,
@@ -103,3 +104,12 @@ def test_every_stage_folder_is_a_regular_package() -> None:
         for folder in root.rglob("*"):
             if folder.is_dir() and any(folder.glob("*.py")):
                 assert (folder / "__init__.py").is_file(), folder
+
+
+def test_no_client_module_imports_the_spool_tools() -> None:
+    """``rundial_spool`` depends on ``rundial``, never the reverse: ``rundial sync`` and
+    ``rundial doctor`` work with only the SDK installed."""
+    offenders = [f"{path.relative_to(REPO)}:{line} imports {target}"
+                 for path in sorted((REPO / "client").rglob("*.py"))
+                 for target, line in _imports(path, "rundial_spool")]
+    assert offenders == []

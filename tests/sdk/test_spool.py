@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rundial._spool.disk import LOCK_NAME, parse_entry_name, try_lock
+from rundial._spool.layout import LOCK_NAME, parse_entry_name
+from rundial._spool.writer_queue import try_lock
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun, refused
 
 

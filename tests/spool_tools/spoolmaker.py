@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rundial._spool.disk import entry_name
+from rundial._spool.layout import entry_name
 from rundial._spool.runfile import write_run_file
 from rundial._wire.batch import gzip_bytes
 

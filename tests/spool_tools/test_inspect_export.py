@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rundial._artifacts.journal import ArtifactJob, Journal
-from rundial._spool.disk import try_lock
+from rundial._spool.writer_queue import try_lock
 from tests.spool_tools.conftest import SpoolResult
 from tests.spool_tools.spoolmaker import make_run, write_offline_run
 

@@ -30,6 +30,8 @@ from typing import Any
 import orjson
 
 from rundial._endpoint import same_endpoint
+from rundial._spool.layout import (ARTIFACT_JOBS_DIR, ARTIFACT_OWNERS_DIR, ARTIFACT_REJECTED_DIR,
+                                   ARTIFACTS_DIR)
 from rundial._spool.writer_queue import try_lock
 
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -160,15 +162,15 @@ class Journal:
     """Journal of path-based jobs under ``<spool>/artifacts`` (see the module docstring)."""
 
     def __init__(self, spool_dir: Path) -> None:
-        self.root = spool_dir / "artifacts"
-        self.jobs_dir = self.root / "journal"
-        self.owners_dir = self.root / "owners"
+        self.root = spool_dir / ARTIFACTS_DIR
+        self.jobs_dir = self.root / ARTIFACT_JOBS_DIR
+        self.owners_dir = self.root / ARTIFACT_OWNERS_DIR
         self.owner = "own_" + uuid.uuid4().hex[:16]
         self._lock_fd: int | None = None
 
     def open(self) -> None:
         """Create the directories and take this owner's lock. Raises ``OSError``."""
-        for folder in (self.jobs_dir, self.owners_dir, self.root / "rejected"):
+        for folder in (self.jobs_dir, self.owners_dir, self.root / ARTIFACT_REJECTED_DIR):
             folder.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock_owner(self.owners_dir, self.owner)
         if self._lock_fd is None:
@@ -184,7 +186,7 @@ class Journal:
     def reject(self, job: ArtifactJob, reason: str) -> None:
         """Move a job the server refused for good to ``rejected/`` with the reason."""
         body = orjson.loads(job.to_json()) | {"rejectedReason": reason}
-        _write_atomic(self.root / "rejected" / f"{job.job_id}.json", orjson.dumps(body))
+        _write_atomic(self.root / ARTIFACT_REJECTED_DIR / f"{job.job_id}.json", orjson.dumps(body))
         self.remove(job)
 
     def release(self, job: ArtifactJob) -> None:
@@ -214,7 +216,7 @@ class Journal:
         except FileNotFoundError:
             return None
         except ValueError:
-            path.rename(self.root / "rejected" / path.name)
+            path.rename(self.root / ARTIFACT_REJECTED_DIR / path.name)
             return None
         if (job.owner == self.owner or job.job_id in skip
                 or not same_endpoint(job.endpoint, endpoint)):

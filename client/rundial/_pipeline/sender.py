@@ -22,7 +22,8 @@ from rundial._http.calls import CallResult, register, send_config, send_status
 from rundial._http.retry import Outcome
 from rundial._http.transport import Transport
 from rundial._pipeline.delivery import deliver
-from rundial._spool.disk import CORRUPT_DIR, REJECTED_DIR, CorruptSpoolFile, DiskSpool
+from rundial._spool.disk import CorruptSpoolFile, DiskSpool
+from rundial._spool.layout import CORRUPT_DIR, REJECTED_DIR
 from rundial._spool.orphans import OrphanRun, scan
 from rundial._spool.runfile import remove_run_dir_if_done, update_run_file
 from rundial._spool.send_as import SEND_AS, retarget

@@ -29,17 +29,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rundial._diagnostics import REASON_ADOPTED_EVICTION, REASON_SPOOL_EVICTION, Counters
+from rundial._spool.layout import entry_name, quarantine_name
 from rundial._spool.runfile import run_file_path
-from rundial._spool.writer_queue import SpoolEntry, WriterQueue, unlink_quietly
+from rundial._spool.writer_queue import SpoolEntry, WriterQueue, try_lock, unlink_quietly
 from rundial._wire.batch import Batch, body_meta, gunzip_bytes
-# Tests import these from here; they belong to the writer directory (rundial._spool.writer_queue).
-from rundial._spool.writer_queue import LOCK_NAME as LOCK_NAME
-from rundial._spool.writer_queue import entry_name as entry_name
-from rundial._spool.writer_queue import parse_entry_name as parse_entry_name
-from rundial._spool.writer_queue import try_lock as try_lock
-
-REJECTED_DIR = "rejected"
-CORRUPT_DIR = "corrupt"
 BODY_CACHE_BYTES = 8 * 1024 * 1024  # keep recent bodies in memory so a healthy run never reads back
 
 
@@ -206,7 +199,8 @@ class DiskSpool:
         if self.root is None:
             return None
         (self.root / folder).mkdir(parents=True, exist_ok=True)
-        return self.root / folder / f"{queue.run_id}-{queue.writer_id}-{entry_name(seq, batch_id)}"
+        return self.root / folder / quarantine_name(queue.run_id, queue.writer_id,
+                                                     entry_name(seq, batch_id))
 
     def enforce_bounds(self) -> None:
         """Evict the oldest batches beyond ``max_bytes``/``max_age_s``/``memory_max_records``

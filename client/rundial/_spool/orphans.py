@@ -13,19 +13,16 @@ its resume rule is skipped until ``rundial sync`` records where to send it (:mod
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rundial import _endpoint
-from rundial._spool.disk import CORRUPT_DIR, REJECTED_DIR
+from rundial._spool.layout import run_dir_names, writer_dir_names
 from rundial._spool.runfile import read_run_file
 from rundial._spool.send_as import held_back, target_run_id
 from rundial._spool.writer_queue import WriterQueue
-
-SKIPPED_DIRS = frozenset({REJECTED_DIR, CORRUPT_DIR})
 
 
 @dataclass(slots=True)
@@ -60,15 +57,10 @@ def scan(root: Path, endpoint: str | None, *, skip_writer: str | None = None,
     """Yield orphan runs under ``root`` for ``endpoint`` (None: any endpoint), locks acquired.
 
     The caller owns the yielded queues (release their locks with ``WriterQueue.close``).
-    One ``listdir`` per run directory; never called per batch.
+    Runs and writers are listed by :mod:`rundial._spool.layout` (one ``listdir`` per run
+    directory); never called per batch.
     """
-    try:
-        run_names = sorted(os.listdir(root))
-    except OSError:
-        return
-    for name in run_names:
-        if name in SKIPPED_DIRS or name.startswith(".") or (run_id is not None and name != run_id):
-            continue
+    for name in run_dir_names(root, run_id):
         run = _scan_run(root / name, endpoint, skip_writer, include_blocked)
         if run is not None:
             yield run
@@ -76,18 +68,16 @@ def scan(root: Path, endpoint: str | None, *, skip_writer: str | None = None,
 
 def _scan_run(run_dir: Path, endpoint: str | None, skip_writer: str | None,
               include_blocked: bool) -> OrphanRun | None:
-    if not run_dir.is_dir():
-        return None
     info = read_run_file(run_dir)
     if info is None or (endpoint is not None and not same_endpoint(info.get("endpoint"), endpoint)):
         return None
     if (info.get("blocked") and not include_blocked) or held_back(info):
         return None
     run = OrphanRun(run_dir, info)
-    for writer_dir in _writer_dirs(run_dir):
-        if writer_dir.name == skip_writer:
+    for writer_name in writer_dir_names(run_dir):
+        if writer_name == skip_writer:
             continue  # our own writer: we register the run ourselves, it does not hold it back
-        queue = WriterQueue.adopt(writer_dir, info)
+        queue = WriterQueue.adopt(run_dir / writer_name, info)
         if queue is None:
             run.live_writers += 1
         else:
@@ -104,11 +94,3 @@ def _writer_age(queue: WriterQueue) -> float:
     """When a writer wrote its oldest pending batch: older writers of a run are sent first, so
     a newer writer's values at the same steps are the ones the server keeps."""
     return min((e.created_s for e in queue.entries), default=float("inf"))
-
-
-def _writer_dirs(run_dir: Path) -> list[Path]:
-    try:
-        names = sorted(os.listdir(run_dir))
-    except OSError:
-        return []
-    return [run_dir / n for n in names if not n.startswith(".") and (run_dir / n).is_dir()]

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-RUN_FILE = "run.json"
+from rundial._spool.layout import RUN_FILE
+
 RUN_FILE_VERSION = 1
 
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rundial._spool.layout import LOCK_NAME, entry_name, parse_entry_name
 from rundial._wire.batch import Batch
 
-SUFFIX = ".json.gz"
-LOCK_NAME = ".lock"
 
 
 @dataclass(slots=True, eq=False)
@@ -44,19 +43,6 @@ class SpoolEntry:
     points: int | None = None
     first_step: int | None = None
     last_step: int | None = None
-
-
-def entry_name(seq: int, batch_id: str) -> str:
-    """File name of a batch: ``<seq:016d>-<batch_id>.json.gz``."""
-    return f"{seq:016d}-{batch_id}{SUFFIX}"
-
-
-def parse_entry_name(name: str) -> tuple[int, str] | None:
-    """``(seq, batch_id)`` from a file name, or None for anything else."""
-    if not name.endswith(SUFFIX) or name.startswith("."):
-        return None
-    seq, _, batch_id = name[: -len(SUFFIX)].partition("-")
-    return (int(seq), batch_id) if seq.isdigit() and batch_id else None
 
 
 def try_lock(directory: Path) -> int | None:

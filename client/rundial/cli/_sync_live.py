@@ -29,18 +29,17 @@ from rundial._http.calls import register
 from rundial._http.retry import Outcome
 from rundial._http.transport import Transport
 from rundial._pipeline.delivery import deliver
+from rundial._spool.layout import SYNC_DIR
 from rundial._spool.orphans import same_endpoint
+from rundial._spool.scan import RunDir, WriterDir, scan, writer_is_live
+from rundial._spool.verify import BadBatch, parse_batch
 from rundial._spool.writer_queue import WriterQueue
-from rundial_spool._layout import RunDir, WriterDir, scan, writer_is_live
-from rundial_spool._verify import BadBatch, parse_batch
 
-__all__ = ["LiveUploader", "MANIFEST_DIR", "prune_delivered"]
-
-MANIFEST_DIR = ".rundial-sync"
+__all__ = ["LiveUploader", "prune_delivered"]
 
 
 def _manifest(root: Path, run_id: str, writer_id: str) -> Path:
-    return root / MANIFEST_DIR / run_id / f"{writer_id}.done"
+    return root / SYNC_DIR / run_id / f"{writer_id}.done"
 
 
 def _read_manifest(path: Path) -> set[str]:
@@ -56,7 +55,7 @@ def prune_delivered(root: Path) -> int:
     Returns the number of files deleted. Writers still live are left alone.
     """
     deleted = 0
-    base = root / MANIFEST_DIR
+    base = root / SYNC_DIR
     for path in sorted(base.glob("*/*.done")):
         run_id, writer_id = path.parent.name, path.name[: -len(".done")]
         writer_dir = root / run_id / writer_id

@@ -1,12 +1,9 @@
-"""Read the SDK's spool directory without changing it.
+"""The read-only scan of a whole spool: runs, writers, batches and quarantined files.
 
-Layout (written by ``rundial._spool.disk``): ``<spool>/<run_id>/run.json``,
-``<spool>/<run_id>/<writer_id>/<seq:016d>-<batch_id>.json.gz`` (one gzip'd ingest body each),
-``<writer dir>/.lock`` (flock'ed by a live writer), in-progress ``.*.tmp`` files, and the
-quarantine folders ``<spool>/rejected/`` and ``<spool>/corrupt/`` holding
-``<run_id>-<writer_id>-<seq>-<batch_id>.json.gz`` plus a ``.reason`` note each. The artifact
-uploader's journal lives in ``<spool>/artifacts/`` (``journal/<job_id>.json`` pending jobs,
-``rejected/`` refused ones; see :mod:`rundial._artifacts.journal`).
+The names it reads are those of :mod:`rundial._spool.layout`, and it lists runs and writers
+through that module's :func:`~rundial._spool.layout.run_dir_names` and
+:func:`~rundial._spool.layout.writer_dir_names`, the same listing the SDK's orphan scan uses.
+Used by ``rundial sync``, ``rundial doctor`` and ``rundial-spool``.
 
 Contract: :func:`scan` lists directories only (it never opens a batch); a writer is *live* when
 its lock cannot be taken right now. ``.tmp`` files are reported but never treated as batches —
@@ -24,16 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rundial._spool.disk import CORRUPT_DIR, REJECTED_DIR
-from rundial._spool.runfile import RUN_FILE, read_run_file
-from rundial._spool.writer_queue import LOCK_NAME, SUFFIX, parse_entry_name, try_lock
+from rundial._spool.layout import (LOCK_NAME, QUARANTINE_DIRS, SUFFIX, list_names, parse_entry_name,
+                                   run_dir_names, writer_dir_names)
+from rundial._spool.runfile import read_run_file
+from rundial._spool.writer_queue import try_lock
 
-__all__ = ["ARTIFACTS_DIR", "QUARANTINE_DIRS", "BatchFile", "QuarantinedFile", "RunDir",
-           "SpoolScan", "WriterDir", "hold_writer", "scan"]
-
-QUARANTINE_DIRS = (REJECTED_DIR, CORRUPT_DIR)
-ARTIFACTS_DIR = "artifacts"  # rundial._artifacts.journal.Journal: <spool>/artifacts/{journal,owners,rejected}
-_NOT_RUNS = (*QUARANTINE_DIRS, ARTIFACTS_DIR)
+__all__ = ["BatchFile", "QuarantinedFile", "RunDir", "SpoolScan", "WriterDir", "hold_writer",
+           "scan", "writer_is_live"]
 
 
 @dataclass(frozen=True)
@@ -101,13 +95,6 @@ class SpoolScan:
         return [b for r in self.runs for b in r.batches]
 
 
-def _names(directory: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(directory))
-    except OSError:
-        return []
-
-
 def writer_is_live(directory: Path) -> bool:
     """True when another process holds the writer's lock (its owner is still running)."""
     if not (directory / LOCK_NAME).exists():
@@ -133,7 +120,7 @@ def hold_writer(directory: Path) -> Iterator[bool]:
 def scan_writer(directory: Path, run_id: str) -> WriterDir:
     """List one writer directory's batches (sorted by seq) and tmp files."""
     writer = WriterDir(directory, run_id, directory.name, writer_is_live(directory))
-    for name in _names(directory):
+    for name in list_names(directory):
         parsed = parse_entry_name(name)
         if name.endswith(".tmp"):
             writer.tmp_files.append(directory / name)
@@ -148,9 +135,8 @@ def scan_writer(directory: Path, run_id: str) -> WriterDir:
 def scan_run(directory: Path) -> RunDir:
     """One run directory with its ``run.json`` and writers."""
     run = RunDir(directory, directory.name, read_run_file(directory))
-    for name in _names(directory):
-        if not name.startswith(".") and name != RUN_FILE and (directory / name).is_dir():
-            run.writers.append(scan_writer(directory / name, directory.name))
+    for name in writer_dir_names(directory):
+        run.writers.append(scan_writer(directory / name, directory.name))
     return run
 
 
@@ -158,7 +144,7 @@ def scan_quarantine(root: Path) -> list[QuarantinedFile]:
     """Every batch file in ``rejected/`` and ``corrupt/``."""
     found = []
     for folder in QUARANTINE_DIRS:
-        for name in _names(root / folder):
+        for name in list_names(root / folder):
             if name.endswith(SUFFIX):
                 path = root / folder / name
                 reason = _read_reason(path.with_name(name + ".reason"))
@@ -177,10 +163,7 @@ def _read_reason(path: Path) -> str:
 def scan(root: Path, run_id: str | None = None) -> SpoolScan:
     """The whole spool (or one run of it). A missing root is an empty spool."""
     result = SpoolScan(root)
-    for name in _names(root):
-        if name in _NOT_RUNS or name.startswith(".") or not (root / name).is_dir():
-            continue
-        if run_id is None or name == run_id:
-            result.runs.append(scan_run(root / name))
+    for name in run_dir_names(root, run_id):
+        result.runs.append(scan_run(root / name))
     result.quarantined = scan_quarantine(root)
     return result

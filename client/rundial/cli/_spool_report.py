@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from rundial._artifacts.journal import ArtifactJob
+from rundial._spool.layout import (ARTIFACT_JOBS_DIR, ARTIFACT_REJECTED_DIR, ARTIFACTS_DIR,
+                                   CORRUPT_DIR, REJECTED_DIR)
 from rundial._spool.orphans import same_endpoint
+from rundial._spool.scan import BatchFile, RunDir, SpoolScan
 from rundial._spool.send_as import held_back
-from rundial_spool._layout import ARTIFACTS_DIR, BatchFile, RunDir, SpoolScan
 
 __all__ = ["artifact_jobs", "counts_as_pending", "describe_left_behind", "human_bytes",
            "left_behind", "run_summary", "spool_summary"]
@@ -33,7 +35,7 @@ def artifact_jobs(root: Path) -> dict[str, Any]:
     """
     base = root / ARTIFACTS_DIR
     jobs, unreadable = [], 0
-    for path in sorted((base / "journal").glob("*.json")):
+    for path in sorted((base / ARTIFACT_JOBS_DIR).glob("*.json")):
         try:
             job = ArtifactJob.from_json(path.read_bytes())
         except (OSError, ValueError):
@@ -41,7 +43,7 @@ def artifact_jobs(root: Path) -> dict[str, Any]:
             continue
         jobs.append({"jobId": job.job_id, "runId": job.run_id, "name": job.name,
                      "endpoint": job.endpoint, "source": job.source, "createdMs": job.created_ms})
-    rejected = sum(1 for _ in (base / "rejected").glob("*.json"))
+    rejected = sum(1 for _ in (base / ARTIFACT_REJECTED_DIR).glob("*.json"))
     return {"pending": len(jobs), "rejected": rejected, "unreadable": unreadable, "jobs": jobs}
 
 
@@ -69,8 +71,8 @@ def spool_summary(scan: SpoolScan) -> dict[str, Any]:
     totals["artifactJobs"] = jobs["pending"]
     totals["runs"] = len(runs)
     totals.update(_span(scan.batches))
-    quarantine = {"rejected": sum(q.folder == "rejected" for q in scan.quarantined),
-                  "corrupt": sum(q.folder == "corrupt" for q in scan.quarantined)}
+    quarantine = {"rejected": sum(q.folder == REJECTED_DIR for q in scan.quarantined),
+                  "corrupt": sum(q.folder == CORRUPT_DIR for q in scan.quarantined)}
     quarantine["artifactJobsRejected"] = jobs["rejected"]
     return {"spoolDir": str(scan.root), "exists": scan.root.is_dir(), "runs": runs,
             "totals": totals, "quarantine": quarantine, "artifactJobs": jobs}

@@ -13,7 +13,7 @@ Before touching the spool the credentials are checked (``whoami``): a bad key ex
 moving any file to ``rejected/``. Exit codes: 0 everything for this endpoint is uploaded (live
 writers aside); 1 batches left in the spool for this endpoint (collector unreachable,
 registration failed, or refused under the run's resume rule — each run named with its reason,
-:func:`rundial_spool._inspect.left_behind`), rejected or corrupt; 2 an
+:func:`rundial.cli._spool_report.left_behind`), rejected or corrupt; 2 an
 authentication/authorisation failure. ``--dry-run`` only reads the spool. A run refused under its
 resume rule is sent only with ``--into-existing`` or ``--as-new-run`` (:mod:`rundial._spool.send_as`).
 """
@@ -32,16 +32,16 @@ from rundial._http.transport import HttpTransport
 from rundial._run.init import mint_run_id
 from rundial._spool.orphans import same_endpoint
 from rundial._spool.runfile import update_run_file
+from rundial._spool.scan import scan
 from rundial._spool.send_as import INTO_EXISTING, SEND_AS, held_back
 from rundial.cli._context import Context
 from rundial.cli._errors import EXIT_AUTH, EXIT_ERROR, CliError
 from rundial.cli._http import ApiClient
 from rundial.cli._output import Output
 from rundial.cli._progress import Progress
-from rundial_spool._inspect import (artifact_jobs, counts_as_pending, describe_left_behind,
-                                    left_behind, run_summary)
-from rundial_spool._layout import scan
-from rundial_spool._live import LiveUploader, prune_delivered
+from rundial.cli._spool_report import (artifact_jobs, counts_as_pending, describe_left_behind,
+                                       left_behind, run_summary)
+from rundial.cli._sync_live import LiveUploader, prune_delivered
 
 __all__ = ["replay_command", "run_sync", "sync_command"]
 
@@ -108,7 +108,7 @@ def _artifacts(ctx: Context, root: Path, client: ApiClient, totals: dict[str, An
 def _report(ctx: Context, root: Path, run_id: str | None,
             totals: dict[str, Any]) -> dict[str, Any]:
     """The result document. ``pending`` and ``leftBehind`` come from the spool on disk after
-    the pass (:func:`rundial_spool._inspect.left_behind`, the count ``doctor`` shows too)."""
+    the pass (:func:`rundial.cli._spool_report.left_behind`, the count ``doctor`` shows too)."""
     endpoint = ctx.endpoint()
     runs, other = _runs_for(root, endpoint, run_id)
     left = [item for item in left_behind(scan(root, run_id), endpoint) if counts_as_pending(item)]
