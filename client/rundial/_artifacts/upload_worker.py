@@ -1,10 +1,10 @@
 """The artifact uploader's worker: a bounded job queue drained by the ``rundial-artifacts`` thread.
 
-:class:`UploadWorker` belongs to :class:`rundial._artifacts.uploader.ArtifactUploader`. Callers' threads
-``put`` jobs; the worker thread first adopts the journaled jobs of dead processes (when asked
-to), then runs each ready job with :func:`rundial._artifacts.upload_job.execute` (its PUTs on a pool of
-``concurrency`` threads) and settles the outcome in the journal and the stats. The uploader's
-``flush``/``close`` wait on it. All queue state is guarded by one condition variable.
+:class:`UploadWorker` belongs to :class:`rundial._artifacts.uploader.ArtifactUploader`. Callers'
+threads ``put`` jobs; the worker thread first adopts the journaled jobs of dead processes (when
+asked to), then runs each ready job with :func:`rundial._artifacts.upload_job.execute` (its PUTs on
+a pool of ``concurrency`` threads) and settles the outcome in the journal and the stats. The
+uploader's ``flush``/``close`` wait on it. All queue state is guarded by one condition variable.
 
 Contract:
 
@@ -14,15 +14,15 @@ Contract:
   (journaling) under the lock, before the worker thread can see the job.
 * Network errors, 408/429/5xx: the job is retried with full-jitter backoff (1 s doubling to
   60 s, or the server's ``Retry-After`` when longer) without limit while the process lives and
-  stays journaled. A 409 or :class:`~rundial._artifacts.upload_job.ContentChanged` re-hashes and retries,
-  up to :data:`MAX_CONFLICTS` times. Other 4xx, a malformed answer or a source that is gone
+  stays journaled. A 409 or :class:`~rundial._artifacts.upload_job.ContentChanged` re-hashes and
+  retries, up to :data:`MAX_CONFLICTS` times. Other 4xx, a malformed answer or a source that is gone
   reject the job for good (journaled jobs move to ``<spool>/artifacts/rejected/``), except that
   an adopted job our key may not write (401/403) is released to other processes. Any other
   failure is this process's, not a verdict on the job: it stays journaled for the next process
   (``kept_jobs``). Each failure sets the stats' ``last_error``; nothing escapes the worker.
-* The PUTs run on a :class:`~rundial._artifacts.part_pool.PartPool` (threads started with the worker,
-  inline when none can start); when the worker thread itself cannot start (interpreter exit),
-  ``close`` runs the jobs on the calling thread until its deadline.
+* The PUTs run on a :class:`~rundial._artifacts.part_pool.PartPool` (threads started with the
+  worker, inline when none can start); when the worker thread itself cannot start (interpreter
+  exit), ``close`` runs the jobs on the calling thread until its deadline.
 * ``close(timeout)`` drains up to ``timeout``, then stops the thread: a job interrupted by it
   stays journaled, media values still queued are lost (``dropped_media_on_close``) and pending
   in-memory blobs are settled with an error.

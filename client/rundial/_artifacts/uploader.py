@@ -39,7 +39,8 @@ Contract:
   good: it is moved to ``<spool>/artifacts/rejected/`` and counted (``last_error`` says why).
   A job adopted from a dead process that our key may not write (401/403) is left for another
   process; one that failed for a reason of this process's own stays journaled (``kept_jobs``).
-* Nothing needs a new executor or thread at interpreter exit (see :mod:`rundial._artifacts.part_pool`).
+* Nothing needs a new executor or thread at interpreter exit (see
+  :mod:`rundial._artifacts.part_pool`).
 * ``close(timeout)`` drains up to ``timeout``; journaled jobs still pending are resumed by the
   next process using the same spool directory (or ``rundial sync``). Media values still
   pending at close are lost and counted (``dropped_media_on_close``).

@@ -1,7 +1,7 @@
 """Evidence references: spans whose attributes hold values over 16 KiB wait for their uploads.
 
-When a span with :class:`~rundial._producers.attrs.Evidence` placeholders ends, each value is handed to
-the **artifact uploader** (its own thread; never the ingest worker, so a slow or failing
+When a span with :class:`~rundial._producers.attrs.Evidence` placeholders ends, each value is handed
+to the **artifact uploader** (its own thread; never the ingest worker, so a slow or failing
 artifact path cannot hold up or drop metrics — unlike rc1, v1 doc §12.1.4) as an artifact
 ``trace-evidence-<spanId>`` of type ``trace_evidence`` with metadata ``{traceId, spanId,
 attrKey}`` and one file ``evidence/<attribute path>.txt|.bin``. The span is queued once every

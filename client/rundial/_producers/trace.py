@@ -9,8 +9,8 @@ processes (resumed runs) never collide. Timestamps are ``time.time_ns()``.
 Nothing is sent before the span ends: ``finish`` (or leaving the ``with`` block) stamps
 ``endNs``, sets the status (``error`` when an exception escapes the block, with an
 ``exception`` event; else ``ok`` unless set), deep-copies and normalises the attributes
-(:mod:`rundial._producers.attrs`) and hands the span to the run, which queues it like a metric row — no
-I/O on the caller's thread. Events beyond :data:`MAX_EVENTS` are dropped and counted in the
+(:mod:`rundial._producers.attrs`) and hands the span to the run, which queues it like a metric row —
+no I/O on the caller's thread. Events beyond :data:`MAX_EVENTS` are dropped and counted in the
 span's ``rundial.droppedEvents`` attribute.
 """
 

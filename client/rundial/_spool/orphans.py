@@ -8,7 +8,8 @@ are sent before its own data), so a live process keeps control of its own regist
 nothing to adopt is not returned (its owner finishes it). Runs marked ``blocked``
 (registration refused for good) are skipped unless ``include_blocked``. A run's queues come
 oldest writer first (by its oldest pending batch), the order they are sent in; a run ``refused`` under
-its resume rule is skipped until ``rundial sync`` records where to send it (:mod:`rundial._spool.send_as`).
+its resume rule is skipped until ``rundial sync`` records where to send it
+(:mod:`rundial._spool.send_as`).
 """
 
 from __future__ import annotations

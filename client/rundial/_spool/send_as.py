@@ -1,8 +1,8 @@
 """Where a spooled run's data goes: its own run id, or — for a run whose registration was
 refused under its resume rule — only where ``rundial sync`` was explicitly told to send it.
 
-``run.json`` fields (:mod:`rundial._spool.runfile`): ``refused`` is set when ``runs/start`` refused the
-run because of its resume rule (409 under ``resume="never"``: the run id is taken; 404 under
+``run.json`` fields (:mod:`rundial._spool.runfile`): ``refused`` is set when ``runs/start`` refused
+the run because of its resume rule (409 under ``resume="never"``: the run id is taken; 404 under
 ``"must"``: there is no such run). Such a run's batches are never sent into the existing run by
 default. ``rundial sync --into-existing`` records ``intoExisting: true`` (send into that run,
 registered with ``resume="allow"``); ``--as-new-run`` records ``sendAsRunId`` (a fresh run id,

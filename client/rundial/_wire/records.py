@@ -3,8 +3,9 @@
 **One queue, told apart by type.** ``run.log`` appends plain tuples ``(step, ts_ms, values)``
 (its hot path is unchanged); the other producers append their own types: :class:`SystemRow`
 (a tuple subclass) for system samples, lists ``[ts_ms, level, message, truncated]`` for log
-lines and ended :class:`~rundial._producers.trace.Span` objects. The worker checks ``set(map(type, …))``
-once per drain (a C-level pass) and only splits when something else than metric rows is queued.
+lines and ended :class:`~rundial._producers.trace.Span` objects. The worker checks
+``set(map(type, …))`` once per drain (a C-level pass) and only splits when something else than
+metric rows is queued.
 
 **Kinds travel in the batch id.** A batch id is its Idempotency-Key and part of its spool file
 name, so a spooled body's route is known from its name alone — in this process, in a later one

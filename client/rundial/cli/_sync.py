@@ -3,8 +3,8 @@
 Each pass: (1) :func:`prune_delivered` drops files a live pass already delivered, (2) the SDK's
 :func:`rundial.replay_spool` uploads every idle writer's batches run by run (register, send FIFO
 with the stored batch id as Idempotency-Key, delete after 2xx, send the recorded final status),
-(3) the SDK's :func:`rundial._artifacts.uploader.resume_journal` resumes journaled artifact jobs of dead
-processes (up to ``--artifact-timeout-seconds``), (4) with ``--watch``, :class:`LiveUploader`
+(3) the SDK's :func:`rundial._artifacts.uploader.resume_journal` resumes journaled artifact jobs of
+dead processes (up to ``--artifact-timeout-seconds``), (4) with ``--watch``, :class:`LiveUploader`
 sends live writers' batches too. Artifact jobs still pending are reported, not counted in the
 exit code (a live process may own them). Running it twice uploads nothing twice: delivered
 files are gone, and a re-sent batch is answered ``duplicate``.
@@ -15,7 +15,8 @@ writers aside); 1 batches left in the spool for this endpoint (collector unreach
 registration failed, or refused under the run's resume rule — each run named with its reason,
 :func:`rundial.cli._spool_report.left_behind`), rejected or corrupt; 2 an
 authentication/authorisation failure. ``--dry-run`` only reads the spool. A run refused under its
-resume rule is sent only with ``--into-existing`` or ``--as-new-run`` (:mod:`rundial._spool.send_as`).
+resume rule is sent only with ``--into-existing`` or ``--as-new-run``
+(:mod:`rundial._spool.send_as`).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ adopter deletes files. To upload while an offline run is still writing, this mod
 live writer's batches without taking its lock and without changing its directory:
 
 * each file is read and verified whole first (a file being evicted or still renamed into place
-  is simply skipped), then delivered with the SDK's own :func:`rundial._pipeline.delivery.deliver` and
-  its batch id as Idempotency-Key — a batch the owner also sends is stored once;
+  is simply skipped), then delivered with the SDK's own :func:`rundial._pipeline.delivery.deliver`
+  and its batch id as Idempotency-Key — a batch the owner also sends is stored once;
 * the ids of delivered batches are appended to a manifest,
   ``<spool>/.rundial-sync/<run_id>/<writer_id>.done``, outside the SDK's directories;
 * once the writer is idle (its owner exited or was killed), :func:`prune_delivered` takes its

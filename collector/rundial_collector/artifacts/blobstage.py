@@ -1,4 +1,5 @@
-"""Building blocks of :mod:`rundial_collector.artifacts.blobstore`: part plans, hashing, keyed locks.
+"""Building blocks of :mod:`rundial_collector.artifacts.blobstore`: part plans, hashing, keyed
+locks.
 
 :class:`StagedUploads` keeps, per staged multipart upload, a sha256 of the contiguous prefix
 of parts received so far. Each completed part advances it (reading the part back from the page

@@ -7,10 +7,10 @@ needs ``project:read``. Reply ``{"projectId", "runId", "spans": [root, …], "sp
 Linking follows the v1 doc §4: nested spans carry different trace ids, so a parent is looked up
 by ``parentSpanId`` among the run's span ids. Span ids repeat across processes, so among several
 candidates the innermost one whose time range holds the child's start wins (else the latest
-that started before it, else the first): :mod:`rundial_collector.query.span_links`. A span whose parent is missing, or which would close a
-cycle, is a root. Nesting deeper than :data:`MAX_DEPTH` is flattened into the span at that depth
-(roots are level 1; the deeper spans become its children, keep their ``parentSpanId`` and carry
-``"flattened": true``). Roots are paged by
+that started before it, else the first): :mod:`rundial_collector.query.span_links`. A span whose
+parent is missing, or which would close a cycle, is a root. Nesting deeper than :data:`MAX_DEPTH` is
+flattened into the span at that depth (roots are level 1; the deeper spans become its children, keep
+their ``parentSpanId`` and carry ``"flattened": true``). Roots are paged by
 (startNs, traceId, spanId) with an opaque keyset cursor. At most :data:`MAX_SPANS` spans of a
 run are read (``truncated`` says when more exist). Unknown project or run → 404; bad input
 → 400.
