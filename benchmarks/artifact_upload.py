@@ -40,8 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rundial as rd  # noqa: E402
-from rundial._artifacts import sha256_file  # noqa: E402
-from rundial._uploader import ArtifactUploader  # noqa: E402
+from rundial._artifacts.journal import sha256_file  # noqa: E402
+from rundial._artifacts.uploader import ArtifactUploader  # noqa: E402
 from tests.helpers.collector_proc import CollectorProcess  # noqa: E402
 
 MiB = 1024 * 1024
@@ -92,7 +92,7 @@ def summary(us: list[float]) -> dict[str, float]:
 CHILD_UPLOAD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts.uploader import ArtifactUploader
 url, key, workspace, project, source, spool, run_id, concurrency = sys.argv[2:10]
 uploader = ArtifactUploader(url, key, {"workspace": workspace, "project": project}, run_id,
                             spool, int(concurrency))

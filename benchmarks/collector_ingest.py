@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 
 from rundial_collector.store.series_math import Points, pack
-from rundial_collector.store.sqlite_data import DATA_SCHEMA
+from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from tests.helpers.collector_proc import CollectorProcess
 
 ROWS, KEYS = 500, 10

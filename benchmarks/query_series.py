@@ -34,7 +34,7 @@ import orjson
 
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import downsample
-from rundial_collector.store.sqlite_metrics import MetricReader
+from rundial_collector.store.sqlite.metrics import MetricReader
 from tests.helpers.collector_proc import CollectorProcess
 
 BATCH = 10_000

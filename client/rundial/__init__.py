@@ -10,17 +10,18 @@
 background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
 """
 
-from rundial._client import Client, RundialRequestError
+from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import Diagnostics
-from rundial._artifact_handle import ArtifactHandle
-from rundial._init import checkpoint, init
+from rundial._http.client import Client, RundialRequestError
+from rundial._http.transport import (HttpTransport, MockTransport, Request, Response, Transport,
+                                     TransportError)
 from rundial._media import Image, Table
-from rundial._noop import NoopRun
-from rundial._replay import ReplayResult, replay_spool
-from rundial._run import Run
-from rundial._trace import Span
-from rundial._transport import HttpTransport, MockTransport, Request, Response, Transport, TransportError
+from rundial._pipeline.replay import ReplayResult, replay_spool
+from rundial._producers.trace import Span
+from rundial._run.init import checkpoint, init
+from rundial._run.noop import NoopRun
+from rundial._run.run import Run
 from rundial._version import __version__
 
 __all__ = [

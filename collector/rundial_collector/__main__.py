@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from rundial_collector import __version__
+from rundial_collector._version import __version__
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
 

@@ -13,17 +13,24 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from rundial_collector import (handlers_admin, handlers_artifacts, handlers_blobs,
-                               handlers_events, handlers_heartbeat, handlers_ingest,
-                               handlers_media, handlers_query, handlers_runs, handlers_spans,
-                               handlers_stubs)
-from rundial_collector.appkeys import CONFIG, STORE
 from rundial_collector.bootstrap import ensure_bootstrap
 from rundial_collector.config import CollectorConfig
 from rundial_collector.datadir import prepare_data_dir
-from rundial_collector.middleware import make_middlewares
+from rundial_collector.routes import admin as handlers_admin
+from rundial_collector.routes import artifacts as handlers_artifacts
+from rundial_collector.routes import blobs as handlers_blobs
+from rundial_collector.routes import live as handlers_events
+from rundial_collector.routes import heartbeat as handlers_heartbeat
+from rundial_collector.routes import ingest as handlers_ingest
+from rundial_collector.routes import media as handlers_media
+from rundial_collector.routes import query as handlers_query
+from rundial_collector.routes import runs as handlers_runs
+from rundial_collector.routes import spans as handlers_spans
+from rundial_collector.routes import stubs as handlers_stubs
 from rundial_collector.store.base import Store
-from rundial_collector.store.sqlite import SQLiteStore
+from rundial_collector.store.sqlite.store import SQLiteStore
+from rundial_collector.web.appkeys import CONFIG, STORE
+from rundial_collector.web.middleware import make_middlewares
 
 _ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
                   handlers_artifacts, handlers_blobs, handlers_media, handlers_events,

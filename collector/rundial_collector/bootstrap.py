@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 
-from rundial_collector.auth import ADMIN, hash_key
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.control_base import NewApiKey
+from rundial_collector.web.auth import ADMIN, hash_key, new_key_id, new_key_secret
 
 log = logging.getLogger("rundial.collector")
 KEY_FILE_NAME = "admin_api_key"
-
-
-def new_key_secret() -> str:
-    """A fresh API key secret: ``rdk_`` + 43 url-safe characters (256 bits)."""
-    return "rdk_" + secrets.token_urlsafe(32)
-
-
-def new_key_id() -> str:
-    return "key_" + secrets.token_hex(8)
 
 
 async def ensure_bootstrap(store: Store, config: CollectorConfig) -> None:

@@ -8,15 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rundial._spool import CORRUPT_DIR
+from rundial._spool.layout import CORRUPT_DIR, QUARANTINE_DIRS, quarantine_name
+from rundial._spool.scan import BatchFile, hold_writer, scan
+from rundial._spool.verify import BadBatch, load_batch
 from rundial.cli._errors import EXIT_ERROR, EXIT_OK, CliError
 from rundial.cli._output import Output
+from rundial.cli._spool_report import human_bytes, spool_summary
 from rundial_spool._compact import compact
 from rundial_spool._export import export_spool
-from rundial_spool._inspect import human_bytes, spool_summary
-from rundial_spool._layout import BatchFile, hold_writer, scan
 from rundial_spool._quarantine import describe, restore
-from rundial_spool._verify import BadBatch, load_batch
 
 __all__ = ["register"]
 
@@ -50,7 +50,7 @@ def register(add: Any, commands: Any) -> None:
     restore_p = add(groups, "restore", "move quarantined batches back for replay",
                     cmd_quarantine_restore)
     restore_p.add_argument("paths", nargs="*", help="files to restore (default: all)")
-    restore_p.add_argument("--folder", choices=["rejected", "corrupt"])
+    restore_p.add_argument("--folder", choices=list(QUARANTINE_DIRS))
     restore_p.add_argument("--endpoint", help="for runs whose run.json is gone")
     restore_p.add_argument("--force", action="store_true", help="restore files that fail verify")
     export = add(commands, "export", "write the spool's records as JSON lines or CSV", cmd_export)
@@ -90,7 +90,7 @@ def _quarantine_bad(batch: BatchFile, root: Path, error: str) -> bool:
             return False
         folder = root / CORRUPT_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{batch.run_id}-{batch.writer_id}-{batch.path.name}"
+        name = quarantine_name(batch.run_id, batch.writer_id, batch.path.name)
         os.replace(batch.path, folder / name)
         (folder / f"{name}.reason").write_text(f"rundial-spool verify: {error}\n")
         return True
@@ -123,7 +123,7 @@ def cmd_verify(args: argparse.Namespace, root: Path, output: Output) -> int:
 
 def cmd_replay(args: argparse.Namespace, root: Path, output: Output) -> int:
     """Upload like ``rundial sync``: same code path, same idempotency; ``--dry-run`` sends nothing."""
-    from rundial_spool._replay import replay_command
+    from rundial.cli._sync import replay_command
 
     return replay_command(args, root, output)
 

@@ -22,10 +22,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from rundial._batch import gzip_bytes
-from rundial._spool_queue import entry_name
-from rundial_spool._layout import BatchFile, SpoolScan, WriterDir, hold_writer
-from rundial_spool._verify import BadBatch, body_kind, load_batch
+from rundial._spool.layout import entry_name
+from rundial._spool.scan import BatchFile, SpoolScan, WriterDir, hold_writer
+from rundial._spool.verify import BadBatch, body_kind, load_batch
+from rundial._wire.batch import gzip_bytes
 
 __all__ = ["CompactReport", "compact"]
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from rundial._spool.scan import SpoolScan
+from rundial._spool.verify import BadBatch, load_batch
 from rundial.cli._errors import CliError
 from rundial.cli._export import safe_cell
-from rundial_spool._layout import SpoolScan
 from rundial_spool._records import CSV_COLUMNS, records
-from rundial_spool._verify import BadBatch, load_batch
 
 __all__ = ["export_spool"]
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rundial._runfile import read_run_file, write_run_file
-from rundial._spool_queue import entry_name
-from rundial_spool._layout import QuarantinedFile, writer_is_live
-from rundial_spool._verify import BadBatch, load_batch
+from rundial._spool.layout import entry_name
+from rundial._spool.runfile import read_run_file, write_run_file
+from rundial._spool.scan import QuarantinedFile, writer_is_live
+from rundial._spool.verify import BadBatch, load_batch
 
 __all__ = ["Identity", "describe", "identify", "restore"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rundial_spool._layout import BatchFile
-from rundial_spool._verify import body_kind
+from rundial._spool.scan import BatchFile
+from rundial._spool.verify import body_kind
 
 __all__ = ["CSV_COLUMNS", "records"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rundial_collector.signing import UrlSigner, load_or_create_secret
+from rundial_collector.artifacts.signing import UrlSigner, load_or_create_secret
 from tests.artifacts.conftest import SMALL_PART_BYTES, api, blob_files, target, versions
 from tests.collector.control import assert_error, new_key, new_target
 from tests.helpers.collector_proc import CollectorProcess

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rundial._artifact_handle import ArtifactHandle, ArtifactIntegrityError
-from rundial._artifact_http import ArtifactHTTPError
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts.handle import ArtifactHandle, ArtifactIntegrityError
+from rundial._artifacts.http import ArtifactHTTPError
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import api, target, write_random
 from tests.helpers.collector_proc import CollectorProcess
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from rundial._artifacts.uploader import ArtifactUploader
 from rundial._media import Image, Table
-from rundial._uploader import ArtifactUploader
 from tests.artifacts.conftest import api
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -131,7 +131,7 @@ def test_arrays_are_copied_when_logged(
 
 def test_numpy_and_pillow_are_imported_only_when_media_is_used() -> None:
     """Importing the uploader and media modules loads neither numpy nor Pillow."""
-    code = ("import sys, rundial._uploader, rundial._media, rundial._artifact_handle; "
+    code = ("import sys, rundial._artifacts.uploader, rundial._media, rundial._artifacts.handle; "
             "print(sorted(m for m in ('numpy', 'PIL') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from rundial._artifacts import sha256_file
+from rundial._artifacts.journal import sha256_file
 from tests.artifacts.conftest import SMALL_PART_BYTES, api, versions
 from tests.compat.conftest import rc1_python, run_rc1  # noqa: F401  (fixture)
 from tests.helpers.collector_proc import CollectorProcess

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from rundial._artifacts import sha256_file
-from rundial._uploader import ArtifactUploader, resume_journal
+from rundial._artifacts.journal import sha256_file
+from rundial._artifacts.uploader import ArtifactUploader, resume_journal
 from tests.artifacts.conftest import SMALL_PART_BYTES, target, versions, write_random
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.waiting import wait_until
@@ -19,8 +19,8 @@ PARTS = 24
 # The child slows every PUT down so that it is reliably killed in the middle of the upload.
 CHILD = r"""
 import sys, time
-from rundial import _artifact_http
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts import http as _artifact_http
+from rundial._artifacts.uploader import ArtifactUploader
 
 slow_put = _artifact_http.BlobHttp.put_file
 def put_file(self, *args, **kwargs):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import api, blob_files, target, versions, write_random
 from tests.artifacts.test_bad_input import entry
 from tests.helpers.collector_proc import CollectorProcess

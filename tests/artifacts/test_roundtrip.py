@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psutil
 
-from rundial._artifacts import sha256_file
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts.journal import sha256_file
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import blob_files, versions, write_random
 from tests.helpers.collector_proc import CollectorProcess
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from rundial_collector import blobstage, blobstore
-from rundial_collector.blobstore import BlobBusy, BlobMismatch, LocalBlobStore, StageKey
+from rundial_collector.artifacts import blobstage
+from rundial_collector.artifacts import blobstore
+from rundial_collector.artifacts.blobstore import BlobBusy, BlobMismatch, LocalBlobStore, StageKey
 
 PART_BYTES = 64 * 1024
 WAIT_SECONDS = 10.0

@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rundial import _upload_job
-from rundial._artifacts import ManifestFile, sha256_file
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts import upload_job as _upload_job
+from rundial._artifacts.journal import ManifestFile, sha256_file
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import target, versions, write_random
 from tests.helpers.collector_proc import CollectorProcess
 

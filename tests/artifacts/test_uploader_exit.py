@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rundial import _upload_worker
-from rundial._part_pool import PartPool
-from rundial._uploader import ArtifactUploader
+from rundial._artifacts import upload_worker as _upload_worker
+from rundial._artifacts.part_pool import PartPool
+from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import versions, write_random
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -50,7 +50,7 @@ def test_a_failure_of_ours_keeps_the_job_journaled_for_the_next_process(
     def shutting_down(*args: Any) -> Any:
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
-    monkeypatch.setattr("rundial._upload_worker.execute", shutting_down)
+    monkeypatch.setattr("rundial._artifacts.upload_worker.execute", shutting_down)
     first = make_uploader(shared_collector, run_id="run-kept", spool_dir=spool)
     assert first.checkpoint(path, name="kept")
     assert first.flush(30.0)
@@ -59,7 +59,7 @@ def test_a_failure_of_ours_keeps_the_job_journaled_for_the_next_process(
     assert "interpreter shutdown" in stats["last_error"]
     first.close(5.0)
     assert list((spool / "artifacts" / "rejected").glob("*.json")) == []
-    monkeypatch.setattr("rundial._upload_worker.execute", real)
+    monkeypatch.setattr("rundial._artifacts.upload_worker.execute", real)
     second = make_uploader(shared_collector, run_id="run-kept", spool_dir=spool)
     assert second.flush(30.0) and second.diagnostics()["completed_jobs"] == 1
     assert [v["version"] for v in versions(shared_collector, "kept")] == [1]

@@ -10,7 +10,7 @@ import pytest
 
 from rundial._config import resolve_target
 from rundial._endpoint import endpoint_identity, normalize_endpoint, same_endpoint
-from rundial._orphans import same_endpoint as orphans_same_endpoint
+from rundial._spool.orphans import same_endpoint as orphans_same_endpoint
 from tests.cli.clirun import CliResult
 from tests.helpers.collector_proc import CollectorProcess
 

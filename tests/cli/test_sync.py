@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rundial._artifacts import ArtifactJob, Journal
+from rundial._artifacts.journal import ArtifactJob, Journal
 from tests.cli.clirun import CliResult, cli_env
 from tests.cli.seeding import api
 from tests.helpers.collector_proc import CollectorProcess

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from rundial_collector.middleware import _log_access
+from rundial_collector.web.middleware import _log_access
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.waiting import wait_until

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rundial_collector.handlers_stubs import STUBS
+from rundial_collector.routes.stubs import STUBS
 from tests.collector.control import (V1, assert_error, call, new_key, new_target, start_run,
                                      unique)
 from tests.helpers.collector_proc import CollectorProcess

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from rundial_collector.middleware import make_middlewares
+from rundial_collector.web.middleware import make_middlewares
 
 from tests.collector.control import V1, assert_error
 from tests.collector.dataplane import post

@@ -7,11 +7,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rundial_collector.ingest_items import ItemErrors
-from rundial_collector.ingest_points import (_columns, _point_by_point, _vectorised,
-                                            chunks_from_points)
-from rundial_collector.ingest_rows import _row_chunks, chunks_from_rows
-from rundial_collector.ingest_schemas import PointIn
+from rundial_collector.ingest.items import ItemErrors
+from rundial_collector.ingest.points import (_columns, _point_by_point, _vectorised,
+                                             chunks_from_points)
+from rundial_collector.ingest.rows import _row_chunks, chunks_from_rows
+from rundial_collector.ingest.schemas import PointIn
 from rundial_collector.store.data_base import SeriesChunk
 
 PROJECTS = {"p1": "prj_1", "p2": "prj_2", "nope": None}

@@ -13,14 +13,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rundial_collector.ingest_items import ItemErrors
-from rundial_collector.ingest_points import chunks_from_points
-from rundial_collector.ingest_rows import chunks_from_rows
-from rundial_collector.ingest_schemas import PointIn
+from rundial_collector.ingest.items import ItemErrors
+from rundial_collector.ingest.points import chunks_from_points
+from rundial_collector.ingest.rows import chunks_from_rows
+from rundial_collector.ingest.schemas import PointIn
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.sqlite_data import DATA_SCHEMA
-from rundial_collector.store.sqlite_metrics import MetricReader, metric_keys, write_chunks
-from rundial_collector.store.sqlite_series_page import read_page
+from rundial_collector.store.sqlite.data import DATA_SCHEMA
+from rundial_collector.store.sqlite.metrics import MetricReader, metric_keys, write_chunks
+from rundial_collector.store.sqlite.series_page import read_page
 
 PROJECT = "prj_1"
 SPELLINGS = {"prj_1": PROJECT, "proj-slug": PROJECT}

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rundial_collector.jsondepth import too_deep
+from rundial_collector.web.jsondepth import too_deep
 
 _TRICKY_TEXT = st.text(alphabet='[]{}"\\ab\u00e9\n', max_size=8)
 _JSON = st.recursive(st.none() | st.integers() | st.floats(allow_nan=False) | _TRICKY_TEXT,

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import orjson
 
-from rundial_collector.query_render import (INLINE_RENDER_POINTS, export_rows_json, off_loop,
+from rundial_collector.query.render import (INLINE_RENDER_POINTS, export_rows_json, off_loop,
                                             series_points)
 from rundial_collector.store.series_math import Points
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
-from rundial_collector.store.sqlite_metrics import (METRICS_SCHEMA, metric_keys, run_keys_from,
+from rundial_collector.store.sqlite.metrics import (METRICS_SCHEMA, metric_keys, run_keys_from,
                                                     write_chunks)
 
 # Keys on both sides of the system/ range: "System/x" and "system0" are user keys.

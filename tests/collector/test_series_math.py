@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.series_math import (Points, after_step, downsample, in_window,
-                                                 pack, resolve, tail, unpack)
-from rundial_collector.store.sqlite_data import DATA_SCHEMA
-from rundial_collector.store.sqlite_metrics import MetricReader, write_chunks
+from rundial_collector.store.series_math import (Points, after_step, downsample, in_window, pack,
+                                                 resolve, tail, unpack)
+from rundial_collector.store.sqlite.data import DATA_SCHEMA
+from rundial_collector.store.sqlite.metrics import MetricReader, write_chunks
 from tests.collector.series_model import downsample_model, resolve_model
 
 raw_series = st.lists(st.tuples(st.integers(0, 60), st.floats(-1e6, 1e6),

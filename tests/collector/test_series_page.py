@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import Points, after_step, resolve
-from rundial_collector.store.sqlite_metrics import METRICS_SCHEMA, MetricReader, write_chunks
+from rundial_collector.store.sqlite.metrics import METRICS_SCHEMA, MetricReader, write_chunks
 
 KEY = ("prj", "run", "loss")
 

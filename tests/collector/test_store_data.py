@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from rundial_collector.config import CollectorConfig
-from rundial_collector.store import sqlite_logs
 from rundial_collector.store.data_base import LogLine, LogQuery, SeriesChunk
-from rundial_collector.store.sqlite_data import (DATA_SCHEMA, PURGE_INTERVAL_MS, SQLiteData,
-                                                 _claim_key)
 from rundial_collector.store.series_math import EMPTY, Points
-from rundial_collector.store.sqlite_logs import query_lines, write_lines
-from rundial_collector.store.sqlite_metrics import metric_keys, series_exists, write_chunks
+from rundial_collector.store.sqlite import logs as sqlite_logs
+from rundial_collector.store.sqlite.data import (DATA_SCHEMA, PURGE_INTERVAL_MS, SQLiteData,
+                                                 _claim_key)
+from rundial_collector.store.sqlite.logs import query_lines, write_lines
+from rundial_collector.store.sqlite.metrics import metric_keys, series_exists, write_chunks
 
 
 @pytest.fixture

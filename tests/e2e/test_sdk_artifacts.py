@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rundial as rd
-from rundial._uploader import resume_journal
+from rundial._artifacts.uploader import resume_journal
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from rundial._uploader import resume_journal
+from rundial._artifacts.uploader import resume_journal
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 

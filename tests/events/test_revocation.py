@@ -14,8 +14,8 @@ from contextlib import closing
 import aiohttp
 import pytest
 
-from rundial_collector.auth import CACHE_TTL_SECONDS
-from rundial_collector.handlers_events import KEY_RECHECK_SECONDS
+from rundial_collector.routes.live import KEY_RECHECK_SECONDS
+from rundial_collector.web.auth import CACHE_TTL_SECONDS
 from tests.events.streaming import (call, closed, connect, post_points, receive_until,
                                     start_run, steps_of)
 from tests.helpers.collector_proc import CollectorProcess

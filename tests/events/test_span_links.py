@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rundial_collector.handlers_spans import build_tree
-from rundial_collector.span_links import choose_parents
+from rundial_collector.query.span_links import choose_parents
+from rundial_collector.routes.spans import build_tree
 from rundial_collector.store.data_base import SpanRecord
 
 

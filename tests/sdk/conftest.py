@@ -18,8 +18,8 @@ import pytest
 
 from rundial import MockTransport, Request, Response, TransportError
 from rundial._config import build_settings
-from rundial._init import batch_header, run_document
-from rundial._run import Run
+from rundial._run.init import batch_header, run_document
+from rundial._run.run import Run
 
 
 class FakeClock:
@@ -129,7 +129,7 @@ def refused(message: str = "connection refused") -> TransportError:
 @pytest.fixture(autouse=True)
 def _fresh_warning_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Per-key "warn once" state starts empty in every test."""
-    from rundial import _batch
+    from rundial._wire import batch as _batch
 
     monkeypatch.setattr(_batch, "_warned", set())
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rundial import _batch
-from rundial._batch import BatchEncoder, body_meta, split_body
 from rundial._diagnostics import Counters
+from rundial._wire import batch as _batch
+from rundial._wire.batch import BatchEncoder, body_meta, split_body
 
 
 def make_encoder(counters: Counters, **limits: Any) -> BatchEncoder:

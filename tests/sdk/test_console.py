@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rundial._console import ConsoleCapture, LineAssembler, TeeStream, TokenBucket
+from rundial._producers.console import ConsoleCapture, LineAssembler, TeeStream, TokenBucket
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun
 
 

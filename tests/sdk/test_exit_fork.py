@@ -13,7 +13,7 @@ import pytest
 
 import rundial as rd
 from rundial import MockTransport
-from rundial._exit import status_for
+from rundial._run.exit import status_for
 from tests.sdk.conftest import CollectorDouble
 
 

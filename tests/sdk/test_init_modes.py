@@ -10,7 +10,7 @@ import pytest
 
 import rundial as rd
 from rundial import MockTransport
-from rundial._rank import detect_rank, shared_run_id
+from rundial._run.rank import detect_rank, shared_run_id
 from tests.sdk.conftest import CollectorDouble
 
 

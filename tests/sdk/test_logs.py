@@ -8,10 +8,11 @@ import json
 import pytest
 
 import rundial as rd
-from rundial._batch import body_meta, split_body
 from rundial._diagnostics import Counters
-from rundial._events import ingest_path, kind_of
-from rundial._logs import MAX_MESSAGE_BYTES, cut_head, cut_tail, level_of, split_bytes, wire_lines
+from rundial._wire.batch import body_meta, split_body
+from rundial._wire.logs import (MAX_MESSAGE_BYTES, cut_head, cut_tail, level_of, split_bytes,
+                                wire_lines)
+from rundial._wire.records import ingest_path, kind_of
 from tests.sdk.conftest import CollectorDouble, MakeRun
 
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from rundial import HttpTransport, MockTransport, Request, Response, TransportError
 from rundial._config import build_settings
-from rundial._init import batch_header, run_document
-from rundial._run import Run
+from rundial._run.init import batch_header, run_document
+from rundial._run.run import Run
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun, refused
 
 # Where a config patch (or a summary assignment) happens relative to the control-plane calls:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rundial._retry import Backoff, Outcome, classify, parse_retry_after
+from rundial._http.retry import Backoff, Outcome, classify, parse_retry_after
 from tests.sdk.conftest import FakeClock
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from rundial import _exit, _signals
+from rundial._run import exit as _exit
+from rundial._run import signals as _signals
 from tests.sdk.conftest import CollectorDouble, MakeRun
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rundial._spool import LOCK_NAME, parse_entry_name, try_lock
+from rundial._spool.layout import LOCK_NAME, parse_entry_name
+from rundial._spool.writer_queue import try_lock
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun, refused
 
 
@@ -156,10 +157,10 @@ def test_disabled_spool_keeps_batches_in_bounded_memory(make_run: MakeRun, doubl
 def test_run_file_is_written_once_and_restored_when_missing(tmp_path: Path) -> None:
     """run.json is written with the writer directory, not again per batch, and is written back
     before the next batch if something deleted it."""
-    from rundial._batch import Batch
+    from rundial._wire.batch import Batch
     from rundial._diagnostics import Counters
-    from rundial._runfile import run_file_path, write_run_file
-    from rundial._spool import DiskSpool
+    from rundial._spool.runfile import run_file_path, write_run_file
+    from rundial._spool.disk import DiskSpool
 
     calls: list[Path] = []
 

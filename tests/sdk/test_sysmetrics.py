@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from rundial._diagnostics import Counters
-from rundial._events import SystemRow
-from rundial._gpu import CommandProbe, gpu_probes, parse_nvidia_csv, parse_rocm_json
-from rundial._sysmetrics import PsutilProbe, SystemSampler
+from rundial._producers.gpu import CommandProbe, gpu_probes, parse_nvidia_csv, parse_rocm_json
+from rundial._producers.sysmetrics import PsutilProbe, SystemSampler
+from rundial._wire.records import SystemRow
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun
 
 NVIDIA = "0, 87, 41, 20480, 81920, 65, 301.52\n1, [N/A], 3, 10, 81920, 40, [Not Supported]\n"

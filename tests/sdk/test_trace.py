@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rundial._attrs import EVIDENCE_BYTES, Evidence, encode_attrs, normalise
 from rundial._diagnostics import Counters
-from rundial._evidence import EvidenceUploads
-from rundial._trace import MAX_EVENTS, Span, Tracer
+from rundial._producers.attrs import EVIDENCE_BYTES, Evidence, encode_attrs, normalise
+from rundial._producers.evidence import EvidenceUploads
+from rundial._producers.trace import MAX_EVENTS, Span, Tracer
 from tests.sdk.conftest import CollectorDouble, MakeRun
 
 

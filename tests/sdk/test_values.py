@@ -14,8 +14,8 @@ import pytest
 
 import rundial as rd
 from rundial._diagnostics import REASON_WORKER_ERROR
-from rundial._run import Run
-from rundial._runconfig import flatten_config
+from rundial._run.run import Run
+from rundial._run.runconfig import flatten_config
 from rundial._values import UNSUPPORTED, plain_scalar, plain_value
 from tests.sdk.conftest import CollectorDouble, MakeRun
 from tests.sdk.test_registration import server_config

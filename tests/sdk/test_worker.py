@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rundial import MockTransport, Request, Response
-from rundial._retry import Outcome
+from rundial._http.retry import Outcome
 from tests.sdk.conftest import CollectorDouble, FakeClock, MakeRun, refused
 
 ERR_409 = (409, {}, json.dumps({"error": {"code": "CONFLICT", "message": "run exists"}}).encode())

@@ -1,8 +1,8 @@
 """Build spool directories in the SDK's format for tests (fast, deterministic, no SDK thread).
 
 The layout and encoding come from the SDK's own helpers (``entry_name``, ``gzip_bytes``,
-``write_run_file``), so these files are byte-for-byte what ``rundial._spool`` writes. A test that
-needs the real writer uses :func:`write_offline_run`, which runs the SDK in a subprocess.
+``write_run_file``), so these files are byte-for-byte what ``rundial._spool.disk`` writes. A test
+that needs the real writer uses :func:`write_offline_run`, which runs the SDK in a subprocess.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rundial._batch import gzip_bytes
-from rundial._runfile import write_run_file
-from rundial._spool import entry_name
+from rundial._spool.layout import entry_name
+from rundial._spool.runfile import write_run_file
+from rundial._wire.batch import gzip_bytes
 
 WRITER_ID = "w_0123456789ab"
 

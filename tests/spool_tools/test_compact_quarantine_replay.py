@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from rundial._spool import try_lock
+from rundial._spool.writer_queue import try_lock
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.spool_tools.conftest import SpoolResult

@@ -9,8 +9,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from rundial._artifacts import ArtifactJob, Journal
-from rundial._spool import try_lock
+from rundial._artifacts.journal import ArtifactJob, Journal
+from rundial._spool.writer_queue import try_lock
 from tests.spool_tools.conftest import SpoolResult
 from tests.spool_tools.spoolmaker import make_run, write_offline_run
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rundial._batch import gzip_bytes
-from rundial._spool import try_lock
-from rundial_spool._verify import BadBatch, parse_batch
+from rundial._spool.verify import BadBatch, parse_batch
+from rundial._spool.writer_queue import try_lock
+from rundial._wire.batch import gzip_bytes
 from tests.spool_tools.conftest import SpoolResult
 from tests.spool_tools.spoolmaker import add_batch, make_run, rows_body
 

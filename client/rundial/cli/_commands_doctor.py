@@ -88,14 +88,14 @@ def _spool(ctx: Context) -> Check:
     """The spool: pending data counted as ``rundial sync`` counts it (``left_behind``), each run
     left behind named with its reason; fails on quarantined files or runs needing action."""
     from rundial._config import default_spool_directory
-    from rundial_spool._inspect import (
+    from rundial.cli._spool_report import (
         counts_as_pending,
         describe_left_behind,
         human_bytes,
         left_behind,
         spool_summary,
     )
-    from rundial_spool._layout import scan
+    from rundial._spool.scan import scan
 
     root = Path(ctx.flag("spool_dir") or default_spool_directory()).expanduser()
     found = scan(root)

@@ -1,10 +1,10 @@
 """``rundial sync [SPOOL_DIR]``: upload everything left in a spool directory.
 
 Offline runs and crashed runs are sent with the SDK's own replay (:func:`rundial.replay_spool`),
-interrupted artifact uploads with its uploader (:func:`rundial._uploader.resume_journal`).
+interrupted artifact uploads with its uploader (:func:`rundial._artifacts.uploader.resume_journal`).
 ``--watch`` keeps going — including the batches of offline runs that are still writing — until
 Ctrl-C. The implementation, shared with ``rundial-spool replay``, is
-:mod:`rundial_spool._replay`, which documents the exit codes.
+:mod:`rundial.cli._sync`, which documents the exit codes.
 """
 
 from __future__ import annotations
@@ -36,6 +36,6 @@ def register(kit: ParserKit, commands: Any) -> None:
 
 def cmd_sync(ctx: Context) -> None:
     """Upload (or with ``--dry-run`` only list) the spool's pending batches for the endpoint."""
-    from rundial_spool._replay import sync_command
+    from rundial.cli._sync import sync_command
 
     sync_command(ctx)

@@ -143,7 +143,8 @@ class MediaQuery:
 
 
 class ArtifactStore(Protocol):
-    """Artifact metadata; the bytes live in a :class:`~rundial_collector.blobstore.BlobStore`."""
+    """Artifact metadata; the bytes live in a
+    :class:`~rundial_collector.artifacts.blobstore.BlobStore`."""
 
     async def begin_artifact_upload(self, new: NewArtifactVersion) -> ArtifactVersion:
         """Record a pending version, or return the one with the same idempotency key."""

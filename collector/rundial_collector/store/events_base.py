@@ -1,4 +1,4 @@
-"""The store interface of the live event stream (``events_pump``, ``handlers_events``).
+"""The store interface of the live event stream (``live.pump``, ``routes.live``).
 
 Positions are the store's ingest-ordered ids of metric chunks and log lines: every row of a
 run with an id at or below a position read from :meth:`EventStore.event_head` is committed,

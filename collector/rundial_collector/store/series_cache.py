@@ -3,7 +3,7 @@
 Chunks are append-only, so a resolved series is described exactly by its *stamp*: the newest
 chunk id and the chunk count at the time it was resolved. Entries are keyed by
 ``(series_id, rank)``; the reader compares stamps itself (equal: reuse; the series only grew:
-resolve just the new chunks on top, see :mod:`rundial_collector.store.sqlite_metrics`). The
+resolve just the new chunks on top, see :mod:`rundial_collector.store.sqlite.metrics`). The
 cache only ever saves work, it never changes an answer. Series larger than half of the budget
 are not cached.
 """

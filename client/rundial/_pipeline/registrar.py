@@ -1,0 +1,132 @@
+"""The run's control-plane state machine, driven by the worker: register, patch config, finish.
+
+Registration (``resolve-target`` when a workspace is given, then ``runs/start``) is retried with
+the worker's backoff while the collector is unreachable. A refusal (e.g. 409 under
+``resume="never"``, 404 under ``"must"``, 401/403) is final: the state becomes
+``registration_failed``, a ``RuntimeWarning`` is issued once, ``last_error`` is set, and the run's
+batches stay in the spool (marked ``blocked``) instead of being sent to a run the user did not
+mean.
+
+A lost answer is told apart from a refusal by the run's ``startToken`` (docs/protocol.md §4.5):
+the collector answers a repeat of our own earlier start 200, and marks a 409 to a start with a
+token ``"startTokenMatched": false`` — a refusal, whatever happened before. Only a collector
+without tokens (no such marker) leaves a 409 ambiguous; it is then taken as our own earlier
+success only when an earlier attempt may have been applied (it left, and got no answer or a 5xx
+other than 503), never after attempts that provably did not reach the server.
+
+Config: every patch is merged into the run document (so ``run.json`` and the next ``runs/start``
+carry it) **and** into ``pending_config``. A registration attempt snapshots the document and
+clears ``pending_config`` in one step under the lock, so a patch that arrives while the call is
+in flight stays pending and is sent as ``runs/{id}/config`` once the run is registered: every
+patch reaches the collector whatever the timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from rundial._diagnostics import Counters
+from rundial._http.calls import CallResult, register, send_config, send_status
+from rundial._http.transport import Transport
+from rundial._spool.send_as import is_resume_refusal
+from rundial._warn import warn_user
+
+PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+
+
+class Registrar:
+    """Registration and config state of one run (thread-safe for :meth:`update_config`)."""
+
+    def __init__(self, doc: dict[str, Any], api_key: str | None, counters: Counters, *,
+                 enabled: bool, resume: str, on_change: Callable[[], None] | None = None,
+                 emit: Callable[..., None] | None = None) -> None:
+        self.doc = doc
+        self.api_key = api_key
+        self.counters = counters
+        self.resume = resume
+        self.state = PENDING if enabled else SKIPPED
+        self.pending_config: dict[str, Any] = {}
+        self.error: str | None = None
+        self.refused = False  # refused under the resume rule: never sent into the existing run
+        self._ambiguous = False
+        self._lock = threading.Lock()
+        self._on_change = on_change
+        self._emit = emit
+
+    @property
+    def needs_network(self) -> bool:
+        """True while a registration or a config patch is waiting to be sent."""
+        return self.state == PENDING or (self.state == DONE and bool(self.pending_config))
+
+    def update_config(self, flat: dict[str, Any]) -> None:
+        """Merge a flat config patch (from any thread); it is sent whatever the timing."""
+        with self._lock:
+            self.doc["config"] = {**(self.doc.get("config") or {}), **flat}
+            if self.state != SKIPPED:  # a writer that never registers never sends patches
+                self.pending_config.update(flat)
+        if self._on_change is not None:
+            self._on_change()
+
+    def step(self, transport: Transport, timeout: float) -> CallResult | None:
+        """One attempt at whatever is pending; returns a retryable failure, else None."""
+        if self.state == PENDING:
+            result = self._register(transport, timeout)
+            if result is not None:
+                return result
+        if self.state == DONE and self.pending_config:
+            return self._send_config(transport, timeout)
+        return None
+
+    def _register(self, transport: Transport, timeout: float) -> CallResult | None:
+        with self._lock:  # the snapshot carries every patch so far; later ones stay pending
+            doc = dict(self.doc)
+            self.pending_config = {}
+        result = register(transport, self.api_key, doc, timeout, resume=self.resume)
+        if result.ok or (result.status == 409 and self._own_earlier_start(result)):
+            self.state = DONE
+            self.counters.recovered()
+        elif result.kind == "retry":
+            self._ambiguous = self._ambiguous or result.reached
+            return result
+        else:
+            self.refused = is_resume_refusal(result.status, self.resume)
+            self._fail(result.message)
+        if self._on_change is not None:
+            self._on_change()
+        return None
+
+    def _own_earlier_start(self, conflict: CallResult) -> bool:
+        """Whether a 409 may answer our own earlier, applied start (see the module docstring)."""
+        return self._ambiguous and conflict.doc.get("startTokenMatched") is not False
+
+    def _fail(self, message: str) -> None:
+        self.state = FAILED
+        self.error = message
+        self.counters.error(message)
+        if self._emit is not None:
+            self._emit("registration_failure", run_id=self.doc.get("runId"), error=message)
+        warn_user(f"rundial: run {self.doc.get('runId')} was not registered: {message}. Its data "
+                  "is kept in the spool and not sent (see diagnostics().last_error).")
+
+    def _send_config(self, transport: Transport, timeout: float) -> CallResult | None:
+        with self._lock:
+            patch, self.pending_config = self.pending_config, {}
+        result = send_config(transport, self.api_key, str(self.doc["runId"]), patch, timeout)
+        if result.kind == "retry":
+            with self._lock:
+                self.pending_config = {**patch, **self.pending_config}
+            return result
+        if not result.ok:
+            self.counters.error(result.message)
+        return None
+
+    def send_final(self, transport: Transport, payload: dict[str, Any], timeout: float) -> CallResult:
+        """Send the terminal status once (only after a successful registration)."""
+        if self.state != DONE:
+            return CallResult("retry", None, "run not registered")
+        result = send_status(transport, self.api_key, str(self.doc["runId"]), payload, timeout)
+        if not result.ok:
+            self.counters.error(result.message)
+        return result

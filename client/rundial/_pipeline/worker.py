@@ -1,0 +1,291 @@
+"""The background worker of one run: drain the queue, encode, spool, send, register, finish.
+
+Cycle (every ``flush_interval_seconds`` ±10%, or as soon as ``flush_at_records`` are queued):
+drain the deque, encode gzip'd batches of each kind (metric rows, system rows, log lines, spans:
+``_drain``), write each to the spool (write-ahead: a batch survives SIGKILL once written), then,
+online, register the run if needed and send the spool FIFO over one keep-alive connection; an
+idle registered run sends a heartbeat every ``heartbeat_interval_seconds`` (``_heartbeat``).
+A retryable failure backs off (full jitter, ``Retry-After`` honoured) while later batches keep
+going to the spool, so order holds and the hot path never waits. Offline mode never touches the
+network. Orphans of earlier processes using the same spool directory and endpoint are adopted
+and replayed (at start, then every few minutes).
+
+The worker never dies silently: any exception in a cycle is counted (``worker_error``), stored in
+``last_error`` and the loop continues. :meth:`finish` (``_worker_exit``) always returns within
+its deadline plus a short grace period: an in-flight request is aborted, and whatever is unsent
+stays in the spool.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rundial._config import FLUSH_JITTER_RATIO, Settings
+from rundial._diagnostics import REASON_WORKER_ERROR, Counters
+from rundial._http.retry import Backoff
+from rundial._http.transport import HttpTransport, Transport
+from rundial._pipeline.encode import RecordEncoder
+from rundial._pipeline.heartbeat import Heartbeat
+from rundial._pipeline.registrar import DONE, FAILED, Registrar
+from rundial._pipeline.sender import SpoolPump
+from rundial._pipeline.worker_exit import WorkerExit
+from rundial._spool.disk import DiskSpool
+from rundial._spool.runfile import run_file_path, write_run_file
+from rundial._wire.batch import Batch, MediaSink
+
+ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
+ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
+
+
+def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
+    """Pop at most ``count`` records from the left of ``queue``, fewer when it runs dry.
+
+    Producers pop from the same deque on other threads (a full queue drops its oldest record,
+    ``log`` after finish drops its own), so a length read earlier is only an upper bound: each
+    pop is tried on its own and an empty deque simply ends the drain, keeping what was popped.
+    """
+    records: list[Any] = []
+    pop, append = queue.popleft, records.append
+    try:
+        for _ in range(count):
+            append(pop())
+    except IndexError:
+        pass
+    return records
+
+
+class Worker(WorkerExit):
+    """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
+
+    def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
+                 writer_id: str, queue: deque[Any], wake: threading.Event, counters: Counters,
+                 registering: bool, transport: Transport | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 on_row: Callable[[dict[str, Any]], None] | None = None,
+                 media_sink: MediaSink | None = None,
+                 on_cycle: Callable[[], None] | None = None,
+                 room: threading.Event | None = None) -> None:
+        self.settings = settings
+        self.doc = doc
+        self.queue = queue
+        self.wake = wake
+        self.counters = counters
+        self.registering = registering
+        self.clock = clock
+        self.online = settings.mode == "online"
+        self.transport: Transport = transport or HttpTransport(settings.endpoint,
+                                                               settings.request_timeout_seconds)
+        root = settings.spool_root if settings.spool_enabled else None
+        self.spool = self._make_spool(root, writer_id, wall)
+        self.pump = SpoolPump(self.spool, self.transport, settings.api_key, counters,
+                              settings.request_timeout_seconds, self.emit, clock)
+        self.registrar = Registrar(doc, settings.api_key, counters, enabled=registering and self.online,
+                                   resume=doc.get("resume") or "allow", on_change=self._doc_changed,
+                                   emit=self.emit)
+        self._seq = 0
+        self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
+                                     on_row=on_row, media_sink=media_sink)
+        self.on_cycle = on_cycle
+        self.room = room  # set after every drain: a producer waiting for room re-checks
+        self.half_drains = 0  # drains that left the queue at half its capacity or less
+        beat = settings.heartbeat_interval_seconds
+        self.heartbeat = (Heartbeat(str(doc["runId"]), settings.api_key, beat, counters, clock)
+                          if self.online and registering and beat > 0 else None)
+        self.backoff = Backoff(settings.retry_base_delay_seconds, settings.retry_max_delay_seconds, clock)
+        self.thread: threading.Thread | None = None
+        self.final: dict[str, Any] | None = None
+        self.final_sent = False
+        self.final_refused: str | None = None
+        self.deadline = float("inf")
+        self.stopping = False
+        self.stopped = threading.Event()
+        self.busy = False
+        self._doc_dirty = False
+        self._next_flush = clock() + self._interval()
+        self._next_scan = 0.0 if self.online and root is not None else float("inf")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _make_spool(self, root: Path | None, writer_id: str, wall: Callable[[], float]) -> DiskSpool:
+        s = self.settings
+        return DiskSpool(root, self.doc["runId"], writer_id, self.counters,
+                         max_bytes=s.spool_max_bytes, max_age_s=s.spool_max_age_seconds,
+                         memory_max_records=s.queue_capacity, fsync=s.spool_fsync, clock=wall,
+                         on_own_dir=self._write_doc)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _interval(self) -> float:
+        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * random.random() - 1.0)
+        return self.settings.flush_interval_seconds * jitter
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Call the user's ``event_hook``; its exceptions are swallowed."""
+        hook = self.settings.event_hook
+        if hook is not None:
+            try:
+                hook({"event": event, **fields})
+            except Exception:
+                pass
+
+    def _doc_changed(self) -> None:
+        self._doc_dirty = True
+
+    def _write_doc(self, writer_dir: Path) -> None:
+        """Write ``run.json`` next to our writer directory (never containing the API key).
+
+        Only the registering writer owns the file; other writers (ranks > 0, forked children)
+        create it when it is missing and otherwise leave it alone.
+        """
+        run_dir = writer_dir.parent
+        self._doc_dirty = False
+        if not self.registering:
+            if not run_file_path(run_dir).exists():
+                write_run_file(run_dir, {**self.doc, "registered": False})
+            return
+        doc = {**self.doc, "registered": self.registrar.state == DONE,
+               "blocked": self.registrar.error if self.registrar.state == FAILED else None,
+               "refused": self.registrar.state == FAILED and self.registrar.refused}
+        if self.final is not None and not self.final_sent and not self.final_refused:
+            doc["finalStatus"] = self.final
+        pending_config = dict(self.registrar.pending_config)
+        if pending_config:  # config/summary changes not acknowledged yet: replayed (``_pump``)
+            doc["pendingConfig"] = pending_config
+        write_run_file(run_dir, doc)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    # -- thread --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the daemon thread (idempotent). Where no thread can start (interpreter exit,
+        Python 3.12+) it stays unstarted, without raising: ``finish`` then runs inline."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._main, name=f"rundial-{self.doc['runId']}",
+                                           daemon=True)
+            try:
+                self.thread.start()
+            except RuntimeError:
+                pass
+
+    def _main(self) -> None:
+        while not self.stopping:
+            try:
+                timeout = self.wait_seconds()
+            except Exception as exc:  # never let the thread die silently
+                self._worker_error(exc)
+                timeout = ERROR_PAUSE_S
+            self.wake.wait(timeout)
+            if not self.stopping:
+                self.safe_cycle()
+        self._safe_shutdown()
+
+    def wait_seconds(self) -> float:
+        """How long to sleep before the next cycle."""
+        now = self.clock()
+        due = min(self._next_flush, self._next_scan)
+        if self.online and (self.registrar.needs_network or self.pump.has_work()):
+            due = min(due, self.backoff.until)
+        if self.heartbeat is not None and self.registrar.state == DONE:
+            due = min(due, max(self.heartbeat.next_at, self.backoff.until))
+        return max(0.0, due - now)
+
+    def safe_cycle(self) -> None:
+        """:meth:`cycle`, counting instead of raising any unexpected error."""
+        self.busy = True
+        try:
+            self.cycle()
+        except Exception as exc:
+            self._worker_error(exc)
+            self.wake.wait(ERROR_PAUSE_S)
+        finally:
+            self.busy = False
+
+    def _worker_error(self, exc: BaseException) -> None:
+        self.counters.worker_errors += 1
+        self.counters.error(f"worker error: {type(exc).__name__}: {exc}")
+        self.emit("worker_error", error=self.counters.last_error)
+
+    # -- one cycle -------------------------------------------------------------------------
+    def cycle(self) -> None:
+        """Drain and spool; online: register, send, adopt orphans (see the module docstring)."""
+        self.wake.clear()
+        now = self.clock()
+        if now >= self._next_flush or len(self.queue) >= self.settings.flush_at_records:
+            self._next_flush = now + self._interval()
+        if self.on_cycle is not None:
+            self.on_cycle()
+        self.drain()
+        if self._doc_dirty and self.spool.own.directory is not None:
+            self._write_doc(self.spool.own.directory)
+        if not self.online:
+            return
+        if now >= self._next_scan:
+            self._next_scan = now + ORPHAN_RESCAN_S
+            self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+        if self.backoff.ready():
+            self._network_step(lambda: not self.wake.is_set() and not self.stopping)
+            self._maybe_heartbeat()
+
+    def _maybe_heartbeat(self) -> None:
+        """Heartbeat when nothing was delivered for an interval (ingest counts as one)."""
+        beat = self.heartbeat
+        if beat is None or self.registrar.state != DONE:
+            return
+        beat.observe()
+        if not beat.due():
+            return
+        if self.pump.has_work():  # a send is coming, and ingest counts as a heartbeat
+            beat.postpone()
+        else:
+            beat.send(self.transport, self.pump.timeout)
+
+    def drain(self) -> int:
+        """Move every queued record into spooled batches; returns the number of batches."""
+        records = pop_up_to(self.queue, len(self.queue))
+        if not records:
+            return 0
+        if len(self.queue) <= self.settings.queue_capacity // 2:
+            self.half_drains += 1
+        if self.room is not None:
+            self.room.set()
+        before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
+        batches = self.encoder.encode(records)
+        after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
+        self.counters.add_enqueued(sum(b.points for b in batches) + after - before)
+        for batch in batches:
+            self._spool_batch(batch)
+        return len(batches)
+
+    def _spool_batch(self, batch: Batch) -> None:
+        """Append ``batch`` to the spool; an unexpected error counts its points as dropped
+        (``worker_error``) instead of letting the popped records vanish uncounted."""
+        try:
+            self.spool.append(batch)
+        except Exception as exc:
+            self.counters.drop(REASON_WORKER_ERROR, batch.points)
+            self._worker_error(exc)
+
+    def _network_step(self, keep_going: Callable[[], bool]) -> None:
+        failure = self.registrar.step(self.transport, self.pump.timeout)
+        if failure is None:
+            self.pump.own_blocked = self.registrar.state == FAILED
+            stop = self.pump.pump(keep_going) or self.pump.finish_idle_runs()
+            if stop is None:
+                self.backoff.succeeded()
+                return
+            failure_message, retry_after = stop.message, stop.retry_after
+        else:
+            failure_message, retry_after = failure.message, failure.retry_after
+            self.counters.error(failure_message, transient=True)
+        delay = self.backoff.failed(retry_after)
+        self.counters.retry_attempts += 1
+        self.emit("retry_scheduled", delay_s=delay, error=failure_message)

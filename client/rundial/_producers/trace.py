@@ -1,0 +1,188 @@
+"""Spans for agent and eval runs: ``run.trace(...)``, ``span.event``, ``span.set_attrs``, tool calls.
+
+``with run.trace("plan", attrs={...}) as span:`` opens a span; spans opened inside it (same
+thread or asyncio task: the open span lives in a :class:`contextvars.ContextVar` per run) carry
+its id as ``parentSpanId`` **and its trace id**; a span opened with no open parent starts a new
+trace. Span ids are 64 random bits and trace ids 128 random bits (hex), so spans of different
+processes (resumed runs) never collide. Timestamps are ``time.time_ns()``.
+
+Nothing is sent before the span ends: ``finish`` (or leaving the ``with`` block) stamps
+``endNs``, sets the status (``error`` when an exception escapes the block, with an
+``exception`` event; else ``ok`` unless set), deep-copies and normalises the attributes
+(:mod:`rundial._producers.attrs`) and hands the span to the run, which queues it like a metric row —
+no I/O on the caller's thread. Events beyond :data:`MAX_EVENTS` are dropped and counted in the
+span's ``rundial.droppedEvents`` attribute.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
+
+SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
+STATUSES = ("unset", "ok", "error")
+MAX_NAME_CHARS = 512
+MAX_EVENT_NAME_CHARS = 256
+MAX_EVENTS = 128
+_NULL_FIELDS = {"model": None, "genAiSystem": None, "tokensIn": None, "tokensOut": None,
+                "costUsd": None}
+
+
+def new_span_id() -> str:
+    """16 hex characters of fresh randomness."""
+    return os.urandom(8).hex()
+
+
+def new_trace_id() -> str:
+    """32 hex characters of fresh randomness."""
+    return os.urandom(16).hex()
+
+
+def _cut(name: Any, limit: int) -> str:
+    text = name if isinstance(name, str) else str(name)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class Span:
+    """One span; see the module docstring. Use it from the thread that opened it."""
+
+    __slots__ = ("name", "kind", "trace_id", "span_id", "parent_span_id", "start_ns", "end_ns",
+                 "status", "attrs", "events", "evidence", "_dropped_events", "_tracer", "_token")
+
+    def __init__(self, tracer: Tracer, name: str, kind: str, attrs: Mapping[str, Any] | None,
+                 trace_id: str, parent_span_id: str | None) -> None:
+        self._tracer = tracer
+        self.name = _cut(name, MAX_NAME_CHARS)
+        self.kind = kind
+        self.trace_id = trace_id
+        self.span_id = new_span_id()
+        self.parent_span_id = parent_span_id
+        self.start_ns = tracer.clock_ns()
+        self.end_ns: int | None = None
+        self.status = "unset"
+        self.attrs: dict[Any, Any] = dict(attrs) if attrs else {}
+        self.events: list[tuple[str, int, dict[str, Any]]] = []
+        self.evidence: list[Evidence] = []
+        self._dropped_events = 0
+        self._token: contextvars.Token[Span | None] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.end_ns is not None
+
+    def set_attrs(self, attrs: Mapping[str, Any] | None = None, **more: Any) -> None:
+        """Merge attributes (values are copied when the span ends); ignored once finished."""
+        if self.end_ns is None:
+            if attrs:
+                self.attrs.update(attrs)
+            if more:
+                self.attrs.update(more)
+
+    def event(self, name: str, attrs: Mapping[str, Any] | None = None) -> None:
+        """Record a timestamped event (at most 128 per span; attributes capped at 4 KiB)."""
+        if self.end_ns is not None:
+            return
+        if len(self.events) >= MAX_EVENTS:
+            self._dropped_events += 1
+            return
+        self.events.append((_cut(name, MAX_EVENT_NAME_CHARS), self._tracer.clock_ns(),
+                            normalise(attrs)))
+
+    def set_status(self, status: str) -> None:
+        """``unset``, ``ok`` or ``error`` (``ValueError`` otherwise)."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        self.status = status
+
+    def finish(self, status: str | None = None) -> None:
+        """End the span and hand it to the run; a second call does nothing."""
+        if self.end_ns is not None:
+            return
+        if status is not None:
+            self.set_status(status)
+        elif self.status == "unset":
+            self.status = "ok"
+        self.end_ns = max(self.start_ns, self._tracer.clock_ns())
+        if self._dropped_events:
+            self.attrs["rundial.droppedEvents"] = self._dropped_events
+        try:
+            self.attrs = normalise(self.attrs, self.evidence)
+        except Exception as exc:  # never replace the caller's exception with ours
+            self.attrs = {"rundial.attrsError": f"{type(exc).__name__}: {exc}"[:1024]}
+        self._tracer.submit(self)
+
+    def __enter__(self) -> Span:
+        self._token = self._tracer.current_var.set(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._token is not None:
+            try:
+                self._tracer.current_var.reset(self._token)
+            except ValueError:  # exited in another context than entered: leave it
+                pass
+            self._token = None
+        if exc_type is not None and self.end_ns is None:
+            self.event("exception", {"exception.type": exc_type.__name__,
+                                     "exception.message": str(exc)[:1024]})
+            self.finish("error")
+        else:
+            self.finish()
+
+    def wire(self) -> dict[str, Any]:
+        """The span as a traces-body item (the body carries ``projectId``/``runId``)."""
+        return {"traceId": self.trace_id, "spanId": self.span_id,
+                "parentSpanId": self.parent_span_id, "name": self.name, "kind": self.kind,
+                "startNs": str(self.start_ns),
+                "endNs": None if self.end_ns is None else str(self.end_ns),
+                "status": self.status, "attrsJson": encode_attrs(self.attrs),
+                "events": [{"name": name, "timestampNs": str(ts),
+                            "attrsJson": encode_attrs(attrs, EVENT_ATTRS_BYTES)}
+                           for name, ts, attrs in self.events],
+                **_NULL_FIELDS}
+
+    def __repr__(self) -> str:
+        return f"<rundial.Span {self.name!r} {self.span_id} {self.status}>"
+
+
+class Tracer:
+    """Opens spans for one run; ``submit`` receives each span once it has ended."""
+
+    def __init__(self, submit: Callable[[Span], None],
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self.submit = submit
+        self.clock_ns = clock_ns
+        self.current_var: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
+            f"rundial_span_{id(self):x}", default=None)
+
+    def current(self) -> Span | None:
+        """The innermost span open in a ``with`` block in this thread/task, or None."""
+        return self.current_var.get()
+
+    def trace(self, name: str, kind: str = "internal", attrs: Mapping[str, Any] | None = None,
+              trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
+        """A new span (use it as a context manager, or call ``finish``); see the module docs."""
+        if kind not in SPAN_KINDS:
+            raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
+        if attrs is not None and not isinstance(attrs, Mapping):
+            raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
+        parent = self.current_var.get()
+        if parent_span_id is None and parent is not None:
+            parent_span_id = parent.span_id
+            trace_id = trace_id or parent.trace_id
+        return Span(self, name, kind, attrs, trace_id or new_trace_id(), parent_span_id)
+
+    def tool_call(self, name: str, input: Any = None, output: Any = None,
+                  attrs: Mapping[str, Any] | None = None, status: str = "ok") -> Span:
+        """A finished span of kind ``tool`` named ``tool:<name>``, child of the open span."""
+        base = {"tool.name": name, "tool.input": input, "tool.output": output}
+        span = self.trace(f"tool:{name}", "tool", {**base, **(attrs or {})})
+        span.finish(status)
+        return span

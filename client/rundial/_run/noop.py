@@ -1,0 +1,142 @@
+"""The run object for ``mode="disabled"`` and for non-logging ranks: same API, does nothing.
+
+Every method accepts what :class:`rundial.Run` accepts (and anything else), never touches the
+network or the disk, and returns what the real run would on success — except artifacts:
+``log_artifact``/``checkpoint`` return False (nothing was queued) and ``use_artifact`` raises
+``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from rundial._diagnostics import Counters, Diagnostics, snapshot
+from rundial._run.runconfig import Summary, flatten_config
+
+
+class NoopRun:
+    """A run that records nothing. ``state`` is ``disabled`` or ``non_logging_rank``."""
+
+    __slots__ = ("id", "name", "project", "workspace", "mode", "rank", "state", "summary", "_config")
+
+    def __init__(self, run_id: str, *, state: str, name: str | None = None,
+                 project: str | None = None, workspace: str | None = None, mode: str = "disabled",
+                 rank: int = 0, config: Mapping[str, Any] | None = None) -> None:
+        self.id = run_id
+        self.name = name
+        self.project = project
+        self.workspace = workspace
+        self.mode = mode
+        self.rank = rank
+        self.state = state
+        self.summary = Summary()
+        try:
+            self._config = flatten_config(config or {})[0]
+        except Exception:
+            self._config = {}
+
+    @property
+    def run_id(self) -> str:
+        return self.id
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def log(self, metrics: Any = None, step: Any = None, time_ms: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
+    def log_metric(self, key: Any = None, value: Any = None, step: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
+    def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
+    def trace(self, name: Any = None, *args: Any, **kwargs: Any) -> NoopSpan:
+        """A span that records nothing (usable as a context manager)."""
+        return NoopSpan()
+
+    def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
+    def update_config(self, config: Any = None) -> bool:
+        """Keeps the config locally; returns True."""
+        try:
+            self._config.update(flatten_config(config or {})[0])
+        except Exception:
+            pass
+        return True
+
+    def log_artifact(self, path: Any = None, **_: Any) -> bool:
+        """Does nothing; returns False (nothing was queued)."""
+        return False
+
+    def checkpoint(self, path: Any = None, **_: Any) -> bool:
+        """Does nothing; returns False (nothing was queued)."""
+        return False
+
+    def use_artifact(self, ref: Any = None) -> Any:
+        """Raises ``RuntimeError``: resolving an artifact needs a logging run (or ``rd.Client``)."""
+        raise RuntimeError(f"use_artifact is not available on a {self.state} run; call it on a "
+                           "logging run (rank 0, mode='online')")
+
+    def flush(self, timeout_s: Any = None) -> bool:
+        return True
+
+    def finish(self, timeout_s: Any = None) -> bool:
+        return True
+
+    close = complete = finish
+
+    def fail(self, reason: Any = None, timeout_s: Any = None) -> bool:
+        return True
+
+    def abort(self, reason: Any = None, timeout_s: Any = None) -> bool:
+        return True
+
+    def diagnostics(self) -> Diagnostics:
+        """All-zero diagnostics."""
+        return snapshot(Counters(), mode=self.mode, queue_depth=0, spool_segments=0,
+                        spool_bytes=0, worker_running=False, state=self.state)
+
+    def __enter__(self) -> NoopRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<rundial.NoopRun {self.id} {self.state}>"
+
+
+class NoopSpan:
+    """The span of a :class:`NoopRun`: every method does nothing."""
+
+    __slots__ = ()
+    trace_id = span_id = "0" * 16
+    parent_span_id = None
+
+    def event(self, name: Any = None, attrs: Any = None) -> None:
+        return None
+
+    def set_attrs(self, attrs: Any = None, **more: Any) -> None:
+        return None
+
+    def set_status(self, status: Any = None) -> None:
+        return None
+
+    def finish(self, status: Any = None) -> None:
+        return None
+
+    def __enter__(self) -> NoopSpan:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

@@ -1,0 +1,106 @@
+"""Record kinds on the run's queue, batch kinds on the wire, and log/span body encoding.
+
+**One queue, told apart by type.** ``run.log`` appends plain tuples ``(step, ts_ms, values)``
+(its hot path is unchanged); the other producers append their own types: :class:`SystemRow`
+(a tuple subclass) for system samples, lists ``[ts_ms, level, message, truncated]`` for log
+lines and ended :class:`~rundial._producers.trace.Span` objects. The worker checks
+``set(map(type, …))`` once per drain (a C-level pass) and only splits when something else than
+metric rows is queued.
+
+**Kinds travel in the batch id.** A batch id is its Idempotency-Key and part of its spool file
+name, so a spooled body's route is known from its name alone — in this process, in a later one
+replaying the spool and in ``rundial-spool``: metric batches keep a bare uuid4 hex (older spools
+replay unchanged), log batches are ``log_<hex>``, span batches ``span_<hex>``; the halves of a
+split batch (``<id>-0``) keep the prefix. All kinds share the writer's one FIFO spool queue, so
+batches are delivered in the order they were drained (per drain: metrics, system, logs, spans).
+
+**Log and span bodies** (docs/protocol.md §4.7) carry the target once, like wide metric rows:
+``{"projectId" | "workspace"+"project", "runId", "rank"?, "writerId", "seq", "lines": [...]}``
+(``"spans"`` for traces); items omit ``projectId``/``runId`` and inherit the body's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from rundial._wire.batch import Batch, gzip_bytes, new_batch_id
+
+METRICS, LOGS, SPANS = "metrics", "logs", "spans"
+_PREFIX = {LOGS: "log_", SPANS: "span_"}
+_FIELD = {LOGS: b"lines", SPANS: b"spans"}
+PATHS = {METRICS: "/api/v1/ingest/metrics", LOGS: "/api/v1/ingest/logs",
+         SPANS: "/api/v1/ingest/traces"}
+
+
+class SystemRow(tuple):  # type: ignore[type-arg]
+    """A queued system sample ``(step, timestamp_ms, values)``. Its own type lets the worker
+    encode system rows apart from training rows (their steps are epoch seconds)."""
+
+    __slots__ = ()
+
+
+def kind_of(batch_id: str) -> str:
+    """The kind of a batch from its id (a bare hex id is a metrics batch)."""
+    if batch_id.startswith("log_"):
+        return LOGS
+    if batch_id.startswith("span_"):
+        return SPANS
+    return METRICS
+
+
+def ingest_path(batch_id: str) -> str:
+    """The ingest route a batch is POSTed to."""
+    return PATHS[kind_of(batch_id)]
+
+
+def split_records(records: list[Any]) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """``(metric rows, system rows, log records, spans)``, each in queue order."""
+    rows: list[Any] = []
+    system: list[Any] = []
+    lines: list[Any] = []
+    spans: list[Any] = []
+    by_type: dict[type, list[Any]] = {tuple: rows, SystemRow: system, list: lines}
+    for record in records:
+        by_type.get(type(record), spans).append(record)
+    return rows, system, lines, spans
+
+
+class ItemEncoder:
+    """Encodes wire items (dicts) of one kind into :class:`Batch` objects for one writer.
+
+    ``header`` holds the target fields (see the module docstring); ``next_seq`` hands out the
+    writer's batch sequence numbers (shared with metric batches). A body holds at most
+    ``max_records`` items and ``max_bytes`` uncompressed bytes (halved until it fits). Not
+    thread-safe: owned by the worker.
+    """
+
+    def __init__(self, kind: str, header: Mapping[str, Any], next_seq: Callable[[], int], *,
+                 max_records: int, max_bytes: int) -> None:
+        self.kind = kind
+        self._field = _FIELD[kind]
+        self._prefix = orjson.dumps(dict(header))[:-1] + b',"seq":'
+        self._next_seq = next_seq
+        self._max_records = max(1, max_records)
+        self._max_bytes = max_bytes
+
+    def encode(self, items: list[dict[str, Any]]) -> list[Batch]:
+        """Encode ``items`` (in order) into batches within the size limits."""
+        out: list[Batch] = []
+        for start in range(0, len(items), self._max_records):
+            self._encode_group(items[start:start + self._max_records], out)
+        return out
+
+    def _encode_group(self, items: list[dict[str, Any]], out: list[Batch]) -> None:
+        data = orjson.dumps(items)
+        if len(data) > self._max_bytes and len(items) > 1:
+            half = len(items) // 2
+            self._encode_group(items[:half], out)
+            self._encode_group(items[half:], out)
+        elif items:
+            seq = self._next_seq()
+            raw = b"".join((self._prefix, str(seq).encode(), b',"', self._field, b'":', data, b"}"))
+            out.append(Batch(new_batch_id(_PREFIX[self.kind]), seq, gzip_bytes(raw), len(items),
+                             len(items), None, None))

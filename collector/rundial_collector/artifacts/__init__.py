@@ -1,0 +1,3 @@
+"""Artifacts and blobs: request models, shared runtime state, JSON views, the blob store
+interface and its local-directory backend, staging, sweeping and URL signing.
+"""

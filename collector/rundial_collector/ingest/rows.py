@@ -1,0 +1,95 @@
+"""Wide metric rows (docs/protocol.md §4.2) into per-series chunks, one run per request.
+
+The common shape, every row carrying the same keys in the same order with numeric values, is
+handled as one float matrix (a column per key, no Python object per point). Ragged rows, nulls
+and odd values take a point-by-point path with the same rules. Contract as in
+:mod:`rundial_collector.ingest.items`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rundial_collector.ingest.items import (ItemErrors, SeriesGroups, finite_value, key_problem,
+                                            numeric_array, step_problem, time_problem)
+from rundial_collector.store.data_base import SeriesChunk
+from rundial_collector.store.series_math import Points
+
+Row = tuple[int, int, dict[str, Any]]
+
+
+def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: int | None,
+                     errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+    """Chunks and accepted count of wide rows for one run (already authorised).
+
+    A row with a bad step or timestamp is rejected whole (each of its points counted). Every
+    error's ``index`` and ``field`` name the row as sent (its position in ``rows``).
+    """
+    kept: list[int] = []
+    for i, (step, stamp, values) in enumerate(rows):
+        problem = step_problem(step) or time_problem(stamp)
+        if problem is not None:
+            errs.add(i, f"rows[{i}]", problem, count=len(values))
+        else:
+            kept.append(i)
+    good = [rows[i] for i in kept]
+    fast = _uniform_matrix(good)
+    if fast is not None:
+        return _matrix_chunks(good, kept, fast, project_id, run_id, rank, errs)
+    return _row_chunks(rows, project_id, run_id, rank, errs)
+
+
+def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """(keys, float matrix) when every row has the same keys, in order, and numeric values."""
+    if not rows:
+        return None
+    keys = tuple(rows[0][2])
+    if any(tuple(values) != keys for _, _, values in rows):
+        return None
+    matrix = numeric_array([list(values.values()) for _, _, values in rows], ndim=2)
+    if matrix is None or any(map(key_problem, keys)):
+        return None
+    return keys, matrix.astype(np.float64, copy=False)
+
+
+def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
+                   fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
+                   rank: int | None, errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+    """Chunks of the uniform ``rows``; ``sent_index[i]`` is row ``i``'s index as sent."""
+    keys, matrix = fast
+    steps = np.array([row[0] for row in rows], np.int64)
+    stamps = np.array([row[1] for row in rows], np.int64)
+    chunks: list[SeriesChunk] = []
+    finite = np.isfinite(matrix)
+    for j, key in enumerate(keys):
+        column = Points(steps, np.ascontiguousarray(matrix[:, j]), stamps)
+        if not finite[:, j].all():
+            bad = np.flatnonzero(~finite[:, j])
+            first = sent_index[int(bad[0])]
+            errs.add(first, f"rows[{first}][2].{key}",
+                     "value must be a finite number", count=len(bad))
+            column = column.take(np.flatnonzero(finite[:, j]))
+        if len(column):
+            chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
+    return chunks, int(finite.sum())
+
+
+def _row_chunks(rows: Sequence[Row], project_id: str, run_id: str, rank: int | None,
+                errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
+    """The general path: ragged rows, nulls or odd values, checked point by point."""
+    groups = SeriesGroups()
+    for i, (step, stamp, values) in enumerate(rows):
+        if step_problem(step) or time_problem(stamp):
+            continue  # already rejected and counted
+        for key, raw in values.items():
+            value = finite_value(raw, f"rows[{i}][2].{key}")
+            problem = "value must be a finite number" if value is None else key_problem(key)
+            if problem is not None:
+                errs.add(i, f"rows[{i}][2].{key}", problem)
+                continue
+            assert value is not None
+            groups.add((project_id, run_id, key), step, value, stamp)
+    return groups.chunks(rank), groups.accepted

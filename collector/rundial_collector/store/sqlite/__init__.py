@@ -1,0 +1,2 @@
+"""The embedded default store: SQLite in WAL mode; all of its SQL lives in this package.
+"""

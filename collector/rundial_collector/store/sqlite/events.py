@@ -1,0 +1,132 @@
+"""SQLite implementation of :class:`EventStore`: read-only SQL for the live event stream.
+
+Positions are the global AUTOINCREMENT ids of ``metric_chunks.chunk_id`` and
+``log_lines.log_id``. The single writer assigns them in commit order, so "every row of a run
+with an id at or below P" is a well-defined, gap-free prefix once P has been read.
+
+* Live tails (:func:`tail_chunks`, :func:`tail_lines`) walk the rowid range after a position
+  that is close to the head, whatever the run's size (``NOT INDEXED`` forces the rowid range
+  scan; ``CROSS JOIN`` keeps ``metric_chunks`` as the outer loop).
+* Replays walk one run's own index: chunks series by series (:func:`series_chunks`), lines in
+  (timestampMs, sequence, id) order (:func:`replay_lines`), both bounded by an id window.
+
+Every function runs on a reader connection and never writes. They raise only
+``sqlite3.Error`` (the callers log it and retry on their next cycle).
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from typing import Any
+
+from rundial_collector.store.data_base import LOG_LEVELS, LogRow
+from rundial_collector.store.events_base import ChunkRow
+from rundial_collector.store.series_math import unpack
+from rundial_collector.store.sqlite.engine import SQLiteEngine
+
+_LINE_COLUMNS = "log_id, ts_ms, seq, level, message, truncated"
+
+
+class SQLiteEvents:
+    """:class:`EventStore` methods (mixed into :class:`SQLiteStore`); each is one reader job."""
+
+    engine: SQLiteEngine
+
+    async def event_head(self) -> tuple[int, int]:
+        return await self.engine.read(head)
+
+    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int],
+                          limits: tuple[int, int]) -> tuple[list[ChunkRow], list[LogRow]]:
+        return await self.engine.read(lambda conn: (
+            tail_chunks(conn, project_id, run_id, after[0], limits[0]),
+            tail_lines(conn, project_id, run_id, after[1], limits[1])))
+
+    async def run_series(self, project_id: str, run_id: str) -> list[tuple[int, str]]:
+        return await self.engine.read(functools.partial(run_series, project_id=project_id,
+                                                        run_id=run_id))
+
+    async def series_chunks(self, series_id: int, metric_key: str, window: tuple[int, int],
+                            limit: int) -> list[ChunkRow]:
+        return await self.engine.read(functools.partial(
+            series_chunks, series_id=series_id, metric_key=metric_key, window=window,
+            limit=limit))
+
+    async def replay_lines(self, project_id: str, run_id: str, window: tuple[int, int],
+                           after: tuple[int, int, int] | None, limit: int) -> list[LogRow]:
+        return await self.engine.read(functools.partial(
+            replay_lines, project_id=project_id, run_id=run_id, window=window, after=after,
+            limit=limit))
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The newest (chunk id, log id) committed so far, over every run (0 when empty)."""
+    chunk = conn.execute("SELECT COALESCE(max(chunk_id), 0) FROM metric_chunks").fetchone()[0]
+    line = conn.execute("SELECT COALESCE(max(log_id), 0) FROM log_lines").fetchone()[0]
+    return int(chunk), int(line)
+
+
+def tail_chunks(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
+                limit: int) -> list[ChunkRow]:
+    """Up to ``limit`` chunks of the run with id > ``after``, by id (live path)."""
+    rows = conn.execute(
+        "SELECT c.chunk_id, s.metric_key, c.writer_rank, c.steps, c.vals, c.timestamps"
+        " FROM metric_chunks AS c NOT INDEXED CROSS JOIN series AS s"
+        " ON s.series_id = c.series_id"
+        " WHERE c.chunk_id > ? AND s.project_id = ? AND s.run_id = ?"
+        " ORDER BY c.chunk_id LIMIT ?", (after, project_id, run_id, limit)).fetchall()
+    return [_chunk(row) for row in rows]
+
+
+def tail_lines(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
+               limit: int) -> list[LogRow]:
+    """Up to ``limit`` log lines of the run with id > ``after``, by id (live path)."""
+    rows = conn.execute(
+        f"SELECT {_LINE_COLUMNS} FROM log_lines NOT INDEXED"
+        " WHERE log_id > ? AND project_id = ? AND run_id = ? ORDER BY log_id LIMIT ?",
+        (after, project_id, run_id, limit)).fetchall()
+    return [_line(row) for row in rows]
+
+
+def run_series(conn: sqlite3.Connection, project_id: str, run_id: str
+               ) -> list[tuple[int, str]]:
+    """(series id, metric key) of every series of the run, by key."""
+    rows = conn.execute("SELECT series_id, metric_key FROM series WHERE project_id = ?"
+                        " AND run_id = ? ORDER BY metric_key", (project_id, run_id)).fetchall()
+    return [(int(series_id), str(key)) for series_id, key in rows]
+
+
+def series_chunks(conn: sqlite3.Connection, series_id: int, metric_key: str,
+                  window: tuple[int, int], limit: int) -> list[ChunkRow]:
+    """Up to ``limit`` chunks of one series with ``window[0] < id <= window[1]``, by id."""
+    rows = conn.execute(
+        "SELECT chunk_id, ?, writer_rank, steps, vals, timestamps FROM metric_chunks"
+        " WHERE series_id = ? AND chunk_id > ? AND chunk_id <= ? ORDER BY chunk_id LIMIT ?",
+        (metric_key, series_id, window[0], window[1], limit)).fetchall()
+    return [_chunk(row) for row in rows]
+
+
+def replay_lines(conn: sqlite3.Connection, project_id: str, run_id: str,
+                 window: tuple[int, int], after: tuple[int, int, int] | None,
+                 limit: int) -> list[LogRow]:
+    """Up to ``limit`` lines with ``window[0] < id <= window[1]`` in (timestampMs, sequence,
+    id) order, continuing strictly after the key ``after`` (None = from the start)."""
+    key = after if after is not None else (-1, -1, -1)
+    rows = conn.execute(
+        f"SELECT {_LINE_COLUMNS} FROM log_lines"
+        " WHERE project_id = ? AND run_id = ? AND (ts_ms, seq, log_id) > (?, ?, ?)"
+        " AND log_id > ? AND log_id <= ? ORDER BY ts_ms, seq, log_id LIMIT ?",
+        (project_id, run_id, *key, window[0], window[1], limit)).fetchall()
+    return [_line(row) for row in rows]
+
+
+def _chunk(row: tuple[Any, ...]) -> ChunkRow:
+    chunk_id, key, rank, steps, values, stamps = row
+    return ChunkRow(int(chunk_id), str(key), None if rank is None else int(rank),
+                    unpack(steps, values, stamps))
+
+
+def _line(row: tuple[Any, ...]) -> LogRow:
+    log_id, ts, seq, level, message, truncated = row
+    return LogRow(int(log_id), int(ts), int(seq), LOG_LEVELS[int(level)], str(message),
+                  bool(truncated))
