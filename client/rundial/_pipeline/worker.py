@@ -123,7 +123,7 @@ class Worker:
 
     def _write_doc(self, writer_dir: Path) -> None:
         """Write ``run.json`` (``_pipeline.run_doc``), with the final status while it is undelivered."""
-        self.run_doc.write(writer_dir, self.registrar, self.final.payload if self.final.unsent else None)
+        self.run_doc.write(writer_dir, self.registrar, self.final.undelivered)
 
     @property
     def alive(self) -> bool:
@@ -325,9 +325,10 @@ class Worker:
         """Hand what is left to the spool (``run.json`` written when it must outlive us)."""
         spool, run_id = self.spool, str(self.doc["runId"])
         left = count_leftover(spool, self.counters)
-        needs_doc = self.registering and (self.final.unsent or bool(self.registrar.pending_config))
+        needs_doc = self.registering and (self.final.undelivered is not None
+                                          or bool(self.registrar.pending_config))
         if (needs_doc or (left.pending and spool.own.directory is not None)) and spool.root is not None:
             self.run_doc.persist(spool.root / run_id, spool.own.writer_id, self.registrar,
-                                 self.final.payload if self.final.unsent else None, self.counters)
+                                 self.final.undelivered, self.counters)
         close_spool(spool, self.pump, run_id, keep_run_dir=needs_doc)
         report_leftover(left, spool, self.settings.endpoint, self.registrar, self.emit, run_id)

@@ -73,9 +73,9 @@ class FinalStatus:
         self.refused: str | None = None  # the collector's message when it refused the status
 
     @property
-    def unsent(self) -> bool:
-        """A status still to deliver (by this process, or later from ``run.json``)."""
-        return self.payload is not None and not self.sent and not self.refused
+    def undelivered(self) -> dict[str, Any] | None:
+        """The payload while it is still to deliver (by us, or later from ``run.json``), else None."""
+        return None if self.sent or self.refused else self.payload
 
     def add_dropped_ranges(self, ranges: list[Any]) -> None:
         """Put the run's lost step ranges into the payload (``droppedStepRanges``)."""
