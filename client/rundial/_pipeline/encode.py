@@ -42,7 +42,6 @@ def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
     return records
 
 
-
 class RecordEncoder:
     """Encodes drained records of one writer (owned by the worker thread)."""
 

@@ -43,7 +43,6 @@ from rundial._pipeline.worker_exit import (FinalStatus, close_spool, count_lefto
 from rundial._spool.disk import DiskSpool
 from rundial._wire.batch import Batch, MediaSink
 
-
 ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
 

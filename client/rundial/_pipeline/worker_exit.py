@@ -45,7 +45,6 @@ from rundial._pipeline.sender import SpoolPump
 from rundial._spool.disk import DiskSpool
 from rundial._spool.runfile import remove_run_dir_if_done
 
-
 ABORT_GRACE_S = 1.0  # after the deadline: abort the request, then give the worker this long
 STATUS_RESERVE_S = 0.5  # part of the finish budget kept for the status call
 

@@ -36,7 +36,6 @@ from rundial._producers.trace import Tracer
 from rundial._run.validate import as_time_ms
 from rundial._wire.logs import LEVELS, cut_tail, level_of
 
-
 EVIDENCE_SHARE = 0.5  # at finish, evidence uploads may use half of the remaining budget
 POLL_S = 0.01
 _time_ns = time.time_ns

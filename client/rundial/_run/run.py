@@ -44,7 +44,6 @@ from rundial._run.validate import as_metrics, as_step, as_time_ms
 from rundial._run.writer import build_pipeline
 from rundial._warn import warn_user
 
-
 _time_ns = time.time_ns
 
 

@@ -1,6 +1,6 @@
 """One writer's pipeline for a run: its queue, wake event, worker and queue-full policy.
 
-A run builds one when it starts and a fresh one in a forked child (``_fork``): a new queue,
+A run builds one when it starts and a fresh one in a forked child (``_run.fork``): a new queue,
 event and writer id over the counters it is given, so a child never touches its parent's queue
 or spool files. Building starts nothing: the run decides when the worker starts.
 """
@@ -21,12 +21,13 @@ from rundial._pipeline.worker import Worker
 from rundial._run.queue_full import QueueFull, Warn
 from rundial._wire.batch import MediaSink
 
-
 QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
 
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
+    """What :func:`build_pipeline` made; the run keeps each part in a slot of its own."""
+
     queue: deque[Any]
     wake: threading.Event
     worker: Worker
