@@ -193,5 +193,5 @@ def make_run(tmp_path: Path, transport: MockTransport, clock: FakeClock, wall: F
 
     yield make
     for run in made:
-        if run._status is None:
+        if run._end.status is None:
             run.abort("test teardown", timeout_s=0)

@@ -12,6 +12,7 @@ is dropped and reported through ``on_error`` without touching the other kinds.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,23 @@ from rundial._wire.logs import wire_lines
 from rundial._wire.records import LOGS, SPANS, ItemEncoder, split_records
 
 OnError = Callable[[BaseException], None]
+
+
+def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
+    """Pop at most ``count`` records from the left of ``queue``, fewer when it runs dry.
+
+    Producers pop from the same deque on other threads (a full queue drops its oldest record,
+    ``log`` after finish drops its own), so a length read earlier is only an upper bound: each
+    pop is tried on its own and an empty deque simply ends the drain, keeping what was popped.
+    """
+    records: list[Any] = []
+    pop, append = queue.popleft, records.append
+    try:
+        for _ in range(count):
+            append(pop())
+    except IndexError:
+        pass
+    return records
 
 
 class RecordEncoder:

@@ -11,14 +11,17 @@ network. Orphans of earlier processes using the same spool directory and endpoin
 and replayed (at start, then every few minutes).
 
 The worker never dies silently: any exception in a cycle is counted (``worker_error``), stored in
-``last_error`` and the loop continues. :meth:`finish` (``_worker_exit``) always returns within
-its deadline plus a short grace period: an in-flight request is aborted, and whatever is unsent
-stays in the spool.
+``last_error`` and the loop continues.
+
+``finish(final, deadline)`` drains, sends until the deadline, sends the final status and hands
+the rest to the spool; it never hangs (an in-flight request is aborted at the deadline). Its
+contract and its shutdown steps are in ``_pipeline.worker_exit``.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections import deque
@@ -30,37 +33,21 @@ from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._http.retry import Backoff
 from rundial._http.transport import HttpTransport, Transport
-from rundial._pipeline.encode import RecordEncoder
+from rundial._pipeline.encode import RecordEncoder, pop_up_to
 from rundial._pipeline.heartbeat import Heartbeat
 from rundial._pipeline.registrar import DONE, FAILED, Registrar
+from rundial._pipeline.run_doc import RunDoc
 from rundial._pipeline.sender import SpoolPump
-from rundial._pipeline.worker_exit import WorkerExit
+from rundial._pipeline.worker_exit import (FinalStatus, close_spool, count_leftover,
+                                           join_or_abort, report_leftover, send_before_deadline)
 from rundial._spool.disk import DiskSpool
-from rundial._spool.runfile import run_file_path, write_run_file
 from rundial._wire.batch import Batch, MediaSink
 
 ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
 
 
-def pop_up_to(queue: deque[Any], count: int) -> list[Any]:
-    """Pop at most ``count`` records from the left of ``queue``, fewer when it runs dry.
-
-    Producers pop from the same deque on other threads (a full queue drops its oldest record,
-    ``log`` after finish drops its own), so a length read earlier is only an upper bound: each
-    pop is tried on its own and an empty deque simply ends the drain, keeping what was popped.
-    """
-    records: list[Any] = []
-    pop, append = queue.popleft, records.append
-    try:
-        for _ in range(count):
-            append(pop())
-    except IndexError:
-        pass
-    return records
-
-
-class Worker(WorkerExit):
+class Worker:
     """Owns the spool, transport and control plane of one (run, writer); see the module docstring."""
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
@@ -79,6 +66,8 @@ class Worker(WorkerExit):
         self.registering = registering
         self.clock = clock
         self.online = settings.mode == "online"
+        self.final = FinalStatus()
+        self.run_doc = RunDoc(doc, registering)
         self.transport: Transport = transport or HttpTransport(settings.endpoint,
                                                                settings.request_timeout_seconds)
         root = settings.spool_root if settings.spool_enabled else None
@@ -86,7 +75,7 @@ class Worker(WorkerExit):
         self.pump = SpoolPump(self.spool, self.transport, settings.api_key, counters,
                               settings.request_timeout_seconds, self.emit, clock)
         self.registrar = Registrar(doc, settings.api_key, counters, enabled=registering and self.online,
-                                   resume=doc.get("resume") or "allow", on_change=self._doc_changed,
+                                   resume=doc.get("resume") or "allow", on_change=self.run_doc.mark_dirty,
                                    emit=self.emit)
         self._seq = 0
         self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
@@ -99,14 +88,10 @@ class Worker(WorkerExit):
                           if self.online and registering and beat > 0 else None)
         self.backoff = Backoff(settings.retry_base_delay_seconds, settings.retry_max_delay_seconds, clock)
         self.thread: threading.Thread | None = None
-        self.final: dict[str, Any] | None = None
-        self.final_sent = False
-        self.final_refused: str | None = None
         self.deadline = float("inf")
         self.stopping = False
         self.stopped = threading.Event()
         self.busy = False
-        self._doc_dirty = False
         self._next_flush = clock() + self._interval()
         self._next_scan = 0.0 if self.online and root is not None else float("inf")
 
@@ -135,30 +120,9 @@ class Worker(WorkerExit):
             except Exception:
                 pass
 
-    def _doc_changed(self) -> None:
-        self._doc_dirty = True
-
     def _write_doc(self, writer_dir: Path) -> None:
-        """Write ``run.json`` next to our writer directory (never containing the API key).
-
-        Only the registering writer owns the file; other writers (ranks > 0, forked children)
-        create it when it is missing and otherwise leave it alone.
-        """
-        run_dir = writer_dir.parent
-        self._doc_dirty = False
-        if not self.registering:
-            if not run_file_path(run_dir).exists():
-                write_run_file(run_dir, {**self.doc, "registered": False})
-            return
-        doc = {**self.doc, "registered": self.registrar.state == DONE,
-               "blocked": self.registrar.error if self.registrar.state == FAILED else None,
-               "refused": self.registrar.state == FAILED and self.registrar.refused}
-        if self.final is not None and not self.final_sent and not self.final_refused:
-            doc["finalStatus"] = self.final
-        pending_config = dict(self.registrar.pending_config)
-        if pending_config:  # config/summary changes not acknowledged yet: replayed (``_pump``)
-            doc["pendingConfig"] = pending_config
-        write_run_file(run_dir, doc)
+        """Write ``run.json`` (``_pipeline.run_doc``), with the final status while it is undelivered."""
+        self.run_doc.write(writer_dir, self.registrar, self.final.undelivered)
 
     @property
     def alive(self) -> bool:
@@ -224,7 +188,7 @@ class Worker(WorkerExit):
         if self.on_cycle is not None:
             self.on_cycle()
         self.drain()
-        if self._doc_dirty and self.spool.own.directory is not None:
+        if self.run_doc.dirty and self.spool.own.directory is not None:
             self._write_doc(self.spool.own.directory)
         if not self.online:
             return
@@ -289,3 +253,81 @@ class Worker(WorkerExit):
         delay = self.backoff.failed(retry_after)
         self.counters.retry_attempts += 1
         self.emit("retry_scheduled", delay_s=delay, error=failure_message)
+
+    # -- finish ----------------------------------------------------------------------------
+    def finish(self, final: dict[str, Any] | None, deadline: float) -> bool:
+        """Stop: drain, send until ``deadline``, send ``final`` status, spool the rest.
+
+        Returns True when nothing is left pending and the status (if any) was delivered.
+        Runs inline when the thread never started; otherwise waits at most until the deadline
+        plus ``worker_exit.ABORT_GRACE_S``.
+        """
+        self.final.payload, self.deadline = final, deadline
+        if self.thread is None or not self.thread.is_alive():
+            if not self.stopped.is_set():
+                self._safe_shutdown()
+            return self._finish_ok()
+        self.stopping = True
+        self.wake.set()
+        if not join_or_abort(self.thread, self.transport, deadline - self.clock()):
+            sys.stderr.write(f"rundial: the worker of run {self.doc['runId']} did not stop in time; "
+                             f"{len(self.queue)} queued records may be lost\n")
+            return False
+        return self._finish_ok()
+
+    def _finish_ok(self) -> bool:
+        """Online: everything and the status delivered. Offline: everything persisted on disk."""
+        if self.queue:
+            return False
+        if not self.online:
+            return all(e.path is not None for e in self.spool.own.entries)
+        final = self.final
+        status_ok = final.payload is None or final.sent or not self.registering
+        return status_ok and not final.refused and not self.spool.own.entries
+
+    def _safe_shutdown(self) -> None:
+        try:
+            self._shutdown()
+        except Exception as exc:
+            self._worker_error(exc)
+        finally:
+            self.stopped.set()
+
+    def _shutdown(self) -> None:
+        """Drain, send, close the spool: each step runs even when an earlier one raised (the
+        error is counted), so the queue always reaches the spool and the final state run.json."""
+        self._guarded(self.drain)
+        self._guarded(lambda: self.final.add_dropped_ranges(
+            self.counters.ranges_of(str(self.doc["runId"]))))
+        if self.online and self.clock() < self.deadline:
+            self._guarded(self._final_send)
+        self._guarded(self._close_spool)
+        self.transport.close()
+
+    def _guarded(self, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except Exception as exc:
+            self._worker_error(exc)
+
+    def _final_send(self) -> None:
+        """Within the deadline: adopt orphans if no cycle did, one more try (jitter ignored,
+        Retry-After honoured) while a reserve is kept for the status, then the status."""
+        if self._next_scan == 0.0:  # stopped before the first cycle: still adopt orphans
+            self._next_scan = float("inf")
+            self.pump.adopt_orphans(self.settings.endpoint, skip_writer=self.spool.own.writer_id)
+        send_before_deadline(self.pump, self.backoff, self.deadline, self.clock, self._network_step)
+        if self.registering and self.registrar.state == DONE:
+            self.final.send(self.registrar, self.transport, self.pump.timeout)
+
+    def _close_spool(self) -> None:
+        """Hand what is left to the spool (``run.json`` written when it must outlive us)."""
+        spool, run_id = self.spool, str(self.doc["runId"])
+        left = count_leftover(spool, self.counters)
+        needs_doc = self.registering and (self.final.undelivered is not None
+                                          or bool(self.registrar.pending_config))
+        if (needs_doc or (left.pending and spool.own.directory is not None)) and spool.root is not None:
+            self.run_doc.persist(spool.root / run_id, spool.own.writer_id, self.registrar,
+                                 self.final.undelivered, self.counters)
+        close_spool(spool, self.pump, run_id, keep_run_dir=needs_doc)
+        report_leftover(left, spool, self.settings.endpoint, self.registrar, self.emit, run_id)

@@ -9,7 +9,13 @@ the first result when it asks for the same status, else False. A run marked by S
 (``_signals``) ends as ``killed`` whatever was asked. Leaving ``with run:`` (or an uncaught
 exception, through ``sys.excepthook``) ends the run with ``_exit.status_for``'s status; unless
 that is ``completed``, the run was killed or the exception is a ``SystemExit``, the traceback is
-logged first as one error line."""
+logged first as one error line.
+
+:class:`RunEnd` does all of it for one :class:`rundial.Run`, whose methods delegate to it. It
+is handed what it works on: the run's queue, wake event and worker (again after a fork,
+:meth:`RunEnd.use_pipeline`), its producers (``_run.producers.RunEvents``), its artifacts and
+its summary, plus the run's own callbacks (see :class:`RunEnd`).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any
 
 from rundial._config import Settings
 from rundial._http.calls import status_payload
@@ -33,45 +39,55 @@ FLUSH_POLL_S = 0.01
 
 
 class RunEnd:
-    """The run's flush and end methods (mixed into :class:`rundial.Run`).
+    """Flush and end one run; holds its end state (``status``, ``result``, ``kill``).
 
-    Relies on the run's ``_queue``, ``_wake``, ``_wake_at``, ``_worker``, ``_settings``,
-    ``_clocks``, ``_manual``, ``_lock``, ``_closed``, ``_result``, ``_status``, ``_kill``,
-    ``_registering``, ``_events``, ``_artifacts``, ``summary``, ``update_config``,
-    ``_start_worker``, ``_log_kill`` and ``_log_exit``.
+    The run's callbacks: ``update_config`` (the summary is sent as config at the end),
+    ``start_worker`` (``flush`` starts a worker not started yet), ``close_queue`` (from then on
+    ``log`` drops and counts what it is given) and ``untrack`` (the ``atexit`` hook forgets the
+    run). ``clocks`` is ``(monotonic, wall)``; ``manual`` (tests) cycles the worker inline.
     """
 
-    __slots__ = ()
-    _queue: deque[Any]
-    _wake: threading.Event
-    _wake_at: int
-    _worker: Worker
-    _settings: Settings
-    _clocks: tuple[Callable[[], float], Callable[[], float]]
-    _manual: bool
-    _lock: threading.Lock
-    _closed: bool
-    _result: bool | None
-    _status: str | None
-    _kill: tuple[str, str] | None
-    _registering: bool
-    _events: RunEvents
-    _artifacts: RunArtifacts
-    summary: Summary
+    __slots__ = ("_settings", "_queue", "_wake", "_worker", "_events", "_artifacts", "_summary",
+                 "_update_config", "_start_worker", "_close_queue", "_untrack", "_clocks",
+                 "_manual", "_lock", "status", "result", "kill")
 
-    if TYPE_CHECKING:  # provided by Run and RunEventMethods; no stubs at runtime to shadow them
-        def update_config(self, config: Mapping[str, Any]) -> bool: ...
+    def __init__(self, settings: Settings, *, queue: deque[Any], wake: threading.Event,
+                 worker: Worker, events: RunEvents, artifacts: RunArtifacts, summary: Summary,
+                 update_config: Callable[[Mapping[str, Any]], object],
+                 start_worker: Callable[[], None], close_queue: Callable[[], None],
+                 untrack: Callable[[], None],
+                 clocks: tuple[Callable[[], float], Callable[[], float]], manual: bool) -> None:
+        self._settings = settings
+        self.use_pipeline(queue, wake, worker)
+        self._events = events
+        self._artifacts = artifacts
+        self._summary = summary
+        self._update_config = update_config
+        self._start_worker = start_worker
+        self._close_queue = close_queue
+        self._untrack = untrack
+        self._clocks = clocks
+        self._manual = manual
+        self._lock = threading.Lock()
+        self.status: str | None = None  # set by the first end
+        self.result: bool | None = None
+        self.kill: tuple[str, str] | None = None  # (status, reason) once a SIGTERM marked the run
 
-        def _start_worker(self) -> None: ...
+    def use_pipeline(self, queue: deque[Any], wake: threading.Event, worker: Worker) -> None:
+        """Work on this queue, wake event and worker (a forked child gets new ones)."""
+        self._queue, self._wake, self._worker = queue, wake, worker
 
-        def _log_kill(self) -> None: ...
+    def forget_after_fork(self) -> None:
+        """In a forked child: a fresh lock (another thread of the parent may have held it)."""
+        self._lock = threading.Lock()
 
-        def _log_exit(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                      tb: TracebackType | None) -> None: ...
+    def mark_killed(self, reason: str) -> None:
+        """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
+        self.kill = ("killed", reason)
 
-    def flush(self, timeout_s: float = 5.0) -> bool:
-        """Send everything queued so far (artifacts and spans waiting for evidence uploads
-        included); True when nothing is left pending (False at timeout)."""
+    def flush(self, timeout_s: float) -> bool:
+        """``Run.flush``: cycle or wake the worker until the queue, the spool and the artifacts
+        are drained (True) or ``timeout_s`` passes (False)."""
         clock = self._clocks[0]
         deadline = clock() + timeout_s
         while True:
@@ -97,21 +113,7 @@ class RunEnd:
             return True
         return not worker.pump.has_work() and not worker.registrar.needs_network
 
-    def finish(self, timeout_s: float | None = None) -> bool:
-        """Mark the run completed; see :meth:`_end`."""
-        return self._end("completed", None, timeout_s)
-
-    close = complete = finish
-
-    def fail(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
-        """Mark the run failed with ``reason``."""
-        return self._end("failed", reason, timeout_s)
-
-    def abort(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
-        """Mark the run aborted with ``reason``."""
-        return self._end("aborted", reason, timeout_s)
-
-    def _end(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
+    def end(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
         """Drain, send until the deadline, send the status, spool the rest (never hangs).
 
         Returns True when every point and the status reached the collector (offline: when
@@ -123,32 +125,33 @@ class RunEnd:
 
     def _end_once(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
         with self._lock:
-            if self._status is not None:
-                return bool(self._result) if status == self._status else False
-            if self._kill is not None:
-                status, reason = self._kill
-                self._log_kill()
-            self._status = status  # type: ignore[misc]  # a slot of Run, this mixin's host
+            if self.status is not None:
+                return bool(self.result) if status == self.status else False
+            if self.kill is not None:
+                status, reason = self.kill
+                self._events.log_kill(reason)
+            self.status = status
         timeout = self._settings.finish_timeout_seconds if timeout_s is None else timeout_s
         clock, wall = self._clocks
         deadline = clock() + max(0.0, timeout)
         try:
             # the last console lines and spans go in first
             self._guarded(lambda: self._events.stop(max(0.0, timeout)))
-            self._closed, self._wake_at = True, -1  # type: ignore[misc]  # slots of Run
+            self._close_queue()
             self._guarded(self._send_summary)
-            final = status_payload(status, int(wall() * 1000), reason) if self._registering else None
-            delivered = self._guarded(lambda: self._worker.finish(final, deadline))
+            worker = self._worker
+            final = status_payload(status, int(wall() * 1000), reason) if worker.registering else None
+            delivered = self._guarded(lambda: worker.finish(final, deadline))
             uploads_done = self._guarded(lambda: self._artifacts.close(max(0.0, deadline - clock())))
-            self._result = bool(delivered and uploads_done)  # type: ignore[misc]  # a slot of Run
+            self.result = bool(delivered and uploads_done)
         finally:
-            self._closed, self._wake_at = True, -1  # type: ignore[misc]  # slots of Run
-            _exit.untrack(self)
-        return bool(self._result)
+            self._close_queue()
+            self._untrack()
+        return bool(self.result)
 
     def _send_summary(self) -> None:
-        if self.summary.assigned:
-            self.update_config({f"summary.{k}": v for k, v in self.summary.assigned.items()})
+        if self._summary.assigned:
+            self._update_config({f"summary.{k}": v for k, v in self._summary.assigned.items()})
 
     def _guarded(self, step: Callable[[], Any]) -> Any:
         """Run one step of the end; an unexpected error is counted (``worker_error``, last_error)
@@ -159,14 +162,10 @@ class RunEnd:
             self._worker._worker_error(exc)
             return False
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+             tb: TracebackType | None) -> None:
+        """Leave ``with run:`` (or crash): log why, unless completed or killed, then end."""
         status, reason = _exit.status_for(exc_type, exc)
-        if status != "completed" and self._kill is None:
-            self._log_exit(exc_type, exc, tb)
-        self._end(status, reason, None)
-
-    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
+        if status != "completed" and self.kill is None:
+            self._events.log_exit(exc_type, exc, tb)
+        self.end(status, reason, None)

@@ -10,10 +10,11 @@ beyond ``queue_capacity``, apply the queue-full policy (``_queue_full``): wait f
 Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
 per key and warned about once per key. Nothing here waits for the network or the disk.
 
-Log lines, spans and system samples share that queue (``_run_events``, ``_events``): the
-worker tells records apart by type, so ``log`` pays nothing for them.
+Log lines, spans and system samples share that queue (producers: ``_run.producers.RunEvents``,
+records: ``_events``): the worker tells records apart by type, so ``log`` pays nothing for them.
 
-Exit (``_run_end``): ``flush``, ``finish``/``fail``/``abort`` and ``with run:``; they never hang.
+Exit (``_run.end.RunEnd``, composed; ``Run``'s methods delegate): ``flush``,
+``finish``/``fail``/``abort`` and ``with run:``; they never hang.
 ``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_signals``).
 Fork: the child gets a fresh queue and worker (see ``_fork``).
 """
@@ -21,35 +22,32 @@ Fork: the child gets a fresh queue and worker (see ``_fork``).
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-import uuid
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
 from rundial._http.transport import HttpTransport, Transport
 from rundial._pipeline.registrar import DONE, FAILED, PENDING
-from rundial._pipeline.worker import Worker
+from rundial._producers.trace import Span
 from rundial._run import exit as _exit
 from rundial._run import fork as _fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
-from rundial._run.producers import RunEventMethods, RunEvents, drop_points
-from rundial._run.queue_full import QueueFull
+from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
+from rundial._run.writer import build_pipeline
 from rundial._warn import warn_user
 
-QUEUE_SLACK_RECORDS = 1024  # deque maxlen headroom: concurrent producers can't overshoot unnoticed
 _time_ns = time.time_ns
 
 
-class Run(RunEventMethods, RunEnd):
+class Run:
     """A run that logs. Create it with :func:`rundial.init`; use it as a context manager.
 
     ``log`` never does I/O, never raises for network or disk trouble, and waits only while the
@@ -59,9 +57,9 @@ class Run(RunEventMethods, RunEnd):
     """
 
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
-                 "_counters", "_settings", "_doc", "_header", "_registering", "_closed", "_result",
-                 "_status", "_transport", "_clocks", "_manual", "_lock", "_config", "_warned",
-                 "_artifacts", "_events", "_kill", "_full", "summary", "id", "rank", "__weakref__")
+                 "_counters", "_settings", "_doc", "_header", "_registering", "_closed",
+                 "_transport", "_clocks", "_manual", "_config", "_warned", "_artifacts", "_events",
+                 "_end", "_full", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
@@ -76,47 +74,39 @@ class Run(RunEventMethods, RunEnd):
         self._capacity = settings.queue_capacity
         self._flush_at = min(settings.flush_at_records, settings.queue_capacity)
         self._steps = itertools.count()
-        self._lock = threading.Lock()
         self._closed = False
-        self._result: bool | None = None
-        self._status: str | None = None
         self._warned: set[str] = set()
         self._config, cuts = flatten_config(settings.config)
         self.summary = Summary()
         self.id: str = doc["runId"]
         self.rank = rank
-        self._kill: tuple[str, str] | None = None
         self._artifacts = RunArtifacts(settings, header, self.id)
         self._counters = Counters(config_truncations=cuts)
-        self._events = RunEvents(settings, push=self._push, push_console=self._push_console,
-                                 depth=lambda: len(self._queue), counters=lambda: self._counters,
+        self._events = RunEvents(settings, push=self._push, depth=lambda: len(self._queue),
+                                 counters=lambda: self._counters,
                                  uploader=self._artifacts.blob_uploader)
         self._new_pipeline(self._counters)
+        self._end = RunEnd(settings, queue=self._queue, wake=self._wake, worker=self._worker,
+                           events=self._events, artifacts=self._artifacts, summary=self.summary,
+                           update_config=lambda config: self.update_config(config),
+                           start_worker=self._start_worker,
+                           close_queue=self._close_queue, untrack=lambda: _exit.untrack(self),
+                           clocks=self._clocks, manual=manual)
         self._events.start_console()
         _exit.track(self)
         _fork.on_fork_in_child(self._after_fork_in_child)
 
     def _new_pipeline(self, counters: Counters, force_lazy: bool = False) -> None:
+        """A new writer's queue, worker and queue-full policy (``_run.writer``); the worker
+        starts now unless it starts lazily (manual mode, after a fork, or by setting)."""
         self._counters = counters
-        self._queue: deque[Any] = deque(maxlen=self._capacity + QUEUE_SLACK_RECORDS)
-        self._wake = threading.Event()
-        room = threading.Event()
-        self._header = {**self._header, "writerId": "w_" + uuid.uuid4().hex[:12]}
-        clock, wall = self._clocks
-        s = self._settings
-        self._worker = Worker(s, self._doc, self._header,
-                              writer_id=self._header["writerId"], queue=self._queue,
-                              wake=self._wake, counters=counters, registering=self._registering,
-                              transport=self._transport, clock=clock, wall=wall,
-                              on_row=self.summary.last.update,
-                              media_sink=self._artifacts.route_media,
-                              on_cycle=self._events.poll, room=room)
-        worker = self._worker
-        self._full = QueueFull(self._queue, counters, self._wake, room, lambda: worker.thread,
-                               lambda: worker.half_drains, run_id=self.id, capacity=self._capacity,
-                               wait_seconds=s.queue_full_wait_seconds,
-                               waits=s.on_queue_full == "wait" and not self._manual,
-                               warn=self._warn_once)
+        p = build_pipeline(self._settings, self._doc, self._header, counters,
+                           registering=self._registering, transport=self._transport,
+                           clocks=self._clocks, manual=self._manual,
+                           on_row=self.summary.last.update, media_sink=self._artifacts.route_media,
+                           on_cycle=self._events.poll, warn=self._warn_once)
+        self._queue, self._wake, self._worker, self._full, self._header = (
+            p.queue, p.wake, p.worker, p.full, p.header)
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
@@ -179,6 +169,17 @@ class Run(RunEventMethods, RunEnd):
         if len(self._queue) > self._capacity:
             self._full.handle()
 
+    def _push(self, record: Any) -> None:
+        """Queue a record of any kind, like ``log`` does (threshold, capacity, wake)."""
+        queue = self._queue
+        queue.append(record)
+        if len(queue) >= self._wake_at:
+            self._on_threshold()
+
+    def _close_queue(self) -> None:
+        """The run ends: from now on ``log`` drops what it is given (``after_finish``)."""
+        self._closed, self._wake_at = True, -1
+
     def _drop_after_finish(self) -> None:
         try:
             record = self._queue.pop()
@@ -192,6 +193,28 @@ class Run(RunEventMethods, RunEnd):
         if key not in self._warned:
             self._warned.add(key)
             warn_user(message)
+
+    # -- other producers (see _run.producers) ---------------------------------------------
+    def log_text(self, message: str, level: str = "info", *, timestamp_ms: int | None = None,
+                 time_ms: int | None = None) -> bool:
+        """Queue one log line; returns True. Never does I/O (waits like ``log`` when the queue
+        is full). ``ValueError`` for an unknown ``level``; see :meth:`RunEvents.log_text`."""
+        return self._events.log_text(message, level, timestamp_ms=timestamp_ms, time_ms=time_ms)
+
+    def trace(self, name: str, kind: str = "internal", attrs: Mapping[str, Any] | None = None,
+              trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
+        """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_trace``).
+
+        Spans opened inside it are its children; it is queued when it ends. ``ValueError`` for
+        an unknown ``kind``, ``TypeError`` when ``attrs`` is not a mapping.
+        """
+        return self._events.tracer.trace(name, kind, attrs, trace_id, parent_span_id)
+
+    def tool_call(self, name: str, input: Any = None, output: Any = None,
+                  attrs: Mapping[str, Any] | None = None, status: str = "ok") -> bool:
+        """Queue a finished ``tool`` span ``tool:<name>`` (child of the open span); True."""
+        self._events.tracer.tool_call(name, input, output, attrs, status)
+        return True
 
     # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,
@@ -217,6 +240,39 @@ class Run(RunEventMethods, RunEnd):
         Blocking (one request). The handle's ``download(dir)`` verifies every file's sha256.
         """
         return self._artifacts.use_artifact(ref)
+
+    # -- the end (see _run.end) ------------------------------------------------------------
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Send everything queued so far (artifacts and spans waiting for evidence uploads
+        included); True when nothing is left pending (False at timeout)."""
+        return self._end.flush(timeout_s)
+
+    def finish(self, timeout_s: float | None = None) -> bool:
+        """Mark the run completed; see :meth:`RunEnd.end` (never hangs)."""
+        return self._end.end("completed", None, timeout_s)
+
+    close = complete = finish
+
+    def fail(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+        """Mark the run failed with ``reason``."""
+        return self._end.end("failed", reason, timeout_s)
+
+    def abort(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+        """Mark the run aborted with ``reason``."""
+        return self._end.end("aborted", reason, timeout_s)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._end.exit(exc_type, exc, tb)
+
+    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
+
+    def _mark_killed(self, reason: str) -> None:
+        """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
+        self._end.mark_killed(reason)
 
     # -- configuration and state ----------------------------------------------------------
     def update_config(self, config: Mapping[str, Any]) -> bool:
@@ -260,8 +316,9 @@ class Run(RunEventMethods, RunEnd):
     def state(self) -> str:
         """``starting`` (registration pending), ``running``, ``registration_failed``, ``offline``,
         or after finishing ``completed``/``failed``/``aborted``."""
-        if self._status is not None:
-            return self._status
+        status = self._end.status
+        if status is not None:
+            return status
         if self._settings.mode == "offline":
             return "offline"
         registrar = self._worker.registrar.state
@@ -285,12 +342,13 @@ class Run(RunEventMethods, RunEnd):
         old.spool.own.forget_after_fork()
         for queue in old.spool.adopted:
             queue.forget_after_fork()
-        self._lock = threading.Lock()
+        self._end.forget_after_fork()
         self._artifacts.forget_after_fork()
         self._registering = False
         if isinstance(self._transport, HttpTransport):
             self._transport = None
         self._new_pipeline(Counters(), force_lazy=True)
+        self._end.use_pipeline(self._queue, self._wake, self._worker)
         self._events.forget_after_fork(self._counters)
         if self._closed:
             self._wake_at = -1
