@@ -200,7 +200,7 @@ def call(transport: Transport, api_key: str | None, method: str, path: str, payl
 
 def read_answer(response: Response, operation: str) -> CallResult:
     """Classify one HTTP answer to a JSON call named ``operation``."""
-    doc = _json_object(response.body)
+    doc = parse_object(response.body)
     kind = classify_status(response.status)
     if kind == OK:
         return CallResult(OK, response.status, "", doc or {}, json_object=doc is not None,
@@ -228,6 +228,7 @@ def _decode(body: bytes) -> object:
         return _NOT_JSON
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
+def parse_object(body: bytes) -> dict[str, Any] | None:
+    """The JSON object of ``body``; None when it is empty, not JSON or not an object."""
     doc = _decode(body)
     return doc if isinstance(doc, dict) else None
