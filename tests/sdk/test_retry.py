@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from rundial._http.retry import Backoff, Outcome, classify, parse_retry_after
+from rundial._http.calls import parse_retry_after
+from rundial._http.retry import Backoff, Outcome, classify
 from tests.sdk.conftest import FakeClock
 
 

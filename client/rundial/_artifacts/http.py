@@ -1,8 +1,10 @@
 """HTTP for artifacts: JSON control calls and streaming transfers to server-issued URLs.
 
 * :class:`ControlClient` posts JSON to ``/api/v1/artifacts/*`` and ``/api/v1/ingest/media``
-  through an injectable :class:`~rundial._http.transport.Transport` (one per thread) and raises
-  :class:`ArtifactHTTPError` for any non-2xx answer, classified retryable or not (v1 doc §1.5).
+  with :func:`rundial._http.calls.call` on an injectable
+  :class:`~rundial._http.transport.Transport` (one per thread) and raises
+  :class:`ArtifactHTTPError` for any non-2xx answer, classified retryable or not by protocol
+  §1.5 (:func:`rundial._http.calls.retryable_by_protocol`).
 * :class:`BlobHttp` PUTs byte ranges of a file to signed URLs with ``socket.sendfile`` (plain
   HTTP) or 1 MiB reads (HTTPS): the file is never read into memory or copied. GETs stream to
   a file object in 1 MiB chunks while hashing. Signed URLs carry no credentials, so no
@@ -20,10 +22,9 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeVar
 
-import orjson
-
-from rundial._http.retry import Outcome, classify
-from rundial._http.transport import HttpTransport, Request, Transport, TransportError, base_headers
+from rundial._http.calls import (call, parse_envelope, parse_retry_after,
+                                 retryable_by_protocol, status_text)
+from rundial._http.transport import HttpTransport, Transport, TransportError
 
 CHUNK_BYTES = 1024 * 1024
 T = TypeVar("T")
@@ -35,24 +36,14 @@ class ArtifactHTTPError(RuntimeError):
 
     def __init__(self, operation: str, status: int, body: bytes, headers: Mapping[str, str]
                  ) -> None:
-        verdict = classify(status, body, dict(headers))
-        error = _envelope(body)
+        envelope = parse_envelope(body)
         self.status = status
-        self.code: str | None = error.get("code")
-        self.field: str | None = (error.get("details") or {}).get("field")
-        self.retryable = verdict.outcome is Outcome.RETRY
-        self.retry_after = verdict.retry_after
-        super().__init__(f"{operation} failed with HTTP {status} "
-                         f"({self.code}: {error.get('message', '')})")
-
-
-def _envelope(body: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return {}
-    err = doc.get("error") if isinstance(doc, dict) else None
-    return err if isinstance(err, dict) else {}
+        self.code = envelope.code
+        self.field = envelope.field
+        self.retryable = retryable_by_protocol(status, envelope)
+        self.retry_after = parse_retry_after(headers.get("retry-after")) if self.retryable \
+            else None
+        super().__init__(f"{operation} failed with {status_text(status, envelope)}")
 
 
 def default_transport(endpoint: str, timeout_s: float) -> Transport:
@@ -65,7 +56,7 @@ class ControlClient:
     def __init__(self, endpoint: str, api_key: str | None, timeout_s: float,
                  transport_factory: TransportFactory | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
-        self._headers = {**base_headers(api_key), "content-type": "application/json"}
+        self._api_key = api_key
         self._timeout_s = timeout_s
         self._factory = transport_factory or default_transport
         self._local = threading.local()
@@ -73,19 +64,19 @@ class ControlClient:
         self._lock = threading.Lock()
 
     def post(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST ``payload``; the JSON object answered, or :class:`ArtifactHTTPError`."""
-        response = self._transport().send(Request("POST", path, orjson.dumps(payload),
-                                                  dict(self._headers), self._timeout_s))
-        if not 200 <= response.status < 300:
-            raise ArtifactHTTPError(f"POST {path}", response.status, response.body,
-                                    response.headers)
-        try:
-            doc = orjson.loads(response.body)
-        except orjson.JSONDecodeError:
-            doc = None
-        if not isinstance(doc, dict):
+        """POST ``payload``; the JSON object answered. Raises :class:`ArtifactHTTPError` for a
+        non-2xx answer or a 2xx that is not a JSON object (as a retryable 502), and
+        :class:`~rundial._http.transport.TransportError` when no answer came."""
+        result = call(self._transport(), self._api_key, "POST", path, payload, self._timeout_s,
+                      f"POST {path}")
+        if result.failure is not None:
+            raise result.failure
+        if result.response is not None and not result.ok:
+            answer = result.response
+            raise ArtifactHTTPError(f"POST {path}", answer.status, answer.body, answer.headers)
+        if not result.json_object:
             raise ArtifactHTTPError(f"POST {path} (invalid JSON answer)", 502, b"", {})
-        return doc
+        return result.doc
 
     def _transport(self) -> Transport:
         transport = getattr(self._local, "transport", None)

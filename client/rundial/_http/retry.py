@@ -1,6 +1,7 @@
 """Failure classification (protocol §1.5) and full-jitter exponential backoff (tenacity).
 
-* :func:`classify` maps an HTTP answer to OK, RETRY, SPLIT (413) or REJECT.
+* :func:`classify` maps an HTTP answer to an ingest request to OK, RETRY, SPLIT (413) or REJECT
+  (the error envelope, the §1.5 rule and ``Retry-After`` are read by :mod:`rundial._http.calls`).
 * :class:`Backoff` is the worker's non-blocking retry clock: after the n-th consecutive failure
   the next attempt waits ``U(0, min(cap, base * 2**(n-1)))`` seconds (tenacity's
   ``wait_random_exponential``, "full jitter"), or the server's ``Retry-After`` when longer.
@@ -16,19 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RECOGNISED_CODES = frozenset({
-    "INVALID_REQUEST", "REQUEST_TIMEOUT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_ENCODING",
-    "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "INTERNAL_ERROR",
-    "DEV_MODE_REQUIRED",
-})
-NON_RETRYABLE_CODES = frozenset({
-    "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_ENCODING", "UNAUTHORIZED", "FORBIDDEN",
-    "NOT_FOUND", "CONFLICT", "DEV_MODE_REQUIRED",
-})
-RETRY_AFTER_MAX_S = 3600.0  # never park a batch longer than an hour on one server hint
+from rundial._http.calls import (parse_envelope, parse_retry_after, retryable_by_protocol,
+                                 status_text)
 
 
 class Outcome(enum.Enum):
@@ -50,29 +40,15 @@ class Verdict:
     message: str = ""
 
 
-def error_code(body: bytes) -> tuple[str | None, str]:
-    """``(error.code, error.message)`` from the v1 error envelope; ``(None, "")`` if absent."""
-    try:
-        doc = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None, body[:200].decode("utf-8", "replace")
-    err = doc.get("error") if isinstance(doc, dict) else None
-    if not isinstance(err, dict):
-        return None, ""
-    code = err.get("code")
-    return (code if code in RECOGNISED_CODES else None), str(err.get("message") or "")
-
-
 def classify(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Verdict:
     """Classify an HTTP answer to an ingest request per protocol §1.5 (413 means SPLIT)."""
     if 200 <= status < 300:
         return Verdict(Outcome.OK, status)
-    code, message = error_code(body)
-    text = f"HTTP {status}" + (f" ({code}: {message})" if code or message else "")
-    retry_after = parse_retry_after((headers or {}).get("retry-after"))
-    if status in RETRYABLE_STATUSES or (code is None and status >= 500) or (
-            code is not None and code not in NON_RETRYABLE_CODES):
-        return Verdict(Outcome.RETRY, status, retry_after, text)
+    envelope = parse_envelope(body)
+    text = status_text(status, envelope)
+    if retryable_by_protocol(status, envelope):
+        return Verdict(Outcome.RETRY, status, parse_retry_after((headers or {}).get("retry-after")),
+                       text)
     if status == 413:
         return Verdict(Outcome.SPLIT, status, None, text)
     return Verdict(Outcome.REJECT, status, None, text)
@@ -81,26 +57,6 @@ def classify(status: int, body: bytes = b"", headers: dict[str, str] | None = No
 def network_error(exc: BaseException) -> Verdict:
     """A request that got no HTTP answer is always retryable."""
     return Verdict(Outcome.RETRY, None, None, f"network error: {exc}")
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        import email.utils  # lazy: only HTTP-date hints need it
-
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
 
 
 @dataclass(slots=True)

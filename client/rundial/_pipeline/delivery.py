@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from rundial._http.calls import parse_object
 from rundial._http.retry import Outcome, classify, network_error
 from rundial._http.transport import Request, Transport, TransportError, base_headers
 from rundial._wire.batch import split_body
@@ -42,11 +43,8 @@ def ingest_request(api_key: str | None, body: bytes, batch_id: str, timeout: flo
 
 def _reply_counts(body: bytes) -> tuple[int | None, int]:
     """``(accepted, rejected)`` from an ingest reply; accepted is None when absent."""
-    try:
-        doc = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
-        return None, 0
-    if not isinstance(doc, dict):
+    doc = parse_object(body)
+    if doc is None:
         return None, 0
     accepted, rejected = doc.get("accepted"), doc.get("rejected", 0)
     return (accepted if isinstance(accepted, int) and accepted >= 0 else None,

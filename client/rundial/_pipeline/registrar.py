@@ -1,4 +1,10 @@
-"""The run's control-plane state machine, driven by the worker: register, patch config, finish.
+"""The run's control-plane state machine, driven by the worker: register, patch config, finish;
+and its calls (resolve-target, runs/start, runs/{id}/status, runs/{id}/config).
+
+Each call is one :func:`rundial._http.calls.call` (it never raises; ``reached`` says whether a
+failed request may have been applied). Payloads come from a run document (the content of
+``run.json``), so the worker, the sender of adopted runs and a later replaying process register
+a run the same way.
 
 Registration (``resolve-target`` when a workspace is given, then ``runs/start``) is retried with
 the worker's backoff while the collector is unreachable. A refusal (e.g. 409 under
@@ -28,12 +34,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rundial._diagnostics import Counters
-from rundial._http.calls import CallResult, register, send_config, send_status
+from rundial._http.calls import FATAL, RETRY, CallResult, call, quote
 from rundial._http.transport import Transport
 from rundial._spool.send_as import is_resume_refusal
+from rundial._version import __version__
 from rundial._warn import warn_user
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+CLIENT_INFO = {"name": "rundial-python", "version": __version__}
+REASON_MAX_CHARS = 512  # protocol §3.3
 
 
 class Registrar:
@@ -125,8 +134,72 @@ class Registrar:
     def send_final(self, transport: Transport, payload: dict[str, Any], timeout: float) -> CallResult:
         """Send the terminal status once (only after a successful registration)."""
         if self.state != DONE:
-            return CallResult("retry", None, "run not registered")
+            return CallResult(RETRY, None, "run not registered")
         result = send_status(transport, self.api_key, str(self.doc["runId"]), payload, timeout)
         if not result.ok:
             self.counters.error(result.message)
         return result
+
+
+# -- the calls (also used by the sender for adopted runs and by rundial-spool) --------------
+def resolve_target(transport: Transport, api_key: str | None, workspace: str, project: str,
+                   timeout: float) -> CallResult:
+    """``POST /api/v1/runs/resolve-target`` → ``doc["projectId"]`` on success."""
+    result = call(transport, api_key, "POST", "/api/v1/runs/resolve-target",
+                  {"workspace": workspace, "project": project}, timeout, "resolve-target")
+    if result.ok and not isinstance(result.doc.get("projectId"), str):
+        return CallResult(FATAL, result.status, "resolve-target answer has no projectId",
+                          result.doc)
+    return result
+
+
+def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str, Any]:
+    """The ``runs/start`` body for a run document (optional fields omitted when empty)."""
+    body: dict[str, Any] = {"projectId": project_id, "kind": doc.get("kind") or "training",
+                            "resume": resume, "client": CLIENT_INFO, "runId": doc["runId"]}
+    for key in ("runName", "group", "jobType"):
+        if doc.get(key):
+            body[key] = doc[key]
+    if doc.get("tags"):
+        body["tags"] = list(doc["tags"])
+    if doc.get("config"):
+        body["config"] = doc["config"]
+    for key in ("startedAtMs", "startToken"):  # extensions: docs/protocol.md §4.5
+        if doc.get(key) is not None:
+            body[key] = doc[key]
+    return body
+
+
+def register(transport: Transport, api_key: str | None, doc: dict[str, Any], timeout: float,
+             resume: str | None = None) -> CallResult:
+    """Resolve the target when the document names a workspace, then ``runs/start``."""
+    project_id = doc.get("projectId") or doc.get("project")
+    if doc.get("workspace"):
+        resolved = resolve_target(transport, api_key, doc["workspace"], doc["project"], timeout)
+        if not resolved.ok:
+            return resolved
+        project_id = resolved.doc["projectId"]
+    payload = start_payload(doc, str(project_id), resume or doc.get("resume") or "allow")
+    return call(transport, api_key, "POST", "/api/v1/runs/start", payload, timeout, "runs/start")
+
+
+def status_payload(status: str, finished_at_ms: int, reason: str | None) -> dict[str, Any]:
+    """The ``runs/{id}/status`` body; the reason is trimmed and cut to 512 characters."""
+    body: dict[str, Any] = {"status": status, "finishedAtMs": int(finished_at_ms)}
+    if reason:
+        body["reason"] = str(reason).strip()[:REASON_MAX_CHARS]
+    return body
+
+
+def send_status(transport: Transport, api_key: str | None, run_id: str, payload: dict[str, Any],
+                timeout: float) -> CallResult:
+    """``POST /api/v1/runs/{runId}/status``; repeating the same terminal status is a success."""
+    return call(transport, api_key, "POST", f"/api/v1/runs/{quote(run_id)}/status", payload,
+                timeout, "run status")
+
+
+def send_config(transport: Transport, api_key: str | None, run_id: str, config: dict[str, Any],
+                timeout: float) -> CallResult:
+    """``POST /api/v1/runs/{runId}/config`` with a flat patch (merged server-side)."""
+    return call(transport, api_key, "POST", f"/api/v1/runs/{quote(run_id)}/config",
+                {"config": config}, timeout, "config update")

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from rundial._diagnostics import REASON_REJECTED, REASON_SERVER_REJECTED, Counters
-from rundial._http.calls import CallResult, register, send_config, send_status
+from rundial._http.calls import CallResult
 from rundial._http.retry import Outcome
 from rundial._http.transport import Transport
 from rundial._pipeline.delivery import deliver
+from rundial._pipeline.registrar import register, send_config, send_status
 from rundial._spool.disk import CorruptSpoolFile, DiskSpool
 from rundial._spool.layout import CORRUPT_DIR, REJECTED_DIR
 from rundial._spool.orphans import OrphanRun, scan

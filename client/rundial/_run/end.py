@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from rundial._config import Settings
-from rundial._http.calls import status_payload
+from rundial._pipeline.registrar import status_payload
 from rundial._pipeline.worker import Worker
 from rundial._run import exit as _exit
 from rundial._run import signals as _signals

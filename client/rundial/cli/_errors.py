@@ -8,7 +8,7 @@ one-line message; the traceback is printed only under ``--debug``.
 
 from __future__ import annotations
 
-__all__ = ["EXIT_AUTH", "EXIT_ERROR", "EXIT_OK", "CliError", "exit_code_for_status"]
+__all__ = ["EXIT_AUTH", "EXIT_ERROR", "EXIT_OK", "CliError"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -26,7 +26,3 @@ class CliError(Exception):
     def __str__(self) -> str:
         return self.message
 
-
-def exit_code_for_status(status: int) -> int:
-    """2 for HTTP 401/403 (authentication or authorisation), 1 for every other failure."""
-    return EXIT_AUTH if status in (401, 403) else EXIT_ERROR

@@ -25,10 +25,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rundial._http.calls import register
 from rundial._http.retry import Outcome
 from rundial._http.transport import Transport
 from rundial._pipeline.delivery import deliver
+from rundial._pipeline.registrar import register
 from rundial._spool.layout import SYNC_DIR
 from rundial._spool.orphans import same_endpoint
 from rundial._spool.scan import RunDir, WriterDir, scan, writer_is_live
