@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from rundial._diagnostics import Counters
 from rundial._wire import batch as _batch
-from rundial._wire.batch import BatchEncoder, body_meta, split_body
+from rundial._wire.batch import BatchEncoder
+from rundial._wire.body import body_meta, split_body
 
 
 def make_encoder(counters: Counters, **limits: Any) -> BatchEncoder:
