@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from rundial._config import Settings
-from rundial._pipeline.registrar import status_payload
+from rundial._pipeline.registrar import FAILED, PENDING, status_payload
 from rundial._pipeline.worker import Worker
 from rundial._run import exit as _exit
 from rundial._run import signals as _signals
@@ -80,6 +80,18 @@ class RunEnd:
     def forget_after_fork(self) -> None:
         """In a forked child: a fresh lock (another thread of the parent may have held it)."""
         self._lock = threading.Lock()
+
+    @property
+    def state(self) -> str:
+        """The run's state: its end status once ended (``killed`` included), else ``offline``
+        in offline mode, else from registration: ``starting``, ``registration_failed`` or
+        ``running``."""
+        if self.status is not None:
+            return self.status
+        if self._settings.mode == "offline":
+            return "offline"
+        registrar = self._worker.registrar.state
+        return {PENDING: "starting", FAILED: "registration_failed"}.get(registrar, "running")
 
     def mark_killed(self, reason: str) -> None:
         """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""

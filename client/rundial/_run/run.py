@@ -31,8 +31,7 @@ from typing import Any, Self
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
-from rundial._http.transport import HttpTransport, Transport
-from rundial._pipeline.registrar import DONE, FAILED, PENDING
+from rundial._http.transport import Transport
 from rundial._producers.trace import Span
 from rundial._run import exit as _exit
 from rundial._run import fork as _fork
@@ -41,7 +40,7 @@ from rundial._run.end import RunEnd
 from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
-from rundial._run.writer import build_pipeline
+from rundial._run.writer import RunWriters
 from rundial._warn import warn_user
 
 _time_ns = time.time_ns
@@ -57,19 +56,13 @@ class Run:
     """
 
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
-                 "_counters", "_settings", "_doc", "_header", "_registering", "_closed",
-                 "_transport", "_clocks", "_manual", "_config", "_warned", "_artifacts", "_events",
-                 "_end", "_full", "summary", "id", "rank", "__weakref__")
+                 "_counters", "_settings", "_writers", "_closed", "_manual", "_config", "_warned",
+                 "_artifacts", "_events", "_end", "_full", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
                  clock: Any = time.monotonic, wall: Any = time.time, manual: bool = False) -> None:
         self._settings = settings
-        self._doc = doc
-        self._header = header
-        self._registering = registering
-        self._transport = transport
-        self._clocks = (clock, wall)
         self._manual = manual
         self._capacity = settings.queue_capacity
         self._flush_at = min(settings.flush_at_records, settings.queue_capacity)
@@ -85,13 +78,18 @@ class Run:
         self._events = RunEvents(settings, push=self._push, depth=lambda: len(self._queue),
                                  counters=lambda: self._counters,
                                  uploader=self._artifacts.blob_uploader)
+        self._writers = RunWriters(settings, doc, header, registering=registering,
+                                   transport=transport, clocks=(clock, wall), manual=manual,
+                                   on_row=self.summary.last.update,
+                                   media_sink=self._artifacts.route_media,
+                                   on_cycle=self._events.poll, warn=self._warn_once)
         self._new_pipeline(self._counters)
         self._end = RunEnd(settings, queue=self._queue, wake=self._wake, worker=self._worker,
                            events=self._events, artifacts=self._artifacts, summary=self.summary,
                            update_config=lambda config: self.update_config(config),
                            start_worker=self._start_worker,
                            close_queue=self._close_queue, untrack=lambda: _exit.untrack(self),
-                           clocks=self._clocks, manual=manual)
+                           clocks=(clock, wall), manual=manual)
         self._events.start_console()
         _exit.track(self)
         _fork.on_fork_in_child(self._after_fork_in_child)
@@ -100,13 +98,8 @@ class Run:
         """A new writer's queue, worker and queue-full policy (``_run.writer``); the worker
         starts now unless it starts lazily (manual mode, after a fork, or by setting)."""
         self._counters = counters
-        p = build_pipeline(self._settings, self._doc, self._header, counters,
-                           registering=self._registering, transport=self._transport,
-                           clocks=self._clocks, manual=self._manual,
-                           on_row=self.summary.last.update, media_sink=self._artifacts.route_media,
-                           on_cycle=self._events.poll, warn=self._warn_once)
-        self._queue, self._wake, self._worker, self._full, self._header = (
-            p.queue, p.wake, p.worker, p.full, p.header)
+        p = self._writers.build(counters)
+        self._queue, self._wake, self._worker, self._full = p.queue, p.wake, p.worker, p.full
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
@@ -315,14 +308,8 @@ class Run:
     @property
     def state(self) -> str:
         """``starting`` (registration pending), ``running``, ``registration_failed``, ``offline``,
-        or after finishing ``completed``/``failed``/``aborted``."""
-        status = self._end.status
-        if status is not None:
-            return status
-        if self._settings.mode == "offline":
-            return "offline"
-        registrar = self._worker.registrar.state
-        return {PENDING: "starting", FAILED: "registration_failed"}.get(registrar, "running")
+        or after finishing ``completed``/``failed``/``aborted`` (see :attr:`RunEnd.state`)."""
+        return self._end.state
 
     def diagnostics(self) -> Diagnostics:
         """A snapshot of the delivery pipeline's counters (cheap; safe from any thread)."""
@@ -338,15 +325,9 @@ class Run:
     # -- fork ----------------------------------------------------------------------------
     def _after_fork_in_child(self) -> None:
         """Fresh queue, event, lock, writer and counters; the parent's files are never touched."""
-        old = self._worker
-        old.spool.own.forget_after_fork()
-        for queue in old.spool.adopted:
-            queue.forget_after_fork()
+        self._writers.forget_after_fork(self._worker)
         self._end.forget_after_fork()
         self._artifacts.forget_after_fork()
-        self._registering = False
-        if isinstance(self._transport, HttpTransport):
-            self._transport = None
         self._new_pipeline(Counters(), force_lazy=True)
         self._end.use_pipeline(self._queue, self._wake, self._worker)
         self._events.forget_after_fork(self._counters)
