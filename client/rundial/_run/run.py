@@ -4,19 +4,19 @@ Hot path: ``log`` checks its arguments' types (not each key), copies the mapping
 wall clock and appends one record to a deque — no lock, no I/O. Only when the queue holds
 ``flush_at_records`` or more does it take the rare branch: wake the worker (checking
 ``is_set()`` first), start it lazily (``start_worker_on_init=False``, or after a fork), and,
-beyond ``queue_capacity``, apply the queue-full policy (``_queue_full``): wait for the worker
+beyond ``queue_capacity``, apply the queue-full policy (``_run.queue_full``): wait for the worker
 (bounded by ``queue_full_wait_seconds``, the default) or drop the oldest records at once
 (``on_queue_full="drop"``); drops are counted (``queue_full``).
 Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
 per key and warned about once per key. Nothing here waits for the network or the disk.
 
 Log lines, spans and system samples share that queue (producers: ``_run.producers.RunEvents``,
-records: ``_events``): the worker tells records apart by type, so ``log`` pays nothing for them.
+records: ``_wire.records``): the worker tells records apart by type, so ``log`` pays nothing for them.
 
 Exit (``_run.end.RunEnd``, composed; ``Run``'s methods delegate): ``flush``,
 ``finish``/``fail``/``abort`` and ``with run:``; they never hang.
-``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_signals``).
-Fork: the child gets a fresh queue and worker (see ``_fork``).
+``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_run.signals``).
+Fork: the child gets a fresh queue and worker (see ``_run.fork`` and ``_run.writer``).
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
 from rundial._http.transport import Transport
 from rundial._producers.trace import Span
-from rundial._run import exit as _exit
-from rundial._run import fork as _fork
+from rundial._run import exit, fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
 from rundial._run.producers import RunEvents, drop_points
@@ -51,7 +50,7 @@ class Run:
 
     ``log`` never does I/O, never raises for network or disk trouble, and waits only while the
     queue is full (bounded by ``queue_full_wait_seconds``). See the module docstrings
-    (here and ``_run_end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
+    (here and ``_run.end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
     whole contract.
     """
 
@@ -88,11 +87,11 @@ class Run:
                            events=self._events, artifacts=self._artifacts, summary=self.summary,
                            update_config=lambda config: self.update_config(config),
                            start_worker=self._start_worker,
-                           close_queue=self._close_queue, untrack=lambda: _exit.untrack(self),
+                           close_queue=self._close_queue, untrack=lambda: exit.untrack(self),
                            clocks=(clock, wall), manual=manual)
         self._events.start_console()
-        _exit.track(self)
-        _fork.on_fork_in_child(self._after_fork_in_child)
+        exit.track(self)
+        fork.on_fork_in_child(self._after_fork_in_child)
 
     def _new_pipeline(self, counters: Counters, force_lazy: bool = False) -> None:
         """A new writer's queue, worker and queue-full policy (``_run.writer``); the worker
@@ -120,7 +119,7 @@ class Run:
         must be non-negative ints and do not advance it. Raises TypeError/ValueError only for an
         unusable argument (not a mapping, empty, bad step or time). When the queue is full it
         waits for the worker, at most ``queue_full_wait_seconds`` per stall episode, then drops
-        and counts (``on_queue_full="drop"``: drops the oldest at once; see ``_queue_full``).
+        and counts (``on_queue_full="drop"``: drops the oldest at once; see ``_run.queue_full``).
         ``context`` is accepted for compatibility and ignored (with one warning).
         """
         if type(metrics) is dict and metrics:
@@ -196,7 +195,7 @@ class Run:
 
     def trace(self, name: str, kind: str = "internal", attrs: Mapping[str, Any] | None = None,
               trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
-        """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_trace``).
+        """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_producers.trace``).
 
         Spans opened inside it are its children; it is queued when it ends. ``ValueError`` for
         an unknown ``kind``, ``TypeError`` when ``attrs`` is not a mapping.
@@ -209,7 +208,7 @@ class Run:
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
 
-    # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
+    # -- artifacts (see _run.artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,
                      metadata: Mapping[str, Any] | None = None, aliases: list[str] | None = None,
                      retention_policy: Mapping[str, Any] | None = None) -> bool:
@@ -261,7 +260,7 @@ class Run:
                  tb: TracebackType | None) -> None:
         self._end.exit(exc_type, exc, tb)
 
-    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
+    _crash = __exit__  # sys.excepthook (``_run.signals``): an uncaught exception ends open runs
 
     def _mark_killed(self, reason: str) -> None:
         """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
