@@ -16,33 +16,22 @@ from aiohttp import web
 from rundial_collector.bootstrap import ensure_bootstrap
 from rundial_collector.config import CollectorConfig
 from rundial_collector.datadir import prepare_data_dir
-from rundial_collector.routes import admin as handlers_admin
-from rundial_collector.routes import artifacts as handlers_artifacts
-from rundial_collector.routes import blobs as handlers_blobs
-from rundial_collector.routes import live as handlers_events
-from rundial_collector.routes import heartbeat as handlers_heartbeat
-from rundial_collector.routes import ingest as handlers_ingest
-from rundial_collector.routes import media as handlers_media
-from rundial_collector.routes import query as handlers_query
-from rundial_collector.routes import runs as handlers_runs
-from rundial_collector.routes import spans as handlers_spans
-from rundial_collector.routes import stubs as handlers_stubs
+from rundial_collector.routes import (admin, artifacts, blobs, heartbeat, ingest, live, media,
+                                      query, runs, spans, stubs)
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite.store import SQLiteStore
 from rundial_collector.web.appkeys import CONFIG, STORE
 from rundial_collector.web.middleware import make_middlewares
 
-_ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
-                  handlers_artifacts, handlers_blobs, handlers_media, handlers_events,
-                  handlers_heartbeat, handlers_spans, handlers_stubs)
+_ROUTE_MODULES = (admin, runs, ingest, query, artifacts, blobs, media, live, heartbeat, spans,
+                  stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
     """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
-    streaming = (handlers_events.events_ws, handlers_blobs.put_blob, handlers_blobs.put_part,
-                 handlers_blobs.get_blob)
+    streaming = (live.events_ws, blobs.put_blob, blobs.put_part, blobs.get_blob)
     middlewares = make_middlewares(config.access_log, config.request_timeout_seconds, streaming)
     app = web.Application(middlewares=middlewares,
                           client_max_size=config.max_body_bytes,

@@ -19,14 +19,14 @@ PARTS = 24
 # The child slows every PUT down so that it is reliably killed in the middle of the upload.
 CHILD = r"""
 import sys, time
-from rundial._artifacts import http as _artifact_http
+from rundial._artifacts import http
 from rundial._artifacts.uploader import ArtifactUploader
 
-slow_put = _artifact_http.BlobHttp.put_file
+slow_put = http.BlobHttp.put_file
 def put_file(self, *args, **kwargs):
     time.sleep(0.2)
     return slow_put(self, *args, **kwargs)
-_artifact_http.BlobHttp.put_file = put_file
+http.BlobHttp.put_file = put_file
 
 url, key, ws, proj, spool, path = sys.argv[1:7]
 uploader = ArtifactUploader(url, key, {"workspace": ws, "project": proj}, "run-crash", spool,

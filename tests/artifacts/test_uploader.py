@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rundial._artifacts import upload_job as _upload_job
+from rundial._artifacts import upload_job
 from rundial._artifacts.journal import ManifestFile, sha256_file
 from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import target, versions, write_random
@@ -25,13 +25,13 @@ def test_calls_return_at_once_and_hash_on_the_worker(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """checkpoint() of a 256 MB file returns in milliseconds; hashing runs on the worker."""
     seen: list[str] = []
-    real = _upload_job.build_manifest
+    real = upload_job.build_manifest
 
     def spy(source: Path) -> list[ManifestFile]:
         seen.append(threading.current_thread().name)
         return real(source)
 
-    monkeypatch.setattr(_upload_job, "build_manifest", spy)
+    monkeypatch.setattr(upload_job, "build_manifest", spy)
     big = tmp_path / "sparse.bin"
     with open(big, "wb") as fh:
         fh.truncate(256 * 1024 * 1024)
@@ -82,7 +82,7 @@ def test_a_file_changed_during_upload_is_rehashed(
     """When the source changes after hashing, the 409 leads to a re-hash and the new content."""
     path = tmp_path / "ckpt.bin"
     write_random(path, 4096)
-    real = _upload_job.build_manifest
+    real = upload_job.build_manifest
     calls: list[int] = []
 
     def overwrite_after_hashing(source: Path) -> list[ManifestFile]:
@@ -92,7 +92,7 @@ def test_a_file_changed_during_upload_is_rehashed(
         calls.append(1)
         return manifest
 
-    monkeypatch.setattr(_upload_job, "build_manifest", overwrite_after_hashing)
+    monkeypatch.setattr(upload_job, "build_manifest", overwrite_after_hashing)
     uploader = make_uploader(shared_collector, run_id="run-changed")
     assert uploader.log_artifact(path, name="changing")
     assert uploader.flush(30), uploader.diagnostics()

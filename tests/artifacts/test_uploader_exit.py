@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rundial._artifacts import upload_worker as _upload_worker
+from rundial._artifacts import upload_worker
 from rundial._artifacts.part_pool import PartPool
 from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import versions, write_random
@@ -45,7 +45,7 @@ def test_a_failure_of_ours_keeps_the_job_journaled_for_the_next_process(
     exit) never moves the job to rejected/: the next uploader on the spool uploads it."""
     path, spool = tmp_path / "kept.bin", tmp_path / "spool"
     write_random(path, 4096)
-    real = _upload_worker.execute
+    real = upload_worker.execute
 
     def shutting_down(*args: Any) -> Any:
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")

@@ -129,9 +129,9 @@ def refused(message: str = "connection refused") -> TransportError:
 @pytest.fixture(autouse=True)
 def _fresh_warning_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Per-key "warn once" state starts empty in every test."""
-    from rundial._wire import batch as _batch
+    from rundial._wire import batch
 
-    monkeypatch.setattr(_batch, "_warned", set())
+    monkeypatch.setattr(batch, "_warned", set())
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rundial._diagnostics import Counters
-from rundial._wire import batch as _batch
-from rundial._wire.batch import BatchEncoder, body_meta, split_body
+from rundial._wire import batch
+from rundial._wire.batch import BatchEncoder
+from rundial._wire.body import body_meta, split_body
 
 
 def make_encoder(counters: Counters, **limits: Any) -> BatchEncoder:
@@ -51,7 +52,7 @@ def test_body_is_gzip_wide_rows_with_header_and_seq() -> None:
 def test_gzip_is_level_one() -> None:
     """Bodies are ``zlib.compress(data, 1, wbits=31)``."""
     data = b'{"x": 1}' * 1000
-    assert _batch.gzip_bytes(data) == zlib.compress(data, 1, wbits=31)
+    assert batch.gzip_bytes(data) == zlib.compress(data, 1, wbits=31)
 
 
 def test_record_and_byte_limits_split_bodies() -> None:
@@ -172,7 +173,7 @@ def test_fast_path_matches_row_by_row_cleaning(rows: list[dict[str, Any]]) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = [[i, 0, clean] for i, row in enumerate(rows)
-                    if (clean := _batch.clean_row(row, Counters()))]
+                    if (clean := batch.clean_row(row, Counters()))]
     got = [r for b in batches for r in decode(b.body)["rows"]]
     assert got == json.loads(json.dumps(expected))
 

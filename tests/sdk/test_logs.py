@@ -9,7 +9,7 @@ import pytest
 
 import rundial as rd
 from rundial._diagnostics import Counters
-from rundial._wire.batch import body_meta, split_body
+from rundial._wire.body import body_meta, split_body
 from rundial._wire.logs import (MAX_MESSAGE_BYTES, cut_head, cut_tail, level_of, split_bytes,
                                 wire_lines)
 from rundial._wire.records import ingest_path, kind_of

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from rundial._run import exit as _exit
-from rundial._run import signals as _signals
+from rundial._run import exit, signals
 from tests.sdk.conftest import CollectorDouble, MakeRun
 
 
@@ -33,26 +32,26 @@ class FakeRun:
 def sigterm() -> Iterator[None]:
     """Restore SIGTERM's disposition and the module state after the test."""
     saved = signal.getsignal(signal.SIGTERM)
-    previous = _signals._previous
+    previous = signals._previous
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, saved)
-        _signals._previous = previous
-        _signals._deferred_exit = None
+        signals._previous = previous
+        signals._deferred_exit = None
 
 
 @pytest.fixture
 def open_run(monkeypatch: pytest.MonkeyPatch) -> FakeRun:
     run = FakeRun()
-    monkeypatch.setattr(_exit, "_open", {id(run): run})
+    monkeypatch.setattr(exit, "_open", {id(run): run})
     return run
 
 
 def test_an_ignored_sigterm_is_left_alone(sigterm: None) -> None:
     """A program that ignores SIGTERM keeps ignoring it."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    assert not _signals.install_sigterm()
+    assert not signals.install_sigterm()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
 
 
@@ -60,9 +59,9 @@ def test_default_disposition_marks_runs_killed_and_exits_143(sigterm: None,
                                                              open_run: FakeRun) -> None:
     """Over SIG_DFL: runs are marked killed, SIGTERM is reset and SystemExit(143) raised."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    assert _signals.install_sigterm()
+    assert signals.install_sigterm()
     with pytest.raises(SystemExit) as exit_info:
-        _signals._on_sigterm(signal.SIGTERM, None)
+        signals._on_sigterm(signal.SIGTERM, None)
     assert exit_info.value.code == 143 and open_run.killed == "SIGTERM"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
@@ -71,19 +70,19 @@ def test_a_python_handler_is_chained(sigterm: None, open_run: FakeRun) -> None:
     """A handler installed before ours is called after the runs are marked; no SystemExit."""
     calls: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
-    assert _signals.install_sigterm()
-    _signals._on_sigterm(signal.SIGTERM, None)
+    assert signals.install_sigterm()
+    signals._on_sigterm(signal.SIGTERM, None)
     assert calls == [signal.SIGTERM] and open_run.killed == "SIGTERM"
 
 
 def test_exit_waits_for_a_finish_in_progress(sigterm: None, open_run: FakeRun) -> None:
     """A SIGTERM inside a run's finish defers SystemExit until that finish returns."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _signals.install_sigterm()
+    signals.install_sigterm()
     steps: list[str] = []
     with pytest.raises(SystemExit):
-        with _signals.finishing():
-            _signals._on_sigterm(signal.SIGTERM, None)
+        with signals.finishing():
+            signals._on_sigterm(signal.SIGTERM, None)
             steps.append("finish went on")
     assert steps == ["finish went on"]
 
@@ -93,12 +92,12 @@ def test_the_excepthook_chains_and_ends_open_runs(open_run: FakeRun,
     """An uncaught exception is printed by the previous hook, then ends every open run."""
     printed: list[type[BaseException]] = []
     monkeypatch.setattr(sys, "excepthook", lambda t, e, tb: printed.append(t))
-    _signals.install_excepthook()
+    signals.install_excepthook()
     try:
         error = RuntimeError("boom")
         sys.excepthook(RuntimeError, error, None)
     finally:
-        sys.excepthook = _signals._previous_hook
+        sys.excepthook = signals._previous_hook
     assert printed == [RuntimeError] and open_run.crashed == (RuntimeError, error, None)
 
 

@@ -132,7 +132,7 @@ class ArtifactJob:
     media: Any = None  # _media.MediaRequest, in memory only
     failures: int = 0  # conflicts (409 / content changed) so far
     not_before: float = 0.0  # monotonic time of the next attempt
-    backoff: Any = None  # _retry.Backoff once the job failed
+    backoff: Any = None  # _http.retry.Backoff once the job failed
 
     _PERSISTED = ("project", "run_id", "name", "endpoint", "source", "artifact_type", "aliases",
                   "metadata", "retention", "job_id", "created_ms", "owner")

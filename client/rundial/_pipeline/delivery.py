@@ -16,7 +16,7 @@ import orjson
 from rundial._http.calls import parse_object
 from rundial._http.retry import Outcome, classify, network_error
 from rundial._http.transport import Request, Transport, TransportError, base_headers
-from rundial._wire.batch import split_body
+from rundial._wire.body import split_body
 from rundial._wire.records import ingest_path
 
 

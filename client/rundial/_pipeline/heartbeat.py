@@ -47,6 +47,20 @@ class Heartbeat:
         """Wait another interval (an ingest request is about to count as the heartbeat)."""
         self.next_at = self._clock() + self.interval_s
 
+    def tick(self, transport: Transport, has_work: Callable[[], bool],
+             timeout: Callable[[], float]) -> None:
+        """The worker's heartbeat cadence, once the run is registered: send when nothing was
+        delivered for an interval, postponed instead when ``has_work()`` (a send is coming, and
+        ingest counts as a heartbeat). ``timeout()`` is read only when sending. Never raises
+        for a failed heartbeat (see :meth:`send`)."""
+        self.observe()
+        if not self.due():
+            return
+        if has_work():
+            self.postpone()
+        else:
+            self.send(transport, timeout())
+
     def send(self, transport: Transport, timeout: float) -> bool:
         """One heartbeat; True when the collector answered 2xx."""
         self.next_at = self._clock() + self.interval_s

@@ -26,10 +26,10 @@ from rundial._pipeline.registrar import register, send_config, send_status
 from rundial._spool.disk import CorruptSpoolFile, DiskSpool
 from rundial._spool.layout import CORRUPT_DIR, REJECTED_DIR
 from rundial._spool.orphans import OrphanRun, scan
-from rundial._spool.runfile import remove_run_dir_if_done, update_run_file
+from rundial._spool.runfile import remove_run_dir_if_done, update_run_file_quietly
 from rundial._spool.send_as import SEND_AS, retarget
 from rundial._spool.writer_queue import SpoolEntry, WriterQueue
-from rundial._wire.batch import body_meta
+from rundial._wire.body import points_in
 
 Emit = Callable[..., None]
 
@@ -170,14 +170,14 @@ class SpoolPump:
         self.spool.remove(queue, entry)
 
     def _reject(self, queue: WriterQueue, entry: SpoolEntry, body: bytes, note: str) -> None:
-        points = entry.points if entry.points is not None else _points_in(body)
+        points = entry.points if entry.points is not None else points_in(body)
         self._count_rejected(entry.batch_id, points, note)
         self.spool.move_to(REJECTED_DIR, queue, entry, note)
 
     def _dead_letter(self, queue: WriterQueue, entry: SpoolEntry, key: str, body: bytes,
                      note: str) -> None:
         """Part of a split batch refused for good: counted, written to ``rejected/``."""
-        self._count_rejected(key, _points_in(body), note)
+        self._count_rejected(key, points_in(body), note)
         self.spool.write_quarantine(REJECTED_DIR, queue, entry.seq, key, body, note)
 
     def _count_rejected(self, batch_id: str, points: int, note: str) -> None:
@@ -211,7 +211,7 @@ class SpoolPump:
         if result.ok or result.status == 409:
             cleared = {"registered": True, "blocked": None, "refused": None}
             run.info.update(cleared)
-            _safe_update(run.run_dir, **cleared)
+            update_run_file_quietly(run.run_dir, **cleared)
             return None
         if result.kind == "retry":
             return PumpStop(result.message, result.retry_after)
@@ -220,7 +220,7 @@ class SpoolPump:
 
     def _block(self, run: OrphanRun, result: CallResult) -> None:
         run.info["blocked"] = result.message
-        _safe_update(run.run_dir, blocked=result.message)
+        update_run_file_quietly(run.run_dir, blocked=result.message)
         self.counters.error(result.message)
         self.emit("registration_failure", run_id=run.run_id, error=result.message)
         for queue in run.queues:
@@ -239,7 +239,7 @@ class SpoolPump:
         if self._run_is_live(run):  # the live process owns the run's config and final status
             if info.get("finalStatus"):  # an earlier process's, stale: never sent (#13.15)
                 info["finalStatus"] = None
-                _safe_update(run.run_dir, finalStatus=None)
+                update_run_file_quietly(run.run_dir, finalStatus=None)
         elif (info.get("finalStatus") or info.get("pendingConfig")) and not info.get("blocked"):
             if not info.get("registered"):
                 stop = self._register(run)
@@ -264,7 +264,7 @@ class SpoolPump:
         if not result.ok:
             self.counters.error(result.message)
         run.info["pendingConfig"] = None
-        _safe_update(run.run_dir, pendingConfig=None)
+        update_run_file_quietly(run.run_dir, pendingConfig=None)
         return None
 
     def _send_final(self, run: OrphanRun) -> PumpStop | None:
@@ -285,18 +285,3 @@ class SpoolPump:
         for queue in list(self.spool.adopted):
             self.spool.release(queue, remove_if_empty=False)
         self.runs.clear()
-
-
-def _safe_update(run_dir: Path, **changes: Any) -> None:
-    try:
-        update_run_file(run_dir, **changes)
-    except OSError:
-        pass
-
-
-def _points_in(body: bytes) -> int:
-    """The point count recorded in a gzip batch body; 0 when it cannot be read."""
-    try:
-        return body_meta(body)[1]
-    except Exception:
-        return 0

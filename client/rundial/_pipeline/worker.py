@@ -2,9 +2,10 @@
 
 Cycle (every ``flush_interval_seconds`` ±10%, or as soon as ``flush_at_records`` are queued):
 drain the deque, encode gzip'd batches of each kind (metric rows, system rows, log lines, spans:
-``_drain``), write each to the spool (write-ahead: a batch survives SIGKILL once written), then,
-online, register the run if needed and send the spool FIFO over one keep-alive connection; an
-idle registered run sends a heartbeat every ``heartbeat_interval_seconds`` (``_heartbeat``).
+``_pipeline.encode``), write each to the spool (write-ahead: a batch survives SIGKILL once
+written), then, online, register the run if needed and send the spool FIFO over one keep-alive
+connection (``_pipeline.network``); an idle registered run sends a heartbeat every
+``heartbeat_interval_seconds`` (``_pipeline.heartbeat``).
 A retryable failure backs off (full jitter, ``Retry-After`` honoured) while later batches keep
 going to the spool, so order holds and the hot path never waits. Offline mode never touches the
 network. Orphans of earlier processes using the same spool directory and endpoint are adopted
@@ -35,11 +36,12 @@ from rundial._http.retry import Backoff
 from rundial._http.transport import HttpTransport, Transport
 from rundial._pipeline.encode import RecordEncoder, pop_up_to
 from rundial._pipeline.heartbeat import Heartbeat
-from rundial._pipeline.registrar import DONE, FAILED, Registrar
+from rundial._pipeline.network import network_step
+from rundial._pipeline.registrar import DONE, Registrar
 from rundial._pipeline.run_doc import RunDoc
 from rundial._pipeline.sender import SpoolPump
-from rundial._pipeline.worker_exit import (FinalStatus, close_spool, count_leftover,
-                                           join_or_abort, report_leftover, send_before_deadline)
+from rundial._pipeline.worker_exit import (FinalStatus, finished_clean, hand_over,
+                                           join_or_abort, send_before_deadline)
 from rundial._spool.disk import DiskSpool
 from rundial._wire.batch import Batch, MediaSink
 
@@ -200,17 +202,9 @@ class Worker:
             self._maybe_heartbeat()
 
     def _maybe_heartbeat(self) -> None:
-        """Heartbeat when nothing was delivered for an interval (ingest counts as one)."""
-        beat = self.heartbeat
-        if beat is None or self.registrar.state != DONE:
-            return
-        beat.observe()
-        if not beat.due():
-            return
-        if self.pump.has_work():  # a send is coming, and ingest counts as a heartbeat
-            beat.postpone()
-        else:
-            beat.send(self.transport, self.pump.timeout)
+        """Heartbeat when nothing was delivered for an interval (``Heartbeat.tick``)."""
+        if self.heartbeat is not None and self.registrar.state == DONE:
+            self.heartbeat.tick(self.transport, self.pump.has_work, lambda: self.pump.timeout)
 
     def drain(self) -> int:
         """Move every queued record into spooled batches; returns the number of batches."""
@@ -239,20 +233,9 @@ class Worker:
             self._worker_error(exc)
 
     def _network_step(self, keep_going: Callable[[], bool]) -> None:
-        failure = self.registrar.step(self.transport, self.pump.timeout)
-        if failure is None:
-            self.pump.own_blocked = self.registrar.state == FAILED
-            stop = self.pump.pump(keep_going) or self.pump.finish_idle_runs()
-            if stop is None:
-                self.backoff.succeeded()
-                return
-            failure_message, retry_after = stop.message, stop.retry_after
-        else:
-            failure_message, retry_after = failure.message, failure.retry_after
-            self.counters.error(failure_message, transient=True)
-        delay = self.backoff.failed(retry_after)
-        self.counters.retry_attempts += 1
-        self.emit("retry_scheduled", delay_s=delay, error=failure_message)
+        """Register if needed, then send while ``keep_going()`` (``_pipeline.network``)."""
+        network_step(self.registrar, self.pump, self.transport, self.backoff, self.counters,
+                     self.emit, keep_going)
 
     # -- finish ----------------------------------------------------------------------------
     def finish(self, final: dict[str, Any] | None, deadline: float) -> bool:
@@ -276,14 +259,9 @@ class Worker:
         return self._finish_ok()
 
     def _finish_ok(self) -> bool:
-        """Online: everything and the status delivered. Offline: everything persisted on disk."""
-        if self.queue:
-            return False
-        if not self.online:
-            return all(e.path is not None for e in self.spool.own.entries)
-        final = self.final
-        status_ok = final.payload is None or final.sent or not self.registering
-        return status_ok and not final.refused and not self.spool.own.entries
+        """Nothing left behind (``worker_exit.finished_clean``)."""
+        return finished_clean(self.queue, self.spool, self.final, online=self.online,
+                              registering=self.registering)
 
     def _safe_shutdown(self) -> None:
         try:
@@ -321,13 +299,7 @@ class Worker:
             self.final.send(self.registrar, self.transport, self.pump.timeout)
 
     def _close_spool(self) -> None:
-        """Hand what is left to the spool (``run.json`` written when it must outlive us)."""
-        spool, run_id = self.spool, str(self.doc["runId"])
-        left = count_leftover(spool, self.counters)
-        needs_doc = self.registering and (self.final.undelivered is not None
-                                          or bool(self.registrar.pending_config))
-        if (needs_doc or (left.pending and spool.own.directory is not None)) and spool.root is not None:
-            self.run_doc.persist(spool.root / run_id, spool.own.writer_id, self.registrar,
-                                 self.final.undelivered, self.counters)
-        close_spool(spool, self.pump, run_id, keep_run_dir=needs_doc)
-        report_leftover(left, spool, self.settings.endpoint, self.registrar, self.emit, run_id)
+        """Hand what is left to the spool (``worker_exit.hand_over``)."""
+        hand_over(self.spool, self.pump, self.run_doc, self.registrar, self.final, self.counters,
+                  run_id=str(self.doc["runId"]), registering=self.registering,
+                  endpoint=self.settings.endpoint, emit=self.emit)

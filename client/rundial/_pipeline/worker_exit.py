@@ -23,6 +23,8 @@ The steps:
   directory when nothing is left in it and no ``run.json`` must stay.
 * :func:`report_leftover` prints one line on stderr per kind of leftover (what will send it:
   ``exit_line``) and emits ``shutdown_spool_handoff``.
+* :func:`hand_over` runs those three in order, writing ``run.json`` first when it must outlive
+  the process (a status or config change still to deliver, or batches left on disk).
 
 None of them raises for an unsent batch; the worker guards each step (see ``worker``).
 """
@@ -32,7 +34,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,7 @@ from rundial._http.retry import Backoff
 from rundial._http.transport import Transport
 from rundial._pipeline.exit_line import adopted_pending_line, own_pending_line
 from rundial._pipeline.registrar import FAILED, Registrar
+from rundial._pipeline.run_doc import RunDoc
 from rundial._pipeline.sender import SpoolPump
 from rundial._spool.disk import DiskSpool
 from rundial._spool.runfile import remove_run_dir_if_done
@@ -89,6 +92,18 @@ class FinalStatus:
         self.sent = result.ok
         if result.kind == "fatal":
             self.refused = result.message
+
+
+def finished_clean(queue: Sized, spool: DiskSpool, final: FinalStatus, *, online: bool,
+                   registering: bool) -> bool:
+    """``finish``'s answer once the worker stopped: online, everything and the status (if any,
+    and if registering) delivered and not refused; offline, everything persisted on disk."""
+    if queue:
+        return False
+    if not online:
+        return all(e.path is not None for e in spool.own.entries)
+    status_ok = final.payload is None or final.sent or not registering
+    return status_ok and not final.refused and not spool.own.entries
 
 
 def send_before_deadline(pump: SpoolPump, backoff: Backoff, deadline: float,
@@ -151,3 +166,17 @@ def report_leftover(left: Leftover, spool: DiskSpool, endpoint: str, registrar: 
         emit("shutdown_spool_handoff", batches=left.pending, points=left.points)
     if left.adopted:
         sys.stderr.write(adopted_pending_line(left.adopted, spool.root, endpoint))
+
+
+def hand_over(spool: DiskSpool, pump: SpoolPump, run_doc: RunDoc, registrar: Registrar,
+              final: FinalStatus, counters: Counters, *, run_id: str, registering: bool,
+              endpoint: str, emit: Callable[..., None]) -> None:
+    """Hand what is left to the spool: count it, persist ``run.json`` when it must outlive us,
+    close the spool and report. Raises what a step raises (the worker guards the call)."""
+    left = count_leftover(spool, counters)
+    needs_doc = registering and (final.undelivered is not None or bool(registrar.pending_config))
+    if (needs_doc or (left.pending and spool.own.directory is not None)) and spool.root is not None:
+        run_doc.persist(spool.root / run_id, spool.own.writer_id, registrar, final.undelivered,
+                        counters)
+    close_spool(spool, pump, run_id, keep_run_dir=needs_doc)
+    report_leftover(left, spool, endpoint, registrar, emit, run_id)

@@ -6,8 +6,8 @@ stop the producers (sampler, console capture), drain, send within ``timeout_s`` 
 ``finish_timeout_seconds``, 5 s), send the status, spool the rest and print one line when
 anything is pending; they never hang. Only the first end sends a status: a later call returns
 the first result when it asks for the same status, else False. A run marked by SIGTERM
-(``_signals``) ends as ``killed`` whatever was asked. Leaving ``with run:`` (or an uncaught
-exception, through ``sys.excepthook``) ends the run with ``_exit.status_for``'s status; unless
+(``_run.signals``) ends as ``killed`` whatever was asked. Leaving ``with run:`` (or an uncaught
+exception, through ``sys.excepthook``) ends the run with ``_run.exit.status_for``'s status; unless
 that is ``completed``, the run was killed or the exception is a ``SystemExit``, the traceback is
 logged first as one error line.
 
@@ -27,10 +27,10 @@ from types import TracebackType
 from typing import Any
 
 from rundial._config import Settings
-from rundial._pipeline.registrar import status_payload
+from rundial._pipeline.registrar import FAILED, PENDING, status_payload
 from rundial._pipeline.worker import Worker
-from rundial._run import exit as _exit
-from rundial._run import signals as _signals
+from rundial._run import signals
+from rundial._run.exit import status_for
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.producers import RunEvents
 from rundial._run.runconfig import Summary
@@ -81,6 +81,18 @@ class RunEnd:
         """In a forked child: a fresh lock (another thread of the parent may have held it)."""
         self._lock = threading.Lock()
 
+    @property
+    def state(self) -> str:
+        """The run's state: its end status once ended (``killed`` included), else ``offline``
+        in offline mode, else from registration: ``starting``, ``registration_failed`` or
+        ``running``."""
+        if self.status is not None:
+            return self.status
+        if self._settings.mode == "offline":
+            return "offline"
+        registrar = self._worker.registrar.state
+        return {PENDING: "starting", FAILED: "registration_failed"}.get(registrar, "running")
+
     def mark_killed(self, reason: str) -> None:
         """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
         self.kill = ("killed", reason)
@@ -120,7 +132,7 @@ class RunEnd:
         everything is in the spool). A second call returns the first result if the status is
         the same, else False.
         """
-        with _signals.finishing():
+        with signals.finishing():
             return self._end_once(status, reason, timeout_s)
 
     def _end_once(self, status: str, reason: str | None, timeout_s: float | None) -> bool:
@@ -165,7 +177,7 @@ class RunEnd:
     def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None,
              tb: TracebackType | None) -> None:
         """Leave ``with run:`` (or crash): log why, unless completed or killed, then end."""
-        status, reason = _exit.status_for(exc_type, exc)
+        status, reason = status_for(exc_type, exc)
         if status != "completed" and self.kill is None:
             self._events.log_exit(exc_type, exc, tb)
         self.end(status, reason, None)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rundial._config import Settings, build_settings, check_run_id
-from rundial._run import signals as _signals
+from rundial._run import signals
 from rundial._run.noop import NoopRun
 from rundial._run.rank import detect_rank, shared_run_id
 from rundial._run.run import Run
@@ -63,8 +63,8 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
     header = batch_header(settings, run_id, rank)
     registering = settings.distributed == "rank0" or rank == 0
     if settings.handle_sigterm:
-        _signals.install_sigterm()
-    _signals.install_excepthook()
+        signals.install_sigterm()
+    signals.install_excepthook()
     _current = Run(settings, doc, header, rank=rank, registering=registering,
                    transport=options.get("transport"))
     return _current

@@ -8,7 +8,7 @@ delivery) and its bounds. :class:`RunEvents` holds them; :class:`rundial.Run`'s 
 * log lines (``run.log_text``) and the lines the end of a run logs (a SIGTERM, the traceback
   that ended ``with run:``) are queued at once;
 * spans (``run.trace``/``run.tool_call``) are queued when they end — after their evidence
-  uploads when they carry values over 16 KiB (``_evidence``);
+  uploads when they carry values over 16 KiB (``_producers.evidence``);
 * console lines (``capture_console=True``) are queued only while the queue is below capacity:
   a flood of output is dropped and counted (``dropped_log_lines_queue_full``) instead of
   evicting metric rows;

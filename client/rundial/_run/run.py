@@ -4,19 +4,19 @@ Hot path: ``log`` checks its arguments' types (not each key), copies the mapping
 wall clock and appends one record to a deque — no lock, no I/O. Only when the queue holds
 ``flush_at_records`` or more does it take the rare branch: wake the worker (checking
 ``is_set()`` first), start it lazily (``start_worker_on_init=False``, or after a fork), and,
-beyond ``queue_capacity``, apply the queue-full policy (``_queue_full``): wait for the worker
+beyond ``queue_capacity``, apply the queue-full policy (``_run.queue_full``): wait for the worker
 (bounded by ``queue_full_wait_seconds``, the default) or drop the oldest records at once
 (``on_queue_full="drop"``); drops are counted (``queue_full``).
 Values are validated by the worker: NaN/inf and non-numeric values are dropped there, counted
 per key and warned about once per key. Nothing here waits for the network or the disk.
 
 Log lines, spans and system samples share that queue (producers: ``_run.producers.RunEvents``,
-records: ``_events``): the worker tells records apart by type, so ``log`` pays nothing for them.
+records: ``_wire.records``): the worker tells records apart by type, so ``log`` pays nothing for them.
 
 Exit (``_run.end.RunEnd``, composed; ``Run``'s methods delegate): ``flush``,
 ``finish``/``fail``/``abort`` and ``with run:``; they never hang.
-``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_signals``).
-Fork: the child gets a fresh queue and worker (see ``_fork``).
+``atexit`` finishes runs left open; a SIGTERM makes the status ``killed`` (``_run.signals``).
+Fork: the child gets a fresh queue and worker (see ``_run.fork`` and ``_run.writer``).
 """
 
 from __future__ import annotations
@@ -31,17 +31,15 @@ from typing import Any, Self
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
-from rundial._http.transport import HttpTransport, Transport
-from rundial._pipeline.registrar import DONE, FAILED, PENDING
+from rundial._http.transport import Transport
 from rundial._producers.trace import Span
-from rundial._run import exit as _exit
-from rundial._run import fork as _fork
+from rundial._run import exit, fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
 from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
-from rundial._run.writer import build_pipeline
+from rundial._run.writer import RunWriters
 from rundial._warn import warn_user
 
 _time_ns = time.time_ns
@@ -52,24 +50,18 @@ class Run:
 
     ``log`` never does I/O, never raises for network or disk trouble, and waits only while the
     queue is full (bounded by ``queue_full_wait_seconds``). See the module docstrings
-    (here and ``_run_end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
+    (here and ``_run.end``) for queue-full, exit and fork behaviour, and ``docs/sdk.md`` for the
     whole contract.
     """
 
     __slots__ = ("_queue", "_wake", "_wake_at", "_steps", "_capacity", "_flush_at", "_worker",
-                 "_counters", "_settings", "_doc", "_header", "_registering", "_closed",
-                 "_transport", "_clocks", "_manual", "_config", "_warned", "_artifacts", "_events",
-                 "_end", "_full", "summary", "id", "rank", "__weakref__")
+                 "_counters", "_settings", "_writers", "_closed", "_manual", "_config", "_warned",
+                 "_artifacts", "_events", "_end", "_full", "summary", "id", "rank", "__weakref__")
 
     def __init__(self, settings: Settings, doc: dict[str, Any], header: dict[str, Any], *,
                  rank: int = 0, registering: bool = True, transport: Transport | None = None,
                  clock: Any = time.monotonic, wall: Any = time.time, manual: bool = False) -> None:
         self._settings = settings
-        self._doc = doc
-        self._header = header
-        self._registering = registering
-        self._transport = transport
-        self._clocks = (clock, wall)
         self._manual = manual
         self._capacity = settings.queue_capacity
         self._flush_at = min(settings.flush_at_records, settings.queue_capacity)
@@ -85,28 +77,28 @@ class Run:
         self._events = RunEvents(settings, push=self._push, depth=lambda: len(self._queue),
                                  counters=lambda: self._counters,
                                  uploader=self._artifacts.blob_uploader)
+        self._writers = RunWriters(settings, doc, header, registering=registering,
+                                   transport=transport, clocks=(clock, wall), manual=manual,
+                                   on_row=self.summary.last.update,
+                                   media_sink=self._artifacts.route_media,
+                                   on_cycle=self._events.poll, warn=self._warn_once)
         self._new_pipeline(self._counters)
         self._end = RunEnd(settings, queue=self._queue, wake=self._wake, worker=self._worker,
                            events=self._events, artifacts=self._artifacts, summary=self.summary,
                            update_config=lambda config: self.update_config(config),
                            start_worker=self._start_worker,
-                           close_queue=self._close_queue, untrack=lambda: _exit.untrack(self),
-                           clocks=self._clocks, manual=manual)
+                           close_queue=self._close_queue, untrack=lambda: exit.untrack(self),
+                           clocks=(clock, wall), manual=manual)
         self._events.start_console()
-        _exit.track(self)
-        _fork.on_fork_in_child(self._after_fork_in_child)
+        exit.track(self)
+        fork.on_fork_in_child(self._after_fork_in_child)
 
     def _new_pipeline(self, counters: Counters, force_lazy: bool = False) -> None:
         """A new writer's queue, worker and queue-full policy (``_run.writer``); the worker
         starts now unless it starts lazily (manual mode, after a fork, or by setting)."""
         self._counters = counters
-        p = build_pipeline(self._settings, self._doc, self._header, counters,
-                           registering=self._registering, transport=self._transport,
-                           clocks=self._clocks, manual=self._manual,
-                           on_row=self.summary.last.update, media_sink=self._artifacts.route_media,
-                           on_cycle=self._events.poll, warn=self._warn_once)
-        self._queue, self._wake, self._worker, self._full, self._header = (
-            p.queue, p.wake, p.worker, p.full, p.header)
+        p = self._writers.build(counters)
+        self._queue, self._wake, self._worker, self._full = p.queue, p.wake, p.worker, p.full
         lazy = self._manual or force_lazy or not self._settings.start_worker_on_init
         self._wake_at = self._flush_at if self._manual else (0 if lazy else self._flush_at)
         if not lazy:
@@ -127,7 +119,7 @@ class Run:
         must be non-negative ints and do not advance it. Raises TypeError/ValueError only for an
         unusable argument (not a mapping, empty, bad step or time). When the queue is full it
         waits for the worker, at most ``queue_full_wait_seconds`` per stall episode, then drops
-        and counts (``on_queue_full="drop"``: drops the oldest at once; see ``_queue_full``).
+        and counts (``on_queue_full="drop"``: drops the oldest at once; see ``_run.queue_full``).
         ``context`` is accepted for compatibility and ignored (with one warning).
         """
         if type(metrics) is dict and metrics:
@@ -203,7 +195,7 @@ class Run:
 
     def trace(self, name: str, kind: str = "internal", attrs: Mapping[str, Any] | None = None,
               trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
-        """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_trace``).
+        """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_producers.trace``).
 
         Spans opened inside it are its children; it is queued when it ends. ``ValueError`` for
         an unknown ``kind``, ``TypeError`` when ``attrs`` is not a mapping.
@@ -216,7 +208,7 @@ class Run:
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
 
-    # -- artifacts (see _run_artifacts: a dedicated uploader, started on first use) -------
+    # -- artifacts (see _run.artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,
                      metadata: Mapping[str, Any] | None = None, aliases: list[str] | None = None,
                      retention_policy: Mapping[str, Any] | None = None) -> bool:
@@ -268,7 +260,7 @@ class Run:
                  tb: TracebackType | None) -> None:
         self._end.exit(exc_type, exc, tb)
 
-    _crash = __exit__  # sys.excepthook (``_signals``): an uncaught exception ends open runs
+    _crash = __exit__  # sys.excepthook (``_run.signals``): an uncaught exception ends open runs
 
     def _mark_killed(self, reason: str) -> None:
         """From the SIGTERM handler: end as ``killed`` whenever the run finishes (no I/O)."""
@@ -315,14 +307,8 @@ class Run:
     @property
     def state(self) -> str:
         """``starting`` (registration pending), ``running``, ``registration_failed``, ``offline``,
-        or after finishing ``completed``/``failed``/``aborted``."""
-        status = self._end.status
-        if status is not None:
-            return status
-        if self._settings.mode == "offline":
-            return "offline"
-        registrar = self._worker.registrar.state
-        return {PENDING: "starting", FAILED: "registration_failed"}.get(registrar, "running")
+        or after finishing ``completed``/``failed``/``aborted`` (see :attr:`RunEnd.state`)."""
+        return self._end.state
 
     def diagnostics(self) -> Diagnostics:
         """A snapshot of the delivery pipeline's counters (cheap; safe from any thread)."""
@@ -338,15 +324,9 @@ class Run:
     # -- fork ----------------------------------------------------------------------------
     def _after_fork_in_child(self) -> None:
         """Fresh queue, event, lock, writer and counters; the parent's files are never touched."""
-        old = self._worker
-        old.spool.own.forget_after_fork()
-        for queue in old.spool.adopted:
-            queue.forget_after_fork()
+        self._writers.forget_after_fork(self._worker)
         self._end.forget_after_fork()
         self._artifacts.forget_after_fork()
-        self._registering = False
-        if isinstance(self._transport, HttpTransport):
-            self._transport = None
         self._new_pipeline(Counters(), force_lazy=True)
         self._end.use_pipeline(self._queue, self._wake, self._worker)
         self._events.forget_after_fork(self._counters)

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from types import FrameType, TracebackType
 from typing import Any
 
-from rundial._run import exit as _exit
+from rundial._run import exit
 
 KILLED_REASON = "SIGTERM"
 _previous: Any = None
@@ -58,7 +58,7 @@ def install_sigterm() -> bool:
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     global _deferred_exit
-    runs = _exit.open_runs()
+    runs = exit.open_runs()
     for run in runs:
         mark = getattr(run, "_mark_killed", None)
         if mark is not None:
@@ -108,7 +108,7 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException,
     try:
         previous(exc_type, exc, tb)
     finally:
-        for run in _exit.open_runs():
+        for run in exit.open_runs():
             crash = getattr(run, "_crash", None)
             if crash is not None:
                 try:

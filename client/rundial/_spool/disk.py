@@ -32,7 +32,8 @@ from rundial._diagnostics import REASON_ADOPTED_EVICTION, REASON_SPOOL_EVICTION,
 from rundial._spool.layout import entry_name, quarantine_name
 from rundial._spool.runfile import run_file_path
 from rundial._spool.writer_queue import SpoolEntry, WriterQueue, try_lock, unlink_quietly
-from rundial._wire.batch import Batch, body_meta, gunzip_bytes
+from rundial._wire.batch import Batch, gunzip_bytes
+from rundial._wire.body import body_meta
 BODY_CACHE_BYTES = 8 * 1024 * 1024  # keep recent bodies in memory so a healthy run never reads back
 
 

@@ -51,6 +51,14 @@ def update_run_file(run_dir: Path, **changes: Any) -> None:
         write_run_file(run_dir, {**doc, **changes})
 
 
+def update_run_file_quietly(run_dir: Path, **changes: Any) -> None:
+    """:func:`update_run_file`, ignoring disk errors (the change is then simply not recorded)."""
+    try:
+        update_run_file(run_dir, **changes)
+    except OSError:
+        pass
+
+
 def remove_run_dir_if_done(run_dir: Path) -> bool:
     """Delete the run file and directory when no writer directory is left. Race-safe enough:
     if another writer appeared meanwhile, the run file is written back."""

@@ -5,19 +5,19 @@ dict look-up when nobody watches the run). Call them AFTER the store write has c
 
 * ``routes.ingest.ingest_metrics``, right after ``outcome = await write_or_429(...)``::
 
-      events_hub.publish_ingest(request.app, chunks)  # events: publish after commit
+      hub.publish_ingest(request.app, chunks)  # live: publish after commit
 
 * ``routes.ingest._ingest_events`` (logs and traces), right after its ``write_or_429``::
 
-      events_hub.publish_ingest(request.app, records)  # events: publish after commit
+      hub.publish_ingest(request.app, records)  # live: publish after commit
 
 * ``routes.runs.set_status`` and ``routes.runs.start_run``, right after their
   ``write_or_429``::
 
-      events_hub.publish_run(request.app, run)  # events: publish after commit
+      hub.publish_run(request.app, run)  # live: publish after commit
 
 * each of those modules imports it with
-  ``from rundial_collector.live import hub as events_hub  # events: publish after commit``.
+  ``from rundial_collector.live import hub  # live: publish after commit``.
 
 Design: one :class:`RunChannel` per watched (project, run). A publish only **wakes** the
 channel; its single pump task then reads the rows committed after the channel's position (one

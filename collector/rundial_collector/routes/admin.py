@@ -15,7 +15,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector._version import __version__
-from rundial_collector.routes import keys as handlers_keys
+from rundial_collector.routes import keys
 from rundial_collector.store.control_base import Project, Workspace
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -159,4 +159,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/workspaces", create_workspace)
     app.router.add_get("/api/v1/workspaces/{ws}/projects", list_projects)
     app.router.add_post("/api/v1/workspaces/{ws}/projects", create_project)
-    handlers_keys.setup_routes(app)
+    keys.setup_routes(app)

@@ -28,7 +28,7 @@ from rundial_collector.artifacts.runtime import (BLOBS, READ, SETTINGS, TRACE_EV
                                                  delete_orphans, install, project_for)
 from rundial_collector.artifacts.views import (artifact_json, deduplicated_bytes, download_url,
                                                stage_key, upload_plan)
-from rundial_collector.routes import artifacts_read as handlers_artifacts_read
+from rundial_collector.routes import artifacts_read
 from rundial_collector.store.artifacts_base import (ArtifactFile, ArtifactUse, ArtifactVersion,
                                                     NewArtifactVersion)
 from rundial_collector.web import auth
@@ -218,4 +218,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/artifacts/finalize", finalize)
     app.router.add_post("/api/v1/artifacts/use", use)
     app.router.add_post("/api/v1/artifacts/download", download)
-    handlers_artifacts_read.setup_routes(app)
+    artifacts_read.setup_routes(app)

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 from aiohttp import web
 
-from rundial_collector.live import hub as events_hub
+from rundial_collector.live import hub
 from rundial_collector.store.control_base import Run
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -40,7 +40,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     store = request.app[STORE]
     run = await authorised_run(request, principal, body.projectId, WRITE_SCOPES)
     await write_or_429(request, store.record_heartbeat(run.project_id, run_id, now_ms()))
-    events_hub.publish_state(request.app, run.project_id, run_id)
+    hub.publish_state(request.app, run.project_id, run_id)
     updated = await store.get_run(run_id)
     if updated is None:  # there is no run delete route; kept for the type checker
         raise errors.not_found(f"run {run_id} was not found")

@@ -25,7 +25,7 @@ from rundial_collector.ingest.points import chunks_from_points
 from rundial_collector.ingest.rows import chunks_from_rows
 from rundial_collector.ingest.schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
                                               LineIn, MetricsBody)
-from rundial_collector.live import hub as events_hub  # events: publish after commit
+from rundial_collector.live import hub  # live: publish after commit
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import CONFIG, STORE
@@ -69,7 +69,7 @@ async def ingest_metrics(request: web.Request) -> web.Response:
     batch: IngestBatch[SeriesChunk] = IngestBatch(chunks, accepted, key,
                                                   _diagnostics(body.clientDiagnostics, pairs))
     outcome = await write_or_429(request, request.app[STORE].ingest_metrics(batch))
-    events_hub.publish_ingest(request.app, chunks)  # events: publish after commit
+    hub.publish_ingest(request.app, chunks)  # live: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
 
 
@@ -142,7 +142,7 @@ async def _ingest_events(request: web.Request, decoder: BodyDecoder, field: str,
     batch = IngestBatch(records, len(records), key, _diagnostics(body.clientDiagnostics, pairs))
     write = getattr(request.app[STORE], store_method)
     outcome = await write_or_429(request, write(batch))
-    events_hub.publish_ingest(request.app, records)  # events: publish after commit
+    hub.publish_ingest(request.app, records)  # live: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from multidict import CIMultiDict
 
-from rundial_collector.live import hub as events_hub
+from rundial_collector.live import hub
 from rundial_collector.live.hub import HUB, Subscription
 from rundial_collector.live.messages import (Message, Position, log_messages, metrics_messages,
                                              replay_done, state_message)
@@ -63,7 +63,7 @@ class _Target:
 
 def setup_routes(app: web.Application) -> None:
     """Register the stream route and give the app its events hub."""
-    events_hub.install(app)
+    hub.install(app)
     app.router.add_get(WS_PATH, events_ws, allow_head=False)
 
 
@@ -114,7 +114,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, target: _Targe
     except LookupError:
         return 4404, f"run {target.run_id} was not found"
     except ConnectionAbortedError:
-        return events_hub.SHUTTING_DOWN
+        return hub.SHUTTING_DOWN
     except Exception:
         log.exception("event stream of run %s: subscribe failed", target.run_id)
         return INTERNAL

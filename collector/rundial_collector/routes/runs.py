@@ -27,8 +27,8 @@ import msgspec
 import orjson
 from aiohttp import web
 
-from rundial_collector.live import hub as events_hub  # events: publish after commit
-from rundial_collector.routes import runs_read as handlers_runs_read
+from rundial_collector.live import hub  # live: publish after commit
+from rundial_collector.routes import runs_read
 from rundial_collector.routes.runs_read import run_entry
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run, RunStart
 from rundial_collector.web import auth
@@ -158,7 +158,7 @@ async def start_run(request: web.Request) -> web.Response:
         if exc.status == 409 and body.startToken is not None:
             exc.extra["startTokenMatched"] = False  # provably not a repeat of our own start
         raise
-    events_hub.publish_run(request.app, run)  # events: publish after commit
+    hub.publish_run(request.app, run)  # live: publish after commit
     return json_response(request, {**run_entry(run, project), "created": created},
                          status=201 if created else 200)
 
@@ -177,7 +177,7 @@ async def set_status(request: web.Request) -> web.Response:
             run.run_id, {DROPPED_RANGES_KEY: ranges}, now))
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
         run.run_id, body.status, reason or None, finished, now))
-    events_hub.publish_run(request.app, run)  # events: publish after commit
+    hub.publish_run(request.app, run)  # live: publish after commit
     return json_response(request, {**run_entry(run, project), "changed": changed})
 
 
@@ -220,4 +220,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/runs/start", start_run)
     app.router.add_post("/api/v1/runs/{runId}/status", set_status)
     app.router.add_post("/api/v1/runs/{runId}/config", patch_config)
-    handlers_runs_read.setup_routes(app)
+    runs_read.setup_routes(app)

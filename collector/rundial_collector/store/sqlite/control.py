@@ -1,4 +1,4 @@
-"""Control-plane SQL: workspaces, projects and API keys (runs live in :mod:`.sqlite_runs`).
+"""Control-plane SQL: workspaces, projects and API keys (runs live in :mod:`.runs`).
 
 Every statement is parameterised. Creations are single ``engine.write`` jobs that check and
 insert atomically, so a duplicate slug is a :class:`StoreConflict`, never a 500.

@@ -117,7 +117,7 @@ class MetricReader:
         """Up to ``limit`` resolved points with steps above ``after``, ascending.
 
         A series that is cached, or small enough to be, is read whole (and cached) and sliced;
-        a larger one is read one step range at a time (:mod:`.sqlite_series_page`), so paging
+        a larger one is read one step range at a time (:mod:`.series_page`), so paging
         through it costs each page its own points, not the whole series.
         """
         found = _series_stamp(conn, project_id, run_id, metric_key, rank)
