@@ -27,6 +27,7 @@ from rundial_collector.routes import query as handlers_query
 from rundial_collector.routes import runs as handlers_runs
 from rundial_collector.routes import spans as handlers_spans
 from rundial_collector.routes import stubs as handlers_stubs
+from rundial_collector.routes import ui as handlers_ui
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite.store import SQLiteStore
 from rundial_collector.web.appkeys import CONFIG, STORE
@@ -34,7 +35,7 @@ from rundial_collector.web.middleware import make_middlewares
 
 _ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
                   handlers_artifacts, handlers_blobs, handlers_media, handlers_events,
-                  handlers_heartbeat, handlers_spans, handlers_stubs)
+                  handlers_heartbeat, handlers_spans, handlers_ui, handlers_stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
