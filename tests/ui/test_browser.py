@@ -140,3 +140,22 @@ def test_cookie_post_needs_the_collector_origin(ui: tuple[Any, Recorded],
         headers: {'Content-Type': 'application/json'},
         body: JSON.stringify({slug: 'from-the-ui'})})).status""")
     assert own == 201
+
+
+def test_theme_follows_the_system_setting(browser: Any, ui_collector: CollectorProcess,
+                                          tmp_path: Path) -> None:
+    """Dark and light follow ``prefers-color-scheme`` (dark background in dark mode)."""
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(base_url=ui_collector.url, color_scheme=scheme)
+        try:
+            page = context.new_page()
+            _login(page, ui_collector.api_key)
+            _project_row(page, ui_collector)
+            page.screenshot(path=str(tmp_path / f"projects-{scheme}.png"))
+            backgrounds[scheme] = page.evaluate(
+                "getComputedStyle(document.body).backgroundColor")
+        finally:
+            context.close()
+    assert backgrounds["light"] == "rgb(255, 255, 255)"
+    assert backgrounds["dark"] == "rgb(13, 17, 23)"
