@@ -7,10 +7,14 @@ import hashlib
 import sqlite3
 from urllib.parse import urlsplit
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from rundial_collector.config import CollectorConfig
 from rundial_collector.web import browser
+from rundial_collector.web.appkeys import CONFIG
+from rundial_collector.web.errors import ApiError
 
 from tests.collector.control import V1, assert_error, call, new_key, new_target, unique
 from tests.collector.uisession import (COOKIE, LOGIN_LINKS, LOGOUT, SESSION, login, set_cookie,
@@ -61,10 +65,11 @@ def test_session_has_the_scopes_of_its_key(shared_collector: CollectorProcess) -
     target, other = new_target(shared_collector), new_target(shared_collector)
     key = new_key(shared_collector, target, ["project:read"])
     secret, _ = login(shared_collector, key["apiKey"])
-    status, _, _ = with_cookie(shared_collector, "GET", f"{target.path}/runs", secret)
-    assert status != 403
-    status, _, payload = with_cookie(shared_collector, "GET", f"{other.path}/runs", secret)
-    assert status in (403, 404), payload
+    status, _, payload = with_cookie(shared_collector, "GET", f"{target.path}/runs/query",
+                                     secret)
+    assert status == 200 and payload["runs"] == [], payload
+    status, _, payload = with_cookie(shared_collector, "GET", f"{other.path}/runs/query", secret)
+    assert_error(status, payload, 403, "FORBIDDEN")
     status, _, payload = with_cookie(shared_collector, "POST", f"{V1}/workspaces", secret,
                                      {"slug": unique("ws")}, origin=shared_collector.url)
     assert_error(status, payload, 403, "FORBIDDEN")
@@ -197,3 +202,20 @@ def test_once_token_is_masked_in_the_access_log(shared_collector: CollectorProce
     wait_until(lambda: "/login?once=***" in shared_collector.log_text(),
                message="the masked access log line")
     assert token not in shared_collector.log_text()
+
+
+def test_cookie_websocket_upgrade_needs_the_collector_origin() -> None:
+    """A cookie-authenticated WebSocket is state-like: a foreign Origin is refused; plain
+    cookie GETs (page loads, reads) need no Origin."""
+    app = web.Application()
+    app[CONFIG] = CollectorConfig()
+    ws_headers = {"Host": "127.0.0.1:8787", "Upgrade": "websocket", "Connection": "Upgrade"}
+    foreign = make_mocked_request("GET", "/api/v1/runs/r/events/ws", app=app,
+                                  headers={**ws_headers, "Origin": "http://evil.example"})
+    with pytest.raises(ApiError) as raised:
+        browser.check_cookie_request(foreign)
+    assert raised.value.status == 403
+    own = make_mocked_request("GET", "/api/v1/runs/r/events/ws", app=app,
+                              headers={**ws_headers, "Origin": "http://127.0.0.1:8787"})
+    browser.check_cookie_request(own)
+    browser.check_cookie_request(make_mocked_request("GET", "/api/v1/workspaces", app=app))
