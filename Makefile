@@ -9,7 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8787
 DATA ?= ./data
 
-.PHONY: run test typecheck venv bench clean
+UI_VENDOR := collector/rundial_collector/ui/vendor
+UI_STAMP := $(UI_VENDOR)/.stamp
+UPLOT_DIST := web/node_modules/uplot/dist
+
+.PHONY: run test typecheck venv web chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,10 +23,30 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The UI's third-party code (uPlot), pinned by web/package-lock.json, copied into a git-ignored
+# folder that the collector serves at /ui/vendor/ and the wheel ships.
+$(UI_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(UI_VENDOR)
+	mkdir -p $(UI_VENDOR)/uplot
+	cp $(UPLOT_DIST)/uPlot.esm.js $(UPLOT_DIST)/uPlot.min.css web/node_modules/uplot/LICENSE \
+	  $(UI_VENDOR)/uplot/
+	touch $@
+
+web: $(UI_STAMP)
+
+# Debian's Chromium for the browser tests (tests/ui/), installed only when missing and only as
+# root; never a browser download.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "chromium is missing (not root, not installing): tests/ui skip outside CI"; fi; \
+	fi
+
+run: $(STAMP) web
 	$(PY) examples/run_local.py --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-test: typecheck
+test: typecheck web chromium
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
@@ -32,4 +56,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache web/node_modules $(UI_VENDOR)

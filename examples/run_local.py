@@ -1,5 +1,8 @@
 """``make run``: start the collector on ./data, run the quickstart against it, keep serving.
 
+It prints the web UI's URL and a one-time login link for the admin key (single use, valid 15
+minutes; minted through ``POST /api/v1/ui/login-links``, docs/ui.md).
+
 The collector runs in the foreground until Ctrl+C, which stops it cleanly (the write queue
 drains). Re-running is safe: the database, workspace, project and admin key are reused.
 """
@@ -14,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import json
 import urllib.request
 from pathlib import Path
 
@@ -64,10 +68,25 @@ def _run_example(url: str, key: str) -> None:
     subprocess.run([sys.executable, str(example)], env=env, check=True)
 
 
-def _print_guide(url: str, data_dir: Path) -> None:
+def _login_link(url: str, key: str) -> str:
+    """A one-time UI login URL for ``key`` (or why there is none)."""
+    req = urllib.request.Request(url + "/api/v1/ui/login-links", data=b"{}", method="POST",
+                                 headers={"Authorization": f"Bearer {key}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return str(json.loads(resp.read())["url"])
+    except (OSError, ValueError, KeyError) as exc:
+        return f"(no login link: {exc}; log in at {url}/login with the API key)"
+
+
+def _print_guide(url: str, data_dir: Path, key: str) -> None:
     key_file = data_dir / "admin_api_key"
     print(f"""
 rundial collector is running at {url}
+  web UI:   {url}/
+  log in:   {_login_link(url, key)}
+            (one-time link for the admin key, valid 15 minutes; or paste the API key)
   data:     {data_dir.resolve()} (SQLite database rundial.sqlite3)
   API key:  {key_file.resolve()} (mode 0600)
 
@@ -99,8 +118,9 @@ def main() -> int:
     proc = subprocess.Popen(cmd, start_new_session=True)
     try:
         _wait_ready(url, proc)
-        _run_example(url, _admin_key(args.data_dir))
-        _print_guide(url, args.data_dir)
+        key = _admin_key(args.data_dir)
+        _run_example(url, key)
+        _print_guide(url, args.data_dir, key)
         proc.wait()
     except KeyboardInterrupt:
         pass

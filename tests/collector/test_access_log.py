@@ -36,7 +36,7 @@ def test_plain_query_strings_are_logged_unchanged(caplog: object) -> None:
 
 
 @pytest.mark.parametrize("name", ["apiKey", "api_key", "key", "access_token", "client_secret",
-                                  "password", "Authorization", "sig"])
+                                  "password", "Authorization", "sig", "once"])
 def test_credential_named_query_values_are_masked(name: str, caplog: object) -> None:
     """Any parameter named like a key, token, secret, password or auth is masked (#14 leaks)."""
     line = _logged_line(f"/api/v1/workspaces?{name}=hunter2-value&limit=5", caplog)
@@ -62,3 +62,10 @@ def test_api_key_in_query_never_reaches_the_real_access_log(
     line = wait_until(lambda: next((x for x in shared_collector.log_text().splitlines()
                                     if marker in x), None), message="the access log line")
     assert secret not in line and "apiKey=***" in line
+
+
+@pytest.mark.parametrize("secret", ["rds_sessionSecret1", "rdo_loginToken1"])
+def test_ui_session_and_login_token_values_are_masked(secret: str, caplog: object) -> None:
+    """UI session secrets and one-time login tokens are masked under any parameter name."""
+    line = _logged_line(f"/login?next={secret}&limit=5", caplog)
+    assert secret[4:] not in line and "limit=5" in line

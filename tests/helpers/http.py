@@ -11,8 +11,10 @@ from typing import Any
 
 def request(method: str, url: str, body: Any = None, api_key: str | None = None,
             headers: dict[str, str] | None = None, raw: bytes | None = None,
-            gzip_body: bool = False, timeout: float = 30.0) -> tuple[int, dict[str, str], Any]:
-    """Send one request; never raises on HTTP status. Returns (status, headers, parsed body)."""
+            gzip_body: bool = False, timeout: float = 30.0, follow_redirects: bool = True
+            ) -> tuple[int, dict[str, str], Any]:
+    """Send one request; never raises on HTTP status. Returns (status, headers, parsed body).
+    With ``follow_redirects=False`` a 3xx is returned as is."""
     hdrs = dict(headers or {})
     data = raw
     if data is None and body is not None:
@@ -25,10 +27,17 @@ def request(method: str, url: str, body: Any = None, api_key: str | None = None,
         hdrs["authorization"] = f"Bearer {api_key}"
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        opener = (urllib.request.build_opener() if follow_redirects
+                  else urllib.request.build_opener(_NoRedirect()))
+        with opener.open(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), _parse(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), _parse(err.read())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _parse(payload: bytes) -> Any:

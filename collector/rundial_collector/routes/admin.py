@@ -126,7 +126,8 @@ async def create_project(request: web.Request) -> web.Response:
 def project_entry(project: Project) -> dict[str, Any]:
     return {"projectSlug": project.slug, "projectId": project.project_id, "name": project.name,
             "workspaceSlug": project.workspace_slug, "workspaceId": project.workspace_id,
-            "runCount": project.run_count, "createdAtMs": project.created_ms}
+            "runCount": project.run_count, "lastActivityAtMs": project.last_activity_ms,
+            "createdAtMs": project.created_ms}
 
 
 async def _visible_workspace(request: web.Request, principal: Principal) -> Workspace:

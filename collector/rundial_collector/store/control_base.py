@@ -56,6 +56,7 @@ class Project:
     workspace_name: str
     created_ms: int
     run_count: int = 0
+    last_activity_ms: int | None = None  # newest run update; filled in by list_projects only
 
 
 @dataclass(frozen=True)

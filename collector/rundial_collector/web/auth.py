@@ -1,6 +1,7 @@
 """API-key authentication, scopes and project resolution (docs/protocol.md §1).
 
-* :func:`authenticate` accepts only ``Authorization: Bearer <key>``; a missing, unknown,
+* :func:`authenticate` accepts ``Authorization: Bearer <key>`` or, when that header is absent,
+  the UI session cookie (bound to the key it was made from); a missing, unknown,
   revoked or expired key is a 401. Look-ups are cached by the key's sha256 for
   :data:`CACHE_TTL_SECONDS`, so a revocation made by another process is visible within that TTL
   (a revocation through this process clears the cache at once, and at once calls the
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from rundial_collector.store.control_base import ApiKey, Project
-from rundial_collector.web import errors
+from rundial_collector.web import browser, errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.ttlcache import TTLCache
 
@@ -163,23 +164,62 @@ def principal_of(key: ApiKey) -> Principal:
 
 
 async def authenticate(request: web.Request) -> Principal:
-    """The principal of the bearer key; 401 ``UNAUTHORIZED`` when missing or not valid."""
-    secret = _bearer(request)
+    """The principal of the bearer key or, without an ``Authorization`` header, of the UI
+    session cookie (docs/ui.md); 401 ``UNAUTHORIZED`` when missing or not valid, 403 when a
+    cookie request breaks the same-origin rule (:func:`browser.check_cookie_request`)."""
+    if "Authorization" not in request.headers:
+        session = request.cookies.get(browser.SESSION_COOKIE)
+        if session:
+            browser.check_cookie_request(request)
+            return await session_principal(request, session)
+    return await key_principal(request, _bearer(request))
+
+
+async def key_principal(request: web.Request, secret: str) -> Principal:
+    """The principal of API key ``secret``; 401 when unknown, revoked or expired."""
     digest = hash_key(secret)
     caches = _caches(request.app)
     cached = caches.keys.get(digest)
     if cached is not None:
         return cached
     key = await request.app[STORE].find_api_key(digest)
-    now_ms = int(time.time() * 1000)
-    if key is None or key.revoked_ms is not None:
-        raise errors.unauthorized("the API key is unknown or revoked")
-    if key.expires_ms is not None and key.expires_ms <= now_ms:
-        raise errors.unauthorized("the API key has expired")
-    principal = principal_of(key)
-    ttl = None if key.expires_ms is None else max(0.0, (key.expires_ms - now_ms) / 1000.0)
+    principal, ttl = _valid(key, "the API key")
     caches.keys.put(digest, principal, ttl)
     return principal
+
+
+async def session_principal(request: web.Request, secret: str) -> Principal:
+    """The principal of the key a UI session was made from; 401 when the session is unknown,
+    ended or expired, or its key is revoked or expired."""
+    digest = "session:" + hash_key(secret)
+    caches = _caches(request.app)
+    cached = caches.keys.get(digest)
+    if cached is not None:
+        return cached
+    key = await request.app[STORE].find_ui_session(hash_key(secret), _now_ms())
+    principal, ttl = _valid(key, "the UI session")
+    caches.keys.put(digest, principal, ttl)
+    return principal
+
+
+def forget_session(app: web.Application, secret: str) -> None:
+    """Drop the cached look-up of a UI session (after logout)."""
+    _caches(app).keys.discard("session:" + hash_key(secret))
+
+
+def _valid(key: ApiKey | None, what: str) -> tuple[Principal, float | None]:
+    """The principal of a usable key and how long it may be cached; 401 otherwise."""
+    now_ms = _now_ms()
+    if key is None or key.revoked_ms is not None:
+        raise errors.unauthorized(f"{what} is unknown, ended or revoked")
+    if key.expires_ms is not None and key.expires_ms <= now_ms:
+        raise errors.unauthorized(f"{what} has expired")
+    ttl = None if key.expires_ms is None else max(0.0, (key.expires_ms - now_ms) / 1000.0)
+    return principal_of(key), ttl
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _bearer(request: web.Request) -> str:

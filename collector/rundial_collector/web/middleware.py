@@ -28,10 +28,12 @@ access_log = logging.getLogger("rundial.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_KEY = "rundial.request_id"
 # Query parameters whose names look like credentials (``token``, ``apiKey``, ``sig``,
-# ``client_secret``, ``password``, ``auth``...) are masked whatever their value, and so is any
-# value (or path segment) that carries the API key prefix.
-_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential|session", re.IGNORECASE)
-_KEY_PREFIXED = re.compile(r"rdk_[^&/?#\s]*", re.IGNORECASE)
+# ``client_secret``, ``password``, ``auth``, the UI's one-time login ``once``...) are masked
+# whatever their value, and so is any value (or path segment) that carries the prefix of an API
+# key (``rdk_``), a UI session (``rds_``) or a one-time login token (``rdo_``).
+_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential|session|once",
+                          re.IGNORECASE)
+_KEY_PREFIXED = re.compile(r"rd[kso]_[^&/?#\s]*", re.IGNORECASE)
 MASK = "***"
 
 _HTTP_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",

@@ -38,6 +38,9 @@ class TTLCache(Generic[K, V]):
         ttl = self.ttl_seconds if ttl_seconds is None else min(ttl_seconds, self.ttl_seconds)
         self._items[key] = (time.monotonic() + ttl, value)
 
+    def discard(self, key: K) -> None:
+        self._items.pop(key, None)
+
     def clear(self) -> None:
         self._items.clear()
 

@@ -52,9 +52,20 @@ _WS_COLUMNS = "workspace_id, slug, name, created_ms"
 _PROJECT_SELECT = (
     "SELECT p.project_id, p.slug, p.name, p.workspace_id, w.slug, w.name, p.created_ms, {count} "
     "FROM projects p JOIN workspaces w ON w.workspace_id = p.workspace_id")
-_RUN_COUNT = "(SELECT COUNT(*) FROM runs r WHERE r.project_id = p.project_id)"
+_RUN_COUNT = ("(SELECT COUNT(*) FROM runs r WHERE r.project_id = p.project_id), "
+              "(SELECT MAX(r.updated_ms) FROM runs r WHERE r.project_id = p.project_id)")
 _KEY_COLUMNS = ("key_id, workspace_id, project_id, scopes, label, created_ms, expires_ms, "
                 "revoked_ms")
+
+
+def key_columns(prefix: str = "") -> str:
+    """The API-key columns :func:`key_from_row` reads, each prefixed (``"k."``) for joins."""
+    return ", ".join(prefix + column.strip() for column in _KEY_COLUMNS.split(","))
+
+
+def key_from_row(row: tuple[Any, ...]) -> ApiKey:
+    """An :class:`ApiKey` from a row selected with :func:`key_columns`."""
+    return _key(row)
 
 
 def _now_ms() -> int:
@@ -72,7 +83,7 @@ def _key(row: tuple[Any, ...]) -> ApiKey:
 
 def _select_projects(conn: sqlite3.Connection, where: str, params: tuple[Any, ...],
                      tail: str = "", count: bool = False) -> list[Project]:
-    sql = _PROJECT_SELECT.format(count=_RUN_COUNT if count else "0") + f" WHERE {where} {tail}"
+    sql = _PROJECT_SELECT.format(count=_RUN_COUNT if count else "0, NULL") + f" WHERE {where} {tail}"
     return [_project(row) for row in conn.execute(sql, params).fetchall()]
 
 

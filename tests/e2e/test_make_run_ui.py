@@ -1,0 +1,57 @@
+"""``make run`` (examples/run_local.py) prints the web UI's URL and a one-time login link that
+opens a session once (issue 15: "make run prints the UI's URL, with a one-time login link")."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.helpers.http import request
+from tests.helpers.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_make_run_prints_the_ui_url_and_a_working_one_time_link(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNDIAL_")}
+    proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_local.py"), "--port",
+                             str(port), "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=tmp_path)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        link_line = wait_until(lambda: next((x for x in lines if "log in:" in x), None),
+                               timeout_seconds=60, message="the login link line")
+        url = f"http://127.0.0.1:{port}"
+        assert any(f"web UI:   {url}/" in x for x in lines), lines
+        match = re.search(rf"{re.escape(url)}/login\?once=(rdo_\S+)", link_line)
+        assert match, link_line
+        link = match.group(0)
+        status, headers, _ = request("GET", link, follow_redirects=False)
+        assert status == 303 and headers["Location"] == "/" and "rundial_session=" in \
+            headers["Set-Cookie"]
+        status, headers, _ = request("GET", link, follow_redirects=False)
+        assert status == 303 and headers["Location"] == "/login?link=invalid"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    log = "".join(lines)
+    assert match.group(1) not in log.replace(link_line, ""), "the token was logged elsewhere"
