@@ -19,6 +19,7 @@ from rundial_collector.datadir import prepare_data_dir
 from rundial_collector.routes import admin as handlers_admin
 from rundial_collector.routes import artifacts as handlers_artifacts
 from rundial_collector.routes import blobs as handlers_blobs
+from rundial_collector.routes import chart as handlers_chart
 from rundial_collector.routes import live as handlers_events
 from rundial_collector.routes import heartbeat as handlers_heartbeat
 from rundial_collector.routes import ingest as handlers_ingest
@@ -34,7 +35,7 @@ from rundial_collector.web.middleware import make_middlewares
 
 _ROUTE_MODULES = (handlers_admin, handlers_runs, handlers_ingest, handlers_query,
                   handlers_artifacts, handlers_blobs, handlers_media, handlers_events,
-                  handlers_heartbeat, handlers_spans, handlers_stubs)
+                  handlers_heartbeat, handlers_spans, handlers_stubs, handlers_chart)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
