@@ -233,3 +233,13 @@ def test_a_resumed_run_reads_only_the_superseded_chunk_raw() -> None:
     reads = [s for s in statements if "SELECT steps" in s]
     assert len(reads) == 1 and "IN (1)" in reads[0], reads
     assert found.superseded == 5000
+
+
+def test_a_chunk_wholly_relogged_later_is_not_read_at_all() -> None:
+    chunks = [[(s, float(s)) for s in range(10_000)], [(s, -float(s)) for s in range(10_000)]]
+    conn, raw = store_with(chunks)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    found = chart(conn, None, None, 100, 0)
+    check(found, raw, None, None, 100, exact_cells=False)
+    assert not [s for s in statements if "SELECT steps" in s] and found.superseded == 10_000

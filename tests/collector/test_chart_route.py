@@ -4,6 +4,8 @@ model (:mod:`tests.collector.test_chart_read`) over HTTP, empty entries, access 
 from __future__ import annotations
 
 import math
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ from rundial_collector.store.chart_math import Blocks
 from rundial_collector.store.data_base import ChartSeries
 from rundial_collector.store.series_math import Points
 from tests.collector.control import new_key, new_target
-from tests.collector.dataplane import ingest, point, post, project_id, run_id
+from tests.collector.dataplane import database, ingest, point, post, project_id, run_id
 from tests.collector.series_model import Point
 from tests.collector.test_chart_read import MAX64, check
 from tests.helpers.collector_proc import CollectorProcess
@@ -154,6 +156,28 @@ def test_chart_needs_project_read(shared_collector: CollectorProcess) -> None:
     body = {"projectId": mine.project_id, "series": [{"runId": "r", "metricKey": "k"}]}
     assert chart(shared_collector, body, key=write_only)[0] == 403
     assert chart(shared_collector, body, key=None)[0] == 401
+
+
+def test_a_database_from_before_aggregates_is_migrated(collector: CollectorProcess) -> None:
+    """A database without the aggregates table (an older collector's) gains it at start; its
+    chunks are charted from raw points and new chunks get aggregates."""
+    pid, run = project_id(collector), run_id()
+    rows = [[s, 1_700_000_000_000 + s, {"k": float(s % 50)}] for s in range(3000)]
+    ingest(collector, "metrics", {"projectId": pid, "runId": run, "rows": rows})
+    collector.stop()
+    with closing(sqlite3.connect(collector.data_dir / "rundial.sqlite3")) as conn:
+        conn.execute("DROP TABLE metric_chunk_aggs")
+        conn.commit()
+    collector.start()
+    more = [[s, 1_700_000_000_000 + s, {"k": -1.0}] for s in range(3000, 6000)]
+    ingest(collector, "metrics", {"projectId": pid, "runId": run, "rows": more})
+    status, payload = chart(collector, {"projectId": pid, "buckets": 30,
+                                        "series": [{"runId": run, "metricKey": "k"}]})
+    assert status == 200, payload
+    raw = [(r[0], r[2]["k"], r[1]) for r in rows + more]
+    check(as_series(payload["series"][0]), raw, None, None, 30, exact_cells=False)
+    with database(collector) as conn:
+        assert conn.execute("SELECT count(*) FROM metric_chunk_aggs").fetchone()[0] == 1
 
 
 def test_nan_buckets_render_as_null() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -138,22 +139,38 @@ def _exact_summaries(group: list[_Chunk], first: int, last: int) -> list[_Chunk]
     return found
 
 
+@dataclass
+class _Plan:
+    """What a read takes from each chunk: stored blocks, raw points, or nothing (superseded)."""
+
+    parts: list[Blocks] = field(default_factory=list)
+    masks: list[tuple[int, int]] = field(default_factory=list)  # steps the blocks own
+    raw_ids: list[int] = field(default_factory=list)
+    superseded: int = 0
+
+    def add(self, group: list[_Chunk], summarised: list[_Chunk]) -> None:
+        for _id, low, high, count, resolved_count, blob in summarised:
+            assert blob is not None and resolved_count is not None
+            self.parts.append(unpack_blocks(blob))
+            self.superseded += count - int(resolved_count)
+            self.masks.append((low, high))
+        used = {c[0] for c in summarised}
+        for chunk in group:
+            if chunk[0] in used:
+                continue
+            if any(low <= chunk[1] and chunk[2] <= high for _i, low, high, *_ in summarised):
+                self.superseded += chunk[3]  # wholly re-logged later: every point lost its step
+            else:
+                self.raw_ids.append(chunk[0])
+
+
 def _blocks(conn: sqlite3.Connection, chunks: list[_Chunk], first: int, last: int,
             use_aggregates: bool) -> tuple[Blocks, int]:
     """(blocks of the resolved points in ``[first, last]`` ascending, superseded raw points)."""
-    parts: list[Blocks] = []
-    raw_ids: list[int] = []
-    masks: list[tuple[int, int]] = []
-    superseded = 0
+    plan = _Plan()
     for group in _components(chunks):
-        summarised = _exact_summaries(group, first, last) if use_aggregates else []
-        for _id, low, high, count, resolved_count, blob in summarised:
-            assert blob is not None and resolved_count is not None
-            parts.append(unpack_blocks(blob))
-            superseded += count - int(resolved_count)
-            masks.append((low, high))
-        used = {c[0] for c in summarised}
-        raw_ids += [c[0] for c in group if c[0] not in used]
+        plan.add(group, _exact_summaries(group, first, last) if use_aggregates else [])
+    parts, raw_ids, masks, superseded = plan.parts, plan.raw_ids, plan.masks, plan.superseded
     if raw_ids:
         raw = _raw_points(conn, sorted(raw_ids))
         inside = (raw.steps >= first) & (raw.steps <= last) & ~_masked(raw.steps, masks)
