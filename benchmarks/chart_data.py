@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import sqlite3
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from benchmarks.query_series import timed
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
 from rundial_collector.store.sqlite.metrics import write_chunks
@@ -95,19 +95,6 @@ def fill(db_path: Path, pid: str, runs: int, keys: int, points: int, big_points:
             write_chunks(conn, [SeriesChunk(pid, run, key, chunk)], now_ms=0)
         conn.execute("COMMIT")
     conn.close()
-
-
-def timed(fn: Callable[[], object], repeats: int, before: Callable[[], object] | None = None
-          ) -> float:
-    """Median milliseconds of ``fn`` (``before`` runs untimed ahead of each call)."""
-    samples = []
-    for _ in range(repeats):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(samples)
 
 
 class Bench:
