@@ -1,7 +1,8 @@
 """Chart data for the web UI's dashboard over HTTP: ``query/chart`` against ``query/series``.
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/chart_data.py``
-(``--runs``, ``--keys``, ``--points``, ``--big-points``, ``--repeats`` to change the load).
+(``--runs``, ``--keys``, ``--points``, ``--big-points``, ``--repeats``, ``--batch`` to change
+the load; ``--batch 1000`` stores chunks of 1,000 points, closer to a live run's flushes).
 
 Data (written once into a real collector's database with the collector's own chunk writer,
 ``write_chunks``, which is what the ingest route runs, so every chunk gets its aggregates): 20
@@ -66,22 +67,23 @@ class Client:
         return orjson.loads(data)
 
 
-def batches(points: int, seed: int) -> list[Points]:
-    """The chunks of one series: 10k-step batches, every 10th re-logging the one before."""
+def batches(points: int, seed: int, batch: int = BATCH) -> list[Points]:
+    """The chunks of one series: ``batch``-step batches, every 10th re-logging the one before."""
     rng = np.random.default_rng(seed)
     out: list[Points] = []
     step = written = 0
     while written < points:
-        first = step - BATCH if written and (written // BATCH) % 10 == 9 else step
-        steps = np.arange(first, first + BATCH, dtype=np.int64)
-        values = np.cumsum(rng.normal(size=BATCH)) + rng.normal() * 10
+        first = step - batch if written and (written // batch) % 10 == 9 else step
+        steps = np.arange(first, first + batch, dtype=np.int64)
+        values = np.cumsum(rng.normal(size=batch)) + rng.normal() * 10
         out.append(Points(steps, values, 1_700_000_000_000 + steps * 37))
-        step = max(step, first + BATCH)
-        written += BATCH
+        step = max(step, first + batch)
+        written += batch
     return out
 
 
-def fill(db_path: Path, pid: str, runs: int, keys: int, points: int, big_points: int) -> None:
+def fill(db_path: Path, pid: str, runs: int, keys: int, points: int, big_points: int,
+         batch: int) -> None:
     """Write the dashboard runs and the big series, batch by batch as ingest would."""
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -91,7 +93,7 @@ def fill(db_path: Path, pid: str, runs: int, keys: int, points: int, big_points:
     for number, (run, key) in enumerate(series):
         count = big_points if run == BIG_RUN else points
         conn.execute("BEGIN")
-        for chunk in batches(count, number):
+        for chunk in batches(count, number, batch):
             write_chunks(conn, [SeriesChunk(pid, run, key, chunk)], now_ms=0)
         conn.execute("COMMIT")
     conn.close()
@@ -130,7 +132,7 @@ class Bench:
     def dashboard_parallel(self) -> None:
         size = -(-len(self.refs) // PARALLEL)
         parts = [self.refs[i * size:(i + 1) * size] for i in range(PARALLEL)]
-        list(self.pool.map(self.chart, self.clients, parts))
+        list(self.pool.map(self.chart, self.clients, [p for p in parts if p]))
 
     def downsample(self, client: Client, run: str, keys: list[str]) -> Any:
         return client.json("POST", "/api/v1/query/series", {
@@ -164,6 +166,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--big-points", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="steps per logged batch (= points per stored chunk)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rundial-chart-bench-") as tmp:
         proc = CollectorProcess(Path(tmp) / "data")
@@ -174,10 +178,11 @@ def main() -> None:
         proc.stop()
         started = time.perf_counter()
         fill(Path(tmp) / "data" / "rundial.sqlite3", pid, args.runs, args.keys, args.points,
-             args.big_points)
+             args.big_points, args.batch)
         raw = int(args.runs * args.keys * args.points * 1.1)
         print(f"wrote {raw:,} raw points in {args.runs * args.keys} series and "
-              f"{int(args.big_points * 1.1):,} in one ({time.perf_counter() - started:.1f} s)")
+              f"{int(args.big_points * 1.1):,} in one, {args.batch:,} per chunk "
+              f"({time.perf_counter() - started:.1f} s)")
         proc.start()
         bench = Bench(proc, pid, args.runs, args.keys)
         bench.connect()

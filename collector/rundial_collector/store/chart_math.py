@@ -25,7 +25,10 @@ import numpy.typing as npt
 from rundial_collector.store.series_math import F64, I64, Points
 
 BLOCK_POINTS = 32  # points per stored block: 7 numbers (56 bytes) per 768 bytes of points
-_FIELDS = 7
+BLOCK_RECORD = np.dtype([("step_first", "<i8"), ("step_last", "<i8"), ("count", "<i8"),
+                         ("last_ts", "<i8"), ("minimum", "<f8"), ("maximum", "<f8"),
+                         ("last", "<f8")])
+_NAMES = ("step_first", "step_last", "count", "last_ts", "minimum", "maximum", "last")
 
 
 @dataclass(frozen=True)
@@ -73,19 +76,26 @@ def _reduce(blocks: Blocks, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.i
 
 
 def pack_blocks(blocks: Blocks) -> bytes:
-    """Little-endian bytes of the seven arrays, one after another."""
-    return b"".join(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()
-                    for a in (blocks.step_first, blocks.step_last, blocks.count,
-                              blocks.last_ts, blocks.minimum, blocks.maximum, blocks.last))
+    """Little-endian records of :data:`BLOCK_RECORD`, one per block: the blobs of many chunks
+    joined with ``b"".join`` unpack in one call."""
+    records = np.empty(len(blocks), BLOCK_RECORD)
+    for name, array in zip(_NAMES, _arrays(blocks)):
+        records[name] = array
+    return records.tobytes()
 
 
 def unpack_blocks(blob: bytes) -> Blocks:
-    """Views over ``blob`` written by :func:`pack_blocks`; ValueError when it is malformed."""
-    if len(blob) % (8 * _FIELDS):
+    """Views over ``blob`` (records of :func:`pack_blocks`, possibly several chunks' joined);
+    ValueError when its length is not a whole number of records."""
+    if len(blob) % BLOCK_RECORD.itemsize:
         raise ValueError("block aggregate blob has a bad length")
-    ints = np.frombuffer(blob, "<i8").reshape(_FIELDS, -1)
-    floats = np.frombuffer(blob, "<f8").reshape(_FIELDS, -1)
-    return Blocks(ints[0], ints[1], ints[2], ints[3], floats[4], floats[5], floats[6])
+    records = np.frombuffer(blob, BLOCK_RECORD)
+    return Blocks(*(records[name] for name in _NAMES))
+
+
+def _arrays(blocks: Blocks) -> tuple[npt.NDArray[np.generic], ...]:
+    return (blocks.step_first, blocks.step_last, blocks.count, blocks.last_ts, blocks.minimum,
+            blocks.maximum, blocks.last)
 
 
 def concat_blocks(parts: list[Blocks]) -> Blocks:
@@ -95,9 +105,7 @@ def concat_blocks(parts: list[Blocks]) -> Blocks:
     if not parts:
         return point_blocks(Points(np.empty(0, np.int64), np.empty(0, np.float64),
                                    np.empty(0, np.int64)))
-    return Blocks(*(np.concatenate([getattr(p, name) for p in parts]) for name in
-                    ("step_first", "step_last", "count", "last_ts", "minimum", "maximum",
-                     "last")))
+    return Blocks(*(np.concatenate(arrays) for arrays in zip(*(_arrays(p) for p in parts))))
 
 
 def cell_edges(first: int, last: int, cells: int) -> npt.NDArray[np.uint64]:

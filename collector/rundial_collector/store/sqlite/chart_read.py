@@ -143,7 +143,7 @@ def _exact_summaries(group: list[_Chunk], first: int, last: int) -> list[_Chunk]
 class _Plan:
     """What a read takes from each chunk: stored blocks, raw points, or nothing (superseded)."""
 
-    parts: list[Blocks] = field(default_factory=list)
+    blobs: list[bytes] = field(default_factory=list)  # stored blocks (joined, unpacked once)
     masks: list[tuple[int, int]] = field(default_factory=list)  # steps the blocks own
     raw_ids: list[int] = field(default_factory=list)
     superseded: int = 0
@@ -151,7 +151,7 @@ class _Plan:
     def add(self, group: list[_Chunk], summarised: list[_Chunk]) -> None:
         for _id, low, high, count, resolved_count, blob in summarised:
             assert blob is not None and resolved_count is not None
-            self.parts.append(unpack_blocks(blob))
+            self.blobs.append(blob)
             self.superseded += count - int(resolved_count)
             self.masks.append((low, high))
         used = {c[0] for c in summarised}
@@ -170,7 +170,8 @@ def _blocks(conn: sqlite3.Connection, chunks: list[_Chunk], first: int, last: in
     plan = _Plan()
     for group in _components(chunks):
         plan.add(group, _exact_summaries(group, first, last) if use_aggregates else [])
-    parts, raw_ids, masks, superseded = plan.parts, plan.raw_ids, plan.masks, plan.superseded
+    parts = [unpack_blocks(b"".join(plan.blobs))] if plan.blobs else []
+    raw_ids, masks, superseded = plan.raw_ids, plan.masks, plan.superseded
     if raw_ids:
         raw = _raw_points(conn, sorted(raw_ids))
         inside = (raw.steps >= first) & (raw.steps <= last) & ~_masked(raw.steps, masks)
