@@ -59,11 +59,17 @@ def point_blocks(points: Points) -> Blocks:
 
 
 def chunk_blocks(resolved: Points, block_points: int = BLOCK_POINTS) -> Blocks:
-    """Blocks of ``block_points`` consecutive points of a resolved (ascending) chunk."""
+    """Blocks of ``block_points`` consecutive points of a resolved (ascending) chunk.
+
+    Runs on the ingest path (once per stored chunk), so it avoids the general merge: strided
+    slices and one ``reduceat`` per extreme."""
     n = len(resolved)
     starts = np.arange(0, n, block_points, dtype=np.intp)
-    ends = np.append(starts[1:], n)
-    return _reduce(point_blocks(resolved), starts, ends)
+    lasts = np.minimum(starts + (block_points - 1), n - 1)
+    values = resolved.values
+    return Blocks(resolved.steps[::block_points], resolved.steps[lasts], lasts - starts + 1,
+                  resolved.timestamps[lasts], np.fmin.reduceat(values, starts),
+                  np.fmax.reduceat(values, starts), values[lasts])
 
 
 def _reduce(blocks: Blocks, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]) -> Blocks:
