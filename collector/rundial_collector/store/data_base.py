@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from rundial_collector.store.chart_math import Blocks
 from rundial_collector.store.series_math import Points
 
 LOG_LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -110,6 +111,27 @@ class ResolvedSeries:
 
 
 @dataclass(frozen=True)
+class ChartSeries:
+    """One series bucketed for a chart over ``[first_step, last_step]``.
+
+    ``found``: the series has stored points. ``logged``: raw points stored in the whole series;
+    ``in_range``: resolved points in the range; ``superseded``: raw points in the range that
+    lost their step to a later point. Exactly one of ``raw`` (the resolved points, when they fit
+    the buckets) and ``buckets`` (see :mod:`rundial_collector.store.chart_math`) is not None
+    when ``found``; an empty range gives an empty ``raw``.
+    """
+
+    found: bool
+    logged: int
+    in_range: int
+    superseded: int
+    first_step: int | None
+    last_step: int | None
+    raw: Points | None
+    buckets: Blocks | None
+
+
+@dataclass(frozen=True)
 class MetricKeyInfo:
     metric_key: str
     run_count: int
@@ -186,6 +208,15 @@ class DataStore(Protocol):
                                rank: int | None, after_step: int, limit: int) -> Points:
         """Up to ``limit`` points of the resolved series with steps above ``after_step``,
         ascending. Its cost follows the page, not the series' length (exports page with it)."""
+        ...
+
+    async def read_chart(self, project_id: str, run_id: str, metric_key: str,
+                         start_step: int | None, end_step: int | None,
+                         buckets: int) -> ChartSeries:
+        """The resolved series over ``[start_step, end_step]`` (None: the series' first/last
+        step) in at most ``buckets`` min/max/last buckets, or its points when they fit. Duplicate
+        steps are resolved exactly; the cost follows the buckets and the chunks cut by the
+        range, not the series' length (stored per-chunk aggregates)."""
         ...
 
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:

@@ -14,16 +14,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rundial_collector.config import CollectorConfig
-from rundial_collector.store.data_base import (Diagnostics, IngestBatch, LogLine, LogQuery, LogRow,
+from rundial_collector.store.data_base import (ChartSeries, Diagnostics, IngestBatch, LogLine, LogQuery, LogRow,
                                                MetricKeyInfo, ResolvedSeries, SeriesChunk,
                                                SpanRecord, WriteOutcome)
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.series_math import Points
+from rundial_collector.store.series_math import EMPTY, Points
+from rundial_collector.store.sqlite.chart_read import read_chart
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 from rundial_collector.store.sqlite.logs import (LOGS_SCHEMA, events_exist, query_lines,
                                                  select_spans, write_lines, write_spans)
 from rundial_collector.store.sqlite.metrics import (METRICS_SCHEMA, MetricReader, metric_keys,
-                                                    run_keys_from, series_exists, write_chunks)
+                                                    run_keys_from, series_exists, series_id_of,
+                                                    write_chunks)
 from rundial_collector.store.sqlite.runs import touch_runs
 
 PURGE_INTERVAL_MS = 60_000  # expired idempotency keys are purged at most this often
@@ -120,6 +122,17 @@ class SQLiteData:
                                rank: int | None, after_step: int, limit: int) -> Points:
         return await self.engine.read(lambda conn: self._metric_reader.read_page(
             conn, project_id, run_id, metric_key, rank, after_step, limit))
+
+    async def read_chart(self, project_id: str, run_id: str, metric_key: str,
+                         start_step: int | None, end_step: int | None,
+                         buckets: int) -> ChartSeries:
+        def read(conn: sqlite3.Connection) -> ChartSeries:
+            series_id = series_id_of(conn, project_id, run_id, metric_key)
+            if series_id is None:
+                return ChartSeries(False, 0, 0, 0, start_step, end_step, EMPTY, None)
+            return read_chart(conn, series_id, start_step, end_step, buckets)
+
+        return await self.engine.read(read)
 
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:
         return await self.engine.read(lambda conn: query_lines(conn, query))

@@ -21,6 +21,7 @@ from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, Ser
 from rundial_collector.store.series_cache import Entry, SeriesCache, Stamp
 from rundial_collector.store.series_math import (EMPTY, Points, after_step, concat, pack, resolve,
                                                  unpack)
+from rundial_collector.store.sqlite.chart_read import CHART_TABLES, aggregate_rows
 from rundial_collector.store.sqlite.series_page import read_page
 
 METRICS_SCHEMA: list[str] = ["""
@@ -48,23 +49,30 @@ CREATE TABLE IF NOT EXISTS metric_chunks (
     timestamps BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metric_chunks_by_series ON metric_chunks(series_id, chunk_id);
-"""]
+""" + CHART_TABLES]
 
 _INSERT_CHUNK = (
     "INSERT INTO metric_chunks (series_id, writer_rank, point_count, step_min, step_max, ts_min,"
     " ts_max, received_ms, context_json, steps, vals, timestamps)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_AGGS = ("INSERT INTO metric_chunk_aggs (chunk_id, resolved_count, blocks)"
+               " VALUES (?, ?, ?)")
 _RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
 POINT_BYTES = 24  # a resolved point: int64 step, float64 value, int64 timestamp
 
 
 def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
-    """Append ``chunks`` (call inside a write job). Empty chunks are skipped: they create no
-    series either, so a key whose every value was rejected is never listed."""
+    """Append ``chunks`` (call inside a write job), each with its chart block aggregates
+    (:mod:`.chart_read`). Empty chunks are skipped: they create no series either, so a key
+    whose every value was rejected is never listed."""
     stored = [c for c in chunks if len(c.points)]
     ids = _series_ids(conn, {(c.project_id, c.run_id, c.metric_key) for c in stored})
     rows = [_chunk_row(ids[(c.project_id, c.run_id, c.metric_key)], c, now_ms) for c in stored]
     conn.executemany(_INSERT_CHUNK, rows)
+    if stored:  # the single writer assigns consecutive AUTOINCREMENT ids within one statement
+        last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        ids_in_order = range(last - len(stored) + 1, last + 1)
+        conn.executemany(_INSERT_AGGS, aggregate_rows(ids_in_order, stored))
 
 
 def _series_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]
@@ -132,14 +140,20 @@ class MetricReader:
         return after_step(resolved, after).take(slice(0, max(0, limit)))
 
 
+def series_id_of(conn: sqlite3.Connection, project_id: str, run_id: str, metric_key: str
+                 ) -> int | None:
+    """The series id of (project, run, key), or None when it was never written."""
+    row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
+                       " AND metric_key = ?", (project_id, run_id, metric_key)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def _series_stamp(conn: sqlite3.Connection, project_id: str, run_id: str, metric_key: str,
                   rank: int | None) -> tuple[tuple[int, int | None], Stamp, int] | None:
     """(cache key, stamp, stored raw points) of a series with at least one chunk, else None."""
-    row = conn.execute("SELECT series_id FROM series WHERE project_id = ? AND run_id = ?"
-                       " AND metric_key = ?", (project_id, run_id, metric_key)).fetchone()
-    if row is None:
+    series_id = series_id_of(conn, project_id, run_id, metric_key)
+    if series_id is None:
         return None
-    series_id = int(row[0])
     last, count, points = conn.execute(
         "SELECT max(chunk_id), count(*), sum(point_count) FROM metric_chunks WHERE series_id = ?"
         + _RANK_FILTER, (series_id, rank, rank)).fetchone()

@@ -1,0 +1,116 @@
+"""``POST /api/v1/query/chart``: many series bucketed for charts in one request (docs/protocol.md §4.8).
+
+Body: ``{"projectId", "series": [{"runId", "metricKey"}, …], "buckets", "startStep"?,
+"endStep"?}``. Each series comes back, in request order, either as min/max/last buckets over
+the step range or, when its resolved points in range fit ``buckets``, as those points (``mode``
+``raw``); an unknown run or key is an entry with ``mode`` ``empty`` and a ``reason``, never an
+error. Same auth as ``query/series`` (``project:read``). Bad input → 400 naming the field. The
+reply is bounded: at most :data:`MAX_SERIES` series of at most :data:`MAX_BUCKETS` buckets each,
+and at most :data:`MAX_TOTAL_BUCKETS` buckets in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+import orjson
+from aiohttp import web
+
+from rundial_collector.store.data_base import ChartSeries, DataStore
+from rundial_collector.web import errors
+from rundial_collector.web.appkeys import STORE
+from rundial_collector.web.auth import authenticate, resolve_project
+from rundial_collector.web.intbounds import Int64
+from rundial_collector.web.jsonbody import decode_body
+from rundial_collector.web.responses import json_response
+
+READ_SCOPE = "project:read"
+MAX_SERIES = 400
+MAX_BUCKETS = 4000
+MAX_TOTAL_BUCKETS = 500_000  # ~25 MB of JSON at most per reply
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY  # NaN (an all-NaN bucket's min/max) renders as null
+
+
+class SeriesRef(msgspec.Struct):
+    runId: str
+    metricKey: str
+
+
+class ChartQuery(msgspec.Struct):
+    projectId: str
+    series: list[SeriesRef]
+    buckets: int = 1000
+    startStep: Int64 | None = None
+    endStep: Int64 | None = None
+    x: str = "step"
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register the chart-data route."""
+    app.router.add_post("/api/v1/query/chart", query_chart)
+
+
+def _check(query: ChartQuery) -> None:
+    """400 naming the field for every bound the body breaks."""
+    if query.x != "step":
+        raise errors.invalid("x must be \"step\" (wall times come with every point)", "x")
+    if not 1 <= query.buckets <= MAX_BUCKETS:
+        raise errors.invalid(f"buckets must be between 1 and {MAX_BUCKETS}", "buckets")
+    if not 1 <= len(query.series) <= MAX_SERIES:
+        raise errors.invalid(f"series must name between 1 and {MAX_SERIES} series", "series")
+    if len(query.series) * query.buckets > MAX_TOTAL_BUCKETS:
+        raise errors.invalid(f"series x buckets must not exceed {MAX_TOTAL_BUCKETS}", "buckets")
+    for i, ref in enumerate(query.series):
+        if not ref.runId.strip() or not ref.metricKey:
+            raise errors.invalid("runId and metricKey must not be empty", f"series[{i}]")
+    if (query.startStep is not None and query.endStep is not None
+            and query.startStep > query.endStep):
+        raise errors.invalid("startStep must not be after endStep", "endStep")
+
+
+async def query_chart(request: web.Request) -> web.Response:
+    """``{"projectId", "buckets", "startStep", "endStep", "series": [...]}``."""
+    principal = await authenticate(request)
+    query = await decode_body(request, ChartQuery)
+    _check(query)
+    ref = await resolve_project(request, principal, project_id=query.projectId)
+    principal.require(READ_SCOPE, ref)
+    store = request.app[STORE]
+    charts = await asyncio.gather(*(
+        store.read_chart(ref.project_id, s.runId, s.metricKey, query.startStep, query.endStep,
+                         query.buckets) for s in query.series))
+    entries = [await _entry(store, ref.project_id, s, chart)
+               for s, chart in zip(query.series, charts)]
+    return json_response(request, {"projectId": ref.project_id, "buckets": query.buckets,
+                                   "startStep": query.startStep, "endStep": query.endStep,
+                                   "series": entries})
+
+
+async def _entry(store: DataStore, project_id: str, ref: SeriesRef,
+                 chart: ChartSeries) -> orjson.Fragment:
+    head: dict[str, Any] = {"runId": ref.runId, "metricKey": ref.metricKey}
+    if not chart.found:
+        known = await store.run_known(project_id, ref.runId)
+        reason = "no points logged for this key" if known else "unknown run"
+        return orjson.Fragment(orjson.dumps({**head, "mode": "empty", "reason": reason,
+                                             "pointsLogged": 0, "pointsInRange": 0,
+                                             "duplicatesResolved": 0}))
+    return orjson.Fragment(orjson.dumps({**head, **chart_body(chart)}, option=_NUMPY))
+
+
+def chart_body(chart: ChartSeries) -> dict[str, Any]:
+    """The JSON fields of one found series (numpy arrays; render with OPT_SERIALIZE_NUMPY)."""
+    body: dict[str, Any] = {"pointsLogged": chart.logged, "pointsInRange": chart.in_range,
+                            "duplicatesResolved": chart.superseded,
+                            "firstStep": chart.first_step, "lastStep": chart.last_step}
+    if chart.buckets is None:
+        raw = chart.raw
+        assert raw is not None
+        return {**body, "mode": "raw", "steps": raw.steps, "values": raw.values,
+                "timestampsMs": raw.timestamps}
+    b = chart.buckets
+    return {**body, "mode": "buckets", "stepStart": b.step_first, "stepEnd": b.step_last,
+            "min": b.minimum, "max": b.maximum, "last": b.last, "lastTimestampMs": b.last_ts,
+            "count": b.count}
