@@ -18,6 +18,7 @@ import msgspec
 import orjson
 from aiohttp import web
 
+from rundial_collector.query.render import off_loop
 from rundial_collector.store.data_base import ChartSeries, DataStore
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
@@ -81,23 +82,36 @@ async def query_chart(request: web.Request) -> web.Response:
     charts = await asyncio.gather(*(
         store.read_chart(ref.project_id, s.runId, s.metricKey, query.startStep, query.endStep,
                          query.buckets) for s in query.series))
-    entries = [await _entry(store, ref.project_id, s, chart)
-               for s, chart in zip(query.series, charts)]
+    bodies = await off_loop(sum(map(_values_in, charts)), _render_found, query.series, charts)
+    entries = [body if body is not None else await _empty_entry(store, ref.project_id, s)
+               for s, body in zip(query.series, bodies)]
     return json_response(request, {"projectId": ref.project_id, "buckets": query.buckets,
                                    "startStep": query.startStep, "endStep": query.endStep,
                                    "series": entries})
 
 
-async def _entry(store: DataStore, project_id: str, ref: SeriesRef,
-                 chart: ChartSeries) -> orjson.Fragment:
-    head: dict[str, Any] = {"runId": ref.runId, "metricKey": ref.metricKey}
-    if not chart.found:
-        known = await store.run_known(project_id, ref.runId)
-        reason = "no points logged for this key" if known else "unknown run"
-        return orjson.Fragment(orjson.dumps({**head, "mode": "empty", "reason": reason,
-                                             "pointsLogged": 0, "pointsInRange": 0,
-                                             "duplicatesResolved": 0}))
-    return orjson.Fragment(orjson.dumps({**head, **chart_body(chart)}, option=_NUMPY))
+def _values_in(chart: ChartSeries) -> int:
+    """How many values one series' reply holds (the render's size, for :func:`off_loop`)."""
+    if chart.buckets is not None:
+        return 7 * len(chart.buckets.count)
+    return 3 * len(chart.raw.steps) if chart.raw is not None else 0
+
+
+def _render_found(series: list[SeriesRef],
+                  charts: list[ChartSeries]) -> list[orjson.Fragment | None]:
+    """Each found series as a JSON fragment, None for the others (pure: may run off the loop)."""
+    return [orjson.Fragment(orjson.dumps({"runId": ref.runId, "metricKey": ref.metricKey,
+                                          **chart_body(chart)}, option=_NUMPY))
+            if chart.found else None for ref, chart in zip(series, charts)]
+
+
+async def _empty_entry(store: DataStore, project_id: str, ref: SeriesRef) -> orjson.Fragment:
+    """The entry of a series with no points: why it is empty, for the UI's empty state."""
+    known = await store.run_known(project_id, ref.runId)
+    reason = "no points logged for this key" if known else "unknown run"
+    return orjson.Fragment(orjson.dumps({"runId": ref.runId, "metricKey": ref.metricKey,
+                                         "mode": "empty", "reason": reason, "pointsLogged": 0,
+                                         "pointsInRange": 0, "duplicatesResolved": 0}))
 
 
 def chart_body(chart: ChartSeries) -> dict[str, Any]:
