@@ -1,5 +1,5 @@
 # `make run`: fresh machine -> running collector on ./data plus an example run.
-# `make test`: fresh machine -> mypy --strict, then the whole suite; non-zero on any failure or
+# `make test`: fresh machine -> mypy --strict, the JS unit tests, then the whole suite; non-zero on any failure or
 # when no test ran.
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run test typecheck venv web chromium bench clean
+.PHONY: run test typecheck jstest venv web chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,11 +46,16 @@ chromium:
 run: $(STAMP) web
 	$(PY) examples/run_local.py --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-test: typecheck web chromium
+test: typecheck jstest web chromium
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
+
+# The UI's pure JS logic (smoothing, bucket merging, URL state...), against golden vectors in
+# tests/golden/ that the Python tests share; node's own test runner, no packages.
+jstest:
+	node --test tests/js/
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -39,9 +39,12 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the session (Playwright gives it a fresh profile)."""
+    """One headless Debian Chromium per test module (Playwright gives it a fresh profile).
+
+    Module scope, not session: the sync Playwright API keeps an event loop running in this
+    thread while it is open, which would break any asyncio test collected after it."""
     if not CHROMIUM.exists():
         _unavailable(f"Debian's chromium is not installed ({CHROMIUM}); `make test` installs "
                      "it when run as root")

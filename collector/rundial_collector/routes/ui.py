@@ -1,11 +1,12 @@
 """The web UI's pages and files (docs/ui.md).
 
-* ``GET /``: the UI shell (``ui/static/index.html``) for a valid session, else a 303 to
-  ``/login``.
+* ``GET /`` and every page path under ``/p/`` (a project ``/p/{ws}/{project}``, a run
+  ``/p/{ws}/{project}/r/{runId}``): the UI shell (``ui/static/index.html``) for a valid
+  session, else a 303 to ``/login``; the shell's router draws the page.
 * ``GET /login``: the login page; ``GET /login?once=<token>`` redeems a one-time login token
   (:mod:`rundial_collector.routes.ui_session`), sets the session cookie and answers 303 to
   ``/`` (or 303 to ``/login?link=invalid`` when the token is unknown, used or expired).
-* ``GET /ui/{file}``: our ES modules and CSS; ``GET /ui/vendor/{path}``: the vendored uPlot
+* ``GET /ui/{path}``: our ES modules and CSS (sub-folders by stage: ``core/``, ``pages/``…); ``GET /ui/vendor/{path}``: the vendored uPlot
   build copied by ``make`` (absent in a source checkout that has not run ``make``: 404).
 
 The files are read once at start-up; only those files are served (no path is ever joined from
@@ -119,5 +120,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_get("/ui/vendor/{path:.+}", vendor_file)
-    app.router.add_get("/ui/{name:[A-Za-z0-9_.-]+}", static_file)
+    app.router.add_get("/ui/{name:[A-Za-z0-9_./-]+}", static_file)
+    app.router.add_get("/p/{page:.+}", index)
     ui_session.setup_routes(app)

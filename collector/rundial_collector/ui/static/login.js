@@ -1,5 +1,5 @@
 // The login page: exchange an API key for a session cookie, then open the UI.
-import { postJson } from "/ui/api.js";
+import { postJson } from "./api.js";
 
 /** @param {string} message */
 function showError(message) {

@@ -1,7 +1,8 @@
 // The projects page: every workspace the session's key sees, its projects, run counts and
 // last activity.
-import { getJson } from "/ui/api.js";
-import { relativeTime } from "/ui/format.js";
+import { getJson } from "../api.js";
+import { relativeTime } from "../format.js";
+import { projectPath } from "../core/routes.js";
 
 /**
  * @typedef {{workspaceSlug: string, name: string}} Workspace
@@ -30,13 +31,16 @@ async function listAll(path, field) {
 
 /**
  * One table row for a project.
+ * @param {string} workspaceSlug
  * @param {Project} project
  * @returns {HTMLTableRowElement}
  */
-function projectRow(project) {
+function projectRow(workspaceSlug, project) {
   const row = document.createElement("tr");
   const name = document.createElement("td");
-  name.textContent = project.name;
+  name.append(Object.assign(document.createElement("a"), {
+    textContent: project.name, href: projectPath(workspaceSlug, project.projectSlug),
+  }));
   const count = Object.assign(document.createElement("td"), {
     className: "num", textContent: String(project.runCount),
   });
@@ -68,7 +72,7 @@ function workspaceSection(workspace, projects) {
   table.innerHTML = "<thead><tr><th>Project</th><th class=\"num\">Runs</th>" +
     "<th>Last activity</th></tr></thead>";
   const body = document.createElement("tbody");
-  body.append(...projects.map(projectRow));
+  body.append(...projects.map((p) => projectRow(workspace.workspaceSlug, p)));
   table.append(body);
   section.append(title, projects.length ? table : Object.assign(
     document.createElement("p"), { className: "muted", textContent: "No projects." }));
