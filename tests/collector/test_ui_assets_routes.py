@@ -249,3 +249,14 @@ def test_a_key_of_another_project_gets_no_read(seeded: tuple[CollectorProcess, S
     status, body = call(proc, "GET", f"{_project(proc)}/runs/{runs.consumer}/artifacts",
                         key=key["apiKey"])
     assert status in (403, 404), body
+
+
+def test_sdk_media_artifacts_are_left_out_unless_asked(
+        seeded: tuple[CollectorProcess, Seeded]) -> None:
+    proc, runs = seeded
+    assert [v["name"] for v in _assets(proc, runs.consumer)["produced"]] == ["model"]
+    status, body = _get(proc, f"/runs/{runs.consumer}/artifacts", includeInternal="true")
+    assert status == 200, body
+    types = sorted({v["artifactType"] for v in body["produced"]})
+    assert types == ["media_image", "media_table", "model"]
+    assert len(body["produced"]) == 1 + len(IMAGE_STEPS) + 1

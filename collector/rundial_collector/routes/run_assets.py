@@ -1,8 +1,10 @@
 """Artifact reads for the web UI (extensions, docs/protocol.md §5.7).
 
-* ``GET /api/v1/workspaces/{ws}/projects/{proj}/runs/{runId}/artifacts[?limit=]``: the versions
-  the run produced and used, without file lists (counts instead), each with its producing run
-  and its first consumers, plus the names and states of every run named (``runs``).
+* ``GET /api/v1/workspaces/{ws}/projects/{proj}/runs/{runId}/artifacts[?limit=]
+  [&includeInternal=true]``: the versions the run produced and used, without file lists
+  (counts instead), each with its producing run and its first consumers, plus the names and
+  states of every run named (``runs``). The SDK's own media and span-evidence artifacts
+  (:data:`INTERNAL_TYPES`) are left out unless ``includeInternal=true``.
 * ``GET .../projects/{proj}/artifacts/{artifactId}/files[?limit=&cursor=]``: one page of a
   version's files in manifest order, each with ``stored`` (is its content still on disk).
 * ``GET .../projects/{proj}/artifacts/{artifactId}/file?path=[&inline=true]``: the file's
@@ -39,6 +41,8 @@ CONSUMERS_MAX = 20
 FILES_DEFAULT, FILES_MAX = 200, 1000
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 FILE_CSP = "default-src 'none'; sandbox"
+# Artifacts the SDK makes on its own (media values, span evidence): shown elsewhere.
+INTERNAL_TYPES = ("media_image", "media_table", "trace_evidence")
 
 
 async def project_run(request: web.Request) -> tuple[ProjectRef, str]:
@@ -66,7 +70,9 @@ async def run_artifacts(request: web.Request) -> web.Response:
     project, run_id = await project_run(request)
     store = request.app[STORE]
     limit = parse_limit(request, VERSIONS_DEFAULT, VERSIONS_MAX)
-    assets = await store.run_assets(project.project_id, run_id, limit, CONSUMERS_MAX)
+    internal = request.query.get("includeInternal", "").lower() in ("1", "true")
+    assets = await store.run_assets(project.project_id, run_id, limit, CONSUMERS_MAX,
+                                    () if internal else INTERNAL_TYPES)
     produced = [summary_json(s) for s in assets.produced]
     used = [dict(summary_json(s), use=use_json(u)) for u, s in assets.used]
     named = {run_id} | {v["runId"] for v in produced + used}

@@ -63,8 +63,9 @@ class AssetReadStore(Protocol):
     """Bounded reads of a run's artifacts and media."""
 
     async def run_assets(self, project_id: str, run_id: str, limit: int,
-                         consumer_limit: int) -> RunAssets:
-        """Versions ``run_id`` produced (ready or deleted) and used, at most ``limit`` each."""
+                         consumer_limit: int, exclude_types: Sequence[str] = ()) -> RunAssets:
+        """Versions ``run_id`` produced (ready or deleted) and used, at most ``limit`` each,
+        leaving out versions whose type is in ``exclude_types``."""
         ...
 
     async def artifact_summary(self, artifact_id: str) -> VersionSummary | None:

@@ -29,17 +29,24 @@ class SQLiteAssetReads:
     engine: SQLiteEngine
 
     async def run_assets(self, project_id: str, run_id: str, limit: int,
-                         consumer_limit: int) -> RunAssets:
+                         consumer_limit: int, exclude_types: Sequence[str] = ()) -> RunAssets:
+        excluded = list(exclude_types)
+        marks = ", ".join("?" * len(excluded))
+        not_excluded = (f" AND (v.artifact_type IS NULL OR v.artifact_type NOT IN ({marks}))"
+                        if excluded else "")
+
         def read(conn: sqlite3.Connection) -> RunAssets:
             rows = conn.execute(
-                f"SELECT {VERSION_COLUMNS} FROM artifact_versions WHERE project_id = ? AND "
-                "run_id = ? AND state IN ('ready', 'deleted') ORDER BY name, version LIMIT ?",
-                (project_id, run_id, limit + 1)).fetchall()
+                f"SELECT {VERSION_COLUMNS} FROM artifact_versions AS v WHERE project_id = ? AND "
+                f"run_id = ? AND state IN ('ready', 'deleted'){not_excluded} "
+                "ORDER BY name, version LIMIT ?",
+                (project_id, run_id, *excluded, limit + 1)).fetchall()
             produced = tuple(_summary(conn, row, consumer_limit) for row in rows[:limit])
             uses = [ArtifactUse(*u) for u in conn.execute(
                 f"SELECT {_USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
-                "ON v.artifact_id = u.artifact_id WHERE u.project_id = ? AND u.run_id = ? "
-                "ORDER BY u.first_used_ms LIMIT ?", (project_id, run_id, limit + 1))]
+                f"ON v.artifact_id = u.artifact_id WHERE u.project_id = ? AND u.run_id = ?"
+                f"{not_excluded} ORDER BY u.first_used_ms LIMIT ?",
+                (project_id, run_id, *excluded, limit + 1))]
             used = []
             for use in uses[:limit]:
                 row = conn.execute(f"SELECT {VERSION_COLUMNS} FROM artifact_versions "
