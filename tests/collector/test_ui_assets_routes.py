@@ -13,7 +13,7 @@ import pytest
 
 from tests.collector.control import V1, assert_error, call, new_target, start_run
 from tests.collector.ui_assets_seed import (DATA_FILES, IMAGE_STEPS, MANY_FILES, MODEL_BYTES,
-                                            Seeded, seed_assets)
+                                            Seeded, seeded_collector)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 
@@ -21,13 +21,8 @@ from tests.helpers.http import request
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[CollectorProcess, Seeded]]:
-    base = tmp_path_factory.mktemp("ui-assets")
-    proc = CollectorProcess(base / "data")
-    proc.start()
-    try:
-        yield proc, seed_assets(proc, base)
-    finally:
-        proc.stop()
+    with seeded_collector(tmp_path_factory.mktemp("ui-assets")) as seeded:
+        yield seeded
 
 
 def _project(proc: CollectorProcess) -> str:

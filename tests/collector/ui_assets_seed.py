@@ -8,6 +8,8 @@ caption) and a table ``preds``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +71,14 @@ def seed_assets(proc: CollectorProcess, base: Path) -> Seeded:
     assert consumer.flush(timeout_s=60)
     assert consumer.finish(timeout_s=60)
     return Seeded(producer.run_id, consumer.run_id)
+
+
+@contextmanager
+def seeded_collector(base: Path) -> Iterator[tuple[CollectorProcess, Seeded]]:
+    """A fresh collector under ``base`` holding :func:`seed_assets`' runs; stopped on exit."""
+    proc = CollectorProcess(base / "data")
+    proc.start()
+    try:
+        yield proc, seed_assets(proc, base)
+    finally:
+        proc.stop()

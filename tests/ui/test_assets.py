@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.collector.ui_assets_seed import (DATA_FILES, MANY_FILES, MODEL_BYTES, Seeded,
-                                            seed_assets, step_pixel)
+                                            seeded_collector, step_pixel)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.ui.conftest import CSP_LISTENER
 
@@ -35,13 +35,8 @@ RENDER = """async ([module, fn, runId]) => {
 @pytest.fixture(scope="module")
 def assets_collector(tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[tuple[CollectorProcess, Seeded]]:
-    base = tmp_path_factory.mktemp("ui-assets")
-    proc = CollectorProcess(base / "data")
-    proc.start()
-    try:
-        yield proc, seed_assets(proc, base)
-    finally:
-        proc.stop()
+    with seeded_collector(tmp_path_factory.mktemp("ui-assets")) as seeded:
+        yield seeded
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from aiohttp import web
 from rundial_collector.artifacts.models import check_path
 from rundial_collector.artifacts.runtime import BLOBS
 from rundial_collector.artifacts.views import artifact_json, file_json, use_json
+from rundial_collector.routes.runs_read import path_run
 from rundial_collector.store.asset_reads_base import VersionSummary
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -47,13 +48,8 @@ INTERNAL_TYPES = ("media_image", "media_table", "trace_evidence")
 
 async def project_run(request: web.Request) -> tuple[ProjectRef, str]:
     """The path's project (``project:read``) and its run ``{runId}``; 404 when unknown there."""
-    project = await auth.path_project(request, "project:read")
-    run_id = request.match_info["runId"]
-    run = await request.app[STORE].get_run(run_id)
-    if run is None or run.project_id != project.project_id:
-        raise errors.not_found(f"run {run_id} was not found in "
-                               f"{project.workspace_slug}/{project.project_slug}")
-    return project, run_id
+    project, run = await path_run(request)
+    return project, run.run_id
 
 
 def summary_json(s: VersionSummary) -> dict[str, Any]:

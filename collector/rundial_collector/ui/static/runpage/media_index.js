@@ -47,6 +47,33 @@ export function mediaSteps(where, mediaKey) {
     { mediaKey, cursor }), (page) => page.steps, MAX_STEPS_PER_KEY);
 }
 
+/** A logged table larger than this is not loaded into the page (rd.Table tables are far smaller). */
+export const MAX_TABLE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The JSON of a table file with the session cookie; an Error with a clear message when the
+ * file is missing, too large to show or not JSON.
+ * @param {string} url
+ * @returns {Promise<unknown>}
+ */
+export async function fetchTableJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  }
+  const size = Number(response.headers.get("Content-Length") ?? "0");
+  if (size > MAX_TABLE_BYTES) {
+    await response.body?.cancel();
+    throw new Error(`the table file is ${Math.round(size / 1048576)} MB, too large to show here`);
+  }
+  try {
+    return await response.json();
+  } catch {
+    throw new Error("the table file is not valid JSON");
+  }
+}
+
 /** A per-tab cache of the items at (key, step): one request per step, shared by prefetches. */
 export class ItemCache {
   /**

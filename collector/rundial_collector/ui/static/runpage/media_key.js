@@ -2,9 +2,9 @@
 // slider's step, fetched when shown, with the neighbouring steps prefetched (metadata and image
 // bytes, so moving the slider by one step is instant). Images load from the artifact file
 // route with the session cookie (img-src 'self'); tables become sortable grids.
-import { getJson } from "../api.js";
 import { filePath } from "./assets_paths.js";
 import { el, message } from "./assets_dom.js";
+import { fetchTableJson } from "./media_index.js";
 import { nearestStepIndex, neighbourIndexes } from "./media_logic.js";
 import { mountTable } from "./media_table.js";
 
@@ -74,8 +74,8 @@ export class MediaKeyView {
     }
     if (this.key.mediaType === "table") {
       const item = items[0];
-      const json = await getJson(filePath(this.where.ws, this.where.project, item.artifactId,
-        item.artifactPath));
+      const json = await fetchTableJson(filePath(this.where.ws, this.where.project,
+        item.artifactId, item.artifactPath));
       const box = el("div", { className: "media-table-box", dataset: { step } });
       mountTable(box, json);
       this.body.replaceChildren(box);
