@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import rundial as rd
 from tests.collector.control import V1, assert_error, call, new_target, start_run
 from tests.collector.ui_assets_seed import (DATA_FILES, IMAGE_STEPS, MANY_FILES, MODEL_BYTES,
                                             Seeded, seeded_collector)
@@ -115,7 +116,9 @@ def test_file_download_serves_the_bytes_as_an_attachment(
         status, headers, body = _file(proc, data, path, inline="true")
         assert status == 200
         assert hashlib.sha256(body).digest() == hashlib.sha256(content).digest()
-        assert headers["Content-Disposition"].startswith("attachment;")
+        base = path.rsplit("/", 1)[-1]
+        assert headers["Content-Disposition"] == (f'attachment; filename="{base}"; '
+                                                  f"filename*=UTF-8''{base}")
         assert headers["Content-Type"] == "application/octet-stream"
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in headers["Content-Security-Policy"]
@@ -255,3 +258,22 @@ def test_sdk_media_artifacts_are_left_out_unless_asked(
     types = sorted({v["artifactType"] for v in body["produced"]})
     assert types == ["media_image", "media_table", "model"]
     assert len(body["produced"]) == 1 + len(IMAGE_STEPS) + 1
+
+
+def test_a_non_ascii_file_name_survives_the_download(seeded: tuple[CollectorProcess, Seeded],
+                                                      tmp_path: Path) -> None:
+    """The name reaches the browser whole (RFC 6266 ``filename*``), with an ASCII fallback."""
+    proc, _ = seeded
+    run = rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
+                  api_key=proc.api_key, spool_directory=str(tmp_path / "spool"), name="names")
+    assert isinstance(run, rd.Run)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "résumé \"x\".txt").write_bytes(b"r")
+    assert run.log_artifact(tmp_path / "d", name="names")
+    assert run.flush(timeout_s=60) and run.finish(timeout_s=60)
+    [version] = _assets(proc, run.run_id)["produced"]
+    status, headers, body = _file(proc, version["artifactId"], 'résumé "x".txt')
+    assert status == 200 and body == b"r"
+    assert headers["Content-Disposition"] == (
+        "attachment; filename=\"r_sum_ _x_.txt\"; "
+        "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22.txt")

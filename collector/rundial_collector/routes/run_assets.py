@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mimetypes
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -129,19 +130,21 @@ async def artifact_file(request: web.Request) -> web.StreamResponse:
         raise errors.not_found(f"the content of {path!r} is no longer stored")
     content_type = f.content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
     inline = request.query.get("inline", "").lower() in ("1", "true")
-    name = path.rsplit("/", 1)[-1].replace('"', "_").replace("\\", "_")
+    name = path.rsplit("/", 1)[-1]
     disposition = "inline" if inline and content_type in INLINE_TYPES else "attachment"
     if disposition == "attachment":
         content_type = "application/octet-stream"
     return web.FileResponse(on_disk, headers={
         "Content-Type": content_type, "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": FILE_CSP, "Cache-Control": "private, max-age=3600",
-        "Content-Disposition": f'{disposition}; filename="{_ascii(name)}"'})
+        "Content-Disposition": f"{disposition}; filename=\"{_ascii(name)}\"; "
+                               f"filename*=UTF-8''{quote(name, safe='')}"})
 
 
 def _ascii(name: str) -> str:
-    """A header-safe file name (non-ASCII and control characters become ``_``)."""
-    return "".join(c if " " <= c < "\x7f" else "_" for c in name) or "file"
+    """The ASCII fallback ``filename`` (non-ASCII, control characters, ``"`` and ``\\`` become
+    ``_``); the exact name travels in ``filename*``."""
+    return "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name) or "file"
 
 
 def setup_routes(app: web.Application) -> None:
