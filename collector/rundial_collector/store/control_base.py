@@ -103,6 +103,7 @@ class Run:
     updated_ms: int
     last_heartbeat_ms: int | None
     client: dict[str, Any] | None = None
+    notes: str = ""  # set through the UI's run edits (docs/protocol.md §4.9)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Rows are ordered by (sort expression, run_id) in one direction, and a page continues strictly
 after the (value, run_id) of the previous page's last row, so pages are stable while runs are
-being added. ``runName`` sorts missing names as the empty string. A run whose stored status is
+being added. Soft-deleted runs are never listed. ``runName`` sorts missing names as the empty string. A run whose stored status is
 ``running`` but whose last heartbeat is older than the cutoff reads as ``lost``.
 """
 
@@ -17,7 +17,11 @@ SORT_EXPRESSIONS = {"runId": "run_id", "startedAtMs": "started_ms",
                     "updatedAtMs": "updated_ms", "runName": "COALESCE(name, '')"}
 _STATUS = "CASE WHEN status = 'running' AND last_heartbeat_ms < ? THEN 'lost' ELSE status END"
 RUN_COLUMNS = ("run_id, project_id, kind, name, run_group, job_type, tags, config, {status}, "
-            "reason, started_ms, finished_ms, updated_ms, last_heartbeat_ms, client")
+            "reason, started_ms, finished_ms, updated_ms, last_heartbeat_ms, client, "
+            "(SELECT m.notes FROM run_meta m WHERE m.run_id = runs.run_id)")
+# Soft-deleted runs (store/sqlite/run_edits.py) are invisible to every run read.
+NOT_DELETED = ("NOT EXISTS (SELECT 1 FROM run_meta m WHERE m.run_id = runs.run_id "
+               "AND m.deleted_ms IS NOT NULL)")
 
 
 def status_sql() -> str:
@@ -37,8 +41,15 @@ def query_page(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int
     return rows[:query.limit], len(rows) > query.limit
 
 
+def is_deleted(conn: sqlite3.Connection, run_id: str) -> bool:
+    """True when ``run_id`` was soft-deleted."""
+    row = conn.execute("SELECT 1 FROM run_meta WHERE run_id = ? AND deleted_ms IS NOT NULL",
+                       (run_id,)).fetchone()
+    return row is not None
+
+
 def _filters(query: RunQuery, cutoff_ms: int) -> tuple[list[str], list[Any]]:
-    where = ["project_id = ?"]
+    where = ["project_id = ?", NOT_DELETED]
     params: list[Any] = [query.project_id]
     if query.after is not None:
         expr = SORT_EXPRESSIONS[query.order_by]
