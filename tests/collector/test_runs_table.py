@@ -117,7 +117,7 @@ async def test_ten_thousand_runs(tmp_path: Path) -> None:
         project = await store.create_project(ws.workspace_id, "p", "p")
         await _seed(store, project.project_id, TABLE_MAX_RUNS, 20)
         begun = time.perf_counter()
-        runs, more = await store.query_runs(
+        runs, more = await store.query_table_rows(
             RunQuery(project.project_id, TABLE_MAX_RUNS, "desc", "startedAtMs"), 2_000_000)
         read = time.perf_counter()
         body = table_body(runs, {})
@@ -129,7 +129,7 @@ async def test_ten_thousand_runs(tmp_path: Path) -> None:
         assert payload["columns"]["runId"][0] == "run09999"
         assert payload["config"][0] == {f"k{k}": 9999 * k / 7 for k in range(20)}
         assert all(len(config) == 20 for config in payload["config"])
-        page, more = await store.query_runs(
+        page, more = await store.query_table_rows(
             RunQuery(project.project_id, 4000, "desc", "startedAtMs",
                      after=(runs[3999].started_ms, runs[3999].run_id)), 2_000_000)
         assert more and [run.run_id for run in page] == [run.run_id for run in runs[4000:8000]]

@@ -211,3 +211,12 @@ test("keys: typing targets, bindings, latest wins; theme toggle; tag parsing", (
   assert.equal(nextTheme("bogus", true), "light");
   assert.deepEqual(parseTags(" a, b  c,,a "), ["a", "b", "c"]);
 });
+
+test("natural string order and the duration of lost runs", () => {
+  const named = ["run-10", "run-9", "Run-1", "run-100"].map((n) => run(n));
+  assert.deepEqual(sortRuns(named, "name", false, NOW).map((r) => r.runId),
+    ["Run-1", "run-9", "run-10", "run-100"]);
+  const lost = run("l", { status: "lost", finishedAtMs: null, startedAtMs: 1000, updatedAtMs: 61_000 });
+  assert.equal(fieldValue(lost, "duration", NOW), 60_000);
+  assert.equal(cellText(lost, "duration", NOW).text, "1m 00s");
+});

@@ -138,6 +138,26 @@ class RunQuery:
     statuses: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class TableRow:
+    """A run as the runs table lists it (docs/protocol.md §4.10); ``tags_json`` and
+    ``config_json`` are the stored JSON texts (an array and an object), passed through."""
+
+    run_id: str
+    name: str | None
+    status: str  # effective ("lost" derived)
+    reason: str | None
+    kind: str
+    group: str | None
+    job_type: str | None
+    host: str | None  # the client's ``host`` string from runs/start, when it sent one
+    tags_json: str
+    started_ms: int
+    finished_ms: int | None
+    updated_ms: int
+    config_json: str
+
+
 class ControlStore(Protocol):
     """Workspaces, projects, API keys and runs."""
 
@@ -231,6 +251,11 @@ class ControlStore(Protocol):
 
     async def query_runs(self, query: RunQuery, now_ms: int) -> tuple[list[Run], bool]:
         """One page of runs and whether more exist."""
+        ...
+
+    async def query_table_rows(self, query: RunQuery, now_ms: int
+                               ) -> tuple[list[TableRow], bool]:
+        """Like :meth:`query_runs` (same order, filters and keyset), as :class:`TableRow`."""
         ...
 
     async def ping(self) -> None:

@@ -29,13 +29,20 @@ def status_sql() -> str:
     return _STATUS
 
 
-def query_page(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int
-               ) -> tuple[list[tuple[Any, ...]], bool]:
-    """At most ``query.limit`` rows and whether another page exists."""
+TABLE_COLUMNS = ("run_id, name, {status}, reason, kind, run_group, job_type, "
+                 "CASE WHEN json_type(client, '$.host') = 'text' "
+                 "THEN json_extract(client, '$.host') END, "
+                 "tags, started_ms, finished_ms, updated_ms, config")
+
+
+def query_page(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int,
+               columns: str = RUN_COLUMNS) -> tuple[list[tuple[Any, ...]], bool]:
+    """At most ``query.limit`` rows of ``columns`` (:data:`RUN_COLUMNS` or
+    :data:`TABLE_COLUMNS`) and whether another page exists."""
     where, params = _filters(query, cutoff_ms)
     expr = SORT_EXPRESSIONS[query.order_by]
     direction = "ASC" if query.order == "asc" else "DESC"
-    sql = (f"SELECT {RUN_COLUMNS.format(status=_STATUS)} FROM runs WHERE {' AND '.join(where)} "
+    sql = (f"SELECT {columns.format(status=_STATUS)} FROM runs WHERE {' AND '.join(where)} "
            f"ORDER BY {expr} {direction}, run_id {direction} LIMIT ?")
     rows = conn.execute(sql, (cutoff_ms, *params, query.limit + 1)).fetchall()
     return rows[:query.limit], len(rows) > query.limit

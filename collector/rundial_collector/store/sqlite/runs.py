@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from rundial_collector.store.control_base import (TERMINAL_STATUSES, Run, RunQuery, RunStart,
-                                                  StoreConflict, StoreNotFound)
+                                                  StoreConflict, StoreNotFound, TableRow)
 from rundial_collector.store.sqlite.engine import SQLiteEngine
-from rundial_collector.store.sqlite.runquery import (NOT_DELETED, RUN_COLUMNS, is_deleted,
-                                                     query_page, status_sql)
+from rundial_collector.store.sqlite.runquery import (NOT_DELETED, RUN_COLUMNS, TABLE_COLUMNS,
+                                                     is_deleted, query_page, status_sql)
 
 RUNS_SCHEMA: list[str] = ["""
 CREATE TABLE IF NOT EXISTS runs (
@@ -112,6 +112,14 @@ class SQLiteRuns:
     async def query_runs(self, query: RunQuery, now_ms: int) -> tuple[list[Run], bool]:
         cutoff = now_ms - self.lost_after_ms
         return await self.engine.read(lambda conn: _query_runs(conn, query, cutoff))
+
+    async def query_table_rows(self, query: RunQuery, now_ms: int
+                               ) -> tuple[list[TableRow], bool]:
+        cutoff = now_ms - self.lost_after_ms
+        def read(conn: sqlite3.Connection) -> tuple[list[TableRow], bool]:
+            rows, more = query_page(conn, query, cutoff, TABLE_COLUMNS)
+            return [TableRow(*row) for row in rows], more
+        return await self.engine.read(read)
 
 
 def _query_runs(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int

@@ -97,3 +97,23 @@ export function stateClass(status) {
   }
   return "state state-warn";
 }
+
+const CHAR_PX = 7.5; // average glyph width of the 14 px UI font
+const PAD_PX = 28; // cell padding, sort arrow and badge border
+
+/**
+ * Column widths in px from the header and a sample of runs (the table uses fixed layout, so
+ * columns keep their width while the virtual window scrolls): the longest text, clamped.
+ * @param {Column[]} columns
+ * @param {TableRun[]} sample
+ * @param {number} nowMs
+ * @returns {number[]}
+ */
+export function columnWidths(columns, sample, nowMs) {
+  return columns.map((column) => {
+    let chars = column.label.length + 2;
+    for (const run of sample) chars = Math.max(chars, cellText(run, column.id, nowMs).text.length);
+    if (column.id === "name") chars += 2; // the colour swatch
+    return Math.round(Math.min(256, Math.max(48, chars * CHAR_PX + PAD_PX)));
+  });
+}

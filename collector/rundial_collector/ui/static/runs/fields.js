@@ -44,8 +44,8 @@ export function configKeyOf(field) {
 }
 
 /**
- * The value of a canonical field of a run (null when absent). ``duration`` of a run without
- * an end is measured to ``nowMs``.
+ * The value of a canonical field of a run (null when absent). ``duration`` of a running run
+ * is measured to ``nowMs``, of a lost one to its last update.
  * @param {TableRun} run
  * @param {string} field
  * @param {number} nowMs
@@ -61,9 +61,20 @@ export function fieldValue(run, field, nowMs) {
     case "start": return run.startedAtMs;
     case "end": return run.finishedAtMs;
     case "updated": return run.updatedAtMs;
-    case "duration": return (run.finishedAtMs ?? nowMs) - run.startedAtMs;
+    case "duration": return endMs(run, nowMs) - run.startedAtMs;
     default: return /** @type {any} */ (run)[field] ?? null;
   }
+}
+
+/**
+ * When the run ended: its finish, else now while running, else (lost) its last sign of life.
+ * @param {TableRun} run
+ * @param {number} nowMs
+ * @returns {number}
+ */
+function endMs(run, nowMs) {
+  if (run.finishedAtMs !== null) return run.finishedAtMs;
+  return run.status === "running" ? nowMs : run.updatedAtMs;
 }
 
 /**
@@ -94,17 +105,20 @@ export function decodeTable(reply) {
  * @returns {string[]}
  */
 export function varyingConfigKeys(runs, max) {
-  /** @type {Map<string, {first: string, varies: boolean, count: number}>} */
+  /** @type {Map<string, {first: any, varies: boolean, count: number}>} */
   const seen = new Map();
+  /** @param {any} value scalars as they are, lists and objects as JSON text */
+  const comparable = (value) => (value !== null && typeof value === "object"
+    ? JSON.stringify(value) : value);
   for (const run of runs) {
-    for (const [key, value] of Object.entries(run.config)) {
-      if (key.startsWith("summary.")) continue;
-      const text = JSON.stringify(value);
+    const config = run.config;
+    for (const key in config) {
       const entry = seen.get(key);
-      if (!entry) seen.set(key, { first: text, varies: false, count: 1 });
-      else {
+      if (entry) {
         entry.count++;
-        if (text !== entry.first) entry.varies = true;
+        if (!entry.varies && comparable(config[key]) !== entry.first) entry.varies = true;
+      } else if (!key.startsWith("summary.")) {
+        seen.set(key, { first: comparable(config[key]), varies: false, count: 1 });
       }
     }
   }

@@ -125,6 +125,24 @@ function groupRow(tr, row, span) {
 }
 
 /**
+ * The column group fixing each column's width (px) for the fixed table layout.
+ * @param {number[]} widthsPx one per data column
+ * @returns {HTMLTableColElement}
+ */
+export function colGroup(widthsPx) {
+  const group = document.createElement("colgroup");
+  const edge = () => Object.assign(document.createElement("col"), { className: "col-edge" });
+  group.append(edge());
+  for (const width of widthsPx) {
+    const col = document.createElement("col");
+    col.style.width = `${width}px`;
+    group.append(col);
+  }
+  group.append(edge());
+  return /** @type {any} */ (group);
+}
+
+/**
  * A spacer row standing for the rows outside the virtual window.
  * @param {number} heightPx
  * @param {number} span

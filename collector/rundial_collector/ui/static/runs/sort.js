@@ -1,11 +1,14 @@
 // Sorting and grouping of run rows (pure, no DOM; tested with node --test).
 //
 // Values compare by type first (numbers, then strings, then booleans, then lists/objects as
-// JSON), then by value; null/absent always sorts last, whichever the direction, so a column
+// JSON), then by value (strings naturally: "run-9" before "run-10"); null/absent always sorts last, whichever the direction, so a column
 // missing in most runs never buries the runs that have it. Ties keep the newest run first.
 import { fieldValue } from "./fields.js";
 
 /** @typedef {import("./fields.js").TableRun} TableRun */
+
+/** Strings sort naturally ("run-9" before "run-10"), case-insensitively first. */
+const COLLATOR = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 /** @param {any} value @returns {number} */
 function typeRank(value) {
@@ -27,7 +30,7 @@ export function compareValues(a, b) {
   const ra = typeRank(a), rb = typeRank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 0 || ra === 2) return a < b ? -1 : a > b ? 1 : 0;
-  if (ra === 1) return a < b ? -1 : a > b ? 1 : 0;
+  if (ra === 1) return a === b ? 0 : COLLATOR.compare(a, b) || (a < b ? -1 : 1);
   if (ra === 4) return 0;
   const ja = JSON.stringify(a), jb = JSON.stringify(b);
   return ja < jb ? -1 : ja > jb ? 1 : 0;

@@ -7,11 +7,11 @@ import { bindKey } from "../core/keys.js";
 import { runPath } from "../core/routes.js";
 import { getState, setState } from "../core/urlstate.js";
 import { fillColumnChooser } from "./chooser.js";
-import { columnById, DEFAULT_BASE } from "./columns.js";
+import { columnById, columnWidths, DEFAULT_BASE } from "./columns.js";
 import { openRunEditor } from "./edit.js";
 import { allConfigKeys, canonicalField, decodeTable, varyingConfigKeys } from "./fields.js";
 import { buildFilter } from "./filter.js";
-import { displayRow, headerRow, spacerRow } from "./rows.js";
+import { colGroup, displayRow, headerRow, spacerRow } from "./rows.js";
 import { groupRows, parseSort, sortRuns } from "./sort.js";
 import { clickSelection, defaultSelection, formatSelection, parseSelection, runRefs,
   virtualWindow } from "./view.js";
@@ -29,6 +29,8 @@ const OVERSCAN = 12;
 const DEFAULT_SELECTED = 10;
 const MAX_RUNS = 50_000; // pages of the runs-table route fetched at most
 const DEFAULT_CONFIG_COLUMNS = 8;
+const WIDTH_SAMPLE = 200; // runs measured for the column widths
+const EDGE_PX = 32; // the select and actions columns
 
 /**
  * Every run of the project (newest first), up to :data:`MAX_RUNS`.
@@ -90,6 +92,17 @@ export async function mountRunsTable(container, context) {
     context.emit("selection", { runs: runRefs(s.selected, order) });
     if (persist) setState({ runs: formatSelection(s.selected, order) }, context.emit);
   };
+  let widthsFor = "";
+  const sizeColumns = () => {
+    const key = s.columns.join("\n");
+    if (key === widthsFor) return;
+    widthsFor = key;
+    const columns = s.columns.map((id) => /** @type {any} */ (columnById(id)));
+    table.querySelector("colgroup")?.remove();
+    const widths = columnWidths(columns, s.all.slice(0, WIDTH_SAMPLE), nowMs);
+    table.prepend(colGroup(widths));
+    table.style.width = `${widths.reduce((sum, w) => sum + w, 2 * EDGE_PX)}px`;
+  };
   const renderHeader = () => {
     const visibleSelected = s.view.filter((run) => s.selected.has(run.runId)).length;
     const state = visibleSelected === 0 ? "none" : visibleSelected === s.view.length ? "all" : "some";
@@ -120,6 +133,7 @@ export async function mountRunsTable(container, context) {
       "rundial.init() appear here." : s.view.length === 0 ? "No run matches this filter." : "";
     bar.count.textContent = `${s.view.length} of ${s.all.length} runs` +
       (capped ? ` (newest ${MAX_RUNS} loaded)` : "");
+    sizeColumns();
     renderHeader();
     renderBody();
   };
