@@ -12,6 +12,7 @@ import { cellText, columnById, formatValue, stateClass } from "../../collector/r
 import { parseTags } from "../../collector/rundial_collector/ui/static/runs/edit.js";
 import { bindKey, findBinding, isTyping, shortcutList } from "../../collector/rundial_collector/ui/static/core/keys.js";
 import { nextTheme } from "../../collector/rundial_collector/ui/static/core/theme.js";
+import { AUTO_REFRESH_MAX_RUNS, refreshDue, selectionChanged } from "../../collector/rundial_collector/ui/static/runs/load.js";
 
 const NOW = 1_700_000_100_000;
 
@@ -219,4 +220,17 @@ test("natural string order and the duration of lost runs", () => {
   const lost = run("l", { status: "lost", finishedAtMs: null, startedAtMs: 1000, updatedAtMs: 61_000 });
   assert.equal(fieldValue(lost, "duration", NOW), 60_000);
   assert.equal(cellText(lost, "duration", NOW).text, "1m 00s");
+});
+
+test("live refresh: only small projects with a running run; selection changes that matter", () => {
+  assert.equal(refreshDue(RUNS), true);
+  assert.equal(refreshDue(RUNS.filter((r) => r.status !== "running")), false);
+  const many = Array.from({ length: AUTO_REFRESH_MAX_RUNS + 1 }, (_, i) => run(`m${i}`,
+    { status: "running" }));
+  assert.equal(refreshDue(many), false);
+  const refs = runRefs(new Set(["a", "b"]), RUNS);
+  assert.equal(selectionChanged(refs, runRefs(new Set(["a", "b"]), RUNS)), false);
+  assert.equal(selectionChanged(refs, runRefs(new Set(["a"]), RUNS)), true);
+  const finished = RUNS.map((r) => (r.runId === "a" ? { ...r, status: "completed" } : r));
+  assert.equal(selectionChanged(refs, runRefs(new Set(["a", "b"]), finished)), true);
 });

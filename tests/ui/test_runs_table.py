@@ -12,6 +12,8 @@ import pytest
 
 import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.http import request
+from tests.helpers.waiting import wait_until
 from tests.ui.conftest import CSP_LISTENER
 
 TIMEOUT_MS = 15_000
@@ -227,3 +229,44 @@ def test_rename_through_the_dialog(page: Any, runs_collector: CollectorProcess,
     _open(page, runs_collector, "?q=renamed")
     _wait_rows(page, 1)
     assert page.locator("tr[data-run-id]").get_attribute("data-run-id") == run_id
+
+
+def test_live_state_and_empty_project(page: Any, runs_collector: CollectorProcess,
+                                      tmp_path: Path) -> None:
+    """A project without runs says so; a running SDK run shows the running badge, and after
+    ``finish()`` a reload (↻) shows it completed and re-announces the selection."""
+    status, _, payload = request("POST", f"{runs_collector.url}/api/v1/workspaces/"
+                                 f"{runs_collector.workspace}/projects", {"slug": "live"},
+                                 api_key=runs_collector.api_key)
+    assert status == 201, payload
+    page.goto(f"/p/{runs_collector.workspace}/live", timeout=TIMEOUT_MS)
+    page.wait_for_selector('#runs-table[data-state="ready"][data-rows="0"]', timeout=TIMEOUT_MS)
+    assert "no runs yet" in page.inner_text("#runs-table .empty")
+    run = rd.init(workspace=runs_collector.workspace, project="live", endpoint=runs_collector.url,
+                  api_key=runs_collector.api_key, spool_directory=str(tmp_path / "spool"),
+                  name="live-run")
+    assert isinstance(run, rd.Run)
+    try:
+        run.log({"train/loss": 1.0}, step=0)
+        wait_until(lambda: _listed(runs_collector, "live") == 1, timeout_seconds=15)
+        page.reload()
+        page.wait_for_selector("tr[data-run-id] .state-running", timeout=TIMEOUT_MS)
+    finally:
+        run.finish()
+    page.evaluate("""() => import('/ui/core/bus.js').then(({on}) => {
+        window.__states = [];
+        on('selection', (d) => window.__states.push(d.runs.map((r) => r.status)));
+    })""")
+    page.click(".runs-refresh")
+    page.wait_for_selector("tr[data-run-id] .state-completed", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__states.at(-1)?.[0] === 'completed'",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(tmp_path / "live.png"))
+
+
+def _listed(collector: CollectorProcess, project: str) -> int:
+    status, _, payload = request("GET", f"{collector.url}/api/v1/workspaces/"
+                                 f"{collector.workspace}/projects/{project}/runs-table",
+                                 api_key=collector.api_key)
+    assert status == 200, payload
+    return int(payload["count"])

@@ -48,7 +48,7 @@ async function send(method, path, body) {
   if (!response.ok) {
     const field = reply?.error?.details?.field;
     const message = reply?.error?.message ?? `HTTP ${response.status}`;
-    throw new Error(field ? `${field}: ${message}` : message);
+    throw new Error(field && !message.includes(field) ? `${field}: ${message}` : message);
   }
   return reply;
 }

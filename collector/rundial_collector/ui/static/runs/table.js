@@ -2,20 +2,20 @@
 // ~28 px rows (10,000 runs scroll smoothly), selection that drives the charts (``selection``
 // on the bus; the 10 most recent runs by default), keyboard moves and the row editor.
 // URL fields: runs (selection), q (filter), sort, group (core/urlstate.js).
-import { getJson } from "../api.js";
 import { bindKey } from "../core/keys.js";
 import { runPath } from "../core/routes.js";
 import { getState, setState } from "../core/urlstate.js";
 import { fillColumnChooser } from "./chooser.js";
 import { columnById, columnWidths, DEFAULT_BASE } from "./columns.js";
 import { openRunEditor } from "./edit.js";
-import { allConfigKeys, canonicalField, decodeTable, varyingConfigKeys } from "./fields.js";
+import { allConfigKeys, canonicalField, varyingConfigKeys } from "./fields.js";
 import { buildFilter } from "./filter.js";
 import { colGroup, displayRow, headerRow, spacerRow } from "./rows.js";
 import { groupRows, parseSort, sortRuns } from "./sort.js";
 import { clickSelection, defaultSelection, formatSelection, parseSelection, runRefs,
   virtualWindow } from "./view.js";
 import { buildToolbar } from "./toolbar.js";
+import { autoRefresh, fetchRuns, MAX_RUNS, selectionChanged } from "./load.js";
 
 /**
  * @typedef {{ws: string, project: string, projectId: string,
@@ -27,29 +27,9 @@ import { buildToolbar } from "./toolbar.js";
 export const ROW_PX = 28;
 const OVERSCAN = 12;
 const DEFAULT_SELECTED = 10;
-const MAX_RUNS = 50_000; // pages of the runs-table route fetched at most
 const DEFAULT_CONFIG_COLUMNS = 8;
 const WIDTH_SAMPLE = 200; // runs measured for the column widths
 const EDGE_PX = 32; // the select and actions columns
-
-/**
- * Every run of the project (newest first), up to :data:`MAX_RUNS`.
- * @param {PageContext} context
- * @returns {Promise<{runs: TableRun[], capped: boolean}>}
- */
-async function fetchRuns(context) {
-  const base = `/api/v1/workspaces/${encodeURIComponent(context.ws)}/projects/` +
-    `${encodeURIComponent(context.project)}/runs-table`;
-  /** @type {TableRun[]} */
-  let runs = [];
-  let cursor = null;
-  do {
-    const reply = await getJson(cursor ? `${base}?cursor=${encodeURIComponent(cursor)}` : base);
-    runs = runs.concat(decodeTable(reply));
-    cursor = reply.page.hasMore ? reply.page.nextCursor : null;
-  } while (cursor && runs.length < MAX_RUNS);
-  return { runs, capped: cursor !== null };
-}
 
 /**
  * Draw the runs table into ``container``; announces ``selection`` on the bus.
@@ -73,7 +53,7 @@ export async function mountRunsTable(container, context) {
   container.replaceChildren(root);
 
   const { runs: all, capped } = await fetchRuns(context);
-  const nowMs = Date.now();
+  let nowMs = Date.now();
   const s = {
     all, view: /** @type {TableRun[]} */ ([]),
     rows: /** @type {import("./sort.js").DisplayRow[]} */ ([]),
@@ -81,7 +61,7 @@ export async function mountRunsTable(container, context) {
     anchor: /** @type {number | null} */ (null), cursor: -1,
     sort: parseSort(getState("sort")), group: groupField(getState("group")),
     collapsed: /** @type {Set<string>} */ (new Set()), filterError: /** @type {string | null} */ (null),
-    columns: chosenColumns(context.projectId, all),
+    columns: chosenColumns(context.projectId, all), capped,
   };
   if (s.sort && !canonicalField(s.sort.field)) s.sort = null;
   bar.filter.value = getState("q") ?? "";
@@ -132,7 +112,7 @@ export async function mountRunsTable(container, context) {
     empty.textContent = s.all.length === 0 ? "This project has no runs yet. Runs logged with " +
       "rundial.init() appear here." : s.view.length === 0 ? "No run matches this filter." : "";
     bar.count.textContent = `${s.view.length} of ${s.all.length} runs` +
-      (capped ? ` (newest ${MAX_RUNS} loaded)` : "");
+      (s.capped ? ` (newest ${MAX_RUNS} loaded)` : "");
     sizeColumns();
     renderHeader();
     renderBody();
@@ -241,6 +221,19 @@ export async function mountRunsTable(container, context) {
     const row = s.rows[s.cursor];
     if (row?.type === "run") window.location.assign(runPath(context.ws, context.project, row.run.runId));
   });
+
+  const reload = async () => {
+    const loaded = await fetchRuns(context);
+    const before = runRefs(s.selected, s.all);
+    nowMs = Date.now();
+    s.all = loaded.runs;
+    s.capped = loaded.capped;
+    if (getState("runs") === null) s.selected = new Set(defaultSelection(s.all, DEFAULT_SELECTED));
+    recompute();
+    if (selectionChanged(before, runRefs(s.selected, s.all))) announce(false);
+  };
+  bar.refresh.addEventListener("click", () => { reload().catch(bar.showLoadError); });
+  autoRefresh(root, () => s.all, reload);
 
   recompute();
   root.dataset.state = "ready";

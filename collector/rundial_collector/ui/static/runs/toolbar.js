@@ -3,8 +3,8 @@
 
 /**
  * @typedef {{element: HTMLElement, filter: HTMLInputElement, group: HTMLSelectElement,
- *   chooser: HTMLDetailsElement, count: HTMLElement,
- *   showError: (message: string | null) => void,
+ *   chooser: HTMLDetailsElement, count: HTMLElement, refresh: HTMLButtonElement,
+ *   showError: (message: string | null) => void, showLoadError: (error: Error) => void,
  *   fillGroups: (configKeys: string[], current: string | null) => void}} Toolbar
  */
 
@@ -26,14 +26,20 @@ export function buildToolbar() {
   group.setAttribute("aria-label", "group runs by");
   const chooser = Object.assign(document.createElement("details"), { className: "col-chooser" });
   const count = Object.assign(document.createElement("span"), { className: "muted run-count" });
+  const refresh = Object.assign(document.createElement("button"), {
+    type: "button", className: "runs-refresh", textContent: "↻", title: "reload the runs" });
+  refresh.setAttribute("aria-label", "reload the runs");
   const line = Object.assign(document.createElement("div"), { className: "runs-controls" });
-  line.append(filter, group, chooser, count);
+  line.append(filter, group, chooser, refresh, count);
   element.append(line, error);
   return {
-    element, filter, group, chooser, count,
+    element, filter, group, chooser, count, refresh,
     showError(message) {
       error.textContent = message ? `Filter not applied: ${message}` : "";
       filter.setAttribute("aria-invalid", String(Boolean(message)));
+    },
+    showLoadError(err) {
+      error.textContent = `Could not reload the runs: ${err.message}`;
     },
     fillGroups(configKeys, current) {
       const options = [["", "no grouping"], ...GROUP_FIELDS.map((f) => [f, `group by ${f}`]),
