@@ -149,6 +149,8 @@ test("formatting: durations, values, cells, state classes", () => {
   assert.equal(formatDuration(2 * 86_400_000 + 4 * 3_600_000), "2d 04h");
   assert.equal(formatDuration(null), "");
   assert.equal(formatValue(0.000123456), "1.235e-4");
+  assert.equal(formatValue(0.0003), "3e-4");
+  assert.equal(formatValue(12345678.9), "1.235e+7");
   assert.equal(formatValue(0.123456), "0.1235");
   assert.equal(formatValue(3), "3");
   assert.equal(formatValue([1, 2]), "[1,2]");

@@ -28,7 +28,7 @@ export const DEFAULT_BASE = ["name", "state", "start", "duration", "tags", "grou
  */
 export function configColumn(key) {
   const id = key.startsWith("summary.") ? key : `config.${key}`;
-  return { id, label: key, numeric: true };
+  return { id, label: key, numeric: false }; // cells of numbers are right-aligned one by one
 }
 
 /**
@@ -54,8 +54,8 @@ export function formatValue(value) {
   if (typeof value === "number") {
     if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
     const abs = Math.abs(value);
-    return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3)
-      : String(Number(value.toPrecision(4)));
+    const rounded = Number(value.toPrecision(4));
+    return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? rounded.toExponential() : String(rounded);
   }
   if (typeof value === "string") return value;
   return JSON.stringify(value);

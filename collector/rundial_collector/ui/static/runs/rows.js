@@ -3,6 +3,7 @@
 import { runPath } from "../core/routes.js";
 import { runColor } from "../core/colors.js";
 import { cellText, stateClass } from "./columns.js";
+import { fieldValue } from "./fields.js";
 
 /**
  * @typedef {import("./columns.js").Column} Column
@@ -99,7 +100,9 @@ function cell(run, column, ctx) {
       className: stateClass(run.status), textContent: text }));
   } else {
     td.textContent = text;
-    if (column.numeric) td.className = "num";
+    if (column.numeric || typeof fieldValue(run, column.id, ctx.nowMs) === "number") {
+      td.className = "num";
+    }
   }
   return td;
 }
