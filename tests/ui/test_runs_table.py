@@ -22,7 +22,7 @@ LEARNING_RATES = (0.1, 0.03, 0.003, 0.001, 0.0003)
 
 @pytest.fixture(scope="module")
 def runs_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    """A collector with five finished SDK runs (lr varies, one failed) and one running."""
+    """A collector with five finished SDK runs (lr varies, one of them failed)."""
     base = tmp_path_factory.mktemp("runs-ui")
     proc = CollectorProcess(base / "data")
     proc.start()
