@@ -151,9 +151,16 @@ function matches(term, run, nowMs) {
  * @param {TableRun} run
  */
 function textMatches(needle, run) {
-  const haystack = [run.name ?? "", run.runId, run.group ?? "", ...run.tags];
-  return haystack.some((text) => text.toLowerCase().includes(needle));
+  let haystack = SEARCH_TEXT.get(run);
+  if (haystack === undefined) {
+    haystack = [run.name ?? "", run.runId, run.group ?? "", ...run.tags].join("\n").toLowerCase();
+    SEARCH_TEXT.set(run, haystack);
+  }
+  return haystack.includes(needle);
 }
+
+/** The lower-cased text a plain word searches, per run (computed once per run object). */
+const SEARCH_TEXT = /** @type {WeakMap<TableRun, string>} */ (new WeakMap());
 
 /**
  * @param {any} value a run's value (null = absent)

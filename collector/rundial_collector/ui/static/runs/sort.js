@@ -7,13 +7,25 @@ import { fieldValue } from "./fields.js";
 
 /** @typedef {import("./fields.js").TableRun} TableRun */
 
-/** Strings sort naturally ("run-9" before "run-10"), case-insensitively first. */
-const COLLATOR = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+/**
+ * A value's sort key: strings become their natural key (lower case, digit runs zero-padded,
+ * so "run-9" < "run-10" with a plain comparison), lists and objects their JSON text in a box.
+ * Computed once per run and sort, so comparisons stay cheap for 10,000 runs.
+ * @param {any} value
+ * @returns {any}
+ */
+export function sortKey(value) {
+  if (typeof value === "string") {
+    return value.toLowerCase().replace(/\d+/g, (digits) => digits.padStart(20, "0"));
+  }
+  if (value !== null && typeof value === "object") return { json: JSON.stringify(value) };
+  return value;
+}
 
-/** @param {any} value @returns {number} */
-function typeRank(value) {
-  switch (typeof value) {
-    case "number": return Number.isNaN(value) ? 4 : 0;
+/** @param {any} key a sort key @returns {number} */
+function typeRank(key) {
+  switch (typeof key) {
+    case "number": return Number.isNaN(key) ? 4 : 0;
     case "string": return 1;
     case "boolean": return 2;
     default: return 3;
@@ -21,19 +33,29 @@ function typeRank(value) {
 }
 
 /**
- * Compare two non-null values: type rank, then value (strings with numeric collation).
+ * Compare two non-null sort keys (:func:`sortKey`): type rank, then value.
+ * @param {any} a
+ * @param {any} b
+ * @returns {number}
+ */
+function compareKeys(a, b) {
+  const ra = typeRank(a), rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 4) return 0;
+  const x = ra === 3 ? a.json : a, y = ra === 3 ? b.json : b;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Compare two non-null values: type rank, then value (strings naturally, then exactly).
  * @param {any} a
  * @param {any} b
  * @returns {number}
  */
 export function compareValues(a, b) {
-  const ra = typeRank(a), rb = typeRank(b);
-  if (ra !== rb) return ra - rb;
-  if (ra === 0 || ra === 2) return a < b ? -1 : a > b ? 1 : 0;
-  if (ra === 1) return a === b ? 0 : COLLATOR.compare(a, b) || (a < b ? -1 : 1);
-  if (ra === 4) return 0;
-  const ja = JSON.stringify(a), jb = JSON.stringify(b);
-  return ja < jb ? -1 : ja > jb ? 1 : 0;
+  const order = compareKeys(sortKey(a), sortKey(b));
+  if (order !== 0 || typeof a !== "string" || typeof b !== "string") return order;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -55,13 +77,16 @@ export function parseSort(text) {
  * @returns {TableRun[]}
  */
 export function sortRuns(runs, field, desc, nowMs) {
-  const keyed = runs.map((run, index) => ({ run, index, value: fieldValue(run, field, nowMs) }));
+  const keyed = runs.map((run, index) => {
+    const value = fieldValue(run, field, nowMs);
+    return { run, index, key: value === null || value === undefined ? null : sortKey(value) };
+  });
   const sign = desc ? -1 : 1;
   keyed.sort((a, b) => {
-    const an = a.value === null || a.value === undefined;
-    const bn = b.value === null || b.value === undefined;
-    if (an || bn) return an === bn ? a.index - b.index : an ? 1 : -1;
-    return sign * compareValues(a.value, b.value) || a.index - b.index;
+    if (a.key === null || b.key === null) {
+      return a.key === b.key ? a.index - b.index : a.key === null ? 1 : -1;
+    }
+    return sign * compareKeys(a.key, b.key) || a.index - b.index;
   });
   return keyed.map((k) => k.run);
 }
