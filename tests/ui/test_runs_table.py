@@ -150,8 +150,8 @@ def test_selection_emits_and_persists(page: Any, runs_collector: CollectorProces
 
 def test_keyboard_shortcuts(page: Any, runs_collector: CollectorProcess, tmp_path: Path) -> None:
     """``/`` focuses the filter (and keys typed there are text), j/k move the focused row,
-    space toggles its selection, ``?`` lists the shortcuts and Esc closes it, ``o`` opens the
-    focused run's page."""
+    space toggles its selection, ``e`` opens its editor, ``?`` lists the shortcuts and Esc
+    closes it, ``o`` opens the focused run's page."""
     _open(page, runs_collector)
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "runs-filter"
@@ -171,6 +171,11 @@ def test_keyboard_shortcuts(page: Any, runs_collector: CollectorProcess, tmp_pat
     page.keyboard.press(" ")
     page.wait_for_selector(f'tr[data-run-id="{run_id}"][aria-selected="false"]',
                            timeout=TIMEOUT_MS)
+    page.keyboard.press("e")
+    page.wait_for_selector("dialog.run-editor[open]", timeout=TIMEOUT_MS)
+    assert page.input_value("#run-edit-name") == cursor.locator("td").nth(1).inner_text()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog.run-editor", state="detached", timeout=TIMEOUT_MS)
     page.keyboard.press("?")
     page.wait_for_selector("dialog#shortcuts[open]", timeout=TIMEOUT_MS)
     listed = page.inner_text("dialog#shortcuts")

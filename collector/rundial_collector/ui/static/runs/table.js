@@ -42,7 +42,9 @@ export async function mountRunsTable(container, context) {
   root.dataset.state = "loading";
   root.dataset.rows = "0";
   const bar = buildToolbar();
-  const scroll = Object.assign(document.createElement("div"), { className: "runs-scroll" });
+  const scroll = Object.assign(document.createElement("div"), { className: "runs-scroll",
+    tabIndex: 0 });
+  scroll.setAttribute("aria-label", "runs (j/k move, Enter selects, e edits, o opens)");
   const table = Object.assign(document.createElement("table"), { className: "runs-grid" });
   const thead = document.createElement("thead");
   const tbody = document.createElement("tbody");
@@ -217,6 +219,10 @@ export async function mountRunsTable(container, context) {
   bindKey("k", "previous run", () => moveCursor(-1));
   bindKey("Enter", "select or unselect the focused run", () => activate(s.cursor, false));
   bindKey(" ", "select or unselect the focused run", () => activate(s.cursor, false));
+  bindKey("e", "edit the focused run (rename, tags, notes, delete)", () => {
+    const row = s.rows[s.cursor];
+    if (row?.type === "run") editRun(row.run);
+  });
   bindKey("o", "open the focused run's page", () => {
     const row = s.rows[s.cursor];
     if (row?.type === "run") window.location.assign(runPath(context.ws, context.project, row.run.runId));
