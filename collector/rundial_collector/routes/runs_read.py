@@ -32,7 +32,8 @@ def run_entry(run: Run, project: ProjectRef | None = None) -> dict[str, Any]:
         "status": run.status, "runName": run.name, "group": run.group, "jobType": run.job_type,
         "tags": list(run.tags), "config": run.config, "reason": run.reason,
         "startedAtMs": run.started_ms, "finishedAtMs": run.finished_ms,
-        "updatedAtMs": run.updated_ms, "lastHeartbeatMs": run.last_heartbeat_ms}
+        "updatedAtMs": run.updated_ms, "lastHeartbeatMs": run.last_heartbeat_ms,
+        "notes": run.notes}
     if project is not None:
         entry["projectSlug"] = project.project_slug
         entry["workspaceSlug"] = project.workspace_slug
