@@ -162,6 +162,13 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     assert len(lines) < 120, f"{len(lines)} of {total} lines in the DOM: not virtualized"
     assert any("hello from captured stdout" in line["text"] for line in lines)
     assert any(line["step"] == str(STEPS - 1) for line in lines), lines[-3:]
+    scroll = page.locator("[data-tab=logs] .logs-scroll")
+    assert scroll.get_attribute("data-lines") == "200"  # the newest page only
+    scroll.evaluate("(box) => { box.scrollTop = 0; }")  # near the top: the older page loads
+    page.wait_for_function("() => Number(document.querySelector('[data-tab=logs] .logs-scroll')"
+                           ".dataset.lines) > 200", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('[data-tab=logs] .logs-scroll')"
+                           ".scrollTop > 0", timeout=TIMEOUT_MS)  # the view stays put
     page.select_option("#log-level", "warn")
     warned = _wait_lines(page, "['warn', 'error', 'fatal'].includes(l.dataset.level)")
     assert any("slow batch" in line["text"] for line in warned)
@@ -240,3 +247,13 @@ def test_unknown_run_and_a_run_without_logs_or_spans(page: Any, logged: LoggedRu
                            ".includes('Loading')", timeout=TIMEOUT_MS)
     assert "No client diagnostics" in overview.locator(".diagnostics").inner_text()
     page.screenshot(path=str(tmp_path / "empty-run.png"), full_page=True)
+
+
+def test_a_step_in_the_url_reopens_the_focus(page: Any, logged: LoggedRun) -> None:
+    """A copied link with ``?step=`` opens the logs at that step, and the drawer."""
+    page.goto(logged.path(query=f"?step={FOCUS_STEP}&tab=logs"), timeout=TIMEOUT_MS)
+    _active(page, "logs")
+    focused = page.locator(f'[data-tab=logs] .log-line.focused[data-step="{FOCUS_STEP}"]')
+    focused.first.wait_for(timeout=TIMEOUT_MS)
+    assert focused.count() == 3
+    page.locator('#step-focus[data-step="100"]').wait_for(state="visible", timeout=TIMEOUT_MS)

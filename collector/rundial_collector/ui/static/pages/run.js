@@ -3,6 +3,7 @@
 // point's ``step-focus`` opens the "around step N" drawer and moves the Logs and Traces tabs
 // to that step. One live feed for the run updates the header, logs and spans.
 import { emit, on } from "../core/bus.js";
+import { getState } from "../core/urlstate.js";
 import { runColor } from "../core/colors.js";
 import { projectPath } from "../core/routes.js";
 import { mountChartGrid } from "../charts/grid.js";
@@ -72,7 +73,7 @@ export async function renderRun(view, ws, project, runId) {
     if (tab === "media") return renderMediaTab(panel, context);
   });
   const drawer = mountFocusDrawer(body, context, tabs.select);
-  on("step-focus", (/** @type {any} */ detail) => {
+  const focus = (/** @type {any} */ detail) => {
     if (!detail || typeof detail.step !== "number" || (detail.runId && detail.runId !== runId)) {
       return;
     }
@@ -80,7 +81,12 @@ export async function renderRun(view, ws, project, runId) {
     void drawer.show(detail);
     void logs?.focus(detail);
     void traces?.focus(detail);
-  });
+  };
+  on("step-focus", focus);
+  const stepInUrl = getState("step"); // a copied link of a focused step reopens it
+  if (stepInUrl !== null && /^\d+$/.test(stepInUrl)) {
+    focus({ runId, key: null, step: Number(stepInUrl), timeMs: null });
+  }
 
   const refresh = async () => {
     const next = await getOrNull(runApiPath(ws, project, runId));

@@ -93,6 +93,7 @@ export function mountLogList(container, onEdge, keyOf) {
     scrollBox,
     setLines: (next, keepBottom, shiftRows = 0) => {
       lines = next;
+      scrollBox.dataset.lines = String(lines.length);
       spacer.style.height = `${lines.length * ROW_PX}px`;
       if (keepBottom) scrollBox.scrollTop = lines.length * ROW_PX;
       else if (shiftRows) scrollBox.scrollTop += shiftRows * ROW_PX;
