@@ -121,12 +121,24 @@ export function atBottom(scrollTopPx, viewportPx, totalPx, slackPx = 4) {
  * @returns {number}
  */
 export function indexAtTime(lines, timeMs) {
+  return firstIndex(lines, (line) => line.timestampMs >= timeMs);
+}
+
+/**
+ * The first index of a sorted array where ``reached`` holds (it must hold from there on);
+ * ``items.length`` when it never does. Binary search.
+ * @template T
+ * @param {T[]} items
+ * @param {(item: T) => boolean} reached
+ * @returns {number}
+ */
+export function firstIndex(items, reached) {
   let lo = 0;
-  let hi = lines.length;
+  let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (lines[mid].timestampMs < timeMs) lo = mid + 1;
-    else hi = mid;
+    if (reached(items[mid])) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }
@@ -155,13 +167,7 @@ export function stepTimeMap(points) {
 export function timeAtStep(map, step) {
   const pts = map.byStep;
   if (!pts.length) return null;
-  let lo = 0;
-  let hi = pts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (pts[mid].step < step) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = firstIndex(pts, (p) => p.step >= step);
   if (lo < pts.length && pts[lo].step === step) return pts[lo].timestampMs;
   if (lo === 0) return pts[0].timestampMs;
   if (lo === pts.length) return pts[pts.length - 1].timestampMs;
@@ -179,12 +185,6 @@ export function timeAtStep(map, step) {
  */
 export function stepAtTime(map, timeMs) {
   const pts = map.byTime;
-  let lo = 0;
-  let hi = pts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (pts[mid].timestampMs <= timeMs) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = firstIndex(pts, (p) => p.timestampMs > timeMs);
   return lo === 0 ? null : pts[lo - 1].step;
 }

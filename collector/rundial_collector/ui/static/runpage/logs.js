@@ -1,4 +1,4 @@
-// The run page's Logs tab: a virtualized list of the run's log lines (loadlist.js) with a
+// The run page's Logs tab: a virtualized list of the run's log lines (loglist.js) with a
 // minimum-level filter and a text search (both applied by the server, and to live lines by
 // the same rules), paged from POST /api/v1/query/logs in both directions as the view nears an
 // end, at most MAX_KEPT_LINES lines kept, a live tail that follows only when the view is at
@@ -33,7 +33,7 @@ export function mountLogsTab(panel, context) {
   const empty = Object.assign(document.createElement("p"), { className: "logs-empty muted",
     hidden: true });
   panel.replaceChildren(bar, empty);
-  const list = mountLogList(panel, (edge) => void (edge === "top" ? loadOlder() : loadNewer()),
+  const list = mountLogList(panel, (edge) => void loadMore(edge === "top" ? "older" : "newer"),
     lineKey);
   /** @type {LogLine[]} */
   let lines = [];
@@ -97,33 +97,31 @@ export function mountLogsTab(panel, context) {
     });
     return mine === generation;
   };
-  const loadOlder = () => older && guarded(async () => {
-    const edge = /** @type {Edge} */ (older);
-    const mine = generation;
-    const page = await logPage(target, { ...params(), order: "desc", ...edge });
-    if (mine !== generation) return;
+  /**
+   * Merge ``incoming`` keeping the end ``keep`` names; an end that lost lines is read again
+   * from its new edge line. Returns the rows the first kept line moved by (for the scroll).
+   * @param {LogLine[]} incoming @param {"newest" | "oldest"} keep
+   */
+  const merge = (incoming, keep) => {
     const firstKey = lines.length ? lineKey(lines[0]) : "";
-    const merged = mergeLines(lines, page.rows, "oldest");
+    const merged = mergeLines(lines, incoming, keep);
     lines = merged.lines;
-    older = page.hasMore ? { ...edge, cursor: page.nextCursor ?? undefined } : null;
-    if (merged.droppedNew && lines.length) {
-      newer = { startMs: lines[lines.length - 1].timestampMs };
-    }
-    const shift = firstKey ? lines.findIndex((l) => lineKey(l) === firstKey) : 0;
-    list.setLines(lines, false, Math.max(0, shift));
-  });
-  const loadNewer = () => newer && guarded(async () => {
-    const edge = /** @type {Edge} */ (newer);
-    const mine = generation;
-    const page = await logPage(target, { ...params(), order: "asc", ...edge });
-    if (mine !== generation) return;
-    const firstKey = lines.length ? lineKey(lines[0]) : "";
-    const merged = mergeLines(lines, page.rows, "newest");
-    lines = merged.lines;
-    newer = page.hasMore ? { ...edge, cursor: page.nextCursor ?? undefined } : null;
     if (merged.droppedOld && lines.length) older = { endMs: lines[0].timestampMs };
-    const kept = firstKey ? lines.findIndex((l) => lineKey(l) === firstKey) : 0;
-    list.setLines(lines, false, kept < 0 ? -merged.droppedOld : 0);
+    if (merged.droppedNew && lines.length) newer = { startMs: lines[lines.length - 1].timestampMs };
+    const at = firstKey ? lines.findIndex((l) => lineKey(l) === firstKey) : 0;
+    return at >= 0 ? at : -merged.droppedOld;
+  };
+  /** @param {"older" | "newer"} side */
+  const loadMore = (side) => (side === "older" ? older : newer) && guarded(async () => {
+    const edge = /** @type {Edge} */ (side === "older" ? older : newer);
+    const mine = generation;
+    const page = await logPage(target, { ...params(), order: side === "older" ? "desc" : "asc",
+      ...edge });
+    if (mine !== generation) return;
+    const next = page.hasMore ? { ...edge, cursor: page.nextCursor ?? undefined } : null;
+    if (side === "older") older = next; else newer = next;
+    const shift = merge(page.rows, side === "older" ? "oldest" : "newest");
+    list.setLines(lines, false, shift);
   });
 
   let debounce = 0;
@@ -145,10 +143,8 @@ export function mountLogsTab(panel, context) {
       const fresh = incoming.filter((line) => matchesLog(line, filter()));
       if (!fresh.length) return;
       const follow = list.atBottom();
-      const merged = mergeLines(lines, fresh, "newest");
-      lines = merged.lines;
-      if (merged.droppedOld && lines.length) older = { endMs: lines[0].timestampMs };
-      list.setLines(lines, follow, follow ? 0 : -merged.droppedOld);
+      const shift = merge(fresh, "newest");
+      list.setLines(lines, follow, follow ? 0 : shift);
       show("");
     },
     focus: async (detail) => {
