@@ -61,6 +61,10 @@ export async function mountTracesTab(panel, context, running) {
       return;
     }
     tree.replaceChildren(...rows.map((row, i) => spanRow(row, bars[i])));
+    const first = tree.querySelector(".span-row");
+    if (first instanceof HTMLElement && !tree.querySelector('.span-row[tabindex="0"]')) {
+      first.tabIndex = 0; // the tree is reachable by keyboard before anything is selected
+    }
   };
   /** @param {import("./spanmath.js").SpanRow} row @param {import("./spanmath.js").Bar} bar */
   const spanRow = (row, bar) => {
@@ -117,13 +121,23 @@ export async function mountTracesTab(panel, context, running) {
     }
     select(key);
   });
+  // Keys: up/down move (and select), left/right collapse/expand, Enter selects.
   tree.addEventListener("keydown", (event) => {
-    const rows = [...tree.querySelectorAll(".span-row")];
+    const rows = /** @type {HTMLElement[]} */ ([...tree.querySelectorAll(".span-row")]);
     const at = rows.findIndex((r) => r === document.activeElement);
-    const move = { ArrowDown: 1, ArrowUp: -1 }[event.key];
-    if (move && at >= 0 && rows[at + move]) {
+    if (at < 0) return;
+    const key = /** @type {string} */ (rows[at].dataset.key);
+    const move = /** @type {Record<string, number>} */ ({ ArrowDown: 1, ArrowUp: -1 })[event.key];
+    if (move && rows[at + move]) {
       event.preventDefault();
-      select(/** @type {string} */ (/** @type {HTMLElement} */ (rows[at + move]).dataset.key));
+      select(/** @type {string} */ (rows[at + move].dataset.key));
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      if (event.key === "ArrowLeft") collapsed.add(key); else collapsed.delete(key);
+      select(key);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      select(key);
     }
   });
   draw();
