@@ -139,12 +139,13 @@ async function firstTrainingKey(target) {
 
 /**
  * The wall time a ``step-focus`` points at: its ``timeMs``, else the time of its step in its
- * key's series (or the run's first training key); null when neither is known.
+ * key's series, else in the run's first training key's; null when none is known.
  * @param {Target} target
  * @param {{step: number, timeMs?: number | null, key?: string | null}} focus
  * @returns {Promise<number | null>}
  */
 export async function focusTime(target, focus) {
   if (typeof focus.timeMs === "number" && Number.isFinite(focus.timeMs)) return focus.timeMs;
-  return timeAtStep(await stepMap(target, focus.key ?? null), focus.step);
+  const own = focus.key ? timeAtStep(await stepMap(target, focus.key), focus.step) : null;
+  return own ?? timeAtStep(await stepMap(target, null), focus.step);
 }

@@ -77,8 +77,17 @@ export function mountLogList(container, onEdge, keyOf) {
     el.append(time, stepCell, level, message);
     return el;
   };
+  // Whether the view was at the bottom when last seen (a hidden tab has no size to measure).
+  let stuck = true;
+  const measure = () => {
+    if (scrollBox.clientHeight) {
+      stuck = atBottom(scrollBox.scrollTop, scrollBox.clientHeight, lines.length * ROW_PX);
+    }
+    return stuck;
+  };
   let edgeTimer = 0;
   scrollBox.addEventListener("scroll", () => {
+    measure();
     render();
     if (edgeTimer) return;
     edgeTimer = window.setTimeout(() => {
@@ -95,7 +104,10 @@ export function mountLogList(container, onEdge, keyOf) {
       lines = next;
       scrollBox.dataset.lines = String(lines.length);
       spacer.style.height = `${lines.length * ROW_PX}px`;
-      if (keepBottom) scrollBox.scrollTop = lines.length * ROW_PX;
+      if (keepBottom) {
+        scrollBox.scrollTop = lines.length * ROW_PX;
+        stuck = true;
+      }
       else if (shiftRows) scrollBox.scrollTop += shiftRows * ROW_PX;
       render();
     },
@@ -112,6 +124,6 @@ export function mountLogList(container, onEdge, keyOf) {
       scrollBox.scrollTop = Math.max(0, index * ROW_PX - view / 2 + ROW_PX / 2);
       render();
     },
-    atBottom: () => atBottom(scrollBox.scrollTop, scrollBox.clientHeight, lines.length * ROW_PX),
+    atBottom: measure,
   };
 }
