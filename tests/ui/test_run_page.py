@@ -158,7 +158,7 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     assert "tab=logs" in page.url
     page.reload(timeout=TIMEOUT_MS)
     _active(page, "logs")  # ?tab= survives a reload
-    lines = _wait_lines(page, "true")
+    lines = _wait_lines(page, "l.dataset.step !== ''")  # once the step <-> time map is in
     total = STEPS + STEPS // 50 + 2
     assert len(lines) < 120, f"{len(lines)} of {total} lines in the DOM: not virtualized"
     assert any("hello from captured stdout" in line["text"] for line in lines)

@@ -70,12 +70,14 @@ export function mountLogsTab(panel, context) {
   const loadTail = () => {
     const mine = ++generation;
     busy = false;
+    lines = []; // live lines arriving during the fetch collect here and are kept
+    older = null;
+    newer = null;
     return guarded(async () => {
       const page = await logPage(target, { ...params(), order: "desc" });
       if (mine !== generation) return;
-      lines = page.rows.reverse();
-      older = page.hasMore ? { cursor: /** @type {string} */ (page.nextCursor) } : null;
-      newer = null;
+      merge(page.rows, "newest");
+      if (page.hasMore) older = { cursor: /** @type {string} */ (page.nextCursor) };
       list.setLines(lines, true);
     });
   };
