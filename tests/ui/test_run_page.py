@@ -22,11 +22,13 @@ import pytest
 import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.waiting import wait_until
 from tests.ui.conftest import CSP_LISTENER
 
 TIMEOUT_MS = 15_000
 STEPS = 600  # log lines: one per step plus warnings, far more than one page (200) or the view
 FOCUS_STEP = 100  # outside the newest page: the logs must load around it
+EVIDENCE_TEXT = "evidence line\n" * 1500  # 21 KB
 
 
 @dataclass
@@ -53,6 +55,14 @@ def _open_span(proc: CollectorProcess, run_id: str) -> None:
     status, _, reply = request("POST", proc.url + "/api/v1/ingest/traces", {"spans": spans},
                                api_key=proc.api_key)
     assert status == 202 and reply["accepted"] == 2, reply
+
+
+def _has_evidence(proc: CollectorProcess, run_id: str) -> bool:
+    status, _, reply = request("POST", proc.url + "/api/v1/query/spans", {
+        "projectId": proc.project, "runId": run_id}, api_key=proc.api_key)
+    assert status == 200, reply
+    return any(span["name"] == "judge" and "rundial.evidence_ref" in span["attrsJson"]
+               for span in reply["spans"])
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +92,12 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedRun]:
             with run.trace("plan") as plan:
                 plan.event("thought", {"text": "look it up"})
             run.tool_call("search", input="query", output="results")
+        with run.trace("judge", attrs={"transcript": EVIDENCE_TEXT}):
+            pass  # over 16 KiB: uploaded as a trace_evidence artifact, the span links to it
         run.update_config({"summary.best_loss": 0.125})
         assert run.flush(timeout_s=30)
+        wait_until(lambda: _has_evidence(proc, run.id), timeout_seconds=30,
+                   message="the judge span with its evidence reference")
         _open_span(proc, run.id)
         status, _, empty = request("POST", proc.url + "/api/v1/runs/start", {
             "projectId": proc.project, "kind": "training", "resume": "never"},
@@ -209,7 +223,7 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     assert "tab=traces" in page.url
     traces.locator(".span-row").first.wait_for(timeout=TIMEOUT_MS)
     names = traces.locator(".span-row .span-name").all_inner_texts()
-    for name in ("episode", "plan", "tool:search", "long-eval", "load-batch"):
+    for name in ("episode", "plan", "tool:search", "judge", "long-eval", "load-batch"):
         assert name in names, names
     plan = traces.locator(".span-row", has_text="plan")
     assert plan.get_attribute("aria-level") == "2"
@@ -228,6 +242,14 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     page.keyboard.press("ArrowUp")
     page.keyboard.press("ArrowLeft")  # collapse the first root
     assert traces.locator(".span-row").first.get_attribute("aria-expanded") == "false"
+    traces.locator(".span-row", has_text="judge").click()
+    download_button = traces.locator(".span-details .evidence-download")
+    assert "evidence/" in download_button.inner_text()
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        download_button.click()
+    saved = tmp_path / "evidence.txt"
+    download.value.save_as(str(saved))
+    assert saved.read_text() == EVIDENCE_TEXT
     page.screenshot(path=str(tmp_path / "traces.png"), full_page=True)
     assert page.evaluate("window.__cspViolations") == []
 
