@@ -115,10 +115,14 @@ test("spans around a time: running at it, else the nearest start", () => {
   const tree = [span("root", null, ns(0), ns(100), [span("a", "root", ns(10), ns(20))]), span("open", null, ns(300), null)];
   const rows = spanRows(tree);
   const t = (ms) => Number(BASE / 1_000_000n) + ms;
-  assert.deepEqual([...spansAround(rows, t(15), now)].sort(), ["t1/a", "t1/root"]);
-  assert.deepEqual([...spansAround(rows, t(400), now)], ["t1/open"]);
-  assert.deepEqual([...spansAround(rows, t(200), now)], ["t1/open"]);
-  assert.deepEqual([...spansAround([], t(0), now)], []);
+  const at15 = spansAround(rows, t(15), now);
+  assert.deepEqual([...at15.keys].sort(), ["t1/a", "t1/root"]);
+  assert.equal(at15.running, true);
+  assert.deepEqual([...spansAround(rows, t(400), now).keys], ["t1/open"]);
+  const gap = spansAround(rows, t(200), now);
+  assert.deepEqual([...gap.keys], ["t1/open"]);
+  assert.equal(gap.running, false);
+  assert.deepEqual([...spansAround([], t(0), now).keys], []);
 });
 
 test("evidence references are found at any depth with their attribute path", () => {
@@ -142,6 +146,8 @@ test("live spans merge into the tree under their parent, replacing known ones", 
 
 test("durations and times format compactly", () => {
   assert.equal(formatDuration(850), "850 ms");
+  assert.equal(formatDuration(0.03), "<1 ms");
+  assert.equal(formatDuration(0), "0 ms");
   assert.equal(formatDuration(12_345), "12.3 s");
   assert.equal(formatDuration(245_000), "4m 05s");
   assert.equal(formatDuration(3_720_000), "1h 02m");

@@ -215,6 +215,9 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
                            timeout=TIMEOUT_MS)
     assert f"Around step {FOCUS_STEP}" in drawer.inner_text()
     assert f"step {FOCUS_STEP} done" in drawer.inner_text()
+    # every span started minutes after that step: the drawer names the nearest one instead
+    assert "Nearest span (none was running then)" in drawer.inner_text()
+    assert drawer.locator(".focus-span").all_inner_texts() == ["long-eval · open"]
     page.screenshot(path=str(tmp_path / "logs-focus.png"), full_page=True)
 
     page.focus('[role=tab][data-tab="logs"]')

@@ -66,8 +66,7 @@ export function mountFocusDrawer(container, context, openTab) {
         Object.assign(document.createElement("h3"), { textContent: "Log lines" }),
         lines.length ? logList(lines, timeMs) : muted("No log lines near this time."),
         button("Open in Logs", () => openTab("logs")),
-        Object.assign(document.createElement("h3"), { textContent: "Spans running then" }),
-        spanList(tree.roots, timeMs), button("Open in Traces", () => openTab("traces")));
+        ...spanList(tree.roots, timeMs), button("Open in Traces", () => openTab("traces")));
     },
   };
 }
@@ -97,15 +96,22 @@ function logList(lines, timeMs) {
   return list;
 }
 
-/** @param {import("./spanmath.js").Span[]} roots @param {number} timeMs */
+/**
+ * A heading and the list of the spans running at ``timeMs`` (or the nearest ones).
+ * @param {import("./spanmath.js").Span[]} roots
+ * @param {number} timeMs
+ * @returns {HTMLElement[]}
+ */
 function spanList(roots, timeMs) {
   const now = BigInt(Date.now()) * 1_000_000n;
   const rows = spanRows(roots);
-  const hits = spansAround(rows, timeMs, now);
+  const { keys, running } = spansAround(rows, timeMs, now);
   const bars = waterfall(rows, now);
   const picked = rows.map((row, i) => ({ row, bar: bars[i] }))
-    .filter(({ row }) => hits.has(spanKey(row.span))).slice(0, MAX_SPANS_SHOWN);
-  if (!picked.length) return muted("No spans in this run.");
+    .filter(({ row }) => keys.has(spanKey(row.span))).slice(0, MAX_SPANS_SHOWN);
+  const title = Object.assign(document.createElement("h3"), {
+    textContent: running ? "Spans running then" : "Nearest span (none was running then)" });
+  if (!picked.length) return [title, muted("No spans in this run.")];
   const list = Object.assign(document.createElement("ul"), { className: "focus-spans" });
   for (const { row, bar } of picked) {
     const li = Object.assign(document.createElement("li"), { className: "focus-span",
@@ -113,5 +119,5 @@ function spanList(roots, timeMs) {
     li.dataset.spanId = row.span.spanId;
     list.append(li);
   }
-  return list;
+  return [title, list];
 }

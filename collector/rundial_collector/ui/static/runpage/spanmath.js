@@ -141,7 +141,8 @@ function clamp01(x) {
  * @param {SpanRow[]} rows
  * @param {number} timeMs
  * @param {bigint} nowNs
- * @returns {Set<string>}
+ * @returns {{keys: Set<string>, running: boolean}} ``running``: the keys are spans that ran
+ *   at that time (else the nearest ones)
  */
 export function spansAround(rows, timeMs, nowNs) {
   const t = BigInt(Math.round(timeMs)) * 1_000_000n;
@@ -159,7 +160,7 @@ export function spansAround(rows, timeMs, nowNs) {
       nearest = [spanKey(span)];
     } else if (gap === best) nearest.push(spanKey(span));
   }
-  return hits.size ? hits : new Set(nearest);
+  return hits.size ? { keys: hits, running: true } : { keys: new Set(nearest), running: false };
 }
 
 /**

@@ -2,13 +2,15 @@
 // (node --test: tests/js/runpage.test.mjs).
 
 /**
- * A duration in the UI's compact form: "850 ms", "12.3 s", "4m 05s", "1h 02m", "3d 04h".
+ * A duration in the UI's compact form: "<1 ms", "850 ms", "12.3 s", "4m 05s", "1h 02m",
+ * "3d 04h".
  * Negative or non-finite input gives "—".
  * @param {number} ms
  * @returns {string}
  */
 export function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "—";
+  if (ms > 0 && ms < 1) return "<1 ms";
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`;
   const totalSeconds = Math.floor(ms / 1000);

@@ -153,7 +153,7 @@ export async function mountTracesTab(panel, context, running) {
     focus: async (detail) => {
       const timeMs = await focusTime(target, detail);
       if (timeMs === null) return;
-      focused = spansAround(spanRows(roots), timeMs, nowNs());
+      focused = spansAround(spanRows(roots), timeMs, nowNs()).keys;
       collapsed.clear(); // every focused span must be visible
       draw();
       tree.querySelector(".span-row.focused")?.scrollIntoView({ block: "center" });
