@@ -97,7 +97,24 @@ export function mountLogList(container, onEdge, keyOf) {
         ROW_PX * 10)) onEdge("bottom");
     }, 50);
   });
-  new ResizeObserver(render).observe(scrollBox);
+  // A hidden tab has no size, and a scroll set while hidden is lost: keep the wanted place
+  // and apply it once the list is shown (its size changes from zero).
+  /** @type {number | null} */
+  let pendingIndex = null;
+  const scrollToIndex = (/** @type {number} */ index) => {
+    if (!scrollBox.clientHeight) {
+      pendingIndex = index;
+      return render();
+    }
+    pendingIndex = null;
+    scrollBox.scrollTop = Math.max(0, index * ROW_PX - scrollBox.clientHeight / 2 + ROW_PX / 2);
+    render();
+  };
+  new ResizeObserver(() => {
+    if (scrollBox.clientHeight && pendingIndex !== null) return scrollToIndex(pendingIndex);
+    if (scrollBox.clientHeight && stuck) scrollBox.scrollTop = lines.length * ROW_PX;
+    render();
+  }).observe(scrollBox);
   return {
     scrollBox,
     setLines: (next, keepBottom, shiftRows = 0) => {
@@ -107,6 +124,7 @@ export function mountLogList(container, onEdge, keyOf) {
       if (keepBottom) {
         scrollBox.scrollTop = lines.length * ROW_PX;
         stuck = true;
+        pendingIndex = null;
       }
       else if (shiftRows) scrollBox.scrollTop += shiftRows * ROW_PX;
       render();
@@ -119,11 +137,7 @@ export function mountLogList(container, onEdge, keyOf) {
       focus = keys;
       render();
     },
-    scrollToIndex: (index) => {
-      const view = scrollBox.clientHeight || 400;
-      scrollBox.scrollTop = Math.max(0, index * ROW_PX - view / 2 + ROW_PX / 2);
-      render();
-    },
+    scrollToIndex,
     atBottom: measure,
   };
 }

@@ -60,7 +60,15 @@ export async function mountTracesTab(panel, context, running) {
       }));
       return;
     }
+    const active = document.activeElement;
+    const focusedKey = active instanceof HTMLElement && tree.contains(active)
+      ? active.dataset.key : undefined;
     tree.replaceChildren(...rows.map((row, i) => spanRow(row, bars[i])));
+    if (focusedKey) { // a redraw (live spans, open bars growing) keeps the keyboard focus
+      const again = [...tree.querySelectorAll(".span-row")].find(
+        (el) => el instanceof HTMLElement && el.dataset.key === focusedKey);
+      if (again instanceof HTMLElement) again.focus();
+    }
     const first = tree.querySelector(".span-row");
     if (first instanceof HTMLElement && !tree.querySelector('.span-row[tabindex="0"]')) {
       first.tabIndex = 0; // the tree is reachable by keyboard before anything is selected
