@@ -130,6 +130,9 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
                   "'step-focus', {runId, key: 'train/loss', step, timeMs: null}))",
                   [logged.run_id, 300])
     page.locator('#step-focus[data-step="300"]').wait_for(timeout=TIMEOUT_MS)
+    focused_span = page.locator("[data-tab=traces] .span-row.focused")
+    focused_span.first.wait_for(timeout=TIMEOUT_MS)  # the open tab follows the focus too
+    assert focused_span.locator(".span-name").all_inner_texts() == ["long-eval"]
     page.locator("#step-focus button", has_text="Open in Logs").click()
     active(page, "logs")
     later = page.locator('[data-tab=logs] .log-line.focused[data-step="300"]')
@@ -142,6 +145,8 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
 
 def test_unknown_run_and_a_run_without_logs_or_spans(page: Any, logged: LoggedRun,
                                                      tmp_path: Path) -> None:
+    # without the runs area's editor module the page works and shows no edit button
+    page.route("**/ui/runs/edit.js", lambda route: route.fulfill(status=404, body="{}"))
     page.goto(logged.path("run_that_does_not_exist"), timeout=TIMEOUT_MS)
     missing = page.locator('.run-missing[data-state="not-found"]')
     missing.wait_for(timeout=TIMEOUT_MS)
@@ -161,6 +166,7 @@ def test_unknown_run_and_a_run_without_logs_or_spans(page: Any, logged: LoggedRu
     page.wait_for_function("() => !document.querySelector('.diagnostics').textContent"
                            ".includes('Loading')", timeout=TIMEOUT_MS)
     assert "No client diagnostics" in overview.locator(".diagnostics").inner_text()
+    assert page.locator(".run-header .run-edit").is_hidden()
     page.screenshot(path=str(tmp_path / "empty-run.png"), full_page=True)
 
 

@@ -1,5 +1,5 @@
-"""The run page's side of two sibling modules, in a real browser against the real collector:
-the live feed (the tail follows only at the bottom, the level filter applies to live lines,
+"""The run page's side of three sibling modules, in a real browser against the real collector:
+the run editor (the edit button opens it with this run), the live feed (the tail follows only at the bottom, the level filter applies to live lines,
 the state badge and live status change, live spans join the tree) and the chart grids of the
 Charts and System tabs (the options they are given).
 """
@@ -13,7 +13,7 @@ from tests.ui.runpage_data import TIMEOUT_MS, LoggedRun, active, logged, page, w
 __all__ = ["logged", "page"]  # fixtures used by the tests below
 
 
-# Stand-ins for two sibling modules other helpers build (the live feed and the chart grid):
+# Stand-ins for sibling modules other helpers build (live feed, chart grid, run editor):
 # they record what the run page hands them, so the page's side of those interfaces is
 # checked against the real collector before those modules land.
 FAKE_FEED = """
@@ -31,6 +31,14 @@ export function mountChartGrid(container, options) {
 """
 
 
+FAKE_EDITOR = """
+export function openRunEditor(run, onDone) {
+  window.__edited = run.runId;
+  onDone();
+}
+"""
+
+
 def _serve(page: Any, pattern: str, body: str) -> None:
     page.route(pattern, lambda route: route.fulfill(
         status=200, content_type="text/javascript", body=body))
@@ -39,6 +47,7 @@ def _serve(page: Any, pattern: str, body: str) -> None:
 def test_live_feed_tail_state_spans_and_chart_grids(page: Any, logged: LoggedRun) -> None:
     _serve(page, "**/ui/live/feed.js", FAKE_FEED)
     _serve(page, "**/ui/charts/grid.js", FAKE_GRID)
+    _serve(page, "**/ui/runs/edit.js", FAKE_EDITOR)
     page.goto(logged.path(query="?tab=charts"), timeout=TIMEOUT_MS)
     active(page, "charts")
     page.click('[role=tab][data-tab="system"]')
@@ -50,6 +59,11 @@ def test_live_feed_tail_state_spans_and_chart_grids(page: Any, logged: LoggedRun
         (None, "system/"), ("system/", None)]
     feed = page.evaluate("({runs: window.__feed.runs.map(r => r.runId)})")
     assert feed["runs"] == [logged.run_id]
+    edit = page.locator(".run-header .run-edit")
+    edit.wait_for(state="visible", timeout=TIMEOUT_MS)  # the editor module loaded
+    edit.click()
+    page.wait_for_function("() => window.__edited !== undefined", timeout=TIMEOUT_MS)
+    assert page.evaluate("window.__edited") == logged.run_id
 
     page.click('[role=tab][data-tab="logs"]')
     active(page, "logs")
