@@ -89,6 +89,11 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     assert "Nearest span (none was running then)" in drawer.inner_text()
     assert drawer.locator(".focus-span").all_inner_texts() == ["long-eval · open"]
     page.screenshot(path=str(tmp_path / "logs-focus.png"), full_page=True)
+    # after the jump, pages load downwards too (newer lines, up to the tail)
+    loaded = int(scroll.get_attribute("data-lines"))
+    scroll.evaluate("(box) => { box.scrollTop = box.scrollHeight; }")
+    page.wait_for_function("(n) => Number(document.querySelector('[data-tab=logs] .logs-scroll')"
+                           ".dataset.lines) > n", arg=loaded, timeout=TIMEOUT_MS)
 
     page.focus('[role=tab][data-tab="logs"]')
     page.keyboard.press("ArrowRight")
