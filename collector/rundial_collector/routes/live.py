@@ -8,8 +8,10 @@ Contract:
   4400 bad ``cursor``/``projectId``, 4401 no or invalid key, 4403 key without access, 4404
   unknown run (or a run outside ``projectId``), 4409 ambiguous project slug.
 * Order: subscribe first, then replay the stored rows up to the subscription's position
-  (metrics series by series, logs in time order, after ``cursor``), the current ``state`` and
-  ``replay_done``; then the live messages after that position (nothing lost, nothing twice).
+  (metrics series by series, logs in time order, spans by id, after ``cursor``), the current
+  ``state`` and ``replay_done``; then the live messages after that position (nothing lost,
+  nothing twice). ``cursor=tail`` replays nothing: ``state`` and ``replay_done`` come at once,
+  with the subscription's position as the cursor (a page that has just read the data).
 * Close: 1000 "run finished" once the run is terminal (at once after the replay for a late
   joiner), 4408 "slow consumer" when the inbox overflowed, 1001 on shutdown, 1011 on an
   internal error, 4401 once the socket's key is revoked or expires: at once (before the revoke
@@ -32,7 +34,8 @@ from multidict import CIMultiDict
 from rundial_collector.live import hub
 from rundial_collector.live.hub import HUB, Subscription
 from rundial_collector.live.messages import (Message, Position, log_messages, metrics_messages,
-                                             replay_done, state_message)
+                                             parse_start, replay_done, span_messages,
+                                             state_message)
 from rundial_collector.live.pump import RUN_FINISHED
 from rundial_collector.routes.heartbeat import authorised_run
 from rundial_collector.web import auth
@@ -48,6 +51,7 @@ CLOSE_GRACE_SECONDS = 30.0  # a stuck client gets this long to take the close fr
 KEY_RECHECK_SECONDS = 1.0  # an open socket re-checks its API key this often
 REPLAY_CHUNKS = 256
 REPLAY_LINES = 1000
+REPLAY_SPANS = 500
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
 INTERNAL = (1011, "internal error")
 KEY_REVOKED = (4401, "the API key was revoked")
@@ -57,7 +61,7 @@ KEY_REVOKED = (4401, "the API key was revoked")
 class _Target:
     project_id: str
     run_id: str
-    cursor: Position
+    cursor: Position | None  # None: ``tail`` (start at the subscription's position)
     key_id: str
 
 
@@ -100,7 +104,7 @@ async def authenticate_ws(request: web.Request) -> auth.Principal:
 async def _target(request: web.Request) -> _Target:
     """The run to stream; :class:`errors.ApiError` (401/403/404/409/400) when refused."""
     principal = await authenticate_ws(request)
-    cursor = Position.parse(request.query.get("cursor", "").strip())
+    cursor = parse_start(request.query.get("cursor", "").strip())
     run = await authorised_run(request, principal, request.query.get("projectId", "").strip(),
                                STREAM_SCOPES)
     return _Target(run.project_id, run.run_id, cursor, principal.key_id)
@@ -198,7 +202,8 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
                    subscription: Subscription) -> tuple[int, str]:
     """Replay, ``replay_done``, then live messages not covered by the replay."""
     upto = subscription.position
-    await _replay(request, ws, target, target.cursor.clamp(upto), upto)
+    start = upto if target.cursor is None else target.cursor.clamp(upto)
+    await _replay(request, ws, target, start, upto)
     await ws.send_str(state_message(subscription.run, upto, replay=True).text)
     await ws.send_str(replay_done(target.run_id, upto).text)
     live = subscription.live
@@ -218,8 +223,8 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
 
 async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Target,
                   start: Position, upto: Position) -> None:
-    """Stored metric chunks and log lines with ``start < id <= upto``; every message carries
-    ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
+    """Stored metric chunks, log lines and spans with ``start < id <= upto``; every message
+    carries ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
     if start.chunk_id < upto.chunk_id:
         series = await request.app[STORE].run_series(target.project_id, target.run_id)
         for series_id, key in series:
@@ -227,6 +232,8 @@ async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Targ
                                  upto.chunk_id)
     if start.log_id < upto.log_id:
         await _replay_lines(request, ws, target, start, upto.log_id)
+    if start.span_id < upto.span_id:
+        await _replay_spans(request, ws, target, start, upto.span_id)
 
 
 async def _replay_series(request: web.Request, ws: web.WebSocketResponse, run_id: str,
@@ -252,6 +259,19 @@ async def _replay_lines(request: web.Request, ws: web.WebSocketResponse, target:
         if len(rows) < REPLAY_LINES:
             return
         key = (rows[-1].timestamp_ms, rows[-1].sequence, rows[-1].log_id)
+
+
+async def _replay_spans(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+                        start: Position, upto: int) -> None:
+    after = start.span_id
+    while True:
+        rows = await request.app[STORE].replay_spans(target.project_id, target.run_id,
+                                                     (after, upto), REPLAY_SPANS)
+        await _send_all(ws, span_messages(target.run_id, rows, start, replay=True,
+                                          exact=False))
+        if len(rows) < REPLAY_SPANS:
+            return
+        after = rows[-1].span_pk
 
 
 async def _send_all(ws: web.WebSocketResponse, messages: Iterable[Message]) -> None:
