@@ -86,6 +86,7 @@ export function followRun(runId, projectId, cursor, handlers) {
       timer = setTimeout(connect, delay);
     };
   };
+  setStatus("connecting", "");
   connect();
   return {
     close: () => {
