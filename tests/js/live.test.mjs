@@ -149,3 +149,69 @@ test("feed: only running runs are followed, the newest first, at most MAX_SOCKET
   assert.deepEqual(skipped.map((r) => r.runId), ["r3"]);
   assert.equal(over.length, 29 - MAX_SOCKETS);
 });
+
+// A scripted WebSocket: the test plays the server (open, messages, close codes).
+class FakeSocket {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    FakeSocket.all.push(this);
+  }
+  close() {}
+  open() { this.onopen?.(); }
+  send(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
+  drop(code, reason = "") { this.onclose?.({ code, reason }); }
+}
+
+/** Resolve once ``probe()`` holds (reconnects come after a jittered timer). */
+async function until(probe) {
+  const deadline = Date.now() + 5000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const metrics = (steps, cursor, replay) => ({
+  type: "metrics", runId: "r1", cursor, replay,
+  series: [{ metricKey: "k", rank: null, ...pts(steps) }],
+});
+
+test("feed: from now, replays after a drop handed out once, a failed replay dropped", async () => {
+  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
+  globalThis.WebSocket = FakeSocket;
+  const { followRuns } = await import("../../collector/rundial_collector/ui/static/live/feed.js");
+  const seen = [];
+  const statuses = [];
+  const feed = followRuns("p1", [{ runId: "r1", name: "", color: "", status: "running", startedAtMs: 1 }], {
+    onPoints: (runId, key, p) => seen.push(...p.steps),
+    onStatus: (runId, status) => statuses.push(status),
+  });
+  const first = FakeSocket.all.at(-1);
+  assert.match(first.url, /^ws:\/\/h:1\/api\/v1\/runs\/r1\/events\/ws\?projectId=p1&cursor=tail$/);
+  first.open();
+  first.send({ type: "state", runId: "r1", cursor: "", replay: true, status: "running" });
+  first.send({ type: "replay_done", runId: "r1", cursor: "C0" });
+  first.send(metrics([1, 2], "C1", false));
+  first.drop(1006);
+  assert.equal(statuses.at(-1), "reconnecting"); // at once, before any retry
+  await until(() => FakeSocket.all.length === 2);
+  const second = FakeSocket.all.at(-1);
+  assert.match(second.url, /cursor=C1$/);
+  second.open();
+  second.send(metrics([3], "C1", true)); // replayed, then the socket dies mid-replay
+  second.drop(1006);
+  await until(() => FakeSocket.all.length === 3);
+  const third = FakeSocket.all.at(-1);
+  assert.match(third.url, /cursor=C1$/); // replayed messages carry the replay's start
+  third.open();
+  third.send(metrics([3, 4], "C1", true));
+  assert.deepEqual(seen, [1, 2]); // held until the replay is complete
+  third.send({ type: "replay_done", runId: "r1", cursor: "C2" });
+  third.send(metrics([5], "C3", false));
+  assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  third.drop(1000, "run finished");
+  assert.deepEqual(statuses, ["connecting", "replaying", "live", "reconnecting", "replaying",
+    "reconnecting", "replaying", "live", "finished"]);
+  feed.close();
+});
