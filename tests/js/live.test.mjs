@@ -215,3 +215,12 @@ test("feed: from now, replays after a drop handed out once, a failed replay drop
     "reconnecting", "replaying", "live", "finished"]);
   feed.close();
 });
+
+test("live status: a panel of many runs shows the least live status", async () => {
+  const { combinedStatus } = await import("../../collector/rundial_collector/ui/static/live/status.js");
+  assert.equal(combinedStatus([]), null);
+  assert.equal(combinedStatus(["live", "finished"]), "live");
+  assert.equal(combinedStatus(["live", "reconnecting", "finished"]), "reconnecting");
+  assert.equal(combinedStatus(["finished", "finished"]), "finished");
+  assert.equal(combinedStatus(["live", "idle"]), "idle");
+});

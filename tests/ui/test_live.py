@@ -26,13 +26,18 @@ KEY = "train/loss"
 # clock as the test's time.time(): both run on this machine).
 FOLLOW = """async ({projectId, runId}) => {
   const { followRuns } = await import("/ui/live/feed.js");
+  const { mountLiveStatus } = await import("/ui/live/status.js");
+  const badge = mountLiveStatus(document.body);
   const seen = {points: [], statuses: [], states: [], spans: []};
   window.__live = seen;
   const run = {runId, name: "live", color: "#000", status: "running", startedAtMs: 0};
   window.__feed = followRuns(projectId, [run], {
     onPoints: (r, key, p) => p.steps.forEach((step, i) =>
       seen.points.push({key, step, value: p.values[i], atMs: Date.now()})),
-    onStatus: (r, status) => seen.statuses.push(status),
+    onStatus: (r, status, detail) => {
+      seen.statuses.push(status);
+      badge.set(r, status, detail);
+    },
     onState: (r, state) => seen.states.push(state.status),
     onSpans: (r, spans) => spans.forEach((s) => seen.spans.push(s)),
   });
@@ -83,7 +88,7 @@ def _start(proc: CollectorProcess, spool: Path) -> tuple[Any, str]:
 
 def _follow(page: Any, project_id: str, run_id: str) -> None:
     page.evaluate(FOLLOW, {"projectId": project_id, "runId": run_id})
-    page.wait_for_function("() => window.__live.statuses.at(-1) === 'live'", timeout=TIMEOUT_MS)
+    page.wait_for_selector('.live-status[data-status="live"]', timeout=TIMEOUT_MS)
 
 
 def _steps(page: Any) -> list[int]:
@@ -143,8 +148,7 @@ def test_restarted_collector_reconnects_with_cursor(page: Any, live_collector: C
         run.log({KEY: float(step)}, step=step)
     _wait_steps(page, 5)
     live_collector.kill()
-    page.wait_for_function("() => window.__live.statuses.at(-1) === 'reconnecting'",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_selector('.live-status[data-status="reconnecting"]', timeout=TIMEOUT_MS)
     for step in range(5, 10):  # the SDK retries them once the collector is back
         run.log({KEY: float(step)}, step=step)
     live_collector.start()
@@ -152,7 +156,7 @@ def test_restarted_collector_reconnects_with_cursor(page: Any, live_collector: C
         for step in range(10, 15):
             run.log({KEY: float(step)}, step=step)
         _wait_steps(page, 15)
-        page.wait_for_function("() => window.__live.statuses.at(-1) === 'live'", timeout=TIMEOUT_MS)
+        page.wait_for_selector('.live-status[data-status="live"]', timeout=TIMEOUT_MS)
         assert run.flush()
         statuses = page.evaluate("window.__live.statuses")
         drop = statuses.index("reconnecting")
