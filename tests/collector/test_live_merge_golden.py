@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.events.streaming import call, connect, of_type, receive_until, start_run
+from tests.events.streaming import call, connect, of_type, receive_until, replayed, start_run
 from tests.helpers.collector_proc import CollectorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ async def _vector(session: aiohttp.ClientSession, proc: CollectorProcess,
     pid, rid = await start_run(session, proc)
     await _log(session, proc, pid, rid, case["part1"], {})
     ws = await connect(session, proc, rid, cursor="tail")
-    await receive_until(ws, lambda ms: any(m["type"] == "replay_done" for m in ms))
+    await receive_until(ws, replayed)
     entry = await _chart(session, proc, pid, rid, case["buckets"])
     values2 = {int(k): v for k, v in case.get("values2", {}).items()}
     await _log(session, proc, pid, rid, case["part2"], values2)

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from tests.events.streaming import (call, closed, connect, finish, messages_of, of_type,
-                                    post_lines, post_points, receive_until, seeded_run,
-                                    start_run, steps_of)
+                                    post_lines, post_points, receive_until, replayed,
+                                    seeded_run, start_run, steps_of)
 from tests.helpers.collector_proc import CollectorProcess
 
 
@@ -21,10 +21,6 @@ from tests.helpers.collector_proc import CollectorProcess
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client:
         yield client
-
-
-def _replayed(messages: list[dict[str, Any]]) -> bool:
-    return any(m["type"] == "replay_done" for m in messages)
 
 
 def _span(pid: str, rid: str, span: str, name: str, end: int | None) -> dict[str, Any]:
@@ -62,7 +58,7 @@ async def test_tail_cursor_skips_the_replay(shared_collector: CollectorProcess,
     pid, rid = await seeded_run(session, proc, "loss", range(50), ["stored line"])
     await _post_spans(session, proc, [_span(pid, rid, "1" * 16, "stored span", 2000)])
     ws = await connect(session, proc, rid, cursor="tail")
-    first = await receive_until(ws, _replayed)
+    first = await receive_until(ws, replayed)
     assert [m["type"] for m in first] == ["state", "replay_done"]
     assert first[0]["status"] == "running"
     head = first[-1]["cursor"]
@@ -84,7 +80,7 @@ async def test_spans_stream_live_and_replay(shared_collector: CollectorProcess,
     pid, rid = await start_run(session, proc)
     await _post_spans(session, proc, [_span(pid, rid, "1" * 16, "stored", 2000)])
     ws = await connect(session, proc, rid)
-    replay = await receive_until(ws, _replayed)
+    replay = await receive_until(ws, replayed)
     assert _span_names(replay) == ["stored"]
     assert all(m["replay"] for m in of_type(replay, "spans"))
     await _post_spans(session, proc, [_span(pid, rid, "2" * 16, "open", None)])
@@ -96,7 +92,7 @@ async def test_spans_stream_live_and_replay(shared_collector: CollectorProcess,
     await ws.close()
     # Resuming from that message's cursor replays nothing already seen.
     again = await connect(session, proc, rid, cursor=message["cursor"])
-    assert _span_names(await receive_until(again, _replayed)) == []
+    assert _span_names(await receive_until(again, replayed)) == []
     await again.close()
 
 
@@ -108,11 +104,11 @@ async def test_two_part_cursor_still_accepted(shared_collector: CollectorProcess
     pid, rid = await seeded_run(session, proc, "acc", range(3), ["old line"])
     await _post_spans(session, proc, [_span(pid, rid, "3" * 16, "old span", 2000)])
     ws = await connect(session, proc, rid)
-    cursor = (await receive_until(ws, _replayed))[-1]["cursor"]
+    cursor = (await receive_until(ws, replayed))[-1]["cursor"]
     await ws.close()
     await post_points(session, proc, pid, rid, "acc", range(3, 5))
     again = await connect(session, proc, rid, cursor=_two_part(cursor))
-    replay = await receive_until(again, _replayed)
+    replay = await receive_until(again, replayed)
     assert steps_of(replay, "acc") == [3, 4]
     assert messages_of(replay) == []
     assert _span_names(replay) == ["old span"]
@@ -125,7 +121,7 @@ async def test_rc1_message_shapes_unchanged(shared_collector: CollectorProcess,
     proc = shared_collector
     pid, rid = await seeded_run(session, proc, "m", range(2), ["a line"])
     ws = await connect(session, proc, rid)
-    replay = await receive_until(ws, _replayed)
+    replay = await receive_until(ws, replayed)
     await finish(session, proc, rid)
     replay += await closed(ws)
     base = {"type", "runId", "cursor"}
