@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -148,3 +149,32 @@ async def test_bad_cursors_still_refused(shared_collector: CollectorProcess,
     ws = await connect(session, proc, rid, cursor=cursor)
     await closed(ws)
     assert ws.close_code == 4400
+
+
+@pytest.fixture(scope="module")
+def quick_poll(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
+    """A collector polling streams every 0.2 s (keepalive after 1 s of silence)."""
+    proc = CollectorProcess(Path(tmp_path_factory.mktemp("quick-poll")) / "data",
+                            extra_env={"RUNDIAL_COLLECTOR_EVENTS_POLL_SECONDS": "0.2"})
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+async def test_quiet_socket_gets_keepalives(quick_poll: CollectorProcess,
+                                            session: aiohttp.ClientSession) -> None:
+    """A live socket with nothing to send gets ``keepalive`` frames (no cursor, the interval)
+    and still delivers the next rows once, with the cursor moving on."""
+    proc = quick_poll
+    pid, rid = await start_run(session, proc)
+    ws = await connect(session, proc, rid, cursor="tail")
+    await receive_until(ws, replayed)
+    quiet = await receive_until(ws, lambda ms: len(of_type(ms, "keepalive")) >= 2)
+    assert [m["type"] for m in quiet] == ["keepalive", "keepalive"]
+    assert quiet[0] == {"type": "keepalive", "runId": rid, "intervalMs": 1000}
+    await post_points(session, proc, pid, rid, "q", range(3))
+    live = await receive_until(ws, lambda ms: steps_of(ms, "q") == [0, 1, 2])
+    assert len(of_type(live, "metrics")) == 1
+    await ws.close()

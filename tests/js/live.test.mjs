@@ -224,3 +224,25 @@ test("live status: a panel of many runs shows the least live status", async () =
   assert.equal(combinedStatus(["finished", "finished"]), "finished");
   assert.equal(combinedStatus(["live", "idle"]), "idle");
 });
+
+test("socket: silent for 2.5 keepalive intervals counts as dropped; keepalives are not messages", async () => {
+  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
+  globalThis.WebSocket = FakeSocket;
+  const { followRun } = await import("../../collector/rundial_collector/ui/static/core/socket.js");
+  const messages = [];
+  const statuses = [];
+  const stream = followRun("r2", "p1", "tail", {
+    onMessage: (m) => messages.push(m.type), onStatus: (s) => statuses.push(s),
+  });
+  const socket = FakeSocket.all.at(-1);
+  socket.open();
+  socket.send({ type: "replay_done", runId: "r2", cursor: "K1" });
+  socket.send({ type: "keepalive", runId: "r2", intervalMs: 40 });
+  const opened = Date.now();
+  await until(() => statuses.at(-1) === "reconnecting");
+  assert.ok(Date.now() - opened >= 1000); // 2.5 x 40 ms + 1 s of grace
+  assert.deepEqual(messages, ["replay_done"]);
+  await until(() => FakeSocket.all.at(-1) !== socket);
+  assert.match(FakeSocket.all.at(-1).url, /cursor=K1$/);
+  stream.close();
+});

@@ -117,6 +117,13 @@ def close_message(code: int, reason: str) -> Message:
     return Message("close", "", close=(code, reason))
 
 
+def keepalive(run_id: str, interval_seconds: float) -> str:
+    """A frame sent when nothing else was for ``interval_seconds`` (no cursor: it carries no
+    row). Lets a browser tell a silently dead socket from a quiet run."""
+    return orjson.dumps({"type": "keepalive", "runId": run_id,
+                         "intervalMs": round(interval_seconds * 1000)}).decode()
+
+
 def replay_done(run_id: str, position: Position) -> Message:
     return Message("replay_done", _encode("replay_done", run_id, position))
 

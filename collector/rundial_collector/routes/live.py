@@ -12,6 +12,8 @@ Contract:
   ``state`` and ``replay_done``; then the live messages after that position (nothing lost,
   nothing twice). ``cursor=tail`` replays nothing: ``state`` and ``replay_done`` come at once,
   with the subscription's position as the cursor (a page that has just read the data).
+  A live socket with nothing to send for :data:`KEEPALIVE_POLLS` event polls gets a
+  ``keepalive`` frame (no cursor), so a browser can tell a dead socket from a quiet run.
 * Close: 1000 "run finished" once the run is terminal (at once after the replay for a late
   joiner), 4408 "slow consumer" when the inbox overflowed, 1001 on shutdown, 1011 on an
   internal error, 4401 once the socket's key is revoked or expires: at once (before the revoke
@@ -33,14 +35,15 @@ from multidict import CIMultiDict
 
 from rundial_collector.live import hub
 from rundial_collector.live.hub import HUB, Subscription
-from rundial_collector.live.messages import (Message, Position, log_messages, metrics_messages,
-                                             parse_start, replay_done, span_messages,
-                                             state_message)
+from rundial_collector.live.hub import MIN_POLL_SECONDS
+from rundial_collector.live.messages import (Message, Position, keepalive, log_messages,
+                                             metrics_messages, parse_start, replay_done,
+                                             span_messages, state_message)
 from rundial_collector.live.pump import RUN_FINISHED
 from rundial_collector.routes.heartbeat import authorised_run
 from rundial_collector.web import auth
 from rundial_collector.web import errors
-from rundial_collector.web.appkeys import STORE
+from rundial_collector.web.appkeys import CONFIG, STORE
 
 log = logging.getLogger("rundial.events")
 
@@ -49,6 +52,7 @@ STREAM_SCOPES = frozenset({"project:read", "stream:read"})
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GRACE_SECONDS = 30.0  # a stuck client gets this long to take the close frame
 KEY_RECHECK_SECONDS = 1.0  # an open socket re-checks its API key this often
+KEEPALIVE_POLLS = 5  # a quiet socket gets a keepalive frame every this many event polls
 REPLAY_CHUNKS = 256
 REPLAY_LINES = 1000
 REPLAY_SPANS = 500
@@ -210,8 +214,10 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
     if live is None:
         return RUN_FINISHED
     sent_status: str | None = subscription.run.status
+    quiet_seconds = KEEPALIVE_POLLS * max(MIN_POLL_SECONDS,
+                                          request.app[CONFIG].events_poll_seconds)
     while True:
-        message = await live.next()
+        message = await _next_or_keepalive(ws, live, target.run_id, quiet_seconds)
         if message.close is not None:
             return message.close
         if message.covered_by(upto) or (message.kind == "state"
@@ -219,6 +225,21 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
             continue
         sent_status = message.status if message.kind == "state" else sent_status
         await ws.send_str(message.text)
+
+
+async def _next_or_keepalive(ws: web.WebSocketResponse, live: hub.Subscriber, run_id: str,
+                             quiet_seconds: float) -> Message:
+    """The inbox's next message; a keepalive frame goes out every ``quiet_seconds`` until it
+    comes. The inbox read is never cancelled by the timeout (a message cannot be lost)."""
+    pending = asyncio.ensure_future(live.next())
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=quiet_seconds)
+            if done:
+                return pending.result()
+            await ws.send_str(keepalive(run_id, quiet_seconds))
+    finally:
+        pending.cancel()
 
 
 async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Target,
