@@ -157,7 +157,7 @@ class FakeSocket {
     this.url = url;
     FakeSocket.all.push(this);
   }
-  close() {}
+  close() { this.closed = true; }
   open() { this.onopen?.(); }
   send(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
   drop(code, reason = "") { this.onclose?.({ code, reason }); }
@@ -245,4 +245,23 @@ test("socket: silent for 2.5 keepalive intervals counts as dropped; keepalives a
   await until(() => FakeSocket.all.at(-1) !== socket);
   assert.match(FakeSocket.all.at(-1).url, /cursor=K1$/);
   stream.close();
+});
+
+test("feed: update keeps the sockets of runs still followed, opens new ones, closes the rest", async () => {
+  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
+  globalThis.WebSocket = FakeSocket;
+  const { followRuns } = await import("../../collector/rundial_collector/ui/static/live/feed.js");
+  const ref = (runId) => ({ runId, name: runId, color: "", status: "running", startedAtMs: 1 });
+  const before = FakeSocket.all.length;
+  const feed = followRuns("p", [ref("u1")], {});
+  const u1 = FakeSocket.all.at(-1);
+  feed.update([ref("u1"), ref("u2")]);
+  assert.equal(FakeSocket.all.length, before + 2);
+  assert.match(FakeSocket.all.at(-1).url, /runs\/u2\//);
+  assert.equal(u1.closed, undefined);
+  feed.update([ref("u2")]);
+  assert.equal(u1.closed, true);
+  assert.equal(FakeSocket.all.length, before + 2);
+  feed.close();
+  assert.equal(FakeSocket.all.at(-1).closed, true);
 });

@@ -16,7 +16,9 @@ import { followRun } from "../core/socket.js";
  *   onState?: (runId: string, state: any) => void,
  *   onStatus?: (runId: string, status: FeedStatus, detail: string) => void,
  * }} FeedHandlers
- * @typedef {{close: () => void}} Feed
+ * @typedef {{close: () => void, update: (runs: RunRef[]) => void}} Feed
+ *   ``update`` follows a new selection: sockets of runs still followed stay open (nothing of
+ *   theirs is missed), new runs start from now, runs no longer followed are closed.
  */
 
 /** At most this many sockets per page: a browser allows only so many per host. */
@@ -82,13 +84,34 @@ export function dispatch(runId, message, handlers) {
  * @returns {Feed}
  */
 export function followRuns(projectId, runs, handlers) {
-  const { followed, skipped, over } = pickFollowed(runs);
-  for (const run of skipped) handlers.onStatus?.(run.runId, "finished", "not running");
-  for (const run of over) {
-    handlers.onStatus?.(run.runId, "idle", `live updates follow at most ${MAX_SOCKETS} runs`);
-  }
-  const streams = followed.map((run) => followOne(projectId, run.runId, handlers));
-  return { close: () => streams.forEach((s) => s.close()) };
+  /** @type {Map<string, {close: () => void}>} */
+  const streams = new Map();
+  /** @param {RunRef[]} next */
+  const update = (next) => {
+    const { followed, skipped, over } = pickFollowed(next);
+    const keep = new Set(followed.map((r) => r.runId));
+    for (const [runId, stream] of streams) {
+      if (!keep.has(runId)) {
+        stream.close();
+        streams.delete(runId);
+      }
+    }
+    for (const run of skipped) handlers.onStatus?.(run.runId, "finished", "not running");
+    for (const run of over) {
+      handlers.onStatus?.(run.runId, "idle", `live updates follow at most ${MAX_SOCKETS} runs`);
+    }
+    for (const run of followed) {
+      if (!streams.has(run.runId)) streams.set(run.runId, followOne(projectId, run.runId, handlers));
+    }
+  };
+  update(runs);
+  return {
+    close: () => {
+      streams.forEach((s) => s.close());
+      streams.clear();
+    },
+    update,
+  };
 }
 
 /**
