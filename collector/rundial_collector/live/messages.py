@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import orjson
 
+from rundial_collector.routes.spans import span_dict
 from rundial_collector.store.control_base import Run
 from rundial_collector.store.data_base import LogRow
 from rundial_collector.store.events_base import ChunkRow, SpanRow
 from rundial_collector.store.series_math import Points
-from rundial_collector.routes.spans import span_dict
 from rundial_collector.web import errors
 from rundial_collector.web.paging import decode_cursor, encode_cursor, is_int64
 
