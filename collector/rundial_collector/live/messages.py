@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from rundial_collector.routes.spans import span_dict
 from rundial_collector.store.control_base import Run
 from rundial_collector.store.data_base import LogRow
 from rundial_collector.store.events_base import ChunkRow, SpanRow
 from rundial_collector.store.series_math import Points
 from rundial_collector.web import errors
 from rundial_collector.web.paging import decode_cursor, encode_cursor, is_int64
+from rundial_collector.web.spanjson import span_dict
 
 MAX_POINTS_PER_MESSAGE = 20_000  # ~1 MiB of JSON
 MAX_LOG_CHARS_PER_MESSAGE = 1024 * 1024
