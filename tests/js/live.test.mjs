@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { cellOf, dropCovered, mergeTail } from "../../collector/rundial_collector/ui/static/charts/merge.js";
-import { pickFollowed, MAX_SOCKETS } from "../../collector/rundial_collector/ui/static/live/feed.js";
+import { followRuns, pickFollowed, MAX_SOCKETS } from "../../collector/rundial_collector/ui/static/live/feed.js";
+import { followRun } from "../../collector/rundial_collector/ui/static/core/socket.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/merge.json", import.meta.url), "utf8"));
 
@@ -162,6 +163,9 @@ class FakeSocket {
   send(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
   drop(code, reason = "") { this.onclose?.({ code, reason }); }
 }
+// What core/socket.js takes from the browser, read at call time.
+globalThis.window = { location: { protocol: "http:", host: "h:1" } };
+globalThis.WebSocket = FakeSocket;
 
 /** Resolve once ``probe()`` holds (reconnects come after a jittered timer). */
 async function until(probe) {
@@ -178,9 +182,6 @@ const metrics = (steps, cursor, replay) => ({
 });
 
 test("feed: from now, replays after a drop handed out once, a failed replay dropped", async () => {
-  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
-  globalThis.WebSocket = FakeSocket;
-  const { followRuns } = await import("../../collector/rundial_collector/ui/static/live/feed.js");
   const seen = [];
   const statuses = [];
   const feed = followRuns("p1", [{ runId: "r1", name: "", color: "", status: "running", startedAtMs: 1 }], {
@@ -226,9 +227,6 @@ test("live status: a panel of many runs shows the least live status", async () =
 });
 
 test("socket: silent for 2.5 keepalive intervals counts as dropped; keepalives are not messages", async () => {
-  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
-  globalThis.WebSocket = FakeSocket;
-  const { followRun } = await import("../../collector/rundial_collector/ui/static/core/socket.js");
   const messages = [];
   const statuses = [];
   const stream = followRun("r2", "p1", "tail", {
@@ -248,9 +246,6 @@ test("socket: silent for 2.5 keepalive intervals counts as dropped; keepalives a
 });
 
 test("feed: update keeps the sockets of runs still followed, opens new ones, closes the rest", async () => {
-  globalThis.window = { location: { protocol: "http:", host: "h:1" } };
-  globalThis.WebSocket = FakeSocket;
-  const { followRuns } = await import("../../collector/rundial_collector/ui/static/live/feed.js");
   const ref = (runId) => ({ runId, name: runId, color: "", status: "running", startedAtMs: 1 });
   const before = FakeSocket.all.length;
   const feed = followRuns("p", [ref("u1")], {});
