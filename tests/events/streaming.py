@@ -111,6 +111,11 @@ async def closed(ws: aiohttp.ClientWebSocketResponse, timeout: float = 10.0
     return await receive_until(ws, lambda _: False, timeout)
 
 
+def replayed(messages: list[dict[str, Any]]) -> bool:
+    """True once ``replay_done`` is among ``messages`` (for :func:`receive_until`)."""
+    return any(m["type"] == "replay_done" for m in messages)
+
+
 def of_type(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [m for m in messages if m["type"] == kind]
 

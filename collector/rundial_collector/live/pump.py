@@ -1,7 +1,7 @@
 """One watched run: its position, its last state, its subscribers and the pump task.
 
 The pump is the only reader of a run's live rows: on every wake-up (a publish call) or poll it
-reads the run's effective status, then every metric chunk and log line committed after the
+reads the run's effective status, then every metric chunk, log line and span committed after the
 channel's :class:`Position`, encodes them once and offers each message to every subscriber
 without waiting. A subscriber that refuses (its inbox is full) is ended with 4408 "slow
 consumer" and removed. A terminal status ends every subscriber after the last rows and the
@@ -22,7 +22,7 @@ from typing import Protocol
 from aiohttp import web
 
 from rundial_collector.live.messages import (Message, Position, close_message, log_messages,
-                                             metrics_messages, state_message)
+                                             metrics_messages, span_messages, state_message)
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run
 from rundial_collector.web.appkeys import STORE
 
@@ -30,6 +30,7 @@ log = logging.getLogger("rundial.events")
 
 TAIL_CHUNKS = 256  # metric chunks per live read
 TAIL_LINES = 1000  # log lines per live read
+TAIL_SPANS = 500  # spans per live read
 SLOW_CONSUMER = (4408, "slow consumer")
 RUN_FINISHED = (1000, "run finished")
 
@@ -159,19 +160,25 @@ class RunChannel:
         """Deliver every row committed after :attr:`position`, page by page."""
         while True:
             start = self.position
-            chunks, lines = await self.hub.app[STORE].tail_events(
-                self.project_id, self.run_id, (start.chunk_id, start.log_id),
-                (TAIL_CHUNKS, TAIL_LINES))
+            found = await self.hub.app[STORE].tail_events(
+                self.project_id, self.run_id, (start.chunk_id, start.log_id, start.span_id),
+                (TAIL_CHUNKS, TAIL_LINES, TAIL_SPANS))
+            chunks, lines, spans = found.chunks, found.lines, found.spans
             for message in metrics_messages(self.run_id, chunks, start, replay=False):
                 self._fan_out(message)
             if chunks:
-                start = Position(chunks[-1].chunk_id, start.log_id)
+                start = Position(chunks[-1].chunk_id, start.log_id, start.span_id)
             for message in log_messages(self.run_id, lines, start, replay=False):
                 self._fan_out(message)
             if lines:
-                start = Position(start.chunk_id, lines[-1].log_id)
+                start = Position(start.chunk_id, lines[-1].log_id, start.span_id)
+            for message in span_messages(self.run_id, spans, start, replay=False):
+                self._fan_out(message)
+            if spans:
+                start = Position(start.chunk_id, start.log_id, spans[-1].span_pk)
             self.position = start
-            if len(chunks) < TAIL_CHUNKS and len(lines) < TAIL_LINES:
+            if (len(chunks) < TAIL_CHUNKS and len(lines) < TAIL_LINES
+                    and len(spans) < TAIL_SPANS):
                 return
 
     def _fan_out(self, message: Message) -> None:

@@ -8,8 +8,12 @@ Contract:
   4400 bad ``cursor``/``projectId``, 4401 no or invalid key, 4403 key without access, 4404
   unknown run (or a run outside ``projectId``), 4409 ambiguous project slug.
 * Order: subscribe first, then replay the stored rows up to the subscription's position
-  (metrics series by series, logs in time order, after ``cursor``), the current ``state`` and
-  ``replay_done``; then the live messages after that position (nothing lost, nothing twice).
+  (metrics series by series, logs in time order, spans by id, after ``cursor``), the current
+  ``state`` and ``replay_done``; then the live messages after that position (nothing lost,
+  nothing twice). ``cursor=tail`` replays nothing: ``state`` and ``replay_done`` come at once,
+  with the subscription's position as the cursor (a page that has just read the data).
+  A live socket with nothing to send for :data:`KEEPALIVE_POLLS` event polls gets a
+  ``keepalive`` frame (no cursor), so a browser can tell a dead socket from a quiet run.
 * Close: 1000 "run finished" once the run is terminal (at once after the replay for a late
   joiner), 4408 "slow consumer" when the inbox overflowed, 1001 on shutdown, 1011 on an
   internal error, 4401 once the socket's key is revoked or expires: at once (before the revoke
@@ -31,13 +35,15 @@ from multidict import CIMultiDict
 
 from rundial_collector.live import hub
 from rundial_collector.live.hub import HUB, Subscription
-from rundial_collector.live.messages import (Message, Position, log_messages, metrics_messages,
-                                             replay_done, state_message)
+from rundial_collector.live.hub import MIN_POLL_SECONDS
+from rundial_collector.live.messages import (Message, Position, keepalive, log_messages,
+                                             metrics_messages, parse_start, replay_done,
+                                             span_messages, state_message)
 from rundial_collector.live.pump import RUN_FINISHED
 from rundial_collector.routes.heartbeat import authorised_run
 from rundial_collector.web import auth
 from rundial_collector.web import errors
-from rundial_collector.web.appkeys import STORE
+from rundial_collector.web.appkeys import CONFIG, STORE
 
 log = logging.getLogger("rundial.events")
 
@@ -46,8 +52,10 @@ STREAM_SCOPES = frozenset({"project:read", "stream:read"})
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GRACE_SECONDS = 30.0  # a stuck client gets this long to take the close frame
 KEY_RECHECK_SECONDS = 1.0  # an open socket re-checks its API key this often
+KEEPALIVE_POLLS = 5  # a quiet socket gets a keepalive frame every this many event polls
 REPLAY_CHUNKS = 256
 REPLAY_LINES = 1000
+REPLAY_SPANS = 500
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
 INTERNAL = (1011, "internal error")
 KEY_REVOKED = (4401, "the API key was revoked")
@@ -57,7 +65,7 @@ KEY_REVOKED = (4401, "the API key was revoked")
 class _Target:
     project_id: str
     run_id: str
-    cursor: Position
+    cursor: Position | None  # None: ``tail`` (start at the subscription's position)
     key_id: str
 
 
@@ -100,7 +108,7 @@ async def authenticate_ws(request: web.Request) -> auth.Principal:
 async def _target(request: web.Request) -> _Target:
     """The run to stream; :class:`errors.ApiError` (401/403/404/409/400) when refused."""
     principal = await authenticate_ws(request)
-    cursor = Position.parse(request.query.get("cursor", "").strip())
+    cursor = parse_start(request.query.get("cursor", "").strip())
     run = await authorised_run(request, principal, request.query.get("projectId", "").strip(),
                                STREAM_SCOPES)
     return _Target(run.project_id, run.run_id, cursor, principal.key_id)
@@ -198,15 +206,18 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
                    subscription: Subscription) -> tuple[int, str]:
     """Replay, ``replay_done``, then live messages not covered by the replay."""
     upto = subscription.position
-    await _replay(request, ws, target, target.cursor.clamp(upto), upto)
+    start = upto if target.cursor is None else target.cursor.clamp(upto)
+    await _replay(request, ws, target, start, upto)
     await ws.send_str(state_message(subscription.run, upto, replay=True).text)
     await ws.send_str(replay_done(target.run_id, upto).text)
     live = subscription.live
     if live is None:
         return RUN_FINISHED
     sent_status: str | None = subscription.run.status
+    quiet_seconds = KEEPALIVE_POLLS * max(MIN_POLL_SECONDS,
+                                          request.app[CONFIG].events_poll_seconds)
     while True:
-        message = await live.next()
+        message = await _next_or_keepalive(ws, live, target.run_id, quiet_seconds)
         if message.close is not None:
             return message.close
         if message.covered_by(upto) or (message.kind == "state"
@@ -216,10 +227,25 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
         await ws.send_str(message.text)
 
 
+async def _next_or_keepalive(ws: web.WebSocketResponse, live: hub.Subscriber, run_id: str,
+                             quiet_seconds: float) -> Message:
+    """The inbox's next message; a keepalive frame goes out every ``quiet_seconds`` until it
+    comes. The inbox read is never cancelled by the timeout (a message cannot be lost)."""
+    pending = asyncio.ensure_future(live.next())
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=quiet_seconds)
+            if done:
+                return pending.result()
+            await ws.send_str(keepalive(run_id, quiet_seconds))
+    finally:
+        pending.cancel()
+
+
 async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Target,
                   start: Position, upto: Position) -> None:
-    """Stored metric chunks and log lines with ``start < id <= upto``; every message carries
-    ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
+    """Stored metric chunks, log lines and spans with ``start < id <= upto``; every message
+    carries ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
     if start.chunk_id < upto.chunk_id:
         series = await request.app[STORE].run_series(target.project_id, target.run_id)
         for series_id, key in series:
@@ -227,6 +253,8 @@ async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Targ
                                  upto.chunk_id)
     if start.log_id < upto.log_id:
         await _replay_lines(request, ws, target, start, upto.log_id)
+    if start.span_id < upto.span_id:
+        await _replay_spans(request, ws, target, start, upto.span_id)
 
 
 async def _replay_series(request: web.Request, ws: web.WebSocketResponse, run_id: str,
@@ -252,6 +280,19 @@ async def _replay_lines(request: web.Request, ws: web.WebSocketResponse, target:
         if len(rows) < REPLAY_LINES:
             return
         key = (rows[-1].timestamp_ms, rows[-1].sequence, rows[-1].log_id)
+
+
+async def _replay_spans(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+                        start: Position, upto: int) -> None:
+    after = start.span_id
+    while True:
+        rows = await request.app[STORE].replay_spans(target.project_id, target.run_id,
+                                                     (after, upto), REPLAY_SPANS)
+        await _send_all(ws, span_messages(target.run_id, rows, start, replay=True,
+                                          exact=False))
+        if len(rows) < REPLAY_SPANS:
+            return
+        after = rows[-1].span_pk
 
 
 async def _send_all(ws: web.WebSocketResponse, messages: Iterable[Message]) -> None:

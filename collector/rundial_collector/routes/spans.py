@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-import orjson
 from aiohttp import web
 
 from rundial_collector.query.span_links import choose_parents
@@ -33,6 +32,7 @@ from rundial_collector.web.intbounds import Positive
 from rundial_collector.web.jsonbody import decode_body
 from rundial_collector.web.paging import decode_cursor, is_int64, page
 from rundial_collector.web.responses import json_response
+from rundial_collector.web.spanjson import span_dict
 
 MAX_SPANS = 10_000
 MAX_DEPTH = 100  # orjson nests at most 255 levels; each span level takes two
@@ -134,18 +134,6 @@ def nest(spans: list[SpanRecord], parents: list[int | None], roots: list[int]
                     entry["flattened"] = True
                 stack.append((child, entry if depth <= MAX_DEPTH else holder, depth + 1))
     return out
-
-
-def span_dict(span: SpanRecord) -> dict[str, Any]:
-    """A stored span as JSON (nanoseconds and token counts as decimal strings, as sent)."""
-    return {"traceId": span.trace_id, "spanId": span.span_id,
-            "parentSpanId": span.parent_span_id, "name": span.name, "kind": span.kind,
-            "startNs": str(span.start_ns),
-            "endNs": None if span.end_ns is None else str(span.end_ns),
-            "status": span.status, "attrsJson": span.attrs_json,
-            "events": orjson.Fragment(span.events_json), "model": span.model,
-            "genAiSystem": span.gen_ai_system, "tokensIn": span.tokens_in,
-            "tokensOut": span.tokens_out, "costUsd": span.cost_usd, "children": []}
 
 
 def setup_routes(app: web.Application) -> None:

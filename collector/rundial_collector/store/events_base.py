@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rundial_collector.store.data_base import LogRow
+from rundial_collector.store.data_base import LogRow, SpanRecord
 from rundial_collector.store.series_math import Points
 
 
@@ -25,16 +25,40 @@ class ChunkRow:
     points: Points
 
 
-class EventStore(Protocol):
-    """Reads that replay and tail one run's metrics and logs by id. Never write."""
+@dataclass(frozen=True)
+class SpanRow:
+    """One stored span and its ingest-ordered id (the live stream's span position)."""
 
-    async def event_head(self) -> tuple[int, int]:
-        """The newest (chunk id, log id) committed so far over every run (0 when empty)."""
+    span_pk: int
+    span: SpanRecord
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """What one live read found after a position: each list by id, each up to its limit."""
+
+    chunks: list[ChunkRow]
+    lines: list[LogRow]
+    spans: list[SpanRow]
+
+
+class EventStore(Protocol):
+    """Reads that replay and tail one run's metrics, logs and spans by id. Never write."""
+
+    async def event_head(self) -> tuple[int, int, int]:
+        """The newest (chunk id, log id, span id) committed so far over every run (0 when
+        empty)."""
         ...
 
-    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int],
-                          limits: tuple[int, int]) -> tuple[list[ChunkRow], list[LogRow]]:
-        """Chunks and lines of the run with ids after ``after`` (by id), up to ``limits``."""
+    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int, int],
+                          limits: tuple[int, int, int]) -> EventBatch:
+        """Chunks, lines and spans of the run with ids after ``after`` (by id), up to
+        ``limits``."""
+        ...
+
+    async def replay_spans(self, project_id: str, run_id: str, window: tuple[int, int],
+                           limit: int) -> list[SpanRow]:
+        """Up to ``limit`` spans of the run with ``window[0] < id <= window[1]``, by id."""
         ...
 
     async def run_series(self, project_id: str, run_id: str) -> list[tuple[int, str]]:

@@ -1,10 +1,10 @@
 """SQLite implementation of :class:`EventStore`: read-only SQL for the live event stream.
 
-Positions are the global AUTOINCREMENT ids of ``metric_chunks.chunk_id`` and
-``log_lines.log_id``. The single writer assigns them in commit order, so "every row of a run
+Positions are the global AUTOINCREMENT ids of ``metric_chunks.chunk_id``,
+``log_lines.log_id`` and ``spans.span_pk``. The single writer assigns them in commit order, so "every row of a run
 with an id at or below P" is a well-defined, gap-free prefix once P has been read.
 
-* Live tails (:func:`tail_chunks`, :func:`tail_lines`) walk the rowid range after a position
+* Live tails (:func:`tail_chunks`, :func:`tail_lines`, :func:`tail_spans`) walk the rowid range after a position
   that is close to the head, whatever the run's size (``NOT INDEXED`` forces the rowid range
   scan; ``CROSS JOIN`` keeps ``metric_chunks`` as the outer loop).
 * Replays walk one run's own index: chunks series by series (:func:`series_chunks`), lines in
@@ -20,8 +20,9 @@ import functools
 import sqlite3
 from typing import Any
 
-from rundial_collector.store.data_base import LOG_LEVELS, LogRow
-from rundial_collector.store.events_base import ChunkRow
+from rundial_collector.store.data_base import LOG_LEVELS, LogRow, SpanRecord
+from rundial_collector.store.events_base import ChunkRow, EventBatch, SpanRow
+from rundial_collector.store.sqlite.logs import SPAN_COLUMNS
 from rundial_collector.store.series_math import unpack
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 
@@ -33,14 +34,20 @@ class SQLiteEvents:
 
     engine: SQLiteEngine
 
-    async def event_head(self) -> tuple[int, int]:
+    async def event_head(self) -> tuple[int, int, int]:
         return await self.engine.read(head)
 
-    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int],
-                          limits: tuple[int, int]) -> tuple[list[ChunkRow], list[LogRow]]:
-        return await self.engine.read(lambda conn: (
+    async def tail_events(self, project_id: str, run_id: str, after: tuple[int, int, int],
+                          limits: tuple[int, int, int]) -> EventBatch:
+        return await self.engine.read(lambda conn: EventBatch(
             tail_chunks(conn, project_id, run_id, after[0], limits[0]),
-            tail_lines(conn, project_id, run_id, after[1], limits[1])))
+            tail_lines(conn, project_id, run_id, after[1], limits[1]),
+            tail_spans(conn, project_id, run_id, after[2], limits[2])))
+
+    async def replay_spans(self, project_id: str, run_id: str, window: tuple[int, int],
+                           limit: int) -> list[SpanRow]:
+        return await self.engine.read(functools.partial(
+            replay_spans, project_id=project_id, run_id=run_id, window=window, limit=limit))
 
     async def run_series(self, project_id: str, run_id: str) -> list[tuple[int, str]]:
         return await self.engine.read(functools.partial(run_series, project_id=project_id,
@@ -59,11 +66,13 @@ class SQLiteEvents:
             limit=limit))
 
 
-def head(conn: sqlite3.Connection) -> tuple[int, int]:
-    """The newest (chunk id, log id) committed so far, over every run (0 when empty)."""
+def head(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """The newest (chunk id, log id, span id) committed so far, over every run (0 when
+    empty)."""
     chunk = conn.execute("SELECT COALESCE(max(chunk_id), 0) FROM metric_chunks").fetchone()[0]
     line = conn.execute("SELECT COALESCE(max(log_id), 0) FROM log_lines").fetchone()[0]
-    return int(chunk), int(line)
+    span = conn.execute("SELECT COALESCE(max(span_pk), 0) FROM spans").fetchone()[0]
+    return int(chunk), int(line), int(span)
 
 
 def tail_chunks(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
@@ -86,6 +95,27 @@ def tail_lines(conn: sqlite3.Connection, project_id: str, run_id: str, after: in
         " WHERE log_id > ? AND project_id = ? AND run_id = ? ORDER BY log_id LIMIT ?",
         (after, project_id, run_id, limit)).fetchall()
     return [_line(row) for row in rows]
+
+
+def tail_spans(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
+               limit: int) -> list[SpanRow]:
+    """Up to ``limit`` spans of the run with id > ``after``, by id (live path)."""
+    rows = conn.execute(
+        f"SELECT span_pk, {SPAN_COLUMNS} FROM spans NOT INDEXED"
+        " WHERE span_pk > ? AND project_id = ? AND run_id = ? ORDER BY span_pk LIMIT ?",
+        (after, project_id, run_id, limit)).fetchall()
+    return [SpanRow(int(row[0]), SpanRecord(*row[1:])) for row in rows]
+
+
+def replay_spans(conn: sqlite3.Connection, project_id: str, run_id: str,
+                 window: tuple[int, int], limit: int) -> list[SpanRow]:
+    """Up to ``limit`` spans of the run with ``window[0] < id <= window[1]``, by id (replay
+    path: the run's own index, then a sort of its spans in the window)."""
+    rows = conn.execute(
+        f"SELECT span_pk, {SPAN_COLUMNS} FROM spans WHERE project_id = ? AND run_id = ?"
+        " AND span_pk > ? AND span_pk <= ? ORDER BY span_pk LIMIT ?",
+        (project_id, run_id, window[0], window[1], limit)).fetchall()
+    return [SpanRow(int(row[0]), SpanRecord(*row[1:])) for row in rows]
 
 
 def run_series(conn: sqlite3.Connection, project_id: str, run_id: str

@@ -64,6 +64,7 @@ PAGE_MAX_MESSAGE_CHARS = 16 * 1024 * 1024  # a log page ends after this many mes
 _SPAN_COLUMNS = ("project_id, run_id, trace_id, span_id, parent_span_id, name, kind, start_ns,"
                  " end_ns, status, attrs_json, events_json, model, gen_ai_system, tokens_in,"
                  " tokens_out, cost_usd")
+SPAN_COLUMNS = _SPAN_COLUMNS  # the span columns in SpanRecord's field order (live stream reads)
 
 
 def line_hash(message: str, writer: str = "") -> int:

@@ -8,7 +8,9 @@
  *   } StreamStatus
  *   ``live`` only after the server's ``replay_done``; ``reconnecting`` as soon as a socket
  *   drops (the page must not show stale data as live); ``finished`` after the server closed
- *   with 1000 (run terminal); ``failed`` on a refusal (4401/4403/4404/4400).
+ *   with 1000 (run terminal); ``failed`` on a refusal (4401/4403/4404/4400). A socket that
+ *   stays silent for 2.5 keepalive intervals of its collector (docs/protocol.md §6.4) counts
+ *   as dropped. ``keepalive`` frames are not passed to ``onMessage``.
  * @typedef {{type: string, runId: string, cursor: string, [field: string]: any}} StreamMessage
  * @typedef {{
  *   onMessage: (message: StreamMessage) => void,
@@ -19,6 +21,7 @@
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 10_000;
+const SILENT_KEEPALIVES = 2.5; // keepalive intervals without any message before a socket is dead
 
 /**
  * The WebSocket URL of a run's stream on this page's origin.
@@ -54,18 +57,60 @@ export function followRun(runId, projectId, cursor, handlers) {
   let socket = null;
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let watchdog = null;
+  let keepaliveMs = 0; // the server's keepalive interval, once it sent one
 
   /** @param {StreamStatus} next @param {string} detail */
   const setStatus = (next, detail) => {
     status = next;
     handlers.onStatus?.(next, detail);
   };
+  const stopWatchdog = () => {
+    if (watchdog !== null) clearTimeout(watchdog);
+    watchdog = null;
+  };
+  // A server that sends keepalives has gone silent for too long: the socket is dead even if
+  // the browser has not noticed; drop it and reconnect rather than show stale data as live.
+  const armWatchdog = () => {
+    stopWatchdog();
+    if (keepaliveMs > 0) {
+      watchdog = setTimeout(() => {
+        const dead = socket;
+        if (dead === null) return;
+        dead.onclose = null;
+        dead.onmessage = null;
+        dead.close();
+        dropped(4000, "no message from the collector");
+      }, keepaliveMs * SILENT_KEEPALIVES + 1000);
+    }
+  };
+  /** @param {number} code @param {string} reason */
+  const dropped = (code, reason) => {
+    socket = null;
+    stopWatchdog();
+    if (stopped) return;
+    if (code === 1000) return setStatus("finished", reason);
+    if (code >= 4400 && code < 4500 && code !== 4408) {
+      return setStatus("failed", `${code} ${reason}`);
+    }
+    setStatus("reconnecting", `${code} ${reason}`);
+    const delay = retryMs * (0.5 + Math.random());
+    retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+    timer = setTimeout(connect, delay);
+  };
   const connect = () => {
     socket = new WebSocket(streamUrl(runId, projectId, lastCursor));
-    socket.onopen = () => setStatus("replaying", "");
+    socket.onopen = () => {
+      setStatus("replaying", "");
+      armWatchdog();
+    };
     socket.onmessage = (event) => {
       /** @type {StreamMessage} */
       const message = JSON.parse(event.data);
+      if (message.type === "keepalive") keepaliveMs = Number(message.intervalMs) || 0;
+      armWatchdog();
+      if (message.type === "keepalive") return;
       if (message.cursor) lastCursor = message.cursor;
       if (message.type === "replay_done") {
         retryMs = RETRY_FIRST_MS;
@@ -73,23 +118,14 @@ export function followRun(runId, projectId, cursor, handlers) {
       }
       handlers.onMessage(message);
     };
-    socket.onclose = (event) => {
-      socket = null;
-      if (stopped) return;
-      if (event.code === 1000) return setStatus("finished", event.reason);
-      if (event.code >= 4400 && event.code < 4500 && event.code !== 4408) {
-        return setStatus("failed", `${event.code} ${event.reason}`);
-      }
-      setStatus("reconnecting", `${event.code} ${event.reason}`);
-      const delay = retryMs * (0.5 + Math.random());
-      retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
-      timer = setTimeout(connect, delay);
-    };
+    socket.onclose = (event) => dropped(event.code, event.reason);
   };
+  setStatus("connecting", "");
   connect();
   return {
     close: () => {
       stopped = true;
+      stopWatchdog();
       if (timer !== null) clearTimeout(timer);
       socket?.close(1000, "page closed");
     },

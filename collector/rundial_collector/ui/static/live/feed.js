@@ -1,27 +1,143 @@
-// Following several runs' live streams for a page (stub; the live work of issue 15 fills it).
+// Following several runs' live streams for a page (docs/ui.md, "Live updates"): one socket per
+// running run, from now on (``cursor=tail``: no history replay), each message handed out
+// exactly once even across reconnects.
+
+import { followRun } from "../core/socket.js";
 
 /**
  * @typedef {import("../core/bus.js").RunRef} RunRef
  * @typedef {import("../charts/merge.js").TailPoints} TailPoints
+ * @typedef {import("../core/socket.js").StreamStatus | "idle"} FeedStatus
+ *   ``idle``: the run is running but not followed (more than MAX_SOCKETS running runs).
  * @typedef {{
  *   onPoints?: (runId: string, key: string, points: TailPoints) => void,
  *   onLogs?: (runId: string, lines: any[]) => void,
  *   onSpans?: (runId: string, spans: any[]) => void,
  *   onState?: (runId: string, state: any) => void,
- *   onStatus?: (runId: string, status: import("../core/socket.js").StreamStatus,
- *               detail: string) => void,
+ *   onStatus?: (runId: string, status: FeedStatus, detail: string) => void,
  * }} FeedHandlers
- * @typedef {{close: () => void}} Feed
+ * @typedef {{close: () => void, update: (runs: RunRef[]) => void}} Feed
+ *   ``update`` follows a new selection: sockets of runs still followed stay open (nothing of
+ *   theirs is missed), new runs start from now, runs no longer followed are closed.
  */
+
+/** At most this many sockets per page: a browser allows only so many per host. */
+export const MAX_SOCKETS = 20;
+
+/** Run statuses that still stream (``lost`` may come back to ``running``). */
+const FOLLOWED_STATUSES = new Set(["running", "lost"]);
+
+/**
+ * Which runs get a socket: the running ones, most recently started first, at most
+ * MAX_SOCKETS; ``skipped`` are not running, ``over`` are running past the cap. Pure.
+ * @param {RunRef[]} runs
+ * @returns {{followed: RunRef[], skipped: RunRef[], over: RunRef[]}}
+ */
+export function pickFollowed(runs) {
+  const running = runs.filter((r) => FOLLOWED_STATUSES.has(r.status));
+  const skipped = runs.filter((r) => !FOLLOWED_STATUSES.has(r.status));
+  running.sort((a, b) => (b.startedAtMs ?? 0) - (a.startedAtMs ?? 0));
+  return { followed: running.slice(0, MAX_SOCKETS), skipped, over: running.slice(MAX_SOCKETS) };
+}
+
+/**
+ * Hand one stream message to the handlers: metrics per series, logs, spans, state.
+ * @param {string} runId
+ * @param {Record<string, any>} message
+ * @param {FeedHandlers} handlers
+ */
+export function dispatch(runId, message, handlers) {
+  switch (message.type) {
+    case "metrics":
+      for (const s of message.series) {
+        handlers.onPoints?.(runId, s.metricKey,
+          { steps: s.steps, timestampsMs: s.timestampsMs, values: s.values });
+      }
+      break;
+    case "logs":
+      handlers.onLogs?.(runId, message.lines);
+      break;
+    case "spans":
+      handlers.onSpans?.(runId, message.spans);
+      break;
+    case "state":
+      handlers.onState?.(runId, message);
+      break;
+    default:
+      break; // replay_done and types a newer collector adds
+  }
+}
 
 /**
  * Follow ``runs``' streams from now on (no history replay) until ``close()``.
+ *
+ * Only running (or ``lost``) runs get a socket, at most MAX_SOCKETS (the most recently
+ * started); the others get one ``onStatus``: ``finished`` ("not running") or ``idle``. A
+ * dropped socket reports ``reconnecting`` at once, reconnects with its last cursor and replays
+ * what it missed; replayed messages are held until that replay is complete (``replay_done``)
+ * and dropped if the socket fails again mid-replay (the server resends them from the same
+ * cursor), so every point is handed out once. ``finished`` once the run ends (after its last
+ * points and final state), ``failed`` on a refusal.
  * @param {string} projectId
  * @param {RunRef[]} runs
  * @param {FeedHandlers} handlers
  * @returns {Feed}
  */
 export function followRuns(projectId, runs, handlers) {
-  void projectId; void runs; void handlers;
-  return { close: () => {} };
+  /** @type {Map<string, {close: () => void}>} */
+  const streams = new Map();
+  /** @param {RunRef[]} next */
+  const update = (next) => {
+    const { followed, skipped, over } = pickFollowed(next);
+    const keep = new Set(followed.map((r) => r.runId));
+    for (const [runId, stream] of streams) {
+      if (!keep.has(runId)) {
+        stream.close();
+        streams.delete(runId);
+      }
+    }
+    for (const run of skipped) handlers.onStatus?.(run.runId, "finished", "not running");
+    for (const run of over) {
+      handlers.onStatus?.(run.runId, "idle", `live updates follow at most ${MAX_SOCKETS} runs`);
+    }
+    for (const run of followed) {
+      if (!streams.has(run.runId)) streams.set(run.runId, followOne(projectId, run.runId, handlers));
+    }
+  };
+  update(runs);
+  return {
+    close: () => {
+      streams.forEach((s) => s.close());
+      streams.clear();
+    },
+    update,
+  };
+}
+
+/**
+ * @param {string} projectId
+ * @param {string} runId
+ * @param {FeedHandlers} handlers
+ */
+function followOne(projectId, runId, handlers) {
+  /** @type {Record<string, any>[]} */
+  let held = [];
+  return followRun(runId, projectId, "tail", {
+    onMessage: (message) => {
+      if (message.replay === true) {
+        held.push(message);
+        return;
+      }
+      if (message.type === "replay_done") {
+        const replayed = held;
+        held = [];
+        replayed.forEach((m) => dispatch(runId, m, handlers));
+      }
+      dispatch(runId, message, handlers);
+    },
+    onStatus: (status, detail) => {
+      if (status === "reconnecting" || status === "failed") held = [];
+      handlers.onStatus?.(runId, status, detail);
+    },
+  });
 }
