@@ -1,7 +1,7 @@
 """The web UI's figures (issue 15), in Debian's Chromium against a real collector.
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/ui.py`` (``--quick``
-for small sizes, ``--only <figure>`` for one figure, ``--repeats N``). Figures, medians of
+for small sizes, ``--only <figure>`` for one figure (repeatable), ``--repeats N``). Figures, medians of
 ``--repeats`` (each repetition a fresh navigation in the same browser context, so the browser's
 cache is warm and the collector's too, after one untimed warm-up):
 
@@ -64,24 +64,26 @@ def repeat(repeats: int, fn: Callable[[], float]) -> list[float]:
     return [fn() for _ in range(repeats)]
 
 
-def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, only: str | None) -> None:
+def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, wanted: list[str]) -> None:
     project = pages.proc.project
     one = pages.project_url(project, runs="big", keys="train/loss")
-    if only in (None, "chart-1m"):
+    if "chart-1m" in wanted:
         small = pages.project_url(project, runs="small", keys="train/loss")
         base = measure("chart-1k (baseline)",
                        lambda: repeat(repeats, lambda: pages.chart_drawn_ms(small, "train/loss")))
-        measure("chart-1m",
-                lambda: repeat(repeats, lambda: pages.chart_drawn_ms(one, "train/loss")), base)
-    if only in (None, "dashboard"):
+        if measure("chart-1m", lambda: repeat(
+                repeats, lambda: pages.chart_drawn_ms(one, "train/loss")), base) is not None:
+            print(f"    last load: {pages.timeline()}", flush=True)
+    if "dashboard" in wanted:
         runs, keys = ui_data.dash_runs(sizes), ui_data.dash_keys(sizes)
         first = pages.project_url(project, runs=runs[0], keys=keys[0])
         base = measure("dashboard 1 chart", lambda: repeat(
             repeats, lambda: pages.chart_drawn_ms(first, keys[0])))
         grid = pages.project_url(project, runs=",".join(runs), keys="train/")
-        measure("dashboard", lambda: repeat(repeats, lambda: pages.all_drawn_ms(grid, len(keys))),
-                base)
-    if only in (None, "zoom"):
+        if measure("dashboard", lambda: repeat(
+                repeats, lambda: pages.all_drawn_ms(grid, len(keys))), base) is not None:
+            print(f"    last load: {pages.timeline()}", flush=True)
+    if "zoom" in wanted:
         measure("zoom", lambda: repeat(repeats, lambda: zoom_ms(pages, one, "train/loss")))
 
 
@@ -204,7 +206,7 @@ def _or_missed(samples: list[float], reason: str | None) -> list[float]:
 
 def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse.Namespace,
                     tmp: Path) -> None:
-    wanted = [f for f in FIGURES[1:] if args.only in (None, f)]
+    wanted = [f for f in FIGURES[1:] if not args.only or f in args.only]
     reason = None if CHROMIUM.exists() else f"{CHROMIUM} is not installed"
     try:
         from playwright.sync_api import sync_playwright
@@ -216,7 +218,7 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
         return
     if {"chart-1m", "dashboard", "zoom"} & set(wanted):
         started = time.perf_counter()
-        ui_data.load_chart_data(proc, sizes)
+        ui_data.load_chart_data(proc, sizes, with_dashboard="dashboard" in wanted)
         print(f"  (chart data written in {time.perf_counter() - started:.1f} s)", flush=True)
     if "table" in wanted:
         ui_data.load_table_runs(proc, sizes, TABLE_PROJECT)
@@ -224,7 +226,7 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             pages = Pages(browser, proc, args.wait_seconds * 1000)
-            chart_figures(pages, sizes, args.repeats, args.only)
+            chart_figures(pages, sizes, args.repeats, wanted)
             if "live" in wanted:
                 live_figure(pages, args.repeats, tmp / "spool")
             if "table" in wanted:
@@ -236,7 +238,8 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--only", choices=FIGURES, help="measure one figure")
+    parser.add_argument("--only", choices=FIGURES, action="append",
+                        help="measure this figure (repeat the option for several)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--wait-seconds", type=float, default=WAIT_SECONDS,
                         help="how long a figure waits for its page state before n/a")
@@ -248,10 +251,10 @@ def main() -> int:
         proc = CollectorProcess(Path(tmp) / "data")
         proc.start()
         try:
-            if args.only in (None, "size"):
+            if not args.only or "size" in args.only:
                 print_size(crawl(session_fetcher("127.0.0.1", proc.port, proc.api_key),
                                  ["/", "/login"]), SIZE_GOAL_BYTES)
-            if args.only != "size":
+            if args.only != ["size"]:
                 browser_figures(proc, sizes, args, Path(tmp))
         finally:
             proc.stop()

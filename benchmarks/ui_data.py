@@ -109,17 +109,19 @@ def write_series(db_path: Path, pid: str, series: list[tuple[str, str, int]]) ->
         conn.close()
 
 
-def load_chart_data(proc: CollectorProcess, sizes: Sizes) -> str:
+def load_chart_data(proc: CollectorProcess, sizes: Sizes, with_dashboard: bool = True) -> str:
     """The chart project's runs and series (the bootstrap project); returns its id.
 
-    ``big`` holds ``train/loss`` of ``big_points`` steps, ``small`` the same key with
-    ``small_points`` (the baseline), and ``dash-NN`` the dashboard's keys."""
+    ``big`` holds ``train/loss`` of ``big_points`` points, ``small`` the same key with
+    ``small_points`` (the baseline), and (``with_dashboard``) the ``dash-NN`` runs the
+    dashboard's keys."""
     client = Client(proc)
     pid = project_id(client, proc.workspace, proc.project)
-    runs = ["big", "small", *dash_runs(sizes)]
+    runs = ["big", "small", *(dash_runs(sizes) if with_dashboard else [])]
     start_runs(proc, pid, [(run_id, {"lr": 1e-3}) for run_id in runs])
     series = [("big", "train/loss", sizes.big_points), ("small", "train/loss", sizes.small_points)]
-    series += [(r, k, sizes.dash_points) for r in dash_runs(sizes) for k in dash_keys(sizes)]
+    if with_dashboard:
+        series += [(r, k, sizes.dash_points) for r in dash_runs(sizes) for k in dash_keys(sizes)]
     proc.stop()
     write_series(proc.data_dir / "rundial.sqlite3", pid, series)
     proc.start()

@@ -84,6 +84,18 @@ class Pages:
             return chart?.dataset.state === "drawn" && Number(chart.dataset.drawnMs); }""",
                                 key, f"chart {key} drawn"))
 
+    def timeline(self) -> str:
+        """Where the last navigation's time went: DOMContentLoaded, then each API request's
+        start → end (ms since navigation start), in start order."""
+        return str(self.page.evaluate("""() => {
+            const nav = performance.getEntriesByType("navigation")[0];
+            const api = performance.getEntriesByType("resource")
+              .filter((e) => e.name.includes("/api/v1/"))
+              .map((e) => `${new URL(e.name).pathname.replace(/^\\/api\\/v1\\//, "")} ` +
+                `${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`);
+            return `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
+              `API ${api.join(", ") || "none"}`; }"""))
+
     def all_drawn_ms(self, url: str, count: int) -> float:
         self.page.goto(url, wait_until="commit")
         return float(self.until("""(count) => {
