@@ -55,8 +55,9 @@ def _refs(ids: list[str]) -> list[dict[str, Any]]:
              "startedAtMs": None} for i, run_id in enumerate(ids)]
 
 
-def test_draws_one_line_per_selected_run(browser: Any, sweep: tuple[CollectorProcess, list[str]],
-                                         tmp_path: Path) -> None:
+@pytest.fixture
+def selected(browser: Any, sweep: tuple[CollectorProcess, list[str]]) -> Iterator[tuple[Any, Any]]:
+    """The project page, logged in, once the panel drew the three runs: (page, .parcoords)."""
     proc, ids = sweep
     context = browser.new_context(base_url=proc.url, viewport={"width": 1400, "height": 1000})
     context.add_init_script(CSP_LISTENER)
@@ -69,53 +70,68 @@ def test_draws_one_line_per_selected_run(browser: Any, sweep: tuple[CollectorPro
         page.evaluate(SELECT, _refs(ids))
         plot = page.locator('#parcoords-panel .parcoords[data-lines="3"]')
         plot.wait_for(state="attached", timeout=TIMEOUT_MS)
-        # batch_size, lr (numbers first, by name), optimizer, then the metric; "layers" never differs.
-        assert plot.get_attribute("data-axes") == "4"
-        assert page.locator("#parcoords-metric").input_value() == "train/loss"
-        headers = page.locator(".parcoords-text tr").first.locator("th").all_text_contents()
-        assert headers == ["run", "batch_size", "lr", "optimizer", "train/loss (last)"]
-        rows = {row.get_attribute("data-pc-run"): row.locator("td").all_text_contents()
-                for row in page.locator(".parcoords-text tr[data-pc-run]").all()}
-        assert rows == {ids[0]: ["32", "1.0e-4", "adamw", "0.05"],
-                        ids[1]: ["64", "0.001", "sgd", "0.1"],
-                        ids[2]: ["64", "0.1", "adamw", "–"]}
-        shot = tmp_path / "parcoords.png"
-        page.locator("#parcoords-panel").screenshot(path=str(shot))
-        assert shot.stat().st_size > 1000
-
-        page.evaluate(SELECT, _refs(ids)[:2])
-        page.locator('#parcoords-panel .parcoords[data-lines="2"]').wait_for(
-            state="attached", timeout=TIMEOUT_MS)
-        assert page.evaluate("window.__cspViolations") == []
+        yield page, plot
     finally:
         context.close()
+
+
+def test_draws_one_line_per_selected_run(selected: tuple[Any, Any],
+                                         sweep: tuple[CollectorProcess, list[str]],
+                                         tmp_path: Path) -> None:
+    page, plot = selected
+    _, ids = sweep
+    # batch_size, lr (numbers first, by name), optimizer, then the metric; "layers" never differs.
+    assert plot.get_attribute("data-axes") == "4"
+    assert page.locator("#parcoords-metric").input_value() == "train/loss"
+    headers = page.locator(".parcoords-text tr").first.locator("th").all_text_contents()
+    assert headers == ["run", "batch_size", "lr", "optimizer", "train/loss (last)"]
+    rows = {row.get_attribute("data-pc-run"): row.locator("td").all_text_contents()
+            for row in page.locator(".parcoords-text tr[data-pc-run]").all()}
+    assert rows == {ids[0]: ["32", "1.0e-4", "adamw", "0.05"],
+                    ids[1]: ["64", "0.001", "sgd", "0.1"],
+                    ids[2]: ["64", "0.1", "adamw", "–"]}
+    shot = tmp_path / "parcoords.png"
+    page.locator("#parcoords-panel").screenshot(path=str(shot))
+    assert shot.stat().st_size > 1000
+
+    page.evaluate(SELECT, _refs(ids)[:2])
+    page.locator('#parcoords-panel .parcoords[data-lines="2"]').wait_for(
+        state="attached", timeout=TIMEOUT_MS)
+    assert page.evaluate("window.__cspViolations") == []
 
 
 def test_hover_highlights_the_run_under_the_pointer(
-        browser: Any, sweep: tuple[CollectorProcess, list[str]]) -> None:
+        selected: tuple[Any, Any], sweep: tuple[CollectorProcess, list[str]]) -> None:
     """Moving along the first axis finds each run's line and names it under the plot."""
-    proc, ids = sweep
-    context = browser.new_context(base_url=proc.url, viewport={"width": 1400, "height": 1000})
-    try:
-        assert context.request.post("/api/v1/ui/session", data={"apiKey": proc.api_key}).ok
-        page = context.new_page()
-        page.goto(f"/p/{proc.workspace}/{proc.project}", timeout=TIMEOUT_MS)
-        page.locator("#parcoords-panel").wait_for(timeout=TIMEOUT_MS)
-        page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
-        page.evaluate(SELECT, _refs(ids))
-        plot = page.locator('#parcoords-panel .parcoords[data-lines="3"]')
-        plot.wait_for(state="attached", timeout=TIMEOUT_MS)
-        box = page.locator("#parcoords-panel canvas").bounding_box()
-        assert box is not None
-        seen = {}
-        for dy in range(0, int(box["height"]), 2):  # the first axis sits 70 px from the left
-            page.mouse.move(box["x"] + 70, box["y"] + dy)
-            run_id = plot.get_attribute("data-highlight")
-            if run_id and run_id not in seen:
-                seen[run_id] = page.locator(".parcoords-hover").inner_text()
-        assert set(seen) == set(ids), seen
-        assert seen[ids[0]].startswith("pc-0: batch_size = 32, lr = 1.0e-4"), seen
-        page.mouse.move(box["x"] + box["width"] + 50, box["y"] - 50)
-        assert plot.get_attribute("data-highlight") == ""
-    finally:
-        context.close()
+    page, plot = selected
+    _, ids = sweep
+    box = page.locator("#parcoords-panel canvas").bounding_box()
+    assert box is not None
+    seen = {}
+    for dy in range(0, int(box["height"]), 2):  # the first axis sits 70 px from the left
+        page.mouse.move(box["x"] + 70, box["y"] + dy)
+        run_id = plot.get_attribute("data-highlight")
+        if run_id and run_id not in seen:
+            seen[run_id] = page.locator(".parcoords-hover").inner_text()
+    assert set(seen) == set(ids), seen
+    assert seen[ids[0]].startswith("pc-0: batch_size = 32, lr = 1.0e-4"), seen
+    page.mouse.move(box["x"] + box["width"] + 50, box["y"] - 50)
+    assert plot.get_attribute("data-highlight") == ""
+
+
+def test_brushing_an_axis_keeps_the_runs_inside(
+        selected: tuple[Any, Any], sweep: tuple[CollectorProcess, list[str]]) -> None:
+    """A drag over the top of the lr axis (the second; 0.1 sits at its top) keeps that run only;
+    a click on the axis clears the brush."""
+    page, plot = selected
+    _, ids = sweep
+    box = page.locator("#parcoords-panel canvas").bounding_box()
+    assert box is not None
+    x = box["x"] + 70 + (box["width"] - 140) / 3  # axes spread between 70 px margins
+    page.mouse.move(x, box["y"] + 24)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + 46, steps=4)
+    page.mouse.up()
+    assert plot.get_attribute("data-brushed") == ids[2]
+    page.mouse.click(x, box["y"] + 100)
+    assert plot.get_attribute("data-brushed") is None

@@ -29,7 +29,9 @@ export function mountParcoordsPanel(container, context) {
   const label = Object.assign(document.createElement("label"), { textContent: "Metric (last value) " });
   const select = Object.assign(document.createElement("select"), { id: "parcoords-metric" });
   label.append(select);
-  const note = Object.assign(document.createElement("p"), { className: "muted" });
+  const note = Object.assign(document.createElement("p"), {
+    className: "muted", textContent: "Select runs to compare their configs.",
+  });
   container.append(title, label, note);
   const plot = mountParcoords(container);
   /** @type {Map<string, Record<string, any>>} */
