@@ -7,13 +7,14 @@ cache is warm and the collector's too, after one untimed warm-up):
 
 * ``size``: every JS + CSS file the pages load, each gzip-compressed (``benchmarks/ui_size.py``;
   needs no browser); goal ≤ 250 KB.
-* ``chart-1m``: one chart of a 1M-step series (10% duplicate steps), navigation → drawn: the
-  chart's ``data-drawn-ms``, which is ``performance.now()`` at its draw, i.e. milliseconds since
-  the navigation started (``page.goto`` is only used to start it). Baseline: the same key of a
-  1,000-step run; goal ≤ 300 ms.
+* ``chart-1m``: one chart of a 1M-point series (10% of its points re-log earlier steps),
+  navigation → drawn: the chart's ``data-drawn-ms``, which is ``performance.now()`` at its
+  draw, i.e. milliseconds since the navigation started (``page.goto`` only starts it).
+  Baseline: the same key of a 1,000-point run; goal ≤ 300 ms.
 * ``dashboard``: 20 runs × 16 keys × 100k steps, all charts drawn: the largest ``data-drawn-ms``
-  once every chart of the grid is ``drawn``. Baseline: one chart of one of those runs; goal
-  ≤ 1.5 s.
+  once every chart of the grid is ``drawn``. The grid draws only charts near the viewport, so
+  this figure uses a 1600 × 6000 px viewport that holds all 16. Baseline: one chart of one of
+  those runs; goal ≤ 1.5 s.
 * ``zoom``: drag-zoom into 1% of the 1M series: from the ``mouseup`` (``performance.now()`` in
   a capture listener on window, which runs before the chart's) to the ``data-drawn-ms`` of the
   draw of the refetched data (``data-zoom`` set and a bucket size under a tenth of the full
@@ -56,6 +57,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 FIGURES = ("size", "chart-1m", "dashboard", "zoom", "live", "table")
 SIZE_GOAL_BYTES = 250 * 1024
 WAIT_SECONDS = 30.0
+DASHBOARD_VIEWPORT_PX = 6000
 TABLE_PROJECT = "ui-bench-table"
 
 
@@ -80,9 +82,13 @@ def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, wanted: list
         base = measure("dashboard 1 chart", lambda: repeat(
             repeats, lambda: pages.chart_drawn_ms(first, keys[0])))
         grid = pages.project_url(project, runs=",".join(runs), keys="train/")
-        if measure("dashboard", lambda: repeat(
-                repeats, lambda: pages.all_drawn_ms(grid, len(keys))), base) is not None:
-            print(f"    last load: {pages.timeline()}", flush=True)
+        pages.tall_viewport(DASHBOARD_VIEWPORT_PX)  # every chart in view, so all are drawn
+        try:
+            if measure("dashboard", lambda: repeat(
+                    repeats, lambda: pages.all_drawn_ms(grid, len(keys))), base) is not None:
+                print(f"    last load: {pages.timeline()}", flush=True)
+        finally:
+            pages.tall_viewport(1000)
     if "zoom" in wanted:
         measure("zoom", lambda: repeat(repeats, lambda: zoom_ms(pages, one, "train/loss")))
 

@@ -74,7 +74,21 @@ class Pages:
                                                polling="raf").json_value()
         except Exception as exc:
             raise NotReached(f"{what or 'state'} not reached in {self.wait_ms / 1000:g} s "
-                             f"({type(exc).__name__})") from exc
+                             f"({type(exc).__name__}; {self.chart_states()})") from exc
+
+    def chart_states(self) -> str:
+        """What the page shows of the contract, for an n/a reason (never raises)."""
+        try:
+            return str(self.page.evaluate("""() => {
+                const count = {};
+                for (const c of document.querySelectorAll(".chart[data-key]")) {
+                  count[c.dataset.state] = (count[c.dataset.state] ?? 0) + 1;
+                }
+                const grid = document.querySelector("#chart-grid")?.dataset.state ?? "absent";
+                const table = document.querySelector("#runs-table")?.dataset.state ?? "absent";
+                return `grid ${grid}, charts ${JSON.stringify(count)}, table ${table}`; }"""))
+        except Exception as exc:  # the page itself is gone or navigating
+            return f"page state unknown: {type(exc).__name__}"
 
     def chart_drawn_ms(self, url: str, key: str) -> float:
         """Navigate to ``url``; ``data-drawn-ms`` of the chart of ``key`` once drawn."""
@@ -84,19 +98,37 @@ class Pages:
             return chart?.dataset.state === "drawn" && Number(chart.dataset.drawnMs); }""",
                                 key, f"chart {key} drawn"))
 
+    def tall_viewport(self, height_px: int) -> None:
+        """Make the viewport ``height_px`` tall (1600 px wide); 1000 restores the default."""
+        self.page.set_viewport_size({"width": 1600, "height": height_px})
+
     def timeline(self) -> str:
-        """Where the last navigation's time went: DOMContentLoaded, then each API request's
-        start → end (ms since navigation start), in start order."""
+        """Where the last navigation's time went: DOMContentLoaded, then each API route (run
+        ids folded into ``*``) with its request count, first start and last end (ms since the
+        navigation started), in start order."""
         return str(self.page.evaluate("""() => {
             const nav = performance.getEntriesByType("navigation")[0];
-            const api = performance.getEntriesByType("resource")
-              .filter((e) => e.name.includes("/api/v1/"))
-              .map((e) => `${new URL(e.name).pathname.replace(/^\\/api\\/v1\\//, "")} ` +
-                `${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`);
+            const routes = new Map();
+            for (const e of performance.getEntriesByType("resource")) {
+              const path = new URL(e.name).pathname;
+              if (!path.startsWith("/api/v1/")) continue;
+              const name = path.slice(8).replace(/\\/runs\\/[^/]+$/, "/runs/*")
+                .replace(/^workspaces\\/[^/]+\\/projects\\/[^/]+\\//, "");
+              const r = routes.get(name) ?? {n: 0, start: e.startTime, end: 0};
+              r.n += 1;
+              r.end = Math.max(r.end, e.responseEnd);
+              routes.set(name, r);
+            }
+            const api = [...routes].map(([name, r]) =>
+              `${name}${r.n > 1 ? " x" + r.n : ""} ${r.start.toFixed(0)}-${r.end.toFixed(0)}`);
             return `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
               `API ${api.join(", ") || "none"}`; }"""))
 
     def all_drawn_ms(self, url: str, count: int) -> float:
+        """Navigate to ``url``; the largest ``data-drawn-ms`` once ``count`` charts are drawn.
+
+        The grid fetches and draws only charts near the viewport, so the caller sizes the
+        viewport to hold them all (:meth:`tall_viewport`)."""
         self.page.goto(url, wait_until="commit")
         return float(self.until("""(count) => {
             const grid = document.querySelector("#chart-grid");
