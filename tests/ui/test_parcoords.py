@@ -68,6 +68,7 @@ def selected(browser: Any, sweep: tuple[CollectorProcess, list[str]]) -> Iterato
         page.locator("#parcoords-panel").wait_for(timeout=TIMEOUT_MS)
         page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         page.evaluate(SELECT, _refs(ids))
+        page.locator("#parcoords-panel").scroll_into_view_if_needed(timeout=TIMEOUT_MS)
         plot = page.locator('#parcoords-panel .parcoords[data-lines="3"]')
         plot.wait_for(state="attached", timeout=TIMEOUT_MS)
         yield page, plot

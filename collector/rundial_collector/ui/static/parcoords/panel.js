@@ -4,7 +4,9 @@
 // config keys that differ between the runs (layout.js chooseKeys) and hands them to the canvas
 // component. The metric is chosen in `#parcoords-metric` (default: train/loss, else the first
 // key with "loss", else the first key).
-import { getJson, postJson } from "../api.js";
+//
+// It loads nothing while it is out of view (it sits under the charts), and its requests go at
+// low priority, so it never delays the charts.
 import { chooseKeys } from "./layout.js";
 import { mountParcoords } from "./parcoords.js";
 
@@ -40,8 +42,15 @@ export function mountParcoordsPanel(container, context) {
   let current = [];
   let generation = 0;
   let keysLoaded = false;
+  let visible = false;
+  let stale = false;
 
   const render = async () => {
+    if (!visible) {
+      stale = true;
+      return;
+    }
+    stale = false;
     const mine = ++generation;
     const runs = current.slice(0, MAX_RUNS);
     if (!runs.length) {
@@ -68,13 +77,19 @@ export function mountParcoordsPanel(container, context) {
       (current.length > runs.length ? ` (the first ${MAX_RUNS} of ${current.length})` : "") +
       (keys.length ? "" : "; their configs do not differ");
   };
-  select.addEventListener("change", () => void render());
+  const fail = (/** @type {Error} */ err) => {
+    note.textContent = `Could not load the runs' configs: ${err.message}`;
+  };
+  select.addEventListener("change", () => void render().catch(fail));
+  const observer = new IntersectionObserver((seen) => {
+    visible = seen.some((item) => item.isIntersecting);
+    if (visible && stale) void render().catch(fail);
+  });
+  observer.observe(container);
   return {
     setRuns(runs) {
       current = runs;
-      return render().catch((err) => {
-        note.textContent = `Could not load the runs' configs: ${err.message}`;
-      });
+      return render().catch(fail);
     },
   };
 }
@@ -86,8 +101,8 @@ export function mountParcoordsPanel(container, context) {
  * @returns {Promise<boolean>}
  */
 async function fillMetrics(select, projectId) {
-  const reply = await getJson(`/api/v1/metrics/keys?projectId=${encodeURIComponent(projectId)}` +
-    "&limit=1000");
+  const reply = await lowPriorityJson(`/api/v1/metrics/keys?projectId=` +
+    `${encodeURIComponent(projectId)}&limit=1000`);
   const keys = reply.keys.map((/** @type {{metricKey: string}} */ k) => k.metricKey);
   select.replaceChildren(...keys.map((/** @type {string} */ k) =>
     Object.assign(document.createElement("option"), { value: k, textContent: k })));
@@ -108,7 +123,7 @@ async function loadConfigs(context, runs, cache) {
     `${encodeURIComponent(context.project)}/runs/`;
   const worker = async () => {
     for (let run = todo.shift(); run; run = todo.shift()) {
-      const details = await getJson(base + encodeURIComponent(run.runId));
+      const details = await lowPriorityJson(base + encodeURIComponent(run.runId));
       cache.set(run.runId, details.config ?? {});
     }
   };
@@ -128,12 +143,32 @@ async function lastValues(projectId, runs, metric) {
   for (let i = 0; i < runs.length; i += CHART_SERIES_MAX) {
     const series = runs.slice(i, i + CHART_SERIES_MAX)
       .map((r) => ({ runId: r.runId, metricKey: metric }));
-    const reply = await postJson("/api/v1/query/chart", { projectId, buckets: 1, series });
-    if (!reply.ok) throw new Error(reply.message);
-    for (const entry of reply.body.series) {
+    const reply = await lowPriorityJson("/api/v1/query/chart", { projectId, buckets: 1, series });
+    for (const entry of reply.series) {
       const values = entry.mode === "raw" ? entry.values : entry.mode === "buckets" ? entry.last : [];
       if (values.length) out.set(entry.runId, values[values.length - 1]);
     }
   }
   return out;
+}
+
+/**
+ * GET (or, with ``body``, POST) a JSON route at low fetch priority; throws on an HTTP error.
+ * @param {string} path
+ * @param {object} [body]
+ * @returns {Promise<any>}
+ */
+async function lowPriorityJson(path, body) {
+  /** @type {RequestInit & {priority: string}} */
+  const init = { credentials: "same-origin", priority: "low" };
+  if (body) {
+    Object.assign(init, { method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json" } });
+  }
+  const response = await fetch(path, init);
+  if (!response.ok) {
+    const reply = await response.json().catch(() => null);
+    throw new Error(reply?.error?.message ?? `HTTP ${response.status}`);
+  }
+  return response.json();
 }
