@@ -17,7 +17,7 @@ from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS = 600  # shorter than the default, still past the diverging run's stop (~30% + ~230)
+STEPS = 600  # shorter than the default, still past the diverging run's stop (~30% + ~75)
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,14 @@ test("numbers scale linearly between their min and max", () => {
   assert.equal(position(scale, "64"), null, "a string is not on a number axis");
 });
 
-test("positive numbers spanning three decades get a log axis with decade ticks", () => {
+test("positive numbers spanning 100x or more get a log axis with decade ticks", () => {
   const scale = axisScale([1e-5, 1e-3, 1e-1]);
   assert.equal(scale.kind === "number" && scale.log, true);
   assert.ok(Math.abs(/** @type {number} */ (position(scale, 1e-3)) - 0.5) < 1e-12);
   assert.deepEqual(ticks(scale).map((t) => t.text), ["1.0e-5", "1.0e-4", "0.001", "0.01", "0.1"]);
   assert.equal(axisScale([-1, 1e-5, 1]).kind === "number" && axisScale([-1, 1e-5, 1]).log, false);
+  assert.equal(/** @type {any} */ (axisScale([3e-4, 3e-2])).log, true, "an lr sweep");
+  assert.equal(/** @type {any} */ (axisScale([16, 1024])).log, false, "64x stays linear");
 });
 
 test("equal numbers sit in the middle; all-missing is an empty axis", () => {

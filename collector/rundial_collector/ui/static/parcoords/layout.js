@@ -18,7 +18,7 @@
  */
 
 /** A log axis is used when every value is positive and they span this ratio or more. */
-export const LOG_RATIO = 1000;
+export const LOG_RATIO = 100;
 /** The missing-value slot sits this many pixels under the axis's bottom. */
 export const MISSING_GAP_PX = 18;
 

@@ -177,7 +177,9 @@ function drawAxes(ctx, plot, brushes, color) {
     ctx.globalAlpha = 1;
     ctx.textAlign = "center";
     ctx.fillText(axis.label, axis.x, BOX.top - 16);
-    ctx.fillText("missing", axis.x, axis.missingY + 4);
+    if (plot.lines.some((line) => line.points[i].missing)) {
+      ctx.fillText("missing", axis.x, axis.missingY + 4);
+    }
     ctx.textAlign = "right";
     for (const tick of axis.ticks) ctx.fillText(tick.text, axis.x - 5, tick.y + 4);
     const brush = brushes.get(i);
