@@ -27,6 +27,12 @@ test("positive numbers spanning 100x or more get a log axis with decade ticks", 
   assert.deepEqual(ticks(scale).map((t) => t.text), ["1.0e-5", "1.0e-4", "0.001", "0.01", "0.1"]);
   assert.equal(axisScale([-1, 1e-5, 1]).kind === "number" && axisScale([-1, 1e-5, 1]).log, false);
   assert.equal(/** @type {any} */ (axisScale([3e-4, 3e-2])).log, true, "an lr sweep");
+  assert.deepEqual(ticks(axisScale([3e-4, 3e-2])).map((t) => t.text),
+    ["3.0e-4", "0.001", "0.01", "0.03"], "the ends are ticks too");
+  assert.deepEqual(ticks(axisScale([1.1e-3, 0.11])).map((t) => t.text), ["0.0011", "0.01", "0.11"],
+    "a power too close to the max is left out, the max stays");
+  assert.deepEqual(ticks(axisScale([9.5e-4, 0.5])).map((t) => t.text),
+    ["9.5e-4", "0.01", "0.1", "0.5"], "a power too close to the min is left out");
   assert.equal(/** @type {any} */ (axisScale([16, 1024])).log, false, "64x stays linear");
 });
 

@@ -99,9 +99,13 @@ export function shortNumber(value) {
   return String(+value.toPrecision(3));
 }
 
+/** Ticks closer than this (in 0..1 axis units) to one already kept are left out. */
+export const TICK_GAP = 0.08;
+
 /**
- * Tick values of a scale with their positions (0..1): min, middle and max of a linear axis,
- * each power of ten of a log axis (at most 6, else min and max), every category.
+ * Tick values of a scale with their positions (0..1): min, middle and max of a linear axis;
+ * min, each power of ten in between (when at most 6) and max of a log axis, less those closer
+ * than TICK_GAP to a tick kept before them (the max always stays); every category.
  * @param {Scale} scale
  * @returns {{t: number, text: string}[]}
  */
@@ -118,9 +122,16 @@ export function ticks(scale) {
     for (let e = Math.ceil(Math.log10(scale.min)); e <= Math.floor(Math.log10(scale.max)); e++) {
       powers.push(10 ** e);
     }
-    values = powers.length >= 2 && powers.length <= 6 ? powers : [scale.min, scale.max];
+    values = [scale.min, ...(powers.length <= 6 ? powers : []), scale.max];
   }
-  return values.map((v) => ({ t: position(scale, v) ?? 0, text: shortNumber(v) }));
+  const out = [];
+  for (const [i, v] of values.entries()) {
+    const t = position(scale, v) ?? 0;
+    const last = i === values.length - 1;
+    if (last) while (out.length && t - out[out.length - 1].t < TICK_GAP) out.pop();
+    if (!out.length || t - out[out.length - 1].t >= TICK_GAP) out.push({ t, text: shortNumber(v) });
+  }
+  return out;
 }
 
 /**
