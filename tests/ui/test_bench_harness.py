@@ -57,19 +57,10 @@ document.getElementById("runs-filter").addEventListener("input",
 </script>""" % {"delay": TABLE_DELAY_MS}
 
 
-@pytest.fixture(scope="module")
-def bench_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    proc = CollectorProcess(tmp_path_factory.mktemp("bench-harness") / "data")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
 @pytest.fixture
-def pages(browser: Any, bench_collector: CollectorProcess) -> Iterator[Pages]:
-    pages = Pages(browser, bench_collector, wait_ms=5000)
+def pages(browser: Any, ui_collector: CollectorProcess) -> Iterator[Pages]:
+    """A harness context logged in on the shared UI test collector, project pages stood in."""
+    pages = Pages(browser, ui_collector, wait_ms=5000)
 
     def stand_in(route: Any) -> None:
         url = route.request.url
