@@ -101,6 +101,20 @@ def test_draws_one_line_per_selected_run(selected: tuple[Any, Any],
     assert page.evaluate("window.__cspViolations") == []
 
 
+def test_an_unknown_run_is_drawn_with_missing_values(
+        selected: tuple[Any, Any], sweep: tuple[CollectorProcess, list[str]]) -> None:
+    """A selected run the collector does not know (deleted meanwhile) neither breaks the panel
+    nor hides the others: its line goes to the missing slots."""
+    page, _ = selected
+    _, ids = sweep
+    gone = {**_refs(ids)[0], "runId": "run_gone", "name": "gone"}
+    page.evaluate(SELECT, [*_refs(ids)[:2], gone])
+    page.locator('#parcoords-panel .parcoords[data-lines="3"][data-axes="5"]').wait_for(
+        state="attached", timeout=TIMEOUT_MS)
+    row = page.locator('.parcoords-text tr[data-pc-run="run_gone"] td')
+    assert row.all_text_contents() == ["–"] * 5  # 4 config keys ("layers" is missing there) + metric
+
+
 def test_hover_highlights_the_run_under_the_pointer(
         selected: tuple[Any, Any], sweep: tuple[CollectorProcess, list[str]]) -> None:
     """Moving along the first axis finds each run's line and names it under the plot."""

@@ -112,7 +112,8 @@ async function fillMetrics(select, projectId) {
 }
 
 /**
- * Fetch the configs of the runs not yet in ``cache``, a few requests at a time.
+ * Fetch the configs of the runs not yet in ``cache``, a few requests at a time; a run whose
+ * details cannot be read is left out of the cache (its line shows missing config values).
  * @param {PanelContext} context
  * @param {RunRef[]} runs
  * @param {Map<string, Record<string, any>>} cache
@@ -123,8 +124,12 @@ async function loadConfigs(context, runs, cache) {
     `${encodeURIComponent(context.project)}/runs/`;
   const worker = async () => {
     for (let run = todo.shift(); run; run = todo.shift()) {
-      const details = await lowPriorityJson(base + encodeURIComponent(run.runId));
-      cache.set(run.runId, details.config ?? {});
+      try {
+        const details = await lowPriorityJson(base + encodeURIComponent(run.runId));
+        cache.set(run.runId, details.config ?? {});
+      } catch {
+        // a run deleted meanwhile (404) is drawn with missing values; asked again next time
+      }
     }
   };
   await Promise.all(Array.from({ length: PARALLEL_REQUESTS }, worker));
