@@ -3,12 +3,14 @@ the module-graph crawl behind the size figure, and the data set-up, against a re
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from benchmarks import ui_data
+from benchmarks import ui, ui_data
 from benchmarks.ui_size import crawl, references, session_fetcher, unreached
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
@@ -114,3 +116,15 @@ def test_table_runs_have_twenty_config_keys(collector: CollectorProcess) -> None
     assert all(len(run["config"]) == 20 for run in reply["runs"])
     assert {type(v) for run in reply["runs"] for v in run["config"].values()} == \
         {float, int, str, bool}
+
+
+def test_without_chromium_every_browser_figure_says_na(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    """No browser: each browser figure prints ``n/a`` with the reason, nothing is loaded."""
+    monkeypatch.setattr(ui, "CHROMIUM", tmp_path / "no-chromium")
+    args = argparse.Namespace(only=None, repeats=1, wait_seconds=1.0)
+    ui.browser_figures(cast(CollectorProcess, None), TINY, args, tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(ui.FIGURES[1:])
+    assert all(f"n/a ({tmp_path / 'no-chromium'} is not installed)" in line for line in lines)
