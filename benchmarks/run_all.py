@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ["hotpath.py", "training_loop.py", "e2e_throughput.py", "collector_ingest.py",
-              "query_series.py", "artifact_upload.py"]
+              "query_series.py", "artifact_upload.py", "ui.py"]
 
 
 def main() -> int:

@@ -1,4 +1,8 @@
-"""``make run``: start the collector on ./data, run the quickstart against it, keep serving.
+"""``make run``: start the collector on ./data, log the example runs into it, keep serving.
+
+The example (``examples/simulated_training.py``) logs a seeded five-run learning-rate sweep
+(loss with spikes, lr schedule, eval accuracy, system metrics, logs, spans, images, an artifact)
+in a few seconds, so the web UI opens on charts worth looking at.
 
 It prints the web UI's URL and a one-time login link for the admin key (single use, valid 15
 minutes; minted through ``POST /api/v1/ui/login-links``, docs/ui.md).
@@ -64,7 +68,7 @@ def _admin_key(data_dir: Path) -> str:
 
 def _run_example(url: str, key: str) -> None:
     env = {**os.environ, "RUNDIAL_ENDPOINT": url, "RUNDIAL_API_KEY": key}
-    example = Path(__file__).with_name("quickstart.py")
+    example = Path(__file__).with_name("simulated_training.py")
     subprocess.run([sys.executable, str(example)], env=env, check=True)
 
 

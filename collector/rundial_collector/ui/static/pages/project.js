@@ -5,6 +5,7 @@ import { getJson } from "../api.js";
 import { emit, on } from "../core/bus.js";
 import { mountRunsTable } from "../runs/table.js";
 import { mountChartGrid } from "../charts/grid.js";
+import { mountParcoordsPanel } from "../parcoords/panel.js";
 
 /**
  * The project's id and names (``GET /api/v1/workspaces/{ws}/projects`` holds it).
@@ -44,9 +45,16 @@ export async function renderProject(view, ws, project) {
   layout.append(runsPane, chartsPane);
   view.replaceChildren(layout);
   const context = { ws, project, projectId: found.projectId, emit, on };
-  const grid = mountChartGrid(chartsPane, { ...context, runs: [] });
+  const gridHost = document.createElement("div");
+  const parcoordsHost = Object.assign(document.createElement("section"), {
+    className: "card parcoords-panel", id: "parcoords-panel",
+  });
+  chartsPane.append(gridHost, parcoordsHost);
+  const grid = mountChartGrid(gridHost, { ...context, runs: [] });
+  const parcoords = mountParcoordsPanel(parcoordsHost, context);
   on("selection", (/** @type {{runs: import("../core/bus.js").RunRef[]}} */ detail) => {
     grid.setRuns(detail.runs);
+    void parcoords.setRuns(detail.runs);
   });
   await mountRunsTable(runsPane, context);
 }
