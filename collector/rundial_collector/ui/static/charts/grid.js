@@ -1,4 +1,19 @@
-// The chart grid (placeholder until the charts land, issue 15).
+// The chart grid: one chart per metric key of the selected runs, in sections by key prefix,
+// fetched lazily (when scrolled into view) in as few chart requests as possible, with a key
+// search, x/y axis modes, smoothing, synced zoom, the linked timeline and live tails.
+import { getJson } from "../api.js";
+import { runColor } from "../core/colors.js";
+import { getState, parseState, setState } from "../core/urlstate.js";
+import { followRuns } from "../live/feed.js";
+import { createChart } from "./chart.js";
+import { entrySeries } from "./data.js";
+import { fetchSeries } from "./fetch.js";
+import { bucketSize } from "./fidelity.js";
+import { groupKeys } from "./keys.js";
+import { mergeTail } from "./merge.js";
+import { createSmoother } from "./smoothing.js";
+import { setSmoothControl, createToolbar } from "./toolbar.js";
+import { formatZoom, stepRange, viewFromState } from "./view.js";
 
 /**
  * @typedef {import("../core/bus.js").RunRef} RunRef
@@ -6,21 +21,339 @@
  *   keyPrefix?: string, excludePrefix?: string,
  *   emit: (name: string, detail: any) => void,
  *   on: (name: string, handler: (detail: any) => void) => () => void}} GridOptions
- * @typedef {{setRuns: (runs: RunRef[]) => void, destroy: () => void}} ChartGrid
+ * @typedef {{setRuns: (runs: RunRef[]) => void,
+ *   applyPoints: (runId: string, key: string, points: import("./merge.js").TailPoints) => void,
+ *   destroy: () => void}} ChartGrid
+ * @typedef {{chart: ReturnType<typeof createChart>, entries: Map<string, Record<string, any>>,
+ *   sig: string|null, visible: boolean, buckets: number}} Slot
  */
 
 /**
- * Mount a grid of charts, one per metric key of ``options.runs``, into ``container``.
+ * Mount a grid of charts, one per metric key of ``options.runs`` (or, when that is empty, of
+ * the runs the URL field ``runs`` names), into ``container``.
  * @param {HTMLElement} container
  * @param {GridOptions} options
  * @returns {ChartGrid}
  */
 export function mountChartGrid(container, options) {
-  const note = Object.assign(document.createElement("p"), { className: "muted" });
-  const setRuns = (/** @type {RunRef[]} */ runs) => {
-    note.textContent = runs.length ? `${runs.length} runs selected` : "No runs selected.";
+  let view = viewFromState(parseState(window.location.search));
+  /** @type {RunRef[]} */
+  let runs = [];
+  /** @type {string[]} */
+  let allKeys = [];
+  /** @type {string[]} */
+  let unknownRuns = [];
+  /** @type {{startStep: number, endStep: number}|null} */
+  let range = view.zoom && view.x === "step" ? stepRange(view.zoom, "step", []) : null;
+  /** @type {Map<string, Slot>} */
+  const slots = new Map();
+  /** @type {Map<string, {series: any[], bucketSize: number|null}>} */
+  const given = new Map();
+  /** @type {any} */ (window).__rundialCharts = given;
+  let generation = 0;
+  /** @type {{close: () => void}|null} */
+  let feed = null;
+
+  const bar = createToolbar();
+  const message = Object.assign(document.createElement("p"), { className: "muted grid-message" });
+  const gridEl = Object.assign(document.createElement("div"), { id: "chart-grid" });
+  gridEl.dataset.state = "loading";
+  container.replaceChildren(bar.root, message, gridEl);
+  bar.search.value = view.keys;
+  bar.x.value = view.x;
+  bar.ylog.checked = view.ylog;
+  setSmoothControl(bar, view.smoothKind, view.smooth);
+  bar.reset.disabled = !view.zoom;
+
+  const smoother = createSmoother({ projectId: options.projectId, redraw: (key) => draw(key),
+    zoomed: () => range !== null, shape: (slot) => ({ buckets: slot.buckets, ...(range ?? {}) }),
+    entryOf: (key, runId) => slots.get(key)?.entries.get(runId) });
+
+  const observer = new IntersectionObserver((seen) => {
+    for (const item of seen) {
+      const slot = slots.get(/** @type {HTMLElement} */ (item.target).dataset.key ?? "");
+      if (!slot) continue;
+      slot.visible = item.isIntersecting;
+      if (slot.visible) request();
+    }
+  }, { rootMargin: "300px" });
+
+  /** Fetch every visible chart whose data is missing or stale (one batch of requests). */
+  let pending = false;
+  function request() {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(() => { pending = false; void fetchVisible(); });
+  }
+
+  async function fetchVisible() {
+    const sig = `${runs.map((r) => r.runId).join(",")}|${range ? `${range.startStep},${range.endStep}` : ""}`;
+    const due = [...slots].filter(([, s]) => s.visible && s.sig !== sig);
+    if (!due.length) return;
+    /** @type {Map<number, string[]>} */
+    const byWidth = new Map();
+    for (const [key, slot] of due) {
+      slot.sig = sig;
+      slot.buckets = slot.chart.width();
+      slot.chart.setLoading();
+      byWidth.set(slot.buckets, [...(byWidth.get(slot.buckets) ?? []), key]);
+    }
+    gridEl.dataset.state = "loading";
+    const mine = generation;
+    await Promise.all([...byWidth].map(async ([buckets, keys]) => {
+      const refs = keys.flatMap((metricKey) => runs.map((r) => ({ runId: r.runId, metricKey })));
+      try {
+        const entries = await fetchSeries(options.projectId, refs, { buckets, ...(range ?? {}) });
+        if (mine !== generation) return;
+        entries.forEach((entry, i) => {
+          const slot = slots.get(refs[i].metricKey);
+          if (slot && slot.sig === sig) slot.entries.set(refs[i].runId, entry);
+        });
+        for (const key of keys) if (slots.get(key)?.sig === sig) draw(key);
+      } catch (err) {
+        message.textContent = `Could not load charts: ${/** @type {Error} */ (err).message}`;
+      }
+    }));
+    if (mine === generation) gridEl.dataset.state = "ready";
+    if (view.zoom && !range) zoomTo(view.zoom[0], view.zoom[1]);
+  }
+
+  /** Redraw one chart from its entries (no fetch). @param {string} key */
+  function draw(key) {
+    const slot = slots.get(key);
+    if (!slot) return;
+    const refs = new Map(runs.map((r) => [r.runId, r]));
+    const entries = runs.map((r) => slot.entries.get(r.runId)).filter((e) => e !== undefined);
+    const series = [];
+    for (const entry of /** @type {Record<string, any>[]} */ (entries)) {
+      if (entry.mode === "empty") continue;
+      const s = entrySeries(entry, view.x, refs.get(entry.runId)?.startedAtMs ?? null);
+      const smoothed = smoother.smoothedFor(key, slot, entry);
+      if (smoothed) s.smoothed = smoothed;
+      series.push(s);
+    }
+    const size = bucketSize(/** @type {any[]} */ (entries), slot.buckets);
+    slot.chart.setZoom(view.zoom);
+    slot.chart.draw({ runs: series, refs, entries: /** @type {any[]} */ (entries), xMode: view.x,
+      ylog: view.ylog, smoothing: smoother.spec() !== null, focusStep: view.step, bucketSize: size });
+    given.set(key, { series: series.map(({ runId, mode, x, y, min, max, smoothed }) =>
+      ({ runId, mode, x, y, ...(min ? { min, max } : {}), ...(smoothed ? { smoothed } : {}) })),
+    bucketSize: size });
+  }
+
+  /** Lay out sections and charts for the keys matching the search. */
+  function layout() {
+    const { sections, error, total } = groupKeys(allKeys, {
+      keyPrefix: options.keyPrefix, excludePrefix: options.excludePrefix, search: view.keys });
+    bar.searchError.textContent = error ?? "";
+    const wanted = new Set(sections.flatMap((s) => s.keys));
+    for (const [key, slot] of slots) {
+      if (wanted.has(key)) continue;
+      observer.unobserve(slot.chart.root);
+      slot.chart.destroy();
+      slots.delete(key);
+      given.delete(key);
+    }
+    gridEl.replaceChildren(...sections.map(({ name, keys }) => {
+      const details = Object.assign(document.createElement("details"), {
+        className: "chart-section", open: true });
+      details.dataset.section = name;
+      const summary = Object.assign(document.createElement("summary"), {
+        textContent: `${name} (${keys.length})` });
+      const cards = Object.assign(document.createElement("div"), { className: "chart-cards" });
+      cards.append(...keys.map((key) => slotFor(key).chart.root));
+      details.append(summary, cards);
+      return details;
+    }));
+    const unknown = unknownRuns.length ? `Unknown run${unknownRuns.length > 1 ? "s" : ""} ` +
+      `(not in this project): ${unknownRuns.join(", ")}. ` : "";
+    if (!runs.length) message.textContent = "No runs selected.";
+    else if (!allKeys.length) message.textContent = `${unknown}No metrics logged yet.`;
+    else message.textContent = unknown + (total ? "" : "No metric key matches the search.");
+    gridEl.dataset.state = "ready";
+    request();
+  }
+
+  /** @param {string} key */
+  function slotFor(key) {
+    let slot = slots.get(key);
+    if (!slot) {
+      const chart = createChart(key, { onZoom: zoomTo, onReset: () => zoomTo(null, null),
+        onFocus: (runId, step, timeMs) => options.emit("step-focus", { runId, key, step, timeMs }) });
+      slot = { chart, entries: new Map(), sig: null, visible: false, buckets: 0 };
+      slots.set(key, slot);
+      observer.observe(chart.root);
+    }
+    return slot;
+  }
+
+  /** Zoom every chart to x in [lo, hi] (null: reset), refetching that step range. */
+  function zoomTo(/** @type {number|null} */ lo, /** @type {number|null} */ hi) {
+    const zoom = lo === null || hi === null ? null : /** @type {[number, number]} */ ([lo, hi]);
+    const drawn = [...given.values()].flatMap((g) => g.series);
+    const next = zoom ? stepRange(zoom, view.x, drawn.map((s) => ({ x: s.x, steps: stepsOf(s) }))) : null;
+    if (next && next.endStep < next.startStep) next.endStep = next.startStep;
+    const same = JSON.stringify(next) === JSON.stringify(range);
+    view = { ...view, zoom };
+    range = next;
+    bar.reset.disabled = !zoom;
+    setState({ zoom: formatZoom(zoom, view.x) }, options.emit);
+    if (!same) { smoother.clear(); request(); }
+  }
+
+  /** The steps behind a drawn series (kept beside x in the slot's entries). @param {any} s */
+  function stepsOf(s) {
+    for (const slot of slots.values()) {
+      const entry = slot.entries.get(s.runId);
+      const steps = entry && (entry.mode === "buckets" ? entry.stepEnd : entry.steps);
+      if (steps && steps.length === s.x.length) return steps;
+    }
+    return s.x;
+  }
+
+  /** @param {RunRef[]} next */
+  async function setRuns(next) {
+    runs = next;
+    generation += 1;
+    const mine = generation;
+    for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
+    smoother.clear();
+    follow();
+    gridEl.dataset.state = "loading";
+    const lists = await Promise.all(next.map((r) => runKeys(options.projectId, r.runId)));
+    if (mine !== generation) return;
+    unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
+    allKeys = [...new Set(lists.flatMap((list) => list ?? []))];
+    layout();
+  }
+
+  function follow() {
+    feed?.close();
+    feed = null;
+    const running = runs.filter((r) => r.status === "running");
+    bar.live.replaceChildren();
+    if (!running.length) return;
+    const status = Object.assign(document.createElement("span"), { className: "live-status" });
+    status.dataset.status = "connecting";
+    status.textContent = "connecting";
+    bar.live.append(status);
+    /** @type {Map<string, string>} */
+    const states = new Map(running.map((r) => [r.runId, "connecting"]));
+    feed = followRuns(options.projectId, running, {
+      onPoints: (runId, key, points) => applyPoints(runId, key, points),
+      onStatus: (runId, s) => {
+        states.set(runId, s);
+        const all = [...states.values()];
+        const shown = all.find((v) => v !== "live" && v !== "finished") ??
+          (all.includes("live") ? "live" : "finished");
+        status.dataset.status = shown;
+        status.textContent = shown === "live" ? "live" : shown;
+      },
+    });
+  }
+
+  /**
+   * Merge live tail points into one chart's entry and redraw that chart only (no refetch).
+   * Ignored while zoomed (the chart shows a fixed range) or before the chart has data.
+   * @param {string} runId @param {string} key @param {import("./merge.js").TailPoints} points
+   */
+  function applyPoints(runId, key, points) {
+    const slot = slots.get(key);
+    const entry = slot?.entries.get(runId);
+    if (!slot || !entry || range) return;
+    slot.entries.set(runId, mergeTail(entry, points, slot.buckets || 1000));
+    draw(key);
+  }
+
+  bar.search.addEventListener("input", () => {
+    view = { ...view, keys: bar.search.value };
+    setState({ keys: bar.search.value || null }, options.emit);
+    layout();
+  });
+  bar.x.addEventListener("change", () => {
+    view = { ...view, x: bar.x.value };
+    setState({ x: view.x === "step" ? null : view.x }, options.emit);
+    zoomTo(null, null);
+    for (const key of slots.keys()) draw(key);
+  });
+  bar.ylog.addEventListener("change", () => {
+    view = { ...view, ylog: bar.ylog.checked };
+    setState({ ylog: view.ylog ? "1" : null }, options.emit);
+    for (const key of slots.keys()) draw(key);
+  });
+  const onSmooth = () => {
+    const kind = bar.smoothKind.value;
+    const value = Number(bar.smooth.value) > 0 ? bar.smooth.value : null;
+    if (kind !== view.smoothKind) bar.smooth.value = "0";
+    view = { ...view, smoothKind: kind, smooth: kind !== view.smoothKind ? null : value };
+    setSmoothControl(bar, kind, view.smooth);
+    setState({ smooth: view.smooth, smoothKind: kind === "ema" ? null : kind }, options.emit);
+    smoother.setSpec(view.smooth, kind);
+    for (const key of slots.keys()) draw(key);
   };
-  setRuns(options.runs);
-  container.replaceChildren(note);
-  return { setRuns, destroy: () => container.replaceChildren() };
+  bar.smooth.addEventListener("input", onSmooth);
+  bar.smoothKind.addEventListener("change", onSmooth);
+  bar.reset.addEventListener("click", () => zoomTo(null, null));
+  smoother.setSpec(view.smooth, view.smoothKind);
+
+  const offFocus = options.on("step-focus", (/** @type {{step: number}} */ detail) => {
+    view = { ...view, step: detail.step };
+    setState({ step: String(detail.step) }, options.emit);
+    for (const slot of slots.values()) slot.chart.setFocus(detail.step);
+  });
+  /** Test hook: select runs as the runs table would. */
+  /** @type {any} */ (window).__rundialSelect = (/** @type {RunRef[]} */ r) =>
+    options.emit("selection", { runs: r });
+
+  if (options.runs.length) void setRuns(options.runs);
+  else void runsFromUrl(options).then((r) => (runs.length || !r.length ? null : setRuns(r)));
+
+  return {
+    setRuns: (next) => void setRuns(next),
+    applyPoints,
+    destroy() {
+      generation += 1;
+      feed?.close();
+      offFocus();
+      observer.disconnect();
+      for (const slot of slots.values()) slot.chart.destroy();
+      slots.clear();
+      given.clear();
+      container.replaceChildren();
+    },
+  };
+}
+
+/**
+ * A run's metric keys; null when the collector does not know the run.
+ * @param {string} projectId @param {string} runId
+ * @returns {Promise<string[]|null>}
+ */
+async function runKeys(projectId, runId) {
+  try {
+    const reply = await getJson(`/api/v1/metrics/keys?projectId=${encodeURIComponent(projectId)}` +
+      `&runId=${encodeURIComponent(runId)}&limit=1000`);
+    return reply.keys.map((/** @type {{metricKey: string}} */ k) => k.metricKey);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The runs the URL field ``runs`` names, as RunRefs (an unknown run keeps its id as name).
+ * @param {GridOptions} options
+ * @returns {Promise<RunRef[]>}
+ */
+async function runsFromUrl(options) {
+  const ids = (getState("runs") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return Promise.all(ids.map(async (runId) => {
+    try {
+      const run = await getJson(`/api/v1/workspaces/${encodeURIComponent(options.ws)}/projects/` +
+        `${encodeURIComponent(options.project)}/runs/${encodeURIComponent(runId)}`);
+      return { runId, name: run.runName || runId, color: runColor(runId), status: run.status,
+        startedAtMs: run.startedAtMs ?? null };
+    } catch {
+      return { runId, name: runId, color: runColor(runId), status: "unknown", startedAtMs: null };
+    }
+  }));
 }

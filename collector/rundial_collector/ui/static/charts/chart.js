@@ -1,0 +1,315 @@
+// One chart: a uPlot line chart overlaying runs, with min/max bands, smoothing, a tooltip,
+// a fidelity badge, an empty state and a hidden table of last values (its text alternative).
+import uPlot from "uplot";
+import { siFormat, durationFormat } from "./axis.js";
+import { plotData, lastValues } from "./data.js";
+import { fidelityText } from "./fidelity.js";
+
+export const SYNC_KEY = "rundial-charts";
+const HEIGHT = 220;
+
+/**
+ * @typedef {import("./data.js").RunSeries} RunSeries
+ * @typedef {import("../core/bus.js").RunRef} RunRef
+ * @typedef {{runs: RunSeries[], refs: Map<string, RunRef>, entries: Record<string, any>[],
+ *   xMode: string, ylog: boolean, smoothing: boolean, focusStep: number|null,
+ *   bucketSize: number|null}} ChartView
+ * @typedef {{onZoom: (lo: number, hi: number) => void, onReset: () => void,
+ *   onFocus: (runId: string, step: number, timeMs: number|null) => void}} ChartHandlers
+ */
+
+/** @param {string} tag @param {string} className @param {string} [text] */
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** "#rrggbb" at ``alpha`` opacity. @param {string} hex @param {number} alpha */
+export function withAlpha(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+/**
+ * A chart element for ``key`` (not drawn until :func:`draw`).
+ * @param {string} key
+ * @param {ChartHandlers} handlers
+ */
+export function createChart(key, handlers) {
+  const root = el("figure", "chart");
+  root.dataset.key = key;
+  root.dataset.state = "loading";
+  root.dataset.points = "0";
+  const head = el("figcaption", "chart-head");
+  head.append(el("span", "chart-title", key));
+  const badge = el("span", "fidelity", "loading…");
+  head.append(badge);
+  const plotBox = el("div", "chart-plot");
+  const empty = el("p", "empty-reason");
+  empty.hidden = true;
+  const legend = el("ul", "chart-legend");
+  const tip = el("div", "chart-tip");
+  tip.hidden = true;
+  const table = el("table", "visually-hidden");
+  root.append(head, plotBox, empty, legend, tip, table);
+
+  /** @type {uPlot|null} */
+  let plot = null;
+  /** @type {ChartView|null} */
+  let view = null;
+  /** @type {ReturnType<typeof plotData>|null} */
+  let built = null;
+  let downX = -1;
+
+  const width = () => Math.max(200, Math.floor(plotBox.clientWidth || root.clientWidth || 400));
+
+  function destroyPlot() {
+    plot?.destroy();
+    plot = null;
+  }
+
+  /** @param {string} reason */
+  function showEmpty(reason) {
+    destroyPlot();
+    root.dataset.state = "empty";
+    root.dataset.points = "0";
+    empty.textContent = reason;
+    empty.hidden = false;
+    legend.replaceChildren();
+  }
+
+  /** @param {ChartView} next */
+  function draw(next) {
+    view = next;
+    badge.textContent = fidelityText(next.entries, next.bucketSize);
+    const reason = emptyReason(next.entries);
+    if (reason) return showEmpty(reason);
+    empty.hidden = true;
+    built = plotData(next.runs, next.ylog);
+    const options = plotOptions(next, built);
+    if (plot && sameShape(plot, options)) {
+      plot.setData(/** @type {any} */ (built.data));
+    } else {
+      destroyPlot();
+      plot = new uPlot(options, /** @type {any} */ (built.data), plotBox);
+      bindMouse(plot);
+    }
+    root.dataset.state = "drawn";
+    root.dataset.points = String(built.points);
+    root.dataset.drawnMs = String(performance.now());
+    drawLegend(next);
+    drawTable(next);
+  }
+
+  /** @param {uPlot} u @param {any} options */
+  function sameShape(u, options) {
+    return u.series.length === options.series.length && u.width === options.width &&
+      /** @type {any} */ (u)._rundialSig === options._rundialSig;
+  }
+
+  /**
+   * @param {ChartView} v
+   * @param {ReturnType<typeof plotData>} b
+   */
+  function plotOptions(v, b) {
+    /** @type {any[]} */
+    const series = [{}];
+    /** @type {any[]} */
+    const bands = [];
+    for (const cols of b.columns) {
+      const color = v.refs.get(cols.runId)?.color ?? "#888888";
+      const name = v.refs.get(cols.runId)?.name || cols.runId;
+      series[cols.line] = { label: name, stroke: v.smoothing ? withAlpha(color, 0.3) : color,
+        width: 1.5, spanGaps: true, points: { show: false } };
+      if (cols.max !== null && cols.min !== null) {
+        series[cols.max] = { label: `${name} max`, stroke: "transparent", width: 0,
+          spanGaps: true, points: { show: false } };
+        series[cols.min] = { label: `${name} min`, stroke: "transparent", width: 0,
+          spanGaps: true, points: { show: false } };
+        bands.push({ series: [cols.max, cols.min], fill: withAlpha(color, 0.15) });
+      }
+      if (cols.smoothed !== null) {
+        series[cols.smoothed] = { label: `${name} smoothed`, stroke: color, width: 1.5,
+          spanGaps: true, points: { show: false } };
+      }
+    }
+    const time = v.xMode === "wall";
+    return {
+      _rundialSig: `${v.xMode}|${v.ylog}|${v.smoothing}|${b.columns.map((c) =>
+        `${c.runId}:${c.min}:${c.smoothed}`).join(",")}`,
+      width: width(), height: HEIGHT, series, bands, legend: { show: false },
+      scales: { x: { time }, y: v.ylog ? { distr: 3 } : {} },
+      axes: [
+        { values: time ? undefined : (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
+          ticks.map((t) => (v.xMode === "relative" ? durationFormat(t) : siFormat(t))) },
+        { size: 52, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
+          ticks.map((t) => siFormat(t)) },
+      ],
+      cursor: { sync: { key: SYNC_KEY }, drag: { x: true, y: false, setScale: false },
+        points: { show: false } },
+      hooks: {
+        setSelect: [(/** @type {uPlot} */ u) => onSelect(u)],
+        setCursor: [(/** @type {uPlot} */ u) => showTip(u)],
+        draw: [(/** @type {uPlot} */ u) => drawFocus(u)],
+      },
+    };
+  }
+
+  /** A drag selected an x range: zoom every chart to it (the grid refetches). @param {uPlot} u */
+  function onSelect(u) {
+    if (u.select.width < 3) return;
+    const lo = u.posToVal(u.select.left, "x");
+    const hi = u.posToVal(u.select.left + u.select.width, "x");
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (hi > lo) handlers.onZoom(lo, hi);
+  }
+
+  /** @param {uPlot} u */
+  function bindMouse(u) {
+    u.over.addEventListener("dblclick", () => handlers.onReset());
+    u.over.addEventListener("mousedown", (e) => { downX = e.clientX; });
+    u.over.addEventListener("click", (e) => {
+      if (Math.abs(e.clientX - downX) > 2) return;
+      clickFocus(u);
+    });
+  }
+
+  /** A click: the step of the run nearest the cursor (linked timeline). @param {uPlot} u */
+  function clickFocus(u) {
+    const idx = u.cursor.idx;
+    if (idx === null || idx === undefined || !view || !built) return;
+    const xValue = /** @type {number} */ (u.data[0][idx]);
+    for (const run of view.runs) {
+      const i = nearest(run.x, xValue);
+      if (i < 0) continue;
+      const entry = view.entries.find((e) => e.runId === run.runId);
+      const stamps = entry?.mode === "buckets" ? entry.lastTimestampMs : entry?.timestampsMs;
+      handlers.onFocus(run.runId, run.steps[i], stamps ? stamps[i] ?? null : null);
+      return;
+    }
+  }
+
+  /** @param {uPlot} u */
+  function showTip(u) {
+    const idx = u.cursor.idx;
+    if (idx === null || idx === undefined || !view || !built || u.cursor.left === undefined ||
+        u.cursor.left < 0) {
+      tip.hidden = true;
+      return;
+    }
+    const xValue = /** @type {number} */ (u.data[0][idx]);
+    const rows = [el("div", "tip-x", `${view.xMode} ${xLabel(view.xMode, xValue)}`)];
+    for (const cols of built.columns) {
+      const run = view.runs.find((r) => r.runId === cols.runId);
+      if (!run) continue;
+      const i = nearest(run.x, xValue);
+      const row = el("div", "tip-row");
+      const swatch = el("span", "swatch");
+      swatch.style.background = view.refs.get(run.runId)?.color ?? "#888";
+      const value = i < 0 ? null : run.y[i];
+      const smooth = i >= 0 && run.smoothed ? ` (smoothed ${siFormat(run.smoothed[i])})` : "";
+      row.append(swatch, document.createTextNode(
+        `${view.refs.get(run.runId)?.name || run.runId}: ${siFormat(value)}${smooth}`));
+      rows.push(row);
+    }
+    tip.replaceChildren(...rows);
+    tip.hidden = false;
+  }
+
+  /** The vertical highlight of the focused step. @param {uPlot} u */
+  function drawFocus(u) {
+    if (!view || view.focusStep === null) return;
+    const step = view.focusStep;
+    let xValue = null;
+    for (const run of view.runs) {
+      const i = run.steps.findIndex((s) => s >= step);
+      if (i >= 0) { xValue = run.x[i]; break; }
+    }
+    if (xValue === null) return;
+    const left = u.valToPos(xValue, "x", true);
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.fillStyle = "rgba(255, 170, 0, 0.35)";
+    ctx.fillRect(left - 1, u.bbox.top, 3, u.bbox.height);
+    ctx.restore();
+  }
+
+  /** @param {ChartView} v */
+  function drawLegend(v) {
+    legend.replaceChildren(...v.runs.map((run) => {
+      const item = el("li", "legend-item");
+      const swatch = el("span", "swatch");
+      swatch.style.background = v.refs.get(run.runId)?.color ?? "#888";
+      item.append(swatch, document.createTextNode(v.refs.get(run.runId)?.name || run.runId));
+      return item;
+    }));
+  }
+
+  /** @param {ChartView} v */
+  function drawTable(v) {
+    const caption = el("caption", "", `${key}: last value per run`);
+    const rows = lastValues(v.runs).map(({ runId, step, value }) => {
+      const tr = document.createElement("tr");
+      tr.append(el("th", "", v.refs.get(runId)?.name || runId),
+        el("td", "", step === null ? "no value" : `step ${step}`), el("td", "", siFormat(value)));
+      return tr;
+    });
+    table.replaceChildren(caption, ...rows);
+  }
+
+  return {
+    root,
+    width,
+    draw,
+    /** @param {number|null} step */
+    setFocus(step) {
+      if (view) view.focusStep = step;
+      plot?.redraw(false, false);
+    },
+    setLoading() { root.dataset.state = "loading"; },
+    /** @param {[number, number]|null} zoom */
+    setZoom(zoom) {
+      if (zoom) root.dataset.zoom = `${zoom[0]},${zoom[1]}`;
+      else delete root.dataset.zoom;
+    },
+    destroy() { destroyPlot(); root.remove(); },
+  };
+}
+
+/** Index of the point of ``xs`` nearest ``value`` (-1 when empty). @param {number[]} xs @param {number} value */
+function nearest(xs, value) {
+  let best = -1;
+  let gap = Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const d = Math.abs(xs[i] - value);
+    if (d < gap) { gap = d; best = i; }
+  }
+  return best;
+}
+
+/** @param {string} mode @param {number} value */
+function xLabel(mode, value) {
+  if (mode === "wall") return new Date(value * 1000).toISOString().replace("T", " ").slice(0, 19);
+  return mode === "relative" ? durationFormat(value) : String(value);
+}
+
+/**
+ * Why a chart has nothing to draw, or null when it has.
+ * @param {Record<string, any>[]} entries
+ * @returns {string|null}
+ */
+export function emptyReason(entries) {
+  if (!entries.length) return "No runs selected.";
+  const found = entries.filter((e) => e.mode !== "empty");
+  if (!found.length) {
+    return entries.every((e) => e.reason === "unknown run") ? "Unknown run: no such run in this project."
+      : "Unknown key: none of these runs logged it.";
+  }
+  if (found.every((e) => !e.pointsInRange)) return "No points yet (in this range).";
+  const values = found.flatMap((e) => (e.mode === "buckets" ? e.last : e.values) ?? []);
+  const anyMin = found.some((e) => (e.min ?? []).some((/** @type {any} */ v) => v !== null));
+  if (!anyMin && values.every((/** @type {any} */ v) => v === null)) return "Every value is NaN.";
+  return null;
+}

@@ -1,0 +1,70 @@
+// The grid's controls: key search, x axis, log y, smoothing, zoom reset, live status.
+
+/**
+ * @typedef {{search: HTMLInputElement, searchError: HTMLElement, x: HTMLSelectElement,
+ *   ylog: HTMLInputElement, smoothKind: HTMLSelectElement, smooth: HTMLInputElement,
+ *   smoothLabel: HTMLElement, reset: HTMLButtonElement, live: HTMLElement,
+ *   root: HTMLElement}} Toolbar
+ */
+
+/**
+ * @param {string} tag
+ * @param {Record<string, any>} props
+ * @returns {any}
+ */
+function make(tag, props) {
+  return Object.assign(document.createElement(tag), props);
+}
+
+/** @param {string} text @param {HTMLElement} control */
+function labelled(text, control) {
+  const label = make("label", { className: "chart-control" });
+  label.append(document.createTextNode(text), control);
+  return label;
+}
+
+/**
+ * Build the toolbar (no behaviour: the grid binds it).
+ * @returns {Toolbar}
+ */
+export function createToolbar() {
+  const root = make("div", { className: "chart-toolbar" });
+  const search = make("input", { id: "chart-search", type: "search",
+    placeholder: "Search keys (text or /regex/)", autocomplete: "off" });
+  search.setAttribute("aria-label", "Search metric keys");
+  const searchError = make("span", { className: "error chart-search-error", role: "alert" });
+  const x = make("select", { id: "chart-x" });
+  for (const [value, text] of [["step", "Step"], ["wall", "Wall time"], ["relative", "Relative"]]) {
+    x.append(make("option", { value, textContent: text }));
+  }
+  const ylog = make("input", { id: "chart-ylog", type: "checkbox" });
+  const smoothKind = make("select", { id: "chart-smooth-kind" });
+  smoothKind.append(make("option", { value: "ema", textContent: "EMA" }),
+    make("option", { value: "mean", textContent: "Running mean" }));
+  const smooth = make("input", { id: "chart-smooth", type: "range", min: "0", max: "0.999",
+    step: "0.001", value: "0" });
+  smooth.setAttribute("aria-label", "Smoothing");
+  const smoothLabel = make("output", { className: "chart-smooth-value", textContent: "off" });
+  const reset = make("button", { type: "button", id: "chart-reset-zoom", textContent: "Reset zoom",
+    disabled: true });
+  const live = make("span", { className: "chart-live" });
+  root.append(search, searchError, labelled("x ", x), labelled("log y ", ylog),
+    labelled("smoothing ", smoothKind), smooth, smoothLabel, reset, live);
+  return { root, search, searchError, x, ylog, smoothKind, smooth, smoothLabel, reset, live };
+}
+
+/**
+ * Set the slider's range for the smoothing kind (EMA weight 0..0.999, mean 1..1000 points).
+ * @param {Toolbar} bar
+ * @param {string} kind
+ * @param {string|null} value
+ */
+export function setSmoothControl(bar, kind, value) {
+  bar.smoothKind.value = kind;
+  if (kind === "mean") Object.assign(bar.smooth, { min: "0", max: "1000", step: "1" });
+  else Object.assign(bar.smooth, { min: "0", max: "0.999", step: "0.001" });
+  bar.smooth.value = value ?? "0";
+  const number = Number(value);
+  bar.smoothLabel.textContent = !value || !(number > 0) ? "off"
+    : kind === "mean" ? `${Math.round(number)} pts` : number.toFixed(3);
+}
