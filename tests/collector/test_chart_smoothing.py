@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rundial_collector.query.chart_smooth import debiased_ema, running_mean
+from rundial_collector.query.chart_smoothing import ResolvedCache
+from rundial_collector.store.series_math import Points
 from tests.collector.dataplane import ingest, post, project_id, run_id
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -155,3 +157,32 @@ def test_bad_smoothing_is_a_400(shared_collector: CollectorProcess, smoothing: A
     status, reply = chart(shared_collector, body)
     assert status == 400, reply
     assert reply["error"]["code"] == "INVALID_REQUEST" and field in str(reply["error"])
+
+
+def test_resolved_cache_is_bounded_and_least_recently_used_goes_first() -> None:
+    def pts(n: int) -> Points:
+        return Points(np.arange(n, dtype=np.int64), np.zeros(n), np.zeros(n, np.int64))
+
+    cache = ResolvedCache(limit_points=10)
+    cache.put(("a",), pts(4))
+    cache.put(("b",), pts(4))
+    assert cache.get(("a",)) is not None  # a is now the most recent
+    cache.put(("c",), pts(4))  # 12 > 10: b goes
+    assert cache.get(("b",)) is None and cache.get(("a",)) is not None
+    cache.put(("huge",), pts(11))
+    assert cache.get(("huge",)) is None
+
+
+def test_smoothing_follows_new_points(shared_collector: CollectorProcess) -> None:
+    """A slider move after more points were logged smooths them too (no stale cache)."""
+    values = [float(s % 5) for s in range(3000)]
+    pid, run = log_series(shared_collector, values)
+    body = {"projectId": pid, "buckets": 30, "series": [{"runId": run, "metricKey": "k"}],
+            "smoothing": {"kind": "mean", "windowPoints": 10}}
+    first = chart(shared_collector, body)[1]["series"][0]
+    more = [100.0] * 500
+    ingest(shared_collector, "metrics", {"projectId": pid, "runId": run, "rows": [
+        [3000 + i, 1_800_000_000_000 + i, {"k": v}] for i, v in enumerate(more)]})
+    second = chart(shared_collector, body)[1]["series"][0]
+    assert first["smoothed"][-1] != second["smoothed"][-1]
+    assert second["smoothed"][-1] == pytest.approx(100.0)

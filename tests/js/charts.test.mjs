@@ -171,3 +171,18 @@ test("fidelity badge: shown vs logged, steps per bucket, duplicates", () => {
   assert.equal(fidelityText([bucketEntry, rawEntry], 10), "5 of 28 pts · 10 steps/bucket · 5 dup steps resolved");
   assert.equal(fidelityText([rawEntry], null), "3 of 3 pts · raw");
 });
+
+test("empty states say why: unknown run, unknown key, no points, every value NaN", async () => {
+  const { emptyReason } = await import("../../collector/rundial_collector/ui/static/charts/data.js");
+  const { overallStatus } = await import("../../collector/rundial_collector/ui/static/charts/live.js");
+  assert.match(/** @type {string} */ (emptyReason([{ mode: "empty", reason: "unknown run" }])), /Unknown run/);
+  assert.match(/** @type {string} */ (emptyReason([{ mode: "empty", reason: "no points logged for this key" },
+    { mode: "empty", reason: "unknown run" }])), /Unknown key/);
+  assert.match(/** @type {string} */ (emptyReason([{ ...rawEntry, steps: [], values: [], pointsInRange: 0 }])), /No points/);
+  assert.match(/** @type {string} */ (emptyReason([{ ...bucketEntry, last: [null, null], min: [null, null] }])), /NaN/);
+  assert.equal(emptyReason([bucketEntry, { mode: "empty", reason: "unknown run" }]), null);
+  assert.equal(emptyReason([{ ...rawEntry, steps: [3], values: [1], pointsInRange: 1 }]), null);
+  assert.equal(overallStatus(["live", "reconnecting"]), "reconnecting");
+  assert.equal(overallStatus(["live", "finished"]), "live");
+  assert.equal(overallStatus(["finished"]), "finished");
+});

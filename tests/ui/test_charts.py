@@ -190,3 +190,38 @@ def test_search_errors_and_empty_states(
     open_grid(tab, proc, "runs=run-that-does-not-exist")
     assert "Unknown run (not in this project): run-that-does-not-exist" in (
         tab.locator(".grid-message").text_content() or "")
+
+
+def test_click_focuses_the_step_on_every_chart(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    tab, _recorded = page
+    proc, (short, _long) = chart_collector
+    open_grid(tab, proc, f"runs={short}")
+    drawn(tab, "train/loss")
+    drawn(tab, "eval/acc")
+    tab.evaluate("""async () => { const bus = await import("/ui/core/bus.js");
+        window.__focus = []; bus.on("step-focus", (d) => window.__focus.push(d)); }""")
+    tab.locator('.chart[data-key="train/loss"] .u-over').click()
+    tab.wait_for_function("() => window.__focus.length > 0", timeout=TIMEOUT_MS)
+    focus = tab.evaluate("window.__focus[0]")
+    assert focus["runId"] == short and focus["key"] == "train/loss"
+    assert 0 < focus["step"] < SHORT_STEPS and focus["timeMs"] > 0
+    other = tab.locator('.chart[data-key="eval/acc"]')
+    assert other.get_attribute("data-focus-step") == str(focus["step"])
+    assert f"step={focus['step']}" in tab.url
+
+
+def test_live_points_redraw_one_chart_without_a_refetch(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    tab, recorded = page
+    proc, (short, _long) = chart_collector
+    open_grid(tab, proc, f"runs={short}")
+    loss, acc = drawn(tab, "train/loss"), drawn(tab, "eval/acc")
+    before = (loss.get_attribute("data-drawn-ms"), acc.get_attribute("data-drawn-ms"))
+    requests = len(chart_requests(recorded))
+    tab.evaluate("""(runId) => window.__rundialGrid.applyPoints(runId, "train/loss",
+        {steps: [500], timestampsMs: [1800000000000], values: [0.5]})""", short)
+    tab.wait_for_function("""(ms) => Number(document.querySelector('.chart[data-key="train/loss"]')
+        .dataset.drawnMs) > ms""", arg=float(before[0] or 0), timeout=TIMEOUT_MS)
+    assert acc.get_attribute("data-drawn-ms") == before[1]
+    assert len(chart_requests(recorded)) == requests

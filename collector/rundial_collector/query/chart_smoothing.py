@@ -9,11 +9,17 @@ curve as the whole one. ``null`` where nothing finite came yet.
 Work is bounded: series are read and smoothed one at a time (one series' arrays in memory), and
 at most :data:`MAX_SMOOTH_POINTS` logged points per request; an entry beyond that budget gets
 ``"smoothed": null`` and ``"smoothingSkipped"`` (ask for it again in a smaller request).
+
+A smoothing slider asks for the same series again and again with another weight, so the last
+resolved series are kept (:class:`ResolvedCache`, at most :data:`CACHE_POINTS` points in all),
+keyed by the series and its count of logged points: any new point makes a new key, so a cached
+series is never stale.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +35,35 @@ from rundial_collector.web import errors
 MAX_SMOOTH_POINTS = 10_000_000
 MAX_WINDOW_POINTS = 1_000_000
 SKIPPED = f"over this request's smoothing budget of {MAX_SMOOTH_POINTS} points"
+CACHE_POINTS = 2_000_000  # ~48 MB of resolved points kept for slider moves
+
+
+class ResolvedCache:
+    """The most recently smoothed resolved series, least recently used evicted first, at most
+    ``limit_points`` points in all (a larger series is never kept)."""
+
+    def __init__(self, limit_points: int = CACHE_POINTS) -> None:
+        self.limit_points = limit_points
+        self._items: OrderedDict[tuple[object, ...], Points] = OrderedDict()
+        self._points = 0
+
+    def get(self, key: tuple[object, ...]) -> Points | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], points: Points) -> None:
+        if len(points) > self.limit_points or key in self._items:
+            return
+        self._items[key] = points
+        self._points += len(points)
+        while self._points > self.limit_points:
+            _key, evicted = self._items.popitem(last=False)
+            self._points -= len(evicted)
+
+
+_CACHE = ResolvedCache()
 
 
 class SmoothingBody(msgspec.Struct):
@@ -82,7 +117,11 @@ async def add_smoothed(store: DataStore, project_id: str, refs: Sequence[tuple[s
             extras.append({"smoothed": None, "smoothingSkipped": SKIPPED})
             continue
         budget -= chart.logged
-        series = await store.read_series(project_id, run_id, metric_key)
-        values = await off_loop(len(series.points), smoothed_at, series.points, spec, chart)
+        key = (id(store), project_id, run_id, metric_key, chart.logged)
+        points = _CACHE.get(key)
+        if points is None:
+            points = (await store.read_series(project_id, run_id, metric_key)).points
+            _CACHE.put(key, points)
+        values = await off_loop(len(points), smoothed_at, points, spec, chart)
         extras.append({"smoothed": values})
     return extras

@@ -2,7 +2,7 @@
 // a fidelity badge, an empty state and a hidden table of last values (its text alternative).
 import uPlot from "uplot";
 import { siFormat, durationFormat } from "./axis.js";
-import { plotData, lastValues } from "./data.js";
+import { emptyReason, plotData, lastValues } from "./data.js";
 import { fidelityText } from "./fidelity.js";
 
 export const SYNC_KEY = "rundial-charts";
@@ -97,6 +97,7 @@ export function createChart(key, handlers) {
       bindMouse(plot);
     }
     root.dataset.state = "drawn";
+    markFocus(next.focusStep);
     root.dataset.points = String(built.points);
     root.dataset.drawnMs = String(performance.now());
     drawLegend(next);
@@ -121,8 +122,9 @@ export function createChart(key, handlers) {
     for (const cols of b.columns) {
       const color = v.refs.get(cols.runId)?.color ?? "#888888";
       const name = v.refs.get(cols.runId)?.name || cols.runId;
+      const sparse = (v.runs.find((r) => r.runId === cols.runId)?.y.length ?? 0) <= 2;
       series[cols.line] = { label: name, stroke: v.smoothing ? withAlpha(color, 0.3) : color,
-        width: 1.5, spanGaps: true, points: { show: false } };
+        width: 1.5, spanGaps: true, points: { show: sparse, size: 6, fill: color } };
       if (cols.max !== null && cols.min !== null) {
         series[cols.max] = { label: `${name} max`, stroke: "transparent", width: 0,
           spanGaps: true, points: { show: false } };
@@ -236,6 +238,12 @@ export function createChart(key, handlers) {
     ctx.restore();
   }
 
+  /** The focused step as ``data-focus-step`` (for tests and styles). @param {number|null} step */
+  function markFocus(step) {
+    if (step === null) delete root.dataset.focusStep;
+    else root.dataset.focusStep = String(step);
+  }
+
   /** @param {ChartView} v */
   function drawLegend(v) {
     legend.replaceChildren(...v.runs.map((run) => {
@@ -266,6 +274,7 @@ export function createChart(key, handlers) {
     /** @param {number|null} step */
     setFocus(step) {
       if (view) view.focusStep = step;
+      markFocus(step);
       plot?.redraw(false, false);
     },
     setLoading() { root.dataset.state = "loading"; },
@@ -293,23 +302,4 @@ function nearest(xs, value) {
 function xLabel(mode, value) {
   if (mode === "wall") return new Date(value * 1000).toISOString().replace("T", " ").slice(0, 19);
   return mode === "relative" ? durationFormat(value) : String(value);
-}
-
-/**
- * Why a chart has nothing to draw, or null when it has.
- * @param {Record<string, any>[]} entries
- * @returns {string|null}
- */
-export function emptyReason(entries) {
-  if (!entries.length) return "No runs selected.";
-  const found = entries.filter((e) => e.mode !== "empty");
-  if (!found.length) {
-    return entries.every((e) => e.reason === "unknown run") ? "Unknown run: no such run in this project."
-      : "Unknown key: none of these runs logged it.";
-  }
-  if (found.every((e) => !e.pointsInRange)) return "No points yet (in this range).";
-  const values = found.flatMap((e) => (e.mode === "buckets" ? e.last : e.values) ?? []);
-  const anyMin = found.some((e) => (e.min ?? []).some((/** @type {any} */ v) => v !== null));
-  if (!anyMin && values.every((/** @type {any} */ v) => v === null)) return "Every value is NaN.";
-  return null;
 }

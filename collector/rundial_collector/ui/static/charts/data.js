@@ -148,3 +148,22 @@ export function lastValues(runs) {
     return { runId: run.runId, step: null, value: null };
   });
 }
+
+/**
+ * Why a chart has nothing to draw, or null when it has.
+ * @param {Record<string, any>[]} entries
+ * @returns {string|null}
+ */
+export function emptyReason(entries) {
+  if (!entries.length) return "No runs selected.";
+  const found = entries.filter((e) => e.mode !== "empty");
+  if (!found.length) {
+    return entries.every((e) => e.reason === "unknown run") ? "Unknown run: no such run in this project."
+      : "Unknown key: none of these runs logged it.";
+  }
+  if (found.every((e) => !e.pointsInRange)) return "No points yet (in this range).";
+  const values = found.flatMap((e) => (e.mode === "buckets" ? e.last : e.values) ?? []);
+  const anyMin = found.some((e) => (e.min ?? []).some((/** @type {any} */ v) => v !== null));
+  if (!anyMin && values.every((/** @type {any} */ v) => v === null)) return "Every value is NaN.";
+  return null;
+}

@@ -1,17 +1,16 @@
 // The chart grid: one chart per metric key of the selected runs, in sections by key prefix,
 // fetched lazily (when scrolled into view) in as few chart requests as possible, with a key
 // search, x/y axis modes, smoothing, synced zoom, the linked timeline and live tails.
-import { getJson } from "../api.js";
-import { runColor } from "../core/colors.js";
-import { getState, parseState, setState } from "../core/urlstate.js";
-import { followRuns } from "../live/feed.js";
+import { parseState, setState } from "../core/urlstate.js";
 import { createChart } from "./chart.js";
 import { entrySeries } from "./data.js";
 import { fetchSeries } from "./fetch.js";
 import { bucketSize } from "./fidelity.js";
 import { groupKeys } from "./keys.js";
+import { createLiveStatus } from "./live.js";
 import { mergeTail } from "./merge.js";
 import { createSmoother } from "./smoothing.js";
+import { runKeys, runsFromUrl, urlRunIds } from "./sources.js";
 import { setSmoothControl, createToolbar } from "./toolbar.js";
 import { formatZoom, stepRange, viewFromState } from "./view.js";
 
@@ -51,8 +50,6 @@ export function mountChartGrid(container, options) {
   const given = new Map();
   /** @type {any} */ (window).__rundialCharts = given;
   let generation = 0;
-  /** @type {{close: () => void}|null} */
-  let feed = null;
 
   const bar = createToolbar();
   const message = Object.assign(document.createElement("p"), { className: "muted grid-message" });
@@ -65,6 +62,8 @@ export function mountChartGrid(container, options) {
   setSmoothControl(bar, view.smoothKind, view.smooth);
   bar.reset.disabled = !view.zoom;
 
+  const live = createLiveStatus(bar.live, options.projectId,
+    (runId, key, points) => applyPoints(runId, key, points));
   const smoother = createSmoother({ projectId: options.projectId, redraw: (key) => draw(key),
     zoomed: () => range !== null, shape: (slot) => ({ buckets: slot.buckets, ...(range ?? {}) }),
     entryOf: (key, runId) => slots.get(key)?.entries.get(runId) });
@@ -218,38 +217,13 @@ export function mountChartGrid(container, options) {
     const mine = generation;
     for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
     smoother.clear();
-    follow();
+    live.follow(runs);
     gridEl.dataset.state = "loading";
-    const lists = await Promise.all(next.map((r) => runKeys(options.projectId, r.runId)));
+    const lists = await Promise.all(next.map((r) => keysOf(r.runId)));
     if (mine !== generation) return;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
     allKeys = [...new Set(lists.flatMap((list) => list ?? []))];
     layout();
-  }
-
-  function follow() {
-    feed?.close();
-    feed = null;
-    const running = runs.filter((r) => r.status === "running");
-    bar.live.replaceChildren();
-    if (!running.length) return;
-    const status = Object.assign(document.createElement("span"), { className: "live-status" });
-    status.dataset.status = "connecting";
-    status.textContent = "connecting";
-    bar.live.append(status);
-    /** @type {Map<string, string>} */
-    const states = new Map(running.map((r) => [r.runId, "connecting"]));
-    feed = followRuns(options.projectId, running, {
-      onPoints: (runId, key, points) => applyPoints(runId, key, points),
-      onStatus: (runId, s) => {
-        states.set(runId, s);
-        const all = [...states.values()];
-        const shown = all.find((v) => v !== "live" && v !== "finished") ??
-          (all.includes("live") ? "live" : "finished");
-        status.dataset.status = shown;
-        status.textContent = shown === "live" ? "live" : shown;
-      },
-    });
   }
 
   /**
@@ -305,15 +279,28 @@ export function mountChartGrid(container, options) {
   /** @type {any} */ (window).__rundialSelect = (/** @type {RunRef[]} */ r) =>
     options.emit("selection", { runs: r });
 
+  /** @type {Map<string, Promise<string[]|null>>} keys fetched alongside the URL's runs */
+  const prefetched = new Map();
+  /** @param {string} runId */
+  const keysOf = (runId) => {
+    const early = prefetched.get(runId);
+    prefetched.delete(runId);
+    return early ?? runKeys(options.projectId, runId);
+  };
   if (options.runs.length) void setRuns(options.runs);
-  else void runsFromUrl(options).then((r) => (runs.length || !r.length ? null : setRuns(r)));
+  else {
+    for (const runId of urlRunIds()) prefetched.set(runId, runKeys(options.projectId, runId));
+    void runsFromUrl(options, urlRunIds())
+      .then((r) => (runs.length || !r.length ? null : setRuns(r)));
+  }
 
-  return {
+  /** @type {ChartGrid} */
+  const handle = {
     setRuns: (next) => void setRuns(next),
     applyPoints,
     destroy() {
       generation += 1;
-      feed?.close();
+      live.close();
       offFocus();
       observer.disconnect();
       for (const slot of slots.values()) slot.chart.destroy();
@@ -322,38 +309,6 @@ export function mountChartGrid(container, options) {
       container.replaceChildren();
     },
   };
-}
-
-/**
- * A run's metric keys; null when the collector does not know the run.
- * @param {string} projectId @param {string} runId
- * @returns {Promise<string[]|null>}
- */
-async function runKeys(projectId, runId) {
-  try {
-    const reply = await getJson(`/api/v1/metrics/keys?projectId=${encodeURIComponent(projectId)}` +
-      `&runId=${encodeURIComponent(runId)}&limit=1000`);
-    return reply.keys.map((/** @type {{metricKey: string}} */ k) => k.metricKey);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The runs the URL field ``runs`` names, as RunRefs (an unknown run keeps its id as name).
- * @param {GridOptions} options
- * @returns {Promise<RunRef[]>}
- */
-async function runsFromUrl(options) {
-  const ids = (getState("runs") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  return Promise.all(ids.map(async (runId) => {
-    try {
-      const run = await getJson(`/api/v1/workspaces/${encodeURIComponent(options.ws)}/projects/` +
-        `${encodeURIComponent(options.project)}/runs/${encodeURIComponent(runId)}`);
-      return { runId, name: run.runName || runId, color: runColor(runId), status: run.status,
-        startedAtMs: run.startedAtMs ?? null };
-    } catch {
-      return { runId, name: runId, color: runColor(runId), status: "unknown", startedAtMs: null };
-    }
-  }));
+  /** @type {any} */ (window).__rundialGrid = handle; // tests drive applyPoints through it
+  return handle;
 }
