@@ -7,6 +7,9 @@ import { fidelityText } from "./fidelity.js";
 
 export const SYNC_KEY = "rundial-charts";
 const HEIGHT = 220;
+/** Tick spacings of a relative-time axis, in seconds (whole minutes, hours, days). */
+const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+  21600, 43200, 86400, 172800, 604800, 2592000];
 
 /**
  * @typedef {import("./data.js").RunSeries} RunSeries
@@ -126,10 +129,11 @@ export function createChart(key, handlers) {
       series[cols.line] = { label: name, stroke: v.smoothing ? withAlpha(color, 0.3) : color,
         width: 1.5, spanGaps: true, points: { show: sparse, size: 6, fill: color } };
       if (cols.max !== null && cols.min !== null) {
-        series[cols.max] = { label: `${name} max`, stroke: "transparent", width: 0,
-          spanGaps: true, points: { show: false } };
-        series[cols.min] = { label: `${name} min`, stroke: "transparent", width: 0,
-          spanGaps: true, points: { show: false } };
+        // the band's edges get a hairline too, so a one-bucket spike stays visible
+        const edge = { stroke: withAlpha(color, 0.35), width: 0.75, spanGaps: true,
+          points: { show: false } };
+        series[cols.max] = { ...edge, label: `${name} max` };
+        series[cols.min] = { ...edge, label: `${name} min` };
         bands.push({ series: [cols.max, cols.min], fill: withAlpha(color, 0.15) });
       }
       if (cols.smoothed !== null) {
@@ -145,7 +149,8 @@ export function createChart(key, handlers) {
       scales: { x: { time }, y: v.ylog ? { distr: 3 } : {} },
       axes: [
         { values: time ? undefined : (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
-          ticks.map((t) => (v.xMode === "relative" ? durationFormat(t) : siFormat(t))) },
+          ticks.map((t) => (v.xMode === "relative" ? durationFormat(t) : siFormat(t))),
+        ...(v.xMode === "relative" ? { incrs: DURATION_STEPS } : {}) },
         { size: 52, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
           ticks.map((t) => siFormat(t)) },
       ],
