@@ -19,6 +19,7 @@ from tests.ui.test_browser import TIMEOUT_MS, _login
 
 SHORT_STEPS = 120  # raw at any chart width
 LONG_STEPS = 6000  # bucketed
+SAME_STEP_LOGS = 5000  # one step logged again and again: one resolved point
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,14 @@ def chart_collector(tmp_path_factory: pytest.TempPathFactory
                          "eval/acc": step / steps}, step=step)
             run.finish()
             ids.append(run.run_id)
+        odd = rd.init(workspace=proc.workspace, project=proc.project, endpoint=proc.url,
+                      api_key=proc.api_key, spool_directory=str(base / "spool-odd"), name="odd")
+        assert isinstance(odd, rd.Run)
+        odd.log({"odd/single": 4.0}, step=3)
+        for i in range(SAME_STEP_LOGS):
+            odd.log({"odd/same": float(i)}, step=7)
+        odd.finish()
+        ids.append(odd.run_id)
         yield proc, ids
     finally:
         proc.stop()
@@ -88,7 +97,7 @@ def test_chart_draws_what_the_sdk_logged(page: tuple[Any, Recorded],
                                          chart_collector: tuple[CollectorProcess, list[str]],
                                          tmp_path: Path) -> None:
     tab, recorded = page
-    proc, (short, long) = chart_collector
+    proc, (short, long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={short},{long}")
     chart = drawn(tab, "train/loss")
     data = given(tab, "train/loss")
@@ -122,7 +131,7 @@ def test_chart_draws_what_the_sdk_logged(page: tuple[Any, Recorded],
 def test_zoom_refetches_raw_and_double_click_resets(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
     tab, recorded = page
-    proc, (_short, long) = chart_collector
+    proc, (_short, long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={long}")
     drawn(tab, "train/loss")
     over = tab.locator('.chart[data-key="train/loss"] .u-over')
@@ -151,7 +160,7 @@ def test_zoom_refetches_raw_and_double_click_resets(
 def test_smoothing_slider_and_url_round_trip(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
     tab, recorded = page
-    proc, (short, long) = chart_collector
+    proc, (short, long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={short},{long}&x=step")
     drawn(tab, "train/loss")
     tab.locator("#chart-smooth").fill("0.9")
@@ -180,7 +189,7 @@ def test_smoothing_slider_and_url_round_trip(
 def test_search_errors_and_empty_states(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
     tab, _recorded = page
-    proc, (short, _long) = chart_collector
+    proc, (short, _long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={short}&keys=train/nope")
     empty = tab.locator('.chart[data-key="train/nope"][data-state="empty"]')
     empty.wait_for(timeout=TIMEOUT_MS)
@@ -195,7 +204,7 @@ def test_search_errors_and_empty_states(
 def test_click_focuses_the_step_on_every_chart(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
     tab, _recorded = page
-    proc, (short, _long) = chart_collector
+    proc, (short, _long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={short}")
     drawn(tab, "train/loss")
     drawn(tab, "eval/acc")
@@ -214,7 +223,7 @@ def test_click_focuses_the_step_on_every_chart(
 def test_live_points_redraw_one_chart_without_a_refetch(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
     tab, recorded = page
-    proc, (short, _long) = chart_collector
+    proc, (short, _long, _odd) = chart_collector
     open_grid(tab, proc, f"runs={short}")
     loss, acc = drawn(tab, "train/loss"), drawn(tab, "eval/acc")
     before = (loss.get_attribute("data-drawn-ms"), acc.get_attribute("data-drawn-ms"))
@@ -225,3 +234,52 @@ def test_live_points_redraw_one_chart_without_a_refetch(
         .dataset.drawnMs) > ms""", arg=float(before[0] or 0), timeout=TIMEOUT_MS)
     assert acc.get_attribute("data-drawn-ms") == before[1]
     assert len(chart_requests(recorded)) == requests
+
+
+def test_a_single_point_and_one_step_logged_many_times_still_draw(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    """Selected through the runs-table event (the test hook), not the URL."""
+    tab, _recorded = page
+    proc, (_short, _long, odd) = chart_collector
+    open_grid(tab, proc, "keys=odd/")
+    assert tab.locator(".grid-message").text_content() == "No runs selected."
+    tab.evaluate("""(runId) => window.__rundialSelect([{runId, name: "odd", color: "#0072B2",
+        status: "completed", startedAtMs: null}])""", odd)
+    single, same = drawn(tab, "odd/single"), drawn(tab, "odd/same")
+    assert given(tab, "odd/single")["series"][0]["x"] == [3]
+    assert given(tab, "odd/same")["series"][0] == {
+        "runId": odd, "mode": "raw", "steps": [7], "x": [7], "y": [float(SAME_STEP_LOGS - 1)]}
+    assert single.get_attribute("data-points") == same.get_attribute("data-points") == "1"
+    assert (same.locator(".fidelity").text_content() or "") == "1 of 5k pts · raw · 5k dup steps resolved"
+
+
+def test_x_axis_and_zoom_survive_a_reload(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    tab, recorded = page
+    proc, (_short, long, _odd) = chart_collector
+    open_grid(tab, proc, f"runs={long}")
+    drawn(tab, "train/loss")
+    tab.select_option("#chart-x", "relative")
+    # seconds since the run started: the SDK logged every step within a few seconds
+    tab.wait_for_function("""() => { const x = window.__rundialCharts.get('train/loss').series[0].x;
+        return x[0] >= 0 && x[x.length - 1] < 600; }""", timeout=TIMEOUT_MS)
+    box = tab.locator('.chart[data-key="train/loss"] .u-over').bounding_box()
+    y = box["y"] + box["height"] / 2
+    tab.mouse.move(box["x"] + box["width"] * 0.4, y)
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + box["width"] * 0.45, y, steps=4)
+    tab.mouse.up()
+    tab.wait_for_function("() => document.querySelector('.chart[data-key=\"train/loss\"]')"
+                          ".dataset.zoom !== undefined", timeout=TIMEOUT_MS)
+    assert "x=relative" in tab.url and "zoom=" in tab.url
+    zoom = tab.locator('.chart[data-key="train/loss"]').get_attribute("data-zoom")
+    before = len(chart_requests(recorded))
+    tab.reload(timeout=TIMEOUT_MS)
+    drawn(tab, "train/loss")
+    assert tab.locator("#chart-x").input_value() == "relative"
+    tab.wait_for_function("""(zoom) => {
+        const c = document.querySelector('.chart[data-key="train/loss"]');
+        return c.dataset.zoom === zoom && window.__rundialCharts.get("train/loss").series[0]
+          .x.length > 0; }""", arg=zoom, timeout=TIMEOUT_MS)
+    again = [r for r in chart_requests(recorded)[before:] if "startStep" in r]
+    assert again and again[-1]["endStep"] - again[-1]["startStep"] < LONG_STEPS // 5

@@ -283,9 +283,9 @@ export function createChart(key, handlers) {
       plot?.redraw(false, false);
     },
     setLoading() { root.dataset.state = "loading"; },
-    /** @param {[number, number]|null} zoom */
+    /** @param {string|null} zoom "lo,hi" as in the URL, null when not zoomed */
     setZoom(zoom) {
-      if (zoom) root.dataset.zoom = `${zoom[0]},${zoom[1]}`;
+      if (zoom) root.dataset.zoom = zoom;
       else delete root.dataset.zoom;
     },
     destroy() { destroyPlot(); root.remove(); },

@@ -12,7 +12,7 @@ import { mergeTail } from "./merge.js";
 import { createSmoother } from "./smoothing.js";
 import { runKeys, runsFromUrl, urlRunIds } from "./sources.js";
 import { setSmoothControl, createToolbar } from "./toolbar.js";
-import { formatZoom, stepRange, viewFromState } from "./view.js";
+import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 
 /**
  * @typedef {import("../core/bus.js").RunRef} RunRef
@@ -23,8 +23,12 @@ import { formatZoom, stepRange, viewFromState } from "./view.js";
  * @typedef {{setRuns: (runs: RunRef[]) => void,
  *   applyPoints: (runId: string, key: string, points: import("./merge.js").TailPoints) => void,
  *   destroy: () => void}} ChartGrid
+ * @typedef {{startStep: number, endStep: number}} StepRange
  * @typedef {{chart: ReturnType<typeof createChart>, entries: Map<string, Record<string, any>>,
- *   sig: string|null, visible: boolean, buckets: number}} Slot
+ *   sig: string|null, visible: boolean, buckets: number,
+ *   zoomRange: StepRange|null|undefined}} Slot
+ *   ``zoomRange``: on a wall/relative x axis, the steps a zoom covers in this chart (keys may
+ *   count steps differently); undefined until the chart has data to map the zoom with.
  */
 
 /**
@@ -42,8 +46,6 @@ export function mountChartGrid(container, options) {
   let allKeys = [];
   /** @type {string[]} */
   let unknownRuns = [];
-  /** @type {{startStep: number, endStep: number}|null} */
-  let range = view.zoom && view.x === "step" ? stepRange(view.zoom, "step", []) : null;
   /** @type {Map<string, Slot>} */
   const slots = new Map();
   /** @type {Map<string, {series: any[], bucketSize: number|null}>} */
@@ -64,8 +66,21 @@ export function mountChartGrid(container, options) {
 
   const live = createLiveStatus(bar.live, options.projectId,
     (runId, key, points) => applyPoints(runId, key, points));
+  /**
+   * The step range a chart fetches: none when not zoomed; the zoom itself on a step axis;
+   * otherwise the chart's own mapping of the zoom (null until it has one).
+   * @param {Slot} slot
+   * @returns {StepRange|null}
+   */
+  function rangeOf(slot) {
+    if (!view.zoom) return null;
+    if (view.x === "step") return stepRange(view.zoom, "step", []);
+    return slot.zoomRange ?? null;
+  }
+
   const smoother = createSmoother({ projectId: options.projectId, redraw: (key) => draw(key),
-    zoomed: () => range !== null, shape: (slot) => ({ buckets: slot.buckets, ...(range ?? {}) }),
+    zoomed: (slot) => rangeOf(slot) !== null,
+    shape: (slot) => ({ buckets: slot.buckets, ...(rangeOf(slot) ?? {}) }),
     entryOf: (key, runId) => slots.get(key)?.entries.get(runId) });
 
   const observer = new IntersectionObserver((seen) => {
@@ -85,36 +100,58 @@ export function mountChartGrid(container, options) {
     queueMicrotask(() => { pending = false; void fetchVisible(); });
   }
 
+  /** The data a chart shows: its runs and step range. @param {Slot} slot */
+  const sigOf = (slot) => `${runs.map((r) => r.runId).join(",")}|${JSON.stringify(rangeOf(slot))}`;
+
   async function fetchVisible() {
-    const sig = `${runs.map((r) => r.runId).join(",")}|${range ? `${range.startStep},${range.endStep}` : ""}`;
-    const due = [...slots].filter(([, s]) => s.visible && s.sig !== sig);
+    const due = [...slots].filter(([, s]) => s.visible && s.sig !== sigOf(s));
     if (!due.length) return;
-    /** @type {Map<number, string[]>} */
-    const byWidth = new Map();
+    /** @type {Map<string, {buckets: number, range: StepRange|null, keys: string[]}>} */
+    const groups = new Map(); // one set of requests per chart width and step range
     for (const [key, slot] of due) {
-      slot.sig = sig;
+      slot.sig = sigOf(slot);
       slot.buckets = slot.chart.width();
       slot.chart.setLoading();
-      byWidth.set(slot.buckets, [...(byWidth.get(slot.buckets) ?? []), key]);
+      const range = rangeOf(slot);
+      const id = `${slot.buckets}|${JSON.stringify(range)}`;
+      const group = groups.get(id) ?? { buckets: slot.buckets, range, keys: [] };
+      group.keys.push(key);
+      groups.set(id, group);
     }
     gridEl.dataset.state = "loading";
     const mine = generation;
-    await Promise.all([...byWidth].map(async ([buckets, keys]) => {
+    await Promise.all([...groups.values()].map(async ({ buckets, range, keys }) => {
       const refs = keys.flatMap((metricKey) => runs.map((r) => ({ runId: r.runId, metricKey })));
+      const sigs = new Map(keys.map((key) => [key, slots.get(key)?.sig]));
       try {
         const entries = await fetchSeries(options.projectId, refs, { buckets, ...(range ?? {}) });
         if (mine !== generation) return;
+        const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
         entries.forEach((entry, i) => {
-          const slot = slots.get(refs[i].metricKey);
-          if (slot && slot.sig === sig) slot.entries.set(refs[i].runId, entry);
+          if (current(refs[i].metricKey)) {
+            slots.get(refs[i].metricKey)?.entries.set(refs[i].runId, entry);
+          }
         });
-        for (const key of keys) if (slots.get(key)?.sig === sig) draw(key);
+        for (const key of keys) if (current(key)) draw(key);
       } catch (err) {
         message.textContent = `Could not load charts: ${/** @type {Error} */ (err).message}`;
       }
     }));
-    if (mine === generation) gridEl.dataset.state = "ready";
-    if (view.zoom && !range) zoomTo(view.zoom[0], view.zoom[1]);
+    if (mine !== generation) return;
+    gridEl.dataset.state = "ready";
+    if (view.zoom && view.x !== "step") mapZoom(); // a zoom from the URL: map it now
+  }
+
+  /** Give every drawn chart without one its step range for the wall/relative zoom. */
+  function mapZoom() {
+    let changed = false;
+    for (const [key, slot] of slots) {
+      if (slot.zoomRange !== undefined || !view.zoom || !slot.entries.size) continue;
+      const drawn = given.get(key)?.series ?? [];
+      slot.zoomRange = stepRange(view.zoom, view.x, drawn.map((s) => ({ x: s.x, steps: s.steps })));
+      changed = true;
+    }
+    if (changed) request();
   }
 
   /** Redraw one chart from its entries (no fetch). @param {string} key */
@@ -132,12 +169,12 @@ export function mountChartGrid(container, options) {
       series.push(s);
     }
     const size = bucketSize(/** @type {any[]} */ (entries), slot.buckets);
-    slot.chart.setZoom(view.zoom);
+    slot.chart.setZoom(formatZoom(view.zoom, view.x));
     slot.chart.draw({ runs: series, refs, entries: /** @type {any[]} */ (entries), xMode: view.x,
       ylog: view.ylog, smoothing: smoother.spec() !== null, focusStep: view.step, bucketSize: size });
-    given.set(key, { series: series.map(({ runId, mode, x, y, min, max, smoothed }) =>
-      ({ runId, mode, x, y, ...(min ? { min, max } : {}), ...(smoothed ? { smoothed } : {}) })),
-    bucketSize: size });
+    given.set(key, { series: series.map(({ runId, mode, steps, x, y, min, max, smoothed }) =>
+      ({ runId, mode, steps, x, y, ...(min ? { min, max } : {}),
+        ...(smoothed ? { smoothed } : {}) })), bucketSize: size });
   }
 
   /** Lay out sections and charts for the keys matching the search. */
@@ -179,7 +216,8 @@ export function mountChartGrid(container, options) {
     if (!slot) {
       const chart = createChart(key, { onZoom: zoomTo, onReset: () => zoomTo(null, null),
         onFocus: (runId, step, timeMs) => options.emit("step-focus", { runId, key, step, timeMs }) });
-      slot = { chart, entries: new Map(), sig: null, visible: false, buckets: 0 };
+      slot = { chart, entries: new Map(), sig: null, visible: false, buckets: 0,
+        zoomRange: undefined };
       slots.set(key, slot);
       observer.observe(chart.root);
     }
@@ -188,26 +226,16 @@ export function mountChartGrid(container, options) {
 
   /** Zoom every chart to x in [lo, hi] (null: reset), refetching that step range. */
   function zoomTo(/** @type {number|null} */ lo, /** @type {number|null} */ hi) {
-    const zoom = lo === null || hi === null ? null : /** @type {[number, number]} */ ([lo, hi]);
-    const drawn = [...given.values()].flatMap((g) => g.series);
-    const next = zoom ? stepRange(zoom, view.x, drawn.map((s) => ({ x: s.x, steps: stepsOf(s) }))) : null;
-    if (next && next.endStep < next.startStep) next.endStep = next.startStep;
-    const same = JSON.stringify(next) === JSON.stringify(range);
+    // rounded as the URL keeps it, so a reload gives the very same view
+    const zoom = lo === null || hi === null ? null : parseZoom(formatZoom([lo, hi], view.x));
+    if (formatZoom(zoom, view.x) === formatZoom(view.zoom, view.x)) return; // synced charts
     view = { ...view, zoom };
-    range = next;
     bar.reset.disabled = !zoom;
     setState({ zoom: formatZoom(zoom, view.x) }, options.emit);
-    if (!same) { smoother.clear(); request(); }
-  }
-
-  /** The steps behind a drawn series (kept beside x in the slot's entries). @param {any} s */
-  function stepsOf(s) {
-    for (const slot of slots.values()) {
-      const entry = slot.entries.get(s.runId);
-      const steps = entry && (entry.mode === "buckets" ? entry.stepEnd : entry.steps);
-      if (steps && steps.length === s.x.length) return steps;
-    }
-    return s.x;
+    for (const slot of slots.values()) slot.zoomRange = undefined;
+    if (zoom && view.x !== "step") mapZoom();
+    smoother.clear();
+    request();
   }
 
   /** @param {RunRef[]} next */
@@ -234,7 +262,7 @@ export function mountChartGrid(container, options) {
   function applyPoints(runId, key, points) {
     const slot = slots.get(key);
     const entry = slot?.entries.get(runId);
-    if (!slot || !entry || range) return;
+    if (!slot || !entry || rangeOf(slot)) return;
     slot.entries.set(runId, mergeTail(entry, points, slot.buckets || 1000));
     draw(key);
   }
@@ -288,11 +316,10 @@ export function mountChartGrid(container, options) {
     return early ?? runKeys(options.projectId, runId);
   };
   if (options.runs.length) void setRuns(options.runs);
-  else {
+  else if (urlRunIds().length) {
     for (const runId of urlRunIds()) prefetched.set(runId, runKeys(options.projectId, runId));
-    void runsFromUrl(options, urlRunIds())
-      .then((r) => (runs.length || !r.length ? null : setRuns(r)));
-  }
+    void runsFromUrl(options, urlRunIds()).then((r) => (runs.length ? null : setRuns(r)));
+  } else layout();
 
   /** @type {ChartGrid} */
   const handle = {

@@ -13,7 +13,7 @@ export const DEBOUNCE_MS = 40;
  */
 
 /**
- * @param {{projectId: string, redraw: (key: string) => void, zoomed: () => boolean,
+ * @param {{projectId: string, redraw: (key: string) => void, zoomed: (slot: any) => boolean,
  *   shape: (slot: any) => import("./fetch.js").Shape,
  *   entryOf: (key: string, runId: string) => Record<string, any>|undefined}} deps
  */
@@ -29,7 +29,8 @@ export function createSmoother(deps) {
   let timer = null;
 
   /** The entry covers its whole series at full resolution (the client can smooth it). */
-  const local = (/** @type {Record<string, any>} */ entry) => entry.mode === "raw" && !deps.zoomed();
+  const local = (/** @type {any} */ slot, /** @type {Record<string, any>} */ entry) =>
+    entry.mode === "raw" && !deps.zoomed(slot);
 
   /**
    * The smoothed curve to draw for ``entry`` (null: none yet, or smoothing is off).
@@ -41,7 +42,7 @@ export function createSmoother(deps) {
     const cached = cache.get(id);
     if (cached && cached.entry === entry && cached.spec === specKey) return cached.values;
     const length = (entry.mode === "buckets" ? entry.last : entry.values)?.length ?? 0;
-    if (local(entry)) {
+    if (local(slot, entry)) {
       const values = smooth(entry.values, spec);
       cache.set(id, { entry, spec: specKey, values });
       return values;

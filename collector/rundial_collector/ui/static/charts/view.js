@@ -49,23 +49,31 @@ export function viewFromState(state) {
 
 /**
  * The step range to fetch for an x-axis zoom: in step mode the zoom itself, otherwise the
- * steps whose x lies inside it, from the series already drawn (``xs``/``steps`` parallel).
+ * steps of the drawn points that bracket it (the last point at or before ``lo`` through the
+ * first at or after ``hi``, per series), so a range narrower than the gap between two drawn
+ * points still zooms. ``xs``/``steps`` are parallel; null when nothing is drawn.
  * @param {[number, number]} zoom
  * @param {string} xMode
  * @param {{x: ArrayLike<number>, steps: ArrayLike<number>}[]} drawn
  * @returns {{startStep: number, endStep: number}|null}
  */
 export function stepRange(zoom, xMode, drawn) {
-  if (xMode === "step") return { startStep: Math.ceil(zoom[0]), endStep: Math.floor(zoom[1]) };
+  if (xMode === "step") {
+    const startStep = Math.ceil(zoom[0]);
+    return { startStep, endStep: Math.max(startStep, Math.floor(zoom[1])) };
+  }
   let lo = Infinity;
   let hi = -Infinity;
   for (const { x, steps } of drawn) {
+    if (!x.length) continue;
+    let first = 0;
+    let last = x.length - 1;
     for (let i = 0; i < x.length; i++) {
-      if (x[i] >= zoom[0] && x[i] <= zoom[1]) {
-        lo = Math.min(lo, steps[i]);
-        hi = Math.max(hi, steps[i]);
-      }
+      if (x[i] <= zoom[0]) first = i;
+      if (x[i] >= zoom[1]) { last = i; break; }
     }
+    lo = Math.min(lo, steps[first]);
+    hi = Math.max(hi, steps[last]);
   }
   return lo <= hi ? { startStep: lo, endStep: hi } : null;
 }
