@@ -181,3 +181,12 @@ test("empty states say why: unknown run, unknown key, no points, every value NaN
   assert.equal(overallStatus(["live", "finished"]), "live");
   assert.equal(overallStatus(["finished"]), "finished");
 });
+
+test("grid message: no runs, unknown runs, no metrics, no key matching", async () => {
+  const { gridMessage } = await import("../../collector/rundial_collector/ui/static/charts/sections.js");
+  assert.equal(gridMessage(0, 0, [], 0), "No runs selected.");
+  assert.equal(gridMessage(1, 0, ["r9"], 0), "Unknown run (not in this project): r9. No metrics logged yet.");
+  assert.equal(gridMessage(2, 5, ["a", "b"], 5), "Unknown runs (not in this project): a, b. ");
+  assert.equal(gridMessage(2, 5, [], 0), "No metric key matches the search.");
+  assert.equal(gridMessage(2, 5, [], 3), "");
+});

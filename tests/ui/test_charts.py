@@ -88,6 +88,27 @@ def given(tab: Any, key: str) -> dict[str, Any]:
                         key)
 
 
+def show_loss(page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]],
+              runs: list[int], extra: str = "") -> tuple[Any, Recorded, list[str]]:
+    """Open the grid on the runs ``runs`` (indexes into the fixture's run ids) and wait for
+    the train/loss chart; returns (tab, recorded, run ids)."""
+    tab, recorded = page
+    proc, ids = chart_collector
+    open_grid(tab, proc, "runs=" + ",".join(ids[i] for i in runs) + extra)
+    drawn(tab, "train/loss")
+    return tab, recorded, ids
+
+
+def drag(tab: Any, key: str, start: float, end: float) -> None:
+    """Drag across a chart's plot from ``start`` to ``end`` (fractions of its width)."""
+    box = tab.locator(f'.chart[data-key="{key}"] .u-over').bounding_box()
+    y = box["y"] + box["height"] / 2
+    tab.mouse.move(box["x"] + box["width"] * start, y)
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + box["width"] * end, y, steps=4)
+    tab.mouse.up()
+
+
 def chart_requests(recorded: Recorded) -> list[dict[str, Any]]:
     return [json.loads(r.split(" ", 1)[1]) for r in recorded.requests
             if "/api/v1/query/chart " in r]
@@ -130,18 +151,9 @@ def test_chart_draws_what_the_sdk_logged(page: tuple[Any, Recorded],
 
 def test_zoom_refetches_raw_and_double_click_resets(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
-    tab, recorded = page
-    proc, (_short, long, _odd) = chart_collector
-    open_grid(tab, proc, f"runs={long}")
-    drawn(tab, "train/loss")
-    over = tab.locator('.chart[data-key="train/loss"] .u-over')
-    box = over.bounding_box()
-    y = box["y"] + box["height"] / 2
+    tab, recorded, _ids = show_loss(page, chart_collector, [1])
     before = len(chart_requests(recorded))
-    tab.mouse.move(box["x"] + box["width"] * 0.50, y)
-    tab.mouse.down()
-    tab.mouse.move(box["x"] + box["width"] * 0.52, y, steps=4)
-    tab.mouse.up()
+    drag(tab, "train/loss", 0.50, 0.52)
     tab.wait_for_function("""() => { const g = window.__rundialCharts.get("train/loss");
         return g && g.series[0].mode === "raw"; }""", timeout=TIMEOUT_MS)
     zoomed = [r for r in chart_requests(recorded)[before:] if "startStep" in r]
@@ -150,7 +162,7 @@ def test_zoom_refetches_raw_and_double_click_resets(
     assert data["x"] == list(range(zoomed[0]["startStep"], zoomed[0]["endStep"] + 1))
     assert tab.locator('.chart[data-key="eval/acc"]').get_attribute("data-zoom")  # synced
     assert "zoom=" in tab.url
-    over.dblclick()
+    tab.locator('.chart[data-key="train/loss"] .u-over').dblclick()
     tab.wait_for_function("""() => window.__rundialCharts.get("train/loss").series[0].mode
         === "buckets" """, timeout=TIMEOUT_MS)
     assert "zoom=" not in tab.url
@@ -159,10 +171,7 @@ def test_zoom_refetches_raw_and_double_click_resets(
 
 def test_smoothing_slider_and_url_round_trip(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
-    tab, recorded = page
-    proc, (short, long, _odd) = chart_collector
-    open_grid(tab, proc, f"runs={short},{long}&x=step")
-    drawn(tab, "train/loss")
+    tab, recorded, (short, long, _odd) = show_loss(page, chart_collector, [0, 1], "&x=step")
     tab.locator("#chart-smooth").fill("0.9")
     tab.wait_for_function("""() => window.__rundialCharts.get("train/loss").series
         .every((s) => Array.isArray(s.smoothed))""", timeout=TIMEOUT_MS)
@@ -255,20 +264,12 @@ def test_a_single_point_and_one_step_logged_many_times_still_draw(
 
 def test_x_axis_and_zoom_survive_a_reload(
         page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
-    tab, recorded = page
-    proc, (_short, long, _odd) = chart_collector
-    open_grid(tab, proc, f"runs={long}")
-    drawn(tab, "train/loss")
+    tab, recorded, _ids = show_loss(page, chart_collector, [1])
     tab.select_option("#chart-x", "relative")
     # seconds since the run started: the SDK logged every step within a few seconds
     tab.wait_for_function("""() => { const x = window.__rundialCharts.get('train/loss').series[0].x;
         return x[0] >= 0 && x[x.length - 1] < 600; }""", timeout=TIMEOUT_MS)
-    box = tab.locator('.chart[data-key="train/loss"] .u-over').bounding_box()
-    y = box["y"] + box["height"] / 2
-    tab.mouse.move(box["x"] + box["width"] * 0.4, y)
-    tab.mouse.down()
-    tab.mouse.move(box["x"] + box["width"] * 0.45, y, steps=4)
-    tab.mouse.up()
+    drag(tab, "train/loss", 0.40, 0.45)
     tab.wait_for_function("() => document.querySelector('.chart[data-key=\"train/loss\"]')"
                           ".dataset.zoom !== undefined", timeout=TIMEOUT_MS)
     assert "x=relative" in tab.url and "zoom=" in tab.url

@@ -2,7 +2,8 @@
 // a fidelity badge, an empty state and a hidden table of last values (its text alternative).
 import uPlot from "uplot";
 import { siFormat, durationFormat } from "./axis.js";
-import { emptyReason, plotData, lastValues } from "./data.js";
+import { el, lastValueRows, legendItems, nearest, tipRows } from "./text.js";
+import { emptyReason, plotData } from "./data.js";
 import { fidelityText } from "./fidelity.js";
 
 export const SYNC_KEY = "rundial-charts";
@@ -18,16 +19,9 @@ const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
  *   xMode: string, ylog: boolean, smoothing: boolean, focusStep: number|null,
  *   bucketSize: number|null}} ChartView
  * @typedef {{onZoom: (lo: number, hi: number) => void, onReset: () => void,
- *   onFocus: (runId: string, step: number, timeMs: number|null) => void}} ChartHandlers
+ *   onFocus: (runId: string, step: number, timeMs: number|null) => void,
+ *   onResize: (width: number) => void}} ChartHandlers
  */
-
-/** @param {string} tag @param {string} className @param {string} [text] */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** "#rrggbb" at ``alpha`` opacity. @param {string} hex @param {number} alpha */
 export function withAlpha(hex, alpha) {
@@ -67,6 +61,13 @@ export function createChart(key, handlers) {
   let downX = -1;
 
   const width = () => Math.max(200, Math.floor(plotBox.clientWidth || root.clientWidth || 400));
+  // follow the chart's width (window or pane resized): resize the plot, tell the grid
+  const resizer = new ResizeObserver(() => {
+    if (!plot || Math.abs(plot.width - width()) < 2) return;
+    plot.setSize({ width: width(), height: HEIGHT });
+    handlers.onResize(width());
+  });
+  resizer.observe(plotBox);
 
   function destroyPlot() {
     plot?.destroy();
@@ -103,8 +104,8 @@ export function createChart(key, handlers) {
     markFocus(next.focusStep);
     root.dataset.points = String(built.points);
     root.dataset.drawnMs = String(performance.now());
-    drawLegend(next);
-    drawTable(next);
+    legend.replaceChildren(...legendItems(next));
+    table.replaceChildren(...lastValueRows(key, next));
   }
 
   /** @param {uPlot} u @param {any} options */
@@ -206,22 +207,7 @@ export function createChart(key, handlers) {
       tip.hidden = true;
       return;
     }
-    const xValue = /** @type {number} */ (u.data[0][idx]);
-    const rows = [el("div", "tip-x", `${view.xMode} ${xLabel(view.xMode, xValue)}`)];
-    for (const cols of built.columns) {
-      const run = view.runs.find((r) => r.runId === cols.runId);
-      if (!run) continue;
-      const i = nearest(run.x, xValue);
-      const row = el("div", "tip-row");
-      const swatch = el("span", "swatch");
-      swatch.style.background = view.refs.get(run.runId)?.color ?? "#888";
-      const value = i < 0 ? null : run.y[i];
-      const smooth = i >= 0 && run.smoothed ? ` (smoothed ${siFormat(run.smoothed[i])})` : "";
-      row.append(swatch, document.createTextNode(
-        `${view.refs.get(run.runId)?.name || run.runId}: ${siFormat(value)}${smooth}`));
-      rows.push(row);
-    }
-    tip.replaceChildren(...rows);
+    tip.replaceChildren(...tipRows(view, /** @type {number} */ (u.data[0][idx])));
     tip.hidden = false;
   }
 
@@ -249,29 +235,6 @@ export function createChart(key, handlers) {
     else root.dataset.focusStep = String(step);
   }
 
-  /** @param {ChartView} v */
-  function drawLegend(v) {
-    legend.replaceChildren(...v.runs.map((run) => {
-      const item = el("li", "legend-item");
-      const swatch = el("span", "swatch");
-      swatch.style.background = v.refs.get(run.runId)?.color ?? "#888";
-      item.append(swatch, document.createTextNode(v.refs.get(run.runId)?.name || run.runId));
-      return item;
-    }));
-  }
-
-  /** @param {ChartView} v */
-  function drawTable(v) {
-    const caption = el("caption", "", `${key}: last value per run`);
-    const rows = lastValues(v.runs).map(({ runId, step, value }) => {
-      const tr = document.createElement("tr");
-      tr.append(el("th", "", v.refs.get(runId)?.name || runId),
-        el("td", "", step === null ? "no value" : `step ${step}`), el("td", "", siFormat(value)));
-      return tr;
-    });
-    table.replaceChildren(caption, ...rows);
-  }
-
   return {
     root,
     width,
@@ -288,23 +251,6 @@ export function createChart(key, handlers) {
       if (zoom) root.dataset.zoom = zoom;
       else delete root.dataset.zoom;
     },
-    destroy() { destroyPlot(); root.remove(); },
+    destroy() { resizer.disconnect(); destroyPlot(); root.remove(); },
   };
-}
-
-/** Index of the point of ``xs`` nearest ``value`` (-1 when empty). @param {number[]} xs @param {number} value */
-function nearest(xs, value) {
-  let best = -1;
-  let gap = Infinity;
-  for (let i = 0; i < xs.length; i++) {
-    const d = Math.abs(xs[i] - value);
-    if (d < gap) { gap = d; best = i; }
-  }
-  return best;
-}
-
-/** @param {string} mode @param {number} value */
-function xLabel(mode, value) {
-  if (mode === "wall") return new Date(value * 1000).toISOString().replace("T", " ").slice(0, 19);
-  return mode === "relative" ? durationFormat(value) : String(value);
 }

@@ -135,6 +135,17 @@ export function plotData(runs, ylog) {
 }
 
 /**
+ * What a chart was given, as ``window.__rundialCharts`` shows it (UI contract).
+ * @param {RunSeries[]} series
+ * @param {number|null} size steps per bucket (null: raw)
+ */
+export function givenRecord(series, size) {
+  return { series: series.map(({ runId, mode, steps, x, y, min, max, smoothed }) =>
+    ({ runId, mode, steps, x, y, ...(min ? { min, max } : {}),
+      ...(smoothed ? { smoothed } : {}) })), bucketSize: size };
+}
+
+/**
  * The last finite value of each run (the chart's text alternative).
  * @param {RunSeries[]} runs
  * @returns {{runId: string, step: number|null, value: number|null}[]}

@@ -3,15 +3,16 @@
 // search, x/y axis modes, smoothing, synced zoom, the linked timeline and live tails.
 import { parseState, setState } from "../core/urlstate.js";
 import { createChart } from "./chart.js";
-import { entrySeries } from "./data.js";
-import { fetchSeries } from "./fetch.js";
+import { entrySeries, givenRecord } from "./data.js";
 import { bucketSize } from "./fidelity.js";
 import { groupKeys } from "./keys.js";
 import { createLiveStatus } from "./live.js";
+import { createLoader } from "./loader.js";
 import { mergeTail } from "./merge.js";
+import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
-import { runKeys, runsFromUrl, urlRunIds } from "./sources.js";
-import { setSmoothControl, createToolbar } from "./toolbar.js";
+import { createKeySource, runsFromUrl, urlRunIds } from "./sources.js";
+import { bindToolbar, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 
 /**
@@ -46,12 +47,15 @@ export function mountChartGrid(container, options) {
   let allKeys = [];
   /** @type {string[]} */
   let unknownRuns = [];
+  /** @type {Set<string>} sections the user collapsed (kept across searches) */
+  const closedSections = new Set();
   /** @type {Map<string, Slot>} */
   const slots = new Map();
   /** @type {Map<string, {series: any[], bucketSize: number|null}>} */
   const given = new Map();
   /** @type {any} */ (window).__rundialCharts = given;
   let generation = 0;
+  const keys = createKeySource(options.projectId);
 
   const bar = createToolbar();
   const message = Object.assign(document.createElement("p"), { className: "muted grid-message" });
@@ -83,64 +87,14 @@ export function mountChartGrid(container, options) {
     shape: (slot) => ({ buckets: slot.buckets, ...(rangeOf(slot) ?? {}) }),
     entryOf: (key, runId) => slots.get(key)?.entries.get(runId) });
 
-  const observer = new IntersectionObserver((seen) => {
-    for (const item of seen) {
-      const slot = slots.get(/** @type {HTMLElement} */ (item.target).dataset.key ?? "");
-      if (!slot) continue;
-      slot.visible = item.isIntersecting;
-      if (slot.visible) request();
-    }
-  }, { rootMargin: "300px" });
-
-  /** Fetch every visible chart whose data is missing or stale (one batch of requests). */
-  let pending = false;
-  function request() {
-    if (pending) return;
-    pending = true;
-    queueMicrotask(() => { pending = false; void fetchVisible(); });
-  }
-
-  /** The data a chart shows: its runs and step range. @param {Slot} slot */
-  const sigOf = (slot) => `${runs.map((r) => r.runId).join(",")}|${JSON.stringify(rangeOf(slot))}`;
-
-  async function fetchVisible() {
-    const due = [...slots].filter(([, s]) => s.visible && s.sig !== sigOf(s));
-    if (!due.length) return;
-    /** @type {Map<string, {buckets: number, range: StepRange|null, keys: string[]}>} */
-    const groups = new Map(); // one set of requests per chart width and step range
-    for (const [key, slot] of due) {
-      slot.sig = sigOf(slot);
-      slot.buckets = slot.chart.width();
-      slot.chart.setLoading();
-      const range = rangeOf(slot);
-      const id = `${slot.buckets}|${JSON.stringify(range)}`;
-      const group = groups.get(id) ?? { buckets: slot.buckets, range, keys: [] };
-      group.keys.push(key);
-      groups.set(id, group);
-    }
-    gridEl.dataset.state = "loading";
-    const mine = generation;
-    await Promise.all([...groups.values()].map(async ({ buckets, range, keys }) => {
-      const refs = keys.flatMap((metricKey) => runs.map((r) => ({ runId: r.runId, metricKey })));
-      const sigs = new Map(keys.map((key) => [key, slots.get(key)?.sig]));
-      try {
-        const entries = await fetchSeries(options.projectId, refs, { buckets, ...(range ?? {}) });
-        if (mine !== generation) return;
-        const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
-        entries.forEach((entry, i) => {
-          if (current(refs[i].metricKey)) {
-            slots.get(refs[i].metricKey)?.entries.set(refs[i].runId, entry);
-          }
-        });
-        for (const key of keys) if (current(key)) draw(key);
-      } catch (err) {
-        message.textContent = `Could not load charts: ${/** @type {Error} */ (err).message}`;
-      }
-    }));
-    if (mine !== generation) return;
-    gridEl.dataset.state = "ready";
-    if (view.zoom && view.x !== "step") mapZoom(); // a zoom from the URL: map it now
-  }
+  const loader = createLoader({ projectId: options.projectId, slots, rangeOf, draw,
+    runIds: () => runs.map((r) => r.runId), generation: () => generation,
+    onState: (state) => {
+      gridEl.dataset.state = state;
+      if (state === "ready" && view.zoom && view.x !== "step") mapZoom(); // a URL zoom: map it
+    },
+    onError: (text) => { message.textContent = `Could not load charts: ${text}`; } });
+  const request = loader.request;
 
   /** Give every drawn chart without one its step range for the wall/relative zoom. */
   function mapZoom() {
@@ -172,9 +126,7 @@ export function mountChartGrid(container, options) {
     slot.chart.setZoom(formatZoom(view.zoom, view.x));
     slot.chart.draw({ runs: series, refs, entries: /** @type {any[]} */ (entries), xMode: view.x,
       ylog: view.ylog, smoothing: smoother.spec() !== null, focusStep: view.step, bucketSize: size });
-    given.set(key, { series: series.map(({ runId, mode, steps, x, y, min, max, smoothed }) =>
-      ({ runId, mode, steps, x, y, ...(min ? { min, max } : {}),
-        ...(smoothed ? { smoothed } : {}) })), bucketSize: size });
+    given.set(key, givenRecord(series, size));
   }
 
   /** Lay out sections and charts for the keys matching the search. */
@@ -185,27 +137,13 @@ export function mountChartGrid(container, options) {
     const wanted = new Set(sections.flatMap((s) => s.keys));
     for (const [key, slot] of slots) {
       if (wanted.has(key)) continue;
-      observer.unobserve(slot.chart.root);
+      loader.unobserve(slot.chart.root);
       slot.chart.destroy();
       slots.delete(key);
       given.delete(key);
     }
-    gridEl.replaceChildren(...sections.map(({ name, keys }) => {
-      const details = Object.assign(document.createElement("details"), {
-        className: "chart-section", open: true });
-      details.dataset.section = name;
-      const summary = Object.assign(document.createElement("summary"), {
-        textContent: `${name} (${keys.length})` });
-      const cards = Object.assign(document.createElement("div"), { className: "chart-cards" });
-      cards.append(...keys.map((key) => slotFor(key).chart.root));
-      details.append(summary, cards);
-      return details;
-    }));
-    const unknown = unknownRuns.length ? `Unknown run${unknownRuns.length > 1 ? "s" : ""} ` +
-      `(not in this project): ${unknownRuns.join(", ")}. ` : "";
-    if (!runs.length) message.textContent = "No runs selected.";
-    else if (!allKeys.length) message.textContent = `${unknown}No metrics logged yet.`;
-    else message.textContent = unknown + (total ? "" : "No metric key matches the search.");
+    renderSections(gridEl, sections, (key) => slotFor(key).chart.root, closedSections);
+    message.textContent = gridMessage(runs.length, allKeys.length, unknownRuns, total);
     gridEl.dataset.state = "ready";
     request();
   }
@@ -215,11 +153,18 @@ export function mountChartGrid(container, options) {
     let slot = slots.get(key);
     if (!slot) {
       const chart = createChart(key, { onZoom: zoomTo, onReset: () => zoomTo(null, null),
-        onFocus: (runId, step, timeMs) => options.emit("step-focus", { runId, key, step, timeMs }) });
+        onFocus: (runId, step, timeMs) => options.emit("step-focus", { runId, key, step, timeMs }),
+        onResize: (width) => {
+          const current = slots.get(key);
+          if (current?.sig && Math.abs(width - current.buckets) > current.buckets / 4) {
+            current.sig = null; // much wider or narrower: fetch buckets for the new width
+            request();
+          }
+        } });
       slot = { chart, entries: new Map(), sig: null, visible: false, buckets: 0,
         zoomRange: undefined };
       slots.set(key, slot);
-      observer.observe(chart.root);
+      loader.observe(chart.root);
     }
     return slot;
   }
@@ -240,14 +185,20 @@ export function mountChartGrid(container, options) {
 
   /** @param {RunRef[]} next */
   async function setRuns(next) {
+    const same = next.length === runs.length && next.every((r, i) =>
+      r.runId === runs[i].runId && r.status === runs[i].status);
     runs = next;
+    if (same && allKeys.length) { // the same selection again: new names or colours at most
+      redrawAll();
+      return;
+    }
     generation += 1;
     const mine = generation;
     for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
     smoother.clear();
     live.follow(runs);
     gridEl.dataset.state = "loading";
-    const lists = await Promise.all(next.map((r) => keysOf(r.runId)));
+    const lists = await Promise.all(next.map((r) => keys.of(r.runId)));
     if (mine !== generation) return;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
     allKeys = [...new Set(lists.flatMap((list) => list ?? []))];
@@ -267,35 +218,33 @@ export function mountChartGrid(container, options) {
     draw(key);
   }
 
-  bar.search.addEventListener("input", () => {
-    view = { ...view, keys: bar.search.value };
-    setState({ keys: bar.search.value || null }, options.emit);
-    layout();
-  });
-  bar.x.addEventListener("change", () => {
-    view = { ...view, x: bar.x.value };
-    setState({ x: view.x === "step" ? null : view.x }, options.emit);
-    zoomTo(null, null);
-    for (const key of slots.keys()) draw(key);
-  });
-  bar.ylog.addEventListener("change", () => {
-    view = { ...view, ylog: bar.ylog.checked };
-    setState({ ylog: view.ylog ? "1" : null }, options.emit);
-    for (const key of slots.keys()) draw(key);
-  });
-  const onSmooth = () => {
-    const kind = bar.smoothKind.value;
-    const value = Number(bar.smooth.value) > 0 ? bar.smooth.value : null;
-    if (kind !== view.smoothKind) bar.smooth.value = "0";
-    view = { ...view, smoothKind: kind, smooth: kind !== view.smoothKind ? null : value };
-    setSmoothControl(bar, kind, view.smooth);
-    setState({ smooth: view.smooth, smoothKind: kind === "ema" ? null : kind }, options.emit);
-    smoother.setSpec(view.smooth, kind);
-    for (const key of slots.keys()) draw(key);
-  };
-  bar.smooth.addEventListener("input", onSmooth);
-  bar.smoothKind.addEventListener("change", onSmooth);
-  bar.reset.addEventListener("click", () => zoomTo(null, null));
+  bindToolbar(bar, {
+    onSearch: (text) => {
+      view = { ...view, keys: text };
+      setState({ keys: text || null }, options.emit);
+      layout();
+    },
+    onX: (mode) => {
+      zoomTo(null, null); // a zoom is in the old axis' units
+      view = { ...view, x: mode };
+      setState({ x: mode === "step" ? null : mode }, options.emit);
+      redrawAll();
+    },
+    onYlog: (ylog) => {
+      view = { ...view, ylog };
+      setState({ ylog: ylog ? "1" : null }, options.emit);
+      redrawAll();
+    },
+    onSmooth: (kind, value) => {
+      view = { ...view, smoothKind: kind, smooth: value };
+      setState({ smooth: value, smoothKind: kind === "ema" ? null : kind }, options.emit);
+      smoother.setSpec(value, kind);
+      redrawAll();
+    },
+    onReset: () => zoomTo(null, null),
+  }, () => view.smoothKind);
+  /** Redraw every chart that has data (no fetch). */
+  const redrawAll = () => { for (const [key, slot] of slots) if (slot.entries.size) draw(key); };
   smoother.setSpec(view.smooth, view.smoothKind);
 
   const offFocus = options.on("step-focus", (/** @type {{step: number}} */ detail) => {
@@ -307,17 +256,9 @@ export function mountChartGrid(container, options) {
   /** @type {any} */ (window).__rundialSelect = (/** @type {RunRef[]} */ r) =>
     options.emit("selection", { runs: r });
 
-  /** @type {Map<string, Promise<string[]|null>>} keys fetched alongside the URL's runs */
-  const prefetched = new Map();
-  /** @param {string} runId */
-  const keysOf = (runId) => {
-    const early = prefetched.get(runId);
-    prefetched.delete(runId);
-    return early ?? runKeys(options.projectId, runId);
-  };
   if (options.runs.length) void setRuns(options.runs);
   else if (urlRunIds().length) {
-    for (const runId of urlRunIds()) prefetched.set(runId, runKeys(options.projectId, runId));
+    keys.prefetch(urlRunIds()); // with the runs' details, not after them
     void runsFromUrl(options, urlRunIds()).then((r) => (runs.length ? null : setRuns(r)));
   } else layout();
 
@@ -329,7 +270,7 @@ export function mountChartGrid(container, options) {
       generation += 1;
       live.close();
       offFocus();
-      observer.disconnect();
+      loader.disconnect();
       for (const slot of slots.values()) slot.chart.destroy();
       slots.clear();
       given.clear();

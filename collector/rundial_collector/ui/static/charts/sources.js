@@ -38,6 +38,27 @@ export async function runKeys(projectId, runId) {
 }
 
 /**
+ * Run keys, fetched once per ask, except that keys fetched ahead (``prefetch``) are used once.
+ * @param {string} projectId
+ */
+export function createKeySource(projectId) {
+  /** @type {Map<string, Promise<string[]|null>>} */
+  const early = new Map();
+  return {
+    /** Start fetching these runs' keys now. @param {string[]} runIds */
+    prefetch(runIds) {
+      for (const runId of runIds) early.set(runId, runKeys(projectId, runId));
+    },
+    /** The run's keys (null: unknown run). @param {string} runId */
+    of(runId) {
+      const ahead = early.get(runId);
+      early.delete(runId);
+      return ahead ?? runKeys(projectId, runId);
+    },
+  };
+}
+
+/**
  * The runs the URL field ``runs`` names, as RunRefs (an unknown run keeps its id as name).
  * @param {{ws: string, project: string}} options
  * @param {string[]} ids

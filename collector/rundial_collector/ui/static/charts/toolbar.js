@@ -68,3 +68,31 @@ export function setSmoothControl(bar, kind, value) {
   bar.smoothLabel.textContent = !value || !(number > 0) ? "off"
     : kind === "mean" ? `${Math.round(number)} pts` : number.toFixed(3);
 }
+
+/**
+ * @typedef {{onSearch: (text: string) => void, onX: (mode: string) => void,
+ *   onYlog: (ylog: boolean) => void, onSmooth: (kind: string, value: string|null) => void,
+ *   onReset: () => void}} ToolbarHandlers
+ */
+
+/**
+ * Call ``handlers`` when the controls change. Changing the smoothing kind turns smoothing off
+ * (an EMA weight is not a window size); the slider's value 0 is "off" (null).
+ * @param {Toolbar} bar
+ * @param {ToolbarHandlers} handlers
+ * @param {() => string} currentKind
+ */
+export function bindToolbar(bar, handlers, currentKind) {
+  bar.search.addEventListener("input", () => handlers.onSearch(bar.search.value));
+  bar.x.addEventListener("change", () => handlers.onX(bar.x.value));
+  bar.ylog.addEventListener("change", () => handlers.onYlog(bar.ylog.checked));
+  const onSmooth = () => {
+    const kind = bar.smoothKind.value;
+    const value = kind === currentKind() && Number(bar.smooth.value) > 0 ? bar.smooth.value : null;
+    setSmoothControl(bar, kind, value);
+    handlers.onSmooth(kind, value);
+  };
+  bar.smooth.addEventListener("input", onSmooth);
+  bar.smoothKind.addEventListener("change", onSmooth);
+  bar.reset.addEventListener("click", handlers.onReset);
+}
