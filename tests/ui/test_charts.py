@@ -284,3 +284,20 @@ def test_x_axis_and_zoom_survive_a_reload(
           .x.length > 0; }""", arg=zoom, timeout=TIMEOUT_MS)
     again = [r for r in chart_requests(recorded)[before:] if "startStep" in r]
     assert again and again[-1]["endStep"] - again[-1]["startStep"] < LONG_STEPS // 5
+
+
+def test_full_screen_chart_refetches_for_its_width(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    tab, recorded, _ids = show_loss(page, chart_collector, [1])
+    chart = tab.locator('.chart[data-key="train/loss"]')
+    narrow = len(given(tab, "train/loss")["series"][0]["x"])
+    before = len(chart_requests(recorded))
+    chart.locator(".chart-expand").click()
+    tab.wait_for_function("""(n) => window.__rundialCharts.get("train/loss").series[0].x.length
+        > n * 1.5""", arg=narrow, timeout=TIMEOUT_MS)
+    wider = [r for r in chart_requests(recorded)[before:]
+             if any(s["metricKey"] == "train/loss" for s in r["series"])]
+    assert len(wider) == 1 and wider[0]["buckets"] > narrow * 1.5
+    assert chart.locator(".chart-expand").get_attribute("aria-pressed") == "true"
+    chart.locator(".chart-expand").press("Escape")
+    assert chart.locator(".chart-expand").get_attribute("aria-pressed") == "false"

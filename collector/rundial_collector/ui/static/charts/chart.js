@@ -42,7 +42,12 @@ export function createChart(key, handlers) {
   const head = el("figcaption", "chart-head");
   head.append(el("span", "chart-title", key));
   const badge = el("span", "fidelity", "loading…");
-  head.append(badge);
+  const expand = /** @type {HTMLButtonElement} */ (el("button", "chart-expand", "⤢"));
+  expand.type = "button";
+  expand.title = "Full screen";
+  expand.setAttribute("aria-label", `Show ${key} full screen`);
+  expand.setAttribute("aria-pressed", "false");
+  head.append(badge, expand);
   const plotBox = el("div", "chart-plot");
   const empty = el("p", "empty-reason");
   empty.hidden = true;
@@ -61,11 +66,21 @@ export function createChart(key, handlers) {
   let downX = -1;
 
   const width = () => Math.max(200, Math.floor(plotBox.clientWidth || root.clientWidth || 400));
+  const height = () => (root.classList.contains("chart-expanded")
+    ? Math.max(HEIGHT, window.innerHeight - 160) : HEIGHT);
+  expand.addEventListener("click", () => {
+    const on = root.classList.toggle("chart-expanded");
+    expand.setAttribute("aria-pressed", String(on));
+    plot?.setSize({ width: width(), height: height() });
+  });
+  root.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && root.classList.contains("chart-expanded")) expand.click();
+  });
   // follow the chart's width (window or pane resized): resize the plot, tell the grid
   const resizer = new ResizeObserver(() => {
-    if (!plot || Math.abs(plot.width - width()) < 2) return;
-    plot.setSize({ width: width(), height: HEIGHT });
-    handlers.onResize(width());
+    if (!plot) return;
+    if (Math.abs(plot.width - width()) >= 2) plot.setSize({ width: width(), height: height() });
+    handlers.onResize(width()); // the grid refetches when the width changed a lot
   });
   resizer.observe(plotBox);
 
@@ -98,6 +113,7 @@ export function createChart(key, handlers) {
     } else {
       destroyPlot();
       plot = new uPlot(options, /** @type {any} */ (built.data), plotBox);
+      /** @type {any} */ (plot)._rundialSig = options._rundialSig;
       bindMouse(plot);
     }
     root.dataset.state = "drawn";
@@ -111,6 +127,7 @@ export function createChart(key, handlers) {
   /** @param {uPlot} u @param {any} options */
   function sameShape(u, options) {
     return u.series.length === options.series.length && u.width === options.width &&
+      u.height === options.height &&
       /** @type {any} */ (u)._rundialSig === options._rundialSig;
   }
 
@@ -146,7 +163,7 @@ export function createChart(key, handlers) {
     return {
       _rundialSig: `${v.xMode}|${v.ylog}|${v.smoothing}|${b.columns.map((c) =>
         `${c.runId}:${c.min}:${c.smoothed}`).join(",")}`,
-      width: width(), height: HEIGHT, series, bands, legend: { show: false },
+      width: width(), height: height(), series, bands, legend: { show: false },
       scales: { x: { time }, y: v.ylog ? { distr: 3 } : {} },
       axes: [
         { values: time ? undefined : (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>

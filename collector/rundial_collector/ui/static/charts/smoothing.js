@@ -1,7 +1,8 @@
 // The grid's smoothing: client-side over raw entries that hold the whole series, server-side
 // (the chart route's ``smoothing``, ``smoothedOnly``) for bucketed or zoomed entries, so the
 // curve always comes from full-resolution points. While a new server curve is on its way the
-// previous one stays drawn; slider moves are debounced into one request per chart width.
+// previous one stays drawn; slider moves are debounced (a request set once the slider rests
+// for DEBOUNCE_MS, one set in flight at a time, a reply for an older value dropped).
 import { fetchSeries } from "./fetch.js";
 import { smooth, smoothingFromState } from "./smooth.js";
 
@@ -56,11 +57,26 @@ export function createSmoother(deps) {
     const item = queue.get(key) ?? { slot, runIds: new Set() };
     item.runIds.add(runId);
     queue.set(key, item);
-    if (timer === null) timer = setTimeout(flush, DEBOUNCE_MS);
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(flush, DEBOUNCE_MS); // trailing: once the slider rests
   }
 
+  let inflight = false;
   async function flush() {
     timer = null;
+    if (inflight) { // one request set at a time: try again when it is done
+      timer = setTimeout(flush, DEBOUNCE_MS);
+      return;
+    }
+    inflight = true;
+    try {
+      await fetchQueued();
+    } finally {
+      inflight = false;
+    }
+  }
+
+  async function fetchQueued() {
     const asked = spec;
     const askedKey = specKey;
     const items = [...queue];
