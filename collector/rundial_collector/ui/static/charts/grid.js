@@ -11,7 +11,7 @@ import { createLoader } from "./loader.js";
 import { mergeTail } from "./merge.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
-import { createKeySource, runsFromUrl, urlRunIds } from "./sources.js";
+import { provisionalRun, runKeys, runsFromUrl, urlRunIds } from "./sources.js";
 import { bindToolbar, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 
@@ -55,7 +55,7 @@ export function mountChartGrid(container, options) {
   const given = new Map();
   /** @type {any} */ (window).__rundialCharts = given;
   let generation = 0;
-  const keys = createKeySource(options.projectId);
+  let loadedIds = "\u0000"; // the run ids whose keys are loaded or loading
 
   const bar = createToolbar();
   const message = Object.assign(document.createElement("p"), { className: "muted grid-message" });
@@ -145,6 +145,7 @@ export function mountChartGrid(container, options) {
     renderSections(gridEl, sections, (key) => slotFor(key).chart.root, closedSections);
     message.textContent = gridMessage(runs.length, allKeys.length, unknownRuns, total);
     gridEl.dataset.state = "ready";
+    loader.markInView();
     request();
   }
 
@@ -185,20 +186,22 @@ export function mountChartGrid(container, options) {
 
   /** @param {RunRef[]} next */
   async function setRuns(next) {
-    const same = next.length === runs.length && next.every((r, i) =>
-      r.runId === runs[i].runId && r.status === runs[i].status);
+    const ids = next.map((r) => r.runId).join(",");
+    const statusChanged = next.some((r, i) => r.status !== runs[i]?.status);
     runs = next;
-    if (same && allKeys.length) { // the same selection again: new names or colours at most
+    if (ids === loadedIds) { // the same runs again (their details, a re-announced selection)
+      if (statusChanged) live.follow(runs);
       redrawAll();
       return;
     }
+    loadedIds = ids;
     generation += 1;
     const mine = generation;
     for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
     smoother.clear();
     live.follow(runs);
     gridEl.dataset.state = "loading";
-    const lists = await Promise.all(next.map((r) => keys.of(r.runId)));
+    const lists = await Promise.all(next.map((r) => runKeys(options.projectId, r.runId)));
     if (mine !== generation) return;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
     allKeys = [...new Set(lists.flatMap((list) => list ?? []))];
@@ -258,8 +261,12 @@ export function mountChartGrid(container, options) {
 
   if (options.runs.length) void setRuns(options.runs);
   else if (urlRunIds().length) {
-    keys.prefetch(urlRunIds()); // with the runs' details, not after them
-    void runsFromUrl(options, urlRunIds()).then((r) => (runs.length ? null : setRuns(r)));
+    // chart the URL's runs at once; their names, status and start follow (no refetch then)
+    const ids = urlRunIds();
+    void setRuns(ids.map(provisionalRun));
+    void runsFromUrl(options, ids).then((found) => {
+      if (runs.map((r) => r.runId).join(",") === ids.join(",")) void setRuns(found);
+    });
   } else layout();
 
   /** @type {ChartGrid} */

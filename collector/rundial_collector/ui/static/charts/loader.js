@@ -74,8 +74,23 @@ export function createLoader(deps) {
     if (mine === deps.generation()) deps.onState("ready");
   }
 
+  /**
+   * Mark the charts already near the view as visible, without waiting a frame for the
+   * observer (the first fetch goes out at once); hidden charts (zero size) stay unmarked.
+   */
+  function markInView() {
+    const margin = 300;
+    for (const slot of slots.values()) {
+      if (slot.visible) continue;
+      const box = slot.chart.root.getBoundingClientRect();
+      slot.visible = box.width > 0 && box.top < window.innerHeight + margin &&
+        box.bottom > -margin;
+    }
+  }
+
   return {
     request,
+    markInView,
     /** @param {Element} el */
     observe: (el) => observer.observe(el),
     /** @param {Element} el */

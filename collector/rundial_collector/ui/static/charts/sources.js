@@ -38,24 +38,12 @@ export async function runKeys(projectId, runId) {
 }
 
 /**
- * Run keys, fetched once per ask, except that keys fetched ahead (``prefetch``) are used once.
- * @param {string} projectId
+ * A run known only by its id (until its details come).
+ * @param {string} runId
+ * @returns {RunRef}
  */
-export function createKeySource(projectId) {
-  /** @type {Map<string, Promise<string[]|null>>} */
-  const early = new Map();
-  return {
-    /** Start fetching these runs' keys now. @param {string[]} runIds */
-    prefetch(runIds) {
-      for (const runId of runIds) early.set(runId, runKeys(projectId, runId));
-    },
-    /** The run's keys (null: unknown run). @param {string} runId */
-    of(runId) {
-      const ahead = early.get(runId);
-      early.delete(runId);
-      return ahead ?? runKeys(projectId, runId);
-    },
-  };
+export function provisionalRun(runId) {
+  return { runId, name: runId, color: runColor(runId), status: "unknown", startedAtMs: null };
 }
 
 /**
@@ -72,7 +60,7 @@ export async function runsFromUrl(options, ids) {
       return { runId, name: run.runName || runId, color: runColor(runId), status: run.status,
         startedAtMs: run.startedAtMs ?? null };
     } catch {
-      return { runId, name: runId, color: runColor(runId), status: "unknown", startedAtMs: null };
+      return provisionalRun(runId);
     }
   }));
 }
