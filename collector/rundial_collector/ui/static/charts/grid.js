@@ -14,6 +14,14 @@ import { createSmoother } from "./smoothing.js";
 import { provisionalRun, runKeys, runsFromUrl, urlRunIds } from "./sources.js";
 import { bindToolbar, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
+// The grid's deeper imports, named here too: with no bundler the browser discovers a module
+// only once its importer has loaded, so this fetches the whole chart tree in one round trip.
+import "../core/colors.js";
+import "../live/feed.js";
+import "./axis.js";
+import "./fetch.js";
+import "./smooth.js";
+import "./text.js";
 
 /**
  * @typedef {import("../core/bus.js").RunRef} RunRef
