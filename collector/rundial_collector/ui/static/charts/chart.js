@@ -23,6 +23,14 @@ const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
  *   onResize: (width: number) => void}} ChartHandlers
  */
 
+/** Axis colours from the page's theme (style.css variables), for light and dark. */
+function themed() {
+  const css = getComputedStyle(document.documentElement);
+  const fg = css.getPropertyValue("--muted").trim() || "#5c6670";
+  const line = css.getPropertyValue("--border").trim() || "#d0d7de";
+  return { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+}
+
 /** "#rrggbb" at ``alpha`` opacity. @param {string} hex @param {number} alpha */
 export function withAlpha(hex, alpha) {
   const n = parseInt(hex.slice(1), 16);
@@ -166,10 +174,11 @@ export function createChart(key, handlers) {
       width: width(), height: height(), series, bands, legend: { show: false },
       scales: { x: { time }, y: v.ylog ? { distr: 3 } : {} },
       axes: [
-        { values: time ? undefined : (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
+        { ...themed(), values: time ? undefined : (/** @type {any} */ _u,
+          /** @type {number[]} */ ticks) =>
           ticks.map((t) => (v.xMode === "relative" ? durationFormat(t) : siFormat(t))),
         ...(v.xMode === "relative" ? { incrs: DURATION_STEPS } : {}) },
-        { size: 52, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
+        { ...themed(), size: 52, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
           ticks.map((t) => siFormat(t)) },
       ],
       cursor: { sync: { key: SYNC_KEY }, drag: { x: true, y: false, setScale: false },
