@@ -17,21 +17,23 @@ from rundial_collector.bootstrap import ensure_bootstrap
 from rundial_collector.config import CollectorConfig
 from rundial_collector.datadir import prepare_data_dir
 from rundial_collector.routes import (admin, artifacts, blobs, chart, heartbeat, ingest, live,
-                                      media, query, runs, spans, stubs, ui)
+                                      media, query, run_assets, run_diagnostics, run_media,
+                                      runs, spans, stubs, ui)
 from rundial_collector.store.base import Store
 from rundial_collector.store.sqlite.store import SQLiteStore
 from rundial_collector.web.appkeys import CONFIG, STORE
 from rundial_collector.web.middleware import make_middlewares
 
-_ROUTE_MODULES = (admin, runs, ingest, query, chart, artifacts, blobs, media, live, heartbeat,
-                  spans, ui, stubs)
+_ROUTE_MODULES = (admin, runs, ingest, query, chart, artifacts, blobs, media, run_assets,
+                  run_media, live, heartbeat, spans, run_diagnostics, ui, stubs)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
     """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
-    streaming = (live.events_ws, blobs.put_blob, blobs.put_part, blobs.get_blob)
+    streaming = (live.events_ws, blobs.put_blob, blobs.put_part, blobs.get_blob,
+                 run_assets.artifact_file)
     middlewares = make_middlewares(config.access_log, config.request_timeout_seconds, streaming)
     app = web.Application(middlewares=middlewares,
                           client_max_size=config.max_body_bytes,

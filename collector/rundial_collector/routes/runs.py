@@ -28,7 +28,7 @@ import orjson
 from aiohttp import web
 
 from rundial_collector.live import hub  # live: publish after commit
-from rundial_collector.routes import runs_read
+from rundial_collector.routes import runs_edit, runs_read, runs_table
 from rundial_collector.routes.runs_read import run_entry
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run, RunStart
 from rundial_collector.web import auth
@@ -215,9 +215,11 @@ async def _writable_run(request: web.Request, principal: auth.Principal
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register the run lifecycle and run read routes on app."""
+    """Register the run lifecycle, run read, runs table and run edit routes on app."""
     app.router.add_post("/api/v1/runs/resolve-target", resolve_target)
     app.router.add_post("/api/v1/runs/start", start_run)
     app.router.add_post("/api/v1/runs/{runId}/status", set_status)
     app.router.add_post("/api/v1/runs/{runId}/config", patch_config)
     runs_read.setup_routes(app)
+    runs_table.setup_routes(app)
+    runs_edit.setup_routes(app)

@@ -32,21 +32,29 @@ def run_entry(run: Run, project: ProjectRef | None = None) -> dict[str, Any]:
         "status": run.status, "runName": run.name, "group": run.group, "jobType": run.job_type,
         "tags": list(run.tags), "config": run.config, "reason": run.reason,
         "startedAtMs": run.started_ms, "finishedAtMs": run.finished_ms,
-        "updatedAtMs": run.updated_ms, "lastHeartbeatMs": run.last_heartbeat_ms}
+        "updatedAtMs": run.updated_ms, "lastHeartbeatMs": run.last_heartbeat_ms,
+        "notes": run.notes}
     if project is not None:
         entry["projectSlug"] = project.project_slug
         entry["workspaceSlug"] = project.workspace_slug
     return entry
 
 
-async def run_details(request: web.Request) -> web.Response:
-    """The run described at the top level; 404 when it is not a run of this project."""
-    project = await auth.path_project(request, "project:read")
+async def path_run(request: web.Request, scope: str = "project:read") -> tuple[ProjectRef, Run]:
+    """The path's project (``scope`` required on it) and its run ``{runId}``; 404 when the run
+    is unknown or belongs to another project."""
+    project = await auth.path_project(request, scope)
     run_id = request.match_info["runId"]
     run = await request.app[STORE].get_run(run_id)
     if run is None or run.project_id != project.project_id:
         raise errors.not_found(f"run {run_id} was not found in "
                                f"{project.workspace_slug}/{project.project_slug}")
+    return project, run
+
+
+async def run_details(request: web.Request) -> web.Response:
+    """The run described at the top level; 404 when it is not a run of this project."""
+    project, run = await path_run(request)
     return json_response(request, run_entry(run, project))
 
 

@@ -1,7 +1,8 @@
 """The store interface every backend implements (SQLite now, PostgreSQL next).
 
 It is the union of the control-plane part (workspaces, projects, keys, runs), the data-plane
-part (metric points, logs, spans, idempotency), artifacts, the event-stream reads and browser sessions. Every
+part (metric points, logs, spans, idempotency), artifacts, the event-stream reads, browser sessions and
+run edits. Every
 method is async; no SQL leaks out.
 """
 
@@ -10,13 +11,17 @@ from __future__ import annotations
 from typing import Protocol
 
 from rundial_collector.store.artifacts_base import ArtifactStore
+from rundial_collector.store.asset_reads_base import AssetReadStore
 from rundial_collector.store.control_base import ControlStore
 from rundial_collector.store.data_base import DataStore
 from rundial_collector.store.events_base import EventStore
+from rundial_collector.store.run_edits_base import RunEditStore
 from rundial_collector.store.sessions_base import SessionStore
 
 
-class Store(ControlStore, DataStore, ArtifactStore, EventStore, SessionStore, Protocol):
+class Store(ControlStore, DataStore, ArtifactStore, AssetReadStore, EventStore, SessionStore,
+            RunEditStore,
+            Protocol):
     """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
 
     async def start(self) -> None: ...

@@ -103,6 +103,7 @@ class Run:
     updated_ms: int
     last_heartbeat_ms: int | None
     client: dict[str, Any] | None = None
+    notes: str = ""  # set through the UI's run edits (docs/protocol.md §4.9)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,26 @@ class RunQuery:
     after: tuple[Any, str] | None = None
     search: str | None = None
     statuses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A run as the runs table lists it (docs/protocol.md §4.10); ``tags_json`` and
+    ``config_json`` are the stored JSON texts (an array and an object), passed through."""
+
+    run_id: str
+    name: str | None
+    status: str  # effective ("lost" derived)
+    reason: str | None
+    kind: str
+    group: str | None
+    job_type: str | None
+    host: str | None  # the client's ``host`` string from runs/start, when it sent one
+    tags_json: str
+    started_ms: int
+    finished_ms: int | None
+    updated_ms: int
+    config_json: str
 
 
 class ControlStore(Protocol):
@@ -230,6 +251,11 @@ class ControlStore(Protocol):
 
     async def query_runs(self, query: RunQuery, now_ms: int) -> tuple[list[Run], bool]:
         """One page of runs and whether more exist."""
+        ...
+
+    async def query_table_rows(self, query: RunQuery, now_ms: int
+                               ) -> tuple[list[TableRow], bool]:
+        """Like :meth:`query_runs` (same order, filters and keyset), as :class:`TableRow`."""
         ...
 
     async def ping(self) -> None:

@@ -16,6 +16,7 @@ import orjson
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.control_base import (ApiKey, NewApiKey, Project, StoreConflict,
                                                   StoreNotFound, Workspace)
+from rundial_collector.store.sqlite.runquery import NOT_DELETED
 from rundial_collector.store.sqlite.runs import RUNS_SCHEMA, SQLiteRuns
 
 CONTROL_SCHEMA: list[str] = ["""
@@ -52,7 +53,8 @@ _WS_COLUMNS = "workspace_id, slug, name, created_ms"
 _PROJECT_SELECT = (
     "SELECT p.project_id, p.slug, p.name, p.workspace_id, w.slug, w.name, p.created_ms, {count} "
     "FROM projects p JOIN workspaces w ON w.workspace_id = p.workspace_id")
-_RUN_COUNT = ("(SELECT COUNT(*) FROM runs r WHERE r.project_id = p.project_id), "
+_RUN_COUNT = ("(SELECT COUNT(*) FROM runs WHERE runs.project_id = p.project_id "
+              f"AND {NOT_DELETED}), "
               "(SELECT MAX(r.updated_ms) FROM runs r WHERE r.project_id = p.project_id)")
 _KEY_COLUMNS = ("key_id, workspace_id, project_id, scopes, label, created_ms, expires_ms, "
                 "revoked_ms")

@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from rundial_collector.store.control_base import (TERMINAL_STATUSES, Run, RunQuery, RunStart,
-                                                  StoreConflict, StoreNotFound)
+                                                  StoreConflict, StoreNotFound, TableRow)
 from rundial_collector.store.sqlite.engine import SQLiteEngine
-from rundial_collector.store.sqlite.runquery import RUN_COLUMNS, query_page, status_sql
+from rundial_collector.store.sqlite.runquery import (NOT_DELETED, RUN_COLUMNS, TABLE_COLUMNS,
+                                                     is_deleted, query_page, status_sql)
 
 RUNS_SCHEMA: list[str] = ["""
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,15 +56,17 @@ HEARTBEAT_GRANULARITY_MS = 1000  # touch_runs skips runs seen less than this lon
 def run_from_row(row: tuple[Any, ...]) -> Run:
     """Build a :class:`Run` from a row selected with :data:`RUN_COLUMNS`."""
     (run_id, project_id, kind, name, group, job_type, tags, config, status, reason, started,
-     finished, updated, heartbeat, client) = row
+     finished, updated, heartbeat, client, notes) = row
     return Run(run_id, project_id, kind, name, group, job_type, tuple(orjson.loads(tags)),
                orjson.loads(config), status, reason, started, finished, updated, heartbeat,
-               orjson.loads(client) if client else None)
+               orjson.loads(client) if client else None, notes or "")
 
 
 def select_run(conn: sqlite3.Connection, run_id: str, status_expr: str = "status",
                params: tuple[Any, ...] = ()) -> Run | None:
-    sql = f"SELECT {RUN_COLUMNS.format(status=status_expr)} FROM runs WHERE run_id = ?"
+    """The run with this id; None when unknown or soft-deleted."""
+    sql = (f"SELECT {RUN_COLUMNS.format(status=status_expr)} FROM runs "
+           f"WHERE run_id = ? AND {NOT_DELETED}")
     row = conn.execute(sql, (*params, run_id)).fetchone()
     return run_from_row(row) if row else None
 
@@ -108,13 +111,31 @@ class SQLiteRuns:
 
     async def query_runs(self, query: RunQuery, now_ms: int) -> tuple[list[Run], bool]:
         cutoff = now_ms - self.lost_after_ms
-        rows, more = await self.engine.read(lambda conn: query_page(conn, query, cutoff))
-        return [run_from_row(row) for row in rows], more
+        return await self.engine.read(lambda conn: _query_runs(conn, query, cutoff))
+
+    async def query_table_rows(self, query: RunQuery, now_ms: int
+                               ) -> tuple[list[TableRow], bool]:
+        cutoff = now_ms - self.lost_after_ms
+        def read(conn: sqlite3.Connection) -> tuple[list[TableRow], bool]:
+            rows, more = query_page(conn, query, cutoff, TABLE_COLUMNS)
+            return [TableRow(*row) for row in rows], more
+        return await self.engine.read(read)
+
+
+def _query_runs(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int
+                ) -> tuple[list[Run], bool]:
+    """A page of runs, decoded on the reader thread (a 10,000-run page never parses JSON on
+    the event loop)."""
+    rows, more = query_page(conn, query, cutoff_ms)
+    return [run_from_row(row) for row in rows], more
 
 
 def _start(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> tuple[Run, bool]:
     """The resume matrix. A start whose token already started (or attached to) this run is a
     repeat of that client's own start: the run is returned unchanged (idempotent)."""
+    if is_deleted(conn, start.run_id):  # never revived: docs/protocol.md §4.9
+        raise StoreConflict(f"run {start.run_id} was deleted; its id cannot be used again",
+                            "runId")
     existing = select_run(conn, start.run_id)
     if existing is None:
         if start.resume == "must":

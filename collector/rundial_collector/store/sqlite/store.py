@@ -6,20 +6,24 @@ import asyncio
 
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.sqlite.artifacts import ARTIFACT_SCHEMA, SQLiteArtifacts
+from rundial_collector.store.sqlite.asset_reads import SQLiteAssetReads
 from rundial_collector.store.sqlite.control import CONTROL_SCHEMA, SQLiteControl
 from rundial_collector.store.sqlite.data import DATA_SCHEMA, SQLiteData
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 from rundial_collector.store.sqlite.events import SQLiteEvents
+from rundial_collector.store.sqlite.run_edits import RUN_EDITS_SCHEMA, SQLiteRunEdits
 from rundial_collector.store.sqlite.sessions import SESSION_SCHEMA, SQLiteSessions
 
 
-class SQLiteStore(SQLiteControl, SQLiteData, SQLiteArtifacts, SQLiteEvents, SQLiteSessions):
+class SQLiteStore(SQLiteControl, SQLiteData, SQLiteArtifacts, SQLiteAssetReads, SQLiteEvents,
+                  SQLiteSessions, SQLiteRunEdits):
     """Control and data planes on one SQLite file, one writer thread, group commit."""
 
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
         self.engine = SQLiteEngine(
-            config.db_path, [*CONTROL_SCHEMA, *DATA_SCHEMA, *ARTIFACT_SCHEMA, *SESSION_SCHEMA],
+            config.db_path, [*CONTROL_SCHEMA, *RUN_EDITS_SCHEMA, *DATA_SCHEMA, *ARTIFACT_SCHEMA,
+             *SESSION_SCHEMA],
             write_queue_max_jobs=config.write_queue_max_jobs,
             group_commit_max_jobs=config.group_commit_max_jobs,
             read_threads=config.read_threads)

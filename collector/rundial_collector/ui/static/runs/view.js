@@ -1,0 +1,111 @@
+// Small pure helpers of the runs table view (no DOM; tested with node --test): the virtual
+// window, durations, the selection rules and the run refs the charts get.
+import { runColor } from "../core/colors.js";
+
+/** @typedef {import("./fields.js").TableRun} TableRun */
+
+/**
+ * Which display rows to put in the DOM: those visible in the viewport plus ``overscan`` on
+ * each side, and the spacer heights above and below them.
+ * @param {number} scrollTop px
+ * @param {number} viewportPx height of the scroll viewport
+ * @param {number} rowPx fixed row height
+ * @param {number} total number of display rows
+ * @param {number} overscan extra rows each side
+ * @returns {{start: number, end: number, padTopPx: number, padBottomPx: number}} rows
+ *   [start, end)
+ */
+export function virtualWindow(scrollTop, viewportPx, rowPx, total, overscan) {
+  const first = Math.floor(Math.max(0, scrollTop) / rowPx);
+  const visible = Math.ceil(Math.max(0, viewportPx) / rowPx) + 1;
+  const start = Math.min(total, Math.max(0, first - overscan));
+  const end = Math.min(total, first + visible + overscan);
+  return { start, end: Math.max(start, end), padTopPx: start * rowPx,
+    padBottomPx: (total - Math.max(start, end)) * rowPx };
+}
+
+/**
+ * ``1h 02m``, ``3m 07s``, ``12s``, ``2d 04h``.
+ * @param {number | null} ms
+ * @returns {string}
+ */
+export function formatDuration(ms) {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return "";
+  const s = Math.floor(ms / 1000);
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d ${pad(Math.floor(s / 3600) % 24)}h`;
+}
+
+/**
+ * The ids of the ``count`` most recently started runs (the default selection).
+ * @param {TableRun[]} runs
+ * @param {number} count
+ * @returns {string[]}
+ */
+export function defaultSelection(runs, count) {
+  return [...runs].sort((a, b) => b.startedAtMs - a.startedAtMs || (a.runId < b.runId ? 1 : -1))
+    .slice(0, count).map((run) => run.runId);
+}
+
+/**
+ * The selection after a click on ``runIds[index]``: a plain click toggles that run; a
+ * shift-click sets every run between the anchor and it to the clicked run's new state.
+ * @param {Set<string>} selected
+ * @param {string[]} runIds the visible runs in display order
+ * @param {number} index clicked row
+ * @param {number | null} anchor index of the previous click (null = none)
+ * @param {boolean} shift
+ * @returns {Set<string>} a new set
+ */
+export function clickSelection(selected, runIds, index, anchor, shift) {
+  const next = new Set(selected);
+  const select = !selected.has(runIds[index]);
+  const from = shift && anchor !== null ? Math.min(anchor, index) : index;
+  const to = shift && anchor !== null ? Math.max(anchor, index) : index;
+  for (let i = from; i <= to; i++) {
+    if (select) next.add(runIds[i]);
+    else next.delete(runIds[i]);
+  }
+  return next;
+}
+
+/** URL value of an empty selection ("/" can never be in a run id). */
+export const NO_RUNS = "/";
+
+/**
+ * The ``runs`` URL field of a selection.
+ * @param {Set<string>} selected
+ * @param {TableRun[]} order runs in table order
+ * @returns {string}
+ */
+export function formatSelection(selected, order) {
+  if (selected.size === 0) return NO_RUNS;
+  return order.filter((run) => selected.has(run.runId)).map((run) => run.runId).join(",");
+}
+
+/**
+ * The selection a ``runs`` URL field names (null = absent: use the default).
+ * @param {string | null} text
+ * @returns {Set<string> | null}
+ */
+export function parseSelection(text) {
+  if (text === null || text === "") return null;
+  if (text === NO_RUNS) return new Set();
+  return new Set(text.split(",").filter(Boolean));
+}
+
+/**
+ * The selected runs as the charts want them, in table order.
+ * @param {Set<string>} selected
+ * @param {TableRun[]} order
+ * @returns {import("../core/bus.js").RunRef[]}
+ */
+export function runRefs(selected, order) {
+  return order.filter((run) => selected.has(run.runId)).map((run) => ({
+    runId: run.runId, name: run.name ?? run.runId, color: runColor(run.runId),
+    status: run.status, startedAtMs: run.startedAtMs,
+  }));
+}
