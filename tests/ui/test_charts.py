@@ -77,6 +77,13 @@ def open_grid(tab: Any, proc: CollectorProcess, query: str) -> None:
                           timeout=TIMEOUT_MS)
 
 
+def select_runs(tab: Any, runs: list[dict[str, Any]]) -> None:
+    """Announce a selection as the runs table does, once the table made its own."""
+    tab.wait_for_selector('#runs-table[data-state="ready"]', state="attached",
+                          timeout=TIMEOUT_MS)
+    tab.evaluate("(runs) => window.__rundialSelect(runs)", runs)
+
+
 def drawn(tab: Any, key: str) -> Any:
     selector = f'.chart[data-key="{key}"][data-state="drawn"]'
     tab.wait_for_selector(selector, timeout=TIMEOUT_MS)
@@ -205,9 +212,12 @@ def test_search_errors_and_empty_states(
     assert "Unknown key" in (empty.locator(".empty-reason").text_content() or "")
     tab.locator("#chart-search").fill("/(bad/")
     assert "bad regex" in (tab.locator(".chart-search-error").text_content() or "")
-    open_grid(tab, proc, "runs=run-that-does-not-exist")
-    assert "Unknown run (not in this project): run-that-does-not-exist" in (
-        tab.locator(".grid-message").text_content() or "")
+    select_runs(tab, [{"runId": "run-that-does-not-exist", "name": "ghost", "color": "#0072B2",
+                       "status": "completed", "startedAtMs": None}])
+    message = tab.locator(".grid-message", has_text="Unknown run")
+    message.wait_for(timeout=TIMEOUT_MS)
+    assert message.text_content() == ("Unknown run (not in this project): "
+                                      "run-that-does-not-exist. No metrics logged yet.")
 
 
 def test_click_focuses_the_step_on_every_chart(
@@ -251,9 +261,8 @@ def test_a_single_point_and_one_step_logged_many_times_still_draw(
     tab, _recorded = page
     proc, (_short, _long, odd) = chart_collector
     open_grid(tab, proc, "keys=odd/")
-    assert tab.locator(".grid-message").text_content() == "No runs selected."
-    tab.evaluate("""(runId) => window.__rundialSelect([{runId, name: "odd", color: "#0072B2",
-        status: "completed", startedAtMs: null}])""", odd)
+    select_runs(tab, [{"runId": odd, "name": "odd", "color": "#0072B2", "status": "completed",
+                       "startedAtMs": None}])
     single, same = drawn(tab, "odd/single"), drawn(tab, "odd/same")
     assert given(tab, "odd/single")["series"][0]["x"] == [3]
     assert given(tab, "odd/same")["series"][0] == {

@@ -12,7 +12,7 @@ import { mergeTail } from "./merge.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
 import { provisionalRun, runKeys, runsFromUrl, urlRunIds } from "./sources.js";
-import { bindToolbar, createToolbar, setSmoothControl } from "./toolbar.js";
+import { bindToolbar, claimId, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 // The grid's deeper imports, named here too: with no bundler the browser discovers a module
 // only once its importer has loaded, so this fetches the whole chart tree in one round trip.
@@ -59,15 +59,14 @@ export function mountChartGrid(container, options) {
   const closedSections = new Set();
   /** @type {Map<string, Slot>} */
   const slots = new Map();
-  /** @type {Map<string, {series: any[], bucketSize: number|null}>} */
-  const given = new Map();
-  /** @type {any} */ (window).__rundialCharts = given;
+  /** @type {Map<string, {series: any[], bucketSize: number|null}>} shared by a page's grids */
+  const given = (/** @type {any} */ (window).__rundialCharts ??= new Map());
   let generation = 0;
   let loadedIds = "\u0000"; // the run ids whose keys are loaded or loading
 
   const bar = createToolbar();
   const message = Object.assign(document.createElement("p"), { className: "muted grid-message" });
-  const gridEl = Object.assign(document.createElement("div"), { id: "chart-grid" });
+  const gridEl = claimId(document.createElement("div"), "chart-grid");
   gridEl.dataset.state = "loading";
   container.replaceChildren(bar.root, message, gridEl);
   bar.search.value = view.keys;
@@ -286,9 +285,11 @@ export function mountChartGrid(container, options) {
       live.close();
       offFocus();
       loader.disconnect();
-      for (const slot of slots.values()) slot.chart.destroy();
+      for (const [key, slot] of slots) {
+        slot.chart.destroy();
+        given.delete(key);
+      }
       slots.clear();
-      given.clear();
       container.replaceChildren();
     },
   };

@@ -16,6 +16,21 @@ function make(tag, props) {
   return Object.assign(document.createElement(tag), props);
 }
 
+/**
+ * Give ``el`` the class ``id`` always and the id ``id`` when no other element has it: a page
+ * with two grids (the run page's Charts and System tabs) keeps its ids unique, the first grid
+ * holding them.
+ * @template {HTMLElement} T
+ * @param {T} el
+ * @param {string} id
+ * @returns {T}
+ */
+export function claimId(el, id) {
+  el.classList.add(id);
+  if (!document.getElementById(id)) el.id = id;
+  return el;
+}
+
 /** @param {string} text @param {HTMLElement} control */
 function labelled(text, control) {
   const label = make("label", { className: "chart-control" });
@@ -29,25 +44,31 @@ function labelled(text, control) {
  */
 export function createToolbar() {
   const root = make("div", { className: "chart-toolbar" });
-  const search = make("input", { id: "chart-search", type: "search",
+  const search = make("input", { type: "search",
     placeholder: "Search keys (text or /regex/)", autocomplete: "off" });
   search.setAttribute("aria-label", "Search metric keys");
   const searchError = make("span", { className: "error chart-search-error", role: "alert" });
-  const x = make("select", { id: "chart-x" });
+  const x = make("select", {});
   for (const [value, text] of [["step", "Step"], ["wall", "Wall time"], ["relative", "Relative"]]) {
     x.append(make("option", { value, textContent: text }));
   }
-  const ylog = make("input", { id: "chart-ylog", type: "checkbox" });
-  const smoothKind = make("select", { id: "chart-smooth-kind" });
+  const ylog = make("input", { type: "checkbox" });
+  const smoothKind = make("select", {});
   smoothKind.append(make("option", { value: "ema", textContent: "EMA" }),
     make("option", { value: "mean", textContent: "Running mean" }));
-  const smooth = make("input", { id: "chart-smooth", type: "range", min: "0", max: "0.999",
+  const smooth = make("input", { type: "range", min: "0", max: "0.999",
     step: "0.001", value: "0" });
   smooth.setAttribute("aria-label", "Smoothing");
   const smoothLabel = make("output", { className: "chart-smooth-value", textContent: "off" });
-  const reset = make("button", { type: "button", id: "chart-reset-zoom", textContent: "Reset zoom",
+  const reset = make("button", { type: "button", textContent: "Reset zoom",
     disabled: true });
   const live = make("span", { className: "chart-live" });
+  claimId(search, "chart-search");
+  claimId(x, "chart-x");
+  claimId(ylog, "chart-ylog");
+  claimId(smoothKind, "chart-smooth-kind");
+  claimId(smooth, "chart-smooth");
+  claimId(reset, "chart-reset-zoom");
   root.append(search, searchError, labelled("x ", x), labelled("log y ", ylog),
     labelled("smoothing ", smoothKind), smooth, smoothLabel, reset, live);
   return { root, search, searchError, x, ylog, smoothKind, smooth, smoothLabel, reset, live };
