@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { smooth, smoothingFromState } from "../../collector/rundial_collector/ui/static/charts/smooth.js";
-import { siFormat, durationFormat } from "../../collector/rundial_collector/ui/static/charts/axis.js";
+import { siFormat, durationFormat, tickLabels } from "../../collector/rundial_collector/ui/static/charts/axis.js";
 import { groupKeys, parseKeySearch, sectionOf } from "../../collector/rundial_collector/ui/static/charts/keys.js";
 import { parseZoom, formatZoom, viewFromState, stepRange } from "../../collector/rundial_collector/ui/static/charts/view.js";
 import { entrySeries, joinX, plotData, lastValues } from "../../collector/rundial_collector/ui/static/charts/data.js";
@@ -50,6 +50,8 @@ test("SI suffixes on axis numbers", () => {
   assert.equal(siFormat(Infinity), "∞");
   assert.equal(durationFormat(90), "1.5m");
   assert.equal(durationFormat(7200), "2h");
+  assert.deepEqual(tickLabels([0, 1000, 2000], siFormat), ["0", "1k", "2k"]);
+  assert.deepEqual(tickLabels([1.8e9, 1.8e9 + 1], siFormat), ["1800000000", "1800000001"]);
 });
 
 test("key search: substring, /regex/, and a bad regex reports an error", () => {

@@ -41,3 +41,16 @@ export function durationFormat(seconds) {
   if (size < 86400) return `${trim(seconds / 3600)}h`;
   return `${trim(seconds / 86400)}d`;
 }
+
+/**
+ * Tick labels: ``format`` of each tick, or the plain numbers when that would print two ticks
+ * alike (a narrow range at a large magnitude: steps 1,800,000,001 to 1,800,000,003).
+ * @param {number[]} ticks
+ * @param {(value: number) => string} format
+ * @returns {string[]}
+ */
+export function tickLabels(ticks, format) {
+  const labels = ticks.map(format);
+  if (new Set(labels).size === labels.length) return labels;
+  return ticks.map((t) => String(Number(t.toPrecision(15))));
+}

@@ -1,13 +1,15 @@
 // One chart: a uPlot line chart overlaying runs, with min/max bands, smoothing, a tooltip,
 // a fidelity badge, an empty state and a hidden table of last values (its text alternative).
 import uPlot from "uplot";
-import { siFormat, durationFormat } from "./axis.js";
+import { durationFormat, siFormat, tickLabels } from "./axis.js";
 import { el, lastValueRows, legendItems, nearest, tipRows } from "./text.js";
 import { emptyReason, plotData } from "./data.js";
 import { fidelityText } from "./fidelity.js";
 
 export const SYNC_KEY = "rundial-charts";
 const HEIGHT = 220;
+/** Tick spacings of a step axis: whole steps only (1, 2, 5, 10, 20, 50, ...). */
+const STEP_INCREMENTS = Array.from({ length: 48 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 /** Tick spacings of a relative-time axis, in seconds (whole minutes, hours, days). */
 const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
   21600, 43200, 86400, 172800, 604800, 2592000];
@@ -23,12 +25,47 @@ const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
  *   onResize: (width: number) => void}} ChartHandlers
  */
 
-/** Axis colours from the page's theme (style.css variables), for light and dark. */
+/**
+ * A style.css colour variable resolved to a colour a canvas takes (the variables may be
+ * ``light-dark(...)``, which only CSS resolves).
+ * @param {string} name
+ * @param {string} fallback
+ */
+function cssColor(name, fallback) {
+  const probe = document.createElement("span");
+  probe.hidden = true;
+  probe.style.color = `var(${name}, ${fallback})`;
+  document.body.append(probe);
+  const value = getComputedStyle(probe).color;
+  probe.remove();
+  return value || fallback;
+}
+
+/** Axis colours from the page's theme (light or dark, as the page shows it now). */
 function themed() {
-  const css = getComputedStyle(document.documentElement);
-  const fg = css.getPropertyValue("--muted").trim() || "#5c6670";
-  const line = css.getPropertyValue("--border").trim() || "#d0d7de";
-  return { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+  const line = cssColor("--border", "#d0d7de");
+  return { stroke: cssColor("--muted", "#5c6670"), grid: { stroke: line, width: 1 },
+    ticks: { stroke: line, width: 1 } };
+}
+
+/**
+ * Pixels between x ticks: room for the longest label (a step like 1,800,000,001 is wide).
+ * @param {any} _u @param {number} _axis @param {number} min @param {number} max
+ */
+function labelSpace(_u, _axis, min, max) {
+  const digits = String(Math.round(Math.max(Math.abs(min), Math.abs(max)))).length;
+  return Math.max(50, 8 * digits + 16);
+}
+
+/**
+ * The x range: the data's, or one unit either side of a lone x value (uPlot would pad it by a
+ * tenth of its magnitude: 0 to 3.6G around a step of 1.8G).
+ * @param {any} u @param {number} min @param {number} max
+ * @returns {[number, number]}
+ */
+function padSingle(u, min, max) {
+  const xs = u.data[0];
+  return xs.length === 1 ? [xs[0] - 1, xs[0] + 1] : [min, max];
 }
 
 /** "#rrggbb" at ``alpha`` opacity. @param {string} hex @param {number} alpha */
@@ -172,14 +209,16 @@ export function createChart(key, handlers) {
       _rundialSig: `${v.xMode}|${v.ylog}|${v.smoothing}|${b.columns.map((c) =>
         `${c.runId}:${c.min}:${c.smoothed}`).join(",")}`,
       width: width(), height: height(), series, bands, legend: { show: false },
-      scales: { x: { time }, y: v.ylog ? { distr: 3 } : {} },
+      scales: { x: { time, range: padSingle }, y: v.ylog ? { distr: 3 } : {} },
       axes: [
         { ...themed(), values: time ? undefined : (/** @type {any} */ _u,
           /** @type {number[]} */ ticks) =>
-          ticks.map((t) => (v.xMode === "relative" ? durationFormat(t) : siFormat(t))),
-        ...(v.xMode === "relative" ? { incrs: DURATION_STEPS } : {}) },
+          tickLabels(ticks, v.xMode === "relative" ? durationFormat : siFormat),
+        space: labelSpace,
+        ...(v.xMode === "relative" ? { incrs: DURATION_STEPS } : {}),
+        ...(v.xMode === "step" ? { incrs: STEP_INCREMENTS } : {}) },
         { ...themed(), size: 52, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) =>
-          ticks.map((t) => siFormat(t)) },
+          tickLabels(ticks, siFormat) },
       ],
       cursor: { sync: { key: SYNC_KEY }, drag: { x: true, y: false, setScale: false },
         points: { show: false } },

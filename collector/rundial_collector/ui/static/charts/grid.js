@@ -1,6 +1,7 @@
 // The chart grid: one chart per metric key of the selected runs, in sections by key prefix,
 // fetched lazily (when scrolled into view) in as few chart requests as possible, with a key
 // search, x/y axis modes, smoothing, synced zoom, the linked timeline and live tails.
+import { runColor } from "../core/colors.js";
 import { parseState, setState } from "../core/urlstate.js";
 import { createChart } from "./chart.js";
 import { entrySeries, givenRecord } from "./data.js";
@@ -16,7 +17,6 @@ import { bindToolbar, claimId, createToolbar, setSmoothControl } from "./toolbar
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 // The grid's deeper imports, named here too: with no bundler the browser discovers a module
 // only once its importer has loaded, so this fetches the whole chart tree in one round trip.
-import "../core/colors.js";
 import "../live/feed.js";
 import "./axis.js";
 import "./fetch.js";
@@ -119,7 +119,7 @@ export function mountChartGrid(container, options) {
   function draw(key) {
     const slot = slots.get(key);
     if (!slot) return;
-    const refs = new Map(runs.map((r) => [r.runId, r]));
+    const refs = new Map(runs.map((r) => [r.runId, r.color ? r : { ...r, color: runColor(r.runId) }]));
     const entries = runs.map((r) => slot.entries.get(r.runId)).filter((e) => e !== undefined);
     const series = [];
     for (const entry of /** @type {Record<string, any>[]} */ (entries)) {
