@@ -193,10 +193,11 @@ export function mountChartGrid(container, options) {
 
   /** @param {RunRef[]} next */
   async function setRuns(next) {
-    const ids = next.map((r) => r.runId).join(",");
-    const statusChanged = next.some((r, i) => r.status !== runs[i]?.status);
+    const ids = next.map((r) => r.runId).sort().join(","); // order is the table's business
+    const before = new Map(runs.map((r) => [r.runId, r.status]));
+    const statusChanged = next.some((r) => r.status !== before.get(r.runId));
     runs = next;
-    if (ids === loadedIds) { // the same runs again (their details, a re-announced selection)
+    if (ids === loadedIds) { // the same runs again (details, a re-announced or re-sorted selection)
       if (statusChanged) live.follow(runs);
       redrawAll();
       return;

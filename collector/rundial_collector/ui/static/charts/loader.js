@@ -34,7 +34,8 @@ export function createLoader(deps) {
   }
 
   /** The data a chart shows: its runs and step range. @param {Slot} slot */
-  const sigOf = (slot) => `${deps.runIds().join(",")}|${JSON.stringify(deps.rangeOf(slot))}`;
+  const sigOf = (slot) => `${[...deps.runIds()].sort().join(",")}|` +
+    JSON.stringify(deps.rangeOf(slot));
 
   async function fetchVisible() {
     const due = [...slots].filter(([, s]) => s.visible && s.sig !== sigOf(s));
