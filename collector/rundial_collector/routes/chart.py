@@ -1,12 +1,13 @@
 """``POST /api/v1/query/chart``: many series bucketed for charts in one request (docs/protocol.md §4.8).
 
 Body: ``{"projectId", "series": [{"runId", "metricKey"}, …], "buckets", "startStep"?,
-"endStep"?}``. Each series comes back, in request order, either as min/max/last buckets over
+"endStep"?, "smoothing"?, "smoothedOnly"?}``. Each series comes back, in request order, either as min/max/last buckets over
 the step range or, when its resolved points in range fit ``buckets``, as those points (``mode``
 ``raw``); an unknown run or key is an entry with ``mode`` ``empty`` and a ``reason``, never an
 error. Same auth as ``query/series`` (``project:read``). Bad input → 400 naming the field. The
 reply is bounded: at most :data:`MAX_SERIES` series of at most :data:`MAX_BUCKETS` buckets each,
-and at most :data:`MAX_TOTAL_BUCKETS` buckets in all.
+and at most :data:`MAX_TOTAL_BUCKETS` buckets in all. With ``smoothing`` every found entry also
+carries ``smoothed`` (see :mod:`rundial_collector.query.chart_smoothing`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from rundial_collector.query.render import off_loop
+from rundial_collector.query.chart_smoothing import SmoothingBody, add_smoothed, check_smoothing
 from rundial_collector.store.data_base import ChartSeries, DataStore
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
@@ -46,6 +48,8 @@ class ChartQuery(msgspec.Struct):
     startStep: Int64 | None = None
     endStep: Int64 | None = None
     x: str = "step"
+    smoothing: SmoothingBody | None = None
+    smoothedOnly: bool = False
 
 
 def setup_routes(app: web.Application) -> None:
@@ -69,6 +73,10 @@ def _check(query: ChartQuery) -> None:
     if (query.startStep is not None and query.endStep is not None
             and query.startStep > query.endStep):
         raise errors.invalid("startStep must not be after endStep", "endStep")
+    if query.smoothing is not None:
+        check_smoothing(query.smoothing)
+    elif query.smoothedOnly:
+        raise errors.invalid("smoothedOnly needs smoothing", "smoothedOnly")
 
 
 async def query_chart(request: web.Request) -> web.Response:
@@ -82,7 +90,11 @@ async def query_chart(request: web.Request) -> web.Response:
     charts = await asyncio.gather(*(
         store.read_chart(ref.project_id, s.runId, s.metricKey, query.startStep, query.endStep,
                          query.buckets) for s in query.series))
-    bodies = await off_loop(sum(map(_values_in, charts)), _render_found, query.series, charts)
+    smoothed = (await add_smoothed(store, ref.project_id, [(s.runId, s.metricKey) for s in
+                                                           query.series], charts, query.smoothing)
+                if query.smoothing is not None else [None] * len(charts))
+    bodies = await off_loop(sum(map(_values_in, charts)), _render_found, query.series, charts,
+                            smoothed, query.smoothedOnly)
     entries = [body if body is not None else await _empty_entry(store, ref.project_id, s)
                for s, body in zip(query.series, bodies)]
     return json_response(request, {"projectId": ref.project_id, "buckets": query.buckets,
@@ -97,12 +109,24 @@ def _values_in(chart: ChartSeries) -> int:
     return 3 * len(chart.raw.steps) if chart.raw is not None else 0
 
 
-def _render_found(series: list[SeriesRef],
-                  charts: list[ChartSeries]) -> list[orjson.Fragment | None]:
-    """Each found series as a JSON fragment, None for the others (pure: may run off the loop)."""
-    return [orjson.Fragment(orjson.dumps({"runId": ref.runId, "metricKey": ref.metricKey,
-                                          **chart_body(chart)}, option=_NUMPY))
-            if chart.found else None for ref, chart in zip(series, charts)]
+def _render_found(series: list[SeriesRef], charts: list[ChartSeries],
+                  smoothed: list[dict[str, Any] | None],
+                  smoothed_only: bool) -> list[orjson.Fragment | None]:
+    """Each found series as a JSON fragment, None for the others (pure: may run off the loop).
+    ``smoothed_only``: the entry keeps its mode and counts but not its point arrays."""
+    def body(ref: SeriesRef, chart: ChartSeries, extra: dict[str, Any] | None) -> bytes:
+        fields = chart_body(chart)
+        if smoothed_only:
+            fields = {name: value for name, value in fields.items() if name in _KEPT}
+        return orjson.dumps({"runId": ref.runId, "metricKey": ref.metricKey, **fields,
+                             **(extra or {})}, option=_NUMPY)
+
+    return [orjson.Fragment(body(ref, chart, extra)) if chart.found else None
+            for ref, chart, extra in zip(series, charts, smoothed)]
+
+
+_KEPT = frozenset(("pointsLogged", "pointsInRange", "duplicatesResolved", "firstStep",
+                   "lastStep", "mode"))
 
 
 async def _empty_entry(store: DataStore, project_id: str, ref: SeriesRef) -> orjson.Fragment:

@@ -1,0 +1,101 @@
+// Lazy, batched chart fetching for the grid: a chart is fetched once it is near the view
+// (IntersectionObserver), and every chart due at the same moment goes into one set of chart
+// requests per chart width and step range (fetch.js cuts them to the route's bounds).
+import { fetchSeries } from "./fetch.js";
+
+/**
+ * @typedef {import("./grid.js").Slot} Slot
+ * @typedef {import("./grid.js").StepRange} StepRange
+ */
+
+/**
+ * @param {{projectId: string, slots: Map<string, Slot>, runIds: () => string[],
+ *   rangeOf: (slot: Slot) => StepRange|null, draw: (key: string) => void,
+ *   generation: () => number, onState: (state: "loading"|"ready") => void,
+ *   onError: (message: string) => void}} deps
+ */
+export function createLoader(deps) {
+  const { slots } = deps;
+  const observer = new IntersectionObserver((seen) => {
+    for (const item of seen) {
+      const slot = slots.get(/** @type {HTMLElement} */ (item.target).dataset.key ?? "");
+      if (!slot) continue;
+      slot.visible = item.isIntersecting;
+      if (slot.visible) request();
+    }
+  }, { rootMargin: "300px" });
+
+  let pending = false;
+  /** Fetch (soon, once) every visible chart whose data is missing or stale. */
+  function request() {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(() => { pending = false; void fetchVisible(); });
+  }
+
+  /** The data a chart shows: its runs and step range. @param {Slot} slot */
+  const sigOf = (slot) => `${[...deps.runIds()].sort().join(",")}|` +
+    JSON.stringify(deps.rangeOf(slot));
+
+  async function fetchVisible() {
+    const due = [...slots].filter(([, s]) => s.visible && s.sig !== sigOf(s));
+    if (!due.length) return;
+    /** @type {Map<string, {buckets: number, range: StepRange|null, keys: string[]}>} */
+    const groups = new Map();
+    for (const [key, slot] of due) {
+      slot.sig = sigOf(slot);
+      slot.buckets = slot.chart.width();
+      slot.chart.setLoading();
+      const range = deps.rangeOf(slot);
+      const id = `${slot.buckets}|${JSON.stringify(range)}`;
+      const group = groups.get(id) ?? { buckets: slot.buckets, range, keys: [] };
+      group.keys.push(key);
+      groups.set(id, group);
+    }
+    deps.onState("loading");
+    const mine = deps.generation();
+    const runIds = deps.runIds();
+    await Promise.all([...groups.values()].map(async ({ buckets, range, keys }) => {
+      const refs = keys.flatMap((metricKey) => runIds.map((runId) => ({ runId, metricKey })));
+      const sigs = new Map(keys.map((key) => [key, slots.get(key)?.sig]));
+      try {
+        const entries = await fetchSeries(deps.projectId, refs, { buckets, ...(range ?? {}) });
+        if (mine !== deps.generation()) return;
+        const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
+        entries.forEach((entry, i) => {
+          if (current(refs[i].metricKey)) {
+            slots.get(refs[i].metricKey)?.entries.set(refs[i].runId, entry);
+          }
+        });
+        for (const key of keys) if (current(key)) deps.draw(key);
+      } catch (err) {
+        deps.onError(/** @type {Error} */ (err).message);
+      }
+    }));
+    if (mine === deps.generation()) deps.onState("ready");
+  }
+
+  /**
+   * Mark the charts already near the view as visible, without waiting a frame for the
+   * observer (the first fetch goes out at once); hidden charts (zero size) stay unmarked.
+   */
+  function markInView() {
+    const margin = 300;
+    for (const slot of slots.values()) {
+      if (slot.visible) continue;
+      const box = slot.chart.root.getBoundingClientRect();
+      slot.visible = box.width > 0 && box.top < window.innerHeight + margin &&
+        box.bottom > -margin;
+    }
+  }
+
+  return {
+    request,
+    markInView,
+    /** @param {Element} el */
+    observe: (el) => observer.observe(el),
+    /** @param {Element} el */
+    unobserve: (el) => observer.unobserve(el),
+    disconnect: () => observer.disconnect(),
+  };
+}
