@@ -120,6 +120,9 @@ def main() -> int:
     cmd = [sys.executable, "-m", "rundial_collector", "serve", "--host", args.host,
            "--port", str(args.port), "--data-dir", str(args.data_dir)]
     proc = subprocess.Popen(cmd, start_new_session=True)
+    # A SIGTERM (`kill`, a process manager) stops the collector too, as Ctrl+C does: the
+    # collector runs in its own session, so it would otherwise outlive this script.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         _wait_ready(url, proc)
         key = _admin_key(args.data_dir)
