@@ -122,7 +122,7 @@ def main() -> int:
     proc = subprocess.Popen(cmd, start_new_session=True)
     # A SIGTERM (`kill`, a process manager) stops the collector too, as Ctrl+C does: the
     # collector runs in its own session, so it would otherwise outlive this script.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _wait_ready(url, proc)
         key = _admin_key(args.data_dir)

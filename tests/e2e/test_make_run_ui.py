@@ -55,3 +55,37 @@ def test_make_run_prints_the_ui_url_and_a_working_one_time_link(tmp_path: Path) 
         reader.join(timeout=10)
     log = "".join(lines)
     assert match.group(1) not in log.replace(link_line, ""), "the token was logged elsewhere"
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_to_make_run_stops_its_collector(tmp_path: Path) -> None:
+    """The collector runs in its own session; a SIGTERM to the script must not orphan it."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNDIAL_")}
+    proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_local.py"), "--port",
+                             str(port), "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=tmp_path)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        wait_until(lambda: any("Press Ctrl+C" in x for x in lines), timeout_seconds=60,
+                   message="the collector's guide")
+        assert _answers(port)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        wait_until(lambda: not _answers(port), timeout_seconds=30,
+                   message="the collector to stop after the script's SIGTERM")
+        assert any("collector stopped" in x for x in lines), lines[-5:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(timeout=10)
