@@ -69,3 +69,28 @@ def test_a_run_without_a_known_rank_reports_no_rank(shared_collector: CollectorP
     client = wait_until(lambda: _diagnostics(shared_collector, run.id)["client"], 10,
                         message="the stored client")
     assert "rank" not in client and client["host"] == socket.gethostname()
+
+
+def test_diagnostics_snapshot_matches_the_run_after_finish(shared_collector: CollectorProcess,
+                                                           tmp_path: Path) -> None:
+    """A run that drops points (tiny queue, ``on_queue_full="drop"``) and NaNs: the snapshot the
+    collector keeps after finish carries the run's own final counters."""
+    # No timed flush during the loop: a record logged after the worker's last drain is left
+    # for the final drain, whose batch carries the final snapshot.
+    run = init_run(shared_collector, tmp_path / "spool", queue_capacity=4,
+                   flush_at_records=10_000, flush_interval_seconds=60, on_queue_full="drop")
+    with pytest.warns(RuntimeWarning):
+        for step in range(2_000):
+            run.log({"loss": float(step), "bad": float("nan")}, step=step)
+        assert run.finish() is True
+    local = run.diagnostics()
+    assert local.dropped_points_queue_full > 0
+    body = _diagnostics(shared_collector, run.id)
+    snapshot = body["diagnostics"]
+    assert snapshot is not None and body["capturedAtMs"] == snapshot["capturedAtMs"]
+    assert snapshot["droppedPointsQueueFull"] == local.dropped_points_queue_full
+    assert snapshot["droppedPointsNonFinite"] == local.dropped_points_non_finite > 0
+    assert snapshot["nonFiniteDroppedByMetric"] == local.non_finite_dropped
+    assert snapshot["droppedPoints"] == (local.dropped_points_queue_full
+                                         + local.dropped_points_non_finite)
+    assert snapshot["droppedLogLinesQueueFull"] == local.dropped_log_lines_queue_full
