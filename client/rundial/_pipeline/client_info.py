@@ -40,3 +40,9 @@ def host_info(rank: int | None = None, distributed: str | None = None) -> dict[s
         if distributed is not None:
             info["distributed"] = distributed
     return info
+
+
+def cli_host_info() -> dict[str, Any]:
+    """The fields ``rundial run start`` adds: those of :func:`host_info` but ``pid`` (the CLI
+    process ends at once; the run's own process is not known)."""
+    return {k: v for k, v in host_info().items() if k != "pid"}
