@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -56,6 +57,7 @@ def test_run_lifecycle(cli: Callable[..., CliResult], as_admin: dict[str, str]) 
     assert run["runId"] in [r["runId"] for r in listed["result"]["runs"]]
     status = cli("run", "status", run["runId"], "--json", env=as_admin).json()["run"]
     assert status["status"] == "running" and status["runName"] == "cli-run"
+    assert status["host"] == socket.gethostname()  # runs/start's client (docs/protocol.md §4.12)
     done = cli("run", "finish", run["runId"], "--json", env=as_admin).json()["run"]
     assert done["status"] == "completed"
     assert cli("run", "finish", run["runId"], env=as_admin).code == 0

@@ -122,3 +122,17 @@ def test_bad_tokens_are_a_400(shared_collector: CollectorProcess, target: Target
                               token: object) -> None:
     status, payload = start_run(shared_collector, target, runId=unique("badtok"), startToken=token)
     assert_error(status, payload, 400, "INVALID_REQUEST", "startToken")
+
+
+def test_client_keeps_unknown_fields_and_is_bounded(shared_collector: CollectorProcess,
+                                                    target: Target) -> None:
+    """The client object is stored as sent (extension fields too); over 16 KiB it is a 400."""
+    client = {"name": "x", "version": "1", "host": "node-7", "pid": 12, "gpu": {"n": [1, 2]}}
+    run_id = unique("client")
+    status, run = start_run(shared_collector, target, runId=run_id, client=client)
+    assert status == 201 and run["host"] == "node-7", run
+    assert details(shared_collector, target, run_id)["host"] == "node-7"
+    status, body = start_run(shared_collector, target, runId=unique("client"),
+                             client={"name": "x", "blob": "a" * (16 * 1024)})
+    assert_error(status, body, 400, "INVALID_REQUEST")
+    assert body["error"]["details"]["field"] == "client"

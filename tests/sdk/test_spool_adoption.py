@@ -9,12 +9,22 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 import rundial as rd
 from rundial import MockTransport
+from rundial._pipeline.client_diag import DiagnosticsStamp
 from tests.sdk.conftest import CollectorDouble, MakeRun, refused
 from tests.sdk.test_spool import writer_files
 
 FAST = {"retry_base_delay_seconds": 1e-3, "retry_max_delay_seconds": 1e-3}
+
+
+@pytest.fixture(autouse=True)
+def _same_size_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The byte bounds below assume batches of ~125 bytes: no clientDiagnostics stamp (~235
+    bytes more on one batch per interval, tests/sdk/test_client_diagnostics.py)."""
+    monkeypatch.setattr(DiagnosticsStamp, "stamp", lambda self, batches: None)
 
 
 def leave_orphan(make_run: MakeRun, batches: int) -> None:

@@ -156,7 +156,7 @@ def resolve_target(transport: Transport, api_key: str | None, workspace: str, pr
 def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str, Any]:
     """The ``runs/start`` body for a run document (optional fields omitted when empty)."""
     body: dict[str, Any] = {"projectId": project_id, "kind": doc.get("kind") or "training",
-                            "resume": resume, "client": CLIENT_INFO, "runId": doc["runId"]}
+                            "resume": resume, "client": client_object(doc), "runId": doc["runId"]}
     for key in ("runName", "group", "jobType"):
         if doc.get(key):
             body[key] = doc[key]
@@ -168,6 +168,15 @@ def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str
         if doc.get(key) is not None:
             body[key] = doc[key]
     return body
+
+
+def client_object(doc: dict[str, Any]) -> dict[str, Any]:
+    """``runs/start``'s ``client``: our name and version, then the host fields the run document
+    recorded when the run was created (``_pipeline.client_info``; none in older documents)."""
+    recorded = doc.get("client")
+    extra = {k: v for k, v in recorded.items() if k not in CLIENT_INFO} if isinstance(
+        recorded, dict) else {}
+    return {**CLIENT_INFO, **extra}
 
 
 def register(transport: Transport, api_key: str | None, doc: dict[str, Any], timeout: float,

@@ -34,6 +34,7 @@ from rundial._config import FLUSH_JITTER_RATIO, Settings
 from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._http.retry import Backoff
 from rundial._http.transport import HttpTransport, Transport
+from rundial._pipeline.client_diag import DiagnosticsStamp
 from rundial._pipeline.encode import RecordEncoder, pop_up_to
 from rundial._pipeline.heartbeat import Heartbeat
 from rundial._pipeline.network import network_step
@@ -82,6 +83,8 @@ class Worker:
         self._seq = 0
         self.encoder = RecordEncoder(settings, header, counters, self._next_seq, self._worker_error,
                                      on_row=on_row, media_sink=media_sink)
+        self.diag = DiagnosticsStamp(counters, queue, lambda: (len(self.spool), self.spool.total_bytes),
+                                     clock, lambda: int(wall() * 1000))
         self.on_cycle = on_cycle
         self.room = room  # set after every drain: a producer waiting for room re-checks
         self.half_drains = 0  # drains that left the queue at half its capacity or less
@@ -219,6 +222,7 @@ class Worker:
         batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         self.counters.add_enqueued(sum(b.points for b in batches) + after - before)
+        self.diag.stamp(batches)  # clientDiagnostics, at most once per interval (+ the last drain)
         for batch in batches:
             self._spool_batch(batch)
         return len(batches)
@@ -274,6 +278,7 @@ class Worker:
     def _shutdown(self) -> None:
         """Drain, send, close the spool: each step runs even when an earlier one raised (the
         error is counted), so the queue always reaches the spool and the final state run.json."""
+        self.diag.final()
         self._guarded(self.drain)
         self._guarded(lambda: self.final.add_dropped_ranges(
             self.counters.ranges_of(str(self.doc["runId"]))))

@@ -6,7 +6,8 @@ its id as ``parentSpanId`` **and its trace id**; a span opened with no open pare
 trace. Span ids are 64 random bits and trace ids 128 random bits (hex), so spans of different
 processes (resumed runs) never collide. Timestamps are ``time.time_ns()``.
 
-Nothing is sent before the span ends: ``finish`` (or leaving the ``with`` block) stamps
+A span open for 2 s is sent once as an open copy by the worker (:mod:`rundial._producers.open_spans`);
+otherwise nothing is sent before the span ends: ``finish`` (or leaving the ``with`` block) stamps
 ``endNs``, sets the status (``error`` when an exception escapes the block, with an
 ``exception`` event; else ``ok`` unless set), deep-copies and normalises the attributes
 (:mod:`rundial._producers.attrs`) and hands the span to the run, which queues it like a metric row —
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
+from rundial._producers.open_spans import OpenSpans
 
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
 STATUSES = ("unset", "ok", "error")
@@ -53,7 +55,8 @@ class Span:
     """One span; see the module docstring. Use it from the thread that opened it."""
 
     __slots__ = ("name", "kind", "trace_id", "span_id", "parent_span_id", "start_ns", "end_ns",
-                 "status", "attrs", "events", "evidence", "_dropped_events", "_tracer", "_token")
+                 "status", "attrs", "events", "evidence", "_dropped_events", "_tracer", "_token",
+                 "__weakref__")
 
     def __init__(self, tracer: Tracer, name: str, kind: str, attrs: Mapping[str, Any] | None,
                  trace_id: str, parent_span_id: str | None) -> None:
@@ -71,6 +74,7 @@ class Span:
         self.evidence: list[Evidence] = []
         self._dropped_events = 0
         self._token: contextvars.Token[Span | None] | None = None
+        tracer.open_spans.add(self)
 
     @property
     def finished(self) -> bool:
@@ -109,6 +113,7 @@ class Span:
         elif self.status == "unset":
             self.status = "ok"
         self.end_ns = max(self.start_ns, self._tracer.clock_ns())
+        self._tracer.open_spans.discard(self)
         if self._dropped_events:
             self.attrs["rundial.droppedEvents"] = self._dropped_events
         try:
@@ -138,14 +143,29 @@ class Span:
 
     def wire(self) -> dict[str, Any]:
         """The span as a traces-body item (the body carries ``projectId``/``runId``)."""
+        return self._item(self.attrs, self.events,
+                          None if self.end_ns is None else str(self.end_ns))
+
+    def open_wire(self) -> dict[str, Any]:
+        """An open copy of the span as it is now (``endNs`` null), from any thread: attributes
+        and events are copied first, then the attributes are normalised (evidence stays in
+        place: only the closed copy uploads it)."""
+        events = list(self.events)
+        try:
+            attrs = normalise(dict(self.attrs))
+        except Exception as exc:
+            attrs = {"rundial.attrsError": f"{type(exc).__name__}: {exc}"[:1024]}
+        return self._item(attrs, events, None)
+
+    def _item(self, attrs: dict[Any, Any], events: list[tuple[str, int, dict[str, Any]]],
+              end_ns: str | None) -> dict[str, Any]:
         return {"traceId": self.trace_id, "spanId": self.span_id,
                 "parentSpanId": self.parent_span_id, "name": self.name, "kind": self.kind,
-                "startNs": str(self.start_ns),
-                "endNs": None if self.end_ns is None else str(self.end_ns),
-                "status": self.status, "attrsJson": encode_attrs(self.attrs),
+                "startNs": str(self.start_ns), "endNs": end_ns, "status": self.status,
+                "attrsJson": encode_attrs(attrs),
                 "events": [{"name": name, "timestampNs": str(ts),
-                            "attrsJson": encode_attrs(attrs, EVENT_ATTRS_BYTES)}
-                           for name, ts, attrs in self.events],
+                            "attrsJson": encode_attrs(event_attrs, EVENT_ATTRS_BYTES)}
+                           for name, ts, event_attrs in events],
                 **_NULL_FIELDS}
 
     def __repr__(self) -> str:
@@ -159,8 +179,13 @@ class Tracer:
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
         self.submit = submit
         self.clock_ns = clock_ns
+        self.open_spans = OpenSpans()
         self.current_var: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
             f"rundial_span_{id(self):x}", default=None)
+
+    def ship_open(self, push: Callable[[Any], None]) -> int:
+        """Called by the worker: queue open copies of spans open for 2 s (``open_spans``)."""
+        return self.open_spans.ship(self.clock_ns(), push)
 
     def current(self) -> Span | None:
         """The innermost span open in a ``with`` block in this thread/task, or None."""

@@ -16,7 +16,8 @@ from typing import Any
 from rundial._config import Settings, build_settings, check_run_id
 from rundial._run import signals
 from rundial._run.noop import NoopRun
-from rundial._run.rank import detect_rank, shared_run_id
+from rundial._pipeline.client_info import host_info
+from rundial._run.rank import detect_rank, rank_is_set, shared_run_id
 from rundial._run.run import Run
 from rundial._run.runconfig import flatten_config
 from rundial._warn import warn_user
@@ -60,6 +61,9 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
                            config=settings.config)
         return _current
     doc = run_document(settings, run_id, "allow" if minted else settings.resume)
+    known = (settings.distributed == "all" or settings.distributed_rank is not None
+             or rank_is_set())
+    doc["client"] = host_info(rank if known else None, settings.distributed)
     header = batch_header(settings, run_id, rank)
     registering = settings.distributed == "rank0" or rank == 0
     if settings.handle_sigterm:

@@ -118,10 +118,13 @@ class RunEvents:
             self.sampler.start()
 
     def poll(self) -> None:
-        """Called by the worker every cycle: emit progress lines whose window elapsed."""
+        """Called by the worker every cycle: emit progress lines whose window elapsed, and
+        queue open copies of long-open spans (``_producers.open_spans``)."""
         console = self.console
         if console is not None:
             console.poll()
+        if len(self.tracer.open_spans):
+            self.tracer.ship_open(self._push)
 
     def stop(self, budget_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         """Stop producing (sampler, console) and settle evidence within part of ``budget_s``."""
@@ -145,6 +148,7 @@ class RunEvents:
         self.evidence = EvidenceUploads(self._push, counters, self._uploader,
                                         offline=self._settings.mode != "online")
         self.tracer.submit = self.evidence.submit
+        self.tracer.open_spans.forget_after_fork()
 
 
 def drop_points(record: Any, counters: Counters, reason: str) -> int:

@@ -30,6 +30,12 @@ def detect_rank(env: Mapping[str, str] | None = None) -> int:
     return 0
 
 
+def rank_is_set(env: Mapping[str, str] | None = None) -> bool:
+    """True when a launcher (or ``RUNDIAL_RANK``) gives this process a rank."""
+    env = os.environ if env is None else env
+    return any(env.get(name, "").strip().isdigit() for name in RANK_VARIABLES)
+
+
 def shared_run_id(env: Mapping[str, str] | None = None) -> str | None:
     """A run id every rank of one launch derives alike (``RUNDIAL_RUN_ID`` or a launcher job id)."""
     env = os.environ if env is None else env

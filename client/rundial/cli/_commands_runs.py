@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rundial._pipeline.client_info import cli_host_info
 from rundial._version import __version__
 from rundial.cli._common import positive, run_details, split_values, string_field
 from rundial.cli._context import Context
@@ -58,7 +59,8 @@ def start_run(ctx: Context) -> dict[str, Any]:
                            {"workspace": workspace, "project": project})
     body: dict[str, Any] = {"projectId": string_field(resolved, "projectId", "resolve-target"),
                             "kind": ctx.args.kind, "resume": "never",
-                            "client": {"name": "rundial-cli", "version": __version__}}
+                            "client": {"name": "rundial-cli", "version": __version__,
+                                       **cli_host_info()}}
     if ctx.args.name:
         body["runName"] = ctx.args.name
     if ctx.args.run_id:

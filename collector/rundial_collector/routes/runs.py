@@ -44,6 +44,7 @@ REASON_MAX_CHARS = 512
 EARLIEST_START_MS = 946_684_800_000  # 2000-01-01: an earlier startedAtMs is a broken clock
 CONFIG_LIST_MAX_DEPTH = 8
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
+CLIENT_MAX_BYTES = 16 * 1024  # runs/start ``client``: encoded size bound (docs/protocol.md §4.12)
 DROPPED_RANGES_MAX = 256  # the SDK keeps at most 256 ranges (older ones coalesce)
 DROPPED_RANGES_KEY = "summary.dropped_step_ranges"
 Step = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -109,6 +110,19 @@ def checked_config(config: dict[str, Any] | None) -> dict[str, Any]:
     return config or {}
 
 
+def checked_client(client: dict[str, Any] | None) -> None:
+    """400 for a ``client`` object holding an integer outside int64 or encoding to more than
+    :data:`CLIENT_MAX_BYTES`; it is stored as sent otherwise (unknown fields kept). Its nesting
+    is bounded like every request value's (``web.jsondepth``)."""
+    if client is None:
+        return
+    problem = json_int_problem(client)
+    if problem is not None:
+        raise errors.invalid(f"client: {problem}", "client")
+    if len(orjson.dumps(client)) > CLIENT_MAX_BYTES:
+        raise errors.invalid(f"client must encode to at most {CLIENT_MAX_BYTES} bytes", "client")
+
+
 async def resolve_target(request: web.Request) -> web.Response:
     """``{orgId, workspaceSlug, workspaceName, projectSlug, projectName, projectId}``."""
     principal = await auth.authenticate(request)
@@ -139,9 +153,7 @@ async def start_run(request: web.Request) -> web.Response:
     body = await decode_body(request, StartBody)
     if body.resume == "must" and body.runId is None:
         raise errors.invalid("resume='must' needs a runId", "runId")
-    problem = json_int_problem(body.client)
-    if problem is not None:
-        raise errors.invalid(f"client: {problem}", "client")
+    checked_client(body.client)
     project = await auth.resolve_project(request, principal, project_id=body.projectId,
                                          workspace=body.workspace, project=body.project)
     principal.require_any(WRITE_SCOPES, project)

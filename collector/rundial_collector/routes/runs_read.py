@@ -25,6 +25,12 @@ ORDER_BY = ("runId", "startedAtMs", "updatedAtMs", "runName")
 OrderBy = Literal["runId", "startedAtMs", "updatedAtMs", "runName"]
 
 
+def client_host(client: Any) -> str | None:
+    """The ``host`` its client reported at ``runs/start`` (docs/protocol.md §4.12), or None."""
+    host = client.get("host") if isinstance(client, dict) else None
+    return host if isinstance(host, str) else None
+
+
 def run_entry(run: Run, project: ProjectRef | None = None) -> dict[str, Any]:
     """The run at the top level with integer ms fields (run details, lists, write replies)."""
     entry: dict[str, Any] = {
@@ -33,7 +39,7 @@ def run_entry(run: Run, project: ProjectRef | None = None) -> dict[str, Any]:
         "tags": list(run.tags), "config": run.config, "reason": run.reason,
         "startedAtMs": run.started_ms, "finishedAtMs": run.finished_ms,
         "updatedAtMs": run.updated_ms, "lastHeartbeatMs": run.last_heartbeat_ms,
-        "notes": run.notes}
+        "notes": run.notes, "host": client_host(run.client)}
     if project is not None:
         entry["projectSlug"] = project.project_slug
         entry["workspaceSlug"] = project.workspace_slug

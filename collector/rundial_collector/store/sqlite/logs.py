@@ -6,7 +6,11 @@
   identical lines of two ranks or processes are two lines. Lines without a writer (rc1 clients)
   hash the message alone, exactly as before, so no stored row needs migrating. Reads are keyset-paged on
   (timestampMs, sequence, log_id) in either direction.
-* Spans are unique on (project, run, traceId, spanId); the first stored copy wins.
+* Spans are unique on (project, run, traceId, spanId). A closed copy (``endNs`` set) supersedes
+  a stored open copy (``endNs`` null): the open row is deleted and the closed one inserted in
+  the same write job, so it gets a new, larger ``span_pk`` and the live stream (which follows
+  ``span_pk``) delivers it too. Otherwise the first stored copy wins: an open copy never
+  replaces anything, and a re-send of a stored closed span changes nothing.
 """
 
 from __future__ import annotations
@@ -87,13 +91,20 @@ def write_lines(conn: sqlite3.Connection, lines: Sequence[LogLine], now_ms: int)
 
 
 def write_spans(conn: sqlite3.Connection, spans: Sequence[SpanRecord], now_ms: int) -> None:
-    """Insert spans, skipping (run, traceId, spanId) already stored."""
+    """Store spans (call inside a write job): closed copies replace stored open copies of the
+    same (project, run, traceId, spanId), then closed spans are inserted before open ones, so
+    within one batch too a closed copy wins over an open one; see the module docstring."""
+    closed = [s for s in spans if s.end_ns is not None]
+    conn.executemany(
+        "DELETE FROM spans WHERE project_id = ? AND run_id = ? AND trace_id = ? AND span_id = ?"
+        " AND end_ns IS NULL", [(s.project_id, s.run_id, s.trace_id, s.span_id) for s in closed])
     conn.executemany(
         f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}, received_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(s.project_id, s.run_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind,
           s.start_ns, s.end_ns, s.status, s.attrs_json, s.events_json, s.model,
-          s.gen_ai_system, s.tokens_in, s.tokens_out, s.cost_usd, now_ms) for s in spans])
+          s.gen_ai_system, s.tokens_in, s.tokens_out, s.cost_usd, now_ms)
+         for s in closed + [s for s in spans if s.end_ns is None]])
 
 
 def query_lines(conn: sqlite3.Connection, query: LogQuery) -> tuple[list[LogRow], bool]:
