@@ -8,7 +8,7 @@ import { nestEntries, searchEntries, splitConfig, valueText } from "./configtree
 import { stateBadge } from "./header.js";
 import { exactTime, formatDuration, runDurationMs } from "./timefmt.js";
 
-/** Config keys that may hold the host a run ran on (the SDK does not record it itself). */
+/** Config keys that may hold the host of a run whose client did not report one (rc1 SDKs). */
 const HOST_KEYS = ["host", "hostname", "system.hostname", "env.host"];
 
 /**
@@ -65,7 +65,7 @@ function when(ms) {
 
 /** @param {Record<string, any>} run */
 function facts(run) {
-  const host = HOST_KEYS.map((k) => run.config?.[k]).find((v) => v !== undefined);
+  const host = run.host ?? HOST_KEYS.map((k) => run.config?.[k]).find((v) => v !== undefined);
   const state = document.createElement("span");
   state.append(stateBadge(run.status, run.reason));
   if (run.reason) state.append(" ", Object.assign(document.createElement("span"), {
