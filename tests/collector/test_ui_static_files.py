@@ -5,6 +5,7 @@ imports (checked against the size benchmark's independent crawl)."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 
 import pytest
@@ -58,11 +59,40 @@ def test_shell_preloads_every_module_it_imports(shared_collector: CollectorProce
     assets = crawl(session_fetcher("127.0.0.1", shared_collector.port, shared_collector.api_key),
                    ["/"])
     scripts = {a.path for a in assets if a.path.endswith(".js")}
-    assert {p.decode() for p in preloads + entries} == scripts
+    plain = {re.sub(r"^/v/[0-9a-f]{16}/ui/", "/ui/", p.decode()) for p in preloads + entries}
+    assert plain == scripts
     assert "/ui/vendor/uplot/uPlot.esm.js" in scripts
     for path in preloads:
         assert request("GET", shared_collector.url + path.decode())[0] == 200
     assert headers["Content-Security-Policy"].count("'sha256-") == 1
+
+
+def test_pages_link_versioned_immutable_paths(shared_collector: CollectorProcess) -> None:
+    """Every ``/ui/`` link of the login page is versioned; the versioned path serves the same
+    bytes, immutable; another version is a 404; the shell maps plain ``/ui/`` there too, but
+    for ``core/``."""
+    _, _, login_page = request("GET", shared_collector.url + "/login")
+    links = re.findall(rb'(?:href|src)="(/[^"]+)"', login_page)
+    assert links and all(re.fullmatch(rb"/v/[0-9a-f]{16}/ui/[\w./-]+", u) for u in links)
+    version = links[0].split(b"/")[2].decode()
+    for url in links:
+        status, headers, body = request("GET", shared_collector.url + url.decode())
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        plain = request("GET", shared_collector.url + url.decode()[len(version) + 3:])
+        assert plain[0] == 200 and plain[2] == body and plain[1]["Cache-Control"] == "no-cache"
+    other = "0" * 16 if version != "0" * 16 else "1" * 16
+    assert request("GET", f"{shared_collector.url}/v/{other}/ui/login.js")[0] == 404
+    assert request("GET", f"{shared_collector.url}/v/{version}/ui/nope.js")[0] == 404
+    secret, _ = login(shared_collector)
+    _, _, shell = request("GET", shared_collector.url + "/",
+                          headers={"Cookie": f"rundial_session={secret}"})
+    import_map = re.search(rb'<script type="importmap">(.*?)</script>', shell)
+    assert import_map is not None
+    imports = json.loads(import_map.group(1))["imports"]
+    assert imports["/ui/"] == f"/v/{version}/ui/"
+    # the shared-state modules stay under their plain path, whichever way they are named
+    assert imports["/ui/core/"] == imports[f"/v/{version}/ui/core/"] == "/ui/core/"
+    assert b'src="/ui/core/keys.js"' in shell and f'src="/v/{version}/ui/app.js"'.encode() in shell
 
 
 def test_module_graph_follows_static_imports_only() -> None:

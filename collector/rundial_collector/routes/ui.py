@@ -8,7 +8,9 @@
   ``/`` (or 303 to ``/login?link=invalid`` when the token is unknown, used or expired).
 * ``GET /ui/{path}``: our ES modules and CSS (sub-folders by stage: ``core/``, ``pages/``…);
   ``GET /ui/vendor/{path}``: the vendored uPlot build copied by ``make`` (absent in a source
-  checkout that has not run ``make``: 404).
+  checkout that has not run ``make``: 404). ``GET /v/{version}/ui/{path}``: the same files
+  under this collector's UI version (what the pages link), cached as immutable; another
+  version is a 404.
 
 The files are read (and gzip-compressed, and the shell's module preload links computed) once
 at start-up (:mod:`rundial_collector.routes.ui_files`); only those files are served (no path is
@@ -23,7 +25,7 @@ from pathlib import Path
 from aiohttp import web
 
 from rundial_collector.routes import ui_batch, ui_session
-from rundial_collector.routes.ui_files import UiFile, load_files, read_tree
+from rundial_collector.routes.ui_files import UiFile, load_files, read_tree, ui_version
 from rundial_collector.web import auth, browser, errors
 from rundial_collector.web.errors import ApiError
 
@@ -33,21 +35,26 @@ VENDOR_PREFIX = "/ui/vendor/"
 
 STATIC = web.AppKey("rundial_ui_static", dict)
 VENDOR = web.AppKey("rundial_ui_vendor", dict)
+VERSION = web.AppKey("rundial_ui_version", str)
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def serve(request: web.Request, files: dict[str, UiFile], name: str) -> web.Response:
+def serve(request: web.Request, files: dict[str, UiFile], name: str,
+          cache_control: str = REVALIDATE) -> web.Response:
     """The file ``name`` with the UI headers; 404 when it is not one of ``files``.
 
     gzip-compressed when the request accepts gzip (``Vary: Accept-Encoding`` either way); a 304
     without a body when ``If-None-Match`` names the ETag of the representation it would get.
-    ``Cache-Control: no-cache``: the browser keeps the file but asks each time (a 304 costs a
-    few hundred bytes), so a new collector version is picked up at the next page load."""
+    ``cache_control`` :data:`REVALIDATE` (plain paths and pages): the browser keeps the file but
+    asks each time, so a new collector version is picked up at the next page load;
+    :data:`IMMUTABLE` for the versioned paths, whose bytes never change."""
     found = files.get(name)
     if found is None:
         raise errors.not_found(f"{name} is not a UI file")
     packed = found.gzip_body is not None and accepts_gzip(request.headers.get("Accept-Encoding"))
     etag = found.gzip_etag if packed else found.etag
-    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Accept-Encoding"}
+    headers = {"Cache-Control": cache_control, "ETag": etag, "Vary": "Accept-Encoding"}
     if etag in _tags(request.headers.get("If-None-Match")):
         response = web.Response(status=304, headers=headers)
     else:
@@ -109,6 +116,17 @@ async def vendor_file(request: web.Request) -> web.Response:
     return serve(request, request.app[VENDOR], request.match_info["path"])
 
 
+async def versioned_file(request: web.Request) -> web.Response:
+    """A file under ``/v/{version}/ui/``: immutable; 404 for any version but this one's."""
+    version = request.match_info["version"]
+    if version != request.app[VERSION]:
+        raise errors.not_found(f"UI version {version} is not this collector's: reload the page")
+    name = request.match_info["name"]
+    if name.startswith("vendor/"):
+        return serve(request, request.app[VENDOR], name[len("vendor/"):], IMMUTABLE)
+    return serve(request, request.app[STATIC], name, IMMUTABLE)
+
+
 def _redirect(location: str) -> web.Response:
     response = web.Response(status=303, headers={"Location": location,
                                                  "Cache-Control": "no-store"})
@@ -118,13 +136,15 @@ def _redirect(location: str) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     vendor = read_tree(UI_DIR / "vendor")
+    app[VERSION] = ui_version(read_tree(UI_DIR / "static"), vendor)
     app[VENDOR] = load_files(UI_DIR / "vendor", VENDOR_PREFIX)
-    app[STATIC] = load_files(UI_DIR / "static",
+    app[STATIC] = load_files(UI_DIR / "static", version=app[VERSION],
                              modules={VENDOR_PREFIX + n: body for n, body in vendor.items()})
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_get("/ui/vendor/{path:.+}", vendor_file)
     app.router.add_get("/ui/{name:[A-Za-z0-9_./-]+}", static_file)
+    app.router.add_get("/v/{version:[0-9a-f]+}/ui/{name:[A-Za-z0-9_./-]+}", versioned_file)
     app.router.add_get("/p/{page:.+}", index)
     ui_session.setup_routes(app)
     ui_batch.setup_routes(app)

@@ -7,8 +7,14 @@
   other modules (static ``import``/``export … from`` only; bare names through the page's import
   map). The list is computed from the files being served, so it cannot go stale, and lets the
   browser fetch every module in one wave instead of one wave per import depth.
-* Each inline import map's sha256 is kept for the page's CSP (after the rewrite above, which
-  never touches the import map).
+* Versioned URLs: :func:`ui_version` is a digest of every file, so it changes whenever one
+  does. An HTML page's ``href``/``src`` paths under ``/ui/`` become ``/v/{version}/ui/…`` (the
+  collector serves those as immutable), and its import map gains the prefix entry
+  ``"/ui/": "/v/{version}/ui/"``, so a module imported by its plain path is the very instance
+  the page loaded. Two kinds keep their plain path, since a module must always be imported
+  under one URL: an import map's own targets (``uplot``) and the :data:`SHARED` modules (the
+  import map maps their versioned prefix back to the plain one).
+* Each inline import map's sha256 is kept for the page's CSP (computed after the rewrites).
 """
 
 from __future__ import annotations
@@ -25,10 +31,16 @@ TYPES = {".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascrip
          ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml",
          ".map": "application/json"}
 URL_PREFIX = "/ui/"
+VERSIONED = "/v/{version}/ui/"
+# Modules holding the page's shared state (bus, URL state, keys, theme) keep their plain URL,
+# so code that imports them by it before the page's import map is read (a test's init script)
+# gets the page's own instances; they are revalidated on each load (a 304 each).
+SHARED = "/ui/core/"
 PRELOAD_MARKER = b"<!-- modulepreload -->"
 GZIP_LEVEL = 9
 _IMPORT_MAP = re.compile(rb'<script type="importmap">(.*?)</script>', re.DOTALL)
 _MODULE_SCRIPTS = re.compile(rb'<script type="module" src="([^"]+)"')
+_UI_REFS = re.compile(rb'\b(href|src)="(/ui/[^"]*)"')
 _BLOCK_COMMENTS = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENTS = re.compile(r"^\s*//.*$", re.MULTILINE)
 _STATIC_IMPORTS = re.compile(
@@ -48,17 +60,58 @@ class UiFile:
     gzip_etag: str
 
 
-def load_files(root: Path, url_prefix: str = URL_PREFIX,
-               modules: dict[str, bytes] | None = None) -> dict[str, UiFile]:
+def load_files(root: Path, url_prefix: str = URL_PREFIX, modules: dict[str, bytes] | None = None,
+               version: str | None = None) -> dict[str, UiFile]:
     """Every servable file under ``root`` by its relative posix path (empty when absent).
 
     ``url_prefix`` is where ``root`` is served; ``modules`` (URL → bytes) adds files served
-    elsewhere (the vendored uPlot) to the import graph used for the preload links."""
+    elsewhere (the vendored uPlot) to the import graph used for the preload links; with
+    ``version`` the HTML pages link the versioned URLs."""
     raw = read_tree(root)
     known = {url_prefix + name: body for name, body in raw.items()}
     known.update(modules or {})
-    return {name: make_file(name, with_preloads(body, known) if name.endswith(".html") else body)
+    return {name: make_file(name, page_body(body, known, version) if name.endswith(".html")
+                            else body)
             for name, body in raw.items()}
+
+
+def ui_version(*trees: dict[str, bytes]) -> str:
+    """A digest of every file of ``trees`` (names and bytes): the versioned URLs' segment."""
+    digest = hashlib.sha256()
+    for tree in trees:
+        for name, body in sorted(tree.items()):
+            digest.update(hashlib.sha256(name.encode()).digest())
+            digest.update(hashlib.sha256(body).digest())
+    return digest.hexdigest()[:16]
+
+
+def page_body(page: bytes, known: dict[str, bytes], version: str | None) -> bytes:
+    """An HTML page as served: preload links added, then (with ``version``) versioned URLs."""
+    page = with_preloads(page, known)
+    return page if version is None else with_version(page, version)
+
+
+def with_version(page: bytes, version: str) -> bytes:
+    """``page`` linking ``/v/{version}/ui/…`` instead of ``/ui/…``, but for the import map's
+    targets and :data:`SHARED` modules; its import map maps the plain prefix to the versioned
+    one, and the versioned :data:`SHARED` prefix back to the plain one."""
+    versioned = VERSIONED.format(version=version)
+    targets = set(_import_map(page).values())
+
+    def link(found: re.Match[bytes]) -> bytes:
+        url = found.group(2).decode()
+        if url in targets or url.startswith(SHARED):
+            return found.group(0)
+        return found.group(1) + b'="' + (versioned + url[len(URL_PREFIX):]).encode() + b'"'
+
+    def import_map(found: re.Match[bytes]) -> bytes:
+        parsed = json.loads(found.group(1))
+        parsed.setdefault("imports", {}).update({
+            URL_PREFIX: versioned, SHARED: SHARED,
+            versioned + SHARED[len(URL_PREFIX):]: SHARED})
+        return b'<script type="importmap">' + json.dumps(parsed).encode() + b"</script>"
+
+    return _IMPORT_MAP.sub(import_map, _UI_REFS.sub(link, page))
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
