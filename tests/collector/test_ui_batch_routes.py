@@ -1,4 +1,4 @@
-"""The UI's batched look-ups (docs/protocol.md §4.11): ``query/keys``, ``query/runs`` and the
+"""The UI's batched look-ups (docs/protocol.md §4.12): ``query/keys``, ``query/runs`` and the
 project by slugs: their replies agree with the per-run routes, unknown runs are reported, the
 keys reply pages, bad input is a 400 naming the field, and ``project:read`` is required."""
 
@@ -132,6 +132,7 @@ def test_project_by_slugs(shared_collector: CollectorProcess, target: Target) ->
     assert status == 200, payload
     assert (payload["projectId"], payload["projectSlug"], payload["workspaceSlug"]) == (
         target.project_id, target.project, target.workspace)
+    assert "runCount" not in payload  # not computed here: absent rather than a wrong 0
     status, payload = call(shared_collector, "GET", f"{V1}/workspaces/{target.workspace}"
                            "/projects/nope")
     assert_error(status, payload, 404, "NOT_FOUND")

@@ -1,4 +1,4 @@
-"""Batched look-ups for the web UI (docs/protocol.md §4.11): one request where a page would
+"""Batched look-ups for the web UI (docs/protocol.md §4.12): one request where a page would
 otherwise make one per run. All need ``project:read``; bad input is a 400 naming the field; an
 unknown run is reported in ``unknownRunIds``, never an error.
 
@@ -9,8 +9,8 @@ unknown run is reported in ``unknownRunIds``, never an error.
   the next page with its following keys, ``complete`` false until its last).
 * ``POST /api/v1/query/runs`` ``{"projectId", "runIds"}`` → ``{"projectId", "runs": [run
   details as GET …/runs/{runId}], "unknownRunIds"}`` (deleted runs count as unknown).
-* ``GET /api/v1/workspaces/{ws}/projects/{proj}`` → the project's entry, as the project list
-  gives it: the slugs resolved to ids without listing the workspace's projects.
+* ``GET /api/v1/workspaces/{ws}/projects/{proj}`` → the project's entry as the project list
+  gives it, without its counts: the slugs resolved to ids without listing the projects.
 
 ``runIds`` holds 1 to :data:`MAX_RUNS` non-empty ids; a repeated id is answered once.
 """
@@ -119,6 +119,8 @@ async def project_details(request: web.Request) -> web.Response:
     if found is None:  # deleted between the two reads
         raise errors.not_found(f"project {ref.workspace_slug}/{ref.project_slug} was not found")
     entry: dict[str, Any] = project_entry(found)
+    for counted in ("runCount", "lastActivityAtMs"):  # only the project list computes them
+        entry.pop(counted)
     return json_response(request, entry)
 
 
