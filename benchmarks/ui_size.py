@@ -80,10 +80,11 @@ def crawl(fetch: Fetch, pages: list[str]) -> list[Asset]:
         todo = references(page, html, import_map)
         while todo:
             path = todo.pop(0)
-            if path in seen:
+            plain = _VERSIONED.sub("/ui/", path)  # one file, whichever path named it
+            if plain in seen:
                 continue
             body = fetch(path)
-            seen[path] = Asset(_VERSIONED.sub("/ui/", path), len(body), gzip_size(body))
+            seen[plain] = Asset(plain, len(body), gzip_size(body))
             todo.extend(references(path, body, import_map))
     return list(seen.values())
 
