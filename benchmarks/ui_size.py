@@ -6,8 +6,9 @@ two pages a user loads, ``/`` (the shell, fetched with a session cookie) and ``/
 (``import … from "x"``, ``import "x"``, ``export … from "x"``, ``import("x")`` with a literal,
 bare names resolved through the page's import map) and every CSS ``@import``. Each file is
 compressed on its own with gzip level 6 (what a reverse proxy typically uses; the collector
-itself serves files uncompressed). Files under ``ui/static`` the crawl does not reach are
-listed separately, so a module loaded by a computed path is not silently left out.
+itself serves them gzip-compressed at level 9, so a little smaller). A page's versioned paths
+(``/v/{version}/ui/…``) are listed under their plain ``/ui/…`` path. Files under ``ui/static``
+the crawl does not reach are listed separately, so a module loaded by a computed path is not silently left out.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _JS_IMPORTS = re.compile(
 _CSS_IMPORTS = re.compile(r'@import\s+(?:url\()?["\']?([^"\')\s;]+)')
 _BLOCK_COMMENTS = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENTS = re.compile(r"(^|[^:\"'\\])//.*", re.MULTILINE)
+_VERSIONED = re.compile(r"^/v/[0-9a-f]+/ui/")
 
 Fetch = Callable[[str], bytes]
 
@@ -78,10 +80,11 @@ def crawl(fetch: Fetch, pages: list[str]) -> list[Asset]:
         todo = references(page, html, import_map)
         while todo:
             path = todo.pop(0)
-            if path in seen:
+            plain = _VERSIONED.sub("/ui/", path)  # one file, whichever path named it
+            if plain in seen:
                 continue
             body = fetch(path)
-            seen[path] = Asset(path, len(body), gzip_size(body))
+            seen[plain] = Asset(plain, len(body), gzip_size(body))
             todo.extend(references(path, body, import_map))
     return list(seen.values())
 

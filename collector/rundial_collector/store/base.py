@@ -12,6 +12,7 @@ from typing import Protocol
 
 from rundial_collector.store.artifacts_base import ArtifactStore
 from rundial_collector.store.asset_reads_base import AssetReadStore
+from rundial_collector.store.batch_base import BatchReadStore
 from rundial_collector.store.control_base import ControlStore
 from rundial_collector.store.data_base import DataStore
 from rundial_collector.store.events_base import EventStore
@@ -20,8 +21,7 @@ from rundial_collector.store.sessions_base import SessionStore
 
 
 class Store(ControlStore, DataStore, ArtifactStore, AssetReadStore, EventStore, SessionStore,
-            RunEditStore,
-            Protocol):
+            RunEditStore, BatchReadStore, Protocol):
     """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
 
     async def start(self) -> None: ...

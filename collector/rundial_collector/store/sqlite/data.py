@@ -95,13 +95,7 @@ class SQLiteData:
 
     # -- reads --------------------------------------------------------------------------------
     async def run_known(self, project_id: str, run_id: str) -> bool:
-        def probe(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT 1 FROM runs WHERE run_id = ? AND project_id = ?",
-                               (run_id, project_id)).fetchone()
-            return (row is not None or series_exists(conn, project_id, run_id)
-                    or events_exist(conn, project_id, run_id))
-
-        return await self.engine.read(probe)
+        return await self.engine.read(lambda conn: run_is_known(conn, project_id, run_id))
 
     async def metric_keys(self, project_id: str, run_id: str | None, limit: int,
                           offset: int) -> list[MetricKeyInfo]:
@@ -176,3 +170,11 @@ def _store_diagnostics(conn: sqlite3.Connection, snapshots: Sequence[Diagnostics
         " payload_json = excluded.payload_json"
         " WHERE excluded.captured_at_ms >= client_diagnostics.captured_at_ms",
         [(d.project_id, d.run_id, d.captured_at_ms, now_ms, d.payload_json) for d in snapshots])
+
+
+def run_is_known(conn: sqlite3.Connection, project_id: str, run_id: str) -> bool:
+    """True when the run has a runs row or any stored metric, log or span in the project."""
+    row = conn.execute("SELECT 1 FROM runs WHERE run_id = ? AND project_id = ?",
+                       (run_id, project_id)).fetchone()
+    return (row is not None or series_exists(conn, project_id, run_id)
+            or events_exist(conn, project_id, run_id))

@@ -7,6 +7,7 @@ import asyncio
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.sqlite.artifacts import ARTIFACT_SCHEMA, SQLiteArtifacts
 from rundial_collector.store.sqlite.asset_reads import SQLiteAssetReads
+from rundial_collector.store.sqlite.batch_reads import SQLiteBatchReads
 from rundial_collector.store.sqlite.control import CONTROL_SCHEMA, SQLiteControl
 from rundial_collector.store.sqlite.data import DATA_SCHEMA, SQLiteData
 from rundial_collector.store.sqlite.engine import SQLiteEngine
@@ -16,7 +17,7 @@ from rundial_collector.store.sqlite.sessions import SESSION_SCHEMA, SQLiteSessio
 
 
 class SQLiteStore(SQLiteControl, SQLiteData, SQLiteArtifacts, SQLiteAssetReads, SQLiteEvents,
-                  SQLiteSessions, SQLiteRunEdits):
+                  SQLiteSessions, SQLiteRunEdits, SQLiteBatchReads):
     """Control and data planes on one SQLite file, one writer thread, group commit."""
 
     def __init__(self, config: CollectorConfig) -> None:

@@ -12,7 +12,7 @@ import { createLoader } from "./loader.js";
 import { mergeTail } from "./merge.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
-import { provisionalRun, runKeys, runsFromUrl, urlRunIds } from "./sources.js";
+import { keysOfRuns, provisionalRun, runsFromUrl, urlRunIds } from "./sources.js";
 import { bindToolbar, claimId, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 // The grid's deeper imports, named here too: with no bundler the browser discovers a module
@@ -209,7 +209,7 @@ export function mountChartGrid(container, options) {
     smoother.clear();
     live.follow(runs);
     gridEl.dataset.state = "loading";
-    const lists = await Promise.all(next.map((r) => runKeys(options.projectId, r.runId)));
+    const lists = await keysOfRuns(options.projectId, next.map((r) => r.runId));
     if (mine !== generation) return;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
     allKeys = [...new Set(lists.flatMap((list) => list ?? []))];

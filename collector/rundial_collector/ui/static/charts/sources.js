@@ -1,12 +1,15 @@
-// Where the grid's runs and keys come from: the collector's key listing per run, and the runs
-// the URL field ``runs`` names (used until a runs table selection arrives).
-import { getJson } from "../api.js";
+// Where the grid's runs and keys come from: the collector's key listing of the selected runs, and
+// the runs the URL field ``runs`` names (used until a runs table selection arrives). Both are
+// batched look-ups (docs/protocol.md §4.14): one request per 400 runs, not one per run.
+import { postJson } from "../api.js";
 import { runColor } from "../core/colors.js";
 import { getState } from "../core/urlstate.js";
 
 /** @typedef {import("../core/bus.js").RunRef} RunRef */
 
-const MAX_KEY_PAGES = 20; // 20,000 keys per run at most
+const MAX_RUNS_PER_REQUEST = 400; // the batched routes' bound
+const MAX_RUN_ID_CHARS = 256; // a longer (or blank) id names no run: never sent
+const MAX_KEY_PAGES = 50; // 1M keys (20,000 a page) per 400 runs at most
 
 /** The run ids of the URL field ``runs``. @returns {string[]} */
 export function urlRunIds() {
@@ -14,27 +17,42 @@ export function urlRunIds() {
 }
 
 /**
- * A run's metric keys; null when the collector does not know the run.
- * @param {string} projectId @param {string} runId
- * @returns {Promise<string[]|null>}
+ * The distinct ids a run can have, cut into the batched routes' bound.
+ * @param {string[]} ids @returns {string[][]}
  */
-export async function runKeys(projectId, runId) {
-  /** @type {string[]} */
-  const keys = [];
-  let cursor = null;
-  try {
+function batches(ids) {
+  ids = [...new Set(ids)].filter((id) => id.trim() && id.length <= MAX_RUN_ID_CHARS);
+  /** @type {string[][]} */
+  const out = [];
+  for (let i = 0; i < ids.length; i += MAX_RUNS_PER_REQUEST) {
+    out.push(ids.slice(i, i + MAX_RUNS_PER_REQUEST));
+  }
+  return out;
+}
+
+/**
+ * Each run's metric keys, in the order of ``runIds`` (``POST /api/v1/query/keys``); null for a
+ * run the collector does not know, or when the look-up failed.
+ * @param {string} projectId @param {string[]} runIds
+ * @returns {Promise<(string[]|null)[]>}
+ */
+export async function keysOfRuns(projectId, runIds) {
+  /** @type {Map<string, string[]>} */
+  const found = new Map();
+  await Promise.all(batches(runIds).map(async (ids) => {
+    let cursor = null;
     for (let page = 0; page < MAX_KEY_PAGES; page++) {
-      const reply = await getJson(`/api/v1/metrics/keys?projectId=${encodeURIComponent(projectId)}` +
-        `&runId=${encodeURIComponent(runId)}&limit=1000` +
-        (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
-      keys.push(...reply.keys.map((/** @type {{metricKey: string}} */ k) => k.metricKey));
-      cursor = reply.page?.hasMore ? reply.page.nextCursor : null;
+      const reply = await postJson("/api/v1/query/keys",
+        { projectId, runIds: ids, ...(cursor ? { cursor } : {}) });
+      if (!reply.ok) return;
+      for (const run of reply.body.runs) {
+        found.set(run.runId, [...(found.get(run.runId) ?? []), ...run.keys]);
+      }
+      cursor = reply.body.page?.hasMore ? reply.body.page.nextCursor : null;
       if (!cursor) break;
     }
-    return keys;
-  } catch {
-    return null;
-  }
+  }));
+  return runIds.map((runId) => found.get(runId) ?? null);
 }
 
 /**
@@ -47,20 +65,22 @@ export function provisionalRun(runId) {
 }
 
 /**
- * The runs the URL field ``runs`` names, as RunRefs (an unknown run keeps its id as name).
- * @param {{ws: string, project: string}} options
+ * The runs the URL field ``runs`` names, as RunRefs (``POST /api/v1/query/runs``; an unknown run,
+ * or every run when the look-up fails, keeps its id as name).
+ * @param {{projectId: string}} options
  * @param {string[]} ids
  * @returns {Promise<RunRef[]>}
  */
 export async function runsFromUrl(options, ids) {
-  return Promise.all(ids.map(async (runId) => {
-    try {
-      const run = await getJson(`/api/v1/workspaces/${encodeURIComponent(options.ws)}/projects/` +
-        `${encodeURIComponent(options.project)}/runs/${encodeURIComponent(runId)}`);
-      return { runId, name: run.runName || runId, color: runColor(runId), status: run.status,
-        startedAtMs: run.startedAtMs ?? null };
-    } catch {
-      return provisionalRun(runId);
-    }
+  /** @type {Map<string, any>} */
+  const found = new Map();
+  await Promise.all(batches(ids).map(async (runIds) => {
+    const reply = await postJson("/api/v1/query/runs", { projectId: options.projectId, runIds });
+    if (reply.ok) for (const run of reply.body.runs) found.set(run.runId, run);
   }));
+  return ids.map((runId) => {
+    const run = found.get(runId);
+    return run ? { runId, name: run.runName || runId, color: runColor(runId), status: run.status,
+      startedAtMs: run.startedAtMs ?? null } : provisionalRun(runId);
+  });
 }

@@ -8,22 +8,16 @@ import { mountChartGrid } from "../charts/grid.js";
 import { mountParcoordsPanel } from "../parcoords/panel.js";
 
 /**
- * The project's id and names (``GET /api/v1/workspaces/{ws}/projects`` holds it).
+ * The project's id and names, by its slugs (``GET /api/v1/workspaces/{ws}/projects/{project}``:
+ * one request, however many projects the workspace has); throws the collector's message
+ * (``workspace/project … was not found``) when it is unknown.
  * @param {string} ws
  * @param {string} project
  * @returns {Promise<{projectId: string, projectSlug: string, name: string}>}
  */
-export async function findProject(ws, project) {
-  let cursor = null;
-  do {
-    const path = `/api/v1/workspaces/${encodeURIComponent(ws)}/projects` +
-      (cursor ? `?cursor=${encodeURIComponent(cursor)}` : "");
-    const reply = await getJson(path);
-    const found = reply.projects.find((/** @type {any} */ p) => p.projectSlug === project);
-    if (found) return found;
-    cursor = reply.page?.hasMore ? reply.page.nextCursor : null;
-  } while (cursor);
-  throw new Error(`project ${ws}/${project} was not found`);
+export function findProject(ws, project) {
+  return getJson(`/api/v1/workspaces/${encodeURIComponent(ws)}/projects/` +
+    encodeURIComponent(project));
 }
 
 /**

@@ -1,5 +1,5 @@
 // The project page's parallel-coordinates panel (config → metric) for the selected runs: it
-// reads each run's config (GET …/runs/{runId}, cached per run) and one metric's last value per
+// reads the runs' configs (POST /api/v1/query/runs, cached per run) and one metric's last value per
 // run (POST /api/v1/query/chart with buckets=1: the last point of the whole series), picks the
 // config keys that differ between the runs (layout.js chooseKeys) and hands them to the canvas
 // component. The metric is chosen in `#parcoords-metric` (default: train/loss, else the first
@@ -18,7 +18,6 @@ import { mountParcoords } from "./parcoords.js";
 /** At most this many runs are drawn (the first of the selection). */
 export const MAX_RUNS = 200;
 const CHART_SERIES_MAX = 400;
-const PARALLEL_REQUESTS = 6;
 
 /**
  * Mount the panel into ``container``; call ``setRuns`` with each selection.
@@ -112,27 +111,24 @@ async function fillMetrics(select, projectId) {
 }
 
 /**
- * Fetch the configs of the runs not yet in ``cache``, a few requests at a time; a run whose
- * details cannot be read is left out of the cache (its line shows missing config values).
+ * Fetch the configs of the runs not yet in ``cache`` (``POST /api/v1/query/runs``, one request per
+ * :data:`CHART_SERIES_MAX` runs); a run whose details cannot be read is left out of the cache
+ * (its line shows missing config values).
  * @param {PanelContext} context
  * @param {RunRef[]} runs
  * @param {Map<string, Record<string, any>>} cache
  */
 async function loadConfigs(context, runs, cache) {
-  const todo = runs.filter((r) => !cache.has(r.runId));
-  const base = `/api/v1/workspaces/${encodeURIComponent(context.ws)}/projects/` +
-    `${encodeURIComponent(context.project)}/runs/`;
-  const worker = async () => {
-    for (let run = todo.shift(); run; run = todo.shift()) {
-      try {
-        const details = await lowPriorityJson(base + encodeURIComponent(run.runId));
-        cache.set(run.runId, details.config ?? {});
-      } catch {
-        // a run deleted meanwhile (404) is drawn with missing values; asked again next time
-      }
+  const todo = runs.map((r) => r.runId).filter((id) => !cache.has(id));
+  for (let i = 0; i < todo.length; i += CHART_SERIES_MAX) {
+    try {
+      const reply = await lowPriorityJson("/api/v1/query/runs",
+        { projectId: context.projectId, runIds: todo.slice(i, i + CHART_SERIES_MAX) });
+      for (const run of reply.runs) cache.set(run.runId, run.config ?? {});
+    } catch {
+      // a run deleted meanwhile is reported unknown, not cached: asked again next time
     }
-  };
-  await Promise.all(Array.from({ length: PARALLEL_REQUESTS }, worker));
+  }
 }
 
 /**

@@ -163,6 +163,23 @@ export async function mountRunsTable(container, context) {
       recompute();
     });
 
+  /** @type {Record<string, string | null>} */
+  let urlPatch = {};
+  let urlPending = false;
+  // history.replaceState takes 100+ ms in Chromium under load, so a sort, filter or grouping
+  // reaches the URL (and url-state) just after the frame that shows it, never before.
+  const deferState = (/** @type {Record<string, string | null>} */ patch) => {
+    Object.assign(urlPatch, patch);
+    if (urlPending) return;
+    urlPending = true;
+    requestAnimationFrame(() => setTimeout(() => {
+      const next = urlPatch;
+      urlPatch = {};
+      urlPending = false;
+      setState(next, context.emit);
+    }, 0));
+  };
+
   thead.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target.closest(".select-all")) {
@@ -176,8 +193,8 @@ export async function mountRunsTable(container, context) {
     const field = /** @type {string} */ (th.dataset.sort);
     s.sort = s.sort?.field !== field ? { field, desc: false }
       : !s.sort.desc ? { field, desc: true } : null;
-    setState({ sort: s.sort ? `${s.sort.desc ? "-" : ""}${field}` : null }, context.emit);
     recompute();
+    deferState({ sort: s.sort ? `${s.sort.desc ? "-" : ""}${field}` : null });
   });
   tbody.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
@@ -195,14 +212,14 @@ export async function mountRunsTable(container, context) {
     if (!frame) frame = requestAnimationFrame(() => { frame = 0; renderBody(); });
   });
   bar.filter.addEventListener("input", () => {
-    setState({ q: bar.filter.value }, context.emit);
     recompute();
+    deferState({ q: bar.filter.value });
   });
   bar.group.addEventListener("change", () => {
     s.group = groupField(bar.group.value);
     s.collapsed.clear();
-    setState({ group: s.group }, context.emit);
     recompute();
+    deferState({ group: s.group });
   });
   const chooseColumns = (/** @type {string[]} */ ids) => {
     s.columns = ids;
