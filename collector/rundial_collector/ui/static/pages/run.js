@@ -36,7 +36,10 @@ export async function renderRun(view, ws, project, runId) {
   const context = { ws, project, projectId: found.projectId, run, emit, on };
   const page = Object.assign(document.createElement("div"), { className: "run-page" });
   view.replaceChildren(page);
-  const header = mountRunHeader(page, run, () => editor?.(run, refresh));
+  // the editor edits an EditableRun (runs/edit.js), not the run details the page holds
+  const editable = () => ({ ws, project, runId, name: run.runName ?? null, tags: run.tags ?? [],
+    ...(typeof run.notes === "string" ? { notes: run.notes } : {}) });
+  const header = mountRunHeader(page, run, () => editor?.(editable(), refresh));
   header.setLiveStatus(LIVE_STATUSES.has(run.status) ? "connecting" : "finished");
   const body = Object.assign(document.createElement("div"), { className: "run-body" });
   const main = Object.assign(document.createElement("div"), { className: "run-main" });
@@ -96,7 +99,7 @@ export async function renderRun(view, ws, project, runId) {
   };
   /** @type {((run: any, onDone: () => void) => void) | null} */
   let editor = null;
-  // The runs area's editor is optional here: load it when present, else no edit button.
+  // The runs area's editor, loaded when first needed by the page (no edit button without it).
   import("../runs/edit.js").then((module) => {
     if (typeof module.openRunEditor !== "function") return;
     editor = module.openRunEditor;
