@@ -301,3 +301,33 @@ def test_an_unknown_run_in_the_url_says_unknown_run(tab: Tab, tmp_path: Path) ->
                                "'#charts-pane .grid-message')?.textContent ?? '')",
                                timeout=TIMEOUT_MS)
     assert "run_nope" in tab.page.url
+
+
+def test_the_run_page_tabs_read_only_once_the_stream_is_live(tab: Tab, tmp_path: Path) -> None:
+    """A line committed after the page loaded but before its run's stream was live is shown:
+    the logs tab reads after the subscription, never before it (a slow socket here)."""
+    run = _start(tab.proc, tmp_path / "spool", capture_console=True)
+    try:
+        print("logged before the page opened")
+        assert run.flush()
+        page = tab.page
+        sockets: list[Any] = []
+        page.route_web_socket("**/events/ws*", lambda ws: sockets.append(ws))  # held: see below
+        page.goto(f"/p/{tab.proc.workspace}/{tab.proc.project}/r/{run.run_id}?tab=logs",
+                  timeout=TIMEOUT_MS)
+        page.locator(".run-header").wait_for(timeout=TIMEOUT_MS)
+        # a page that reads before it is live has read its logs by now
+        page.wait_for_function("""() => !document.querySelector('[role=tabpanel][data-tab=logs]')
+            || document.querySelector('[data-tab=logs] .log-line')""", timeout=TIMEOUT_MS)
+        print("committed while the stream was connecting")
+        assert run.flush()
+        page.wait_for_function("() => true")  # let Playwright hand over the routed socket
+        assert len(sockets) == 1
+        sockets[0].connect_to_server()
+        page.locator('.run-header .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
+        logs = page.locator('[role=tabpanel][data-tab="logs"]')
+        logs.locator(".log-line", has_text="committed while the stream was connecting").wait_for(
+            timeout=TIMEOUT_MS)
+        assert logs.locator(".log-line", has_text="logged before the page opened").count() == 1
+    finally:
+        run.finish()
