@@ -331,3 +331,44 @@ def test_the_run_page_tabs_read_only_once_the_stream_is_live(tab: Tab, tmp_path:
         assert logs.locator(".log-line", has_text="logged before the page opened").count() == 1
     finally:
         run.finish()
+
+
+def test_a_stale_bucket_is_read_again_and_a_zoomed_chart_keeps_its_range(
+        tab: Tab, tmp_path: Path) -> None:
+    """A bucketed chart: a step re-logged inside a bucket cannot be merged exactly (the entry
+    comes back stale), so that chart is read again and shows the new value. A zoomed chart
+    merges only the tail points inside its range, with no chart request."""
+    run = _start(tab.proc, tmp_path / "spool")
+    try:
+        for step in range(2000):
+            run.log({KEY: float(step % 7)}, step=step)
+        assert run.flush()
+        page = tab.page
+        _project_page(tab, run.run_id)
+        page.locator('#charts-pane .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
+        tab.wait_step(1999)
+        series = page.evaluate("(key) => window.__rundialCharts.get(key).series[0]", KEY)
+        assert series["mode"] == "buckets"
+        inside = next(s for s in range(1000, 1100) if s not in series["steps"])  # not a bucket end
+        reads = tab.chart_reads(KEY)
+        run.log({KEY: 100.0}, step=inside)
+        page.wait_for_function(
+            "(key) => window.__rundialCharts.get(key).series[0].max.includes(100)", arg=KEY,
+            timeout=TIMEOUT_MS)
+        assert tab.chart_reads(KEY) == reads + 1  # read again, once
+
+        page.goto(f"/p/{tab.proc.workspace}/{tab.proc.project}?runs={run.run_id}&zoom=100,200",
+                  timeout=TIMEOUT_MS)
+        page.locator('#charts-pane .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
+        tab.wait_step(200)
+        assert tab.steps() == list(range(100, 201))
+        reads = tab.chart_reads(KEY)
+        run.log({KEY: 42.0}, step=150)
+        run.log({KEY: 1.0}, step=2000)
+        page.wait_for_function(
+            "(key) => window.__rundialCharts.get(key).series[0].y[50] === 42", arg=KEY,
+            timeout=TIMEOUT_MS)
+        assert tab.steps() == list(range(100, 201))  # step 2000 is outside the zoom
+        assert tab.chart_reads(KEY) == reads
+    finally:
+        run.finish()
