@@ -22,7 +22,7 @@ import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.waiting import wait_until
-from tests.ui.conftest import CSP_LISTENER
+from tests.ui.conftest import CSP_LISTENER, log_in, module_collector
 
 TIMEOUT_MS = 30_000
 KEY = "train/loss"
@@ -48,12 +48,7 @@ window.WebSocket = class extends Native {
 @pytest.fixture(scope="module")
 def live_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
     """A collector of this module alone: the reconnect test kills and restarts it."""
-    proc = CollectorProcess(tmp_path_factory.mktemp("live-e2e") / "data")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+    yield from module_collector(tmp_path_factory, "live-e2e")
 
 
 class Tab:
@@ -104,10 +99,7 @@ def tab(browser: Any, live_collector: CollectorProcess) -> Iterator[Tab]:
                                   viewport={"width": 1400, "height": 900})
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
-    page.goto("/login", timeout=TIMEOUT_MS)
-    page.fill("#api-key", live_collector.api_key)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/"), timeout=TIMEOUT_MS)
+    log_in(page, live_collector, TIMEOUT_MS)
     try:
         yield Tab(page, live_collector)
     finally:
