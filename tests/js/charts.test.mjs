@@ -171,7 +171,6 @@ test("fidelity badge: shown vs logged, steps per bucket, duplicates", () => {
 
 test("empty states say why: unknown run, unknown key, no points, every value NaN", async () => {
   const { emptyReason } = await import("../../collector/rundial_collector/ui/static/charts/data.js");
-  const { overallStatus } = await import("../../collector/rundial_collector/ui/static/charts/live.js");
   assert.match(/** @type {string} */ (emptyReason([{ mode: "empty", reason: "unknown run" }])), /Unknown run/);
   assert.match(/** @type {string} */ (emptyReason([{ mode: "empty", reason: "no points logged for this key" },
     { mode: "empty", reason: "unknown run" }])), /Unknown key/);
@@ -179,9 +178,18 @@ test("empty states say why: unknown run, unknown key, no points, every value NaN
   assert.match(/** @type {string} */ (emptyReason([{ ...bucketEntry, last: [null, null], min: [null, null] }])), /NaN/);
   assert.equal(emptyReason([bucketEntry, { mode: "empty", reason: "unknown run" }]), null);
   assert.equal(emptyReason([{ ...rawEntry, steps: [3], values: [1], pointsInRange: 1 }]), null);
-  assert.equal(overallStatus(["live", "reconnecting"]), "reconnecting");
-  assert.equal(overallStatus(["live", "finished"]), "live");
-  assert.equal(overallStatus(["finished"]), "finished");
+});
+
+test("live tail: points kept inside a zoom, batches joined in commit order (#15 integ)", async () => {
+  const { pointsInRange, concatPoints } = await import("../../collector/rundial_collector/ui/static/charts/live.js");
+  const points = { steps: [1, 5, 9], timestampsMs: [10, 50, 90], values: [0.1, null, 0.9] };
+  assert.deepEqual(pointsInRange(points, null), points);
+  assert.deepEqual(pointsInRange(points, { startStep: 2, endStep: 9 }),
+    { steps: [5, 9], timestampsMs: [50, 90], values: [null, 0.9] });
+  assert.deepEqual(pointsInRange(points, { startStep: 10, endStep: 20 }).steps, []);
+  assert.deepEqual(concatPoints([points, { steps: [2], timestampsMs: [20], values: [0.2] }]),
+    { steps: [1, 5, 9, 2], timestampsMs: [10, 50, 90, 20], values: [0.1, null, 0.9, 0.2] });
+  assert.deepEqual(concatPoints([]), { steps: [], timestampsMs: [], values: [] });
 });
 
 test("grid message: no runs, unknown runs, no metrics, no key matching", async () => {

@@ -142,6 +142,16 @@ test("selection: default 10 newest, toggle, shift range, URL form", () => {
   assert.match(refs[0].color, /^#[0-9A-F]{6}$/i);
 });
 
+test("selection: ids the table does not know stay selected, as unknown runs (#15 integ)", () => {
+  // a URL naming a deleted or mistyped run keeps it, so the charts can say "Unknown run"
+  const refs = runRefs(new Set(["zz", "c", "a"]), RUNS);
+  assert.deepEqual(refs.map((r) => [r.runId, r.name, r.status, r.startedAtMs]),
+    [["a", "a", "running", RUNS[0].startedAtMs], ["c", "Cool run", "completed", RUNS[2].startedAtMs],
+      ["zz", "zz", "unknown", null]]);
+  assert.match(refs[2].color, /^#[0-9A-F]{6}$/i);
+  assert.equal(formatSelection(new Set(["zz", "c", "a"]), RUNS), "a,c,zz");
+});
+
 test("formatting: durations, values, cells, state classes", () => {
   assert.equal(formatDuration(3_720_000), "1h 02m");
   assert.equal(formatDuration(187_000), "3m 07s");

@@ -103,3 +103,22 @@ def ui(browser: Any, ui_collector: CollectorProcess) -> Iterator[tuple[Any, Reco
         yield context, recorded
     finally:
         context.close()
+
+
+def module_collector(factory: pytest.TempPathFactory, name: str) -> Iterator[CollectorProcess]:
+    """A collector of one test module alone (``yield from`` it in a module-scoped fixture),
+    stopped at the end: for tests that kill and restart it."""
+    proc = CollectorProcess(factory.mktemp(name) / "data")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def log_in(page: Any, proc: CollectorProcess, timeout_ms: float = 30_000) -> None:
+    """Log ``page`` in with the collector's admin key (the session cookie), landing on ``/``."""
+    page.goto("/login", timeout=timeout_ms)
+    page.fill("#api-key", proc.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/"), timeout=timeout_ms)

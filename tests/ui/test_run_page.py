@@ -3,7 +3,8 @@ arrow keys, the overview (config, summary, state), the virtualized logs with pag
 filter and search, the span tree with nesting, an open span of a running run, keyboard use
 and an evidence download, the linked timeline (a ``step-focus`` scrolls the logs to that step
 and opens the "around step" drawer; ``?step=`` reopens it), and the empty states of an
-unknown run and of a run without logs or spans. The data: tests/ui/runpage_data.py.
+unknown run and of a run without logs or spans, and the Edit button opening the runs area's editor. The
+data: tests/ui/runpage_data.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     overview = active(page, "overview")
     assert page.locator(".run-header h1").inner_text() == "runpage-run"
     page.locator('.run-header .state-badge[data-state="running"]').wait_for(timeout=TIMEOUT_MS)
-    assert page.locator(".run-header .live-status").get_attribute("data-status") == "connecting"
+    # the tabs open once the run's stream is live (their reads then miss nothing)
+    assert page.locator(".run-header .live-status").get_attribute("data-status") == "live"
     lr = overview.locator('.config-entry[data-key="optim.lr"]')
     assert lr.locator(".config-value").inner_text() == "0.01"
     assert overview.locator('.config-entry[data-key="summary.best_loss"]').count() == 0
@@ -150,8 +152,6 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
 
 def test_unknown_run_and_a_run_without_logs_or_spans(page: Any, logged: LoggedRun,
                                                      tmp_path: Path) -> None:
-    # without the runs area's editor module the page works and shows no edit button
-    page.route("**/ui/runs/edit.js", lambda route: route.fulfill(status=404, body="{}"))
     page.goto(logged.path("run_that_does_not_exist"), timeout=TIMEOUT_MS)
     missing = page.locator('.run-missing[data-state="not-found"]')
     missing.wait_for(timeout=TIMEOUT_MS)
@@ -171,8 +171,31 @@ def test_unknown_run_and_a_run_without_logs_or_spans(page: Any, logged: LoggedRu
     page.wait_for_function("() => !document.querySelector('.diagnostics').textContent"
                            ".includes('Loading')", timeout=TIMEOUT_MS)
     assert "No client diagnostics" in overview.locator(".diagnostics").inner_text()
-    assert page.locator(".run-header .run-edit").is_hidden()
     page.screenshot(path=str(tmp_path / "empty-run.png"), full_page=True)
+
+
+def test_the_edit_button_opens_the_real_editor_on_this_run(page: Any, logged: LoggedRun) -> None:
+    """The runs area's editor (runs/edit.js) opened from the run page edits this run: its form
+    holds the run's name, a rename is saved and shown in the header (then undone)."""
+    page.goto(logged.path(), timeout=TIMEOUT_MS)
+    title = page.locator(".run-header h1")
+    for old, new in (("runpage-run", "runpage-run renamed"), ("runpage-run renamed", "runpage-run")):
+        page.wait_for_function("(name) => document.querySelector('.run-header h1')"
+                               ".textContent === name", arg=old, timeout=TIMEOUT_MS)
+        edit = page.locator(".run-header .run-edit")
+        edit.wait_for(state="visible", timeout=TIMEOUT_MS)
+        edit.click()
+        dialog = page.locator("dialog.run-editor[open]")
+        dialog.wait_for(timeout=TIMEOUT_MS)
+        assert dialog.locator("h2").inner_text() == f"Edit {logged.run_id}"
+        name = dialog.locator("#run-edit-name")
+        assert name.input_value() == old
+        name.fill(new)
+        dialog.locator("button[type=submit]").click()
+        dialog.wait_for(state="detached", timeout=TIMEOUT_MS)
+        page.wait_for_function("(name) => document.querySelector('.run-header h1')"
+                               ".textContent === name", arg=new, timeout=TIMEOUT_MS)
+    assert title.inner_text() == "runpage-run"
 
 
 def test_a_step_in_the_url_reopens_the_focus(page: Any, logged: LoggedRun) -> None:

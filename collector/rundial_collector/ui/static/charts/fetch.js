@@ -28,6 +28,15 @@ export function batches(refs, buckets) {
 }
 
 /**
+ * The bucket count a request for ``buckets`` (a chart's width) really asks for (pure).
+ * @param {number} buckets
+ * @returns {number}
+ */
+export function bucketCount(buckets) {
+  return Math.max(1, Math.min(MAX_BUCKETS, Math.round(buckets)));
+}
+
+/**
  * The chart route's body for one batch (pure).
  * @param {string} projectId
  * @param {SeriesRef[]} refs
@@ -35,7 +44,7 @@ export function batches(refs, buckets) {
  */
 export function chartBody(projectId, refs, shape) {
   /** @type {Record<string, any>} */
-  const body = { projectId, buckets: Math.max(1, Math.min(MAX_BUCKETS, Math.round(shape.buckets))),
+  const body = { projectId, buckets: bucketCount(shape.buckets),
     series: refs.map(({ runId, metricKey }) => ({ runId, metricKey })) };
   if (shape.startStep !== undefined) body.startStep = shape.startStep;
   if (shape.endStep !== undefined) body.endStep = shape.endStep;

@@ -7,9 +7,8 @@ import { createChart } from "./chart.js";
 import { entrySeries, givenRecord } from "./data.js";
 import { bucketSize } from "./fidelity.js";
 import { groupKeys } from "./keys.js";
-import { createLiveStatus } from "./live.js";
+import { createLiveCharts } from "./live.js";
 import { createLoader } from "./loader.js";
-import { mergeTail } from "./merge.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
 import { keysOfRuns, provisionalRun, runsFromUrl, urlRunIds } from "./sources.js";
@@ -53,6 +52,9 @@ export function mountChartGrid(container, options) {
   let runs = [];
   /** @type {string[]} */
   let allKeys = [];
+  /** @type {Set<string>} keys first seen live since the selection changed */
+  const liveKeys = new Set();
+  let keysLoading = false;
   /** @type {string[]} */
   let unknownRuns = [];
   /** @type {Set<string>} sections the user collapsed (kept across searches) */
@@ -75,8 +77,17 @@ export function mountChartGrid(container, options) {
   setSmoothControl(bar, view.smoothKind, view.smooth);
   bar.reset.disabled = !view.zoom;
 
-  const live = createLiveStatus(bar.live, options.projectId,
-    (runId, key, points) => applyPoints(runId, key, points));
+  const live = createLiveCharts(bar.live, options.projectId, { slots, rangeOf, draw,
+    refetch: (key) => {
+      for (const [k, slot] of slots) if (key === null || k === key) slot.sig = null;
+      request();
+    },
+    onNewKey: (key) => { // a metric key first logged while the chart is open
+      liveKeys.add(key);
+      if (keysLoading || allKeys.includes(key)) return;
+      allKeys = [...allKeys, key];
+      layout();
+    } });
   /**
    * The step range a chart fetches: none when not zoomed; the zoom itself on a step axis;
    * otherwise the chart's own mapping of the zoom (null until it has one).
@@ -94,7 +105,7 @@ export function mountChartGrid(container, options) {
     shape: (slot) => ({ buckets: slot.buckets, ...(rangeOf(slot) ?? {}) }),
     entryOf: (key, runId) => slots.get(key)?.entries.get(runId) });
 
-  const loader = createLoader({ projectId: options.projectId, slots, rangeOf, draw,
+  const loader = createLoader({ projectId: options.projectId, slots, rangeOf, draw, live,
     runIds: () => runs.map((r) => r.runId), generation: () => generation,
     onState: (state) => {
       gridEl.dataset.state = state;
@@ -207,26 +218,18 @@ export function mountChartGrid(container, options) {
     const mine = generation;
     for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
     smoother.clear();
-    live.follow(runs);
+    liveKeys.clear();
+    keysLoading = true;
+    live.follow(runs); // then read the keys once the running runs are live: none is missed
     gridEl.dataset.state = "loading";
+    await live.whenLive(next.map((r) => r.runId));
+    if (mine !== generation) return;
     const lists = await keysOfRuns(options.projectId, next.map((r) => r.runId));
     if (mine !== generation) return;
+    keysLoading = false;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
-    allKeys = [...new Set(lists.flatMap((list) => list ?? []))];
+    allKeys = [...new Set([...lists.flatMap((list) => list ?? []), ...liveKeys])];
     layout();
-  }
-
-  /**
-   * Merge live tail points into one chart's entry and redraw that chart only (no refetch).
-   * Ignored while zoomed (the chart shows a fixed range) or before the chart has data.
-   * @param {string} runId @param {string} key @param {import("./merge.js").TailPoints} points
-   */
-  function applyPoints(runId, key, points) {
-    const slot = slots.get(key);
-    const entry = slot?.entries.get(runId);
-    if (!slot || !entry || rangeOf(slot)) return;
-    slot.entries.set(runId, mergeTail(entry, points, slot.buckets || 1000));
-    draw(key);
   }
 
   bindToolbar(bar, {
@@ -280,7 +283,7 @@ export function mountChartGrid(container, options) {
   /** @type {ChartGrid} */
   const handle = {
     setRuns: (next) => void setRuns(next),
-    applyPoints,
+    applyPoints: (runId, key, points) => live.onPoints(runId, key, points),
     destroy() {
       generation += 1;
       live.close();

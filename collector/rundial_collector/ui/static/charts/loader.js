@@ -1,7 +1,7 @@
 // Lazy, batched chart fetching for the grid: a chart is fetched once it is near the view
 // (IntersectionObserver), and every chart due at the same moment goes into one set of chart
 // requests per chart width and step range (fetch.js cuts them to the route's bounds).
-import { fetchSeries } from "./fetch.js";
+import { bucketCount, fetchSeries } from "./fetch.js";
 
 /**
  * @typedef {import("./grid.js").Slot} Slot
@@ -12,7 +12,14 @@ import { fetchSeries } from "./fetch.js";
  * @param {{projectId: string, slots: Map<string, Slot>, runIds: () => string[],
  *   rangeOf: (slot: Slot) => StepRange|null, draw: (key: string) => void,
  *   generation: () => number, onState: (state: "loading"|"ready") => void,
- *   onError: (message: string) => void}} deps
+ *   onError: (message: string) => void, live: LiveReads}} deps
+ * @typedef {{whenLive: (runIds: string[]) => Promise<void>,
+ *   begin: (keys: string[], runIds: string[]) => number,
+ *   settle: (key: string, runId: string, entry: Record<string, any>, buckets: number)
+ *     => Record<string, any>,
+ *   end: (keys: string[], token: number) => void}} LiveReads
+ *   The live protocol of a read (charts/live.js): wait for the runs' sockets to be live, then
+ *   buffer their points during the read and merge them into what it returns.
  */
 export function createLoader(deps) {
   const { slots } = deps;
@@ -58,18 +65,24 @@ export function createLoader(deps) {
     await Promise.all([...groups.values()].map(async ({ buckets, range, keys }) => {
       const refs = keys.flatMap((metricKey) => runIds.map((runId) => ({ runId, metricKey })));
       const sigs = new Map(keys.map((key) => [key, slots.get(key)?.sig]));
+      await deps.live.whenLive(runIds);
+      const token = deps.live.begin(keys, runIds);
       try {
         const entries = await fetchSeries(deps.projectId, refs, { buckets, ...(range ?? {}) });
         if (mine !== deps.generation()) return;
         const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
         entries.forEach((entry, i) => {
-          if (current(refs[i].metricKey)) {
-            slots.get(refs[i].metricKey)?.entries.set(refs[i].runId, entry);
+          const { runId, metricKey } = refs[i];
+          if (current(metricKey)) {
+            slots.get(metricKey)?.entries.set(runId,
+              deps.live.settle(metricKey, runId, entry, bucketCount(buckets)));
           }
         });
         for (const key of keys) if (current(key)) deps.draw(key);
       } catch (err) {
         deps.onError(/** @type {Error} */ (err).message);
+      } finally {
+        deps.live.end(keys, token);
       }
     }));
     if (mine === deps.generation()) deps.onState("ready");

@@ -1,7 +1,8 @@
 // The run page: a header (name, state badge, live status, edit), tabs Overview, Charts,
 // System, Logs, Traces, Artifacts, Media (``?tab=``), and the linked timeline: a chart
 // point's ``step-focus`` opens the "around step N" drawer and moves the Logs and Traces tabs
-// to that step. One live feed for the run updates the header, logs and spans.
+// to that step. One live feed for the run updates the header, logs and spans; it is live
+// before the tabs read anything.
 import { emit, on } from "../core/bus.js";
 import { getState } from "../core/urlstate.js";
 import { runColor } from "../core/colors.js";
@@ -22,6 +23,9 @@ import { mountTracesTab } from "../runpage/traces.js";
 /** Statuses whose run may still send data (``lost`` revives on its next batch). */
 const LIVE_STATUSES = new Set(["running", "lost"]);
 
+/** How long the tabs wait for the run's stream to be live before reading anyway. */
+const LIVE_WAIT_MS = 3000;
+
 /**
  * Draw the run page into ``view``; an unknown run gets a clear "not found" message.
  * @param {HTMLElement} view
@@ -36,7 +40,10 @@ export async function renderRun(view, ws, project, runId) {
   const context = { ws, project, projectId: found.projectId, run, emit, on };
   const page = Object.assign(document.createElement("div"), { className: "run-page" });
   view.replaceChildren(page);
-  const header = mountRunHeader(page, run, () => editor?.(run, refresh));
+  // the editor edits an EditableRun (runs/edit.js), not the run details the page holds
+  const editable = () => ({ ws, project, runId, name: run.runName ?? null, tags: run.tags ?? [],
+    ...(typeof run.notes === "string" ? { notes: run.notes } : {}) });
+  const header = mountRunHeader(page, run, () => editor?.(editable(), refresh));
   header.setLiveStatus(LIVE_STATUSES.has(run.status) ? "connecting" : "finished");
   const body = Object.assign(document.createElement("div"), { className: "run-body" });
   const main = Object.assign(document.createElement("div"), { className: "run-main" });
@@ -51,6 +58,32 @@ export async function renderRun(view, ws, project, runId) {
   let lastFocus = null;
   const ref = () => ({ runId, name: run.runName || runId, color: runColor(runId),
     status: run.status, startedAtMs: run.startedAtMs });
+  // Subscribe first; the tabs (whose logs, spans and charts reads come next) open once the
+  // stream is live, so nothing committed between a read and the subscription is missed.
+  if (LIVE_STATUSES.has(run.status)) {
+    /** @type {() => void} */
+    let settled = () => {};
+    const ready = new Promise((/** @type {(v?: any) => void} */ resolve) => {
+      settled = resolve;
+      setTimeout(resolve, LIVE_WAIT_MS); // a socket that cannot connect never blocks the page
+    });
+    followRuns(found.projectId, [ref()], {
+      onLogs: (_id, lines) => logs?.addLines(lines),
+      onSpans: (_id, spans) => traces?.addSpans(spans),
+      onState: (_id, state) => {
+        for (const field of ["status", "reason", "finishedAtMs", "updatedAtMs",
+          "lastHeartbeatMs"]) if (state && field in state) run[field] = state[field];
+        header.setRun(run);
+      },
+      onStatus: (_id, status, detail) => {
+        header.setLiveStatus(status, detail);
+        if (status !== "connecting" && status !== "replaying" && status !== "reconnecting") {
+          settled();
+        }
+      },
+    });
+    await ready;
+  }
   const tabs = mountTabs(main, async (tab, panel) => {
     if (tab === "overview") return renderOverview(panel, context);
     if (tab === "charts") {
@@ -96,25 +129,13 @@ export async function renderRun(view, ws, project, runId) {
   };
   /** @type {((run: any, onDone: () => void) => void) | null} */
   let editor = null;
-  // The runs area's editor is optional here: load it when present, else no edit button.
+  // The runs area's editor, loaded when first needed by the page (no edit button without it).
   import("../runs/edit.js").then((module) => {
     if (typeof module.openRunEditor !== "function") return;
     editor = module.openRunEditor;
     header.showEdit(true);
   }).catch(() => header.showEdit(false));
 
-  if (LIVE_STATUSES.has(run.status)) {
-    followRuns(found.projectId, [ref()], {
-      onLogs: (_id, lines) => logs?.addLines(lines),
-      onSpans: (_id, spans) => traces?.addSpans(spans),
-      onState: (_id, state) => {
-        for (const field of ["status", "reason", "finishedAtMs", "updatedAtMs",
-          "lastHeartbeatMs"]) if (state && field in state) run[field] = state[field];
-        header.setRun(run);
-      },
-      onStatus: (_id, status, detail) => header.setLiveStatus(status, detail),
-    });
-  }
 }
 
 /**

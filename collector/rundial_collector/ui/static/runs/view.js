@@ -83,7 +83,20 @@ export const NO_RUNS = "/";
  */
 export function formatSelection(selected, order) {
   if (selected.size === 0) return NO_RUNS;
-  return order.filter((run) => selected.has(run.runId)).map((run) => run.runId).join(",");
+  return selectedInOrder(selected, order).join(",");
+}
+
+/**
+ * The selected ids in table order, then the ids the table does not know (kept: a URL may name
+ * a deleted or mistyped run, which the charts then show as unknown).
+ * @param {Set<string>} selected
+ * @param {TableRun[]} order
+ * @returns {string[]}
+ */
+function selectedInOrder(selected, order) {
+  const known = order.filter((run) => selected.has(run.runId)).map((run) => run.runId);
+  const seen = new Set(order.map((run) => run.runId));
+  return [...known, ...[...selected].filter((id) => !seen.has(id))];
 }
 
 /**
@@ -98,14 +111,17 @@ export function parseSelection(text) {
 }
 
 /**
- * The selected runs as the charts want them, in table order.
+ * The selected runs as the charts want them, in table order; a selected id the table does not
+ * know comes last as ``{name: id, status: "unknown", startedAtMs: null}``.
  * @param {Set<string>} selected
  * @param {TableRun[]} order
  * @returns {import("../core/bus.js").RunRef[]}
  */
 export function runRefs(selected, order) {
-  return order.filter((run) => selected.has(run.runId)).map((run) => ({
-    runId: run.runId, name: run.name ?? run.runId, color: runColor(run.runId),
-    status: run.status, startedAtMs: run.startedAtMs,
-  }));
+  const byId = new Map(order.map((run) => [run.runId, run]));
+  return selectedInOrder(selected, order).map((runId) => {
+    const run = byId.get(runId);
+    return { runId, name: run?.name ?? runId, color: runColor(runId),
+      status: run?.status ?? "unknown", startedAtMs: run?.startedAtMs ?? null };
+  });
 }
