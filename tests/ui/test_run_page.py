@@ -9,6 +9,8 @@ data: tests/ui/runpage_data.py.
 
 from __future__ import annotations
 
+import socket
+
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ def test_tabs_overview_logs_traces_and_step_focus(page: Any, logged: LoggedRun,
     assert overview.locator(".config-entry").get_attribute("data-key") == "optim.betas"
     started = overview.locator('tr[data-field="started"] td span')
     assert started.inner_text().endswith("ago") and "UTC" in started.get_attribute("title")
+    # the host our SDK reports at run start (docs/protocol.md §4.12)
+    assert overview.locator('tr[data-field="host"] td').inner_text() == socket.gethostname()
     page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
     page.click('[role=tab][data-tab="logs"]')
@@ -180,7 +184,7 @@ def test_the_edit_button_opens_the_real_editor_on_this_run(page: Any, logged: Lo
     page.goto(logged.path(), timeout=TIMEOUT_MS)
     title = page.locator(".run-header h1")
     for old, new in (("runpage-run", "runpage-run renamed"), ("runpage-run renamed", "runpage-run")):
-        page.wait_for_function("(name) => document.querySelector('.run-header h1')"
+        page.wait_for_function("(name) => document.querySelector('.run-header h1')?"
                                ".textContent === name", arg=old, timeout=TIMEOUT_MS)
         edit = page.locator(".run-header .run-edit")
         edit.wait_for(state="visible", timeout=TIMEOUT_MS)
@@ -193,7 +197,7 @@ def test_the_edit_button_opens_the_real_editor_on_this_run(page: Any, logged: Lo
         name.fill(new)
         dialog.locator("button[type=submit]").click()
         dialog.wait_for(state="detached", timeout=TIMEOUT_MS)
-        page.wait_for_function("(name) => document.querySelector('.run-header h1')"
+        page.wait_for_function("(name) => document.querySelector('.run-header h1')?"
                                ".textContent === name", arg=new, timeout=TIMEOUT_MS)
     assert title.inner_text() == "runpage-run"
 
