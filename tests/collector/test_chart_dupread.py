@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rundial_collector.store.data_base import SeriesChunk
+from rundial_collector.store.data_base import ChartSeries, SeriesChunk
 from rundial_collector.store.series_math import Points
+from rundial_collector.store.sqlite import chart_raw
 from rundial_collector.store.sqlite.metrics import METRICS_SCHEMA, write_chunks
 from tests.collector.series_model import Point
 from tests.collector.test_chart_read import KEY, Chunk, chart, check, store_with
@@ -85,23 +87,32 @@ def relogged(draw: st.DrawFn) -> tuple[list[Request], int, int, int]:
     return requests, start, end, draw(st.integers(1, 40))
 
 
+def blob_reads_from(points: int) -> mock._patch[int]:
+    """Partly needed chunks of at least ``points`` points read through blob I/O."""
+    return mock.patch.object(chart_raw, "BLOB_MIN_POINTS", points)
+
+
 @settings(max_examples=200, deadline=None)
-@given(relogged())
+@given(relogged(), st.sampled_from([0, 300, 10**9]))
 def test_relogged_steps_chart_like_the_naive_model(
-        case: tuple[list[Request], int, int, int]) -> None:
-    """Buckets and raw replies, full range and zoomed, from aggregates and from raw points."""
+        case: tuple[list[Request], int, int, int], blob_min_points: int) -> None:
+    """Buckets and raw replies, full range and zoomed, from aggregates and from raw points,
+    reading partly needed chunks through blob I/O, as whole rows, or a mix."""
     requests, start, end, cells = case
     conn, raw = store_requests(requests)
-    for bounds in ((None, None), (start, end)):
-        check(chart(conn, *bounds, cells, 0), raw, *bounds, cells, exact_cells=False)
+    with blob_reads_from(blob_min_points):
+        check(chart(conn, None, None, cells, 0), raw, None, None, cells, exact_cells=False)
+        check(chart(conn, start, end, cells, 0), raw, start, end, cells, exact_cells=False)
     check(chart(conn, start, end, cells, None), raw, start, end, cells, exact_cells=True)
 
 
 def whole_chunk_reads(conn: sqlite3.Connection, cells: int, bounds: tuple[int | None, int | None]
-                      ) -> tuple[list[str], object]:
+                      ) -> tuple[list[str], ChartSeries]:
+    """(the statements reading whole chunk rows, the chart) of a read with blob I/O on."""
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
-    found = chart(conn, *bounds, cells, 0)
+    with blob_reads_from(0):
+        found = chart(conn, bounds[0], bounds[1], cells, 0)
     conn.set_trace_callback(None)
     return [s for s in statements if "SELECT" in s and "steps" in s], found
 
@@ -117,10 +128,12 @@ def test_steps_relogged_across_chunk_boundaries_read_no_whole_chunk() -> None:
             logged.append((step - 20, -float(step)))
     chunks = [logged[i:i + 500] for i in range(0, len(logged), 500)]
     conn, raw = store_with(chunks)
-    reads, found = whole_chunk_reads(conn, 50, (None, None))
+    reads, _found = whole_chunk_reads(conn, 50, (None, None))
     assert not reads, reads
-    check(chart(conn, None, None, 50, 0), raw, None, None, 50, exact_cells=False)
-    check(chart(conn, 1234, 2345, 20, 0), raw, 1234, 2345, 20, exact_cells=False)
+    for blob_min_points in (0, 10**9):
+        with blob_reads_from(blob_min_points):
+            check(chart(conn, None, None, 50, 0), raw, None, None, 50, exact_cells=False)
+            check(chart(conn, 1234, 2345, 20, 0), raw, 1234, 2345, 20, exact_cells=False)
 
 
 def test_sorted_chunks_sharing_a_few_steps_are_read_by_index() -> None:
@@ -131,7 +144,7 @@ def test_sorted_chunks_sharing_a_few_steps_are_read_by_index() -> None:
     conn, raw = store_with(chunks)
     reads, found = whole_chunk_reads(conn, 40, (None, None))
     assert not reads, reads
-    check(chart(conn, None, None, 40, 0), raw, None, None, 40, exact_cells=False)
+    check(found, raw, None, None, 40, exact_cells=False)
 
 
 def test_a_shuffled_chunk_without_duplicates_is_located_by_step() -> None:
@@ -143,4 +156,4 @@ def test_a_shuffled_chunk_without_duplicates_is_located_by_step() -> None:
     conn, raw = store_with([first, later])
     reads, found = whole_chunk_reads(conn, 30, (None, None))
     assert not reads, reads
-    check(chart(conn, None, None, 30, 0), raw, None, None, 30, exact_cells=False)
+    check(found, raw, None, None, 30, exact_cells=False)

@@ -6,7 +6,9 @@ a chunk that shares a few steps with a neighbour costs those blocks, not its who
 range is checked before use: its steps must rise strictly from the run's first step to its
 last. The chunk has no duplicate steps of its own, so its resolved points in that step range
 are exactly as many as the range holds, and a strictly rising range from the first to the last
-of them is all of them — the raw points of those steps. A chunk whose range fails (one logged
+of them is all of them — the raw points of those steps. A chunk of fewer than :data:`BLOB_MIN_POINTS`
+points is read whole with the other small ones in one statement (cheaper than opening its
+blobs) and its needed points picked by step. A chunk whose range fails (one logged
 out of order), or that holds duplicate steps of its own, is located instead: its steps column
 is read whole, its values and wall times only over the index window of the needed steps.
 """
@@ -23,6 +25,7 @@ import numpy.typing as npt
 from rundial_collector.store.series_math import EMPTY, Points, unpack
 from rundial_collector.store.sqlite.chart_plan import Segments
 
+BLOB_MIN_POINTS = 4096  # smaller partly needed chunks are read whole, in one statement
 _IN_BATCH = 500  # chunk ids per raw read (well under SQLite's bound parameter limit)
 _BYTES = 8  # every column stores 8 bytes per point
 _Columns = tuple[bytes, bytes, bytes]  # steps, values, timestamps
@@ -40,12 +43,18 @@ def raw_points(conn: sqlite3.Connection, whole_ids: list[int], segmented: list[S
                ) -> RawRead:
     """The raw points of the chunks ``whole_ids`` and of the needed parts of ``segmented``."""
     parts: list[tuple[int, bool, _Columns]] = []
+    small = {s.chunk_id: s for s in segmented if s.point_count < BLOB_MIN_POINTS}
     for segments in segmented:
+        if segments.chunk_id in small:
+            continue
         columns = _segment_columns(conn, segments) if segments.by_index else None
         columns = columns or _located_columns(conn, segments)
         parts.append((segments.chunk_id, False, columns))
-    parts += ((chunk_id, True, columns) for chunk_id, columns
-              in _whole_columns(conn, sorted(whole_ids)))
+    for chunk_id, columns in _whole_columns(conn, sorted([*whole_ids, *small])):
+        if chunk_id in small:
+            parts.append((chunk_id, False, _select(columns, small[chunk_id])))
+        else:
+            parts.append((chunk_id, True, columns))
     if not parts:
         return RawRead(EMPTY, np.zeros(0, dtype=bool))
     parts.sort(key=lambda part: part[0])
@@ -85,6 +94,20 @@ def _segment_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns |
         return None
 
 
+def _select(columns: _Columns, segments: Segments) -> _Columns:
+    """The points of a chunk's whole columns inside the step ranges of ``segments``."""
+    steps, values, stamps = (np.frombuffer(column, "<i8") for column in columns)
+    index = np.flatnonzero(_in_spans(steps, segments))
+    return steps[index].tobytes(), values[index].tobytes(), stamps[index].tobytes()
+
+
+def _in_spans(steps: npt.NDArray[np.int64], segments: Segments) -> npt.NDArray[np.bool_]:
+    inside = np.zeros(len(steps), dtype=bool)
+    for _start, _end, low, high in segments.spans:
+        inside |= (steps >= low) & (steps <= high)
+    return inside
+
+
 def _located_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns:
     """The points of a chunk inside the step ranges of ``segments``: its steps read whole, its
     values and wall times only over the index window holding those points. Nothing when the
@@ -92,10 +115,7 @@ def _located_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns:
     try:
         with conn.blobopen("metric_chunks", "steps", segments.chunk_id, readonly=True) as blob:
             steps = np.frombuffer(blob.read(), "<i8")
-        inside = np.zeros(len(steps), dtype=bool)
-        for _start, _end, low, high in segments.spans:
-            inside |= (steps >= low) & (steps <= high)
-        index = np.flatnonzero(inside)
+        index = np.flatnonzero(_in_spans(steps, segments))
         if not len(index):
             return b"", b"", b""
         window = [(int(index[0]), int(index[-1]) + 1, 0, 0)]
