@@ -18,6 +18,11 @@ Measured against a real collector subprocess, medians of ``--repeats``:
   series (1,000 buckets of min, max and last), one request per run, 4 in parallel;
 * 1M series: ``query/chart`` full range at 1,000 buckets, a 1% zoom, and the baseline downsample.
 
+``--duplicates`` measures instead the server's chart read alone (the store's ``read_chart``, in
+process, database in the OS page cache) of a 1M-point series under each duplicate pattern of
+:func:`duplicate_patterns` (10% of the logged points re-log an earlier step), full range and a
+1% zoom, 1,000 buckets, against the same series without duplicates.
+
 "Cold" is the first read after a collector restart (the process warmed by one ``metrics/keys``
 call; the OS page cache stays warm); "warm" repeats the same read. Goals (issue 15): dashboard
 data well under 1.5 s, a 1M-point chart ≤ 300 ms, a zoom ≤ 250 ms (browser time included there).
@@ -41,7 +46,8 @@ import orjson
 from benchmarks.query_series import timed
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
-from rundial_collector.store.sqlite.metrics import write_chunks
+from rundial_collector.store.sqlite.chart_read import read_chart
+from rundial_collector.store.sqlite.metrics import METRICS_SCHEMA, series_id_of, write_chunks
 from tests.helpers.collector_proc import CollectorProcess
 
 BATCH = 10_000
@@ -80,6 +86,60 @@ def batches(points: int, seed: int, batch: int = BATCH) -> list[Points]:
         step = max(step, first + batch)
         written += batch
     return out
+
+
+def _cut(steps: np.typing.NDArray[np.int64], seed: int, batch: int) -> list[Points]:
+    """``steps`` as logged, a random walk of values, cut into chunks of ``batch`` points."""
+    values = np.cumsum(np.random.default_rng(seed).normal(size=len(steps)))
+    stamps = 1_700_000_000_000 + np.arange(len(steps), dtype=np.int64) * 37
+    return [Points(steps[i:i + batch], values[i:i + batch], stamps[i:i + batch])
+            for i in range(0, len(steps), batch)]
+
+
+def duplicate_patterns(points: int, batch: int = BATCH) -> dict[str, list[Points]]:
+    """The chunks of a ``points``-point series (``batch`` points per chunk) per pattern: no
+    duplicates, and three ways of re-logging 10% of the points (0.9 ``points`` distinct steps).
+
+    * ``steps``: after every 9 new steps, the step logged 20 steps earlier is logged again, so
+      every chunk re-logs a few steps of the chunk before (their step ranges overlap);
+    * ``resume``: a run logs 55% of its steps, is resumed from a checkpoint 10% of the steps
+      back (not at a chunk boundary) and logs the rest;
+    * ``batches``: every 10th batch of ``batch`` steps re-logs the batch before (:func:`batches`).
+    """
+    distinct = points - points // 10
+    new = np.arange(distinct, dtype=np.int64)[:distinct // 9 * 9].reshape(-1, 9)
+    relog = np.maximum(new[:, -1:] - 20, 0)
+    resumed_at = distinct * 45 // 100 + 1234
+    return {
+        "no duplicates": _cut(np.arange(points, dtype=np.int64), 0, batch),
+        "steps": _cut(np.concatenate([new, relog], axis=1).ravel(), 1, batch),
+        "resume": (_cut(np.arange(resumed_at + points // 10, dtype=np.int64), 2, batch)
+                   + _cut(np.arange(resumed_at, distinct, dtype=np.int64), 3, batch)),
+        "batches": batches(points, 4, batch),
+    }
+
+
+def store_reads(points: int, batch: int, repeats: int) -> None:
+    """Median ms of the store's chart read per duplicate pattern (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="rundial-chart-dup-") as tmp:
+        for number, (name, chunks) in enumerate(duplicate_patterns(points, batch).items()):
+            conn = sqlite3.connect(Path(tmp) / f"{number}.sqlite3", isolation_level=None)
+            conn.executescript(METRICS_SCHEMA[0])
+            conn.execute("BEGIN")
+            for chunk in chunks:
+                write_chunks(conn, [SeriesChunk("p", "r", "k", chunk)], now_ms=0)
+            conn.execute("COMMIT")
+            series_id = series_id_of(conn, "p", "r", "k")
+            assert series_id is not None
+            whole = read_chart(conn, series_id, None, None, BUCKETS)
+            assert whole.first_step is not None and whole.last_step is not None
+            low = (whole.first_step + whole.last_step) // 2
+            high = low + (whole.last_step - whole.first_step) // 100
+            full = timed(lambda: read_chart(conn, series_id, None, None, BUCKETS), repeats)
+            zoom = timed(lambda: read_chart(conn, series_id, low, high, BUCKETS), repeats)
+            print(f"  {name:<14} full {full:7.1f} ms   1% zoom {zoom:6.1f} ms   "
+                  f"({whole.in_range:,} steps, {whole.superseded:,} superseded)", flush=True)
+            conn.close()
 
 
 def fill(db_path: Path, pid: str, runs: int, keys: int, points: int, big_points: int,
@@ -168,7 +228,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=BATCH,
                         help="steps per logged batch (= points per stored chunk)")
+    parser.add_argument("--duplicates", action="store_true",
+                        help="only the store's chart reads of the duplicate patterns")
     args = parser.parse_args()
+    if args.duplicates:
+        print(f"store chart read of {args.big_points:,} logged points, {args.batch:,} per chunk,"
+              f" {BUCKETS} buckets (medians of {args.repeats})")
+        store_reads(args.big_points, args.batch, args.repeats)
+        return
     with tempfile.TemporaryDirectory(prefix="rundial-chart-bench-") as tmp:
         proc = CollectorProcess(Path(tmp) / "data")
         proc.start()
