@@ -49,7 +49,20 @@ export function createSmoother(deps) {
       return values;
     }
     enqueue(key, slot, entry.runId);
-    return cached && cached.values.length === length ? cached.values : null;
+    return cached ? fitLength(cached.values, length) : null;
+  }
+
+  /**
+   * The request shape that gives ``entry``'s own buckets back. A live-merged bucketed entry
+   * keeps the grid it was merged on (``entry.grid``, charts/merge.js): ``2 × cells`` cells over
+   * ``[first, first + 2 × span − 1]`` are the same cells, so the server's smoothed values line
+   * up with its buckets; any other entry is asked with the chart's own shape.
+   * @param {any} slot @param {Record<string, any> | undefined} entry
+   */
+  function shapeFor(slot, entry) {
+    const grid = entry?.mode === "buckets" ? entry.grid : undefined;
+    if (!grid || deps.zoomed(slot)) return deps.shape(slot);
+    return { buckets: 2 * grid.cells, startStep: grid.first, endStep: grid.first + 2 * grid.span - 1 };
   }
 
   /** @param {string} key @param {any} slot @param {string} runId */
@@ -85,13 +98,15 @@ export function createSmoother(deps) {
     /** @type {Map<string, {slot: any, refs: {runId: string, metricKey: string}[]}>} */
     const groups = new Map();
     for (const [key, { slot, runIds }] of items) {
-      const shape = deps.shape(slot);
-      const group = groups.get(JSON.stringify(shape)) ?? { slot, refs: [] };
-      for (const runId of runIds) group.refs.push({ runId, metricKey: key });
-      groups.set(JSON.stringify(shape), group);
+      for (const runId of runIds) {
+        const shape = shapeFor(slot, deps.entryOf(key, runId));
+        const group = groups.get(JSON.stringify(shape)) ?? { shape, refs: [] };
+        group.refs.push({ runId, metricKey: key });
+        groups.set(JSON.stringify(group.shape), group);
+      }
     }
-    await Promise.all([...groups.values()].map(async ({ slot, refs }) => {
-      const shape = { ...deps.shape(slot), smoothing: asked, smoothedOnly: true };
+    await Promise.all([...groups.values()].map(async ({ shape: base, refs }) => {
+      const shape = { ...base, smoothing: asked, smoothedOnly: true };
       let replies;
       try {
         replies = await fetchSeries(deps.projectId, refs, shape);
@@ -122,4 +137,16 @@ export function createSmoother(deps) {
     },
     clear() { cache.clear(); queue.clear(); },
   };
+}
+
+/**
+ * ``values`` cut or padded with gaps (null) to ``length``: a live-merged entry keeps its last
+ * smoothed curve drawn, its new buckets blank, until the server's values for them arrive.
+ * @param {(number | null)[]} values @param {number} length
+ * @returns {(number | null)[]}
+ */
+export function fitLength(values, length) {
+  if (values.length === length) return values;
+  if (values.length > length) return values.slice(0, length);
+  return values.concat(new Array(length - values.length).fill(null));
 }
