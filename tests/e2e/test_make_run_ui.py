@@ -24,18 +24,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_make_run_prints_the_ui_url_and_a_working_one_time_link(tmp_path: Path) -> None:
-    port = _free_port()
+def _start_make_run(tmp_path: Path, port: int
+                    ) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
+    """``examples/run_local.py`` on ``port`` with its output lines collected as they come."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNDIAL_")}
     proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_local.py"), "--port",
                              str(port), "--data-dir", str(tmp_path / "data")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             cwd=tmp_path)
     lines: list[str] = []
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
-                              daemon=True)  # type: ignore[union-attr]
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")), daemon=True)
     reader.start()
+    return proc, lines, reader
+
+
+def test_make_run_prints_the_ui_url_and_a_working_one_time_link(tmp_path: Path) -> None:
+    port = _free_port()
+    proc, lines, reader = _start_make_run(tmp_path, port)
     try:
         link_line = wait_until(lambda: next((x for x in lines if "log in:" in x), None),
                                timeout_seconds=60, message="the login link line")
@@ -66,16 +73,7 @@ def _answers(port: int) -> bool:
 def test_sigterm_to_make_run_stops_its_collector(tmp_path: Path) -> None:
     """The collector runs in its own session; a SIGTERM to the script must not orphan it."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNDIAL_")}
-    proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_local.py"), "--port",
-                             str(port), "--data-dir", str(tmp_path / "data")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=tmp_path)
-    lines: list[str] = []
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
-                              daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    proc, lines, reader = _start_make_run(tmp_path, port)
     try:
         wait_until(lambda: any("Press Ctrl+C" in x for x in lines), timeout_seconds=60,
                    message="the collector's guide")
