@@ -3,31 +3,15 @@
 // (shown only when the runs area's editor module loads).
 import { relativeTime } from "../format.js";
 import { exactTime } from "./timefmt.js";
+import { stateBadge } from "../core/badge.js";
 
 /** States drawn amber (stopped without completing). */
-const AMBER = new Set(["killed", "aborted", "lost"]);
 
 /**
  * @typedef {{setRun: (run: Record<string, any>) => void,
  *   setLiveStatus: (status: string, detail?: string) => void,
  *   showEdit: (on: boolean) => void}} RunHeader
  */
-
-/**
- * A state badge, the same everywhere on the run page.
- * @param {string} status
- * @param {string | null} reason
- * @returns {HTMLElement}
- */
-export function stateBadge(status, reason) {
-  const badge = Object.assign(document.createElement("span"), {
-    className: `state-badge state-${status}`, textContent: status,
-  });
-  badge.dataset.state = status;
-  if (AMBER.has(status)) badge.classList.add("state-amber");
-  if (reason) badge.title = reason;
-  return badge;
-}
 
 /**
  * Build the header into ``container``.

@@ -5,7 +5,7 @@
 import { relativeTime } from "../format.js";
 import { getOrNull, runApiPath } from "./data.js";
 import { nestEntries, searchEntries, splitConfig, valueText } from "./configtree.js";
-import { stateBadge } from "./header.js";
+import { stateBadge } from "../core/badge.js";
 import { exactTime, formatDuration, runDurationMs } from "./timefmt.js";
 
 /** Config keys that may hold the host of a run whose client did not report one (rc1 SDKs). */

@@ -2,6 +2,7 @@
 import { relativeTime } from "../format.js";
 import { configKeyOf, fieldValue } from "./fields.js";
 import { formatDuration } from "./view.js";
+export { stateClass } from "../core/badge.js";
 
 /** @typedef {import("./fields.js").TableRun} TableRun */
 /** @typedef {{id: string, label: string, numeric: boolean}} Column */
@@ -84,18 +85,6 @@ export function cellText(run, id, nowMs) {
       return { text, title: text };
     }
   }
-}
-
-/**
- * The state badge's class: running pulses, completed neutral, failed red, others amber.
- * @param {string} status
- * @returns {string}
- */
-export function stateClass(status) {
-  if (status === "running" || status === "completed" || status === "failed") {
-    return `state state-${status}`;
-  }
-  return "state state-warn";
 }
 
 const CHAR_PX = 7.5; // average glyph width of the 14 px UI font

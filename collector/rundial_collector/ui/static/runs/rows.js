@@ -2,7 +2,8 @@
 // rows of the virtual window (run rows and group rows). No state lives here.
 import { runPath } from "../core/routes.js";
 import { runColor } from "../core/colors.js";
-import { cellText, stateClass } from "./columns.js";
+import { cellText } from "./columns.js";
+import { stateBadge } from "../core/badge.js";
 import { fieldValue } from "./fields.js";
 
 /**
@@ -96,8 +97,9 @@ function cell(run, column, ctx) {
       href: runPath(ctx.ws, ctx.project, run.runId), textContent: text, tabIndex: -1 });
     td.append(swatch, link);
   } else if (column.id === "state") {
-    td.append(Object.assign(document.createElement("span"), {
-      className: stateClass(run.status), textContent: text }));
+    const badge = stateBadge(run.status, run.reason ?? null);
+    badge.textContent = text;
+    td.append(badge);
   } else {
     td.textContent = text;
     if (column.numeric || typeof fieldValue(run, column.id, ctx.nowMs) === "number") {
