@@ -315,3 +315,36 @@ def test_full_screen_chart_refetches_for_its_width(
     assert chart.locator(".chart-expand").get_attribute("aria-pressed") == "true"
     chart.locator(".chart-expand").press("Escape")
     assert chart.locator(".chart-expand").get_attribute("aria-pressed") == "false"
+
+
+def test_nan_only_buckets_still_draw(
+        page: tuple[Any, Recorded], chart_collector: tuple[CollectorProcess, list[str]]) -> None:
+    """Our wire never carries NaN (the SDK drops non-finite values), but the chart route answers
+    ``null`` min/max/last for a bucket of NaN-only points (docs/protocol.md §4.8): a reply whose
+    first half of buckets is all NaN still draws its other half, with gaps, and no error."""
+    tab, recorded = page
+    proc, (_short, long_run, _odd) = chart_collector
+
+    def nan_first_half(route: Any) -> None:
+        reply = route.fetch()
+        body = reply.json()
+        for entry in body["series"]:
+            if entry.get("mode") == "buckets":
+                half = len(entry["last"]) // 2
+                for name in ("min", "max", "last"):
+                    entry[name][:half] = [None] * half
+        route.fulfill(response=reply, json=body)
+
+    tab.route("**/api/v1/query/chart", nan_first_half)
+    try:
+        open_grid(tab, proc, f"runs={long_run}&keys=train/loss")
+        chart = drawn(tab, "train/loss")
+        series = given(tab, "train/loss")["series"][0]
+        half = len(series["y"]) // 2
+        assert series["mode"] == "buckets" and half > 0
+        assert series["y"][:half] == [None] * half
+        assert all(v is not None for v in series["y"][half:])
+        assert int(chart.get_attribute("data-points") or 0) == len(series["y"])
+        assert not [c for c in recorded.console if c.startswith("error")]
+    finally:
+        tab.unroute("**/api/v1/query/chart")
