@@ -28,3 +28,20 @@ test("run colours are stable, from the palette, and spread", () => {
   const seen = new Set(Array.from({ length: 200 }, (_, i) => runColor(`r${i}`)));
   assert.equal(seen.size, PALETTE.length);
 });
+
+test("distinct colours: a selection of up to 12 runs never shares a colour, whatever its order", async () => {
+  const { distinctColors, runColor, PALETTE } = await import("../../collector/rundial_collector/ui/static/core/colors.js");
+  // find two ids whose own colours collide
+  const ids = Array.from({ length: 60 }, (_, i) => `run-${i}`);
+  const a = ids[0];
+  const b = ids.find((id) => id !== a && runColor(id) === runColor(a));
+  assert.ok(b, "the palette is small enough for a collision among 60 ids");
+  const one = distinctColors([a, b]);
+  assert.notEqual(one.get(a), one.get(b));
+  assert.deepEqual(distinctColors([b, a]), new Map([[b, one.get(b)], [a, one.get(a)]]));
+  assert.ok([one.get(a), one.get(b)].includes(runColor(a)), "one of them keeps its own colour");
+  const twelve = distinctColors(ids.slice(0, PALETTE.length));
+  assert.equal(new Set(twelve.values()).size, PALETTE.length);
+  const many = distinctColors(ids);
+  assert.ok(ids.every((id) => many.get(id) === runColor(id)), "larger sets keep own colours");
+});

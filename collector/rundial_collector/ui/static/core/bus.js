@@ -4,7 +4,8 @@
 /**
  * @typedef {{runId: string, name: string, color: string, status: string,
  *            startedAtMs: number | null}} RunRef
- *   A run as the charts and panels need it; ``color`` is ``runColor(runId)``.
+ *   A run as the charts and panels need it; ``color`` is its colour in this selection
+ *   (``distinctColors``: its own ``runColor`` unless another selected run has that one).
  * @typedef {{runId: string | null, key: string | null, step: number,
  *            timeMs: number | null}} StepFocus
  *   A point the user clicked on a chart (the linked timeline).

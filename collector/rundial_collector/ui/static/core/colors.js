@@ -27,3 +27,27 @@ export function hash32(text) {
 export function runColor(runId) {
   return PALETTE[hash32(runId) % PALETTE.length];
 }
+
+/**
+ * Colours for runs shown together: each run keeps its own ``runColor`` unless another run of
+ * the set already has it, in which case it takes the next free palette colour, so a selection
+ * of up to ``PALETTE.length`` runs never shows two runs in one colour. Deterministic for a
+ * set (whatever its order); larger sets keep every run's own colour.
+ * @param {Iterable<string>} runIds
+ * @returns {Map<string, string>}
+ */
+export function distinctColors(runIds) {
+  const ids = [...new Set(runIds)];
+  const colors = new Map(ids.map((id) => [id, runColor(id)]));
+  if (ids.length > PALETTE.length) return colors;
+  const keyed = ids.map((id) => ({ id, slot: hash32(id) % PALETTE.length }))
+    .sort((a, b) => a.slot - b.slot || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const used = new Set();
+  for (const { id, slot } of keyed) {
+    let free = slot;
+    while (used.has(free)) free = (free + 1) % PALETTE.length;
+    used.add(free);
+    colors.set(id, PALETTE[free]);
+  }
+  return colors;
+}

@@ -10,6 +10,7 @@ import { fieldValue } from "./fields.js";
  * @typedef {import("./columns.js").Column} Column
  * @typedef {import("./sort.js").DisplayRow} DisplayRow
  * @typedef {{ws: string, project: string, columns: Column[], selected: Set<string>,
+ *   colors: Map<string, string>,
  *   cursor: number, nowMs: number, sort: {field: string, desc: boolean} | null}} RowContext
  */
 
@@ -66,7 +67,8 @@ export function displayRow(row, index, ctx) {
   const box = Object.assign(document.createElement("input"), {
     type: "checkbox", className: "select", checked: selected, tabIndex: -1 });
   box.setAttribute("aria-label", `select ${run.name ?? run.runId}`);
-  box.style.accentColor = runColor(run.runId);
+  const color = ctx.colors.get(run.runId) ?? runColor(run.runId);
+  box.style.accentColor = color;
   const first = Object.assign(document.createElement("td"), { className: "col-select" });
   first.append(box);
   tr.append(first);
@@ -92,7 +94,7 @@ function cell(run, column, ctx) {
   td.title = title;
   if (column.id === "name") {
     const swatch = Object.assign(document.createElement("span"), { className: "swatch" });
-    swatch.style.backgroundColor = runColor(run.runId);
+    swatch.style.backgroundColor = ctx.colors.get(run.runId) ?? runColor(run.runId);
     const link = Object.assign(document.createElement("a"), {
       href: runPath(ctx.ws, ctx.project, run.runId), textContent: text, tabIndex: -1 });
     td.append(swatch, link);

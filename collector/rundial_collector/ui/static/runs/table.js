@@ -2,6 +2,7 @@
 // ~28 px rows (10,000 runs scroll smoothly), selection that drives the charts (``selection``
 // on the bus; the 10 most recent runs by default), keyboard moves and the row editor.
 // URL fields: runs (selection), q (filter), sort, group (core/urlstate.js).
+import { distinctColors } from "../core/colors.js";
 import { bindKey } from "../core/keys.js";
 import { runPath } from "../core/routes.js";
 import { getState, setState } from "../core/urlstate.js";
@@ -95,6 +96,7 @@ export async function mountRunsTable(container, context) {
     const win = virtualWindow(scroll.scrollTop, scroll.clientHeight - thead.offsetHeight, ROW_PX,
       s.rows.length, OVERSCAN);
     const ctx = { ws: context.ws, project: context.project, selected: s.selected,
+      colors: distinctColors(s.selected),
       columns: s.columns.map((id) => /** @type {any} */ (columnById(id))), cursor: s.cursor, nowMs };
     const span = s.columns.length + 2;
     const rows = [spacerRow(win.padTopPx, span)];

@@ -1,6 +1,6 @@
 // Small pure helpers of the runs table view (no DOM; tested with node --test): the virtual
 // window, durations, the selection rules and the run refs the charts get.
-import { runColor } from "../core/colors.js";
+import { distinctColors } from "../core/colors.js";
 
 /** @typedef {import("./fields.js").TableRun} TableRun */
 
@@ -119,9 +119,10 @@ export function parseSelection(text) {
  */
 export function runRefs(selected, order) {
   const byId = new Map(order.map((run) => [run.runId, run]));
+  const colors = distinctColors(selected);
   return selectedInOrder(selected, order).map((runId) => {
     const run = byId.get(runId);
-    return { runId, name: run?.name ?? runId, color: runColor(runId),
+    return { runId, name: run?.name ?? runId, color: /** @type {string} */ (colors.get(runId)),
       status: run?.status ?? "unknown", startedAtMs: run?.startedAtMs ?? null };
   });
 }
