@@ -13,7 +13,7 @@ UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run test typecheck jstest venv web chromium bench clean
+.PHONY: run test typecheck jstest venv web chromium postgres nginx bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,10 +43,25 @@ chromium:
 	  else echo "chromium is missing (not root, not installing): tests/ui skip outside CI"; fi; \
 	fi
 
+# PostgreSQL 15's server (tests start throwaway clusters as the postgres user) and Debian's
+# nginx-light (the load balancer of the several-collector tests and `make run-cluster`),
+# installed only when missing and only as root.
+postgres:
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql-15; \
+	  else echo "PostgreSQL 15 is missing (not root, not installing)"; exit 1; fi; \
+	fi
+
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y nginx-light; \
+	  else echo "nginx is missing (not root, not installing)"; exit 1; fi; \
+	fi
+
 run: $(STAMP) web
 	$(PY) examples/run_local.py --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-test: typecheck jstest web chromium
+test: typecheck jstest web chromium postgres nginx
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 typecheck: $(STAMP)

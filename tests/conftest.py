@@ -1,7 +1,12 @@
-"""Shared fixtures: a real collector process on 127.0.0.1 with an ephemeral port.
+"""Shared fixtures: a real collector process on 127.0.0.1 with an ephemeral port, on SQLite or
+on a real PostgreSQL.
 
 Every end-to-end test uses :func:`collector` (function scope, fresh data dir) or
 :func:`shared_collector` (session scope, for read-only or run-isolated tests).
+
+Store contract: a test (or module, with ``pytestmark``) marked ``both_stores`` runs once per
+backend: its ``collector`` (and ``store_backend``/``database_url``) is SQLite, then PostgreSQL
+(a fresh database on the session's :class:`PgCluster`). Unmarked tests run on SQLite only.
 """
 
 from __future__ import annotations
@@ -12,12 +17,54 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.postgres import PgCluster, postgres_available
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_stores: run once on SQLite and once on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if ("store_backend" in metafunc.fixturenames
+            and metafunc.definition.get_closest_marker("both_stores") is not None):
+        metafunc.parametrize("store_backend", BACKENDS)
 
 
 @pytest.fixture
-def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
-    """A fresh collector with its own data dir; stopped at the end of the test."""
-    proc = CollectorProcess(tmp_path / "collector-data")
+def store_backend() -> str:
+    """The backend of this test's collector: "sqlite" unless the test is ``both_stores``."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One real PostgreSQL 15 server for the session, stopped and deleted at the end."""
+    reason = postgres_available()
+    if reason is not None:
+        pytest.fail(reason)
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def database_url(store_backend: str, request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database's URL for a ``postgres`` test, else "" (SQLite)."""
+    if store_backend != "postgres":
+        return ""
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def collector(tmp_path: Path, database_url: str) -> Iterator[CollectorProcess]:
+    """A fresh collector with its own data dir (and database); stopped at the end."""
+    proc = CollectorProcess(tmp_path / "collector-data", database_url=database_url)
     proc.start()
     try:
         yield proc
@@ -27,7 +74,7 @@ def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
 
 @pytest.fixture(scope="session")
 def shared_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    """One collector for the whole session; tests must use their own run ids."""
+    """One collector for the session (SQLite); tests must use their own run ids."""
     proc = CollectorProcess(tmp_path_factory.mktemp("shared-collector"))
     proc.start()
     try:

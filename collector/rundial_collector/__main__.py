@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 8787; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="SQLite database and blobs (default ./data)")
+    serve.add_argument("--database-url",
+                       help="postgresql://user@host:port/db selects PostgreSQL (default: SQLite "
+                            "under --data-dir); env RUNDIAL_COLLECTOR_DATABASE_URL")
     serve.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     serve.add_argument("--public-url", help="externally reachable base URL (for artifact URLs)")
     serve.add_argument("--no-access-log", action="store_true", help="disable rundial.access lines")
@@ -46,13 +49,21 @@ def _parser() -> argparse.ArgumentParser:
 def _config_from(args: argparse.Namespace) -> CollectorConfig:
     config = CollectorConfig.from_env()
     updates: dict[str, object] = {}
-    for name in ("host", "port", "data_dir", "public_url"):
+    for name in ("host", "port", "data_dir", "public_url", "database_url"):
         value = getattr(args, name)
         if value is not None:
             updates[name] = value
     if args.no_access_log:
         updates["access_log"] = False
     return replace(config, **updates)  # type: ignore[arg-type]
+
+
+def _storage_of(config: CollectorConfig) -> str:
+    """Where the data lives, for the start-up line (a database password is never logged)."""
+    if not config.database_url:
+        return str(config.data_dir.resolve())
+    from rundial_collector.store.postgres.engine import redacted_url
+    return f"{redacted_url(config.database_url)}, blobs under {config.data_dir.resolve()}"
 
 
 class ListenError(Exception):
@@ -102,7 +113,7 @@ async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
     if port_file is not None:
         _write_atomically(port_file, f"{port}\n")
     log.info("rundial collector %s listening on http://%s:%d (data: %s)", __version__,
-             config.host, port, config.data_dir.resolve())
+             config.host, port, _storage_of(config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -20,7 +20,7 @@ from rundial_collector.routes import (admin, artifacts, blobs, chart, heartbeat,
                                       media, query, run_assets, run_diagnostics, run_media,
                                       runs, spans, stubs, ui)
 from rundial_collector.store.base import Store
-from rundial_collector.store.sqlite.store import SQLiteStore
+from rundial_collector.store.factory import open_store
 from rundial_collector.web.appkeys import CONFIG, STORE
 from rundial_collector.web.middleware import make_middlewares
 
@@ -29,7 +29,8 @@ _ROUTE_MODULES = (admin, runs, ingest, query, chart, artifacts, blobs, media, ru
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
-    """Build the collector app. ``store`` defaults to SQLite under ``config.data_dir``."""
+    """Build the collector app. ``store`` defaults to :func:`open_store` (PostgreSQL when
+    ``config.database_url`` is set, else SQLite under ``config.data_dir``)."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
     streaming = (live.events_ws, blobs.put_blob, blobs.put_part, blobs.get_blob,
@@ -39,7 +40,7 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> web.Appli
                           client_max_size=config.max_body_bytes,
                           handler_args={"auto_decompress": False})
     app[CONFIG] = config
-    app[STORE] = store if store is not None else SQLiteStore(config)
+    app[STORE] = store if store is not None else open_store(config)
     app.cleanup_ctx.append(_store_lifecycle)
     for module in _ROUTE_MODULES:
         module.setup_routes(app)

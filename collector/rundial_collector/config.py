@@ -27,6 +27,9 @@ ARTIFACT_UPLOAD_URL_TTL_SECONDS = 6 * 3600  # long enough for a slow multi-GB ch
 ARTIFACT_DOWNLOAD_URL_TTL_SECONDS = 3600
 ARTIFACT_PENDING_TTL_SECONDS = 24 * 3600  # unfinalized uploads and staged parts are dropped after this
 ARTIFACT_GC_INTERVAL_SECONDS = 3600  # how often unreferenced blobs are swept
+DATABASE_POOL_MAX_SIZE = 10  # PostgreSQL connections per collector
+DATABASE_STATEMENT_TIMEOUT_SECONDS = 30.0  # PostgreSQL's statement_timeout for our sessions
+DATABASE_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class CollectorConfig:
     access_log: bool = True
     public_url: str | None = None
     bootstrap_api_key: str | None = None
+    # PostgreSQL (docs/collector.md "Deploying several collectors"): empty selects SQLite under
+    # data_dir. ``database_ssl``: "" takes ``sslmode`` from the URL; else disable, prefer,
+    # require, verify-ca or verify-full.
+    database_url: str = ""
+    database_pool_min_size: int = 1
+    database_pool_max_size: int = DATABASE_POOL_MAX_SIZE
+    database_statement_timeout_seconds: float = DATABASE_STATEMENT_TIMEOUT_SECONDS
+    database_connect_timeout_seconds: float = DATABASE_CONNECT_TIMEOUT_SECONDS
+    database_ssl: str = ""
     bootstrap_workspace: str = "default-workspace"
     bootstrap_project: str = "default-project"
 

@@ -28,8 +28,10 @@ class CollectorProcess:
     :meth:`stop` then :meth:`start` restarts on the same port and data dir.
     """
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None,
+                 database_url: str = "") -> None:
         self.data_dir = data_dir
+        self.database_url = database_url  # "" runs on SQLite under data_dir
         self.api_key = "rdk_test_" + secrets.token_urlsafe(24)
         self.workspace = "test-ws"
         self.project = "test-proj"
@@ -51,6 +53,8 @@ class CollectorProcess:
         cmd = [sys.executable, "-m", "rundial_collector", "serve", "--host", "127.0.0.1",
                "--port", str(self.port), "--data-dir", str(self.data_dir),
                "--port-file", str(port_file)]
+        if self.database_url:
+            cmd += ["--database-url", self.database_url]
         log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()

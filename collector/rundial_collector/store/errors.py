@@ -3,6 +3,9 @@
 ``WriteQueueFull`` means the backend's bounded write queue (or connection pool) is saturated:
 the handler answers 429 with ``Retry-After`` and nothing was written. ``EngineClosed`` means the
 store is shutting down: the handler answers 503 and nothing was written.
+``StoreUnavailable`` means the database cannot be reached (PostgreSQL down, restarting, or a
+statement timed out): the handler answers 503 with ``Retry-After``; a write that raised it was
+rolled back, so the client's retry (same idempotency key) stores it exactly once.
 """
 
 from __future__ import annotations
@@ -14,3 +17,7 @@ class WriteQueueFull(Exception):
 
 class EngineClosed(Exception):
     """The store is closing or closed and accepts no more writes."""
+
+
+class StoreUnavailable(Exception):
+    """The database is unreachable or timed out; nothing of this call was committed."""

@@ -6,7 +6,8 @@ unexpected exception is a 500 ``INTERNAL_ERROR`` and is logged, and the process 
 Every request whose handler is not one of the streaming handlers (WebSocket, blob transfers)
 is answered within ``request_timeout_seconds``: past it the handler is cancelled and the answer
 is a 503 ``UNAVAILABLE`` with ``Retry-After`` (writes already queued still commit; every
-ingest route is safe to retry).
+ingest route is safe to retry). A database that cannot be reached (:class:`StoreUnavailable`,
+PostgreSQL only) is a 503 ``UNAVAILABLE`` with ``Retry-After`` on every route, never a 500.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
+from rundial_collector.store.errors import StoreUnavailable
 from rundial_collector.web.errors import ApiError
 
 log = logging.getLogger("rundial.collector")
@@ -35,6 +37,7 @@ _SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential|session|o
                           re.IGNORECASE)
 _KEY_PREFIXED = re.compile(r"rd[kso]_[^&/?#\s]*", re.IGNORECASE)
 MASK = "***"
+STORE_RETRY_AFTER_SECONDS = 2  # what a 503 for an unreachable database tells clients to wait
 
 _HTTP_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "INVALID_REQUEST", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
@@ -91,6 +94,9 @@ async def _handle(request: web.Request, handler: Handler, rid: str) -> web.Strea
         return await handler(request)
     except ApiError as err:
         return _render(err, rid)
+    except StoreUnavailable:  # the database is down or timed out: nothing was committed
+        return _render(ApiError(503, "UNAVAILABLE", "the database is unavailable; retry later",
+                                headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}), rid)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

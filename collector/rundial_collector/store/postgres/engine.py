@@ -1,0 +1,180 @@
+"""PostgreSQL engine: an asyncpg pool, transactions, bounded waiting, errors mapped to the store's.
+
+Contract:
+
+* :meth:`PgEngine.write` runs ``fn(conn)`` inside one transaction (READ COMMITTED) and resumes
+  after its COMMIT: a 2xx built on the result is durable. A serialization failure or deadlock
+  is retried (at most :data:`CONFLICT_RETRIES` times, the whole ``fn`` again), so ``fn`` must
+  only touch the database.
+* At most ``max_waiting_jobs`` calls wait for a connection at once; one more raises
+  :class:`WriteQueueFull` at once (the HTTP layer answers 429 with ``Retry-After``): a pool that
+  is saturated never queues without bound.
+* A database that cannot be reached, restarts, refuses connections or times a statement out
+  raises :class:`StoreUnavailable` (503 with ``Retry-After``); the transaction was rolled back,
+  so nothing of the call was committed. The pool reconnects by itself when the server is back.
+* :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only transaction (one
+  snapshot, as SQLite's reader transaction gives).
+* :meth:`close` stops accepting calls, waits for the ones running, then closes the pool.
+
+Statement timeout, pool size, TLS and connect timeout come from :class:`CollectorConfig`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl as ssl_module
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from rundial_collector.store.errors import EngineClosed, StoreUnavailable, WriteQueueFull
+
+__all__ = ["Conn", "PgEngine", "PgSettings", "redacted_url"]
+
+T = TypeVar("T")
+# What store functions receive: a pooled connection (or a plain one in tools and tests).
+Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection[asyncpg.Record]"
+log = logging.getLogger("rundial.collector")
+
+CONFLICT_RETRIES = 5
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+# What "the database went away" looks like through asyncpg: a closed or refused socket, the
+# server shutting down or starting (class 57P), connection errors (class 08), too many clients,
+# a statement timeout (57014) and a pool whose connection died mid-call.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.QueryCanceledError,
+    asyncpg.TooManyConnectionsError, asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError)
+_CONFLICT: tuple[type[BaseException], ...] = (asyncpg.SerializationError,
+                                              asyncpg.DeadlockDetectedError)
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    """How to reach the database. ``ssl``: "" keeps the URL's ``sslmode``, else one of
+    :data:`SSL_MODES`."""
+
+    url: str
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    statement_timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
+    ssl: str = ""
+    max_waiting_jobs: int = 256
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("the database URL must start with postgresql:// "
+                             f"(got {redacted_url(self.url)!r})")
+        if self.ssl and self.ssl not in SSL_MODES:
+            raise ValueError(f"database_ssl must be one of {', '.join(SSL_MODES)}, "
+                             f"got {self.ssl!r}")
+        if not 1 <= self.pool_min_size <= self.pool_max_size:
+            raise ValueError("need 1 <= database_pool_min_size <= database_pool_max_size")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PgEngine:
+    """Owns the asyncpg pool. Create, then ``await start()`` (connects and migrates)."""
+
+    def __init__(self, settings: PgSettings) -> None:
+        self.settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._slots = asyncio.Semaphore(settings.pool_max_size + settings.max_waiting_jobs)
+        self._closing = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the pool. Raises :class:`StoreUnavailable` when the server cannot be reached
+        within the connect timeout."""
+        s = self.settings
+        timeout_ms = str(int(s.statement_timeout_seconds * 1000))
+        try:
+            self._pool = await asyncpg.create_pool(
+                s.url, min_size=s.pool_min_size, max_size=s.pool_max_size,
+                timeout=s.connect_timeout_seconds, command_timeout=None, ssl=_ssl_arg(s.ssl),
+                server_settings={"statement_timeout": timeout_ms,
+                                 "application_name": "rundial-collector"})
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot connect to {redacted_url(s.url)}: {exc}") from None
+
+    async def close(self) -> None:
+        """Refuse new calls, let running ones finish, close every connection."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), timeout=10.0)
+            except _UNAVAILABLE:
+                self._pool.terminate()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "engine not started"
+        return self._pool
+
+    # -- calls -----------------------------------------------------------------------------
+    async def write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn`` in one transaction; resume after COMMIT (see the module contract)."""
+        return await self._call(fn, readonly=False)
+
+    async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn`` in a read-only transaction (one snapshot)."""
+        return await self._call(fn, readonly=True)
+
+    async def _call(self, fn: Callable[[Conn], Awaitable[T]], *, readonly: bool) -> T:
+        if self._closing:
+            raise EngineClosed("the collector is shutting down")
+        if self._slots.locked():
+            raise WriteQueueFull()
+        async with self._slots:
+            for attempt in range(CONFLICT_RETRIES + 1):
+                try:
+                    return await self._once(fn, readonly)
+                except _CONFLICT:
+                    if attempt == CONFLICT_RETRIES:
+                        raise
+                    await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
+        try:
+            async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
+                async with conn.transaction(readonly=readonly):
+                    return await fn(conn)
+        except _CONFLICT:
+            raise
+        except asyncpg.InterfaceError as exc:
+            if "pool is closing" in str(exc) or "pool is closed" in str(exc):
+                raise EngineClosed("the collector is shutting down") from None
+            raise StoreUnavailable(str(exc)) from None
+        except _UNAVAILABLE as exc:
+            log.warning("database unavailable: %s", type(exc).__name__)
+            raise StoreUnavailable(type(exc).__name__) from None
+
+
+def _ssl_arg(mode: str) -> Any:
+    """asyncpg's ``ssl`` argument: None leaves the URL's ``sslmode`` in charge."""
+    if not mode:
+        return None
+    if mode == "disable":
+        return False
+    if mode == "verify-full":
+        return ssl_module.create_default_context()
+    return mode

@@ -1,0 +1,16 @@
+"""PostgreSQL: metric ingest and every metric read (series, pages, keys, charts). (Skeleton: filled in by its own change.)"""
+
+from __future__ import annotations
+
+from rundial_collector.config import CollectorConfig
+from rundial_collector.store.postgres.engine import PgEngine
+
+
+class PgMetrics:
+    """Part of :class:`PostgresStore` (which sets ``engine`` and ``config``)."""
+
+    engine: PgEngine
+    config: CollectorConfig
+
+    def __init__(self) -> None:
+        pass

@@ -1,0 +1,120 @@
+"""A real, throwaway PostgreSQL 15 cluster for the tests: initdb into a temp dir, pg_ctl on a
+free port, one fresh database per test, stopped at the end.
+
+PostgreSQL refuses to run as root, and the tests may run as root, so the cluster is created and
+run as the ``postgres`` system user (``runuser``) in a directory that user owns. ``fsync=off``:
+a test cluster is thrown away, so durability is not what is measured here (benchmarks that
+claim durability leave fsync on). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("RUNDIAL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+START_TIMEOUT_SECONDS = 60
+
+
+def postgres_available() -> str | None:
+    """None when a cluster can be started here, else why not."""
+    if not (PG_BIN / "initdb").exists():
+        return f"PostgreSQL server binaries not found in {PG_BIN} (make postgres installs them)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "runuser is missing (needed to run PostgreSQL as the postgres user)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PgCluster:
+    """One PostgreSQL server. :meth:`start`, then :meth:`new_database` per test, :meth:`stop`.
+
+    ``fsync``: False for tests (throwaway), True for benchmarks that claim durability.
+    """
+
+    def __init__(self, *, fsync: bool = False, max_connections: int = 300) -> None:
+        self.port = 0
+        self.fsync = fsync
+        self.max_connections = max_connections
+        self.root = Path(tempfile.mkdtemp(prefix="rundial-pg-"))
+        self._counter = itertools.count(1)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "pg.log"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        """initdb (first time only) and start the server on a free port; wait until it
+        accepts connections. Raises RuntimeError with the server log on failure."""
+        if not self.data_dir.exists():
+            self._as_postgres_owner()
+            self._run([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-A", "trust",
+                       "-U", "postgres", "--no-sync", "-E", "UTF8"])
+        self.port = self.port or free_port()
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   f"-c fsync={'on' if self.fsync else 'off'} "
+                   f"-c max_connections={self.max_connections} "
+                   "-c synchronous_commit=on -c shared_buffers=128MB")
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path),
+                   "-w", "-t", str(START_TIMEOUT_SECONDS), "-o", options, "start"])
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: disconnect clients; ``immediate``: a crash)."""
+        if self.data_dir.exists() and (self.data_dir / "postmaster.pid").exists():
+            self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
+                       "stop"], check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop then start on the same port and data: what a database restart looks like."""
+        self.stop(mode)
+        self.start()
+
+    def destroy(self) -> None:
+        """Stop the server and delete its files."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def new_database(self, prefix: str = "t") -> str:
+        """A new empty database; returns its URL."""
+        name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
+        self.psql(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """Run ``sql`` with psql as the superuser; returns its output (tuples only)."""
+        out = self._run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h",
+                         "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+                         "-c", sql])
+        return out
+
+    def _as_postgres_owner(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self.root.chmod(0o700)
+
+    def _run(self, cmd: list[str], check: bool = True) -> str:
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, check=False)
+        if check and done.returncode != 0:
+            log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n"
+                               f"{done.stderr}\n{log[-4000:]}")
+        return done.stdout
