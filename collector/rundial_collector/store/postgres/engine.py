@@ -27,7 +27,7 @@ import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -42,6 +42,7 @@ Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection[asyn
 log = logging.getLogger("rundial.collector")
 
 CONFLICT_RETRIES = 5
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 # What "the database went away" looks like through asyncpg: a closed or refused socket, the
@@ -81,12 +82,26 @@ class PgSettings:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with every password replaced by ``***``, for logs and error messages: the one
+    in the user info and the ``password``/``sslpassword`` query parameters (libpq and asyncpg
+    read both). A URL that cannot be parsed shows only its scheme. Never raises."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{scheme}://***"
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    query = "&".join(_redacted_param(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{hosts}", query=query))
+
+
+def _redacted_param(param: str) -> str:
+    name, eq, _ = param.partition("=")
+    return f"{name}=***" if eq and unquote(name).lower() in _SECRET_PARAMS else param
 
 
 class PgEngine:
