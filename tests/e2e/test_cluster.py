@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -36,7 +40,7 @@ from tests.events.streaming import (call, closed, connect, post_points, receive_
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.nginx import NginxProcess, nginx_available
-from tests.helpers.postgres import PgCluster, postgres_available
+from tests.helpers.postgres import PgCluster, free_port, postgres_available
 from tests.helpers.waiting import wait_until
 from tests.sdk.e2e_support import read_points, series_stats
 
@@ -46,6 +50,7 @@ pytestmark = pytest.mark.skipif(nginx_available() is not None,
 FAST_RETRY = {"retry_base_delay_seconds": 0.05, "retry_max_delay_seconds": 0.5,
               "flush_interval_seconds": 0.1, "system_metrics": False}
 V1 = "/api/v1"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def behind(nginx: NginxProcess, proc: CollectorProcess) -> CollectorProcess:
@@ -353,3 +358,43 @@ async def test_a_key_revoked_on_a_stops_working_on_b_within_the_cache_ttl(
         assert time.monotonic() < deadline, "B still accepts the revoked key after the TTL"
         await asyncio.sleep(0.05)
     assert time.monotonic() - revoked_at <= CACHE_TTL_SECONDS + 1.0
+
+
+# -- make run-cluster -------------------------------------------------------------------------
+
+@needs_store
+def test_make_run_cluster_serves_through_nginx_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """examples/run_cluster.py (``make run-cluster``): PostgreSQL, two collectors and nginx come
+    up, an SDK run through nginx arrives, Ctrl+C stops every part."""
+    reason = postgres_available()
+    if reason is not None:
+        pytest.fail(reason)
+    port = free_port()
+    base = tmp_path / "data-cluster"
+    out = open(tmp_path / "run-cluster.log", "wb")
+    proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_cluster.py"),
+                             "--port", str(port), "--data-dir", str(base), "--no-example"],
+                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    out.close()
+    log = tmp_path / "run-cluster.log"
+    try:
+        wait_until(lambda: "rundial cluster is running" in log.read_text(), 120, 0.1,
+                   "the cluster's guide")
+        front = CollectorProcess(base / "shared")
+        front.port = port
+        front.api_key = (base / "shared" / "admin_api_key").read_text().strip()
+        front.workspace, front.project = "default-workspace", "default-project"
+        run = sdk_run(front, tmp_path)
+        for step in range(100):
+            run.log({"a": float(step)}, step=step)
+        assert run.finish(timeout_s=30) is True
+        assert_exactly_once(front, run.id, 100)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=90)
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert "cluster stopped" in text
+    assert not (base / "pg" / "data" / "postmaster.pid").exists()  # PostgreSQL stopped
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # nginx let go of its port
