@@ -17,7 +17,6 @@ the artifact signing secret). SDK clients (``import rundial as rd``) log through
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from rundial_collector.store.postgres.store import PostgresStore
 from rundial_collector.web.auth import CACHE_TTL_SECONDS
 from tests.events.streaming import (call, closed, connect, post_points, receive_until,
                                     replayed, start_run, steps_of)
+from tests.helpers.cluster import CollectorPair, behind
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.nginx import NginxProcess, nginx_available
@@ -53,23 +53,6 @@ V1 = "/api/v1"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def behind(nginx: NginxProcess, proc: CollectorProcess) -> CollectorProcess:
-    """A handle on ``proc``'s credentials addressed through ``nginx`` (never started itself),
-    so the HTTP helpers that take a collector talk to the load balancer."""
-    view = CollectorProcess(proc.data_dir)
-    view.port = nginx.port
-    view.api_key, view.workspace, view.project = proc.api_key, proc.workspace, proc.project
-    return view
-
-
-def same_key_as(first: CollectorProcess, data_dir: Path, database_url: str = "",
-                extra_env: dict[str, str] | None = None) -> CollectorProcess:
-    """A second collector bootstrapped with ``first``'s admin key, workspace and project."""
-    proc = CollectorProcess(data_dir, database_url=database_url, extra_env=extra_env)
-    proc.api_key = first.api_key
-    return proc
-
-
 def access_lines(proc: CollectorProcess, marker: str) -> int:
     return proc.log_text().count(marker)
 
@@ -77,52 +60,41 @@ def access_lines(proc: CollectorProcess, marker: str) -> int:
 # -- the harness, on SQLite -------------------------------------------------------------------
 
 @pytest.fixture
-def sqlite_pair(tmp_path: Path) -> Iterator[tuple[CollectorProcess, CollectorProcess]]:
-    a = CollectorProcess(tmp_path / "a-data")
-    b = same_key_as(a, tmp_path / "b-data")
-    a.start()
-    try:
-        b.start()
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
+def sqlite_pair(tmp_path: Path) -> Iterator[CollectorPair]:
+    """Two SQLite collectors (separate stores, same admin key) behind nginx."""
+    with CollectorPair(tmp_path) as pair:
+        yield pair
 
 
-def test_nginx_balances_two_collectors_and_skips_a_dead_one(
-        sqlite_pair: tuple[CollectorProcess, CollectorProcess]) -> None:
-    a, b = sqlite_pair
-    with NginxProcess([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]) as nginx:
-        marker = f"probe-{uuid.uuid4().hex}"
-        for _ in range(8):
-            status, _, body = request("GET", f"{nginx.url}/health/ready?{marker}=1")
-            assert status == 200 and body["status"] == "ready"
-        wait_until(lambda: access_lines(a, marker) + access_lines(b, marker) == 8, 10,
-                   message="both access logs written")
-        assert access_lines(a, marker) > 0 and access_lines(b, marker) > 0  # round robin
+def test_nginx_balances_two_collectors_and_skips_a_dead_one(sqlite_pair: CollectorPair
+                                                             ) -> None:
+    a, b, front = sqlite_pair.a, sqlite_pair.b, sqlite_pair.front
+    marker = f"probe-{uuid.uuid4().hex}"
+    for _ in range(8):
+        status, _, body = request("GET", f"{front.url}/health/ready?{marker}=1")
+        assert status == 200 and body["status"] == "ready"
+    wait_until(lambda: access_lines(a, marker) + access_lines(b, marker) == 8, 10,
+               message="both access logs written")
+    assert access_lines(a, marker) > 0 and access_lines(b, marker) > 0  # round robin
 
-        b.kill()
-        for _ in range(6):  # every request lands on the survivor, none fails
-            status, _, body = request("GET", f"{nginx.url}/health/ready")
-            assert status == 200, body
+    b.kill()
+    for _ in range(6):  # every request lands on the survivor, none fails
+        status, _, body = request("GET", f"{front.url}/health/ready")
+        assert status == 200, body
 
 
-def test_the_collector_not_nginx_answers_bodies(
-        sqlite_pair: tuple[CollectorProcess, CollectorProcess]) -> None:
+def test_the_collector_not_nginx_answers_bodies(sqlite_pair: CollectorPair) -> None:
     """A 1 MiB body goes through nginx's temp file to the collector, which answers with the
     protocol's envelope (nginx's worker can write its temp directory; its size limit is above
     the collector's)."""
-    a, b = sqlite_pair
-    with NginxProcess([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]) as nginx:
-        big = b'{"points": [' + b" " * (1024 * 1024) + b"1]}"
-        for _ in range(2):  # one per collector
-            status, headers, body = request("POST", f"{nginx.url}{V1}/ingest/metrics",
-                                            raw=big, api_key=a.api_key,
-                                            headers={"content-type": "application/json"})
-            assert status == 400, (status, body, nginx.error_log())
-            assert isinstance(body, dict) and body["error"]["code"], body
+    big = b'{"points": [' + b" " * (1024 * 1024) + b"1]}"
+    for _ in range(2):  # one per collector
+        status, _, body = request("POST", f"{sqlite_pair.front.url}{V1}/ingest/metrics",
+                                  raw=big, api_key=sqlite_pair.a.api_key,
+                                  headers={"content-type": "application/json"})
+        assert sqlite_pair.nginx is not None
+        assert status == 400, (status, body, sqlite_pair.nginx.error_log())
+        assert isinstance(body, dict) and body["error"]["code"], body
 
 
 async def test_the_live_stream_upgrades_through_nginx(collector: CollectorProcess) -> None:
@@ -150,13 +122,19 @@ needs_store = pytest.mark.skipif(
 @dataclass
 class Cluster:
     pg: PgCluster
-    a: CollectorProcess
-    b: CollectorProcess
-    nginx: NginxProcess
+    pair: CollectorPair
+
+    @property
+    def a(self) -> CollectorProcess:
+        return self.pair.a
+
+    @property
+    def b(self) -> CollectorProcess:
+        return self.pair.b
 
     @property
     def front(self) -> CollectorProcess:
-        return behind(self.nginx, self.a)
+        return self.pair.front
 
 
 @pytest.fixture(scope="module")
@@ -175,25 +153,11 @@ def own_pg() -> Iterator[PgCluster]:
 
 @pytest.fixture
 def cluster(own_pg: PgCluster, tmp_path: Path) -> Iterator[Cluster]:
-    """Two collectors on one fresh database and one shared data directory (both names link to
-    it, so each keeps its own port and log file), nginx in front."""
-    url = own_pg.new_database("cluster")
-    shared = tmp_path / "shared-data"
-    shared.mkdir()
-    for name in ("a-data", "b-data"):
-        os.symlink(shared, tmp_path / name)
-    a = CollectorProcess(tmp_path / "a-data", database_url=url)
-    b = same_key_as(a, tmp_path / "b-data", database_url=url)
-    a.start()
-    b.start()
-    nginx = NginxProcess([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
+    """Two collectors on one fresh database and one shared data directory, nginx in front."""
     try:
-        nginx.start()
-        yield Cluster(own_pg, a, b, nginx)
+        with CollectorPair(tmp_path, own_pg.new_database("cluster")) as pair:
+            yield Cluster(own_pg, pair)
     finally:
-        nginx.stop()
-        a.stop()
-        b.stop()
         if not (own_pg.data_dir / "postmaster.pid").exists():
             own_pg.start()
 
