@@ -60,7 +60,8 @@ http {{
         keepalive 32;
     }}
 
-    # "Connection: upgrade" only when the client asked for a WebSocket; else keep-alive.
+    # "Connection: upgrade" only when the client asked for a WebSocket; else "" (keep-alive
+    # to the collectors).
     map $http_upgrade $rundial_connection {{
         default upgrade;
         ''      '';
@@ -69,10 +70,15 @@ http {{
     server {{
         listen {listen};
         client_max_body_size {max_body};
+        # Every proxy_set_header is here: a location that set any of its own would inherit
+        # none of these (nginx's rule), and the collectors would see Host "rundial_collectors"
+        # and sign artifact URLs and login links with it.
         proxy_http_version 1.1;
         proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $rundial_connection;
         proxy_read_timeout {read_timeout}s;
         proxy_send_timeout {read_timeout}s;
         proxy_connect_timeout 5s;
@@ -81,28 +87,23 @@ http {{
 
         location / {{
             proxy_pass http://rundial_collectors;
-            proxy_set_header Connection "";
         }}
 
         # Batches carry an Idempotency-Key: resending one to another collector stores it once.
         location /api/v1/ingest/ {{
             proxy_pass http://rundial_collectors;
-            proxy_set_header Connection "";
             proxy_next_upstream error timeout non_idempotent;
         }}
 
-        # The live stream (WebSocket upgrade) and other run routes.
+        # The live stream (WebSocket) and other run routes: passed on as they come.
         location /api/v1/runs/ {{
             proxy_pass http://rundial_collectors;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $rundial_connection;
             proxy_buffering off;
         }}
 
         # Blob uploads and downloads: the signed URL bounds the size; stream, do not spool.
         location /api/v1/artifacts/blobs/ {{
             proxy_pass http://rundial_collectors;
-            proxy_set_header Connection "";
             client_max_body_size 0;
             proxy_request_buffering off;
             proxy_buffering off;

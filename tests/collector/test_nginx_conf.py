@@ -44,6 +44,15 @@ def test_limits_leave_the_answers_to_the_collector() -> None:
     assert text.count("non_idempotent") == 1
 
 
+def test_locations_set_no_headers_of_their_own() -> None:
+    """nginx inherits proxy_set_header only into locations that set none: one there would drop
+    the server's Host, and the collectors would sign URLs for the upstream's name."""
+    text = render_config("/x", "127.0.0.1:1", ["127.0.0.1:2"])
+    for block in re.findall(r"location [^{]*\{([^}]*)\}", text):
+        assert "proxy_set_header" not in block, block
+    assert "proxy_set_header Host $http_host;" in text
+
+
 def test_no_upstream_is_an_error() -> None:
     with pytest.raises(ValueError, match="upstream"):
         render_config("/x", "127.0.0.1:1", [])

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -97,6 +98,18 @@ def test_the_collector_not_nginx_answers_bodies(sqlite_pair: CollectorPair) -> N
         assert isinstance(body, dict) and body["error"]["code"], body
 
 
+def test_links_the_collectors_sign_point_back_through_nginx(sqlite_pair: CollectorPair
+                                                             ) -> None:
+    """The collectors see the client's Host (nginx passes it on every route), so the URLs they
+    build from it (login links, artifact URLs) point at nginx, not at the upstream's name."""
+    front = sqlite_pair.front
+    for _ in range(2):  # one per collector
+        status, _, body = request("POST", f"{front.url}{V1}/ui/login-links", {},
+                                  api_key=front.api_key)
+        assert status in (200, 201), body
+        assert body["url"].startswith(f"{front.url}/"), body["url"]
+
+
 async def test_the_live_stream_upgrades_through_nginx(collector: CollectorProcess) -> None:
     with NginxProcess([f"127.0.0.1:{collector.port}"]) as nginx:
         front = behind(nginx, collector)
@@ -113,10 +126,16 @@ async def test_the_live_stream_upgrades_through_nginx(collector: CollectorProces
 # -- two collectors on one PostgreSQL ---------------------------------------------------------
 
 # The PostgreSQL store's parts land one by one (issue 16); these tests need all of them.
-needs_store = pytest.mark.skipif(
+_needs_store = pytest.mark.skipif(
     not all(hasattr(PostgresStore, m) for m in ("create_workspace", "ingest_metrics",
                                                  "tail_events", "begin_artifact_upload")),
     reason="the PostgreSQL store's parts are not all merged yet")
+
+
+def needs_store(test: Any) -> Any:
+    """A PostgreSQL cluster test: needs the whole store; starts several processes (slow on a
+    loaded 2-core machine, hence the longer timeout)."""
+    return pytest.mark.timeout(300)(_needs_store(test))
 
 
 @dataclass
@@ -277,7 +296,11 @@ async def test_postgres_restart_mid_run(cluster: Cluster, tmp_path: Path) -> Non
     finally:
         await asyncio.to_thread(cluster.pg.start)
     total = logger.stop()
-    assert await asyncio.to_thread(run.finish, timeout_s=90) is True
+    # The running client delivers its spool once the database is back (before finish: finish
+    # makes one more attempt only, and not within a pending Retry-After, docs/sdk.md "Exit").
+    await asyncio.to_thread(wait_until, lambda: count_through(cluster.b, run.id) == total, 90,
+                            0.1, "every point after the restart")
+    assert await asyncio.to_thread(run.finish, timeout_s=30) is True
     await asyncio.to_thread(assert_exactly_once, cluster.a, run.id, total)
     await asyncio.to_thread(assert_exactly_once, cluster.b, run.id, total)
     assert run.diagnostics().dropped == {}
