@@ -64,6 +64,10 @@ def start_postgres(root: Path) -> int:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     root.chmod(0o700)
+    if os.geteuid() == 0 and subprocess.run(_as_postgres(["test", "-w", str(root)]),
+                                            check=False).returncode != 0:
+        sys.exit(f"the postgres user cannot reach {root}: choose a --data-dir (make run-cluster CLUSTER_DATA=...) "
+                 "whose parent directories it may enter")
     data = root / "data"
     stop_postgres(root)  # a server left running by a killed earlier run (its port is unknown)
     if not data.exists():

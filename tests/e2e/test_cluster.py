@@ -17,10 +17,12 @@ the artifact signing secret). SDK clients (``import rundial as rd``) log through
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -357,16 +359,22 @@ def test_make_run_cluster_serves_through_nginx_and_stops_on_ctrl_c(tmp_path: Pat
     if reason is not None:
         pytest.fail(reason)
     port = free_port()
-    base = tmp_path / "data-cluster"
-    out = open(tmp_path / "run-cluster.log", "wb")
-    proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_cluster.py"),
-                             "--port", str(port), "--data-dir", str(base), "--no-example"],
-                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    out.close()
+    # The postgres user must reach the data dir: pytest's temp dirs are private to root.
+    root = Path(tempfile.mkdtemp(prefix="rundial-run-cluster-"))
+    root.chmod(0o711)
+    base = root / "data-cluster"
     log = tmp_path / "run-cluster.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "run_cluster.py"),
+                                 "--port", str(port), "--data-dir", str(base), "--no-example"],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def guide_printed() -> bool:
+        assert proc.poll() is None, log.read_text()
+        return "rundial cluster is running" in log.read_text()
+
     try:
-        wait_until(lambda: "rundial cluster is running" in log.read_text(), 120, 0.1,
-                   "the cluster's guide")
+        wait_until(guide_printed, 200, 0.1, "the cluster's guide")
         front = CollectorProcess(base / "shared")
         front.port = port
         front.api_key = (base / "shared" / "admin_api_key").read_text().strip()
@@ -379,9 +387,12 @@ def test_make_run_cluster_serves_through_nginx_and_stops_on_ctrl_c(tmp_path: Pat
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=90)
-    text = log.read_text()
+        text = log.read_text()
+        pg_running = (base / "pg" / "data" / "postmaster.pid").exists()
+        shutil.rmtree(root, ignore_errors=True)
     assert proc.returncode == 0, text
     assert "cluster stopped" in text
-    assert not (base / "pg" / "data" / "postmaster.pid").exists()  # PostgreSQL stopped
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # nginx let go of its port
+    assert not pg_running  # PostgreSQL was stopped too
+    with socket.socket() as sock:  # nginx let go of its port (TIME_WAIT aside)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
