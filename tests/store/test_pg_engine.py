@@ -18,7 +18,6 @@ import pytest
 
 from rundial_collector.store.errors import StoreUnavailable, WriteQueueFull
 from rundial_collector.store.postgres.engine import Conn, PgEngine, PgSettings, redacted_url
-from rundial_collector.store.postgres.store import PostgresStore
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.postgres import PgCluster, free_port, postgres_available
 
@@ -240,8 +239,6 @@ def test_the_collector_never_logs_the_password_when_the_database_is_unreachable(
     assert SECRET not in text
 
 
-@pytest.mark.skipif(not hasattr(PostgresStore, "create_workspace"),
-                    reason="the collector's bootstrap needs the PostgreSQL control part")
 def test_the_collector_start_up_line_shows_no_password(pg_cluster: PgCluster,
                                                        tmp_path: Path) -> None:
     url = pg_cluster.new_database("log").replace("postgres@", f"postgres:{SECRET}@", 1)
