@@ -93,8 +93,24 @@ async def test_a_stopped_database_raises_store_unavailable_and_recovers(
             with pytest.raises(StoreUnavailable):
                 await engine.write(_write_row)
         await asyncio.to_thread(own_cluster.start)
-        assert await _until_ok(engine) == 1  # the same engine, no re-creation
+        assert await engine.read(_one) == 1  # the same engine, no re-creation, at once
         assert await engine.write(_write_row) == 2  # the failed writes committed nothing
+    finally:
+        _ensure_running(own_cluster)
+        await engine.close()
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_after_a_restart_while_idle_the_next_call_succeeds(own_cluster: PgCluster,
+                                                                 mode: str) -> None:
+    """Pooled connections that died while idle are replaced on acquire: no call fails once
+    the server is back (a crash, ``immediate``, included)."""
+    engine = await _engine(own_cluster.new_database("idle"), pool_min_size=3, pool_max_size=3)
+    try:
+        assert await engine.write(_write_row) == 1
+        await asyncio.to_thread(own_cluster.restart, mode)
+        results = await asyncio.gather(*(engine.read(_one) for _ in range(3)))
+        assert results == [1, 1, 1]
     finally:
         _ensure_running(own_cluster)
         await engine.close()
