@@ -43,7 +43,7 @@ from tests.helpers.cluster import CollectorPair, behind
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.nginx import NginxProcess, nginx_available
-from tests.helpers.postgres import PgCluster, free_port, postgres_available
+from tests.helpers.postgres import PgCluster, free_port, postgres_available, private_cluster
 from tests.helpers.waiting import wait_until
 from tests.sdk.e2e_support import read_points, series_stats
 
@@ -161,15 +161,8 @@ class Cluster:
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[PgCluster]:
     """A PostgreSQL of this module's own (one test restarts it)."""
-    reason = postgres_available()
-    if reason is not None:
-        pytest.fail(reason)
-    pg = PgCluster()
-    pg.start()
-    try:
+    with private_cluster() as pg:
         yield pg
-    finally:
-        pg.destroy()
 
 
 @pytest.fixture

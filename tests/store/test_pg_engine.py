@@ -19,7 +19,7 @@ import pytest
 from rundial_collector.store.errors import StoreUnavailable, WriteQueueFull
 from rundial_collector.store.postgres.engine import Conn, PgEngine, PgSettings, redacted_url
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.postgres import PgCluster, free_port, postgres_available
+from tests.helpers.postgres import PgCluster, free_port, private_cluster
 
 SECRET = "s3cret-PW"  # the test clusters run in trust mode: any password is accepted
 
@@ -27,15 +27,8 @@ SECRET = "s3cret-PW"  # the test clusters run in trust mode: any password is acc
 @pytest.fixture(scope="module")
 def own_cluster() -> Iterator[PgCluster]:
     """A cluster these tests may stop and start."""
-    reason = postgres_available()
-    if reason is not None:
-        pytest.fail(reason)
-    cluster = PgCluster()
-    cluster.start()
-    try:
+    with private_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 async def _engine(url: str, **settings: float) -> PgEngine:
