@@ -241,8 +241,11 @@ async def test_kill_9_one_collector_mid_run(cluster: Cluster, tmp_path: Path,
 
     logger = Logger(run)
     logger.start()
-    await asyncio.to_thread(wait_until, lambda: count_through(cluster.b, run.id) >= 2000, 60,
-                            0.05, "points through both collectors")
+    await asyncio.to_thread(
+        wait_until, lambda: (count_through(cluster.b, run.id) >= 2000
+                             and all("/ingest/metrics\" 202" in proc.log_text()
+                                     for proc in (cluster.a, cluster.b))), 60, 0.05,
+        "batches stored through both collectors")
     cluster.a.kill()  # SIGKILL, with batches in flight
     killed_at = logger.logged
     await asyncio.to_thread(wait_until, lambda: logger.logged >= killed_at + 3000, 60, 0.05,
