@@ -63,6 +63,7 @@ class CommitListener:
         self.settings = settings
         self.callbacks: list[Callback] = []
         self.connected = asyncio.Event()  # set while LISTEN is active (tests wait on it)
+        self.sessions = 0  # how many times LISTEN was started (1 + reconnects)
         self._recent: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -108,6 +109,7 @@ class CommitListener:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         await conn.add_listener(CHANNEL, self._on_notify)
+        self.sessions += 1
         self.connected.set()
         while not lost.is_set() and not conn.is_closed():
             with contextlib.suppress(asyncio.TimeoutError):
