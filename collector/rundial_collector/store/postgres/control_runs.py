@@ -25,6 +25,7 @@ from rundial_collector.store.control_sql import (IS_DELETED, NOT_DELETED, REMEMB
                                                  numbered, page_sql, select_run_sql,
                                                  table_columns)
 from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.events_listen import notify_runs
 from rundial_collector.store.postgres.ingest_tx import touch_runs
 
 _SELECT_RUN = numbered(select_run_sql())
@@ -72,7 +73,10 @@ class PgRuns:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
     async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
-        await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
+        async def job(conn: Conn) -> None:
+            await touch_runs(conn, [(project_id, run_id)], now_ms)
+            await notify_runs(conn, [(project_id, run_id)])  # a lost run may be back
+        await self.engine.write(job)
 
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = _now_ms() - self.lost_after_ms
@@ -89,6 +93,7 @@ class PgRuns:
             if not finish_changes(run, status):
                 return run, False
             await execute(conn, finish_run(run, status, reason, finished_ms, now_ms))
+            await notify_runs(conn, [(run.project_id, run_id)])
             return await _reload(conn, run_id), True
         return await self.engine.write(job)
 
@@ -148,7 +153,9 @@ async def _start(conn: Conn, start: RunStart, now_ms: int) -> tuple[Run, bool]:
             await execute(conn, attach_run(existing, start, now_ms))
         if start.start_token is not None:
             await conn.execute(_REMEMBER_TOKEN, start.run_id, start.start_token)
-        return await _reload(conn, start.run_id), action == "create"
+        run = await _reload(conn, start.run_id)
+        await notify_runs(conn, [(run.project_id, run.run_id)])  # other collectors' streams
+        return run, action == "create"
     raise AssertionError(f"run {start.run_id} was created concurrently but cannot be read")
 
 
