@@ -17,6 +17,8 @@ Every function is read-only and raises only asyncpg's errors (the pump logs and 
 
 from __future__ import annotations
 
+from asyncpg import Record
+
 from rundial_collector.store.data_base import LogRow, SpanRecord
 from rundial_collector.store.event_rows import SPAN_COLUMNS, chunk_row, log_row
 from rundial_collector.store.events_base import ChunkRow, SpanRow
@@ -57,21 +59,28 @@ async def tail_chunks(conn: Conn, project_id: str, run_id: str, after: int, limi
 async def tail_lines(conn: Conn, project_id: str, run_id: str, after: int, limit: int
                      ) -> list[LogRow]:
     """Up to ``limit`` exposed log lines of the run with position > ``after``, by position."""
-    rows = await conn.fetch(
-        f"SELECT {_LINE_COLUMNS} FROM log_lines WHERE project_id = $1 AND run_id = $2"
-        f" AND log_id > $3 AND log_id < {BOUND} ORDER BY log_id LIMIT $4",
-        project_id, run_id, after, limit)
+    rows = await _tail(conn, ("log_lines", "log_id", _LINE_COLUMNS), project_id, run_id, after,
+                       limit)
     return [log_row(row) for row in rows]
 
 
 async def tail_spans(conn: Conn, project_id: str, run_id: str, after: int, limit: int
                      ) -> list[SpanRow]:
     """Up to ``limit`` exposed spans of the run with position > ``after``, by position."""
-    rows = await conn.fetch(
-        f"SELECT span_pk, {SPAN_COLUMNS} FROM spans WHERE project_id = $1 AND run_id = $2"
-        f" AND span_pk > $3 AND span_pk < {BOUND} ORDER BY span_pk LIMIT $4",
-        project_id, run_id, after, limit)
+    rows = await _tail(conn, ("spans", "span_pk", f"span_pk, {SPAN_COLUMNS}"), project_id,
+                       run_id, after, limit)
     return [SpanRow(int(row[0]), SpanRecord(*row[1:])) for row in rows]
+
+
+async def _tail(conn: Conn, table: tuple[str, str, str], project_id: str, run_id: str,
+                after: int, limit: int) -> list[Record]:
+    """Rows of ``table`` = (name, position column, selected columns), constants of this
+    module: the run's exposed rows after ``after``, by position."""
+    name, position, columns = table
+    return await conn.fetch(
+        f"SELECT {columns} FROM {name} WHERE project_id = $1 AND run_id = $2"
+        f" AND {position} > $3 AND {position} < {BOUND} ORDER BY {position} LIMIT $4",
+        project_id, run_id, after, limit)
 
 
 async def replay_spans(conn: Conn, project_id: str, run_id: str, window: tuple[int, int],
