@@ -211,3 +211,23 @@ async def _listening(store: PostgresStore, sessions: int) -> None:
     while store.listener.sessions < sessions:
         await asyncio.sleep(0.02)
     await store.listener.connected.wait()
+
+
+async def test_a_notification_reannounces_recent_runs(
+        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+    """A row of run X may still be held back by an older transaction of run Y when X's
+    notification arrives; Y's own notification then wakes X again."""
+    a, b = two_stores
+    heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    b.on_remote_commit(lambda project_id, run_id: heard.put_nowait((project_id, run_id)))
+    await asyncio.wait_for(b.listener.connected.wait(), 10)
+    older = Held(a, "older", go=True)  # run R, its transaction still open
+    await asyncio.wait_for(older.written.wait(), 10)
+    await a.ingest_logs(IngestBatch([line(1, 0, "x", run="run-x")], 1))
+    assert await asyncio.wait_for(heard.get(), 5) == (P, "run-x")
+    assert [x.message for x in (await b.tail_events(P, "run-x", (0, 0, 0), BIG)).lines] == []
+    older.release.set()
+    await asyncio.wait_for(older.task, 10)
+    woken = {await asyncio.wait_for(heard.get(), 5) for _ in range(2)}
+    assert woken == {(P, R), (P, "run-x")}
+    assert [x.message for x in (await b.tail_events(P, "run-x", (0, 0, 0), BIG)).lines] == ["x"]
