@@ -39,6 +39,9 @@ RECENT_SECONDS = 2.0
 RECENT_MAX_RUNS = 256
 log = logging.getLogger("rundial.events")
 Callback = Callable[[str, str], None]
+# What a lost or refused listening connection raises.
+_LOST: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
+                                          asyncpg.InterfaceError)
 
 
 async def notify_runs(conn: Conn, runs: Iterable[tuple[str, str]]) -> None:
@@ -78,24 +81,22 @@ class CommitListener:
                 await task
 
     async def _run(self) -> None:
+        """Listen; after a lost connection or a failed connect, wait (backoff) and again."""
         failures = 0
         while True:
+            listened = self.sessions
             try:
                 conn = await self._connect()
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
-                    asyncpg.InterfaceError) as exc:
-                delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
-                failures += 1
-                log.warning("events listener: cannot connect to %s (%s); retrying in %.1f s",
-                            redacted_url(self.settings.url), type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                continue
-            failures = 0
-            try:
-                await self._listen(conn)
-            finally:
-                self.connected.clear()
-                await _close_quietly(conn)
+                try:
+                    await self._listen(conn)
+                finally:
+                    self.connected.clear()
+                    await _close_quietly(conn)
+            except _LOST as exc:
+                log.warning("events listener: connection to %s failed (%s)",
+                            redacted_url(self.settings.url), type(exc).__name__)
+            failures = 0 if self.sessions > listened else failures + 1
+            await asyncio.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
 
     async def _connect(self) -> asyncpg.Connection[Any]:
         s = self.settings
@@ -121,7 +122,7 @@ class CommitListener:
         """A cheap round trip: a connection that died silently is noticed and replaced."""
         try:
             await asyncio.wait_for(conn.execute("SELECT 1"), self.settings.connect_timeout_seconds)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except _LOST:
             lost.set()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
