@@ -17,6 +17,7 @@ import pytest
 
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.data_base import IngestBatch, LogLine
+from rundial_collector.store.errors import StoreUnavailable
 from rundial_collector.store.postgres import events_sql
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.postgres.ingest_tx import ingest
@@ -231,3 +232,48 @@ async def test_a_notification_reannounces_recent_runs(
     woken = {await asyncio.wait_for(heard.get(), 5) for _ in range(2)}
     assert woken == {(P, R), (P, "run-x")}
     assert [x.message for x in (await b.tail_events(P, "run-x", (0, 0, 0), BIG)).lines] == ["x"]
+
+
+async def test_the_listener_reconnects_after_a_database_restart(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Its own cluster (the session's one is shared): while the server is down the listener
+    keeps retrying, and once it is back it listens again and hears commits."""
+    cluster = PgCluster()
+    await asyncio.to_thread(cluster.start)
+    try:
+        url = cluster.new_database()
+        a = PostgresStore(CollectorConfig(data_dir=tmp_path / "a", database_url=url))
+        b = PostgresStore(CollectorConfig(data_dir=tmp_path / "b", database_url=url))
+        await a.start()
+        await b.start()
+        try:
+            heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+            b.on_remote_commit(lambda p, r: heard.put_nowait((p, r)))
+            await asyncio.wait_for(_listening(b, sessions=1), 10)
+            await asyncio.to_thread(cluster.stop)
+            deadline = asyncio.get_running_loop().time() + 15
+            while not any("events listener: connection" in r.getMessage()
+                          for r in caplog.records):
+                assert asyncio.get_running_loop().time() < deadline, "no failed reconnect"
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(cluster.start)
+            await asyncio.wait_for(_listening(b, sessions=2), 20)
+            await _ingest_when_back(a, IngestBatch([line(1, 0, "back", run="after")], 1))
+            assert await asyncio.wait_for(heard.get(), 5) == (P, "after")
+        finally:
+            await a.close()
+            await b.close()
+    finally:
+        await asyncio.to_thread(cluster.destroy)
+
+
+async def _ingest_when_back(store: PostgresStore, batch: IngestBatch[LogLine]) -> None:
+    """Ingest, retrying while the pool still hands out connections the restart closed."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        try:
+            await store.ingest_logs(batch)
+            return
+        except StoreUnavailable:
+            assert asyncio.get_running_loop().time() < deadline, "the store never came back"
+            await asyncio.sleep(0.1)
