@@ -25,6 +25,7 @@ from rundial_collector.store.control_sql import (IS_DELETED, NOT_DELETED, REMEMB
                                                  numbered, page_sql, select_run_sql,
                                                  table_columns)
 from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.events_listen import notify_runs
 from rundial_collector.store.postgres.ingest_tx import touch_runs
 
 _SELECT_RUN = numbered(select_run_sql())
@@ -73,7 +74,10 @@ class PgRuns:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
     async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
-        await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
+        async def job(conn: Conn) -> None:
+            await touch_runs(conn, [(project_id, run_id)], now_ms)
+            await notify_runs(conn, [(project_id, run_id)])  # a lost run may be back
+        await self.engine.write(job)
 
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = _now_ms() - self.lost_after_ms
@@ -90,6 +94,7 @@ class PgRuns:
             if not finish_changes(run, status):
                 return run, False
             await execute(conn, finish_run(run, status, reason, finished_ms, now_ms))
+            await notify_runs(conn, [(run.project_id, run_id)])
             return await _reload(conn, run_id), True
         return await self.engine.write(job)
 
@@ -135,7 +140,7 @@ async def _start(conn: Conn, start: RunStart, now_ms: int) -> tuple[Run, bool]:
         sql, params = insert_run(start, now_ms)
         if await conn.fetchval(numbered(sql) + _NEW_RUN, *params) is not None:
             await _remember_token(conn, start)
-            return await _reload(conn, start.run_id), True
+            return await _announced(conn, start.run_id), True
     existing = await locked_run(conn, start.run_id)
     deleted = await conn.fetchval(_IS_DELETED, start.run_id) is not None
     token_known = (start.start_token is not None and await conn.fetchval(
@@ -145,13 +150,20 @@ async def _start(conn: Conn, start: RunStart, now_ms: int) -> tuple[Run, bool]:
     if action == "attach":
         await execute(conn, attach_run(existing, start, now_ms))
         await _remember_token(conn, start)
-        return await _reload(conn, start.run_id), False
+        return await _announced(conn, start.run_id), False
     return existing, False
 
 
 async def _remember_token(conn: Conn, start: RunStart) -> None:
     if start.start_token is not None:
         await conn.execute(_REMEMBER_TOKEN, start.run_id, start.start_token)
+
+
+async def _announced(conn: Conn, run_id: str) -> Run:
+    """The run as stored now, its change queued for other collectors' streams (NOTIFY)."""
+    run = await _reload(conn, run_id)
+    await notify_runs(conn, [(run.project_id, run.run_id)])
+    return run
 
 
 async def _reload(conn: Conn, run_id: str) -> Run:
