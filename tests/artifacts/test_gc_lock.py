@@ -4,7 +4,6 @@ sweeps. The "other collector" is a second store on the database holding the swee
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,28 +12,23 @@ from rundial_collector.config import CollectorConfig
 from rundial_collector.store.factory import open_store
 from tests.artifacts.conftest import api, blob_files, target
 from tests.artifacts.test_bad_input import entry
+from tests.artifacts.test_retention import short_ttl_collector  # noqa: F401
 from tests.collector.control import assert_error
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
-from tests.helpers.postgres import PgCluster
 from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
-def pg_collector(tmp_path: Path, pg_cluster: PgCluster) -> Iterator[CollectorProcess]:
-    """A collector on a fresh PostgreSQL database whose pending uploads expire after 1 s."""
-    proc = CollectorProcess(tmp_path / "data", database_url=pg_cluster.new_database(),
-                            extra_env={"RUNDIAL_COLLECTOR_ARTIFACT_PENDING_TTL_SECONDS": "1"})
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def store_backend() -> str:
+    """This module's collectors run on PostgreSQL (the lock is a PostgreSQL advisory lock)."""
+    return "postgres"
 
 
-async def test_gc_is_refused_while_another_collector_sweeps(pg_collector: CollectorProcess,
-                                                             tmp_path: Path) -> None:
-    c = pg_collector
+async def test_gc_is_refused_while_another_collector_sweeps(
+        short_ttl_collector: CollectorProcess, tmp_path: Path) -> None:
+    """Pending uploads expire after 1 s on this collector (``short_ttl_collector``)."""
+    c = short_ttl_collector
     data = b"abandoned upload " * 100
     status, _, started = api(c, "POST", "/api/v1/artifacts/initiate", {
         **target(c), "runId": "run-gc-lock", "name": "orphan", "files": [entry(data)]})
