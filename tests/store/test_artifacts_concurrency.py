@@ -8,16 +8,20 @@ the file). Both stores' calls are interleaved with ``asyncio.gather``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.artifacts_base import MediaQuery
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
+from rundial_collector.store.postgres.artifacts import insert_media
 from tests.helpers.postgres import PgCluster
-from tests.store.artifact_data import NOW_MS, PROJECT, new_version
+from tests.store.artifact_data import NOW_MS, PROJECT, media, new_version
 
 VERSIONS = 24
 
@@ -113,3 +117,38 @@ async def test_one_sweeper_at_a_time_across_postgres_stores(two_pg_stores: list[
             assert same_store_again is False  # one sweep per database, even in one collector
     async with second.sweep_lock() as after:
         assert after is True
+
+
+async def test_a_media_pager_never_skips_an_item_committed_late(
+        two_pg_stores: list[Store], pg_cluster: PgCluster) -> None:
+    """Collector A has inserted a media item but not committed (its id is drawn) when collector
+    B stores another item of the same run. A reader paging by id must still see A's item once
+    it commits: B's item may not become visible with a larger id before A's."""
+    store = two_pg_stores[0]
+    url = store.engine.settings.url  # type: ignore[attr-defined]
+    conn = await asyncpg.connect(url)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await insert_media(conn, [media("r", "k", 1)])  # collector A, not committed yet
+        later = asyncio.create_task(store.add_media_items([media("r", "k", 2)]))
+        await eventually_waits_or_done(conn, later)
+        first = await store.query_media(MediaQuery(PROJECT, "r"))
+        await tx.commit()
+        assert await later == 1
+        after = first[-1].item_id if first else 0
+        rest = await store.query_media(MediaQuery(PROJECT, "r", after_id=after or 0))
+        assert sorted(m.step for m in first + rest) == [1, 2]
+    finally:
+        await conn.close()
+
+
+async def eventually_waits_or_done(conn: asyncpg.Connection, task: asyncio.Task[int]) -> None:
+    """Until ``task`` finished or some session waits for a lock (no sleeping on a guess)."""
+    deadline = time.monotonic() + 10.0
+    while not task.done():
+        waiting = await conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        if waiting:
+            return
+        assert time.monotonic() < deadline, "neither finished nor waiting"
+        await asyncio.sleep(0.01)

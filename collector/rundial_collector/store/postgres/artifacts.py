@@ -30,6 +30,21 @@ _MEDIA_INSERT = (
     f"INSERT INTO media_items ({MEDIA_COLUMNS}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_MEDIA_TYPES, start=1))
     + ") ON CONFLICT DO NOTHING RETURNING item_id")
+_MEDIA_LOCK = "rundial.media.run"
+
+
+async def insert_media(conn: Conn, items: Sequence[MediaItem]) -> int:
+    """Insert ``items`` (repeats ignored) in the caller's transaction; the count stored.
+
+    ``item_id`` is the paging cursor of :meth:`query_media` ("items after this id" of one run),
+    so a run's ids must become visible in increasing order: two collectors could otherwise
+    commit ids 11 then 10, and a reader that already paged past 11 would never see 10. A
+    transaction lock per (project, run), taken in sorted order, makes the inserts of one run
+    follow each other (the second draws its ids after the first committed)."""
+    for project_id, run_id in sorted({(item.project_id, item.run_id) for item in items}):
+        await sql.lock_pair(conn, _MEDIA_LOCK, project_id, run_id)
+    columns = [list(values) for values in zip(*(media_row(item) for item in items))]
+    return len(await conn.fetch(_MEDIA_INSERT, *columns))
 
 
 class PgArtifacts(PgAssetReads):
@@ -130,11 +145,9 @@ class PgArtifacts(PgAssetReads):
         return await self.engine.read(read)
 
     async def add_media_items(self, items: Sequence[MediaItem]) -> int:
-        columns = [list(values) for values in zip(*(media_row(item) for item in items))]
-
-        async def insert(conn: Conn) -> int:
-            return len(await conn.fetch(_MEDIA_INSERT, *columns))
-        return await self.engine.write(insert) if items else 0
+        if not items:
+            return 0
+        return await self.engine.write(lambda conn: insert_media(conn, items))
 
     async def query_media(self, query: MediaQuery) -> list[MediaItem]:
         where, params = media_filter(query, lambda n: f"${n}")
