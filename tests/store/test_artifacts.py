@@ -13,6 +13,13 @@ from rundial_collector.store.control_base import StoreConflict, StoreNotFound
 from tests.store.artifact_data import NOW_MS, OTHER_PROJECT, PROJECT, new_version, sha
 
 
+async def number_of(store: Store, artifact_id: str) -> int | None:
+    """The version number of a known artifact id."""
+    found = await store.get_artifact_version(artifact_id)
+    assert found is not None
+    return found.version
+
+
 async def publish(store: Store, name: str = "model", **kwargs: object) -> str:
     """Begin and finalize one version; its artifact id."""
     v = await store.begin_artifact_upload(new_version(name, **kwargs))  # type: ignore[arg-type]
@@ -41,10 +48,9 @@ async def test_versions_count_up_per_project_and_name_and_latest_moves(store: St
     ids = [await publish(store, "model") for _ in range(3)]
     other_name = await publish(store, "data")
     other_project = await publish(store, "model", project_id=OTHER_PROJECT)
-    numbers = [(await store.get_artifact_version(i)).version for i in ids]  # type: ignore[union-attr]
-    assert numbers == [1, 2, 3]
-    assert (await store.get_artifact_version(other_name)).version == 1  # type: ignore[union-attr]
-    assert (await store.get_artifact_version(other_project)).version == 1  # type: ignore[union-attr]
+    assert [await number_of(store, i) for i in ids] == [1, 2, 3]
+    assert await number_of(store, other_name) == 1
+    assert await number_of(store, other_project) == 1
     latest = await store.resolve_artifact(PROJECT, "model", "latest", None)
     assert latest is not None and latest.artifact_id == ids[-1] and latest.aliases == ("latest",)
     first = await store.get_artifact_version(ids[0])
@@ -166,7 +172,8 @@ async def test_expiry_releases_only_blobs_nobody_else_lists(store: Store) -> Non
     assert await store.expire_artifact_uploads(NOW_MS) == [sha("gone")]
     expired = await store.get_artifact_version(stale.artifact_id)
     assert expired is not None and expired.state == "expired" and expired.files == ()
-    assert (await store.get_artifact_version(fresh.artifact_id)).state == "pending"  # type: ignore[union-attr]
+    still = await store.get_artifact_version(fresh.artifact_id)
+    assert still is not None and still.state == "pending"
     assert await store.unreferenced_blobs([sha("gone"), sha("kept")]) == [sha("gone")]
     assert await store.expire_artifact_uploads(NOW_MS) == []
 

@@ -4,8 +4,9 @@ msgspec checks shapes and types (400 with ``details.field``); the functions here
 names, aliases, file paths, hashes, content types, refs and the retention hint. Patterns match
 the whole value (anchored at the very end, so a trailing newline does not slip past ``$``).
 Paths are validated as POSIX relative paths and rejected (400) when absolute, containing
-``..``/``.``/empty segments, NUL or other control characters, or backslashes. They are stored as labels only: the blob store
-addresses content by sha256, so no user-supplied text ever becomes a filesystem path.
+``..``/``.``/empty segments, NUL or other control characters, or backslashes. They are stored
+as labels only: the blob store addresses content by sha256, so no user-supplied text ever
+becomes a filesystem path.
 """
 
 from __future__ import annotations
