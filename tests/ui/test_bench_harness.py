@@ -22,6 +22,7 @@ DRAW_DELAY_MS, ZOOM_DELAY_MS, TABLE_DELAY_MS = 30, 20, 10
 CHARTS = """<!doctype html><div id="chart-grid" data-state="loading"></div><script>
 const params = new URLSearchParams(location.search);
 const keys = params.get("keys") === "train/" ? ["train/m00", "train/m01"] : [params.get("keys")];
+const series = (params.get("runs") ?? "").split(",").map((runId) => ({runId}));
 window.__rundialCharts = new Map();
 setTimeout(() => {
   const grid = document.getElementById("chart-grid");
@@ -34,10 +35,10 @@ setTimeout(() => {
     chart.dataset.key = key;
     chart.dataset.state = "drawn";
     chart.dataset.drawnMs = String(performance.now());
-    window.__rundialCharts.set(key, {series: [], bucketSize: 1000});
+    window.__rundialCharts.set(key, {series, bucketSize: 1000});
     over.addEventListener("mouseup", () => setTimeout(() => {
       chart.dataset.zoom = "10,20";
-      window.__rundialCharts.set(key, {series: [], bucketSize: 1});
+      window.__rundialCharts.set(key, {series, bucketSize: 1});
       chart.dataset.drawnMs = String(performance.now());
     }, %(zoom)d));
   }
@@ -93,6 +94,16 @@ def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.Captur
         median = float(text.split()[0])
         delay = ZOOM_DELAY_MS if name == "zoom" else DRAW_DELAY_MS
         assert median >= delay - 1, (name, text)  # the wait covers the page's own delay
+
+
+def test_the_dashboard_waits_for_every_run_of_every_chart(
+        pages: Pages, capsys: pytest.CaptureFixture[str]) -> None:
+    """A grid whose charts are drawn with fewer runs than the URL names is not "all drawn"."""
+    url = pages.project_url(pages.proc.project, runs="dash-00", keys="train/")
+    assert measure("dashboard", lambda: [pages.all_drawn_ms(url, 2, runs=1)]) is not None
+    pages.wait_ms = 300
+    assert measure("dashboard", lambda: [pages.all_drawn_ms(url, 2, runs=2)]) is None
+    assert "n/a (2 charts of 2 runs drawn not reached" in capsys.readouterr().out
 
 
 def test_table_figures_time_sort_and_filter(pages: Pages,
