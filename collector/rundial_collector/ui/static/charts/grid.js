@@ -8,6 +8,7 @@ import { entrySeries, givenRecord } from "./data.js";
 import { bucketSize } from "./fidelity.js";
 import { groupKeys } from "./keys.js";
 import { createLiveCharts } from "./live.js";
+import { earlyOr } from "../early.js";
 import { createLoader } from "./loader.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
@@ -233,7 +234,8 @@ export function mountChartGrid(container, options) {
     live.follow(runs);
     gridEl.dataset.state = "loading";
     const notLive = live.unsettled(runIds); // the keys are read at once, not after the sockets
-    const lists = await keysOfRuns(options.projectId, runIds);
+    const lists = await earlyOr(`keys ${runIds.join(",")}`, options.projectId,
+      () => keysOfRuns(options.projectId, runIds));
     if (mine !== generation) return;
     keysLoading = false;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
@@ -285,10 +287,11 @@ export function mountChartGrid(container, options) {
     // chart the URL's runs at once; their names, status and start follow (no refetch then)
     const ids = urlRunIds();
     void setRuns(ids.map(provisionalRun));
-    void runsFromUrl(options, ids).then((found) => {
-      if (runs.map((r) => r.runId).join(",") === ids.join(",")) void setRuns(found);
-      live.lookedUp(ids);
-    });
+    void earlyOr(`runs ${ids.join(",")}`, options.projectId, () => runsFromUrl(options, ids))
+      .then((found) => {
+        if (runs.map((r) => r.runId).join(",") === ids.join(",")) void setRuns(found);
+        live.lookedUp(ids);
+      });
   } else layout();
 
   /** @type {ChartGrid} */
