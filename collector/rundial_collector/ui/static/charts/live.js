@@ -77,6 +77,8 @@ export function createLiveCharts(holder, projectId, deps) {
   const readRuns = new Set();
   /** @type {Set<string>} runs known only by their id (their status is being looked up) */
   const unknown = new Set();
+  /** @type {Set<string>} runs followed because they are running (or lost) */
+  const running = new Set();
   let badge = mountLiveStatus(holder);
 
   /**
@@ -158,7 +160,9 @@ export function createLiveCharts(holder, projectId, deps) {
       for (const runId of [...statuses.keys()]) if (!ids.has(runId)) statuses.delete(runId);
       for (const runId of [...ready.keys()]) if (!ids.has(runId)) ready.delete(runId);
       unknown.clear();
+      running.clear();
       for (const r of runs) {
+        if (FOLLOWED.has(r.status)) running.add(r.runId);
         // a run known only by its id may be running: its reads wait until its status is known
         if (r.status === "unknown") unknown.add(r.runId);
         if (!ready.has(r.runId) && (unknown.has(r.runId) || FOLLOWED.has(r.status))) {
@@ -183,7 +187,7 @@ export function createLiveCharts(holder, projectId, deps) {
     /** Those of ``runIds`` not known to be live (unfollowed runs included). @param {string[]} runIds */
     unsettled: (/** @type {string[]} */ runIds) => runIds.filter((id) => !ready.get(id)?.settled),
     /** Whether ``runId`` is followed (it is running). @param {string} runId */
-    followed: (/** @type {string} */ runId) => ready.has(runId) && !unknown.has(runId),
+    followed: (/** @type {string} */ runId) => running.has(runId),
     /**
      * Call ``read(ids)`` for ``runIds`` in waves, each run once its socket is live: at once for
      * the runs that need no wait (not followed, already live, or waited for READY_WAIT_MS),
