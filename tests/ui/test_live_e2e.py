@@ -186,6 +186,14 @@ def test_a_logged_point_reaches_the_open_chart_without_a_chart_request(
     tab.wait_steps(list(range(17)))
 
 
+def _release_and_wait_live(page: Any, held: list[Any]) -> None:
+    """Connect the one held (routed) socket to the collector; wait until the grid is live."""
+    page.wait_for_function("() => true")  # let Playwright hand over the routed socket
+    assert len(held) == 1
+    held[0].connect_to_server()
+    page.locator('#charts-pane .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
+
+
 def _grid_read(req: Any) -> bool:
     """A chart grid's read (not the parallel-coordinates panel's buckets=1 one)."""
     return bool(req.url.endswith("/api/v1/query/chart") and req.post_data
@@ -219,11 +227,7 @@ def test_a_slow_socket_delays_only_its_own_run_and_loses_no_point(
             pass  # the slow run's read, its socket still held
         slow.log({KEY: 5.0}, step=5)  # committed after that read, before the slow stream is live
         assert slow.flush()
-        page.wait_for_function("() => true")  # let Playwright hand over the routed socket
-        assert len(held) == 1
-        held[0].connect_to_server()
-        page.locator('#charts-pane .live-status[data-status="live"]').wait_for(
-            timeout=TIMEOUT_MS)
+        _release_and_wait_live(page, held)
         fast.log({KEY: 5.0}, step=5)
         slow.log({KEY: 6.0}, step=6)
         assert fast.flush() and slow.flush()
@@ -256,11 +260,7 @@ def test_a_key_first_logged_before_the_stream_is_live_gets_its_chart(
             _project_page(tab, run.run_id)
         run.log({"eval/acc": 0.5}, step=0)  # after the keys read, before the stream is live
         assert run.flush()
-        page.wait_for_function("() => true")  # let Playwright hand over the routed socket
-        assert len(held) == 1
-        held[0].connect_to_server()
-        page.locator('#charts-pane .live-status[data-status="live"]').wait_for(
-            timeout=TIMEOUT_MS)
+        _release_and_wait_live(page, held)
         tab.wait_steps([0], key="eval/acc")
     finally:
         run.finish()
