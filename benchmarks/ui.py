@@ -248,7 +248,7 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
         reason = reason or "the playwright package is not installed"
     if reason:
         for name in wanted:
-            print(f"  {name:<20} n/a ({reason})")
+            print(f"  {name:<28} n/a ({reason})")
         return
     charts = [f for f in ("chart-1m", "dashboard", "zoom") if f in wanted]
     if charts:

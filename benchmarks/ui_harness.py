@@ -28,7 +28,7 @@ class NotReached(Exception):
 def summary(name: str, samples: list[float], baseline: float | None = None) -> float:
     median = statistics.median(samples)
     goal = GOALS_MS.get(name)
-    text = f"  {name:<20} {median:8.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}"
+    text = f"  {name:<28} {median:8.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}"
     text += f", n={len(samples)})"
     if goal:
         text += f"  {median / goal:.2f} of the {goal:g} ms goal"
@@ -44,9 +44,9 @@ def measure(name: str, fn: Callable[[], list[float]], baseline: float | None = N
     try:
         return summary(name, fn(), baseline)
     except NotReached as exc:
-        print(f"  {name:<20} n/a ({exc})", flush=True)
+        print(f"  {name:<28} n/a ({exc})", flush=True)
     except Exception as exc:  # a playwright timeout or a page error: the figure is not there
-        print(f"  {name:<20} n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+        print(f"  {name:<28} n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
               flush=True)
     return None
 

@@ -7,6 +7,7 @@ table are separate components); the login still goes to the real collector."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,8 +78,9 @@ def pages(browser: Any, ui_collector: CollectorProcess) -> Iterator[Pages]:
 
 def _figures(out: str) -> dict[str, str]:
     """Figure name → its text (the indented per-load timeline lines left out)."""
-    return {line[:22].strip(): line[22:].strip() for line in out.splitlines()
-            if line.strip() and not line.startswith("    ")}
+    rows = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in out.splitlines()
+            if line.strip() and not line.startswith("    ")]
+    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
 
 
 def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.CaptureFixture[str]
@@ -94,6 +96,17 @@ def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.Captur
         median = float(text.split()[0])
         delay = ZOOM_DELAY_MS if name == "zoom" else DRAW_DELAY_MS
         assert median >= delay - 1, (name, text)  # the wait covers the page's own delay
+
+
+def test_running_chart_figures_are_named_apart(pages: Pages,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``--running``: the same chart figures, named for runs still running, with their goals."""
+    chart_figures(pages, SIZES, repeats=1, wanted=["chart-1m", "dashboard"], suffix=" (running)")
+    figures = _figures(capsys.readouterr().out)
+    assert set(figures) == {"chart-1k (running)", "chart-1m (running)",
+                            "dashboard 1 chart (running)", "dashboard (running)"}, figures
+    assert "of the 300 ms goal" in figures["chart-1m (running)"]
+    assert "of the 1500 ms goal" in figures["dashboard (running)"]
 
 
 def test_the_dashboard_waits_for_every_run_of_every_chart(
