@@ -102,26 +102,6 @@ def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, wanted: list
         measure("zoom", lambda: repeat(repeats, lambda: zoom_ms(pages, one, "train/loss")))
 
 
-SHOWN_WATCH = """([selector, attribute, before]) => {
-    window.__bench_shown = null;
-    const changed = () => document.querySelector(selector)?.getAttribute(attribute) !== before;
-    const watch = new MutationObserver(() => {
-      if (!changed()) return;
-      watch.disconnect();
-      requestAnimationFrame(() => { window.__bench_shown = performance.now(); });
-    });
-    watch.observe(document.querySelector("#runs-table") ?? document.body,
-                  {attributes: true, childList: true, subtree: true});
-}"""
-
-
-def arm_shown(pages: Pages, selector: str, attribute: str, before: str | None) -> None:
-    """Set ``window.__bench_shown`` to ``performance.now()`` in the first animation frame after
-    the DOM change that makes ``selector``'s ``attribute`` differ from ``before`` (a mutation
-    observer armed before the interaction, so Playwright's own round trips are not counted)."""
-    pages.page.evaluate(SHOWN_WATCH, [selector, attribute, before])
-
-
 def zoom_ms(pages: Pages, url: str, key: str) -> float:
     """Drag over 1% of the plot's width in its middle; ms from mouseup to the refetched draw."""
     pages.chart_drawn_ms(url, key)
@@ -201,13 +181,13 @@ def table_figures(pages: Pages, repeats: int, rows: int) -> None:
             raise NotReached("no th[data-sort] header")
         header = pages.page.locator(f'th[data-sort="{column}"]')
         before = header.get_attribute("aria-sort")
-        arm_shown(pages, f'th[data-sort="{column}"]', "aria-sort", before)
+        pages.arm_shown(f'th[data-sort="{column}"]', "aria-sort", before)
         header.click()
         shown = pages.until("window.__bench_shown", None, "aria-sort changed")
         return float(shown) - float(pages.page.evaluate("window.__bench_click"))
 
     def filter_ms() -> float:
-        arm_shown(pages, "#runs-table", "data-rows", str(rows))
+        pages.arm_shown("#runs-table", "data-rows", str(rows))
         pages.page.fill("#runs-filter", "config.lr < 0.001", timeout=pages.wait_ms)
         shown = pages.until("window.__bench_shown", None, "data-rows changed")
         return float(shown) - float(pages.page.evaluate("window.__bench_input"))

@@ -21,6 +21,19 @@ EVENT_CLOCK = """for (const name of ["mouseup", "click", "input"]) {
 }"""
 
 
+SHOWN_WATCH = """([selector, attribute, before]) => {
+    window.__bench_shown = null;
+    const changed = () => document.querySelector(selector)?.getAttribute(attribute) !== before;
+    const watch = new MutationObserver(() => {
+      if (!changed()) return;
+      watch.disconnect();
+      requestAnimationFrame(() => { window.__bench_shown = performance.now(); });
+    });
+    watch.observe(document.querySelector("#runs-table") ?? document.body,
+                  {attributes: true, childList: true, subtree: true});
+}"""
+
+
 class NotReached(Exception):
     """The page did not reach the state a figure waits for (the reason is printed)."""
 
@@ -98,6 +111,13 @@ class Pages:
             const chart = document.querySelector(`.chart[data-key="${CSS.escape(key)}"]`);
             return chart?.dataset.state === "drawn" && Number(chart.dataset.drawnMs); }""",
                                 key, f"chart {key} drawn"))
+
+    def arm_shown(self, selector: str, attribute: str, before: str | None) -> None:
+        """Set ``window.__bench_shown`` to ``performance.now()`` in the first animation frame
+        after the DOM change that makes ``selector``'s ``attribute`` differ from ``before`` (a
+        mutation observer armed before the interaction, so Playwright's own round trips are
+        not counted)."""
+        self.page.evaluate(SHOWN_WATCH, [selector, attribute, before])
 
     def tall_viewport(self, height_px: int) -> None:
         """Make the viewport ``height_px`` tall (1600 px wide); 1000 restores the default."""
