@@ -171,3 +171,17 @@ async def test_a_revocation_is_seen_by_the_other_store(store: Store, other: Stor
     assert after is not None and after.revoked_ms == 1_500
     via_session = await other.find_ui_session("s1", 2_000)
     assert via_session is not None and via_session.revoked_ms == 1_500
+
+
+async def test_only_one_first_key_is_stored_when_two_collectors_bootstrap(
+        store: Store, other: Store) -> None:
+    """Two collectors starting on one fresh database: exactly one first key wins."""
+    keys = [NewApiKey(f"key_first_{n}", f"hash_first_{n}", None, None, ("admin",), "first")
+            for n in range(2)]
+    results = await _both(store.create_first_api_key(keys[0]),
+                          other.create_first_api_key(keys[1]))
+    _check(results)
+    assert sum(result is not None for result in results) == 1, results
+    assert await store.count_api_keys() == 1
+    assert await other.create_first_api_key(
+        NewApiKey("key_late", "hash_late", None, None, ("admin",), "late")) is None
