@@ -1,16 +1,97 @@
-"""PostgreSQL: metric ingest and every metric read (series, pages, keys, charts). (Skeleton: filled in by its own change.)"""
+"""PostgreSQL: metric ingest and every metric read (series, pages, keys, charts).
+
+Same design as SQLite (:mod:`rundial_collector.store.sqlite.metrics`): one ``metric_chunks``
+row per (series, ingest request) holding packed arrays and the chunk's chart aggregates,
+append-only; duplicate steps are resolved at read time, the point of the higher ``chunk_id``
+(then the later one within a request) winning. Chunk ids come from one identity sequence, so
+every collector reads the same resolution of the same committed chunks. Ingest goes through
+the shared transaction of :mod:`.ingest_tx` and appends by ``COPY`` (:mod:`.metrics_write`);
+reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and :mod:`.metrics_chart`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from rundial_collector.config import CollectorConfig
-from rundial_collector.store.postgres.engine import PgEngine
+from rundial_collector.store.batch_base import RunKeys
+from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricKeyInfo,
+                                               ResolvedSeries, SeriesChunk, WriteOutcome)
+from rundial_collector.store.postgres import metrics_keys
+from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
+from rundial_collector.store.postgres.metrics_chart import read_chart
+from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
+from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
+from rundial_collector.store.series_cache import SeriesCache
+from rundial_collector.store.chart_compose import not_found
+from rundial_collector.store.series_math import Points
 
 
 class PgMetrics:
-    """Part of :class:`PostgresStore` (which sets ``engine`` and ``config``)."""
+    """Part of :class:`PostgresStore` (which sets ``engine``, ``config`` and ``purger``)."""
 
     engine: PgEngine
     config: CollectorConfig
+    purger: KeyPurger
+    # From :class:`PgEvents` (the runs row or any stored metric, log or span).
+    run_known: Callable[[str, str], Awaitable[bool]]
 
     def __init__(self) -> None:
-        pass
+        self._metric_reader = PgSeriesReader(SeriesCache())
+
+    async def ingest_metrics(self, batch: IngestBatch[SeriesChunk]) -> WriteOutcome:
+        prepared = prepared_chunks(batch.items)
+
+        async def writer(conn: Conn, _items: Sequence[object], now_ms: int) -> None:
+            await write_prepared(conn, prepared, now_ms)
+
+        return await ingest(self.engine, batch, writer, self.purger)
+
+    async def metric_keys(self, project_id: str, run_id: str | None, limit: int,
+                          offset: int) -> list[MetricKeyInfo]:
+        return await self.engine.read(
+            lambda conn: metrics_keys.metric_keys(conn, project_id, run_id, limit, offset))
+
+    async def run_keys_from(self, project_id: str, run_id: str, start_key: str, limit: int,
+                            system_last: bool) -> list[str]:
+        return await self.engine.read(lambda conn: metrics_keys.run_keys_from(
+            conn, project_id, run_id, start_key, limit, system_last))
+
+    async def read_series(self, project_id: str, run_id: str, metric_key: str,
+                          rank: int | None = None) -> ResolvedSeries:
+        return await self.engine.read(lambda conn: self._metric_reader.read_series(
+            conn, project_id, run_id, metric_key, rank))
+
+    async def read_series_page(self, project_id: str, run_id: str, metric_key: str,
+                               rank: int | None, after_step: int, limit: int) -> Points:
+        return await self.engine.read(lambda conn: self._metric_reader.read_page(
+            conn, project_id, run_id, metric_key, rank, after_step, limit))
+
+    async def read_chart(self, project_id: str, run_id: str, metric_key: str,
+                         start_step: int | None, end_step: int | None,
+                         buckets: int) -> ChartSeries:
+        async def read(conn: Conn) -> ChartSeries:
+            series_id = await series_id_of(conn, project_id, run_id, metric_key)
+            if series_id is None:
+                return not_found(start_step, end_step)
+            return await read_chart(conn, series_id, start_step, end_step, buckets)
+
+        return await self.engine.read(read)
+
+    async def keys_of_runs(self, project_id: str, run_ids: list[str], first_offset: int,
+                           budget: int) -> list[RunKeys]:
+        """As SQLite's: each run's keys from its offset until the budget is spent. A run
+        without keys (from offset 0) is asked :meth:`run_known` (another read)."""
+        out: list[RunKeys] = []
+        for index, run_id in enumerate(run_ids):
+            if budget <= 0:
+                break
+            offset = first_offset if index == 0 else 0
+            found = [info.metric_key for info in await self.metric_keys(
+                project_id, run_id, budget + 1, offset)]
+            known = bool(found) or offset > 0 or await self.run_known(project_id, run_id)
+            keys = tuple(found[:budget])
+            out.append(RunKeys(run_id, known, offset, keys, len(found) <= budget))
+            budget -= len(keys)
+        return out
