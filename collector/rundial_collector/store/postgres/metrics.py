@@ -11,10 +11,12 @@ reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and :mod:`.metrics_chart`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol, cast
 
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.batch_base import RunKeys
+from rundial_collector.store.chart_compose import not_found
 from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricKeyInfo,
                                                ResolvedSeries, SeriesChunk, WriteOutcome)
 from rundial_collector.store.postgres import metrics_keys
@@ -24,8 +26,13 @@ from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
 from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.chart_compose import not_found
 from rundial_collector.store.series_math import Points
+
+
+class _KnowsRuns(Protocol):
+    """:meth:`run_known` comes from :class:`PgEvents`, the part that owns logs and spans."""
+
+    async def run_known(self, project_id: str, run_id: str) -> bool: ...
 
 
 class PgMetrics:
@@ -34,8 +41,6 @@ class PgMetrics:
     engine: PgEngine
     config: CollectorConfig
     purger: KeyPurger
-    # From :class:`PgEvents` (the runs row or any stored metric, log or span).
-    run_known: Callable[[str, str], Awaitable[bool]]
 
     def __init__(self) -> None:
         self._metric_reader = PgSeriesReader(SeriesCache())
@@ -90,7 +95,8 @@ class PgMetrics:
             offset = first_offset if index == 0 else 0
             found = [info.metric_key for info in await self.metric_keys(
                 project_id, run_id, budget + 1, offset)]
-            known = bool(found) or offset > 0 or await self.run_known(project_id, run_id)
+            known = (bool(found) or offset > 0
+                     or await cast(_KnowsRuns, self).run_known(project_id, run_id))
             keys = tuple(found[:budget])
             out.append(RunKeys(run_id, known, offset, keys, len(found) <= budget))
             budget -= len(keys)
