@@ -10,6 +10,7 @@ import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -156,5 +157,28 @@ async def test_keys_sort_bytewise_in_a_database_with_a_language_collation(
         assert [k.metric_key for k in await store.metric_keys(PROJECT, "r1", 100, 0)] \
             == sorted(keys)
         assert await store.run_keys_from(PROJECT, "r1", "a/z", 3, False) == ["a/z", "a/é", "aB"]
+    finally:
+        await store.close()
+
+
+async def test_series_deleted_from_outside_are_created_again(tmp_path: Path,
+                                                              pg_cluster: PgCluster) -> None:
+    """A collector remembers committed series ids; if an operator deletes the rows, the next
+    ingest of that key fails its foreign key once, forgets the ids and stores the batch."""
+    url = pg_cluster.new_database()
+    store = open_store(CollectorConfig(data_dir=tmp_path, database_url=url))
+    await store.start()
+    try:
+        await temporary_runs_table(store)
+        await ingest(store, chunk("r1", "loss", [(1, 1.0)]))
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DELETE FROM metric_chunks")
+            await conn.execute("DELETE FROM series")
+        finally:
+            await conn.close()
+        outcome = await ingest(store, chunk("r1", "loss", [(2, 2.0)]), key="after-delete")
+        assert (outcome.accepted, outcome.duplicate) == (1, False)
+        assert rows((await store.read_series(PROJECT, "r1", "loss")).points) == [(2, 2.0, 0)]
     finally:
         await store.close()

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, cast
 
+import asyncpg
+
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.batch_base import RunKeys
 from rundial_collector.store.chart_compose import not_found
@@ -24,7 +26,8 @@ from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
 from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
-from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
+from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey,
+                                                            prepared_chunks, write_prepared)
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import Points
 
@@ -44,14 +47,27 @@ class PgMetrics:
 
     def __init__(self) -> None:
         self._metric_reader = PgSeriesReader(SeriesCache())
+        self._series_ids = SeriesIds()
 
     async def ingest_metrics(self, batch: IngestBatch[SeriesChunk]) -> WriteOutcome:
+        """One ingest transaction (:func:`.ingest_tx.ingest`); series ids this collector has
+        seen committed are not looked up again. A cached id whose row is gone (deleted from
+        outside) fails the COPY's foreign key: the cache is dropped and the batch retried."""
         prepared = prepared_chunks(batch.items)
+        written: dict[SeriesKey, int] = {}
 
         async def writer(conn: Conn, _items: Sequence[object], now_ms: int) -> None:
-            await write_prepared(conn, prepared, now_ms)
+            written.clear()
+            known = self._series_ids.known(sorted({c.key for c in prepared}))
+            written.update(await write_prepared(conn, prepared, now_ms, known))
 
-        return await ingest(self.engine, batch, writer, self.purger)
+        try:
+            outcome = await ingest(self.engine, batch, writer, self.purger)
+        except asyncpg.ForeignKeyViolationError:
+            self._series_ids.forget()
+            outcome = await ingest(self.engine, batch, writer, self.purger)
+        self._series_ids.remember(written)
+        return outcome
 
     async def metric_keys(self, project_id: str, run_id: str | None, limit: int,
                           offset: int) -> list[MetricKeyInfo]:

@@ -4,7 +4,9 @@ Everything per point (packing the arrays, resolving each chunk on its own for it
 aggregates) is computed once, before the transaction (:func:`prepared_chunks`), so a retried
 transaction only repeats the database work. In the transaction (:func:`write_prepared`):
 
-1. one ``SELECT`` finds the series ids of the request's keys; the missing ones are inserted
+1. the series ids of the request's keys come from this collector's cache of committed series
+   (:class:`SeriesIds`; series rows are never deleted), else one ``SELECT`` finds them; the
+   missing ones are inserted
    with ``INSERT ... ON CONFLICT DO NOTHING`` in sorted key order (two collectors creating the
    same keys wait for each other on the unique index in the same order, so they never
    deadlock) and selected again (under READ COMMITTED the second ``SELECT`` sees a row another
@@ -15,7 +17,8 @@ transaction only repeats the database work. In the transaction (:func:`write_pre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rundial_collector.store.chart_compose import chunk_aggregates
@@ -60,13 +63,47 @@ def prepared_chunks(chunks: Sequence[SeriesChunk]) -> list[PreparedChunk]:
     return out
 
 
-async def write_prepared(conn: Conn, chunks: Sequence[PreparedChunk], now_ms: int) -> None:
-    """Append ``chunks`` (inside the ingest transaction): series ids, then one COPY."""
+SERIES_IDS_CACHED = 100_000  # series ids a collector remembers (about 20 MB at most)
+
+
+class SeriesIds:
+    """Series ids of committed series rows, least recently used evicted. Only ids whose row
+    is committed may enter (:meth:`remember` after the transaction commits): an id seen in a
+    transaction that rolled back may not exist. A series row deleted from outside makes the
+    next COPY fail on its foreign key: the caller then calls :meth:`forget` and retries."""
+
+    def __init__(self, capacity: int = SERIES_IDS_CACHED) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[SeriesKey, int] = OrderedDict()
+
+    def known(self, keys: Sequence[SeriesKey]) -> dict[SeriesKey, int]:
+        found = {key: self._ids[key] for key in keys if key in self._ids}
+        for key in found:
+            self._ids.move_to_end(key)
+        return found
+
+    def remember(self, ids: Mapping[SeriesKey, int]) -> None:
+        self._ids.update(ids)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+    def forget(self) -> None:
+        self._ids.clear()
+
+
+async def write_prepared(conn: Conn, chunks: Sequence[PreparedChunk], now_ms: int,
+                         known: Mapping[SeriesKey, int] | None = None) -> dict[SeriesKey, int]:
+    """Append ``chunks`` (inside the ingest transaction): series ids (``known`` ones as
+    given), then one COPY. Returns the series id of every key written."""
     if not chunks:
-        return
-    ids = await series_ids(conn, sorted({c.key for c in chunks}))
+        return {}
+    keys = sorted({c.key for c in chunks})
+    ids = dict(known or {})
+    if any(key not in ids for key in keys):
+        ids.update(await series_ids(conn, [key for key in keys if key not in ids]))
     records = [(ids[c.key], *c.row[:6], now_ms, *c.row[6:]) for c in chunks]
     await conn.copy_records_to_table("metric_chunks", records=records, columns=CHUNK_COLUMNS)
+    return {key: ids[key] for key in keys}
 
 
 async def series_ids(conn: Conn, keys: list[SeriesKey]) -> dict[SeriesKey, int]:
