@@ -12,6 +12,9 @@ from rundial_collector.routes.stubs import STUBS
 from tests.collector.control import (V1, assert_error, call, new_key, new_target, start_run,
                                      unique)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 KEY_SHAPE = re.compile(r"rdk_[A-Za-z0-9_-]{43}")
 

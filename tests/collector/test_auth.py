@@ -10,9 +10,12 @@ from tests.collector.control import (V1, assert_error, call, new_key, new_target
                                      unique)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 from tests.helpers.waiting import wait_until
 
 WHOAMI = f"{V1}/auth/whoami"
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_missing_key_is_401(shared_collector: CollectorProcess) -> None:

@@ -11,6 +11,9 @@ from tests.collector.control import (V1, Target, assert_error, call, details, fi
                                      new_target, start_run, unique)
 from tests.collector.uisession import login, with_cookie
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 
 def _run(proc: CollectorProcess, target: Target, **fields: Any) -> str:

@@ -14,8 +14,11 @@ import pytest
 from tests.collector.control import (V1, Target, assert_error, call, details, finish, new_key,
                                      new_target, start_run, unique)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 RESOLVE = f"{V1}/runs/resolve-target"
+
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture(scope="module")

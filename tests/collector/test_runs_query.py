@@ -9,7 +9,10 @@ import pytest
 from tests.collector.control import (V1, Target, assert_error, call, details, finish,
                                      new_target, start_run)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.both_stores
 
 RESOLVE = f"{V1}/runs/resolve-target"
 

@@ -10,6 +10,9 @@ import pytest
 from tests.collector.control import (V1, Target, assert_error, call, details, finish, new_target,
                                      start_run, unique)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 HOUR_MS = 3_600_000
 

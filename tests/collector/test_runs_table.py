@@ -18,6 +18,9 @@ from rundial_collector.store.sqlite.store import SQLiteStore
 from tests.collector.control import (Target, assert_error, call, finish, new_key, new_target,
                                      start_run)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture(scope="module")

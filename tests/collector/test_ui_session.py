@@ -4,7 +4,6 @@ login links, against a real collector."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +20,11 @@ from tests.collector.uisession import (COOKIE, LOGIN_LINKS, LOGOUT, SESSION, log
                                        with_cookie)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import (database_dump, database_rows,  # noqa: F401
+                                          shared_collector_per_backend)
 from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.both_stores
 
 WHOAMI = f"{V1}/auth/whoami"
 
@@ -150,13 +153,9 @@ def test_cross_origin_login_is_403(shared_collector: CollectorProcess) -> None:
 
 def test_sessions_are_stored_hashed(shared_collector: CollectorProcess) -> None:
     secret, _ = login(shared_collector)
-    db = sqlite3.connect(f"file:{shared_collector.data_dir / 'rundial.sqlite3'}?mode=ro",
-                         uri=True)
-    try:
-        hashes = {row[0] for row in db.execute("SELECT token_hash FROM ui_sessions")}
-        dump = "\n".join(db.iterdump())
-    finally:
-        db.close()
+    hashes = {row[0] for row in database_rows(shared_collector,
+                                              "SELECT token_hash FROM ui_sessions")}
+    dump = database_dump(shared_collector)
     assert hashlib.sha256(secret.encode()).hexdigest() in hashes
     assert secret not in dump
 

@@ -14,13 +14,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
-from rundial_collector.store.control_base import (TERMINAL_STATUSES, Run, RunQuery, RunStart,
-                                                  StoreConflict, StoreNotFound, TableRow)
+from rundial_collector.store.control_base import Run, RunQuery, RunStart, TableRow
+from rundial_collector.store.control_rows import (finish_changes, found_run, run_from_row,
+                                                  start_action)
+from rundial_collector.store.control_sql import (REMEMBER_TOKEN, TOKEN_KNOWN, attach_run,
+                                                 finish_run, insert_run, merge_config,
+                                                 select_run_sql)
 from rundial_collector.store.sqlite.engine import SQLiteEngine
-from rundial_collector.store.sqlite.runquery import (NOT_DELETED, RUN_COLUMNS, TABLE_COLUMNS,
-                                                     is_deleted, query_page, status_sql)
+from rundial_collector.store.sqlite.runquery import (TABLE_COLUMNS, is_deleted, query_page,
+                                                     status_sql)
 
 RUNS_SCHEMA: list[str] = ["""
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,21 +55,10 @@ CREATE TABLE IF NOT EXISTS run_start_tokens (
 HEARTBEAT_GRANULARITY_MS = 1000  # touch_runs skips runs seen less than this long ago
 
 
-def run_from_row(row: tuple[Any, ...]) -> Run:
-    """Build a :class:`Run` from a row selected with :data:`RUN_COLUMNS`."""
-    (run_id, project_id, kind, name, group, job_type, tags, config, status, reason, started,
-     finished, updated, heartbeat, client, notes) = row
-    return Run(run_id, project_id, kind, name, group, job_type, tuple(orjson.loads(tags)),
-               orjson.loads(config), status, reason, started, finished, updated, heartbeat,
-               orjson.loads(client) if client else None, notes or "")
-
-
 def select_run(conn: sqlite3.Connection, run_id: str, status_expr: str = "status",
                params: tuple[Any, ...] = ()) -> Run | None:
     """The run with this id; None when unknown or soft-deleted."""
-    sql = (f"SELECT {RUN_COLUMNS.format(status=status_expr)} FROM runs "
-           f"WHERE run_id = ? AND {NOT_DELETED}")
-    row = conn.execute(sql, (*params, run_id)).fetchone()
+    row = conn.execute(select_run_sql(status_expr), (*params, run_id)).fetchone()
     return run_from_row(row) if row else None
 
 
@@ -131,103 +122,51 @@ def _query_runs(conn: sqlite3.Connection, query: RunQuery, cutoff_ms: int
 
 
 def _start(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> tuple[Run, bool]:
-    """The resume matrix. A start whose token already started (or attached to) this run is a
-    repeat of that client's own start: the run is returned unchanged (idempotent)."""
-    if is_deleted(conn, start.run_id):  # never revived: docs/protocol.md §4.9
-        raise StoreConflict(f"run {start.run_id} was deleted; its id cannot be used again",
-                            "runId")
+    """The resume matrix (:func:`start_action`). A start whose token already started (or
+    attached to) this run is a repeat of that client's own start: the run is returned
+    unchanged (idempotent)."""
     existing = select_run(conn, start.run_id)
-    if existing is None:
-        if start.resume == "must":
-            raise StoreNotFound(f"run {start.run_id} does not exist (resume=must)", "runId")
-        _insert(conn, start, now_ms)
-        _remember_token(conn, start)
-        return _reload(conn, start.run_id), True
-    if existing.project_id != start.project_id:
-        raise StoreConflict(f"run id {start.run_id} belongs to another project", "runId")
-    if start.start_token is not None and _known_token(conn, start):
+    token_known = start.start_token is not None and _known_token(conn, start)
+    action = start_action(is_deleted(conn, start.run_id), existing, start, token_known)
+    if action == "unchanged":
+        assert existing is not None
         return existing, False
-    terminal = existing.status in TERMINAL_STATUSES
-    if start.resume == "never":
-        raise StoreConflict(f"run {start.run_id} already exists; start it with resume='allow' "
-                            "or 'must' to attach", "runId")
-    if start.resume == "allow" and terminal:
-        raise StoreConflict(f"run {start.run_id} is {existing.status}; resume='allow' does not "
-                            "reopen finished runs (use resume='must')", "runId")
-    _attach(conn, existing, start, now_ms)
+    if action == "create":
+        conn.execute(*insert_run(start, now_ms))
+    else:
+        assert existing is not None
+        conn.execute(*attach_run(existing, start, now_ms))
     _remember_token(conn, start)
-    return _reload(conn, start.run_id), False
+    return _reload(conn, start.run_id), action == "create"
 
 
 def _known_token(conn: sqlite3.Connection, start: RunStart) -> bool:
-    row = conn.execute("SELECT 1 FROM run_start_tokens WHERE run_id = ? AND token = ?",
-                       (start.run_id, start.start_token)).fetchone()
+    row = conn.execute(TOKEN_KNOWN, (start.run_id, start.start_token)).fetchone()
     return row is not None
 
 
 def _remember_token(conn: sqlite3.Connection, start: RunStart) -> None:
     if start.start_token is not None:
-        conn.execute("INSERT OR IGNORE INTO run_start_tokens (run_id, token) VALUES (?, ?)",
-                     (start.run_id, start.start_token))
-
-
-def _insert(conn: sqlite3.Connection, start: RunStart, now_ms: int) -> None:
-    conn.execute(
-        "INSERT INTO runs (run_id, project_id, kind, name, run_group, job_type, tags, config, "
-        "status, started_ms, updated_ms, last_heartbeat_ms, client) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-        (start.run_id, start.project_id, start.kind, start.name, start.group, start.job_type,
-         orjson.dumps(list(start.tags)).decode(), orjson.dumps(start.config).decode(),
-         now_ms if start.started_ms is None else start.started_ms, now_ms, now_ms,
-         orjson.dumps(start.client).decode() if start.client else None))
-
-
-def _attach(conn: sqlite3.Connection, run: Run, start: RunStart, now_ms: int) -> None:
-    """Attach (or, for a terminal run under ``must``, reopen): status back to running,
-    config merged, tags unioned, name/group/jobType replaced only when given, the start time
-    moved earlier only (to a client's recorded start)."""
-    tags = list(dict.fromkeys([*run.tags, *start.tags]))
-    started = run.started_ms if start.started_ms is None else min(run.started_ms, start.started_ms)
-    conn.execute(
-        "UPDATE runs SET status = 'running', finished_ms = NULL, reason = NULL, "
-        "name = COALESCE(?, name), run_group = COALESCE(?, run_group), "
-        "job_type = COALESCE(?, job_type), tags = ?, config = ?, started_ms = ?, updated_ms = ?, "
-        "last_heartbeat_ms = ? WHERE run_id = ?",
-        (start.name, start.group, start.job_type, orjson.dumps(tags).decode(),
-         orjson.dumps({**run.config, **start.config}).decode(), started, now_ms, now_ms,
-         run.run_id))
+        conn.execute(REMEMBER_TOKEN, (start.run_id, start.start_token))
 
 
 def _finish(conn: sqlite3.Connection, run_id: str, status: str, reason: str | None,
             finished_ms: int, now_ms: int) -> tuple[Run, bool]:
     run = _existing(conn, run_id)
-    if run.status == status:
+    if not finish_changes(run, status):
         return run, False
-    if run.status in TERMINAL_STATUSES:
-        raise StoreConflict(f"run {run_id} is already {run.status}; it cannot become {status}",
-                            "status")
-    conn.execute(
-        "UPDATE runs SET status = ?, reason = ?, finished_ms = ?, updated_ms = ? "
-        "WHERE run_id = ?", (status, reason, finished_ms, max(now_ms, run.updated_ms), run_id))
+    conn.execute(*finish_run(run, status, reason, finished_ms, now_ms))
     return _reload(conn, run_id), True
 
 
 def _merge_config(conn: sqlite3.Connection, run_id: str, patch: dict[str, Any],
                   now_ms: int) -> Run:
-    run = _existing(conn, run_id)
-    if run.status in TERMINAL_STATUSES:
-        raise StoreConflict(f"run {run_id} is {run.status}; its config is frozen", "runId")
-    conn.execute(
-        "UPDATE runs SET config = ?, updated_ms = ?, last_heartbeat_ms = ? WHERE run_id = ?",
-        (orjson.dumps({**run.config, **patch}).decode(), now_ms, now_ms, run_id))
+    conn.execute(*merge_config(_existing(conn, run_id), patch, now_ms))
     return _reload(conn, run_id)
 
 
 def _existing(conn: sqlite3.Connection, run_id: str) -> Run:
-    run = select_run(conn, run_id)
-    if run is None:
-        raise StoreNotFound(f"run {run_id} was not found", "runId")
-    return run
+    return found_run(select_run(conn, run_id), run_id)
 
 
 def _reload(conn: sqlite3.Connection, run_id: str) -> Run:
