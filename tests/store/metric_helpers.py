@@ -61,15 +61,3 @@ def chart_shape(c: ChartSeries) -> tuple[object, ...]:
     return (c.found, c.logged, c.in_range, c.superseded, c.first_step, c.last_step, raw,
             buckets)
 
-
-async def temporary_runs_table(store: Store) -> None:
-    """TEMPORARY, remove when the control part (0001_control.sql creates ``runs``) is on
-    main: every PostgreSQL ingest touches ``runs``, so give a bare database a minimal one."""
-    engine = getattr(store, "engine", None)
-    if engine is None or not hasattr(engine, "pool"):
-        return
-    if type(store).__name__ != "PostgresStore":
-        return
-    async with engine.pool.acquire() as conn:
-        await conn.execute("CREATE TABLE IF NOT EXISTS runs (project_id TEXT, run_id TEXT,"
-                           " last_heartbeat_ms BIGINT, updated_ms BIGINT)")

@@ -10,13 +10,7 @@ import pytest
 from rundial_collector.store.base import Store
 from tests.collector.series_model import resolve_model
 from tests.collector.test_chart_read import check
-from tests.store.metric_helpers import (PROJECT, chunk, ingest, rows, same_rows,
-                                        temporary_runs_table)
-
-
-@pytest.fixture(autouse=True)
-async def _runs_table(store: Store) -> None:  # TEMPORARY: see temporary_runs_table
-    await temporary_runs_table(store)
+from tests.store.metric_helpers import PROJECT, chunk, ingest, rows, same_rows
 
 
 async def test_later_ingest_and_later_item_win_a_step(store: Store) -> None:

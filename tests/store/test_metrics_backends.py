@@ -19,8 +19,7 @@ from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
 from tests.helpers.postgres import PgCluster
-from tests.store.metric_helpers import (PROJECT, chart_shape, chunk, ingest, rows, same_rows,
-                                        temporary_runs_table)
+from tests.store.metric_helpers import PROJECT, chart_shape, chunk, ingest, rows, same_rows
 
 MIN64, MAX64 = -(2**63), 2**63 - 1
 _runs = itertools.count()
@@ -34,7 +33,6 @@ async def pair(tmp_path: Path, pg_cluster: PgCluster) -> AsyncIterator[tuple[Sto
                                           database_url=pg_cluster.new_database()))
     for store in (sqlite, postgres):
         await store.start()
-        await temporary_runs_table(store)
     try:
         yield sqlite, postgres
     finally:
@@ -106,7 +104,6 @@ async def test_two_collectors_ingest_at_once_without_loss(tmp_path: Path,
               for name in ("a", "b")]
     for store in stores:
         await store.start()
-        await temporary_runs_table(store)
     try:
         requests = [chunk("r1", "loss", [(s, float(n * 10_000 + s)) for s in range(n * 50,
                                                                                      n * 50 + 400)],
@@ -151,7 +148,6 @@ async def test_keys_sort_bytewise_in_a_database_with_a_language_collation(
     store = open_store(CollectorConfig(data_dir=tmp_path, database_url=pg_cluster.url(name)))
     await store.start()
     try:
-        await temporary_runs_table(store)
         keys = ["b", "a/é", "Z", "a/z", "é", "a-b", "aB", "ab"]
         await ingest(store, *[chunk("r1", k, [(1, 1.0)]) for k in keys])
         assert [k.metric_key for k in await store.metric_keys(PROJECT, "r1", 100, 0)] \
@@ -169,7 +165,6 @@ async def test_series_deleted_from_outside_are_created_again(tmp_path: Path,
     store = open_store(CollectorConfig(data_dir=tmp_path, database_url=url))
     await store.start()
     try:
-        await temporary_runs_table(store)
         await ingest(store, chunk("r1", "loss", [(1, 1.0)]))
         conn = await asyncpg.connect(url)
         try:
