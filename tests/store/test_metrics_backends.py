@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
+from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
 from tests.helpers.postgres import PgCluster
 from tests.store.metric_helpers import PROJECT, chart_shape, chunk, ingest, rows, same_rows
 
@@ -176,4 +177,35 @@ async def test_series_deleted_from_outside_are_created_again(tmp_path: Path,
         assert (outcome.accepted, outcome.duplicate) == (1, False)
         assert rows((await store.read_series(PROJECT, "r1", "loss")).points) == [(2, 2.0, 0)]
     finally:
+        await store.close()
+
+
+async def test_a_lower_chunk_id_committed_late_reaches_a_cached_series(
+        tmp_path: Path, pg_cluster: PgCluster) -> None:
+    """Chunk ids are drawn at insert, not at commit: a request of collector B can take a lower
+    id and commit after collector A has cached the series. A's next read must include it, and
+    resolve it as a lower id (it loses the steps a higher chunk holds)."""
+    url = pg_cluster.new_database()
+    store = open_store(CollectorConfig(data_dir=tmp_path, database_url=url))
+    await store.start()
+    late = await asyncpg.connect(url)
+    try:
+        await ingest(store, chunk("r1", "loss", [(s, 0.0) for s in range(10)]))
+        transaction = late.transaction()
+        await transaction.start()  # B: draws its chunk id now, commits later
+        prepared = prepared_chunks([chunk("r1", "loss", [(5, 5.0), (20, 20.0)], 500)])
+        await write_prepared(late, prepared, 0)
+        await ingest(store, chunk("r1", "loss", [(5, -5.0), (11, 11.0)], 100))
+        cached = await store.read_series(PROJECT, "r1", "loss")
+        assert (len(cached.points), cached.raw_count) == (11, 12)
+        await transaction.commit()
+        await ingest(store, chunk("r1", "loss", [(30, 30.0)], 900))  # the series grows on
+        found = await store.read_series(PROJECT, "r1", "loss")
+        assert (found.raw_count, found.superseded) == (15, 2)
+        got = dict(zip(found.points.steps.tolist(), found.points.values.tolist()))
+        assert (got[5], got[11], got[20], got[30]) == (-5.0, 11.0, 20.0, 30.0)
+        page = await store.read_series_page(PROJECT, "r1", "loss", None, 10, 5)
+        assert page.steps.tolist() == [11, 20, 30]
+    finally:
+        await late.close()
         await store.close()
