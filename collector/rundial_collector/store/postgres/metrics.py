@@ -29,7 +29,13 @@ from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series
 from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey,
                                                             prepared_chunks, write_prepared)
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.series_math import Points
+from rundial_collector.store.series_math import EMPTY, Points
+
+
+def has_nul(*texts: str | None) -> bool:
+    """Whether a text names nothing storable: PostgreSQL text cannot hold NUL, and ingest
+    rejects it (run ids and metric keys), so no row can match it; reads answer empty."""
+    return any(text is not None and "\x00" in text for text in texts)
 
 
 class _KnowsRuns(Protocol):
@@ -71,27 +77,38 @@ class PgMetrics:
 
     async def metric_keys(self, project_id: str, run_id: str | None, limit: int,
                           offset: int) -> list[MetricKeyInfo]:
+        if has_nul(project_id, run_id):
+            return []
         return await self.engine.read(
             lambda conn: metrics_keys.metric_keys(conn, project_id, run_id, limit, offset))
 
     async def run_keys_from(self, project_id: str, run_id: str, start_key: str, limit: int,
                             system_last: bool) -> list[str]:
+        if has_nul(project_id, run_id):
+            return []
         return await self.engine.read(lambda conn: metrics_keys.run_keys_from(
             conn, project_id, run_id, start_key, limit, system_last))
 
     async def read_series(self, project_id: str, run_id: str, metric_key: str,
                           rank: int | None = None) -> ResolvedSeries:
+        if has_nul(project_id, run_id, metric_key):
+            return ResolvedSeries(EMPTY, 0)
         return await self.engine.read(lambda conn: self._metric_reader.read_series(
             conn, project_id, run_id, metric_key, rank))
 
     async def read_series_page(self, project_id: str, run_id: str, metric_key: str,
                                rank: int | None, after_step: int, limit: int) -> Points:
+        if has_nul(project_id, run_id, metric_key):
+            return EMPTY
         return await self.engine.read(lambda conn: self._metric_reader.read_page(
             conn, project_id, run_id, metric_key, rank, after_step, limit))
 
     async def read_chart(self, project_id: str, run_id: str, metric_key: str,
                          start_step: int | None, end_step: int | None,
                          buckets: int) -> ChartSeries:
+        if has_nul(project_id, run_id, metric_key):
+            return not_found(start_step, end_step)
+
         async def read(conn: Conn) -> ChartSeries:
             series_id = await series_id_of(conn, project_id, run_id, metric_key)
             if series_id is None:
@@ -111,8 +128,9 @@ class PgMetrics:
             offset = first_offset if index == 0 else 0
             found = [info.metric_key for info in await self.metric_keys(
                 project_id, run_id, budget + 1, offset)]
-            known = (bool(found) or offset > 0
-                     or await cast(_KnowsRuns, self).run_known(project_id, run_id))
+            known = (bool(found) or offset > 0 or (
+                not has_nul(project_id, run_id)
+                and await cast(_KnowsRuns, self).run_known(project_id, run_id)))
             keys = tuple(found[:budget])
             out.append(RunKeys(run_id, known, offset, keys, len(found) <= budget))
             budget -= len(keys)

@@ -41,12 +41,21 @@ async def run_keys_from(conn: Conn, project_id: str, run_id: str, start_key: str
     one index range scan per key range."""
     keys: list[str] = []
     for low, high in key_ranges(start_key, system_last):
+        low = _without_nul(low)
         if len(keys) >= limit:
             break
         rows = await conn.fetch(_KEYS_IN_RANGE, project_id, run_id, low, high,
                                 limit - len(keys))
         keys += [str(row[0]) for row in rows]
     return keys
+
+
+def _without_nul(low: str) -> str:
+    """A lower bound PostgreSQL can take that selects the same stored keys as ``low``: no
+    stored key holds NUL, so the keys at or above ``"ab\0c"`` are those at or above
+    ``"ab\1"`` (bytewise, nothing stored lies between)."""
+    index = low.find("\x00")
+    return low if index < 0 else low[:index] + "\x01"
 
 
 async def series_exists(conn: Conn, project_id: str, run_id: str) -> bool:
