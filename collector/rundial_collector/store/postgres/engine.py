@@ -14,8 +14,9 @@ Contract:
   so nothing of the call was committed. The pool reconnects by itself when the server is back.
 * A text parameter PostgreSQL cannot hold (a NUL character) raises :class:`StoreInvalidText`
   (400); the transaction was rolled back.
-* :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only transaction (one
-  snapshot, as SQLite's reader transaction gives).
+* :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only REPEATABLE READ
+  transaction: every statement of ``fn`` sees one snapshot, as SQLite's reader transaction
+  gives (READ COMMITTED would let a read of several statements mix two commits).
 * :meth:`close` stops accepting calls, waits for the ones running, then closes the pool.
 
 Statement timeout, pool size, TLS and connect timeout come from :class:`CollectorConfig`.
@@ -162,7 +163,8 @@ class PgEngine:
     async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
         try:
             async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
-                async with conn.transaction(readonly=readonly):
+                isolation = "repeatable_read" if readonly else "read_committed"
+                async with conn.transaction(isolation=isolation, readonly=readonly):
                     return await fn(conn)
         except _CONFLICT:
             raise
