@@ -1,7 +1,8 @@
 """The web UI's figures (issue 15), in Debian's Chromium against a real collector.
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/ui.py`` (``--quick``
-for small sizes, ``--only <figure>`` for one figure (repeatable), ``--repeats N``). Figures, medians of
+for small sizes, ``--only <figure>`` for one figure (repeatable), ``--repeats N``,
+``--running also|only|no``). Figures, medians of
 ``--repeats`` (each repetition a fresh navigation in the same browser context, so the browser's
 cache is warm and the collector's too, after one untimed warm-up):
 
@@ -12,9 +13,14 @@ cache is warm and the collector's too, after one untimed warm-up):
   draw, i.e. milliseconds since the navigation started (``page.goto`` only starts it).
   Baseline: the same key of a 1,000-point run; goal ≤ 300 ms.
 * ``dashboard``: 20 runs × 16 keys × 100k steps, all charts drawn: the largest ``data-drawn-ms``
-  once every chart of the grid is ``drawn``. The grid draws only charts near the viewport, so
+  once every chart of the grid is ``drawn`` with a series of every run. The grid draws only charts near the viewport, so
   this figure uses a 1600 × 6000 px viewport that holds all 16. Baseline: one chart of one of
   those runs; goal ≤ 1.5 s.
+* ``chart-1m (running)``, ``dashboard (running)`` (and their baselines): the same with the
+  chart runs still running, so the page follows each of them live (one WebSocket per run)
+  before it reads its charts. ``--running also`` (the default) measures these first, then
+  marks the runs completed and measures the finished figures; ``only`` stops after them;
+  ``no`` completes the runs before any figure.
 * ``zoom``: drag-zoom into 1% of the 1M series: from the ``mouseup`` (``performance.now()`` in
   a capture listener on window, which runs before the chart's) to the ``data-drawn-ms`` of the
   draw of the refetched data (``data-zoom`` set and a bucket size under a tenth of the full
@@ -67,51 +73,33 @@ def repeat(repeats: int, fn: Callable[[], float]) -> list[float]:
     return [fn() for _ in range(repeats)]
 
 
-def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, wanted: list[str]) -> None:
+def chart_figures(pages: Pages, sizes: ui_data.Sizes, repeats: int, wanted: list[str],
+                  suffix: str = "") -> None:
+    """The chart figures in ``wanted``; ``suffix`` names the runs' state (" (running)")."""
     project = pages.proc.project
     one = pages.project_url(project, runs="big", keys="train/loss")
     if "chart-1m" in wanted:
         small = pages.project_url(project, runs="small", keys="train/loss")
-        base = measure("chart-1k (baseline)",
+        base = measure(f"chart-1k{suffix or ' (baseline)'}",
                        lambda: repeat(repeats, lambda: pages.chart_drawn_ms(small, "train/loss")))
-        if measure("chart-1m", lambda: repeat(
+        if measure(f"chart-1m{suffix}", lambda: repeat(
                 repeats, lambda: pages.chart_drawn_ms(one, "train/loss")), base) is not None:
             print(f"    last load: {pages.timeline()}", flush=True)
     if "dashboard" in wanted:
         runs, keys = ui_data.dash_runs(sizes), ui_data.dash_keys(sizes)
         first = pages.project_url(project, runs=runs[0], keys=keys[0])
-        base = measure("dashboard 1 chart", lambda: repeat(
+        base = measure(f"dashboard 1 chart{suffix}", lambda: repeat(
             repeats, lambda: pages.chart_drawn_ms(first, keys[0])))
         grid = pages.project_url(project, runs=",".join(runs), keys="train/")
         pages.tall_viewport(DASHBOARD_VIEWPORT_PX)  # every chart in view, so all are drawn
         try:
-            if measure("dashboard", lambda: repeat(
-                    repeats, lambda: pages.all_drawn_ms(grid, len(keys))), base) is not None:
+            if measure(f"dashboard{suffix}", lambda: repeat(repeats, lambda: pages.all_drawn_ms(
+                    grid, len(keys), len(runs))), base) is not None:
                 print(f"    last load: {pages.timeline()}", flush=True)
         finally:
             pages.tall_viewport(1000)
     if "zoom" in wanted:
         measure("zoom", lambda: repeat(repeats, lambda: zoom_ms(pages, one, "train/loss")))
-
-
-SHOWN_WATCH = """([selector, attribute, before]) => {
-    window.__bench_shown = null;
-    const changed = () => document.querySelector(selector)?.getAttribute(attribute) !== before;
-    const watch = new MutationObserver(() => {
-      if (!changed()) return;
-      watch.disconnect();
-      requestAnimationFrame(() => { window.__bench_shown = performance.now(); });
-    });
-    watch.observe(document.querySelector("#runs-table") ?? document.body,
-                  {attributes: true, childList: true, subtree: true});
-}"""
-
-
-def arm_shown(pages: Pages, selector: str, attribute: str, before: str | None) -> None:
-    """Set ``window.__bench_shown`` to ``performance.now()`` in the first animation frame after
-    the DOM change that makes ``selector``'s ``attribute`` differ from ``before`` (a mutation
-    observer armed before the interaction, so Playwright's own round trips are not counted)."""
-    pages.page.evaluate(SHOWN_WATCH, [selector, attribute, before])
 
 
 def zoom_ms(pages: Pages, url: str, key: str) -> float:
@@ -193,13 +181,13 @@ def table_figures(pages: Pages, repeats: int, rows: int) -> None:
             raise NotReached("no th[data-sort] header")
         header = pages.page.locator(f'th[data-sort="{column}"]')
         before = header.get_attribute("aria-sort")
-        arm_shown(pages, f'th[data-sort="{column}"]', "aria-sort", before)
+        pages.arm_shown(f'th[data-sort="{column}"]', "aria-sort", before)
         header.click()
         shown = pages.until("window.__bench_shown", None, "aria-sort changed")
         return float(shown) - float(pages.page.evaluate("window.__bench_click"))
 
     def filter_ms() -> float:
-        arm_shown(pages, "#runs-table", "data-rows", str(rows))
+        pages.arm_shown("#runs-table", "data-rows", str(rows))
         pages.page.fill("#runs-filter", "config.lr < 0.001", timeout=pages.wait_ms)
         shown = pages.until("window.__bench_shown", None, "data-rows changed")
         return float(shown) - float(pages.page.evaluate("window.__bench_input"))
@@ -240,11 +228,13 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
         reason = reason or "the playwright package is not installed"
     if reason:
         for name in wanted:
-            print(f"  {name:<20} n/a ({reason})")
+            print(f"  {name:<28} n/a ({reason})")
         return
-    if {"chart-1m", "dashboard", "zoom"} & set(wanted):
+    charts = [f for f in ("chart-1m", "dashboard", "zoom") if f in wanted]
+    if charts:
         started = time.perf_counter()
-        ui_data.load_chart_data(proc, sizes, with_dashboard="dashboard" in wanted)
+        ui_data.load_chart_data(proc, sizes, with_dashboard="dashboard" in wanted,
+                                finished=args.running == "no")
         print(f"  (chart data written in {time.perf_counter() - started:.1f} s)", flush=True)
     if "table" in wanted:
         ui_data.load_table_runs(proc, sizes, TABLE_PROJECT)
@@ -252,7 +242,12 @@ def browser_figures(proc: CollectorProcess, sizes: ui_data.Sizes, args: argparse
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             pages = Pages(browser, proc, args.wait_seconds * 1000)
-            chart_figures(pages, sizes, args.repeats, wanted)
+            if charts and args.running != "no":
+                chart_figures(pages, sizes, args.repeats, [f for f in charts if f != "zoom"],
+                              " (running)")
+                ui_data.finish_runs(proc, ui_data.chart_runs(sizes, "dashboard" in wanted))
+            if args.running != "only":
+                chart_figures(pages, sizes, args.repeats, charts)
             if "live" in wanted:
                 live_figure(pages, args.repeats, tmp / "spool")
             if "table" in wanted:
@@ -267,6 +262,9 @@ def main() -> int:
     parser.add_argument("--only", choices=FIGURES, action="append",
                         help="measure this figure (repeat the option for several)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--running", choices=("also", "only", "no"), default="also",
+                        help="measure chart-1m and dashboard with the chart runs still running "
+                             "too (also), only so (only), or not (no)")
     parser.add_argument("--wait-seconds", type=float, default=WAIT_SECONDS,
                         help="how long a figure waits for its page state before n/a")
     args = parser.parse_args()

@@ -80,7 +80,7 @@ def start_runs(proc: CollectorProcess, pid: str, runs: list[tuple[str, dict[str,
 
 def finish_runs(proc: CollectorProcess, run_ids: list[str]) -> None:
     """Mark runs completed: a finished run's charts are read once, with no live stream to
-    follow first (the live figure measures a running run)."""
+    follow first."""
     client = Client(proc)
     for run_id in run_ids:
         client.json("POST", f"/api/v1/runs/{run_id}/status", {"status": "completed"})
@@ -117,17 +117,24 @@ def write_series(db_path: Path, pid: str, series: list[tuple[str, str, int]]) ->
         conn.close()
 
 
-def load_chart_data(proc: CollectorProcess, sizes: Sizes, with_dashboard: bool = True) -> str:
+def chart_runs(sizes: Sizes, with_dashboard: bool = True) -> list[str]:
+    """The run ids of :func:`load_chart_data`."""
+    return ["big", "small", *(dash_runs(sizes) if with_dashboard else [])]
+
+
+def load_chart_data(proc: CollectorProcess, sizes: Sizes, with_dashboard: bool = True,
+                    finished: bool = True) -> str:
     """The chart project's runs and series (the bootstrap project); returns its id.
 
     ``big`` holds ``train/loss`` of ``big_points`` points, ``small`` the same key with
     ``small_points`` (the baseline), and (``with_dashboard``) the ``dash-NN`` runs the
-    dashboard's keys."""
+    dashboard's keys. The runs are left running unless ``finished`` (then completed)."""
     client = Client(proc)
     pid = project_id(client, proc.workspace, proc.project)
-    runs = ["big", "small", *(dash_runs(sizes) if with_dashboard else [])]
+    runs = chart_runs(sizes, with_dashboard)
     start_runs(proc, pid, [(run_id, {"lr": 1e-3}) for run_id in runs])
-    finish_runs(proc, runs)
+    if finished:
+        finish_runs(proc, runs)
     series = [("big", "train/loss", sizes.big_points), ("small", "train/loss", sizes.small_points)]
     if with_dashboard:
         series += [(r, k, sizes.dash_points) for r in dash_runs(sizes) for k in dash_keys(sizes)]

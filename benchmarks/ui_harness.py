@@ -12,11 +12,25 @@ from typing import Any
 
 from tests.helpers.collector_proc import CollectorProcess
 
-GOALS_MS = {"chart-1m": 300.0, "dashboard": 1500.0, "zoom": 250.0, "live": 2000.0,
+GOALS_MS = {"chart-1m": 300.0, "dashboard": 1500.0, "chart-1m (running)": 300.0,
+            "dashboard (running)": 1500.0, "zoom": 250.0, "live": 2000.0,
             "table first paint": 1000.0, "table sort": 100.0, "table filter": 100.0}
 # Capture listeners on window run before any listener of the page's own elements.
 EVENT_CLOCK = """for (const name of ["mouseup", "click", "input"]) {
   window.addEventListener(name, () => { window["__bench_" + name] = performance.now(); }, true);
+}"""
+
+
+SHOWN_WATCH = """([selector, attribute, before]) => {
+    window.__bench_shown = null;
+    const changed = () => document.querySelector(selector)?.getAttribute(attribute) !== before;
+    const watch = new MutationObserver(() => {
+      if (!changed()) return;
+      watch.disconnect();
+      requestAnimationFrame(() => { window.__bench_shown = performance.now(); });
+    });
+    watch.observe(document.querySelector("#runs-table") ?? document.body,
+                  {attributes: true, childList: true, subtree: true});
 }"""
 
 
@@ -27,7 +41,7 @@ class NotReached(Exception):
 def summary(name: str, samples: list[float], baseline: float | None = None) -> float:
     median = statistics.median(samples)
     goal = GOALS_MS.get(name)
-    text = f"  {name:<20} {median:8.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}"
+    text = f"  {name:<28} {median:8.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}"
     text += f", n={len(samples)})"
     if goal:
         text += f"  {median / goal:.2f} of the {goal:g} ms goal"
@@ -43,9 +57,9 @@ def measure(name: str, fn: Callable[[], list[float]], baseline: float | None = N
     try:
         return summary(name, fn(), baseline)
     except NotReached as exc:
-        print(f"  {name:<20} n/a ({exc})", flush=True)
+        print(f"  {name:<28} n/a ({exc})", flush=True)
     except Exception as exc:  # a playwright timeout or a page error: the figure is not there
-        print(f"  {name:<20} n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+        print(f"  {name:<28} n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
               flush=True)
     return None
 
@@ -98,6 +112,13 @@ class Pages:
             return chart?.dataset.state === "drawn" && Number(chart.dataset.drawnMs); }""",
                                 key, f"chart {key} drawn"))
 
+    def arm_shown(self, selector: str, attribute: str, before: str | None) -> None:
+        """Set ``window.__bench_shown`` to ``performance.now()`` in the first animation frame
+        after the DOM change that makes ``selector``'s ``attribute`` differ from ``before`` (a
+        mutation observer armed before the interaction, so Playwright's own round trips are
+        not counted)."""
+        self.page.evaluate(SHOWN_WATCH, [selector, attribute, before])
+
     def tall_viewport(self, height_px: int) -> None:
         """Make the viewport ``height_px`` tall (1600 px wide); 1000 restores the default."""
         self.page.set_viewport_size({"width": 1600, "height": height_px})
@@ -124,16 +145,20 @@ class Pages:
             return `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
               `API ${api.join(", ") || "none"}`; }"""))
 
-    def all_drawn_ms(self, url: str, count: int) -> float:
-        """Navigate to ``url``; the largest ``data-drawn-ms`` once ``count`` charts are drawn.
+    def all_drawn_ms(self, url: str, count: int, runs: int = 1) -> float:
+        """Navigate to ``url``; the largest ``data-drawn-ms`` once ``count`` charts are drawn,
+        each with a series of ``runs`` runs (what ``window.__rundialCharts`` says it was given).
 
         The grid fetches and draws only charts near the viewport, so the caller sizes the
         viewport to hold them all (:meth:`tall_viewport`)."""
         self.page.goto(url, wait_until="commit")
-        return float(self.until("""(count) => {
+        return float(self.until("""([count, runs]) => {
             const grid = document.querySelector("#chart-grid");
             const charts = [...document.querySelectorAll(".chart[data-key]")];
             if (grid?.dataset.state !== "ready" || charts.length < count) return false;
-            if (!charts.every((c) => c.dataset.state === "drawn")) return false;
+            if (!charts.every((c) => c.dataset.state === "drawn" &&
+                (window.__rundialCharts?.get(c.dataset.key)?.series.length ?? 0) >= runs)) {
+              return false;
+            }
             return Math.max(...charts.map((c) => Number(c.dataset.drawnMs))); }""",
-                                count, f"{count} charts drawn"))
+                                [count, runs], f"{count} charts of {runs} runs drawn"))

@@ -5,7 +5,11 @@
   admin. The key is never printed or logged.
 * Otherwise, when no API key exists at all: create the default workspace and project, mint a
   fresh admin key, write it to ``<data_dir>/admin_api_key`` (mode 0600) and print it once to
-  stdout. Later starts create nothing and only log where the key file is.
+  stdout. Later starts create nothing and only log where the key file is. Collectors that
+  start together on one fresh database mint exactly one key (the store's
+  ``create_first_api_key`` is atomic): the others store nothing and print nothing. The secret
+  is written to a temporary file first and moved into place only once its key is stored, so the
+  key file always holds the stored key (a crash in between leaves ``admin_api_key.<id>.tmp``).
 """
 
 from __future__ import annotations
@@ -38,8 +42,14 @@ async def ensure_bootstrap(store: Store, config: CollectorConfig) -> None:
         return
     await _ensure_target(store, config)
     secret = new_key_secret()
-    _write_secret(key_file, secret)
-    await store.create_api_key(_admin_key(secret, "generated admin"))
+    key = _admin_key(secret, "generated admin")
+    pending = key_file.with_name(f"{KEY_FILE_NAME}.{key.key_id}.tmp")
+    _write_secret(pending, secret)
+    if await store.create_first_api_key(key) is None:  # another collector minted it first
+        pending.unlink(missing_ok=True)
+        log.info("API keys exist; the generated admin key is stored in %s", key_file)
+        return
+    os.replace(pending, key_file)
     _print_banner(secret, key_file)
 
 
@@ -56,7 +66,7 @@ def _admin_key(secret: str, label: str) -> NewApiKey:
 
 def _write_secret(path: Path, secret: str) -> None:
     """Write ``secret`` to ``path`` with mode 0600 from the first byte (tmp file + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + ".part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)

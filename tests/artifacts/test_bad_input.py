@@ -79,6 +79,25 @@ def test_bad_manifests_are_rejected(shared_collector: CollectorProcess,
     assert_error(status, payload, 400, "INVALID_REQUEST", field)
 
 
+@pytest.mark.parametrize(("extra", "files", "field"), [
+    ({"aliases": ["best\n"]}, None, "aliases[0]"),
+    ({"artifactType": "model\n"}, None, "artifactType"),
+    ({"idempotencyKey": "key\n"}, None, "idempotencyKey"),
+    ({}, [{**entry(b"x"), "sha256": "a" * 64 + "\n"}], "files[0].sha256"),
+    ({}, [{**entry(b"x"), "contentType": "text/plain\x00"}], "files[0].contentType"),
+    ({}, [{**entry(b"x"), "contentType": "text/plain\n"}], "files[0].contentType"),
+    ({}, [{**entry(b"x"), "contentType": ""}], "files[0].contentType"),
+])
+def test_trailing_newlines_nul_and_control_characters_are_rejected(
+        shared_collector: CollectorProcess, extra: dict[str, Any],
+        files: list[dict[str, Any]] | None, field: str) -> None:
+    """Values checked by pattern are matched whole: a trailing newline no longer slips past
+    ``$`` (a sha256 with one named a blob file), and a content type is printable ASCII (a NUL
+    in it was stored on SQLite and a 500 on PostgreSQL, whose text cannot hold NUL)."""
+    status, payload = initiate(shared_collector, files or [entry(b"x")], **extra)
+    assert_error(status, payload, 400, "INVALID_REQUEST", field)
+
+
 @pytest.mark.parametrize("ref", ["a/b:latest", "x:", "x:bad alias", "..", "a\x00:latest"])
 def test_bad_refs_are_rejected(shared_collector: CollectorProcess, ref: str) -> None:
     """Malformed artifact refs are a 400 on ``artifactRef``."""

@@ -13,10 +13,13 @@ import sqlite3
 import urllib.parse
 from typing import Any
 
+import pytest
+
 from tests.artifacts.conftest import SMALL_PART_BYTES, api, blob_files, target
 from tests.collector.control import Target, assert_error, new_key, new_target
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 from tests.helpers.waiting import wait_until
 
 RUN = "run-dedup-scope"
@@ -109,6 +112,7 @@ def test_uploading_the_bytes_grants_them_and_stores_them_once(
     assert status == 200 and plan_shape(again) == ("pending", len(SECRET), []), again
 
 
+@pytest.mark.both_stores
 def test_a_size_other_than_the_stored_contents_is_refused(collector: CollectorProcess) -> None:
     """A project naming content it holds with another size gets a 409 on the size; a manifest
     naming one sha256 with two sizes is a 400."""

@@ -12,6 +12,7 @@ from rundial._artifacts.http import ArtifactHTTPError
 from rundial._artifacts.uploader import ArtifactUploader
 from tests.artifacts.conftest import api, target, write_random
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 
 def _produce(collector: CollectorProcess, make_uploader: Callable[..., ArtifactUploader],

@@ -20,6 +20,7 @@ from rundial._artifacts.uploader import ArtifactUploader
 from rundial._media import Image, Table
 from tests.artifacts.conftest import api
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 
 def _media(c: CollectorProcess, run_id: str, **params: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.waiting import wait_until
 
+pytestmark = pytest.mark.both_stores  # retention and GC are store behaviour: SQLite, PostgreSQL
 MiB = 1024 * 1024
 
 
@@ -118,9 +119,9 @@ def _publish(c: CollectorProcess, data: bytes, keep_last: int | None,
 
 
 @pytest.fixture
-def short_ttl_collector(tmp_path: Path) -> Iterator[CollectorProcess]:
+def short_ttl_collector(tmp_path: Path, database_url: str) -> Iterator[CollectorProcess]:
     """A collector that expires unfinalized uploads after one second."""
-    proc = CollectorProcess(tmp_path / "ttl-data",
+    proc = CollectorProcess(tmp_path / "ttl-data", database_url=database_url,
                             extra_env={"RUNDIAL_COLLECTOR_ARTIFACT_PENDING_TTL_SECONDS": "1"})
     proc.start()
     try:

@@ -215,3 +215,15 @@ def test_generated_admin_key(tmp_path: Path) -> None:
         assert [ws["workspaceSlug"] for ws in payload["workspaces"]] == [proc.workspace]
     finally:
         proc.stop()
+
+
+def test_a_slug_or_start_token_with_a_trailing_newline_is_a_400(
+        shared_collector: CollectorProcess) -> None:
+    """Patterns match the whole value: ``$`` would accept ``"ws\\n"`` (a slug no URL can name)."""
+    status, payload = call(shared_collector, "POST", f"{V1}/workspaces",
+                           {"slug": unique("ws") + "\n"})
+    assert status == 400, payload
+    target = new_target(shared_collector)
+    status, payload = start_run(shared_collector, target, runId=unique("run"),
+                                startToken="st_x\n")
+    assert status == 400, payload

@@ -23,6 +23,7 @@ from tests.collector.dataplane import database, ingest, point, post, project_id,
 from tests.collector.series_model import Point
 from tests.collector.test_chart_read import MAX64, check
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 ROUTE = "query/chart"
 

@@ -18,6 +18,7 @@ from rundial_collector.query.chart_smoothing import ResolvedCache
 from rundial_collector.store.series_math import Points
 from tests.collector.dataplane import ingest, post, project_id, run_id
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "smoothing.json").read_text())
 TOLERANCE = GOLDEN["relativeTolerance"]

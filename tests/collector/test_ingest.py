@@ -6,9 +6,11 @@ import orjson
 import pytest
 
 from tests.collector.control import V1, call, new_key, new_target, start_run
-from tests.collector.dataplane import (database, ingest, point, post, project_id, run_id,
-                                       series, steps_values)
+from tests.collector.dataplane import (ingest, point, post, project_id, run_id, series,
+                                       steps_values)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import (database_rows,  # noqa: F401
+                                          shared_collector_per_backend)
 
 
 def test_rc1_points_body_is_stored_and_read_back(shared_collector: CollectorProcess) -> None:
@@ -63,6 +65,7 @@ def test_rank_filter_reads_one_writer(shared_collector: CollectorProcess) -> Non
         (0, 100.0), (1, 101.0), (2, 102.0)]
 
 
+@pytest.mark.both_stores
 def test_duplicate_steps_last_accepted_wins_across_restart(collector: CollectorProcess) -> None:
     """Last request wins, a later item in one request wins, and the rule survives a restart."""
     pid, run = project_id(collector), run_id()
@@ -78,6 +81,7 @@ def test_duplicate_steps_last_accepted_wins_across_restart(collector: CollectorP
     assert entry["supersededPoints"] == 4 and entry["totalPoints"] == 5
 
 
+@pytest.mark.both_stores
 def test_idempotency_key_repeat_stores_nothing(collector: CollectorProcess) -> None:
     """A repeated Idempotency-Key answers 200 duplicate with the first count, even after restart."""
     pid, run = project_id(collector), run_id()
@@ -174,9 +178,8 @@ def test_latest_client_diagnostics_snapshot_is_kept(shared_collector: CollectorP
         ingest(shared_collector, "metrics", {
             "points": [point(pid, run, "k", captured, 1.0)],
             "clientDiagnostics": {"capturedAtMs": captured, "droppedPoints": dropped}})
-    with database(shared_collector) as db:
-        rows = db.execute("SELECT captured_at_ms, payload_json FROM client_diagnostics"
-                          " WHERE run_id = ?", (run,)).fetchall()
+    rows = database_rows(shared_collector, "SELECT captured_at_ms, payload_json FROM"
+                         f" client_diagnostics WHERE run_id = '{run}'")  # run: a safe uuid
     assert len(rows) == 1 and rows[0][0] == 300
     assert orjson.loads(rows[0][1])["droppedPoints"] == 7
 
@@ -259,9 +262,9 @@ def test_spans_are_stored_fully_and_deduplicated(shared_collector: CollectorProc
              _span(pid, run, "0000000000000003", "second")]
     assert ingest(shared_collector, "traces", {"spans": spans}, gzip_body=True)["accepted"] == 2
     ingest(shared_collector, "traces", {"spans": spans[:1]})
-    with database(shared_collector) as db:
-        rows = db.execute("SELECT span_id, name, kind, start_ns, end_ns, attrs_json, events_json"
-                          " FROM spans WHERE run_id = ? ORDER BY span_id", (run,)).fetchall()
+    rows = database_rows(shared_collector, "SELECT span_id, name, kind, start_ns, end_ns,"
+                         " attrs_json, events_json FROM spans"
+                         f" WHERE run_id = '{run}' ORDER BY span_id")  # run: a safe uuid
     assert [r[:5] for r in rows] == [
         ("0000000000000002", "first", "tool", 1700000000000000001, 1700000000000000999),
         ("0000000000000003", "second", "tool", 1700000000000000001, 1700000000000000999)]

@@ -9,6 +9,7 @@ import pytest
 
 from tests.collector.dataplane import ingest, pages, point, project_id, run_id, series, steps_values
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 
 def _every_read(proc: CollectorProcess, pid: str, run: str, key: str

@@ -12,6 +12,7 @@ from tests.collector.control import V1, call, new_key, new_target, start_run
 from tests.collector.dataplane import (ingest, pages, point, post, project_id, run_id, series,
                                        steps_values)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 
 @pytest.fixture(scope="module")

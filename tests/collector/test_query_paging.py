@@ -17,6 +17,7 @@ import pytest
 from tests.collector.control import V1, assert_error, call, new_target
 from tests.collector.dataplane import ingest, pages, post, project_id, run_id
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 USER_KEYS = [f"k{i:04d}" for i in range(1500)]
 STEPS = (0, 1)

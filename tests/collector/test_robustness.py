@@ -191,6 +191,23 @@ def test_media_items_with_integers_past_int64_are_rejected_alone(
                                                      "items[2].width"]
 
 
+def test_media_items_with_nul_or_trailing_newlines_are_rejected_alone(
+        shared_collector: CollectorProcess) -> None:
+    """A caption with NUL (a 500 on PostgreSQL, whose text cannot hold it), a media key or a
+    sha256 ending in a newline (which slipped past ``$``) reject their item alone, naming it."""
+    pid, run = project_id(shared_collector), run_id()
+    item = {"mediaKey": "m", "mediaType": "image", "step": 1, "timestampMs": 1,
+            "artifactPath": "f", "artifactId": "art_x", "artifactVersion": 1,
+            "artifactSha256": "a" * 64}
+    items = [{**item, "caption": "a\x00b"}, {**item, "mediaKey": "m\n"},
+             {**item, "artifactSha256": "a" * 64 + "\n"}]
+    code, _, reply = post(shared_collector, "ingest/media", {"projectId": pid, "runId": run,
+                                                             "items": items})
+    assert code == 200, reply
+    assert [e["field"] for e in reply["errors"]] == [
+        "items[0].caption", "items[1].mediaKey", "items[2].artifactSha256"]
+
+
 @pytest.mark.parametrize("values", [[[1, 2]], [[1]], [1.0, [1, 2]], [[1], [2]]])
 def test_array_valued_metric_values_are_400(shared_collector: CollectorProcess,
                                             values: list[Any]) -> None:

@@ -6,8 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 
 def _start(proc: CollectorProcess) -> str:

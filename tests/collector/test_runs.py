@@ -277,3 +277,32 @@ def test_run_details_404(shared_collector: CollectorProcess, target: Target) -> 
     status, payload = call(shared_collector, "GET",
                            f"{V1}/workspaces/{target.workspace}/projects/nope/runs/{run_id}")
     assert_error(status, payload, 404, "NOT_FOUND")
+
+
+# -- text the database cannot hold ------------------------------------------------------------
+def test_nul_in_text_is_never_a_500(shared_collector: CollectorProcess, target: Target) -> None:
+    """A NUL (U+0000) in a name, label, reason, note, search or reference is bad input, never
+    a 500: PostgreSQL text cannot hold it, so that backend answers 400 INVALID_REQUEST (and
+    stores nothing); SQLite stores or looks it up like any other character."""
+    nul = "a\u0000b"
+    run_id = _prepare(shared_collector, target, "running")
+    replies = {
+        "runName": start_run(shared_collector, target, runId=unique("nul"), runName=nul),
+        "group": start_run(shared_collector, target, runId=unique("nul"), group=nul),
+        "ref": call(shared_collector, "POST", f"{V1}/runs/start",
+                    {"workspace": nul, "project": target.project, "kind": "training"}),
+        "reason": call(shared_collector, "POST", f"{V1}/runs/{run_id}/status",
+                       {"status": "failed", "reason": nul}),
+        "workspace": call(shared_collector, "POST", f"{V1}/workspaces",
+                          {"slug": unique("nulws"), "name": nul}),
+        "label": call(shared_collector, "POST", f"{target.path}/api-keys",
+                      {"scopes": ["project:read"], "label": nul}),
+        "search": call(shared_collector, "GET", f"{target.path}/runs/query?search=a%00b"),
+        "notes": call(shared_collector, "PATCH", f"{target.path}/runs/{run_id}",
+                      {"notes": nul}),
+    }
+    for field, (status, payload) in replies.items():
+        assert status != 500, (field, payload)
+        if shared_collector.database_url:
+            assert_error(status, payload, 400, "INVALID_REQUEST")
+            assert "NUL" in payload["error"]["message"], (field, payload)

@@ -11,7 +11,7 @@ import pytest
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.data_base import LogLine, LogQuery, SeriesChunk
 from rundial_collector.store.series_math import EMPTY, Points
-from rundial_collector.store.sqlite import logs
+from rundial_collector.store import event_rows
 from rundial_collector.store.sqlite.data import (DATA_SCHEMA, PURGE_INTERVAL_MS, SQLiteData,
                                                  _claim_key)
 from rundial_collector.store.sqlite.logs import query_lines, write_lines
@@ -52,7 +52,7 @@ def test_expired_keys_are_purged_at_most_once_a_minute(conn: sqlite3.Connection)
 def test_log_pages_end_early_on_long_messages(conn: sqlite3.Connection,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A page stops at the message-size budget and says more follow; paging still sees all."""
-    monkeypatch.setattr(logs, "PAGE_MAX_MESSAGE_CHARS", 25)
+    monkeypatch.setattr(event_rows, "PAGE_MAX_MESSAGE_CHARS", 25)
     write_lines(conn, [LogLine("p", "r", 1000 + i, i, "info", "x" * 10) for i in range(7)], 0)
     seen: list[int] = []
     after = None

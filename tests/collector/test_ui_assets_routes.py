@@ -12,17 +12,27 @@ from typing import Any
 import pytest
 
 import rundial as rd
+from rundial_collector.store.postgres.store import PostgresStore
 from tests.collector.control import V1, assert_error, call, new_target, start_run
 from tests.collector.ui_assets_seed import (DATA_FILES, IMAGE_STEPS, MANY_FILES, MODEL_BYTES,
                                             Seeded, seeded_collector)
+from tests.conftest import BACKENDS
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.postgres import PgCluster
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[CollectorProcess, Seeded]]:
-    with seeded_collector(tmp_path_factory.mktemp("ui-assets")) as seeded:
+    """The seeded collector on SQLite, then on PostgreSQL (the reads are store behaviour)."""
+    url = ""
+    if request.param == "postgres":
+        if not hasattr(PostgresStore, "ingest_metrics"):  # the SDK's seeding logs metrics
+            pytest.skip("seeding through the SDK needs the PostgreSQL metrics part (#16)")
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        url = cluster.new_database()
+    with seeded_collector(tmp_path_factory.mktemp("ui-assets"), url) as seeded:
         yield seeded
 
 

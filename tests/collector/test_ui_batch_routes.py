@@ -12,6 +12,7 @@ from tests.collector.control import (V1, Target, assert_error, call, new_key, ne
                                      start_run)
 from tests.collector.dataplane import ingest, point
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 KEYS = {"a": ["train/loss", "system/gpu", "eval/acc", "lr"], "b": ["train/loss"], "c": []}
 

@@ -74,9 +74,11 @@ def seed_assets(proc: CollectorProcess, base: Path) -> Seeded:
 
 
 @contextmanager
-def seeded_collector(base: Path) -> Iterator[tuple[CollectorProcess, Seeded]]:
-    """A fresh collector under ``base`` holding :func:`seed_assets`' runs; stopped on exit."""
-    proc = CollectorProcess(base / "data")
+def seeded_collector(base: Path, database_url: str = ""
+                     ) -> Iterator[tuple[CollectorProcess, Seeded]]:
+    """A fresh collector under ``base`` (on PostgreSQL at ``database_url`` when given) holding
+    :func:`seed_assets`' runs; stopped on exit."""
+    proc = CollectorProcess(base / "data", database_url=database_url)
     proc.start()
     try:
         yield proc, seed_assets(proc, base)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 LEVELS = ("debug", "info", "warn", "error")
 

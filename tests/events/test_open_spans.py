@@ -11,6 +11,9 @@ import pytest
 
 from tests.events.streaming import call, connect, of_type, receive_until, replayed, start_run
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 SPAN_ID = "5" * 16
 

@@ -8,6 +8,9 @@ import pytest
 
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 
 def _post(proc: CollectorProcess, path: str, body: Any, key: str | None = "admin"

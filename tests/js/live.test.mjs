@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { cellOf, dropCovered, mergeTail } from "../../collector/rundial_collector/ui/static/charts/merge.js";
 import { followRuns, pickFollowed, MAX_SOCKETS } from "../../collector/rundial_collector/ui/static/live/feed.js";
-import { followRun } from "../../collector/rundial_collector/ui/static/core/socket.js";
+import { followRun, MAX_OPENING_SOCKETS } from "../../collector/rundial_collector/ui/static/core/socket.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/merge.json", import.meta.url), "utf8"));
 
@@ -259,4 +259,46 @@ test("feed: update keeps the sockets of runs still followed, opens new ones, clo
   assert.equal(FakeSocket.all.length, before + 2);
   feed.close();
   assert.equal(FakeSocket.all.at(-1).closed, true);
+});
+
+test("socket: at most MAX_OPENING_SOCKETS handshakes at once, the others wait in order", () => {
+  // Chromium delays a page's new WebSocket exponentially in the handshakes already pending.
+  const before = FakeSocket.all.length;
+  const ids = Array.from({ length: MAX_OPENING_SOCKETS + 4 }, (_v, i) => `g${i}`);
+  const streams = ids.map((id) => followRun(id, "p", "tail", { onMessage() {} }));
+  const made = () => FakeSocket.all.slice(before).map((s) => s.url.match(/runs\/(\w+)\//)[1]);
+  assert.deepEqual(made(), ids.slice(0, MAX_OPENING_SOCKETS));
+  FakeSocket.all[before].open(); // an open socket frees its slot
+  assert.deepEqual(made(), ids.slice(0, MAX_OPENING_SOCKETS + 1));
+  FakeSocket.all[before + 1].drop(1006); // so does a failed handshake (its retry waits its turn)
+  assert.deepEqual(made(), ids.slice(0, MAX_OPENING_SOCKETS + 2));
+  streams.at(-1).close(); // closed while waiting: never opens a socket
+  streams[2].close(); // closed during its handshake: frees its slot
+  assert.deepEqual(made(), ids.slice(0, MAX_OPENING_SOCKETS + 3));
+  streams.forEach((stream) => stream.close());
+  const after = FakeSocket.all.length;
+  const next = Array.from({ length: MAX_OPENING_SOCKETS }, (_v, i) =>
+    followRun(`h${i}`, "p", "tail", { onMessage() {} }));
+  assert.equal(FakeSocket.all.length, after + MAX_OPENING_SOCKETS); // every slot was freed
+  next.forEach((stream) => stream.close());
+});
+
+test("grid live: each read merges its own buffer; an older read never replaces a newer one", async () => {
+  globalThis.document ??= { createElement: () => ({ setAttribute() {}, dataset: {} }) };
+  const { createLiveCharts } = await import("../../collector/rundial_collector/ui/static/charts/live.js");
+  const slots = new Map([["k", { entries: new Map() }]]);
+  const live = createLiveCharts({ append() {}, replaceChildren() {} }, "p", {
+    slots, rangeOf: () => null, draw() {}, refetch() {}, onNewKey() {} });
+  const entries = slots.get("k").entries;
+  const first = live.begin(["k"], ["r"]); // a read, then a refetch while it is in flight
+  const second = live.begin(["k"], ["r"]);
+  live.onPoints("r", "k", pts([3])); // committed after both reads' snapshots
+  entries.set("r", live.settle("k", "r", raw([1, 2]), 100, second));
+  live.end(["k"], ["r"], second);
+  assert.deepEqual(entries.get("r").steps, [1, 2, 3]);
+  live.onPoints("r", "k", pts([4])); // after the newer read: merged into its entry
+  assert.deepEqual(entries.get("r").steps, [1, 2, 3, 4]);
+  assert.equal(live.settle("k", "r", raw([1, 2]), 100, first), null); // would drop 4
+  live.end(["k"], ["r"], first);
+  live.close();
 });

@@ -7,6 +7,7 @@ table are separate components); the login still goes to the real collector."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ DRAW_DELAY_MS, ZOOM_DELAY_MS, TABLE_DELAY_MS = 30, 20, 10
 CHARTS = """<!doctype html><div id="chart-grid" data-state="loading"></div><script>
 const params = new URLSearchParams(location.search);
 const keys = params.get("keys") === "train/" ? ["train/m00", "train/m01"] : [params.get("keys")];
+const series = (params.get("runs") ?? "").split(",").map((runId) => ({runId}));
 window.__rundialCharts = new Map();
 setTimeout(() => {
   const grid = document.getElementById("chart-grid");
@@ -34,10 +36,10 @@ setTimeout(() => {
     chart.dataset.key = key;
     chart.dataset.state = "drawn";
     chart.dataset.drawnMs = String(performance.now());
-    window.__rundialCharts.set(key, {series: [], bucketSize: 1000});
+    window.__rundialCharts.set(key, {series, bucketSize: 1000});
     over.addEventListener("mouseup", () => setTimeout(() => {
       chart.dataset.zoom = "10,20";
-      window.__rundialCharts.set(key, {series: [], bucketSize: 1});
+      window.__rundialCharts.set(key, {series, bucketSize: 1});
       chart.dataset.drawnMs = String(performance.now());
     }, %(zoom)d));
   }
@@ -76,8 +78,9 @@ def pages(browser: Any, ui_collector: CollectorProcess) -> Iterator[Pages]:
 
 def _figures(out: str) -> dict[str, str]:
     """Figure name → its text (the indented per-load timeline lines left out)."""
-    return {line[:22].strip(): line[22:].strip() for line in out.splitlines()
-            if line.strip() and not line.startswith("    ")}
+    rows = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in out.splitlines()
+            if line.strip() and not line.startswith("    ")]
+    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
 
 
 def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.CaptureFixture[str]
@@ -93,6 +96,27 @@ def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.Captur
         median = float(text.split()[0])
         delay = ZOOM_DELAY_MS if name == "zoom" else DRAW_DELAY_MS
         assert median >= delay - 1, (name, text)  # the wait covers the page's own delay
+
+
+def test_running_chart_figures_are_named_apart(pages: Pages,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``--running``: the same chart figures, named for runs still running, with their goals."""
+    chart_figures(pages, SIZES, repeats=1, wanted=["chart-1m", "dashboard"], suffix=" (running)")
+    figures = _figures(capsys.readouterr().out)
+    assert set(figures) == {"chart-1k (running)", "chart-1m (running)",
+                            "dashboard 1 chart (running)", "dashboard (running)"}, figures
+    assert "of the 300 ms goal" in figures["chart-1m (running)"]
+    assert "of the 1500 ms goal" in figures["dashboard (running)"]
+
+
+def test_the_dashboard_waits_for_every_run_of_every_chart(
+        pages: Pages, capsys: pytest.CaptureFixture[str]) -> None:
+    """A grid whose charts are drawn with fewer runs than the URL names is not "all drawn"."""
+    url = pages.project_url(pages.proc.project, runs="dash-00", keys="train/")
+    assert measure("dashboard", lambda: [pages.all_drawn_ms(url, 2, runs=1)]) is not None
+    pages.wait_ms = 300
+    assert measure("dashboard", lambda: [pages.all_drawn_ms(url, 2, runs=2)]) is None
+    assert "n/a (2 charts of 2 runs drawn not reached" in capsys.readouterr().out
 
 
 def test_table_figures_time_sort_and_filter(pages: Pages,

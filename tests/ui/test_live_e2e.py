@@ -186,6 +186,86 @@ def test_a_logged_point_reaches_the_open_chart_without_a_chart_request(
     tab.wait_steps(list(range(17)))
 
 
+def _release_and_wait_live(page: Any, held: list[Any]) -> None:
+    """Connect the one held (routed) socket to the collector; wait until the grid is live."""
+    page.wait_for_function("() => true")  # let Playwright hand over the routed socket
+    assert len(held) == 1
+    held[0].connect_to_server()
+    page.locator('#charts-pane .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
+
+
+def _grid_read(req: Any) -> bool:
+    """A chart grid's read (not the parallel-coordinates panel's buckets=1 one)."""
+    return bool(req.url.endswith("/api/v1/query/chart") and req.post_data
+                and json.loads(req.post_data)["buckets"] > 1)
+
+
+def test_a_slow_socket_delays_only_its_own_run_and_loses_no_point(
+        tab: Tab, tmp_path: Path) -> None:
+    """Two running runs, the second one's stream held while connecting: the first run's chart
+    is read at once (the read waits for no other run's socket); the second run's is read once
+    its wait is over (READY_WAIT_MS), still before its stream is live. A point of the second
+    run committed between that read and its stream going live is charted exactly once:
+    neither lost between read and stream nor doubled."""
+    fast = _start(tab.proc, tmp_path / "spool-fast")
+    slow = _start(tab.proc, tmp_path / "spool-slow")
+    try:
+        for run in (fast, slow):
+            for step in range(5):
+                run.log({KEY: float(step)}, step=step)
+            assert run.flush()
+        page = tab.page
+        held: list[Any] = []
+        page.route_web_socket(f"**/runs/{slow.run_id}/events/ws*", lambda ws: held.append(ws))
+        with page.expect_request(_grid_read, timeout=TIMEOUT_MS) as first:
+            page.goto(f"/p/{tab.proc.workspace}/{tab.proc.project}?runs={fast.run_id},"
+                      f"{slow.run_id}&keys={KEY}", timeout=TIMEOUT_MS)
+        read = json.loads(first.value.post_data)
+        assert [s["runId"] for s in read["series"]] == [fast.run_id]  # no wait for the slow one
+        with page.expect_request(lambda req: _grid_read(req) and slow.run_id in req.post_data,
+                                 timeout=TIMEOUT_MS):
+            pass  # the slow run's read, its socket still held
+        slow.log({KEY: 5.0}, step=5)  # committed after that read, before the slow stream is live
+        assert slow.flush()
+        _release_and_wait_live(page, held)
+        fast.log({KEY: 5.0}, step=5)
+        slow.log({KEY: 6.0}, step=6)
+        assert fast.flush() and slow.flush()
+        page.wait_for_function("""([key, runs]) => {
+            const given = window.__rundialCharts?.get(key)?.series ?? [];
+            const steps = (id) => given.find((s) => s.runId === id)?.steps.length ?? 0;
+            return steps(runs[0]) >= 6 && steps(runs[1]) >= 7; }""",
+                               arg=[KEY, [fast.run_id, slow.run_id]], timeout=TIMEOUT_MS)
+        given = {s["runId"]: s["steps"] for s in page.evaluate(
+            "(key) => window.__rundialCharts.get(key).series", KEY)}
+        assert given == {fast.run_id: list(range(6)), slow.run_id: list(range(7))}
+    finally:
+        fast.finish()
+        slow.finish()
+
+
+def test_a_key_first_logged_before_the_stream_is_live_gets_its_chart(
+        tab: Tab, tmp_path: Path) -> None:
+    """The grid reads a running run's keys without waiting for its stream; a key first logged
+    after that read but before the stream is live (so never streamed) is found by the read
+    made once the stream is live, and charted."""
+    run = _start(tab.proc, tmp_path / "spool")
+    try:
+        run.log({KEY: 0.0}, step=0)
+        assert run.flush()
+        page = tab.page
+        held: list[Any] = []
+        page.route_web_socket("**/events/ws*", lambda ws: held.append(ws))
+        with page.expect_request("**/api/v1/query/keys", timeout=TIMEOUT_MS):
+            _project_page(tab, run.run_id)
+        run.log({"eval/acc": 0.5}, step=0)  # after the keys read, before the stream is live
+        assert run.flush()
+        _release_and_wait_live(page, held)
+        tab.wait_steps([0], key="eval/acc")
+    finally:
+        run.finish()
+
+
 def test_the_run_page_follows_a_running_run_to_its_end(tab: Tab, tmp_path: Path) -> None:
     """Charts tab, logs tab (print and logging lines captured by the SDK), traces tab, state
     badge and live status, all over the run's WebSocket."""

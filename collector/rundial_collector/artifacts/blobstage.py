@@ -7,8 +7,8 @@ cache on an I/O thread), so finalizing a large upload only hashes what is left i
 whole file: finalize stays well inside the rc1 SDK's 5 s request timeout. The prefix is a
 cache: when it is lost (restart, eviction, a part rewritten) :meth:`StagedUploads.finish`
 hashes from the start. It also tracks the parts being written, so that the prefix provably
-covers the bytes on disk (see the class docstring). That tracking is in-process: one collector
-process owns a data directory.
+covers the bytes on disk (see the class docstring). That tracking is in-process; collectors
+sharing the directory are kept apart by :mod:`rundial_collector.artifacts.blobshare`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rundial_collector.artifacts.blobshare import etag_fingerprint, read_etag
 from rundial_collector.artifacts.blobstore_base import BlobBusy, StageKey
 
 MiB = 1024 * 1024
@@ -110,6 +111,7 @@ class _Prefix:
     read now (0: none); once ``stale``, a part it covers was rewritten and it is worthless."""
 
     hasher: Any = field(default_factory=hashlib.sha256)
+    etags: Any = field(default_factory=hashlib.sha256)  # fingerprint of the hashed parts' ETags
     next_part: int = 1
     hashing: int = 0
     stale: bool = False
@@ -195,15 +197,19 @@ class StagedUploads:
         with prefix.lock:
             while (part := self._claim_next(key, prefix, parts)) is not None:
                 try:
+                    before = read_etag(parts, part.number)
                     hash_range(data, part.offset, part.size, prefix.hasher)
+                    after = read_etag(parts, part.number)
                 except OSError:  # published or discarded meanwhile: nothing to track
-                    with self._lock:
-                        self._drop(key, prefix)
-                    return
+                    after = before = None
                 with self._lock:
                     prefix.hashing = 0
+                    if before is None or before != after:  # gone, or rewritten by another
+                        self._drop(key, prefix)            # process while it was read
+                        return
                     if prefix.stale:
                         return
+                    prefix.etags.update(before.encode())
                     prefix.next_part = part.number + 1
 
     def _claim_next(self, key: StageKey, prefix: _Prefix, parts: Path) -> PartPlan | None:
@@ -230,8 +236,12 @@ class StagedUploads:
         with prefix.lock:  # waits for a part being read to be fed in
             with self._lock:
                 usable, prefix.stale = not prefix.stale, True
+            done_parts = prefix.next_part - 1
+            if usable and done_parts and etag_fingerprint(
+                    data.with_suffix(".parts"), done_parts) != prefix.etags.hexdigest():
+                usable = False  # a part it covers was re-sent through another process
             hasher = prefix.hasher if usable else hashlib.sha256()
-            done_parts = prefix.next_part - 1 if usable else 0
+            done_parts = done_parts if usable else 0
             start = min(key.size, done_parts * key.part_size)
             hash_range(data, start, key.size - start, hasher)
             digest: str = hasher.hexdigest()

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from rundial_collector.artifacts.blobshare import read_etag, stage_lock
 from rundial_collector.artifacts.blobstage import (KeyedLocks, PartPlan, StagedUploads, hash_file,
                                                    part_at, part_plan, write_and_hash)
 from rundial_collector.artifacts.blobstore_base import (BlobBusy, BlobError, BlobIncomplete,
@@ -134,16 +135,19 @@ class LocalBlobStore:
         self._staged.begin_write(key, number)
         try:
             parts.mkdir(mode=0o700, parents=True, exist_ok=True)
-            (parts / str(number)).unlink(missing_ok=True)  # not trustworthy until rewritten
-            fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                written, digest = await self._stream(fd, part.offset, part.size, chunks)
-            finally:
-                os.close(fd)
-            if written != part.size:
-                raise BlobMismatch(f"part {number} has {written} bytes; expected {part.size}")
-            etag = f'"{digest}"'
-            _write_atomic(parts / str(number), etag)
+            with stage_lock(parts, exclusive=False,  # no other process completes it meanwhile
+                            missing=lambda: BlobBusy("the upload was just finalized; retry")):
+                (parts / str(number)).unlink(missing_ok=True)  # untrusted until rewritten
+                fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    written, digest = await self._stream(fd, part.offset, part.size, chunks)
+                finally:
+                    os.close(fd)
+                if written != part.size:
+                    raise BlobMismatch(f"part {number} has {written} bytes; "
+                                       f"expected {part.size}")
+                etag = f'"{digest}"'
+                _write_atomic(parts / str(number), etag)
         finally:
             self._staged.end_write(key, number)
         self._in_background(self._staged.advance, key, data, parts)
@@ -156,11 +160,7 @@ class LocalBlobStore:
         return [p.number for p in part_plan(key.size, key.part_size) if str(p.number) not in have]
 
     def part_etag(self, key: StageKey, number: int) -> str | None:
-        _, parts = self._staging(key)
-        try:
-            return (parts / str(number)).read_text()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+        return read_etag(self._staging(key)[1], number)
 
     async def complete(self, key: StageKey) -> None:
         """Hash the staged bytes; publish them (or drop them when the blob is already stored)
@@ -173,17 +173,22 @@ class LocalBlobStore:
         async with self._locks.hold(key.sha256):
             self._staged.begin_complete(key)
             try:
-                missing = self.missing_parts(key)
-                if missing:
-                    raise BlobIncomplete(missing)
-                digest = await self._run(self._staged.finish, key, data)
-                if digest != key.sha256 or data.stat().st_size != key.size:
-                    await self._run(self._discard, key)
-                    raise BlobMismatch(f"the parts assemble to sha256 {digest}, not {key.sha256}")
-                self._publish(data, key.sha256)
-                await self._run(shutil.rmtree, parts, True)
+                with stage_lock(parts, exclusive=True,  # no process writes a part meanwhile
+                                missing=lambda: BlobIncomplete(self.missing_parts(key))):
+                    await self._complete_locked(key, data, parts)
             finally:
                 self._staged.end_complete(key)
+
+    async def _complete_locked(self, key: StageKey, data: Path, parts: Path) -> None:
+        missing = self.missing_parts(key)
+        if missing:
+            raise BlobIncomplete(missing)
+        digest = await self._run(self._staged.finish, key, data)
+        if digest != key.sha256 or data.stat().st_size != key.size:
+            await self._run(self._discard, key)
+            raise BlobMismatch(f"the parts assemble to sha256 {digest}, not {key.sha256}")
+        self._publish(data, key.sha256)
+        await self._run(shutil.rmtree, parts, True)
 
     def _discard(self, key: StageKey) -> None:
         data, parts = self._staging(key)

@@ -15,7 +15,9 @@ Contract shared by every backend:
 * Completing always hashes the staged bytes, even when the blob is already published: a staged
   upload proves that its sender had the content. A verified copy replaces a published one.
 * Writes of one part never overlap, and no part is written while its upload is completed:
-  either request gets :class:`BlobBusy` instead.
+  either request gets :class:`BlobBusy` instead. With several collectors on one directory, no
+  part is written anywhere while one completes; two collectors may receive the same part at
+  once, but completion hashes the bytes it publishes (:mod:`.blobshare`).
 
 The HTTP layer maps these errors to 413 (:class:`BlobTooLarge`) and 409 (the others); the
 local implementation is :class:`rundial_collector.artifacts.blobstore.LocalBlobStore`.

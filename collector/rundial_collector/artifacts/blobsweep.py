@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from rundial_collector.artifacts.blobstage import StagedUploads
-from rundial_collector.artifacts.blobstore_base import BlobBusy, StageKey
+from rundial_collector.artifacts.blobshare import stage_lock
+from rundial_collector.artifacts.blobstore_base import BlobBusy, BlobIncomplete, StageKey
 
 
 def sweep_staging_dir(staging: Path, staged: StagedUploads, cutoff: float) -> int:
@@ -40,6 +41,16 @@ def _drop_if_stale(data: Path, cutoff: float) -> int | None:
     """Delete one staged upload untouched since ``cutoff``: the bytes reclaimed, or None when it
     is kept (or already gone)."""
     parts = data.with_suffix(".parts")
+    try:  # another collector sharing the directory may be writing or completing it
+        with stage_lock(parts, exclusive=True, missing=lambda: BlobIncomplete([])):
+            return _drop_unlocked(data, parts, cutoff)
+    except BlobIncomplete:  # no parts directory: nothing to lock
+        return _drop_unlocked(data, parts, cutoff)
+    except BlobBusy:
+        return None
+
+
+def _drop_unlocked(data: Path, parts: Path, cutoff: float) -> int | None:
     try:
         size = data.stat().st_size
         stamp = max(data.stat().st_mtime, parts.stat().st_mtime if parts.exists() else 0)

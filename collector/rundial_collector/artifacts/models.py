@@ -1,10 +1,12 @@
 """Request bodies of the artifact routes (v1 doc §6) and the value rules applied to them.
 
 msgspec checks shapes and types (400 with ``details.field``); the functions here check values:
-names, aliases, file paths, hashes, refs and the retention hint. Paths are validated as POSIX
-relative paths and rejected (400) when absolute, containing ``..``/``.``/empty segments, NUL or
-other control characters, or backslashes. They are stored as labels only: the blob store
-addresses content by sha256, so no user-supplied text ever becomes a filesystem path.
+names, aliases, file paths, hashes, content types, refs and the retention hint. Patterns match
+the whole value (anchored at the very end, so a trailing newline does not slip past ``$``).
+Paths are validated as POSIX relative paths and rejected (400) when absolute, containing
+``..``/``.``/empty segments, NUL or other control characters, or backslashes. They are stored
+as labels only: the blob store addresses content by sha256, so no user-supplied text ever
+becomes a filesystem path.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ MAX_KEEP_LAST = 10_000
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 
-_NAME = re.compile(r"^(?!\.{1,2}$)[^\x00-\x1f\x7f/\\:]{1,256}$")
-_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-_VERSION_REF = re.compile(r"^v([0-9]{1,9})$")
-_TYPE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^(?!\.{1,2}\Z)[^\x00-\x1f\x7f/\\:]{1,256}\Z")
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
+_VERSION_REF = re.compile(r"^v([0-9]{1,9})\Z")
+_TYPE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 _SEGMENT_BAD = re.compile(r"[\x00-\x1f\x7f\\]")
-_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}\Z")
+_CONTENT_TYPE = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,254}\Z")  # a MIME type: ASCII
 
 
 class FileIn(msgspec.Struct):
@@ -151,6 +154,9 @@ def check_files(files: list[FileIn]) -> None:
             raise errors.invalid(f"sizeBytes must be 0-{MAX_FILE_BYTES}", f"files[{i}].sizeBytes")
         if f.path in seen:
             raise errors.invalid(f"duplicate path {f.path!r}", f"files[{i}].path")
+        if f.contentType is not None and not _CONTENT_TYPE.match(f.contentType):
+            raise errors.invalid("contentType must be 1-255 printable ASCII characters",
+                                 f"files[{i}].contentType")
         if sizes.setdefault(f.sha256, f.sizeBytes) != f.sizeBytes:
             raise errors.invalid(f"sha256 {f.sha256} is listed with sizes {sizes[f.sha256]} and "
                                  f"{f.sizeBytes}", f"files[{i}].sizeBytes")

@@ -121,8 +121,19 @@ async def delete_orphans(app: web.Application, sha256s: Iterable[str]) -> tuple[
     return deleted, reclaimed
 
 
-async def sweep(app: web.Application) -> dict[str, int]:
-    """Expire stale uploads, drop stale staged parts and unreferenced blobs; report bytes."""
+async def sweep(app: web.Application) -> dict[str, int] | None:
+    """Expire stale uploads, drop stale staged parts and unreferenced blobs; report bytes.
+
+    Only one collector of a database sweeps at a time (the store's sweep lock): None when
+    another one is sweeping now, and this round is skipped."""
+    async with app[STORE].sweep_lock() as mine:
+        if not mine:
+            log.info("artifact garbage collection skipped: another collector is sweeping")
+            return None
+        return await _sweep_now(app)
+
+
+async def _sweep_now(app: web.Application) -> dict[str, int]:
     settings, store, blobs = app[SETTINGS], app[STORE], app[BLOBS]
     now = time.time()
     expired = await store.expire_artifact_uploads(int(now * 1000))

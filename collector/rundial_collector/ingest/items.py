@@ -97,9 +97,9 @@ def time_problem(timestamp_ms: int) -> str | None:
 
 def key_problem(key: str) -> str | None:
     """Why ``key`` is not a valid metric key, or None."""
-    if 0 < len(key) <= MAX_METRIC_KEY_CHARS:
+    if 0 < len(key) <= MAX_METRIC_KEY_CHARS and "\x00" not in key:
         return None
-    return f"metric key must be 1-{MAX_METRIC_KEY_CHARS} characters"
+    return f"metric key must be 1-{MAX_METRIC_KEY_CHARS} characters without NUL"
 
 
 def finite_value(value: Any, path: str) -> float | None:

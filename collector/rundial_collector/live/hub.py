@@ -28,6 +28,9 @@ close code 4408): publishing never waits for a subscriber, so ingest is never sl
 pump also polls every ``config.events_poll_seconds`` (``RUNDIAL_COLLECTOR_EVENTS_POLL_SECONDS``): that
 turns a run ``lost`` without any request, and delivers rows whose publish call was missed.
 When the run becomes terminal the pump delivers the last rows, the state and an end sentinel.
+A store shared by several collectors (PostgreSQL) reports their commits through
+``on_remote_commit``, which wakes the channel like a local publish; the poll stays the
+fallback for a notification that never came.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from aiohttp import web
 from rundial_collector.live.messages import Message, Position, close_message
 from rundial_collector.live.pump import RunChannel
 from rundial_collector.store.control_base import Run
-from rundial_collector.web.appkeys import CONFIG
+from rundial_collector.web.appkeys import CONFIG, STORE
 
 
 QUEUE_MAX_MESSAGES = 1000
@@ -162,8 +165,11 @@ HUB = web.AppKey("rundial_events_hub", EventsHub)
 
 
 def install(app: web.Application) -> None:
-    """Give ``app`` a hub, closed on shutdown (before the store is)."""
-    app[HUB] = EventsHub(app)
+    """Give ``app`` a hub, closed on shutdown (before the store is). Commits that other
+    collectors report through the store (``on_remote_commit``) wake a run's channel exactly
+    as a local publish does."""
+    hub = app[HUB] = EventsHub(app)
+    app[STORE].on_remote_commit(hub.wake)
 
     async def _close(app: web.Application) -> None:
         await app[HUB].close()

@@ -33,7 +33,7 @@ FEATURES = ["runs", "resume", "metrics", "logs", "traces", "api-keys", "workspac
 
 
 class CreateBody(msgspec.Struct):
-    slug: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    slug: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}\Z")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
 
 

@@ -61,11 +61,16 @@ async def lineage(request: web.Request) -> web.Response:
 
 
 async def garbage_collect(request: web.Request) -> web.Response:
-    """Run a full sweep now; ``{deletedBlobs, reclaimedBytes, stagedBytesReclaimed}``."""
+    """Run a full sweep now; ``{deletedBlobs, reclaimedBytes, stagedBytesReclaimed}``, or 409
+    while another collector of the same database is sweeping."""
     principal = await auth.authenticate(request)
     if not principal.is_global_admin:
         raise errors.forbidden("artifact garbage collection needs a global admin key")
-    return json_response(request, dict(await sweep(request.app)))
+    report = await sweep(request.app)
+    if report is None:
+        raise errors.conflict("another collector is running the artifact garbage collection; "
+                              "retry when it is done")
+    return json_response(request, dict(report))
 
 
 def setup_routes(app: web.Application) -> None:

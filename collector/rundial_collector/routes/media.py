@@ -34,8 +34,8 @@ MAX_ITEMS = 1000
 MAX_ERRORS = 20
 QUERY_LIMIT_MAX = 1000
 MEDIA_WRITE = frozenset({"artifacts:write", "metrics:write"})
-_KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
-_RUN = re.compile(r"^[^/\x00]{1,128}$")
+_KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,256}\Z")
+_RUN = re.compile(r"^[^/\x00]{1,128}\Z")
 
 
 class MediaItemIn(msgspec.Struct):
@@ -123,6 +123,8 @@ def _check_values(item: MediaItemIn) -> None:
         raise _Rejected("mediaKey", "mediaKey must be 1-256 characters, no control characters")
     if item.mediaType not in ("image", "table"):
         raise _Rejected("mediaType", "mediaType must be 'image' or 'table'")
+    if item.caption is not None and "\x00" in item.caption:
+        raise _Rejected("caption", "caption must not contain NUL characters")
     problem = json_int_problem(item.metadata)
     if problem is not None:
         raise _Rejected("metadata", problem)

@@ -54,7 +54,7 @@ Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 # control_base.ConfigValue with int64-bounded integers (list items: checked_config)
 ConfigValue = str | Int64 | float | bool | None | list[Any]
 Config = Annotated[dict[str, ConfigValue], msgspec.Meta(max_length=10_000)]
-Token = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}$")]
+Token = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}\Z")]
 
 
 class ResolveBody(msgspec.Struct):

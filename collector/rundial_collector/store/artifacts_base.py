@@ -17,12 +17,15 @@ Backend-neutral and async; no SQL leaks out. Rules every backend implements (doc
   behalf (content stored before holders were recorded is held by nobody). Only held content is
   deduplicated: a sha256 alone never grants another project's bytes. Holders of a deleted blob
   are forgotten with it.
+* One garbage-collection sweep runs at a time across the collectors of a database
+  (:meth:`ArtifactStore.sweep_lock`).
 * Failures that a handler must answer with 409/404 raise ``StoreConflict``/``StoreNotFound``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -202,3 +205,9 @@ class ArtifactStore(Protocol):
         ...
 
     async def query_media(self, query: MediaQuery) -> list[MediaItem]: ...
+
+    def sweep_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Enter before a garbage-collection sweep: yields True when this collector may sweep
+        now, False while another collector of the same database sweeps (skip this round).
+        Never waits. SQLite: always True (one process owns the database file)."""
+        ...

@@ -204,6 +204,12 @@ class ControlStore(Protocol):
         """Store a key (by hash). With ``exist_ok`` an existing hash is returned unchanged."""
         ...
 
+    async def create_first_api_key(self, key: NewApiKey) -> ApiKey | None:
+        """Store ``key`` only when no API key exists at all, atomically (also across
+        collectors sharing one database); None when a key already existed (nothing stored).
+        Bootstrap uses it so that two collectors starting together mint one admin key."""
+        ...
+
     async def find_api_key(self, key_hash: str) -> ApiKey | None:
         """The key with this secret hash, revoked or expired ones included."""
         ...

@@ -17,6 +17,7 @@ ASCII only in SQLite and under the "C" collation of the PostgreSQL columns.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rundial_collector.store.control_base import Run, RunQuery, RunStart
@@ -227,9 +228,11 @@ def page_sql(query: RunQuery, cutoff_ms: int, columns: str = RUN_COLUMNS
     return sql, [cutoff_ms, *params, query.limit + 1]
 
 
+@functools.lru_cache(maxsize=1024)
 def numbered(sql: str) -> str:
     """``sql`` with its ``?`` placeholders numbered ``$1, $2, ...`` (PostgreSQL's form).
-    Raises ValueError for a ``?`` inside a string literal (never written here)."""
+    Raises ValueError for a ``?`` inside a string literal (never written here). Cached: the
+    statements are a small fixed set (pages vary only by their filters)."""
     out: list[str] = []
     count, quoted = 0, False
     for char in sql:

@@ -6,6 +6,8 @@ store is shutting down: the handler answers 503 and nothing was written.
 ``StoreUnavailable`` means the database cannot be reached (PostgreSQL down, restarting, or a
 statement timed out): the handler answers 503 with ``Retry-After``; a write that raised it was
 rolled back, so the client's retry (same idempotency key) stores it exactly once.
+``StoreInvalidText`` means the database cannot hold or compare a text value of the request
+(PostgreSQL text never contains NUL, U+0000): the handler answers 400 and nothing was written.
 """
 
 from __future__ import annotations
@@ -21,3 +23,8 @@ class EngineClosed(Exception):
 
 class StoreUnavailable(Exception):
     """The database is unreachable or timed out; nothing of this call was committed."""
+
+
+class StoreInvalidText(ValueError):
+    """A text value the database cannot hold (a NUL character on PostgreSQL); nothing of this
+    call was committed."""

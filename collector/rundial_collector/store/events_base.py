@@ -8,11 +8,16 @@ with its own sequences.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from rundial_collector.store.data_base import LogRow, SpanRecord
 from rundial_collector.store.series_math import Points
+
+
+# Called with (project id, run id) after a commit that wrote to that run (see on_remote_commit).
+CommitCallback = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,14 @@ class EventBatch:
 
 class EventStore(Protocol):
     """Reads that replay and tail one run's metrics, logs and spans by id. Never write."""
+
+    def on_remote_commit(self, callback: CommitCallback) -> None:
+        """Ask to be told of commits made through other processes sharing the store:
+        ``callback(project_id, run_id)`` is called on the event loop, without awaiting, after
+        such a commit wrote rows or a state change of the run (a backend may also report its
+        own process's commits). Best effort: a backend may deliver late, twice, or not at all
+        (the live stream's poll is the fallback). A single-process backend never calls it."""
+        ...
 
     async def event_head(self) -> tuple[int, int, int]:
         """The newest (chunk id, log id, span id) committed so far over every run (0 when

@@ -14,6 +14,6 @@ def open_store(config: CollectorConfig) -> Store:
     """A new, not yet started store for ``config`` (``await store.start()`` connects)."""
     if config.database_url:
         from rundial_collector.store.postgres.store import PostgresStore
-        return PostgresStore(config)  # type: ignore[return-value]  # parts land one by one
+        return PostgresStore(config)
     from rundial_collector.store.sqlite.store import SQLiteStore
     return SQLiteStore(config)

@@ -14,9 +14,10 @@ import threading
 from collections import OrderedDict
 from typing import Hashable, NamedTuple
 
-from rundial_collector.store.series_math import Points
+from rundial_collector.store.series_math import Points, concat, resolve
 
 SERIES_CACHE_BYTES = 96 * 1024 * 1024  # ~4M resolved points (24 B each); bounded RSS
+POINT_BYTES = 24  # a resolved point: int64 step, float64 value, int64 timestamp
 
 
 class Stamp(NamedTuple):
@@ -63,3 +64,26 @@ class SeriesCache:
             while self._bytes > self.max_bytes and self._items:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= evicted.points.nbytes
+
+
+def extendable(entry: Entry | None, stamp: Stamp) -> bool:
+    """Whether ``entry`` may be extended to ``stamp`` by the chunks after its newest one."""
+    return entry is not None and entry.stamp.last_chunk_id < stamp.last_chunk_id
+
+
+def extended(entry: Entry, stamp: Stamp, raw: Points, chunks: int) -> Entry | None:
+    """``entry`` plus ``raw``, the points of the ``chunks`` chunks after its newest one; None
+    unless those and the entry's chunks are all the stamp's (else start over).
+
+    Resolving (cached resolved points + newer raw points) equals resolving everything: the
+    newer points come later, so they win their steps exactly as they would in a full pass.
+    """
+    if entry.stamp.chunks + chunks != stamp.chunks:
+        return None
+    return Entry(stamp, resolve(concat(entry.points, raw)), entry.raw_count + len(raw))
+
+
+def pages_by_range(cache: SeriesCache, cached: bool, raw_points: int) -> bool:
+    """Whether a page of a series of ``raw_points`` stored points is read by step range
+    rather than whole (and cached): when it is not cached and too big to be."""
+    return not cached and raw_points * POINT_BYTES > cache.max_bytes // 2

@@ -7,7 +7,8 @@ Every request whose handler is not one of the streaming handlers (WebSocket, blo
 is answered within ``request_timeout_seconds``: past it the handler is cancelled and the answer
 is a 503 ``UNAVAILABLE`` with ``Retry-After`` (writes already queued still commit; every
 ingest route is safe to retry). A database that cannot be reached (:class:`StoreUnavailable`,
-PostgreSQL only) is a 503 ``UNAVAILABLE`` with ``Retry-After`` on every route, never a 500.
+PostgreSQL only) is a 503 ``UNAVAILABLE`` with ``Retry-After`` on every route, never a 500;
+a text value it cannot hold (:class:`StoreInvalidText`, a NUL on PostgreSQL) is a 400.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
-from rundial_collector.store.errors import StoreUnavailable
+from rundial_collector.store.errors import StoreInvalidText, StoreUnavailable
 from rundial_collector.web.errors import ApiError
 
 log = logging.getLogger("rundial.collector")
@@ -94,6 +95,8 @@ async def _handle(request: web.Request, handler: Handler, rid: str) -> web.Strea
         return await handler(request)
     except ApiError as err:
         return _render(err, rid)
+    except StoreInvalidText as exc:  # e.g. a NUL in text on PostgreSQL: nothing was committed
+        return _render(ApiError(400, "INVALID_REQUEST", str(exc)), rid)
     except StoreUnavailable:  # the database is down or timed out: nothing was committed
         return _render(ApiError(503, "UNAVAILABLE", "the database is unavailable; retry later",
                                 headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}), rid)

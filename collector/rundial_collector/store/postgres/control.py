@@ -32,6 +32,7 @@ from rundial_collector.store.postgres.control_runs import PgRuns
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 
 _SKIP_DUPLICATE = " ON CONFLICT DO NOTHING RETURNING 1"
+FIRST_KEY_LOCK = 0x72646B5F666972  # "rdk_fir": the transaction lock of the first-key check
 
 
 def _now_ms() -> int:
@@ -144,6 +145,17 @@ class PgControl(PgRuns, PgRunEdits, PgSessions):
             if found is not None and exist_ok:
                 return found
             raise StoreConflict("this API key already exists")
+        return await self.engine.write(job)
+
+    async def create_first_api_key(self, key: NewApiKey) -> ApiKey | None:
+        async def job(conn: Conn) -> ApiKey | None:
+            # Collectors starting together serialise here; the statement after the lock sees
+            # a key another one committed meanwhile (READ COMMITTED: a fresh snapshot).
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", FIRST_KEY_LOCK)
+            if await conn.fetchval("SELECT 1 FROM api_keys LIMIT 1") is not None:
+                return None
+            await conn.execute(numbered(INSERT_KEY), *key_insert_values(key, _now_ms()))
+            return await _key_by_hash(conn, key.key_hash)
         return await self.engine.write(job)
 
     async def find_api_key(self, key_hash: str) -> ApiKey | None:

@@ -4,9 +4,9 @@ and the run reads (one run, pages of runs or table rows, runs by id).
 The SQL and the decisions are the SQLite store's (:mod:`rundial_collector.store.control_sql`,
 :mod:`rundial_collector.store.control_rows`). What differs is how they are made safe across
 collectors: every read-modify-write first locks the run's row (``SELECT ... FOR UPDATE``), so a
-start, a finish, a config merge and an edit of one run serialise across processes. A start of an
-id nobody has created inserts with ``ON CONFLICT (run_id) DO NOTHING``; when another collector
-created it meanwhile, the start decides again on the stored run (attach, ``unchanged`` for its
+start, a finish, a config merge and an edit of one run serialise across processes. A start
+inserts with ``ON CONFLICT (run_id) DO NOTHING`` first; when the id exists (or another collector
+created it meanwhile) the start decides on the stored, locked run (attach, ``unchanged`` for its
 own token, or the same :class:`StoreConflict` SQLite gives), so two concurrent starts of one id
 never both create it and never fail with a 500.
 """
@@ -25,6 +25,7 @@ from rundial_collector.store.control_sql import (IS_DELETED, NOT_DELETED, REMEMB
                                                  numbered, page_sql, select_run_sql,
                                                  table_columns)
 from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.events_listen import notify_runs
 from rundial_collector.store.postgres.ingest_tx import touch_runs
 
 _SELECT_RUN = numbered(select_run_sql())
@@ -33,6 +34,7 @@ _LOCK_RUN = "SELECT 1 FROM runs WHERE run_id = $1 FOR UPDATE"
 _IS_DELETED = numbered(IS_DELETED)
 _TOKEN_KNOWN = numbered(TOKEN_KNOWN)
 _REMEMBER_TOKEN = numbered(REMEMBER_TOKEN)
+_NEW_RUN = " ON CONFLICT (run_id) DO NOTHING RETURNING 1"
 _RUNS_BY_ID = numbered(f"SELECT {RUN_COLUMNS.format(status=STATUS)} FROM runs "
                        f"WHERE project_id = ? AND run_id = ANY(?::text[]) AND {NOT_DELETED}")
 TABLE_COLUMNS = table_columns("CASE WHEN json_typeof(client::json -> 'host') = 'string' "
@@ -72,7 +74,10 @@ class PgRuns:
         return await self.engine.write(lambda conn: _start(conn, start, now_ms))
 
     async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
-        await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
+        async def job(conn: Conn) -> None:
+            await touch_runs(conn, [(project_id, run_id)], now_ms)
+            await notify_runs(conn, [(project_id, run_id)])  # a lost run may be back
+        await self.engine.write(job)
 
     async def get_run(self, run_id: str) -> Run | None:
         cutoff = _now_ms() - self.lost_after_ms
@@ -89,6 +94,7 @@ class PgRuns:
             if not finish_changes(run, status):
                 return run, False
             await execute(conn, finish_run(run, status, reason, finished_ms, now_ms))
+            await notify_runs(conn, [(run.project_id, run_id)])
             return await _reload(conn, run_id), True
         return await self.engine.write(job)
 
@@ -124,32 +130,40 @@ class PgRuns:
 
 
 async def _start(conn: Conn, start: RunStart, now_ms: int) -> tuple[Run, bool]:
-    """The resume matrix (:func:`start_action`) on the locked run. A start whose token already
-    started (or attached to) this run is a repeat of that client's own start: the run is
-    returned unchanged (idempotent). Decided at most twice: again only when another collector
-    created the id between our look-up and our insert (then it exists, so never twice)."""
-    for _ in range(2):
-        existing = await locked_run(conn, start.run_id)
-        deleted = await conn.fetchval(_IS_DELETED, start.run_id) is not None
-        token_known = (start.start_token is not None and await conn.fetchval(
-            _TOKEN_KNOWN, start.run_id, start.start_token) is not None)
-        action = start_action(deleted, existing, start, token_known)
-        if action == "unchanged":
-            assert existing is not None
-            return existing, False
-        if action == "create":
-            sql, params = insert_run(start, now_ms)
-            created = await conn.fetchval(
-                numbered(sql) + " ON CONFLICT (run_id) DO NOTHING RETURNING 1", *params)
-            if created is None:
-                continue  # another collector created it meanwhile: decide on the stored run
-        else:
-            assert existing is not None
-            await execute(conn, attach_run(existing, start, now_ms))
-        if start.start_token is not None:
-            await conn.execute(_REMEMBER_TOKEN, start.run_id, start.start_token)
-        return await _reload(conn, start.run_id), action == "create"
-    raise AssertionError(f"run {start.run_id} was created concurrently but cannot be read")
+    """The resume matrix (:func:`start_action`). Unless ``must`` is asked, the run is first
+    inserted with ``ON CONFLICT DO NOTHING`` (waiting for a concurrent insert of the id to
+    commit): a new id is created in one statement. Otherwise the id exists (a run, maybe of
+    another project, maybe deleted: rows are never removed) and the matrix decides on the
+    locked row. A start whose token already started (or attached to) this run is a repeat of
+    that client's own start: the run is returned unchanged (idempotent)."""
+    if start.resume != "must":
+        sql, params = insert_run(start, now_ms)
+        if await conn.fetchval(numbered(sql) + _NEW_RUN, *params) is not None:
+            await _remember_token(conn, start)
+            return await _announced(conn, start.run_id), True
+    existing = await locked_run(conn, start.run_id)
+    deleted = await conn.fetchval(_IS_DELETED, start.run_id) is not None
+    token_known = (start.start_token is not None and await conn.fetchval(
+        _TOKEN_KNOWN, start.run_id, start.start_token) is not None)
+    action = start_action(deleted, existing, start, token_known)
+    assert existing is not None and action != "create"  # the id exists (or it raised)
+    if action == "attach":
+        await execute(conn, attach_run(existing, start, now_ms))
+        await _remember_token(conn, start)
+        return await _announced(conn, start.run_id), False
+    return existing, False
+
+
+async def _remember_token(conn: Conn, start: RunStart) -> None:
+    if start.start_token is not None:
+        await conn.execute(_REMEMBER_TOKEN, start.run_id, start.start_token)
+
+
+async def _announced(conn: Conn, run_id: str) -> Run:
+    """The run as stored now, its change queued for other collectors' streams (NOTIFY)."""
+    run = await _reload(conn, run_id)
+    await notify_runs(conn, [(run.project_id, run.run_id)])
+    return run
 
 
 async def _reload(conn: Conn, run_id: str) -> Run:

@@ -12,8 +12,11 @@ Contract:
 * A database that cannot be reached, restarts, refuses connections or times a statement out
   raises :class:`StoreUnavailable` (503 with ``Retry-After``); the transaction was rolled back,
   so nothing of the call was committed. The pool reconnects by itself when the server is back.
-* :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only transaction (one
-  snapshot, as SQLite's reader transaction gives).
+* A text parameter PostgreSQL cannot hold (a NUL character) raises :class:`StoreInvalidText`
+  (400); the transaction was rolled back.
+* :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only REPEATABLE READ
+  transaction: every statement of ``fn`` sees one snapshot, as SQLite's reader transaction
+  gives (READ COMMITTED would let a read of several statements mix two commits).
 * :meth:`close` stops accepting calls, waits for the ones running, then closes the pool.
 
 Statement timeout, pool size, TLS and connect timeout come from :class:`CollectorConfig`.
@@ -32,7 +35,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from rundial_collector.store.errors import EngineClosed, StoreUnavailable, WriteQueueFull
+from rundial_collector.store.errors import (EngineClosed, StoreInvalidText, StoreUnavailable,
+                                            WriteQueueFull)
 
 __all__ = ["Conn", "PgEngine", "PgSettings", "redacted_url"]
 
@@ -55,6 +59,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError)
 _CONFLICT: tuple[type[BaseException], ...] = (asyncpg.SerializationError,
                                               asyncpg.DeadlockDetectedError)
+# A parameter PostgreSQL text cannot represent (a NUL character): bad input, not a 500.
+_BAD_TEXT: tuple[type[BaseException], ...] = (asyncpg.CharacterNotInRepertoireError,
+                                              asyncpg.UntranslatableCharacterError)
 
 
 @dataclass(frozen=True)
@@ -171,10 +178,14 @@ class PgEngine:
     async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
         try:
             async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
-                async with conn.transaction(readonly=readonly):
+                isolation = "repeatable_read" if readonly else "read_committed"
+                async with conn.transaction(isolation=isolation, readonly=readonly):
                     return await fn(conn)
         except _CONFLICT:
             raise
+        except _BAD_TEXT:
+            raise StoreInvalidText("text values must not contain NUL (U+0000) characters"
+                                   ) from None
         except asyncpg.InterfaceError as exc:
             if "pool is closing" in str(exc) or "pool is closed" in str(exc):
                 raise EngineClosed("the collector is shutting down") from None

@@ -1,5 +1,7 @@
 """The transaction every PostgreSQL ingest runs in: claim the idempotency key, append the rows,
-keep the newest ``clientDiagnostics``, touch the runs' heartbeat, purge expired keys.
+keep the newest ``clientDiagnostics``, touch the runs' heartbeat, queue a NOTIFY per run
+(delivered at COMMIT to every collector's live stream, see :mod:`.events_listen`), purge
+expired keys.
 
 Contract (same as SQLite's, across collectors): the key is claimed with ``INSERT ... ON
 CONFLICT DO NOTHING`` inside the transaction that writes the rows. Two collectors racing on one
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, WriteOutcome
 from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.events_listen import notify_runs
 
 __all__ = ["HEARTBEAT_GRANULARITY_MS", "KeyPurger", "claim_key", "ingest", "purge_expired_keys",
            "store_diagnostics", "touch_runs"]
@@ -51,6 +54,7 @@ async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
         await writer(conn, batch.items, now_ms)
         await store_diagnostics(conn, batch.diagnostics, now_ms)
         await touch_runs(conn, runs, now_ms)
+        await notify_runs(conn, runs)
         await purge_expired_keys(conn, purger, now_ms)
         return WriteOutcome(batch.accepted)
 

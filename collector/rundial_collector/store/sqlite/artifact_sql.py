@@ -10,17 +10,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import orjson
-
-from rundial_collector.store.artifacts_base import (CHECKPOINT_KEEP_LAST_DEFAULT, LATEST,
-                                                    ArtifactFile, ArtifactVersion, FinalizeOutcome,
-                                                    NewArtifactVersion)
+from rundial_collector.store.artifact_rows import (FILE_COLUMNS, VERSION_COLUMNS, file_rows,
+                                                   keep_last_of, new_version_values,
+                                                   qualified_version_columns, version_from_row)
+from rundial_collector.store.artifacts_base import (LATEST, ArtifactFile, ArtifactVersion,
+                                                    FinalizeOutcome, NewArtifactVersion)
 from rundial_collector.store.control_base import StoreConflict, StoreNotFound
-
-VERSION_COLUMNS = ("artifact_id, upload_id, project_id, run_id, name, artifact_type, state, "
-                   "version, requested_aliases, metadata, keep_last, created_ms, finalized_ms, "
-                   "expires_ms, deduplicated_bytes")
-LIVE_STATES = ("pending", "ready")
 
 
 def load_version(conn: sqlite3.Connection, artifact_id: str) -> ArtifactVersion | None:
@@ -32,16 +27,13 @@ def load_version(conn: sqlite3.Connection, artifact_id: str) -> ArtifactVersion 
 def with_details(conn: sqlite3.Connection, row: Sequence[Any]) -> ArtifactVersion:
     """Build a version from a :data:`VERSION_COLUMNS` row plus its files and current aliases."""
     artifact_id = row[0]
-    files = tuple(ArtifactFile(*f) for f in conn.execute(
-        "SELECT path, size_bytes, sha256, content_type FROM artifact_files "
-        "WHERE artifact_id = ? ORDER BY ordinal", (artifact_id,)))
-    aliases = tuple(a for (a,) in conn.execute(
+    files = [ArtifactFile(*f) for f in conn.execute(
+        f"SELECT {FILE_COLUMNS} FROM artifact_files WHERE artifact_id = ? ORDER BY ordinal",
+        (artifact_id,))]
+    aliases = [a for (a,) in conn.execute(
         "SELECT alias FROM artifact_aliases WHERE artifact_id = ? ORDER BY alias",
-        (artifact_id,)))
-    return ArtifactVersion(
-        artifact_id, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        tuple(orjson.loads(row[8])), aliases, orjson.loads(row[9]), row[10], row[11], row[12],
-        row[13], files, row[14])
+        (artifact_id,))]
+    return version_from_row(row, files, aliases)
 
 
 def begin_upload(conn: sqlite3.Connection, new: NewArtifactVersion) -> ArtifactVersion:
@@ -61,15 +53,11 @@ def begin_upload(conn: sqlite3.Connection, new: NewArtifactVersion) -> ArtifactV
         "artifact_type, state, requested_aliases, metadata, keep_last, idempotency_key, "
         "created_ms, expires_ms, deduplicated_bytes) "
         "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-        (artifact_id, upload_id, new.project_id, new.run_id, new.name, new.artifact_type,
-         orjson.dumps(list(new.aliases)).decode(), orjson.dumps(new.metadata).decode(),
-         new.keep_last, new.idempotency_key, new.created_ms, new.expires_ms,
-         new.deduplicated_bytes))
+        new_version_values(new, artifact_id, upload_id))
     conn.executemany(
         "INSERT INTO artifact_files (artifact_id, ordinal, path, size_bytes, sha256, "
         "content_type) VALUES (?, ?, ?, ?, ?, ?)",
-        [(artifact_id, i, f.path, f.size_bytes, f.sha256, f.content_type)
-         for i, f in enumerate(new.files)])
+        file_rows(artifact_id, new.files))
     version = load_version(conn, artifact_id)
     assert version is not None
     return version
@@ -115,16 +103,10 @@ def _move_aliases(conn: sqlite3.Connection, v: ArtifactVersion, aliases: Iterabl
         [(v.project_id, v.name, alias, v.artifact_id, now_ms) for alias in dict.fromkeys(aliases)])
 
 
-def _keep_last(v: ArtifactVersion) -> int | None:
-    if v.keep_last is not None:
-        return v.keep_last
-    return CHECKPOINT_KEEP_LAST_DEFAULT if v.artifact_type == "checkpoint" else None
-
-
 def _apply_retention(conn: sqlite3.Connection, v: ArtifactVersion,
                      now_ms: int) -> tuple[list[int], set[str]]:
     """Delete this run's ready versions beyond keep-last N, sparing aliased ones."""
-    keep = _keep_last(v)
+    keep = keep_last_of(v)
     if keep is None:
         return [], set()
     victims = conn.execute(
@@ -162,18 +144,15 @@ def resolve(conn: sqlite3.Connection, project_id: str, name: str, alias: str | N
     """The ready version of (project, name) selected by alias or number."""
     if alias is not None:
         row = conn.execute(
-            f"SELECT {_qualified('v')} FROM artifact_aliases AS a JOIN artifact_versions AS v "
-            "ON v.artifact_id = a.artifact_id WHERE a.project_id = ? AND a.name = ? "
-            "AND a.alias = ? AND v.state = 'ready'", (project_id, name, alias)).fetchone()
+            f"SELECT {qualified_version_columns('v')} FROM artifact_aliases AS a JOIN "
+            "artifact_versions AS v ON v.artifact_id = a.artifact_id WHERE a.project_id = ? "
+            "AND a.name = ? AND a.alias = ? AND v.state = 'ready'",
+            (project_id, name, alias)).fetchone()
     else:
         row = conn.execute(
             f"SELECT {VERSION_COLUMNS} FROM artifact_versions WHERE project_id = ? AND "
             "name = ? AND version = ? AND state = 'ready'", (project_id, name, version)).fetchone()
     return None if row is None else with_details(conn, row)
-
-
-def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in VERSION_COLUMNS.split(","))
 
 
 def versions_where(conn: sqlite3.Connection, where: str,

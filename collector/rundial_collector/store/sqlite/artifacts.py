@@ -7,12 +7,13 @@ mutation is one ``engine.write`` job, so finalize (numbering, aliases, retention
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import orjson
-
+from rundial_collector.store.artifact_rows import (MEDIA_COLUMNS, USE_COLUMNS, media_filter,
+                                                   media_item, media_row, use_from_row)
 from rundial_collector.store.artifacts_base import (ArtifactUse, ArtifactVersion, FinalizeOutcome,
                                                     MediaItem, MediaQuery, NewArtifactVersion)
 from rundial_collector.store.sqlite import artifact_sql as sql
@@ -106,13 +107,6 @@ CREATE TABLE IF NOT EXISTS blob_holders (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blob_holders_by_sha ON blob_holders(sha256);
 """]
-
-_MEDIA_COLUMNS = ("project_id, run_id, media_key, media_type, step, timestamp_ms, artifact_id, "
-                  "artifact_version, artifact_path, artifact_sha256, caption, width, height, "
-                  "table_rows, table_columns, metadata")
-_USE_COLUMNS = ("u.run_id, u.artifact_id, v.name, v.version, u.ref, u.first_used_ms, "
-                "u.last_used_ms, u.use_count")
-
 
 class SQLiteArtifacts:
     """Artifact versions, aliases, retention, lineage and media manifests on SQLite."""
@@ -209,57 +203,34 @@ class SQLiteArtifacts:
         return await self.engine.read(read)
 
     async def add_media_items(self, items: Sequence[MediaItem]) -> int:
-        rows = [_media_row(item) for item in items]
+        rows = [media_row(item) for item in items]
 
         def insert(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            conn.executemany(f"INSERT OR IGNORE INTO media_items ({_MEDIA_COLUMNS}) VALUES "
+            conn.executemany(f"INSERT OR IGNORE INTO media_items ({MEDIA_COLUMNS}) VALUES "
                              f"({', '.join('?' * 16)})", rows)
             return conn.total_changes - before
         return await self.engine.write(insert)
 
     async def query_media(self, query: MediaQuery) -> list[MediaItem]:
-        where, params = _media_filter(query)
+        where, params = media_filter(query, lambda _: "?")
 
         def read(conn: sqlite3.Connection) -> list[MediaItem]:
             rows = conn.execute(
-                f"SELECT {_MEDIA_COLUMNS}, item_id FROM media_items WHERE {where} "
+                f"SELECT {MEDIA_COLUMNS}, item_id FROM media_items WHERE {where} "
                 "ORDER BY item_id LIMIT ?", (*params, query.limit)).fetchall()
-            return [_media_item(row) for row in rows]
+            return [media_item(row) for row in rows]
         return await self.engine.read(read)
+
+    @contextlib.asynccontextmanager
+    async def sweep_lock(self) -> AsyncIterator[bool]:
+        """Always True: one collector process owns the SQLite file."""
+        yield True
 
 
 def _uses(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[ArtifactUse]:
     rows = conn.execute(
-        f"SELECT {_USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
+        f"SELECT {USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
         f"ON v.artifact_id = u.artifact_id WHERE {where} ORDER BY u.first_used_ms",
         tuple(params)).fetchall()
-    return [ArtifactUse(*row) for row in rows]
-
-
-def _media_row(item: MediaItem) -> tuple[Any, ...]:
-    return (item.project_id, item.run_id, item.media_key, item.media_type, item.step,
-            item.timestamp_ms, item.artifact_id, item.artifact_version, item.artifact_path,
-            item.artifact_sha256, item.caption, item.width, item.height, item.table_rows,
-            item.table_columns, orjson.dumps(item.metadata).decode())
-
-
-def _media_item(row: Sequence[Any]) -> MediaItem:
-    (project_id, run_id, key, kind, step, ts, artifact_id, version, path, sha256, caption,
-     width, height, rows, columns, metadata, item_id) = row
-    return MediaItem(project_id, run_id, key, kind, step, ts, artifact_id, version, path,
-                     sha256, caption, width, height, rows, columns, orjson.loads(metadata),
-                     item_id)
-
-
-def _media_filter(query: MediaQuery) -> tuple[str, list[Any]]:
-    """A WHERE clause of fixed fragments and its parameters (no user text in the SQL)."""
-    clauses = ["project_id = ?", "run_id = ?", "item_id > ?"]
-    params: list[Any] = [query.project_id, query.run_id, query.after_id]
-    optional = (("media_key = ?", query.media_key), ("step >= ?", query.min_step),
-                ("step <= ?", query.max_step))
-    for clause, value in optional:
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return " AND ".join(clauses), params
+    return [use_from_row(row) for row in rows]

@@ -10,17 +10,14 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
-from rundial_collector.store.artifacts_base import ArtifactFile, ArtifactUse, ArtifactVersion
+from rundial_collector.store.artifact_rows import (USE_COLUMNS, VERSION_COLUMNS, use_from_row,
+                                                   version_from_row)
+from rundial_collector.store.artifacts_base import ArtifactFile
 from rundial_collector.store.asset_reads_base import (FilePage, MediaKeySummary, RunAssets,
                                                       RunLabel, VersionSummary)
-from rundial_collector.store.sqlite.artifact_sql import VERSION_COLUMNS
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 
 _IN_CHUNK = 500
-_USE_COLUMNS = ("u.run_id, u.artifact_id, v.name, v.version, u.ref, u.first_used_ms, "
-                "u.last_used_ms, u.use_count")
 
 
 class SQLiteAssetReads:
@@ -42,8 +39,8 @@ class SQLiteAssetReads:
                 "ORDER BY name, version LIMIT ?",
                 (project_id, run_id, *excluded, limit + 1)).fetchall()
             produced = tuple(_summary(conn, row, consumer_limit) for row in rows[:limit])
-            uses = [ArtifactUse(*u) for u in conn.execute(
-                f"SELECT {_USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
+            uses = [use_from_row(u) for u in conn.execute(
+                f"SELECT {USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
                 f"ON v.artifact_id = u.artifact_id WHERE u.project_id = ? AND u.run_id = ?"
                 f"{not_excluded} ORDER BY u.first_used_ms LIMIT ?",
                 (project_id, run_id, *excluded, limit + 1))]
@@ -126,15 +123,12 @@ def _summary(conn: sqlite3.Connection, row: Sequence[Any], consumer_limit: int) 
     aliases = tuple(a for (a,) in conn.execute(
         "SELECT alias FROM artifact_aliases WHERE artifact_id = ? ORDER BY alias",
         (artifact_id,)))
-    version = ArtifactVersion(
-        artifact_id, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        tuple(orjson.loads(row[8])), aliases, orjson.loads(row[9]), row[10], row[11], row[12],
-        row[13], (), row[14])
+    version = version_from_row(row, (), aliases)
     count, size = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM artifact_files WHERE artifact_id = ?",
         (artifact_id,)).fetchone()
-    consumers = tuple(ArtifactUse(*u) for u in conn.execute(
-        f"SELECT {_USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
+    consumers = tuple(use_from_row(u) for u in conn.execute(
+        f"SELECT {USE_COLUMNS} FROM artifact_uses AS u JOIN artifact_versions AS v "
         "ON v.artifact_id = u.artifact_id WHERE u.artifact_id = ? ORDER BY u.first_used_ms "
         "LIMIT ?", (artifact_id, consumer_limit)))
     (consumer_count,) = conn.execute("SELECT COUNT(*) FROM artifact_uses WHERE artifact_id = ?",

@@ -1,6 +1,6 @@
 """Raw points of a chart read: whole chunks, or just index ranges of a chunk (blob I/O).
 
-A partly used chunk (:class:`~rundial_collector.store.sqlite.chart_plan.Segments`) is read
+A partly used chunk (:class:`~rundial_collector.store.chart_plan.Segments`) is read
 through SQLite's incremental blob I/O, one byte range per run of needed blocks and column, so
 a chunk that shares a few steps with a neighbour costs those blocks, not its whole blobs. Each
 range is checked before use: its steps must rise strictly from the run's first step to its
@@ -17,32 +17,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from rundial_collector.store.series_math import EMPTY, Points, unpack
-from rundial_collector.store.sqlite.chart_plan import Segments
+from rundial_collector.store.chart_plan import Segments
+from rundial_collector.store.chart_segments import (POINT_COLUMN_BYTES, Columns, Part, RawRead,
+                                                    in_segments, joined_parts, segments_hold,
+                                                    select_segments)
 
 BLOB_MIN_POINTS = 4096  # smaller partly needed chunks are read whole, in one statement
 _IN_BATCH = 500  # chunk ids per raw read (well under SQLite's bound parameter limit)
-_BYTES = 8  # every column stores 8 bytes per point
-_Columns = tuple[bytes, bytes, bytes]  # steps, values, timestamps
-
-
-@dataclass(frozen=True)
-class RawRead:
-    """Raw points in chunk-id order; ``whole`` marks those of the chunks read whole."""
-
-    points: Points
-    whole: npt.NDArray[np.bool_]
+_BYTES = POINT_COLUMN_BYTES
+_Columns = Columns
 
 
 def raw_points(conn: sqlite3.Connection, whole_ids: list[int], segmented: list[Segments]
                ) -> RawRead:
     """The raw points of the chunks ``whole_ids`` and of the needed parts of ``segmented``."""
-    parts: list[tuple[int, bool, _Columns]] = []
+    parts: list[Part] = []
     small = {s.chunk_id: s for s in segmented if s.point_count < BLOB_MIN_POINTS}
     for segments in segmented:
         if segments.chunk_id in small:
@@ -52,16 +44,10 @@ def raw_points(conn: sqlite3.Connection, whole_ids: list[int], segmented: list[S
         parts.append((segments.chunk_id, False, columns))
     for chunk_id, columns in _whole_columns(conn, sorted([*whole_ids, *small])):
         if chunk_id in small:
-            parts.append((chunk_id, False, _select(columns, small[chunk_id])))
+            parts.append((chunk_id, False, select_segments(columns, small[chunk_id])))
         else:
             parts.append((chunk_id, True, columns))
-    if not parts:
-        return RawRead(EMPTY, np.zeros(0, dtype=bool))
-    parts.sort(key=lambda part: part[0])
-    steps, values, stamps = zip(*(columns for _id, _whole, columns in parts))
-    marks = np.repeat(np.array([w for _id, w, _c in parts], dtype=bool),
-                      [len(c[0]) // _BYTES for _id, _w, c in parts])
-    return RawRead(unpack(b"".join(steps), b"".join(values), b"".join(stamps)), marks)
+    return joined_parts(parts)
 
 
 def _whole_columns(conn: sqlite3.Connection, chunk_ids: list[int]
@@ -83,29 +69,12 @@ def _segment_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns |
         return b"", b"", b""
     try:
         steps = _ranges(conn, "steps", segments.chunk_id, segments.spans)
-        for (start, end, low, high), part in zip(segments.spans, _split(steps, segments)):
-            found = np.frombuffer(part, "<i8")
-            if (len(found) != end - start or int(found[0]) != low or int(found[-1]) != high
-                    or bool(np.any(found[1:] <= found[:-1]))):
-                return None
+        if not segments_hold(steps, segments):
+            return None
         return (steps, _ranges(conn, "vals", segments.chunk_id, segments.spans),
                 _ranges(conn, "timestamps", segments.chunk_id, segments.spans))
     except sqlite3.OperationalError:
         return None
-
-
-def _select(columns: _Columns, segments: Segments) -> _Columns:
-    """The points of a chunk's whole columns inside the step ranges of ``segments``."""
-    steps, values, stamps = (np.frombuffer(column, "<i8") for column in columns)
-    index = np.flatnonzero(_in_spans(steps, segments))
-    return steps[index].tobytes(), values[index].tobytes(), stamps[index].tobytes()
-
-
-def _in_spans(steps: npt.NDArray[np.int64], segments: Segments) -> npt.NDArray[np.bool_]:
-    inside = np.zeros(len(steps), dtype=bool)
-    for _start, _end, low, high in segments.spans:
-        inside |= (steps >= low) & (steps <= high)
-    return inside
 
 
 def _located_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns:
@@ -115,7 +84,7 @@ def _located_columns(conn: sqlite3.Connection, segments: Segments) -> _Columns:
     try:
         with conn.blobopen("metric_chunks", "steps", segments.chunk_id, readonly=True) as blob:
             steps = np.frombuffer(blob.read(), "<i8")
-        index = np.flatnonzero(_in_spans(steps, segments))
+        index = np.flatnonzero(in_segments(steps, segments))
         if not len(index):
             return b"", b"", b""
         window = [(int(index[0]), int(index[-1]) + 1, 0, 0)]
@@ -137,11 +106,3 @@ def _ranges(conn: sqlite3.Connection, column: str, chunk_id: int,
             blob.seek(start * _BYTES)
             parts.append(blob.read((end - start) * _BYTES))
     return b"".join(parts)
-
-
-def _split(joined: bytes, segments: Segments) -> Iterable[bytes]:
-    offset = 0
-    for start, end, _low, _high in segments.spans:
-        size = (end - start) * _BYTES
-        yield joined[offset:offset + size]
-        offset += size

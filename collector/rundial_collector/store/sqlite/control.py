@@ -149,6 +149,14 @@ class SQLiteControl(SQLiteRuns):
             return stored
         return await self.engine.write(job)
 
+    async def create_first_api_key(self, key: NewApiKey) -> ApiKey | None:
+        def job(conn: sqlite3.Connection) -> ApiKey | None:  # one writer: count and insert
+            if conn.execute("SELECT 1 FROM api_keys LIMIT 1").fetchone() is not None:
+                return None
+            conn.execute(INSERT_KEY, key_insert_values(key, _now_ms()))
+            return _key_by_hash(conn, key.key_hash)
+        return await self.engine.write(job)
+
     async def find_api_key(self, key_hash: str) -> ApiKey | None:
         return await self.engine.read(lambda conn: _key_by_hash(conn, key_hash))
 

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from typing import Any
 
-from rundial_collector.store.data_base import LOG_LEVELS, LogRow, SpanRecord
-from rundial_collector.store.events_base import ChunkRow, EventBatch, SpanRow
-from rundial_collector.store.sqlite.logs import SPAN_COLUMNS
-from rundial_collector.store.series_math import unpack
+from rundial_collector.store.data_base import LogRow, SpanRecord
+from rundial_collector.store.event_rows import SPAN_COLUMNS, chunk_row, log_row
+from rundial_collector.store.events_base import ChunkRow, CommitCallback, EventBatch, SpanRow
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 
 _LINE_COLUMNS = "log_id, ts_ms, seq, level, message, truncated"
@@ -33,6 +31,9 @@ class SQLiteEvents:
     """:class:`EventStore` methods (mixed into :class:`SQLiteStore`); each is one reader job."""
 
     engine: SQLiteEngine
+
+    def on_remote_commit(self, callback: CommitCallback) -> None:
+        """No other process writes this database: nothing to report."""
 
     async def event_head(self) -> tuple[int, int, int]:
         return await self.engine.read(head)
@@ -84,7 +85,7 @@ def tail_chunks(conn: sqlite3.Connection, project_id: str, run_id: str, after: i
         " ON s.series_id = c.series_id"
         " WHERE c.chunk_id > ? AND s.project_id = ? AND s.run_id = ?"
         " ORDER BY c.chunk_id LIMIT ?", (after, project_id, run_id, limit)).fetchall()
-    return [_chunk(row) for row in rows]
+    return [chunk_row(row) for row in rows]
 
 
 def tail_lines(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
@@ -94,7 +95,7 @@ def tail_lines(conn: sqlite3.Connection, project_id: str, run_id: str, after: in
         f"SELECT {_LINE_COLUMNS} FROM log_lines NOT INDEXED"
         " WHERE log_id > ? AND project_id = ? AND run_id = ? ORDER BY log_id LIMIT ?",
         (after, project_id, run_id, limit)).fetchall()
-    return [_line(row) for row in rows]
+    return [log_row(row) for row in rows]
 
 
 def tail_spans(conn: sqlite3.Connection, project_id: str, run_id: str, after: int,
@@ -133,7 +134,7 @@ def series_chunks(conn: sqlite3.Connection, series_id: int, metric_key: str,
         "SELECT chunk_id, ?, writer_rank, steps, vals, timestamps FROM metric_chunks"
         " WHERE series_id = ? AND chunk_id > ? AND chunk_id <= ? ORDER BY chunk_id LIMIT ?",
         (metric_key, series_id, window[0], window[1], limit)).fetchall()
-    return [_chunk(row) for row in rows]
+    return [chunk_row(row) for row in rows]
 
 
 def replay_lines(conn: sqlite3.Connection, project_id: str, run_id: str,
@@ -147,16 +148,4 @@ def replay_lines(conn: sqlite3.Connection, project_id: str, run_id: str,
         " WHERE project_id = ? AND run_id = ? AND (ts_ms, seq, log_id) > (?, ?, ?)"
         " AND log_id > ? AND log_id <= ? ORDER BY ts_ms, seq, log_id LIMIT ?",
         (project_id, run_id, *key, window[0], window[1], limit)).fetchall()
-    return [_line(row) for row in rows]
-
-
-def _chunk(row: tuple[Any, ...]) -> ChunkRow:
-    chunk_id, key, rank, steps, values, stamps = row
-    return ChunkRow(int(chunk_id), str(key), None if rank is None else int(rank),
-                    unpack(steps, values, stamps))
-
-
-def _line(row: tuple[Any, ...]) -> LogRow:
-    log_id, ts, seq, level, message, truncated = row
-    return LogRow(int(log_id), int(ts), int(seq), LOG_LEVELS[int(level)], str(message),
-                  bool(truncated))
+    return [log_row(row) for row in rows]

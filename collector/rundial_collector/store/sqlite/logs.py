@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from rundial_collector.store.data_base import (LEVEL_RANK, LOG_LEVELS, LogLine, LogQuery, LogRow,
-                                               SpanRecord)
+from rundial_collector.store.data_base import LogLine, LogQuery, LogRow, SpanRecord
+from rundial_collector.store.event_rows import (SPAN_COLUMNS, line_values, log_page, span_values,
+                                                spans_in_write_order)
 
 LOGS_SCHEMA: list[str] = ["""
 CREATE TABLE IF NOT EXISTS log_lines (
@@ -64,30 +64,12 @@ CREATE TABLE IF NOT EXISTS spans (
 CREATE INDEX IF NOT EXISTS spans_by_start ON spans(project_id, run_id, start_ns);
 """]
 
-PAGE_MAX_MESSAGE_CHARS = 16 * 1024 * 1024  # a log page ends after this many message characters
-_SPAN_COLUMNS = ("project_id, run_id, trace_id, span_id, parent_span_id, name, kind, start_ns,"
-                 " end_ns, status, attrs_json, events_json, model, gen_ai_system, tokens_in,"
-                 " tokens_out, cost_usd")
-SPAN_COLUMNS = _SPAN_COLUMNS  # the span columns in SpanRecord's field order (live stream reads)
-
-
-def line_hash(message: str, writer: str = "") -> int:
-    """A signed 64-bit hash of a log line's message and writer (the de-dup key's last part);
-    with no writer, the hash of the message alone."""
-    data = message.encode("utf-8", "surrogatepass")
-    if writer:
-        data = writer.encode("utf-8", "surrogatepass") + b"\x00" + data
-    digest = hashlib.blake2b(data, digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
 def write_lines(conn: sqlite3.Connection, lines: Sequence[LogLine], now_ms: int) -> None:
     """Insert lines, skipping exact re-sends (call inside a write job)."""
     conn.executemany(
         "INSERT OR IGNORE INTO log_lines (project_id, run_id, ts_ms, seq, level, message,"
         " truncated, msg_hash, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(x.project_id, x.run_id, x.timestamp_ms, x.sequence, LEVEL_RANK[x.level], x.message,
-          int(x.truncated), line_hash(x.message, x.writer), now_ms) for x in lines])
+        [line_values(x, now_ms) for x in lines])
 
 
 def write_spans(conn: sqlite3.Connection, spans: Sequence[SpanRecord], now_ms: int) -> None:
@@ -99,19 +81,17 @@ def write_spans(conn: sqlite3.Connection, spans: Sequence[SpanRecord], now_ms: i
         "DELETE FROM spans WHERE project_id = ? AND run_id = ? AND trace_id = ? AND span_id = ?"
         " AND end_ns IS NULL", [(s.project_id, s.run_id, s.trace_id, s.span_id) for s in closed])
     conn.executemany(
-        f"INSERT OR IGNORE INTO spans ({_SPAN_COLUMNS}, received_ms)"
+        f"INSERT OR IGNORE INTO spans ({SPAN_COLUMNS}, received_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(s.project_id, s.run_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind,
-          s.start_ns, s.end_ns, s.status, s.attrs_json, s.events_json, s.model,
-          s.gen_ai_system, s.tokens_in, s.tokens_out, s.cost_usd, now_ms)
-         for s in closed + [s for s in spans if s.end_ns is None]])
+        [span_values(s, now_ms) for s in spans_in_write_order(spans)])
 
 
 def query_lines(conn: sqlite3.Connection, query: LogQuery) -> tuple[list[LogRow], bool]:
     """One keyset page of log lines (see :class:`LogQuery`) and whether more follow.
 
-    A page also ends once its messages reach :data:`PAGE_MAX_MESSAGE_CHARS`, so a page of long
-    lines stays bounded in memory.
+    A page also ends once its messages reach
+    :data:`~rundial_collector.store.event_rows.PAGE_MAX_MESSAGE_CHARS`, so a page of long lines
+    stays bounded in memory.
     """
     where, params = _log_filters(query)
     direction = "DESC" if query.newest_first else "ASC"
@@ -120,14 +100,7 @@ def query_lines(conn: sqlite3.Connection, query: LogQuery) -> tuple[list[LogRow]
         + " AND ".join(where)
         + f" ORDER BY ts_ms {direction}, seq {direction}, log_id {direction} LIMIT ?",
         (*params, query.limit + 1))
-    rows: list[LogRow] = []
-    chars = 0
-    for log_id, ts, seq, level, message, truncated in cursor:
-        if len(rows) == query.limit or chars >= PAGE_MAX_MESSAGE_CHARS:
-            return rows, True
-        rows.append(LogRow(log_id, ts, seq, LOG_LEVELS[level], message, bool(truncated)))
-        chars += len(message)
-    return rows, False
+    return log_page(cursor, query.limit)
 
 
 def _log_filters(query: LogQuery) -> tuple[list[str], list[Any]]:
@@ -154,7 +127,7 @@ def _log_filters(query: LogQuery) -> tuple[list[str], list[Any]]:
 
 def select_spans(conn: sqlite3.Connection, project_id: str, run_id: str, limit: int
                  ) -> list[SpanRecord]:
-    rows = conn.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE project_id = ? AND run_id = ?"
+    rows = conn.execute(f"SELECT {SPAN_COLUMNS} FROM spans WHERE project_id = ? AND run_id = ?"
                         " ORDER BY start_ns, span_pk LIMIT ?",
                         (project_id, run_id, limit)).fetchall()
     return [SpanRecord(*row) for row in rows]

@@ -18,10 +18,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, SeriesChunk
-from rundial_collector.store.series_cache import Entry, SeriesCache, Stamp
-from rundial_collector.store.series_math import (EMPTY, Points, after_step, concat, pack, resolve,
-                                                 unpack)
-from rundial_collector.store.sqlite.chart_read import CHART_TABLES, aggregate_rows
+from rundial_collector.store.metric_key_order import key_ranges
+from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
+                                                  extended, pages_by_range)
+from rundial_collector.store.series_math import EMPTY, Points, after_step, pack, resolve, unpack
+from rundial_collector.store.chart_compose import aggregate_rows
+from rundial_collector.store.sqlite.chart_read import CHART_TABLES
 from rundial_collector.store.sqlite.series_page import read_page
 
 METRICS_SCHEMA: list[str] = ["""
@@ -58,7 +60,6 @@ _INSERT_CHUNK = (
 _INSERT_AGGS = ("INSERT INTO metric_chunk_aggs (chunk_id, resolved_count, blocks)"
                " VALUES (?, ?, ?)")
 _RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
-POINT_BYTES = 24  # a resolved point: int64 step, float64 value, int64 timestamp
 
 
 def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
@@ -134,7 +135,7 @@ class MetricReader:
         key, stamp, points = found
         entry = self.cache.get(key)
         cached = entry is not None and entry.stamp == stamp
-        if not cached and points * POINT_BYTES > self.cache.max_bytes // 2:
+        if pages_by_range(self.cache, cached, points):
             return read_page(conn, key[0], rank, after, limit)
         resolved = self._current(conn, key, stamp).points
         return after_step(resolved, after).take(slice(0, max(0, limit)))
@@ -170,17 +171,11 @@ def _resolved(conn: sqlite3.Connection, key: tuple[int, int | None], stamp: Stam
 
 def _extended(conn: sqlite3.Connection, key: tuple[int, int | None], entry: Entry | None,
               stamp: Stamp) -> Entry | None:
-    """``entry`` plus the chunks appended since, when only appends happened; else None.
-
-    Resolving (cached resolved points + newer raw points) equals resolving everything: the
-    newer points come later, so they win their steps exactly as they would in a full pass.
-    """
-    if entry is None or entry.stamp.last_chunk_id >= stamp.last_chunk_id:
+    """``entry`` plus the chunks appended since, when only appends happened; else None."""
+    if entry is None or not extendable(entry, stamp):
         return None
     raw, chunks = _raw_points(conn, key, after_chunk=entry.stamp.last_chunk_id)
-    if entry.stamp.chunks + chunks != stamp.chunks:
-        return None  # chunks were removed meanwhile: start over
-    return Entry(stamp, resolve(concat(entry.points, raw)), entry.raw_count + len(raw))
+    return extended(entry, stamp, raw, chunks)
 
 
 def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chunk: int
@@ -197,8 +192,6 @@ def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chu
 
 
 _HAS_CHUNK = "EXISTS (SELECT 1 FROM metric_chunks c WHERE c.series_id = series.series_id)"
-# The ``system/`` keys are exactly the keys in ["system/", "system0") ("0" follows "/").
-_SYSTEM_FIRST, _SYSTEM_END = "system/", "system0"
 _KEY_ORDER = (" ORDER BY (metric_key >= 'system/' AND metric_key < 'system0'), metric_key"
               " LIMIT ? OFFSET ?")
 _KEYS_IN_RANGE = ("SELECT metric_key FROM series WHERE project_id = ? AND run_id = ?"
@@ -234,18 +227,12 @@ def run_keys_from(conn: sqlite3.Connection, project_id: str, run_id: str, start_
     alphabetically, then ``system/`` keys). Each key range is an index range scan, so a page of
     keys costs about its own size however many keys the run has.
     """
-    ranges: list[tuple[str, str | None]] = [("", None)]
-    if system_last:
-        ranges = [("", _SYSTEM_FIRST), (_SYSTEM_END, None), (_SYSTEM_FIRST, _SYSTEM_END)]
     keys: list[str] = []
-    started = False
-    for low, high in ranges:
-        holds_start = low <= start_key and (high is None or start_key < high)
-        started = started or holds_start
-        if not started or len(keys) >= limit:
-            continue
-        rows = conn.execute(_KEYS_IN_RANGE, (project_id, run_id, start_key if holds_start else low,
-                                             high, high, limit - len(keys))).fetchall()
+    for low, high in key_ranges(start_key, system_last):
+        if len(keys) >= limit:
+            break
+        rows = conn.execute(_KEYS_IN_RANGE, (project_id, run_id, low, high, high,
+                                             limit - len(keys))).fetchall()
         keys += [str(row[0]) for row in rows]
     return keys
 

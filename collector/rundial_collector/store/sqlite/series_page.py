@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from rundial_collector.store.series_math import EMPTY, Points, after_step, resolve, unpack
+from rundial_collector.store.series_math import EMPTY, Points, unpack
+from rundial_collector.store.series_pages import resolved_between, windows
 
 _RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
-_MAX_WIDENINGS = 64  # the budget doubles each time; 64 doublings cover any int64 count
 
 
 def chunk_ranges(conn: sqlite3.Connection, series_id: int, rank: int | None,
@@ -34,32 +34,18 @@ def chunk_ranges(conn: sqlite3.Connection, series_id: int, rank: int | None,
     return [(int(a), int(b), int(c)) for a, b, c in rows]
 
 
-def upper_for(ranges: list[tuple[int, int, int]], budget: int) -> int:
-    """The ``step_max`` of the chunk (walked by ``step_min``) where counts reach ``budget``."""
-    total, upper = 0, ranges[0][1]
-    for _step_min, step_max, count in ranges:
-        total += count
-        upper = max(upper, step_max)
-        if total >= budget:
-            break
-    return upper
-
-
 def read_page(conn: sqlite3.Connection, series_id: int, rank: int | None, after: int,
               limit: int) -> Points:
     """Up to ``limit`` resolved points with steps above ``after``, ascending."""
     ranges = chunk_ranges(conn, series_id, rank, after)
     if not ranges or limit <= 0:
         return EMPTY
-    last = max(step_max for _a, step_max, _c in ranges)
-    budget = limit
-    for _ in range(_MAX_WIDENINGS):
-        upper = upper_for(ranges, budget)
+    points = EMPTY
+    for upper in windows(ranges, limit):
         points = _resolved_between(conn, series_id, rank, after, upper)
-        if len(points) >= limit or upper >= last:
-            return points.take(slice(0, limit))
-        budget *= 2
-    return _resolved_between(conn, series_id, rank, after, last).take(slice(0, limit))
+        if len(points) >= limit:
+            break
+    return points.take(slice(0, limit))
 
 
 def _resolved_between(conn: sqlite3.Connection, series_id: int, rank: int | None,
@@ -72,7 +58,5 @@ def _resolved_between(conn: sqlite3.Connection, series_id: int, rank: int | None
     if not rows:
         return EMPTY
     steps, values, stamps = zip(*rows)
-    points = after_step(resolve(unpack(b"".join(steps), b"".join(values), b"".join(stamps))),
-                        after)
-    end = int(points.steps.searchsorted(upper, side="right"))
-    return points if end == len(points) else points.take(slice(0, end))
+    return resolved_between(unpack(b"".join(steps), b"".join(values), b"".join(stamps)), after,
+                            upper)

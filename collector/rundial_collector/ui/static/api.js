@@ -22,6 +22,19 @@ export async function getJson(path) {
 }
 
 /**
+ * The project's id and names, by its slugs (``GET /api/v1/workspaces/{ws}/projects/{project}``:
+ * one request, however many projects the workspace has); throws the collector's message
+ * (``workspace/project … was not found``) when it is unknown.
+ * @param {string} ws
+ * @param {string} project
+ * @returns {Promise<{projectId: string, projectSlug: string, name: string}>}
+ */
+export function findProject(ws, project) {
+  return getJson(`/api/v1/workspaces/${encodeURIComponent(ws)}/projects/` +
+    encodeURIComponent(project));
+}
+
+/**
  * POST a JSON body; never throws for an HTTP error.
  * @param {string} path
  * @param {object} body

@@ -4,11 +4,13 @@
 //   /                              projects            (pages/projects.js)
 //   /p/{ws}/{project}              project: runs table + charts (pages/project.js)
 //   /p/{ws}/{project}/r/{runId}    run page with tabs  (pages/run.js)
+//
+// The run page's modules (about 30) are imported only on the run page: the other pages'
+// module preload list (every static import of the page's scripts) stays without them.
 import uPlot from "uplot";
 import { postJson } from "./api.js";
 import { renderProjects } from "./pages/projects.js";
 import { renderProject } from "./pages/project.js";
-import { renderRun } from "./pages/run.js";
 import { projectPath, route, runPath } from "./core/routes.js";
 
 /** Record that the chart library loaded through the import map (read by tests and pages). */
@@ -41,7 +43,10 @@ async function draw() {
   breadcrumb(where);
   if (where.page === "projects") return renderProjects(view);
   if (where.page === "project") return renderProject(view, where.ws, where.project);
-  if (where.page === "run") return renderRun(view, where.ws, where.project, where.runId);
+  if (where.page === "run") {
+    const { renderRun } = await import("./pages/run.js");
+    return renderRun(view, where.ws, where.project, where.runId);
+  }
   view.replaceChildren(Object.assign(document.createElement("p"), {
     className: "error", textContent: `No page at ${window.location.pathname}.`,
   }));

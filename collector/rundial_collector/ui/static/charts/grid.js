@@ -8,10 +8,11 @@ import { entrySeries, givenRecord } from "./data.js";
 import { bucketSize } from "./fidelity.js";
 import { groupKeys } from "./keys.js";
 import { createLiveCharts } from "./live.js";
+import { earlyOr } from "../early.js";
 import { createLoader } from "./loader.js";
 import { gridMessage, renderSections } from "./sections.js";
 import { createSmoother } from "./smoothing.js";
-import { keysOfRuns, provisionalRun, runsFromUrl, urlRunIds } from "./sources.js";
+import { keysOfRuns, keysOnceLive, provisionalRun, runsFromUrl, urlRunIds } from "./sources.js";
 import { bindToolbar, claimId, createToolbar, setSmoothControl } from "./toolbar.js";
 import { formatZoom, parseZoom, stepRange, viewFromState } from "./view.js";
 // The grid's deeper imports, named here too: with no bundler the browser discovers a module
@@ -84,10 +85,15 @@ export function mountChartGrid(container, options) {
     },
     onNewKey: (key) => { // a metric key first logged while the chart is open
       liveKeys.add(key);
-      if (keysLoading || allKeys.includes(key)) return;
-      allKeys = [...allKeys, key];
-      layout();
+      if (!keysLoading) addKeys([key]);
     } });
+  /** Chart ``keys`` too (those not charted yet). @param {string[]} keys */
+  function addKeys(keys) {
+    const added = keys.filter((key) => !allKeys.includes(key));
+    if (!added.length) return;
+    allKeys = [...new Set([...allKeys, ...added])];
+    layout();
+  }
   /**
    * The step range a chart fetches: none when not zoomed; the zoom itself on a step axis;
    * otherwise the chart's own mapping of the zoom (null until it has one).
@@ -208,28 +214,34 @@ export function mountChartGrid(container, options) {
     const before = new Map(runs.map((r) => [r.runId, r.status]));
     const statusChanged = next.some((r) => r.status !== before.get(r.runId));
     runs = next;
+    const runIds = next.map((r) => r.runId);
+    const mine = ids === loadedIds ? generation : generation + 1;
+    const recheck = (/** @type {string[]} */ notLive) => void keysOnceLive(options.projectId,
+      runIds, notLive, live, () => mine === generation, addKeys);
     if (ids === loadedIds) { // the same runs again (details, a re-announced or re-sorted selection)
+      const notLive = live.unsettled(runIds);
       if (statusChanged) live.follow(runs);
+      if (statusChanged && !keysLoading) recheck(notLive);
       redrawAll();
       return;
     }
     loadedIds = ids;
     generation += 1;
-    const mine = generation;
     for (const slot of slots.values()) { slot.sig = null; slot.entries.clear(); }
     smoother.clear();
     liveKeys.clear();
     keysLoading = true;
-    live.follow(runs); // then read the keys once the running runs are live: none is missed
+    live.follow(runs);
     gridEl.dataset.state = "loading";
-    await live.whenLive(next.map((r) => r.runId));
-    if (mine !== generation) return;
-    const lists = await keysOfRuns(options.projectId, next.map((r) => r.runId));
+    const notLive = live.unsettled(runIds); // the keys are read at once, not after the sockets
+    const lists = await earlyOr(`keys ${runIds.join(",")}`, options.projectId,
+      () => keysOfRuns(options.projectId, runIds));
     if (mine !== generation) return;
     keysLoading = false;
     unknownRuns = next.filter((_r, i) => lists[i] === null).map((r) => r.runId);
     allKeys = [...new Set([...lists.flatMap((list) => list ?? []), ...liveKeys])];
     layout();
+    recheck(notLive);
   }
 
   bindToolbar(bar, {
@@ -275,9 +287,11 @@ export function mountChartGrid(container, options) {
     // chart the URL's runs at once; their names, status and start follow (no refetch then)
     const ids = urlRunIds();
     void setRuns(ids.map(provisionalRun));
-    void runsFromUrl(options, ids).then((found) => {
-      if (runs.map((r) => r.runId).join(",") === ids.join(",")) void setRuns(found);
-    });
+    void earlyOr(`runs ${ids.join(",")}`, options.projectId, () => runsFromUrl(options, ids))
+      .then((found) => {
+        if (runs.map((r) => r.runId).join(",") === ids.join(",")) void setRuns(found);
+        live.lookedUp(ids);
+      });
   } else layout();
 
   /** @type {ChartGrid} */

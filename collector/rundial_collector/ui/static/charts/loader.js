@@ -13,13 +13,13 @@ import { bucketCount, fetchSeries } from "./fetch.js";
  *   rangeOf: (slot: Slot) => StepRange|null, draw: (key: string) => void,
  *   generation: () => number, onState: (state: "loading"|"ready") => void,
  *   onError: (message: string) => void, live: LiveReads}} deps
- * @typedef {{whenLive: (runIds: string[]) => Promise<void>,
+ * @typedef {{inWaves: (runIds: string[], read: (ids: string[]) => Promise<void>) => Promise<void>,
  *   begin: (keys: string[], runIds: string[]) => number,
- *   settle: (key: string, runId: string, entry: Record<string, any>, buckets: number)
- *     => Record<string, any>,
- *   end: (keys: string[], token: number) => void}} LiveReads
- *   The live protocol of a read (charts/live.js): wait for the runs' sockets to be live, then
- *   buffer their points during the read and merge them into what it returns.
+ *   settle: (key: string, runId: string, entry: Record<string, any>, buckets: number,
+ *     token: number) => Record<string, any>|null,
+ *   end: (keys: string[], runIds: string[], token: number) => void}} LiveReads
+ *   The live protocol of a read (charts/live.js): read each run once its socket is live,
+ *   buffer its points during the read and merge them into what the read returns.
  */
 export function createLoader(deps) {
   const { slots } = deps;
@@ -63,26 +63,31 @@ export function createLoader(deps) {
     const mine = deps.generation();
     const runIds = deps.runIds();
     await Promise.all([...groups.values()].map(async ({ buckets, range, keys }) => {
-      const refs = keys.flatMap((metricKey) => runIds.map((runId) => ({ runId, metricKey })));
       const sigs = new Map(keys.map((key) => [key, slots.get(key)?.sig]));
-      await deps.live.whenLive(runIds);
-      const token = deps.live.begin(keys, runIds);
-      try {
-        const entries = await fetchSeries(deps.projectId, refs, { buckets, ...(range ?? {}) });
+      const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
+      /** One wave: the charts of ``keys`` for the runs ``ids``. @param {string[]} ids */
+      const read = async (ids) => {
         if (mine !== deps.generation()) return;
-        const current = (/** @type {string} */ key) => slots.get(key)?.sig === sigs.get(key);
-        entries.forEach((entry, i) => {
-          const { runId, metricKey } = refs[i];
-          if (current(metricKey)) {
-            slots.get(metricKey)?.entries.set(runId,
-              deps.live.settle(metricKey, runId, entry, bucketCount(buckets)));
-          }
-        });
-        for (const key of keys) if (current(key)) deps.draw(key);
+        const refs = keys.flatMap((metricKey) => ids.map((runId) => ({ runId, metricKey })));
+        const token = deps.live.begin(keys, ids);
+        try {
+          const entries = await fetchSeries(deps.projectId, refs, { buckets, ...(range ?? {}) });
+          if (mine !== deps.generation()) return;
+          entries.forEach((entry, i) => {
+            const { runId, metricKey } = refs[i];
+            const merged = current(metricKey) &&
+              deps.live.settle(metricKey, runId, entry, bucketCount(buckets), token);
+            if (merged) slots.get(metricKey)?.entries.set(runId, merged);
+          });
+        } finally {
+          deps.live.end(keys, ids, token);
+        }
+      };
+      try {
+        await deps.live.inWaves(runIds, read);
+        if (mine === deps.generation()) for (const key of keys) if (current(key)) deps.draw(key);
       } catch (err) {
         deps.onError(/** @type {Error} */ (err).message);
-      } finally {
-        deps.live.end(keys, token);
       }
     }));
     if (mine === deps.generation()) deps.onState("ready");

@@ -56,6 +56,23 @@ export async function keysOfRuns(projectId, runIds) {
 }
 
 /**
+ * When a run of ``notLive`` (those not live when the keys were read) is followed now, the
+ * runs' keys are read again once ``live.whenLive(runIds)`` resolves and handed to ``add``
+ * (while ``current()`` holds): a key logged only before a run's socket was live is never
+ * streamed, so the first read may have missed it. Look-up failures add nothing.
+ * @param {string} projectId @param {string[]} runIds @param {string[]} notLive
+ * @param {{whenLive: (runIds: string[]) => Promise<void>, followed: (runId: string) => boolean}} live
+ * @param {() => boolean} current @param {(keys: string[]) => void} add
+ */
+export async function keysOnceLive(projectId, runIds, notLive, live, current, add) {
+  if (!notLive.some((id) => live.followed(id))) return;
+  await live.whenLive(runIds);
+  if (!current()) return;
+  const lists = await keysOfRuns(projectId, runIds);
+  if (current()) add(lists.flatMap((list) => list ?? []));
+}
+
+/**
  * A run known only by its id (until its details come).
  * @param {string} runId
  * @returns {RunRef}

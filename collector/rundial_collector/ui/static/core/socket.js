@@ -24,6 +24,39 @@ const RETRY_MAX_MS = 10_000;
 const SILENT_KEEPALIVES = 2.5; // keepalive intervals without any message before a socket is dead
 
 /**
+ * At most this many of the page's sockets are in their opening handshake at once; the others
+ * wait their turn. Chromium delays each new WebSocket of a page by a random 1–5 s scaled by
+ * 2^(handshakes pending) / 65,536: about a millisecond at 4, up to 1.25 s at 14, 1–5 s from 16.
+ * Twenty sockets opened together took up to 5 s to go live; four at a time, milliseconds.
+ */
+export const MAX_OPENING_SOCKETS = 6;
+let opening = 0;
+/** @type {(() => void)[]} handshakes waiting for a slot, in order */
+const openQueue = [];
+
+/**
+ * Run ``start`` once fewer than MAX_OPENING_SOCKETS handshakes are open, in call order. It
+ * gets ``done``, to call when its handshake ends (opened, refused, dropped or given up);
+ * calls after the first are ignored.
+ * @param {(done: () => void) => void} start
+ */
+function whenHandshakeSlot(start) {
+  const run = () => {
+    opening += 1;
+    let released = false;
+    start(() => {
+      if (released) return;
+      released = true;
+      opening -= 1;
+      const next = openQueue.shift();
+      if (next) next();
+    });
+  };
+  if (opening < MAX_OPENING_SOCKETS) run();
+  else openQueue.push(run);
+}
+
+/**
  * The WebSocket URL of a run's stream on this page's origin.
  * @param {string} runId
  * @param {string} projectId
@@ -59,6 +92,7 @@ export function followRun(runId, projectId, cursor, handlers) {
   let timer = null;
   /** @type {ReturnType<typeof setTimeout> | null} */
   let watchdog = null;
+  let endHandshake = () => {}; // frees this stream's handshake slot (no-op once freed)
   let keepaliveMs = 0; // the server's keepalive interval, once it sent one
 
   /** @param {StreamStatus} next @param {string} detail */
@@ -99,9 +133,12 @@ export function followRun(runId, projectId, cursor, handlers) {
     retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
     timer = setTimeout(connect, delay);
   };
-  const connect = () => {
+  const connect = () => whenHandshakeSlot((done) => {
+    endHandshake = done;
+    if (stopped) return done();
     socket = new WebSocket(streamUrl(runId, projectId, lastCursor));
     socket.onopen = () => {
+      done();
       setStatus("replaying", "");
       armWatchdog();
     };
@@ -118,13 +155,17 @@ export function followRun(runId, projectId, cursor, handlers) {
       }
       handlers.onMessage(message);
     };
-    socket.onclose = (event) => dropped(event.code, event.reason);
-  };
+    socket.onclose = (event) => {
+      done();
+      dropped(event.code, event.reason);
+    };
+  });
   setStatus("connecting", "");
   connect();
   return {
     close: () => {
       stopped = true;
+      endHandshake();
       stopWatchdog();
       if (timer !== null) clearTimeout(timer);
       socket?.close(1000, "page closed");

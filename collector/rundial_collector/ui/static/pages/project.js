@@ -1,24 +1,14 @@
 // The project page: the runs table on the left and the chart grid of the selected runs on the
 // right (a split view, as in W&B's workspace). The table announces its selection on the bus;
 // the grid follows it.
-import { getJson } from "../api.js";
+import { findProject } from "../api.js";
 import { emit, on } from "../core/bus.js";
+import { earlyOr } from "../early.js";
 import { mountRunsTable } from "../runs/table.js";
 import { mountChartGrid } from "../charts/grid.js";
 import { mountParcoordsPanel } from "../parcoords/panel.js";
 
-/**
- * The project's id and names, by its slugs (``GET /api/v1/workspaces/{ws}/projects/{project}``:
- * one request, however many projects the workspace has); throws the collector's message
- * (``workspace/project … was not found``) when it is unknown.
- * @param {string} ws
- * @param {string} project
- * @returns {Promise<{projectId: string, projectSlug: string, name: string}>}
- */
-export function findProject(ws, project) {
-  return getJson(`/api/v1/workspaces/${encodeURIComponent(ws)}/projects/` +
-    encodeURIComponent(project));
-}
+export { findProject }; // the run page's look-up too
 
 /**
  * Draw the project page into ``view``.
@@ -27,7 +17,7 @@ export function findProject(ws, project) {
  * @param {string} project project slug
  */
 export async function renderProject(view, ws, project) {
-  const found = await findProject(ws, project);
+  const found = await earlyOr(`project ${ws}/${project}`, null, () => findProject(ws, project));
   const layout = document.createElement("div");
   layout.className = "split";
   const runsPane = Object.assign(document.createElement("section"), {

@@ -19,6 +19,25 @@ import { mountLogsTab } from "../runpage/logs.js";
 import { renderOverview } from "../runpage/overview.js";
 import { mountTabs } from "../runpage/tabs.js";
 import { mountTracesTab } from "../runpage/traces.js";
+// The tabs' deeper imports, named here too: this module is imported on demand (app.js), so
+// without them the browser would discover each level one round trip after the other.
+import "../runpage/artifacts_files.js";
+import "../runpage/artifacts_version.js";
+import "../runpage/assets_dom.js";
+import "../runpage/assets_paths.js";
+import "../runpage/configtree.js";
+import "../runpage/lineage.js";
+import "../runpage/lineage_layout.js";
+import "../runpage/loglist.js";
+import "../runpage/logmath.js";
+import "../runpage/media_index.js";
+import "../runpage/media_key.js";
+import "../runpage/media_logic.js";
+import "../runpage/media_table.js";
+import "../runpage/spandetails.js";
+import "../runpage/spanmath.js";
+import "../runpage/tablogic.js";
+import "../runpage/timefmt.js";
 
 /** Statuses whose run may still send data (``lost`` revives on its next batch). */
 const LIVE_STATUSES = new Set(["running", "lost"]);

@@ -1,0 +1,43 @@
+// The project page's first look-ups, started as soon as the page is parsed: this is the page's
+// first module script and has a small import graph, so they run while the page's other modules
+// still load and run (docs/ui.md, "Figures"). They are the project by its slugs, then the keys
+// and the details of the runs the URL names; the project page and its chart grid take each
+// result once (``earlyOr``), and make their own look-up when there is none.
+import { findProject } from "./api.js";
+import { route } from "./core/routes.js";
+import { keysOfRuns, runsFromUrl, urlRunIds } from "./charts/sources.js";
+
+/** @type {Map<string, Promise<{projectId: string, value: any}|null>>} by name, until taken
+ *  (null: it failed; the taker then makes its own, which reports the error) */
+const started = new Map();
+
+/** Start the look-ups of a project page (nothing on other pages). */
+function start() {
+  const where = route(window.location.pathname);
+  if (where.page !== "project") return;
+  const project = findProject(where.ws, where.project);
+  /** @param {string} name @param {(projectId: string) => Promise<any>} read */
+  const after = (name, read) => started.set(name, project.then(async (p) =>
+    ({ projectId: p.projectId, value: await read(p.projectId) })).catch(() => null));
+  after(`project ${where.ws}/${where.project}`, async () => project);
+  const ids = urlRunIds();
+  if (!ids.length) return;
+  after(`keys ${ids.join(",")}`, (projectId) => keysOfRuns(projectId, ids));
+  after(`runs ${ids.join(",")}`, (projectId) => runsFromUrl({ projectId }, ids));
+}
+
+/**
+ * The early look-up ``name`` (``project ws/slug``, ``keys id,…``, ``runs id,…``), once, when it
+ * was made for ``projectId`` (any project when null) and succeeded; else ``fallback()``.
+ * @template T
+ * @param {string} name @param {string|null} projectId @param {() => Promise<T>} fallback
+ * @returns {Promise<T>}
+ */
+export async function earlyOr(name, projectId, fallback) {
+  const early = started.get(name);
+  started.delete(name);
+  const got = early ? await early : null;
+  return got && (projectId === null || got.projectId === projectId) ? got.value : fallback();
+}
+
+start();

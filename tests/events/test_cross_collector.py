@@ -1,0 +1,68 @@
+"""Two collectors on one PostgreSQL: a subscriber on B sees what is ingested through A at once.
+
+The event poll is set to 30 s on both, so only the commit notification (LISTEN/NOTIFY) can
+deliver within the test's deadline; the poll fallback is far too slow to pass it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.events.streaming import (connect, finish, messages_of, post_lines, receive_until,
+                                    replayed, start_run)
+from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.postgres import PgCluster
+
+POLL = {"RUNDIAL_COLLECTOR_EVENTS_POLL_SECONDS": "30"}
+DELIVERY_SECONDS = 5.0  # well within the 30 s poll
+
+
+@pytest.fixture
+def pair(tmp_path: Path, pg_cluster: PgCluster) -> Iterator[tuple[CollectorProcess,
+                                                                  CollectorProcess]]:
+    """Collectors A and B on one fresh database, with the same bootstrap key."""
+    url = pg_cluster.new_database()
+    a = CollectorProcess(tmp_path / "a", extra_env=POLL, database_url=url)
+    b = CollectorProcess(tmp_path / "b", extra_env=POLL, database_url=url)
+    b.api_key = a.api_key
+    a.start()
+    try:
+        b.start()
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+async def test_subscriber_on_b_sees_rows_ingested_through_a(
+        pair: tuple[CollectorProcess, CollectorProcess],
+        session: aiohttp.ClientSession) -> None:
+    a, b = pair
+    pid, rid = await start_run(session, a)
+    ws = await connect(session, b, rid)
+    await receive_until(ws, replayed)
+    for round_ in range(3):  # each round must arrive by notification, not by the poll
+        started = time.monotonic()
+        await post_lines(session, a, pid, rid, [f"line {round_}"], first_sequence=round_ + 1)
+        got = await receive_until(
+            ws, lambda m: len(messages_of(m)) == 1,
+            timeout=DELIVERY_SECONDS)
+        assert messages_of(got) == [f"line {round_}"]
+        assert time.monotonic() - started < DELIVERY_SECONDS
+    await finish(session, a, rid)  # the state change through A ends B's stream too
+    rest = await receive_until(ws, lambda m: False, timeout=DELIVERY_SECONDS + 2)
+    assert [m["status"] for m in rest if m["type"] == "state"] == ["completed"]
+    assert ws.close_code == 1000
