@@ -29,13 +29,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 import rundial as rd
-from rundial_collector.store.postgres.store import PostgresStore
 from rundial_collector.web.auth import CACHE_TTL_SECONDS
 from tests.events.streaming import (call, closed, connect, post_points, receive_until,
                                     replayed, start_run, steps_of)
@@ -127,17 +125,8 @@ async def test_the_live_stream_upgrades_through_nginx(collector: CollectorProces
 
 # -- two collectors on one PostgreSQL ---------------------------------------------------------
 
-# The PostgreSQL store's parts land one by one (issue 16); these tests need all of them.
-_needs_store = pytest.mark.skipif(
-    not all(hasattr(PostgresStore, m) for m in ("create_workspace", "ingest_metrics",
-                                                 "tail_events", "begin_artifact_upload")),
-    reason="the PostgreSQL store's parts are not all merged yet")
-
-
-def needs_store(test: Any) -> Any:
-    """A PostgreSQL cluster test: needs the whole store; starts several processes (slow on a
-    loaded 2-core machine, hence the longer timeout)."""
-    return pytest.mark.timeout(300)(_needs_store(test))
+# Several processes each (slow on a loaded 2-core machine): a longer timeout than the default.
+slow = pytest.mark.timeout(300)
 
 
 @dataclass
@@ -230,7 +219,7 @@ def assert_exactly_once(proc: CollectorProcess, run_id: str, steps: int) -> None
     assert read_points(proc, run_id, ["a"])["a"] == {s: float(s) for s in range(steps)}
 
 
-@needs_store
+@slow
 async def test_kill_9_one_collector_mid_run(cluster: Cluster, tmp_path: Path,
                                            session: aiohttp.ClientSession) -> None:
     """Zero points lost, none duplicated; a subscriber on the survivor keeps receiving."""
@@ -263,7 +252,7 @@ async def test_kill_9_one_collector_mid_run(cluster: Cluster, tmp_path: Path,
     assert ws.close_code == 1000, ws.close_code
 
 
-@needs_store
+@slow
 async def test_postgres_restart_mid_run(cluster: Cluster, tmp_path: Path) -> None:
     """Collectors answer 503 + Retry-After while the database is down; the SDK spools; every
     point arrives once the database is back."""
@@ -304,7 +293,7 @@ async def test_postgres_restart_mid_run(cluster: Cluster, tmp_path: Path) -> Non
     assert run.diagnostics().dropped == {}
 
 
-@needs_store
+@slow
 async def test_a_subscriber_on_b_sees_points_ingested_through_a(
         cluster: Cluster, session: aiohttp.ClientSession) -> None:
     pid, rid = await start_run(session, cluster.a)
@@ -323,7 +312,7 @@ async def test_a_subscriber_on_b_sees_points_ingested_through_a(
     assert ws.close_code == 1000, ws.close_code
 
 
-@needs_store
+@slow
 async def test_a_key_revoked_on_a_stops_working_on_b_within_the_cache_ttl(
         cluster: Cluster, session: aiohttp.ClientSession) -> None:
     a, b = cluster.a, cluster.b
@@ -347,7 +336,7 @@ async def test_a_key_revoked_on_a_stops_working_on_b_within_the_cache_ttl(
 
 # -- make run-cluster -------------------------------------------------------------------------
 
-@needs_store
+@slow
 def test_make_run_cluster_serves_through_nginx_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     """examples/run_cluster.py (``make run-cluster``): PostgreSQL, two collectors and nginx come
     up, an SDK run through nginx arrives, Ctrl+C stops every part."""
