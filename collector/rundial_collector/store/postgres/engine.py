@@ -29,7 +29,7 @@ import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
@@ -45,6 +45,7 @@ T = TypeVar("T")
 Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection[asyncpg.Record]"
 log = logging.getLogger("rundial.collector")
 
+_Isolation: TypeAlias = Literal["repeatable_read", "read_committed"]
 CONFLICT_RETRIES = 5
 _SECRET_PARAMS = frozenset({"password", "sslpassword"})
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -178,7 +179,7 @@ class PgEngine:
     async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
         try:
             async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
-                isolation = "repeatable_read" if readonly else "read_committed"
+                isolation: _Isolation = "repeatable_read" if readonly else "read_committed"
                 async with conn.transaction(isolation=isolation, readonly=readonly):
                     return await fn(conn)
         except _CONFLICT:
