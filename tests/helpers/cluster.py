@@ -1,4 +1,5 @@
-"""Two real collectors behind a real nginx, for the end-to-end tests and the benchmarks.
+"""Two real collectors behind a real nginx, for the end-to-end tests and the benchmarks; and
+the SDK helpers of the several-collector tests (a run through nginx, exactly-once checks).
 
 :class:`CollectorPair` starts collector A, then B (same admin key, workspace and project), then
 nginx in front of both; :meth:`CollectorPair.stop` stops them all. On PostgreSQL both share the
@@ -12,8 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.nginx import NginxProcess
+from tests.helpers.waiting import wait_until
+from tests.sdk.e2e_support import read_points, series_stats
+
+FAST_RETRY = {"retry_base_delay_seconds": 0.05, "retry_max_delay_seconds": 0.5,
+              "flush_interval_seconds": 0.1, "system_metrics": False}
 
 
 def behind(nginx: NginxProcess, proc: CollectorProcess) -> CollectorProcess:
@@ -70,3 +77,26 @@ class CollectorPair:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def sdk_run(front: CollectorProcess, tmp_path: Path) -> rd.Run:
+    """An SDK run logging to ``front`` (fast retries, no system metrics), once registered."""
+    run = rd.init(workspace=front.workspace, project=front.project, endpoint=front.url,
+                  api_key=front.api_key, spool_directory=str(tmp_path / "spool"), **FAST_RETRY)
+    assert isinstance(run, rd.Run)
+    wait_until(lambda: run.state == "running", 30, message="run registered through nginx")
+    return run
+
+
+def count_through(proc: CollectorProcess, run_id: str) -> int:
+    """Resolved points of key ``a`` read through ``proc`` (0 while unreachable)."""
+    try:
+        return series_stats(proc, run_id, ["a"])["a"][0]
+    except (OSError, AssertionError, KeyError):
+        return 0
+
+
+def assert_exactly_once(proc: CollectorProcess, run_id: str, steps: int) -> None:
+    """Every step 0..steps-1 resolved once with its own value, and no raw duplicate stored."""
+    assert series_stats(proc, run_id, ["a"]) == {"a": (steps, 0)}
+    assert read_points(proc, run_id, ["a"])["a"] == {s: float(s) for s in range(steps)}
