@@ -1,4 +1,6 @@
 # `make run`: fresh machine -> running collector on ./data plus an example run.
+# `make run-cluster`: fresh machine -> PostgreSQL in ./data-cluster, two collectors on it, nginx in
+# front on $(HOST):$(PORT), plus the example run logged through nginx (docs/collector.md).
 # `make test`: fresh machine -> mypy --strict, the JS unit tests, then the whole suite; non-zero on any failure or
 # when no test ran.
 PYTHON ?= python3
@@ -8,12 +10,13 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8787
 DATA ?= ./data
+CLUSTER_DATA ?= ./data-cluster
 
 UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run test typecheck jstest venv web chromium postgres nginx bench clean
+.PHONY: run run-cluster test typecheck jstest venv web chromium postgres nginx bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +63,9 @@ nginx:
 
 run: $(STAMP) web
 	$(PY) examples/run_local.py --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+run-cluster: $(STAMP) web postgres nginx
+	$(PY) examples/run_cluster.py --host $(HOST) --port $(PORT) --data-dir $(CLUSTER_DATA)
 
 test: typecheck jstest web chromium postgres nginx
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -1,7 +1,17 @@
-"""Ingest throughput of a real collector subprocess, against raw SQLite baselines.
+"""Ingest throughput of a real collector subprocess, against raw SQLite baselines; with
+``--database-url``, the same on PostgreSQL (issue 16) beside SQLite, measured in the same run.
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/collector_ingest.py``
-(``--connections``, ``--batches``, ``--rounds`` to change the load).
+(``--connections``, ``--batches``, ``--rounds`` to change the load). With
+``--database-url postgresql://... `` (or ``auto``: a throwaway PostgreSQL 15, fsync on) the
+targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` picks among
+``sqlite``, ``postgres`` (one collector), ``nginx``; see benchmarks/bench_targets.py), and:
+
+* Raw (c): a ``COPY`` of pre-packed chunk rows into the PostgreSQL store's own schema (ratio
+  of each PostgreSQL target to it is printed);
+* ``--writers N --duration S`` (default 50 writers for 30 s; 0 writers skips): ingest
+  latency p50/p99 under N concurrent writers on every target, with arrived == sent checked by
+  read-back (benchmarks/ingest_extra.py).
 
 * HTTP: N keep-alive connections (one thread each, ``http.client``) post pre-built gzip batches
   of 5,000 points, either wide rows (500 rows x 10 keys) or rc1 ``points``. Points/s is the
@@ -23,6 +33,7 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +41,14 @@ import orjson
 
 from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
+from benchmarks.bench_targets import database_url_of, deployment, targets_of
+from benchmarks.ingest_extra import concurrent_writers, raw_copy_rate
 from tests.helpers.collector_proc import CollectorProcess
 
 ROWS, KEYS = 500, 10
 POINTS_PER_BATCH = ROWS * KEYS
 GOAL_POINTS_PER_S = 250_000
+PG_GOAL_POINTS_PER_S = 300_000  # issue 16: through nginx, two collectors on PostgreSQL
 GOAL_RATIO = 0.75
 
 
@@ -163,21 +177,36 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--batches", type=int, default=20, help="batches per connection/round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL URL (or auto) to measure beside SQLite")
+    parser.add_argument("--targets", help="comma separated: sqlite,postgres,nginx")
+    parser.add_argument("--writers", type=int, default=50, help="concurrent writers (0: skip)")
+    parser.add_argument("--duration", type=float, default=30.0, help="writers' seconds")
     args = parser.parse_args()
     total = args.connections * args.batches * POINTS_PER_BATCH
-    with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
         directory = Path(tmp)
-        proc = CollectorProcess(directory / "collector")
-        proc.start()
-        try:
-            pid = project_id(proc)
-            results = {fmt: [http_round(proc, pid, fmt, args.connections, args.batches, r)
-                             for r in range(args.rounds)] for fmt in ("rows", "points")}
-        finally:
-            proc.stop()
+        url = database_url_of(args.database_url, stack)
+        results: dict[str, dict[str, list[float]]] = {}
+        writers: dict[str, str] = {}
+        for target in targets_of(args.targets, url):
+            with deployment(target, directory / target, url) as (front, _procs):
+                pid = project_id(front)
+                results[target] = {fmt: [http_round(front, pid, fmt, args.connections,
+                                                    args.batches, r)
+                                         for r in range(args.rounds)]
+                                   for fmt in ("rows", "points")}
+                if args.writers:
+                    run = concurrent_writers(front, pid, args.writers, args.duration)
+                    arrived = sum(read_back(front, pid, r) for r in run.runs)
+                    writers[target] = run.summary(arrived)
         raw_a = median_rate(raw_rows, total, directory, args.rounds)
         raw_b = median_rate(raw_chunks, total, directory, args.rounds)
-    report(results, raw_a, raw_b, args, total)
+        raw_c = (statistics.median(raw_copy_rate(url, total // POINTS_PER_BATCH)
+                                   for _ in range(args.rounds)) if url else None)
+    report(results, raw_a, raw_b, raw_c, args, total)
+    for target, line in writers.items():
+        print(f"{args.writers} concurrent writers x {args.duration:.0f} s on {target:8s}: {line}")
 
 
 def median_rate(baseline: Callable[[int, Path], float], total: int, directory: Path,
@@ -191,18 +220,27 @@ def median_rate(baseline: Callable[[int, Path], float], total: int, directory: P
     return statistics.median(rates)
 
 
-def report(results: dict[str, list[float]], raw_a: float, raw_b: float,
-           args: argparse.Namespace, total: int) -> None:
+def report(results: dict[str, dict[str, list[float]]], raw_a: float, raw_b: float,
+           raw_c: float | None, args: argparse.Namespace, total: int) -> None:
     print(f"collector ingest: {args.connections} connections x {args.batches} batches x "
           f"{POINTS_PER_BATCH} points = {total:,} points per round, {args.rounds} rounds")
     print(f"raw (a) row-per-point executemany + index, 5k-row txns: {raw_a:12,.0f} rows/s")
     print(f"raw (b) pre-packed chunks into our schema:              {raw_b:12,.0f} points/s")
-    for fmt, rates in results.items():
-        median = statistics.median(rates)
-        verdict = "OK" if median >= GOAL_POINTS_PER_S and median / raw_a >= GOAL_RATIO else "MISS"
-        print(f"HTTP {fmt:6s}: median {median:12,.0f} points/s  (rounds: "
-              f"{', '.join(f'{r:,.0f}' for r in rates)})  ratio to raw (a): {median / raw_a:.2f}"
-              f"  goal >= {GOAL_POINTS_PER_S:,} and >= {GOAL_RATIO}: {verdict}")
+    if raw_c is not None:
+        print(f"raw (c) PostgreSQL COPY of pre-packed chunks, 5k-point txns: {raw_c:12,.0f} "
+              "points/s")
+    for target, by_format in results.items():
+        for fmt, rates in by_format.items():
+            median = statistics.median(rates)
+            if target == "sqlite":
+                ratio, name, goal = median / raw_a, "raw (a)", GOAL_POINTS_PER_S
+            else:
+                assert raw_c is not None
+                ratio, name, goal = median / raw_c, "raw (c)", PG_GOAL_POINTS_PER_S
+            verdict = "OK" if median >= goal and ratio >= GOAL_RATIO else "MISS"
+            print(f"{target:8s} HTTP {fmt:6s}: median {median:12,.0f} points/s  (rounds: "
+                  f"{', '.join(f'{r:,.0f}' for r in rates)})  ratio to {name}: {ratio:.2f}"
+                  f"  goal >= {goal:,} and >= {GOAL_RATIO}: {verdict}")
 
 
 if __name__ == "__main__":

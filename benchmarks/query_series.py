@@ -14,11 +14,17 @@ the previous batch's steps with new values), into a real collector subprocess. T
   (request sent until the whole response body is read) and including the client's JSON parse.
 
 Goals: downsample ≤ 150 ms; export ≥ 1M points/s. Medians of ``--repeats`` calls.
+
+``--database-url postgresql://...`` (or ``auto``: a throwaway PostgreSQL 15, see
+benchmarks/bench_targets.py) measures the same on a collector on PostgreSQL after SQLite, in
+the same run (``--targets sqlite,postgres``); in process, PostgreSQL's figures go through the
+store (``read_series``), cold being the first read of a freshly started store.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import sqlite3
 import statistics
@@ -26,12 +32,17 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from benchmarks.bench_targets import database_url_of, deployment, targets_of
+from rundial_collector.config import CollectorConfig
+from rundial_collector.store.base import Store
+from rundial_collector.store.factory import open_store
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import downsample
 from rundial_collector.store.sqlite.metrics import MetricReader
@@ -180,40 +191,80 @@ def export_rate(client: Client, pid: str, run: str, expected: int
     return rows / served, rows / parsed, pages
 
 
+def in_process_store(database_url: str, data_dir: Path, pid: str, run: str, repeats: int
+                     ) -> tuple[float, float]:
+    """(cold ms, warm ms) of resolve + downsample through a PostgreSQL store in this process
+    (cold: the first read of each of ``repeats`` freshly started stores)."""
+    async def measure() -> tuple[float, float]:
+        config = CollectorConfig(data_dir=data_dir, database_url=database_url,
+                                 database_pool_max_size=2)
+        stores = [open_store(config) for _ in range(repeats)]
+        for store in stores:
+            await store.start()
+        try:
+            async def once(store: Store) -> float:
+                started = time.perf_counter()
+                downsample((await store.read_series(pid, run, KEY)).points, BUDGET)
+                return (time.perf_counter() - started) * 1000.0
+
+            cold = [await once(store) for store in stores]
+            warm = [await once(stores[0]) for _ in range(repeats)]
+            return statistics.median(cold), statistics.median(warm)
+        finally:
+            for store in stores:
+                await store.close()
+
+    return asyncio.run(measure())
+
+
+def measure(target: str, directory: Path, url: str, args: argparse.Namespace) -> list[str]:
+    """Every figure of one target, as printable lines."""
+    with deployment(target, directory, url) as (proc, _procs):
+        client = Client(proc)
+        pid = client.json("/api/v1/runs/resolve-target", {
+            "workspace": proc.workspace, "project": proc.project})["projectId"]
+        run = f"bench-query-{time.time_ns()}"
+        started = time.perf_counter()
+        resolved = ingest_series(client, pid, run, args.points)
+        ingest_s = time.perf_counter() - started
+        if target == "sqlite":
+            cold, warm = in_process(proc.data_dir / "rundial.sqlite3", pid, run, args.repeats)
+        else:
+            cold, warm = in_process_store(url, directory / "in-process", pid, run, args.repeats)
+        http_cold, http_append, http_warm, returned = over_http(proc, pid, run, args.repeats,
+                                                                resolved)
+        client = Client(proc)
+        rate, parsed_rate, pages = export_rate(client, pid, run, resolved + args.repeats)
+    return [
+        f"series: {args.points:,} raw points, {resolved:,} distinct steps "
+        f"(ingested in {ingest_s:.2f} s = {args.points / ingest_s:,.0f} points/s)",
+        f"resolve + downsample to {BUDGET}, in process: cold {cold:.1f} ms, warm {warm:.1f} ms",
+        f"resolve + downsample over HTTP: cold {http_cold:.1f} ms (fresh process), after an "
+        f"append {http_append:.1f} ms, warm {http_warm:.1f} ms ({returned} points returned)"
+        f"   goal <= 150 ms: {'OK' if max(cold, http_cold) <= 150 else 'MISS'}",
+        f"export/metrics full resolution: {rate:,.0f} points/s served over {pages} pages of "
+        f"{PAGE:,} (request + response bytes)   goal >= 1,000,000: "
+        f"{'OK' if rate >= 1_000_000 else 'MISS'}",
+        f"  including the client's orjson.loads of every page: {parsed_rate:,.0f} points/s"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_120_000, help="raw points to write")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL URL (or auto) to measure beside SQLite")
+    parser.add_argument("--targets", help="comma separated: sqlite,postgres (default: both "
+                                          "with --database-url)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp:
-        proc = CollectorProcess(Path(tmp) / "collector",
-                                extra_env={"RUNDIAL_COLLECTOR_ACCESS_LOG": "0"})
-        proc.start()
-        try:
-            client = Client(proc)
-            pid = client.json("/api/v1/runs/resolve-target", {
-                "workspace": proc.workspace, "project": proc.project})["projectId"]
-            run = f"bench-query-{time.time_ns()}"
-            started = time.perf_counter()
-            resolved = ingest_series(client, pid, run, args.points)
-            ingest_s = time.perf_counter() - started
-            cold, warm = in_process(proc.data_dir / "rundial.sqlite3", pid, run, args.repeats)
-            http_cold, http_append, http_warm, returned = over_http(proc, pid, run, args.repeats,
-                                                                    resolved)
-            client = Client(proc)
-            rate, parsed_rate, pages = export_rate(client, pid, run, resolved + args.repeats)
-        finally:
-            proc.stop()
-    print(f"series: {args.points:,} raw points, {resolved:,} distinct steps "
-          f"(ingested in {ingest_s:.2f} s = {args.points / ingest_s:,.0f} points/s)")
-    print(f"resolve + downsample to {BUDGET}, in process: cold {cold:.1f} ms, warm {warm:.1f} ms")
-    print(f"resolve + downsample over HTTP: cold {http_cold:.1f} ms (fresh process), after an "
-          f"append {http_append:.1f} ms, warm {http_warm:.1f} ms ({returned} points returned)"
-          f"   goal <= 150 ms: {'OK' if max(cold, http_cold) <= 150 else 'MISS'}")
-    print(f"export/metrics full resolution: {rate:,.0f} points/s served over {pages} pages of "
-          f"{PAGE:,} (request + response bytes)   goal >= 1,000,000: "
-          f"{'OK' if rate >= 1_000_000 else 'MISS'}")
-    print(f"  including the client's orjson.loads of every page: {parsed_rate:,.0f} points/s")
+    with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
+        url = database_url_of(args.database_url, stack)
+        targets = targets_of(args.targets or ("sqlite,postgres" if url else "sqlite"), url)
+        figures = {target: measure(target, Path(tmp) / target, url, args) for target in targets}
+    for target, lines in figures.items():
+        print(f"-- {target}")
+        for line in lines:
+            print(line)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.postgres import PgCluster, postgres_available
+from tests.helpers.postgres import PgCluster, private_cluster
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -41,15 +41,8 @@ def store_backend() -> str:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
     """One real PostgreSQL 15 server for the session, stopped and deleted at the end."""
-    reason = postgres_available()
-    if reason is not None:
-        pytest.fail(reason)
-    cluster = PgCluster()
-    cluster.start()
-    try:
+    with private_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

@@ -15,7 +15,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 PG_BIN = Path(os.environ.get("RUNDIAL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT_SECONDS = 60
@@ -118,3 +122,18 @@ class PgCluster:
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n"
                                f"{done.stderr}\n{log[-4000:]}")
         return done.stdout
+
+
+@contextmanager
+def private_cluster() -> Iterator[PgCluster]:
+    """A started cluster of the caller's own (one a test may stop and restart), destroyed at
+    the end; fails the test when PostgreSQL cannot run here."""
+    reason = postgres_available()
+    if reason is not None:
+        pytest.fail(reason)
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -34,18 +34,27 @@ _RESERVED = frozenset({"exp", "sig"})
 def load_or_create_secret(data_dir: Path) -> bytes:
     """The signing secret under ``data_dir``; created ``0600`` (atomically) when missing.
 
+    Collectors sharing ``data_dir`` (docs/collector.md "Deploying several collectors") end up
+    with one secret: the file is written under a temporary name and hard-linked into place, so
+    it appears with its content or not at all, and the first link wins.
+
     Raises ``OSError`` when the file cannot be read or created, and ``ValueError`` when it
     exists but is not a hex secret of the right length (never silently replaced: that would
     invalidate every outstanding URL without telling anyone).
     """
     path = data_dir / SECRET_FILE_NAME
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(SECRET_BYTES))
+    if not path.exists():
+        tmp = data_dir / f".{SECRET_FILE_NAME}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(SECRET_BYTES))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another collector's secret won
+        finally:
+            tmp.unlink(missing_ok=True)
     return _read_secret(path)
 
 

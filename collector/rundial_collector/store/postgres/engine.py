@@ -29,8 +29,8 @@ import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Literal, TypeAlias, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -45,7 +45,9 @@ T = TypeVar("T")
 Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection[asyncpg.Record]"
 log = logging.getLogger("rundial.collector")
 
+_Isolation: TypeAlias = Literal["repeatable_read", "read_committed"]
 CONFLICT_RETRIES = 5
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 # What "the database went away" looks like through asyncpg: a closed or refused socket, the
@@ -88,12 +90,26 @@ class PgSettings:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with every password replaced by ``***``, for logs and error messages: the one
+    in the user info and the ``password``/``sslpassword`` query parameters (libpq and asyncpg
+    read both). A URL that cannot be parsed shows only its scheme. Never raises."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{scheme}://***"
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    query = "&".join(_redacted_param(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{hosts}", query=query))
+
+
+def _redacted_param(param: str) -> str:
+    name, eq, _ = param.partition("=")
+    return f"{name}=***" if eq and unquote(name).lower() in _SECRET_PARAMS else param
 
 
 class PgEngine:
@@ -163,7 +179,7 @@ class PgEngine:
     async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
         try:
             async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
-                isolation = "repeatable_read" if readonly else "read_committed"
+                isolation: _Isolation = "repeatable_read" if readonly else "read_committed"
                 async with conn.transaction(isolation=isolation, readonly=readonly):
                     return await fn(conn)
         except _CONFLICT:

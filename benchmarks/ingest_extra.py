@@ -1,0 +1,145 @@
+"""The issue-16 parts of benchmarks/collector_ingest.py: a raw ``COPY`` baseline into the
+PostgreSQL store's own schema, and ingest latency under many concurrent writers.
+
+* :func:`raw_copy_rate`: pre-packed chunk rows (the same rows the store writes, built with the
+  store's own ``prepared_chunks`` before the clock starts) appended with asyncpg's
+  ``copy_records_to_table`` into ``metric_chunks`` of the benchmark's database, one
+  transaction per 5,000-point batch (10 chunks), as one ingest request writes them.
+* :func:`concurrent_writers`: ``writers`` threads, each with its own keep-alive connection and
+  run, post gzip batches of :data:`WRITER_ROWS` rows x 10 keys with an ``Idempotency-Key`` for
+  ``duration_s`` seconds. A 429/503 or a dropped connection is retried with the same key (as
+  the SDK does), and counted; a batch's latency runs from its first attempt to its 2xx. At the
+  end every run is read back: arrived must equal sent (zero loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+
+import asyncpg
+import numpy as np
+import orjson
+
+from rundial_collector.store.data_base import SeriesChunk
+from rundial_collector.store.series_math import Points
+from tests.helpers.collector_proc import CollectorProcess
+
+KEYS = 10
+ROWS = 500
+WRITER_ROWS = 50  # 500 points per writer batch: an SDK's flush under a busy training loop
+
+
+def raw_copy_rate(database_url: str, batches: int) -> float:
+    """Points/s of a raw COPY of ``batches`` pre-packed 5,000-point batches."""
+    return asyncio.run(_raw_copy(database_url, batches))
+
+
+async def _raw_copy(database_url: str, batches: int) -> float:
+    from rundial_collector.store.postgres.metrics_write import (CHUNK_COLUMNS, prepared_chunks,
+                                                                series_ids)
+    run = f"raw-copy-{time.time_ns()}"
+    keys = [("bench-raw", run, f"train/m{k}") for k in range(KEYS)]
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            ids = await series_ids(conn, sorted(keys))
+        now_ms = int(time.time() * 1000)
+        prepared = []
+        for b in range(batches):
+            steps = np.arange(b * ROWS, (b + 1) * ROWS, dtype=np.int64)
+            chunks = prepared_chunks([SeriesChunk(
+                p, r, m, Points(steps, steps * 0.001 + k, steps + 1_700_000_000_000))
+                for k, (p, r, m) in enumerate(keys)])
+            prepared.append([(ids[c.key], *c.row[:6], now_ms, *c.row[6:]) for c in chunks])
+        started = time.perf_counter()
+        for records in prepared:
+            async with conn.transaction():
+                await conn.copy_records_to_table("metric_chunks", records=records,
+                                                 columns=CHUNK_COLUMNS)
+        elapsed = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return batches * ROWS * KEYS / elapsed
+
+
+@dataclass
+class WritersResult:
+    latencies_s: list[float] = field(default_factory=list)
+    sent_points: int = 0
+    retries: int = 0
+    runs: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies_s)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000.0
+
+    def summary(self, arrived: int) -> str:
+        loss = "zero loss" if arrived == self.sent_points else "LOSS"
+        return (f"{len(self.latencies_s):,} batches, p50 {self.percentile_ms(0.5):.1f} ms, "
+                f"p99 {self.percentile_ms(0.99):.1f} ms, max {max(self.latencies_s) * 1e3:.0f}"
+                f" ms, {self.sent_points / self.elapsed_s:,.0f} points/s, {self.retries} "
+                f"retries; sent {self.sent_points:,}, arrived {arrived:,} ({loss})   "
+                f"goal p99 <= 200 ms: {'OK' if self.percentile_ms(0.99) <= 200 else 'MISS'}")
+
+
+def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration_s: float
+                       ) -> WritersResult:
+    """Run the writers against ``front`` (see the module docstring); not yet read back."""
+    result = WritersResult()
+    deadline = time.monotonic() + duration_s
+    threads = [threading.Thread(target=_writer, args=(front, pid, f"writers-{i}-{time.time_ns()}",
+                                                      deadline, result))
+               for i in range(writers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _writer(front: CollectorProcess, pid: str, run: str, deadline: float,
+            result: WritersResult) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=60)
+    step, latencies, retries = 0, [], 0
+    while time.monotonic() < deadline:
+        rows = [[s, 1_700_000_000_000 + s, {f"m{k}": s * 0.5 + k for k in range(KEYS)}]
+                for s in range(step, step + WRITER_ROWS)]
+        body = zlib.compress(orjson.dumps({"projectId": pid, "runId": run, "rows": rows}), 1,
+                             wbits=31)
+        headers = {"Authorization": f"Bearer {front.api_key}", "Content-Type": "application/json",
+                   "Content-Encoding": "gzip", "Idempotency-Key": uuid.uuid4().hex}
+        started = time.perf_counter()
+        while True:
+            try:
+                conn.request("POST", "/api/v1/ingest/metrics", body, headers)
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()  # reconnect, resend with the same key
+                retries += 1
+                continue
+            if response.status in (200, 202):
+                break
+            if response.status in (429, 503):
+                retries += 1
+                time.sleep(float(response.getheader("Retry-After") or 0.05))
+                continue
+            raise RuntimeError(f"ingest answered {response.status}: {payload[:300]!r}")
+        latencies.append(time.perf_counter() - started)
+        step += WRITER_ROWS
+    conn.close()
+    with result.lock:
+        result.latencies_s.extend(latencies)
+        result.sent_points += step * KEYS
+        result.retries += retries
+        result.runs.append(run)
