@@ -204,6 +204,22 @@ async def test_a_serialization_failure_is_retried(engine: PgEngine) -> None:
     assert calls == 2
 
 
+async def test_a_read_sees_one_snapshot_across_its_statements(engine: PgEngine) -> None:
+    """A commit landing between two statements of one read is invisible to both."""
+    await engine.write(_write_row)
+    committed = asyncio.Event()
+
+    async def read_twice(conn: Conn) -> tuple[int, int]:
+        first = int(await conn.fetchval("SELECT COUNT(*) FROM t"))
+        await engine.write(_write_row)  # another connection commits meanwhile
+        committed.set()
+        return first, int(await conn.fetchval("SELECT COUNT(*) FROM t"))
+
+    first, second = await engine.read(read_twice)
+    assert committed.is_set() and first == second == 1
+    assert await engine.read(lambda conn: conn.fetchval("SELECT COUNT(*) FROM t")) == 2
+
+
 # libpq (and asyncpg) also read ``password``/``sslpassword`` from the query string.
 @pytest.mark.parametrize("url", [
     f"postgresql://user:{SECRET}@db.example:5432/rundial",
