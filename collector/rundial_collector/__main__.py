@@ -24,6 +24,7 @@ from aiohttp import web
 from rundial_collector._version import __version__
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.errors import SchemaTooNew, StoreUnavailable
 
 log = logging.getLogger("rundial.collector")
 
@@ -150,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             asyncio.run(serve(config, args.port_file))
         except ListenError as exc:
+            print(f"rundial-collector: {exc}", file=sys.stderr)
+            return 1
+        except StoreUnavailable as exc:  # the message names the URL without its password
+            print(f"rundial-collector: the database is unavailable: {exc}", file=sys.stderr)
+            return 1
+        except SchemaTooNew as exc:
             print(f"rundial-collector: {exc}", file=sys.stderr)
             return 1
     return 0

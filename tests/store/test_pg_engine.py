@@ -262,6 +262,8 @@ def test_the_collector_never_logs_the_password_when_the_database_is_unreachable(
     text = proc.log_text()
     assert "cannot connect to postgresql://postgres:***@127.0.0.1" in text
     assert SECRET not in text
+    assert "Traceback" not in text  # one clear line, exit code 1
+    assert "rundial-collector: the database is unavailable:" in text
 
 
 def test_the_collector_start_up_line_shows_no_password(pg_cluster: PgCluster,

@@ -28,3 +28,8 @@ class StoreUnavailable(Exception):
 class StoreInvalidText(ValueError):
     """A text value the database cannot hold (a NUL character on PostgreSQL); nothing of this
     call was committed."""
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer collector than this one (the collector does not
+    start rather than run old code against a schema it does not know)."""

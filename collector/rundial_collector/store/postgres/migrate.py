@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from rundial_collector.store.errors import SchemaTooNew
 from rundial_collector.store.postgres.engine import Conn
 
 __all__ = ["LOCK_KEY", "Migration", "SchemaTooNew", "applied_versions", "available",
@@ -35,10 +36,6 @@ _TABLE = """CREATE TABLE IF NOT EXISTS rundial_schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was migrated by a newer collector than this one."""
 
 
 @dataclass(frozen=True)
