@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.events.streaming import (connect, finish, messages_of, post_lines, receive_until,
-                                    replayed, start_run)
+from tests.events.streaming import (connect, finish, messages_of, post_lines, post_points,
+                                    receive_until, replayed, start_run, steps_of)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.postgres import PgCluster
 
@@ -56,10 +56,12 @@ async def test_subscriber_on_b_sees_rows_ingested_through_a(
     await receive_until(ws, replayed)
     for round_ in range(3):  # each round must arrive by notification, not by the poll
         started = time.monotonic()
+        await post_points(session, a, pid, rid, "loss", range(round_ * 2, round_ * 2 + 2))
         await post_lines(session, a, pid, rid, [f"line {round_}"], first_sequence=round_ + 1)
         got = await receive_until(
-            ws, lambda m: len(messages_of(m)) == 1,
+            ws, lambda m: len(steps_of(m, "loss")) == 2 and len(messages_of(m)) == 1,
             timeout=DELIVERY_SECONDS)
+        assert steps_of(got, "loss") == [round_ * 2, round_ * 2 + 1]
         assert messages_of(got) == [f"line {round_}"]
         assert time.monotonic() - started < DELIVERY_SECONDS
     await finish(session, a, rid)  # the state change through A ends B's stream too

@@ -16,6 +16,9 @@ from tests.events.streaming import (call, closed, connect, finish, messages_of, 
                                     post_lines, post_points, receive_until, replayed,
                                     seeded_run, start_run, steps_of)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture

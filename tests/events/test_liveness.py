@@ -12,7 +12,10 @@ import pytest
 from tests.events.streaming import call, closed, connect, of_type, receive_until
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.both_stores
 
 GRACE_SECONDS = "2"
 

@@ -6,11 +6,15 @@ import asyncio
 import time
 
 import aiohttp
+import pytest
 
 from tests.events.rawws import SlowSocket
 from tests.events.streaming import (call, closed, connect, finish, messages_of, post_lines,
                                     receive_until, start_run)
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
+
+pytestmark = pytest.mark.both_stores
 
 LINE_CHARS = 60 * 1024
 LINES_PER_REQUEST = 16  # ~1 MiB per request
