@@ -204,6 +204,25 @@ async def test_a_serialization_failure_is_retried(engine: PgEngine) -> None:
     assert calls == 2
 
 
+async def test_a_transaction_left_idle_is_ended_by_the_server(pg_cluster: PgCluster) -> None:
+    """A collector that stalls inside a transaction cannot hold back every live stream: the
+    server ends the transaction after the statement timeout (StoreUnavailable, rolled back)."""
+    engine = await _engine(pg_cluster.new_database("eng"), statement_timeout_seconds=0.3)
+    try:
+        await engine.write(lambda conn: conn.execute("CREATE TABLE t (x INT)"))
+
+        async def stall(conn: Conn) -> int:
+            await conn.execute("INSERT INTO t VALUES (1)")
+            await asyncio.sleep(1.5)  # the stall under test: idle inside the transaction
+            return await _one(conn)
+
+        with pytest.raises(StoreUnavailable):
+            await engine.write(stall)
+        assert await engine.read(lambda conn: conn.fetchval("SELECT COUNT(*) FROM t")) == 0
+    finally:
+        await engine.close()
+
+
 async def test_a_read_sees_one_snapshot_across_its_statements(engine: PgEngine) -> None:
     """A commit landing between two statements of one read is invisible to both."""
     await engine.write(_write_row)

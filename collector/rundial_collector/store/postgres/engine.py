@@ -132,6 +132,10 @@ class PgEngine:
                 s.url, min_size=s.pool_min_size, max_size=s.pool_max_size,
                 timeout=s.connect_timeout_seconds, command_timeout=None, ssl=_ssl_arg(s.ssl),
                 server_settings={"statement_timeout": timeout_ms,
+                                 # a transaction left open (a stuck collector) would hold back
+                                 # every run's live stream (positions wait for the oldest
+                                 # writing transaction): the server ends it instead
+                                 "idle_in_transaction_session_timeout": timeout_ms,
                                  "application_name": "rundial-collector"})
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot connect to {redacted_url(s.url)}: {exc}") from None
