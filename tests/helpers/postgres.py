@@ -46,7 +46,9 @@ class PgCluster:
     ``fsync``: False for tests (throwaway), True for benchmarks that claim durability.
     """
 
-    def __init__(self, *, fsync: bool = False, max_connections: int = 300) -> None:
+    def __init__(self, *, fsync: bool = False, max_connections: int = 300,
+                 extra_options: str = "") -> None:
+        self.extra_options = extra_options  # more ``-c name=value`` server settings
         self.port = 0
         self.fsync = fsync
         self.max_connections = max_connections
@@ -75,7 +77,8 @@ class PgCluster:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
                    f"-c fsync={'on' if self.fsync else 'off'} "
                    f"-c max_connections={self.max_connections} "
-                   "-c synchronous_commit=on -c shared_buffers=128MB")
+                   "-c synchronous_commit=on -c shared_buffers=128MB "
+                   f"{self.extra_options}")
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path),
                    "-w", "-t", str(START_TIMEOUT_SECONDS), "-o", options, "start"])
 
