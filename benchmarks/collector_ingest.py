@@ -43,7 +43,7 @@ import orjson
 from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from benchmarks.bench_targets import database_url_of, deployment, targets_of
-from benchmarks.ingest_extra import concurrent_writers, raw_copy_rate
+from benchmarks.ingest_extra import WRITER_PROCESSES, concurrent_writers, raw_copy_rate
 from tests.helpers.collector_proc import CollectorProcess
 
 ROWS, KEYS = 500, 10
@@ -185,6 +185,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="writers' seconds")
     parser.add_argument("--writer-interval", type=float, default=0.0,
                         help="seconds between a writer's batches (0: back to back)")
+    parser.add_argument("--writer-processes", type=int, default=WRITER_PROCESSES,
+                        help="client processes the writers' threads are spread over")
     args = parser.parse_args()
     total = args.connections * args.batches * POINTS_PER_BATCH
     with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
@@ -201,7 +203,7 @@ def main() -> None:
                                    for fmt in ("rows", "points")}
                 if args.writers:
                     run = concurrent_writers(front, pid, args.writers, args.duration,
-                                             args.writer_interval)
+                                             args.writer_interval, args.writer_processes)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
                     writers[target] = run.summary(arrived)
         raw_a = median_rate(raw_rows, total, directory, args.rounds)
