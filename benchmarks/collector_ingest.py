@@ -11,7 +11,8 @@ targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` pic
   of each PostgreSQL target to it is printed);
 * ``--writers N --duration S`` (default 50 writers for 30 s; 0 writers skips): ingest
   latency p50/p99 under N concurrent writers on every target, with arrived == sent checked by
-  read-back (benchmarks/ingest_extra.py).
+  read-back (benchmarks/ingest_extra.py); back to back, or with ``--writer-interval S`` each
+  writer sending at most one batch per S seconds (an SDK's flush interval).
 
 * HTTP: N keep-alive connections (one thread each, ``http.client``) post pre-built gzip batches
   of 5,000 points, either wide rows (500 rows x 10 keys) or rc1 ``points``. Points/s is the
@@ -42,7 +43,7 @@ import orjson
 from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from benchmarks.bench_targets import database_url_of, deployment, targets_of
-from benchmarks.ingest_extra import concurrent_writers, raw_copy_rate
+from benchmarks.ingest_extra import WRITER_PROCESSES, concurrent_writers, raw_copy_rate
 from tests.helpers.collector_proc import CollectorProcess
 
 ROWS, KEYS = 500, 10
@@ -182,6 +183,10 @@ def main() -> None:
     parser.add_argument("--targets", help="comma separated: sqlite,postgres,nginx")
     parser.add_argument("--writers", type=int, default=50, help="concurrent writers (0: skip)")
     parser.add_argument("--duration", type=float, default=30.0, help="writers' seconds")
+    parser.add_argument("--writer-interval", type=float, default=0.0,
+                        help="seconds between a writer's batches (0: back to back)")
+    parser.add_argument("--writer-processes", type=int, default=WRITER_PROCESSES,
+                        help="client processes the writers' threads are spread over")
     args = parser.parse_args()
     total = args.connections * args.batches * POINTS_PER_BATCH
     with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
@@ -197,7 +202,8 @@ def main() -> None:
                                          for r in range(args.rounds)]
                                    for fmt in ("rows", "points")}
                 if args.writers:
-                    run = concurrent_writers(front, pid, args.writers, args.duration)
+                    run = concurrent_writers(front, pid, args.writers, args.duration,
+                                             args.writer_interval, args.writer_processes)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
                     writers[target] = run.summary(arrived)
         raw_a = median_rate(raw_rows, total, directory, args.rounds)
@@ -206,7 +212,10 @@ def main() -> None:
                                    for _ in range(args.rounds)) if url else None)
     report(results, raw_a, raw_b, raw_c, args, total)
     for target, line in writers.items():
-        print(f"{args.writers} concurrent writers x {args.duration:.0f} s on {target:8s}: {line}")
+        pace = (f", one batch per {args.writer_interval:g} s each" if args.writer_interval
+                else ", back to back")
+        print(f"{args.writers} concurrent writers x {args.duration:.0f} s{pace} on "
+              f"{target:8s}: {line}")
 
 
 def median_rate(baseline: Callable[[int, Path], float], total: int, directory: Path,

@@ -21,6 +21,11 @@ Decisions the configuration encodes (docs/collector.md "Deploying several collec
   (not nginx) answers an oversized body with the protocol's 413 envelope; the blob upload
   routes are unbounded and unbuffered here (the signed URL carries the size the collector
   enforces, and multi-GB checkpoints should not be spooled to nginx's disk).
+* ``client_body_buffer_size 1m`` under ``/api/v1/ingest/``: nginx reads a request body
+  whole before passing it on (so it can resend it to the next collector), and a body over its
+  default buffer (16 KiB) is written to a temporary file first; an SDK's gzip batch of 5,000
+  points (~50 KiB) then cost a file write and read per request. Bodies up to 1 MiB stay in
+  memory (1 MiB per in-flight ingest request at most).
 * ``proxy_read_timeout`` 180 s: above the collector's request timeout (120 s, the longest a
   non-streaming request waits) and the WebSocket heartbeat (30 s).
 * The live route passes ``Upgrade``/``Connection`` (WebSocket); other routes use HTTP/1.1
@@ -93,6 +98,7 @@ http {{
         location /api/v1/ingest/ {{
             proxy_pass http://rundial_collectors;
             proxy_next_upstream error timeout non_idempotent;
+            client_body_buffer_size 1m;
         }}
 
         # The live stream (WebSocket) and other run routes: passed on as they come.

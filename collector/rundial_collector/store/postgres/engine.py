@@ -18,6 +18,11 @@ Contract:
   transaction: every statement of ``fn`` sees one snapshot, as SQLite's reader transaction
   gives (READ COMMITTED would let a read of several statements mix two commits).
 * :meth:`close` stops accepting calls, waits for the ones running, then closes the pool.
+* A connection goes back to the pool without asyncpg's default session reset (``RESET ALL``,
+  ``UNLISTEN *``, ``pg_advisory_unlock_all()``..., one more round trip per call): the store
+  keeps no session state on pooled connections (``SET LOCAL`` and transaction-level advisory
+  locks end with the transaction; LISTEN and the GC's session lock use connections of their
+  own; migrate unlocks its session lock itself). An open transaction is still rolled back.
 
 Statement timeout, pool size, TLS and connect timeout come from :class:`CollectorConfig`.
 """
@@ -131,6 +136,7 @@ class PgEngine:
             self._pool = await asyncpg.create_pool(
                 s.url, min_size=s.pool_min_size, max_size=s.pool_max_size,
                 timeout=s.connect_timeout_seconds, command_timeout=None, ssl=_ssl_arg(s.ssl),
+                reset=_keep_session,
                 server_settings={"statement_timeout": timeout_ms,
                                  # a transaction left open (a stuck collector) would hold back
                                  # every run's live stream (positions wait for the oldest
@@ -198,6 +204,10 @@ class PgEngine:
         except _UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise StoreUnavailable(type(exc).__name__) from None
+
+
+async def _keep_session(_conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset hook: nothing beyond asyncpg's rollback (see the module contract)."""
 
 
 def _ssl_arg(mode: str) -> Any:

@@ -21,6 +21,7 @@ from rundial_collector.store.postgres import events_sql as sql
 from rundial_collector.store.postgres import events_stream as stream
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.events_listen import CommitListener
+from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
 
 
@@ -30,6 +31,7 @@ class PgEvents:
     engine: PgEngine
     config: CollectorConfig
     purger: KeyPurger
+    notifier: RunNotifier
 
     def __init__(self) -> None:
         self.listener = CommitListener(self.engine.settings)
@@ -50,10 +52,10 @@ class PgEvents:
 
     # -- DataStore: logs, spans, diagnostics --------------------------------------------------
     async def ingest_logs(self, batch: IngestBatch[LogLine]) -> WriteOutcome:
-        return await ingest(self.engine, batch, sql.write_lines, self.purger)
+        return await ingest(self.engine, batch, sql.write_lines, self.purger, self.notifier)
 
     async def ingest_spans(self, batch: IngestBatch[SpanRecord]) -> WriteOutcome:
-        return await ingest(self.engine, batch, sql.write_spans, self.purger)
+        return await ingest(self.engine, batch, sql.write_spans, self.purger, self.notifier)
 
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:
         return await self.engine.read(functools.partial(sql.query_lines, query=query))

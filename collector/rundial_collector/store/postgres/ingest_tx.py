@@ -1,7 +1,9 @@
 """The transaction every PostgreSQL ingest runs in: claim the idempotency key, append the rows,
-keep the newest ``clientDiagnostics``, touch the runs' heartbeat, queue a NOTIFY per run
-(delivered at COMMIT to every collector's live stream, see :mod:`.events_listen`), purge
-expired keys.
+keep the newest ``clientDiagnostics``, touch the runs' heartbeat, purge expired keys. After
+COMMIT the runs are announced to every collector's live stream by the store's
+:class:`.ingest_notify.RunNotifier` (a NOTIFY inside the transaction would serialise every
+ingest commit, see that module); without a notifier (tools) the NOTIFY is queued in the
+transaction itself, delivered at COMMIT.
 
 Contract (same as SQLite's, across collectors): the key is claimed with ``INSERT ... ON
 CONFLICT DO NOTHING`` inside the transaction that writes the rows. Two collectors racing on one
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, WriteOutcome
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.events_listen import notify_runs
+from rundial_collector.store.postgres.ingest_notify import RunNotifier
 
 __all__ = ["HEARTBEAT_GRANULARITY_MS", "KeyPurger", "claim_key", "ingest", "purge_expired_keys",
            "store_diagnostics", "touch_runs"]
@@ -29,23 +32,45 @@ T = TypeVar("T")
 Writer = Callable[[Conn, Sequence[Any], int], Awaitable[None]]
 HEARTBEAT_GRANULARITY_MS = 1000  # a run's heartbeat is rewritten at most this often
 PURGE_INTERVAL_MS = 60_000  # expired idempotency keys are purged at most this often
+TOUCHED_RUNS_REMEMBERED = 10_000  # past this, touches older than the granularity are pruned
 
 
 class KeyPurger:
-    """Remembers when this collector last purged expired keys (each collector purges on its own;
-    a purge twice in a minute across collectors is harmless)."""
+    """This collector's ingest bookkeeping: when it last purged expired keys (each collector
+    purges on its own; a purge twice in a minute across collectors is harmless), and when it
+    last touched each run (:attr:`touched_ms`, committed touches only): a run it touched less
+    than :data:`HEARTBEAT_GRANULARITY_MS` ago is not touched again, as the UPDATE's own
+    condition would change nothing, and the statement (a round trip) is skipped."""
 
     def __init__(self, ttl_seconds: int) -> None:
         self.ttl_ms = ttl_seconds * 1000
         self.last_ms = 0
+        self.touched_ms: dict[tuple[str, str], int] = {}
+
+    def untouched(self, runs: Iterable[tuple[str, str]], now_ms: int) -> list[tuple[str, str]]:
+        """The runs of ``runs`` not touched by this collector within the granularity."""
+        recent = now_ms - HEARTBEAT_GRANULARITY_MS
+        return [run for run in runs if self.touched_ms.get(run, -1) <= recent]
+
+    def remember_touched(self, runs: Iterable[tuple[str, str]], now_ms: int) -> None:
+        """Record committed touches; entries older than the granularity are dropped when the
+        map grows past :data:`TOUCHED_RUNS_REMEMBERED`."""
+        self.touched_ms.update((run, now_ms) for run in runs)
+        if len(self.touched_ms) > TOUCHED_RUNS_REMEMBERED:
+            recent = now_ms - HEARTBEAT_GRANULARITY_MS
+            self.touched_ms = {r: t for r, t in self.touched_ms.items() if t > recent}
 
 
 async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
-                 purger: KeyPurger) -> WriteOutcome:
-    """Store ``batch`` with ``writer`` in one transaction (see the module contract)."""
+                 purger: KeyPurger, notifier: RunNotifier | None = None) -> WriteOutcome:
+    """Store ``batch`` with ``writer`` in one transaction (see the module contract); a new
+    batch's runs are announced through ``notifier`` once committed."""
     runs = {(x.project_id, x.run_id) for x in batch.items}
+    touched: list[tuple[str, str]] = []
+    touched_at_ms = 0
 
     async def job(conn: Conn) -> WriteOutcome:
+        nonlocal touched, touched_at_ms
         now_ms = int(time.time() * 1000)
         if batch.idempotency_key is not None:
             recorded = await claim_key(conn, batch.idempotency_key, batch.accepted, now_ms)
@@ -53,12 +78,18 @@ async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
                 return WriteOutcome(recorded, duplicate=True)
         await writer(conn, batch.items, now_ms)
         await store_diagnostics(conn, batch.diagnostics, now_ms)
-        await touch_runs(conn, runs, now_ms)
-        await notify_runs(conn, runs)
+        touched, touched_at_ms = purger.untouched(runs, now_ms), now_ms
+        await touch_runs(conn, touched, now_ms)
+        if notifier is None:
+            await notify_runs(conn, runs)
         await purge_expired_keys(conn, purger, now_ms)
         return WriteOutcome(batch.accepted)
 
-    return await engine.write(job)
+    outcome = await engine.write(job)
+    purger.remember_touched(touched, touched_at_ms)
+    if notifier is not None and not outcome.duplicate:
+        notifier.announce(runs)
+    return outcome
 
 
 async def claim_key(conn: Conn, key: str, accepted: int, now_ms: int

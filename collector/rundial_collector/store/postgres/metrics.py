@@ -23,6 +23,7 @@ from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricK
                                                ResolvedSeries, SeriesChunk, WriteOutcome)
 from rundial_collector.store.postgres import metrics_keys
 from rundial_collector.store.postgres.engine import Conn, PgEngine
+from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
 from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
@@ -50,6 +51,7 @@ class PgMetrics:
     engine: PgEngine
     config: CollectorConfig
     purger: KeyPurger
+    notifier: RunNotifier
 
     def __init__(self) -> None:
         self._metric_reader = PgSeriesReader(SeriesCache())
@@ -68,10 +70,10 @@ class PgMetrics:
             written.update(await write_prepared(conn, prepared, now_ms, known))
 
         try:
-            outcome = await ingest(self.engine, batch, writer, self.purger)
+            outcome = await ingest(self.engine, batch, writer, self.purger, self.notifier)
         except asyncpg.ForeignKeyViolationError:
             self._series_ids.forget()
-            outcome = await ingest(self.engine, batch, writer, self.purger)
+            outcome = await ingest(self.engine, batch, writer, self.purger, self.notifier)
         self._series_ids.remember(written)
         return outcome
 

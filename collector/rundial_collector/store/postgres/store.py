@@ -20,6 +20,7 @@ from rundial_collector.store.postgres.artifacts import PgArtifacts
 from rundial_collector.store.postgres.control import PgControl
 from rundial_collector.store.postgres.engine import PgEngine, PgSettings
 from rundial_collector.store.postgres.events import PgEvents
+from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import KeyPurger
 from rundial_collector.store.postgres.metrics import PgMetrics
 from rundial_collector.store.postgres.migrate import migrate
@@ -42,6 +43,7 @@ class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts):
         self.config = config
         self.engine = PgEngine(settings_of(config))
         self.purger = KeyPurger(config.idempotency_ttl_seconds)
+        self.notifier = RunNotifier(self.engine)
         PgControl.__init__(self)
         PgMetrics.__init__(self)
         PgEvents.__init__(self)
@@ -56,4 +58,5 @@ class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts):
 
     async def close(self) -> None:
         await PgEvents.stop_events(self)
+        await self.notifier.close()
         await self.engine.close()

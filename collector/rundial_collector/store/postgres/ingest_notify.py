@@ -1,0 +1,72 @@
+"""Commit notifications of ingest, sent after the ingest transaction commits, coalesced.
+
+Why not inside the ingest transaction: a PostgreSQL transaction that ran ``NOTIFY`` takes one
+database-wide lock at COMMIT and holds it until its commit record is flushed to disk, so that
+notifications queue in commit order. Every ingest transaction notifying would therefore commit
+one at a time, each waiting for its own WAL flush: no group commit, and latency that grows with
+the number of concurrent writers. Ingest is the hot path, so it announces its runs here instead:
+
+* :meth:`RunNotifier.announce` (called after COMMIT returned, so a notification still always
+  follows the commit it announces) adds the runs to a pending set and makes sure one sender
+  task runs. The sender sends every pending run in one small transaction of its own
+  (``pg_notify`` per run, with ``synchronous_commit`` off for that transaction only: it writes
+  no data, so nothing durable depends on its flush), then repeats while runs are pending. So
+  at most one notifying transaction per collector is in flight, whatever the ingest rate.
+* A failed send (database away, pool closing) is logged and dropped: the live stream's poll by
+  id (``events_poll_seconds``) delivers those rows, as for any lost notification.
+* :meth:`close` waits for the sender (bounded) before the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+import asyncpg
+
+from rundial_collector.store.postgres.engine import PgEngine
+from rundial_collector.store.postgres.events_listen import notify_runs
+
+__all__ = ["RunNotifier"]
+
+log = logging.getLogger("rundial.events")
+CLOSE_WAIT_SECONDS = 5.0
+
+
+class RunNotifier:
+    """Announces runs written by committed transactions (see the module docstring)."""
+
+    def __init__(self, engine: PgEngine) -> None:
+        self.engine = engine
+        self.sent_transactions = 0  # notifying transactions committed (tests read it)
+        self._pending: set[tuple[str, str]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def announce(self, runs: Iterable[tuple[str, str]]) -> None:
+        """Queue a notification for each (project id, run id); never blocks or raises."""
+        self._pending.update(runs)
+        if self._pending and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._send_pending())
+
+    async def _send_pending(self) -> None:
+        while self._pending:
+            runs, self._pending = self._pending, set()
+            try:
+                async with self.engine.pool.acquire(
+                        timeout=self.engine.settings.connect_timeout_seconds) as conn:
+                    async with conn.transaction():
+                        await conn.execute("SET LOCAL synchronous_commit TO off")
+                        await notify_runs(conn, runs)
+                self.sent_transactions += 1
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
+                    asyncpg.InterfaceError) as exc:
+                log.warning("commit notification not sent (the live poll covers it): %s",
+                            type(exc).__name__)
+
+    async def close(self) -> None:
+        """Wait (at most :data:`CLOSE_WAIT_SECONDS`) for notifications being sent."""
+        if self._task is not None and not self._task.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), CLOSE_WAIT_SECONDS)

@@ -1,0 +1,74 @@
+"""PostgreSQL only: ingest announces its runs after COMMIT, outside the ingest transaction.
+
+A NOTIFY inside the ingest transaction made every ingest commit take PostgreSQL's database-wide
+notify lock through its WAL flush (commits one at a time). The store's :class:`RunNotifier`
+sends the notifications after the commit, in its own transaction, coalescing what queued while
+one was being sent; the pool's connections skip asyncpg's session reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from rundial_collector.config import CollectorConfig
+from rundial_collector.store.data_base import IngestBatch
+from rundial_collector.store.postgres.events_listen import CHANNEL
+from rundial_collector.store.postgres.store import PostgresStore
+from tests.helpers.postgres import PgCluster
+from tests.store.test_events import P, R, line
+
+
+@pytest.fixture
+async def pg_store(pg_cluster: PgCluster, tmp_path: Path) -> AsyncIterator[PostgresStore]:
+    store = PostgresStore(CollectorConfig(data_dir=tmp_path,
+                                          database_url=pg_cluster.new_database()))
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def listen(store: PostgresStore) -> tuple[asyncpg.Connection[Any], asyncio.Queue[str]]:
+    """A LISTEN connection of its own on the commit channel; payloads land in the queue."""
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(store.engine.settings.url)
+    payloads: asyncio.Queue[str] = asyncio.Queue()
+    await conn.add_listener(CHANNEL, lambda *args: payloads.put_nowait(args[3]))
+    return conn, payloads
+
+
+async def received(payloads: asyncio.Queue[str], count: int) -> set[str]:
+    return {await asyncio.wait_for(payloads.get(), 10.0) for _ in range(count)}
+
+
+async def test_runs_announced_together_share_one_notifying_transaction(
+        pg_store: PostgresStore) -> None:
+    conn, payloads = await listen(pg_store)
+    try:
+        for run in ("r1", "r2", "r3"):  # all queued before the sender task first runs
+            pg_store.notifier.announce([("p", run)])
+        assert await received(payloads, 3) == {"p r1", "p r2", "p r3"}
+        assert pg_store.notifier.sent_transactions == 1
+    finally:
+        await conn.close()
+
+
+async def test_an_ingest_is_announced_once_committed_and_a_duplicate_is_not(
+        pg_store: PostgresStore) -> None:
+    conn, payloads = await listen(pg_store)
+    try:
+        batch = IngestBatch([line(1, 0, "first")], 1, idempotency_key="k-1")
+        assert not (await pg_store.ingest_logs(batch)).duplicate
+        assert await received(payloads, 1) == {f"{P} {R}"}
+        sent = pg_store.notifier.sent_transactions
+        assert (await pg_store.ingest_logs(batch)).duplicate
+        await pg_store.notifier.close()  # nothing is being sent for the duplicate
+        assert pg_store.notifier.sent_transactions == sent
+    finally:
+        await conn.close()
