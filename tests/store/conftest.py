@@ -36,3 +36,15 @@ async def store(store_config: CollectorConfig) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def peer_store(store: Store, store_config: CollectorConfig) -> AsyncIterator[Store]:
+    """A second started store on the same database as ``store``: another collector on
+    PostgreSQL, a second process's store on the same SQLite file."""
+    opened = open_store(store_config)
+    await opened.start()
+    try:
+        yield opened
+    finally:
+        await opened.close()

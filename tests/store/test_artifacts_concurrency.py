@@ -1,8 +1,9 @@
 """Artifact numbering, initiate retries and expiry under concurrency, and the GC sweep lock.
 
-``peer`` is a second store on the same database: on PostgreSQL another :class:`PostgresStore`
-(its own pool, as another collector would have), on SQLite the same store (one process owns
-the file). Both stores' calls are interleaved with ``asyncio.gather``.
+``peer_store`` (tests/store/conftest.py) is a second store on the same database: on
+PostgreSQL another :class:`PostgresStore` (its own pool, as another collector would have), on
+SQLite a second store on the same file. Both stores' calls are interleaved with
+``asyncio.gather``.
 """
 
 from __future__ import annotations
@@ -26,31 +27,17 @@ from tests.store.artifact_data import NOW_MS, PROJECT, media, new_version
 VERSIONS = 24
 
 
-@pytest.fixture
-async def peer(store: Store, store_config: CollectorConfig) -> AsyncIterator[Store]:
-    """Another collector's store on the same database (the same store on SQLite)."""
-    if not store_config.database_url:
-        yield store
-        return
-    other = open_store(store_config)
-    await other.start()
-    try:
-        yield other
-    finally:
-        await other.close()
-
-
 async def test_concurrent_finalizes_get_distinct_gap_free_numbers(store: Store,
-                                                                   peer: Store) -> None:
+                                                                   peer_store: Store) -> None:
     pending = [await store.begin_artifact_upload(new_version("shared", aliases=(f"a{i % 3}",)))
                for i in range(VERSIONS)]
     outcomes = await asyncio.gather(*(
-        (store if i % 2 else peer).finalize_artifact_version(v.artifact_id, NOW_MS + i)
+        (store if i % 2 else peer_store).finalize_artifact_version(v.artifact_id, NOW_MS + i)
         for i, v in enumerate(pending)))
     numbers = sorted(o.version.version or 0 for o in outcomes)
     assert numbers == list(range(1, VERSIONS + 1))
     by_number = {o.version.version: o.version.artifact_id for o in outcomes}
-    latest = await peer.resolve_artifact(PROJECT, "shared", "latest", None)
+    latest = await peer_store.resolve_artifact(PROJECT, "shared", "latest", None)
     assert latest is not None and latest.artifact_id == by_number[VERSIONS]
     for alias in ("a0", "a1", "a2"):  # each alias ends on the last version that asked for it
         holder = await store.resolve_artifact(PROJECT, "shared", alias, None)
@@ -62,32 +49,32 @@ async def test_concurrent_finalizes_get_distinct_gap_free_numbers(store: Store,
 
 
 async def test_concurrent_finalizes_with_retention_keep_the_newest(store: Store,
-                                                                   peer: Store) -> None:
+                                                                   peer_store: Store) -> None:
     pending = [await store.begin_artifact_upload(new_version("ckpt", keep_last=3))
                for _ in range(12)]
-    await asyncio.gather(*((store if i % 2 else peer).finalize_artifact_version(
+    await asyncio.gather(*((store if i % 2 else peer_store).finalize_artifact_version(
         v.artifact_id, NOW_MS) for i, v in enumerate(pending)))
     kept = await store.list_artifact_versions(PROJECT, "ckpt", include_deleted=False)
     assert [v.version for v in kept] == [10, 11, 12]
 
 
 async def test_a_retried_initiate_reaching_two_collectors_reuses_one_row(store: Store,
-                                                                         peer: Store) -> None:
+                                                                         peer_store: Store) -> None:
     began = await asyncio.gather(*(
-        (store if i % 2 else peer).begin_artifact_upload(new_version(idempotency_key="same"))
+        (store if i % 2 else peer_store).begin_artifact_upload(new_version(idempotency_key="same"))
         for i in range(8)))
     assert len({v.artifact_id for v in began}) == 1
-    final = await peer.finalize_artifact_version(began[0].artifact_id, NOW_MS)
+    final = await peer_store.finalize_artifact_version(began[0].artifact_id, NOW_MS)
     assert final.version.version == 1
 
 
-async def test_concurrent_expiry_releases_each_upload_once(store: Store, peer: Store) -> None:
+async def test_concurrent_expiry_releases_each_upload_once(store: Store, peer_store: Store) -> None:
     for i in range(10):
         await store.begin_artifact_upload(new_version(
             f"n{i}", expires_ms=NOW_MS - 1, files=()))
         await store.begin_artifact_upload(new_version(f"m{i}", expires_ms=NOW_MS - 1))
     released = await asyncio.gather(store.expire_artifact_uploads(NOW_MS),
-                                     peer.expire_artifact_uploads(NOW_MS))
+                                     peer_store.expire_artifact_uploads(NOW_MS))
     both = released[0] + released[1]
     assert len(both) == len(set(both)) == 10  # each pending upload's blob, released once
     assert await store.expire_artifact_uploads(NOW_MS) == []

@@ -9,31 +9,15 @@ statements really interleave on PostgreSQL) and repeated, since a race may not s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.control_base import (NewApiKey, Project, RunStart, StoreConflict,
                                                   StoreNotFound)
-from rundial_collector.store.factory import open_store
 from rundial_collector.store.run_edits_base import RunEdit
 from rundial_collector.store.sessions_base import NewUiSession
 
 ROUNDS = 12
-
-
-@pytest.fixture
-async def other(store: Store, store_config: CollectorConfig) -> AsyncIterator[Store]:
-    """A second started store on the same database as ``store``."""
-    opened = open_store(store_config)
-    await opened.start()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def _both(*calls: Any) -> list[Any]:
@@ -54,50 +38,50 @@ async def _project(store: Store) -> Project:
     return await store.create_project(ws.workspace_id, "p", "P", exist_ok=True)
 
 
-async def test_same_workspace_slug_one_wins(store: Store, other: Store) -> None:
+async def test_same_workspace_slug_one_wins(store: Store, peer_store: Store) -> None:
     for i in range(ROUNDS):
         results = await _both(store.create_workspace(f"w{i}", "A"),
-                              other.create_workspace(f"w{i}", "B"))
+                              peer_store.create_workspace(f"w{i}", "B"))
         _check(results)
         assert sorted(type(r).__name__ for r in results) == ["StoreConflict", "Workspace"]
         same = await _both(store.create_workspace(f"x{i}", "A", exist_ok=True),
-                           other.create_workspace(f"x{i}", "B", exist_ok=True))
+                           peer_store.create_workspace(f"x{i}", "B", exist_ok=True))
         _check(same)
         assert same[0] == same[1]
 
 
-async def test_same_project_slug_one_wins(store: Store, other: Store) -> None:
+async def test_same_project_slug_one_wins(store: Store, peer_store: Store) -> None:
     ws = await store.create_workspace("ws", "W")
     for i in range(ROUNDS):
         results = await _both(store.create_project(ws.workspace_id, f"p{i}", "A"),
-                              other.create_project(ws.workspace_id, f"p{i}", "B"))
+                              peer_store.create_project(ws.workspace_id, f"p{i}", "B"))
         _check(results)
         assert sorted(type(r).__name__ for r in results) == ["Project", "StoreConflict"]
         same = await _both(store.create_project(ws.workspace_id, f"q{i}", "A", exist_ok=True),
-                           other.create_project(ws.workspace_id, f"q{i}", "B", exist_ok=True))
+                           peer_store.create_project(ws.workspace_id, f"q{i}", "B", exist_ok=True))
         _check(same)
         assert same[0] == same[1]
 
 
-async def test_same_key_hash_stored_once(store: Store, other: Store) -> None:
+async def test_same_key_hash_stored_once(store: Store, peer_store: Store) -> None:
     for i in range(ROUNDS):
         results = await _both(
             store.create_api_key(NewApiKey(f"a{i}", f"h{i}", None, None, ("admin",)),
                                  exist_ok=True),
-            other.create_api_key(NewApiKey(f"b{i}", f"h{i}", None, None, ("admin",)),
+            peer_store.create_api_key(NewApiKey(f"b{i}", f"h{i}", None, None, ("admin",)),
                                  exist_ok=True))
         _check(results)
         assert results[0] == results[1]
-    assert await other.count_api_keys() == ROUNDS
+    assert await peer_store.count_api_keys() == ROUNDS
 
 
-async def test_concurrent_starts_of_one_run_create_it_once(store: Store, other: Store) -> None:
+async def test_concurrent_starts_of_one_run_create_it_once(store: Store, peer_store: Store) -> None:
     p = await _project(store)
     for i in range(ROUNDS):
         allow = await _both(
             store.start_run(RunStart(f"a{i}", True, p.project_id, "training", "allow",
                                      tags=("x",), config={"a": 1}), 1_000),
-            other.start_run(RunStart(f"a{i}", True, p.project_id, "training", "allow",
+            peer_store.start_run(RunStart(f"a{i}", True, p.project_id, "training", "allow",
                                      tags=("y",), config={"b": 2}), 1_000))
         _check(allow)
         assert sorted(created for _, created in allow) == [False, True]
@@ -106,82 +90,82 @@ async def test_concurrent_starts_of_one_run_create_it_once(store: Store, other: 
         assert sorted(final.tags) == ["x", "y"]
         never = await _both(
             store.start_run(RunStart(f"n{i}", True, p.project_id, "training", "never"), 1_000),
-            other.start_run(RunStart(f"n{i}", True, p.project_id, "training", "never"), 1_000))
+            peer_store.start_run(RunStart(f"n{i}", True, p.project_id, "training", "never"), 1_000))
         _check(never)
         assert sorted(type(r).__name__ for r in never) == ["StoreConflict", "tuple"]
 
 
-async def test_same_start_token_is_idempotent_across_stores(store: Store, other: Store) -> None:
+async def test_same_start_token_is_idempotent_across_stores(store: Store, peer_store: Store) -> None:
     p = await _project(store)
     for i in range(ROUNDS):
         start = RunStart(f"t{i}", True, p.project_id, "training", "never", start_token="tok")
-        results = await _both(store.start_run(start, 1_000), other.start_run(start, 1_000))
+        results = await _both(store.start_run(start, 1_000), peer_store.start_run(start, 1_000))
         _check(results)
         assert sorted(created for _, created in results) == [False, True]
         assert results[0][0] == results[1][0]
 
 
 async def test_concurrent_config_merges_and_edits_lose_nothing(store: Store,
-                                                               other: Store) -> None:
+                                                               peer_store: Store) -> None:
     p = await _project(store)
     await store.start_run(RunStart("m", True, p.project_id, "training", "never"), 1_000)
     for i in range(ROUNDS):
         _check(await _both(store.merge_run_config("m", {f"a{i}": i}, 2_000),
-                           other.merge_run_config("m", {f"b{i}": i}, 2_000),
+                           peer_store.merge_run_config("m", {f"b{i}": i}, 2_000),
                            store.edit_run(p.project_id, "m", RunEdit(notes=f"n{i}"), "k",
                                           2_000)))
-    run = await other.get_run("m")
+    run = await peer_store.get_run("m")
     assert run is not None
     assert run.config == {**{f"a{i}": i for i in range(ROUNDS)},
                           **{f"b{i}": i for i in range(ROUNDS)}}
 
 
-async def test_finish_races_a_start_and_a_delete(store: Store, other: Store) -> None:
+async def test_finish_races_a_start_and_a_delete(store: Store, peer_store: Store) -> None:
     p = await _project(store)
     for i in range(ROUNDS):
         run_id = f"f{i}"
         await store.start_run(RunStart(run_id, True, p.project_id, "training", "never"), 1_000)
         results = await _both(store.finish_run(run_id, "completed", None, 2_000, 2_000),
-                              other.finish_run(run_id, "failed", None, 2_000, 2_000),
-                              other.delete_run(p.project_id, run_id, "k", 2_000))
+                              peer_store.finish_run(run_id, "failed", None, 2_000, 2_000),
+                              peer_store.delete_run(p.project_id, run_id, "k", 2_000))
         _check(results)
         assert [type(r).__name__ for r in results[:2]].count("tuple") <= 1  # one terminal status
         assert await store.get_run(run_id) is None  # the delete always happened
 
 
-async def test_a_login_token_is_consumed_once(store: Store, other: Store) -> None:
+async def test_a_login_token_is_consumed_once(store: Store, peer_store: Store) -> None:
     p = await _project(store)
     await store.create_api_key(NewApiKey("k1", "h1", None, p.project_id, ("admin",)))
     for i in range(ROUNDS):
         await store.create_ui_session(NewUiSession(f"o{i}", "once", "k1", 1_000, 9_000))
         results = await _both(store.consume_login_token(f"o{i}", 2_000),
-                              other.consume_login_token(f"o{i}", 2_000))
+                              peer_store.consume_login_token(f"o{i}", 2_000))
         _check(results)
         assert sorted(r is None for r in results) == [False, True]
 
 
-async def test_a_revocation_is_seen_by_the_other_store(store: Store, other: Store) -> None:
+async def test_a_revocation_is_seen_by_the_other_store(store: Store, peer_store: Store) -> None:
     p = await _project(store)
     await store.create_api_key(NewApiKey("k1", "h1", None, p.project_id, ("admin",)))
-    await other.create_ui_session(NewUiSession("s1", "session", "k1", 1_000, 9_000))
-    before = await other.find_api_key("h1")
+    await peer_store.create_ui_session(NewUiSession("s1", "session", "k1", 1_000, 9_000))
+    before = await peer_store.find_api_key("h1")
     assert before is not None and before.revoked_ms is None
     await store.revoke_api_key(p.project_id, "k1", 1_500)
-    after = await other.find_api_key("h1")
+    after = await peer_store.find_api_key("h1")
     assert after is not None and after.revoked_ms == 1_500
-    via_session = await other.find_ui_session("s1", 2_000)
+    via_session = await peer_store.find_ui_session("s1", 2_000)
     assert via_session is not None and via_session.revoked_ms == 1_500
 
 
 async def test_only_one_first_key_is_stored_when_two_collectors_bootstrap(
-        store: Store, other: Store) -> None:
+        store: Store, peer_store: Store) -> None:
     """Two collectors starting on one fresh database: exactly one first key wins."""
     keys = [NewApiKey(f"key_first_{n}", f"hash_first_{n}", None, None, ("admin",), "first")
             for n in range(2)]
     results = await _both(store.create_first_api_key(keys[0]),
-                          other.create_first_api_key(keys[1]))
+                          peer_store.create_first_api_key(keys[1]))
     _check(results)
     assert sum(result is not None for result in results) == 1, results
     assert await store.count_api_keys() == 1
-    assert await other.create_first_api_key(
+    assert await peer_store.create_first_api_key(
         NewApiKey("key_late", "hash_late", None, None, ("admin",), "late")) is None
