@@ -12,6 +12,7 @@ import pytest
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
+from rundial_collector.store.postgres.store import PostgresStore
 from tests.conftest import BACKENDS
 from tests.helpers.postgres import PgCluster
 
@@ -48,3 +49,20 @@ async def peer_store(store: Store, store_config: CollectorConfig) -> AsyncIterat
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def two_pg_stores(pg_cluster: PgCluster, tmp_path: Path
+                        ) -> AsyncIterator[list[PostgresStore]]:
+    """Two started PostgreSQL stores on one fresh database and one shared data directory, as
+    two collectors behind a load balancer have; closed at the end."""
+    config = CollectorConfig(data_dir=tmp_path / "shared", database_url=pg_cluster.new_database())
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    stores = [PostgresStore(config), PostgresStore(config)]
+    for store in stores:
+        await store.start()
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            await store.close()

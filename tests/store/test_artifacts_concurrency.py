@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
-import pytest
 
-from rundial_collector.config import CollectorConfig
 from rundial_collector.store.artifacts_base import MediaQuery
 from rundial_collector.store.base import Store
-from rundial_collector.store.factory import open_store
 from rundial_collector.store.postgres.artifacts import insert_media
+from rundial_collector.store.postgres.store import PostgresStore
 from tests.helpers.postgres import PgCluster
 from tests.store.artifact_data import NOW_MS, PROJECT, media, new_version
 
@@ -80,21 +76,8 @@ async def test_concurrent_expiry_releases_each_upload_once(store: Store, peer_st
     assert await store.expire_artifact_uploads(NOW_MS) == []
 
 
-@pytest.fixture
-async def two_pg_stores(pg_cluster: PgCluster, tmp_path: Path) -> AsyncIterator[list[Store]]:
-    """Two PostgreSQL stores (two collectors) on one fresh database."""
-    config = CollectorConfig(data_dir=tmp_path / "data", database_url=pg_cluster.new_database())
-    stores = [open_store(config), open_store(config)]
-    for s in stores:
-        await s.start()
-    try:
-        yield stores
-    finally:
-        for s in stores:
-            await s.close()
-
-
-async def test_one_sweeper_at_a_time_across_postgres_stores(two_pg_stores: list[Store]) -> None:
+async def test_one_sweeper_at_a_time_across_postgres_stores(
+        two_pg_stores: list[PostgresStore]) -> None:
     first, second = two_pg_stores
     async with first.sweep_lock() as held:
         assert held is True
@@ -107,7 +90,7 @@ async def test_one_sweeper_at_a_time_across_postgres_stores(two_pg_stores: list[
 
 
 async def test_a_media_pager_never_skips_an_item_committed_late(
-        two_pg_stores: list[Store], pg_cluster: PgCluster) -> None:
+        two_pg_stores: list[PostgresStore], pg_cluster: PgCluster) -> None:
     """Collector A has inserted a media item but not committed (its id is drawn) when collector
     B stores another item of the same run. A reader paging by id must still see A's item once
     it commits: B's item may not become visible with a larger id before A's."""

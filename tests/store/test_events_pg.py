@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,9 @@ from tests.store.test_events import P, R, line
 BIG = (1000, 1000, 1000)
 
 
-@pytest.fixture
-async def two_stores(pg_cluster: PgCluster, tmp_path: Path
-                     ) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    """Two started stores on one fresh database, as two collectors would have."""
-    url = pg_cluster.new_database()
-    stores = [PostgresStore(CollectorConfig(data_dir=tmp_path / name, database_url=url))
-              for name in ("a", "b")]
-    for store in stores:
-        await store.start()
-    try:
-        yield stores[0], stores[1]
-    finally:
-        for store in stores:
-            await store.close()
-
-
 async def test_a_late_commit_of_a_lower_position_is_not_skipped(
-        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
-    a, b = two_stores
+        two_pg_stores: list[PostgresStore]) -> None:
+    a, b = two_pg_stores
     written = asyncio.Event()
     release = asyncio.Event()
 
@@ -108,11 +92,11 @@ class Held:
 
 
 async def test_an_older_transaction_writing_later_is_not_skipped(
-        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+        two_pg_stores: list[PostgresStore]) -> None:
     """The older transaction (A) writes after the younger one (B) and commits first: an id
     drawn at insert would give B the lower id, committed last; filtering on ``txid < xmin``
     alone would then expose A's higher id first and skip B's row for good."""
-    a, b = two_stores
+    a, b = two_pg_stores
     first = Held(a, "older", go=False)
     await asyncio.wait_for(first.started.wait(), 10)
     second = Held(b, "younger", go=True)
@@ -133,10 +117,10 @@ async def test_an_older_transaction_writing_later_is_not_skipped(
 
 
 async def test_tail_never_loses_rows_under_concurrent_writers(
-        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+        two_pg_stores: list[PostgresStore]) -> None:
     """Many interleaved ingests through two stores while a tail follows: each line is
     delivered exactly once, whatever order the transactions commit in."""
-    a, b = two_stores
+    a, b = two_pg_stores
     done = asyncio.Event()
     delivered: list[str] = []
 
@@ -165,8 +149,8 @@ async def test_tail_never_loses_rows_under_concurrent_writers(
 
 
 async def test_commits_reach_the_other_store(
-        two_stores: tuple[PostgresStore, PostgresStore], pg_cluster: PgCluster) -> None:
-    a, b = two_stores
+        two_pg_stores: list[PostgresStore], pg_cluster: PgCluster) -> None:
+    a, b = two_pg_stores
     heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     b.on_remote_commit(lambda project_id, run_id: heard.put_nowait((project_id, run_id)))
     await asyncio.wait_for(b.listener.connected.wait(), 10)
@@ -184,8 +168,8 @@ async def test_commits_reach_the_other_store(
 
 
 async def test_a_rolled_back_ingest_notifies_nobody(
-        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
-    a, b = two_stores
+        two_pg_stores: list[PostgresStore]) -> None:
+    a, b = two_pg_stores
     heard: list[tuple[str, str]] = []
     b.on_remote_commit(lambda project_id, run_id: heard.append((project_id, run_id)))
     await asyncio.wait_for(b.listener.connected.wait(), 10)
@@ -215,10 +199,10 @@ async def _listening(store: PostgresStore, sessions: int) -> None:
 
 
 async def test_a_notification_reannounces_recent_runs(
-        two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+        two_pg_stores: list[PostgresStore]) -> None:
     """A row of run X may still be held back by an older transaction of run Y when X's
     notification arrives; Y's own notification then wakes X again."""
-    a, b = two_stores
+    a, b = two_pg_stores
     heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     b.on_remote_commit(lambda project_id, run_id: heard.put_nowait((project_id, run_id)))
     await asyncio.wait_for(b.listener.connected.wait(), 10)

@@ -19,6 +19,7 @@ from rundial_collector.config import CollectorConfig
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
 from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
+from rundial_collector.store.postgres.store import PostgresStore
 from tests.helpers.postgres import PgCluster
 from tests.store.metric_helpers import PROJECT, chart_shape, chunk, ingest, rows, same_rows
 
@@ -94,49 +95,41 @@ async def test_same_ingests_read_the_same_on_both_backends(
     assert same_rows(pages[0], pages[1])
 
 
-async def test_two_collectors_ingest_at_once_without_loss(tmp_path: Path,
-                                                          pg_cluster: PgCluster) -> None:
+async def test_two_collectors_ingest_at_once_without_loss(
+        two_pg_stores: list[PostgresStore]) -> None:
     """Two PostgreSQL stores on one database (two collectors) ingest overlapping steps of the
     same series and fresh keys at once: every point is stored once, both read the same
     resolution, each step's winner is a point logged for it, and a key retried on the other
     collector is answered duplicate."""
-    url = pg_cluster.new_database()
-    stores = [open_store(CollectorConfig(data_dir=tmp_path / name, database_url=url))
-              for name in ("a", "b")]
-    for store in stores:
-        await store.start()
-    try:
-        requests = [chunk("r1", "loss", [(s, float(n * 10_000 + s)) for s in range(n * 50,
-                                                                                     n * 50 + 400)],
-                          first_ts=n * 1_000) for n in range(40)]
-        fresh = [chunk("r1", f"key{n % 7:02d}", [(n, 1.0)]) for n in range(40)]
-        outcomes = await asyncio.gather(*(
-            ingest(stores[n % 2], requests[n], fresh[n], key=f"idem-{n}") for n in range(40)),
-            *(ingest(stores[1 - n % 2], requests[n], fresh[n], key=f"idem-{n}")
-              for n in range(0, 40, 5)))
-        assert sum(not o.duplicate for o in outcomes) == 40
-        assert sum(o.duplicate for o in outcomes) == 8
-        a, b = [await s.read_series(PROJECT, "r1", "loss") for s in stores]
-        assert same_rows(rows(a.points), rows(b.points))
-        assert a.raw_count == 40 * 400
-        logged: dict[int, set[float]] = {}
-        for request in requests:
-            for step, value in zip(request.points.steps.tolist(), request.points.values.tolist()):
-                logged.setdefault(step, set()).add(value)
-        assert a.points.steps.tolist() == sorted(logged)
-        assert all(v in logged[s] for s, v in zip(a.points.steps.tolist(),
-                                                  a.points.values.tolist()))
-        keys = await stores[0].metric_keys(PROJECT, "r1", 100, 0)
-        assert [(k.metric_key, k.point_count) for k in keys if k.metric_key != "loss"] == [
-            (f"key{n:02d}", len(range(n, 40, 7))) for n in range(7)]
-        assert [k.run_count for k in await stores[1].metric_keys(PROJECT, None, 100, 0)] \
-            == [1] * 8
-        charts = [chart_shape(await s.read_chart(PROJECT, "r1", "loss", None, None, 90))
-                  for s in stores]
-        assert charts[0] == charts[1]
-    finally:
-        for store in stores:
-            await store.close()
+    stores = two_pg_stores
+    requests = [chunk("r1", "loss", [(s, float(n * 10_000 + s)) for s in range(n * 50,
+                                                                                 n * 50 + 400)],
+                      first_ts=n * 1_000) for n in range(40)]
+    fresh = [chunk("r1", f"key{n % 7:02d}", [(n, 1.0)]) for n in range(40)]
+    outcomes = await asyncio.gather(*(
+        ingest(stores[n % 2], requests[n], fresh[n], key=f"idem-{n}") for n in range(40)),
+        *(ingest(stores[1 - n % 2], requests[n], fresh[n], key=f"idem-{n}")
+          for n in range(0, 40, 5)))
+    assert sum(not o.duplicate for o in outcomes) == 40
+    assert sum(o.duplicate for o in outcomes) == 8
+    a, b = [await s.read_series(PROJECT, "r1", "loss") for s in stores]
+    assert same_rows(rows(a.points), rows(b.points))
+    assert a.raw_count == 40 * 400
+    logged: dict[int, set[float]] = {}
+    for request in requests:
+        for step, value in zip(request.points.steps.tolist(), request.points.values.tolist()):
+            logged.setdefault(step, set()).add(value)
+    assert a.points.steps.tolist() == sorted(logged)
+    assert all(v in logged[s] for s, v in zip(a.points.steps.tolist(),
+                                              a.points.values.tolist()))
+    keys = await stores[0].metric_keys(PROJECT, "r1", 100, 0)
+    assert [(k.metric_key, k.point_count) for k in keys if k.metric_key != "loss"] == [
+        (f"key{n:02d}", len(range(n, 40, 7))) for n in range(7)]
+    assert [k.run_count for k in await stores[1].metric_keys(PROJECT, None, 100, 0)] \
+        == [1] * 8
+    charts = [chart_shape(await s.read_chart(PROJECT, "r1", "loss", None, None, 90))
+              for s in stores]
+    assert charts[0] == charts[1]
 
 
 async def test_keys_sort_bytewise_in_a_database_with_a_language_collation(
