@@ -41,7 +41,7 @@ async def test_a_late_commit_of_a_lower_position_is_not_skipped(
 
     held = asyncio.create_task(ingest(a.engine, IngestBatch([line(1, 0, "first")], 1,
                                                             idempotency_key="k-a"),
-                                      slow_writer, a.purger))
+                                      slow_writer, a.bookkeeping, a.notifier))
     await asyncio.wait_for(written.wait(), 10)
     await b.ingest_logs(IngestBatch([line(2, 0, "second")], 1, idempotency_key="k-b"))
     # A's row holds the lower position: it was written first, by the older transaction
@@ -88,7 +88,7 @@ class Held:
 
         self.task = asyncio.create_task(ingest(
             store.engine, IngestBatch([line(1, 0, message)], 1, idempotency_key=message),
-            writer, store.purger))
+            writer, store.bookkeeping, store.notifier))
 
 
 async def test_an_older_transaction_writing_later_is_not_skipped(
@@ -180,7 +180,7 @@ async def test_a_rolled_back_ingest_notifies_nobody(
 
     with pytest.raises(RuntimeError):
         await ingest(a.engine, IngestBatch([line(1, 0, "x", run="gone")], 1), failing,
-                     a.purger)
+                     a.bookkeeping, a.notifier)
     await a.ingest_logs(IngestBatch([line(1, 0, "x", run="kept")], 1))
     deadline = asyncio.get_running_loop().time() + 5
     while (P, "kept") not in heard:

@@ -22,15 +22,15 @@ from rundial_collector.store.postgres import events_stream as stream
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.events_listen import CommitListener
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
-from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
+from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping, ingest
 
 
 class PgEvents:
-    """Part of :class:`PostgresStore` (which sets ``engine``, ``config`` and ``purger``)."""
+    """Part of :class:`PostgresStore` (which sets ``engine``, ``config``, ``bookkeeping`` and ``notifier``)."""
 
     engine: PgEngine
     config: CollectorConfig
-    purger: KeyPurger
+    bookkeeping: IngestBookkeeping
     notifier: RunNotifier
 
     def __init__(self) -> None:
@@ -52,10 +52,10 @@ class PgEvents:
 
     # -- DataStore: logs, spans, diagnostics --------------------------------------------------
     async def ingest_logs(self, batch: IngestBatch[LogLine]) -> WriteOutcome:
-        return await ingest(self.engine, batch, sql.write_lines, self.purger, self.notifier)
+        return await ingest(self.engine, batch, sql.write_lines, self.bookkeeping, self.notifier)
 
     async def ingest_spans(self, batch: IngestBatch[SpanRecord]) -> WriteOutcome:
-        return await ingest(self.engine, batch, sql.write_spans, self.purger, self.notifier)
+        return await ingest(self.engine, batch, sql.write_spans, self.bookkeeping, self.notifier)
 
     async def query_logs(self, query: LogQuery) -> tuple[list[LogRow], bool]:
         return await self.engine.read(functools.partial(sql.query_lines, query=query))

@@ -2,8 +2,7 @@
 keep the newest ``clientDiagnostics``, touch the runs' heartbeat, purge expired keys. After
 COMMIT the runs are announced to every collector's live stream by the store's
 :class:`.ingest_notify.RunNotifier` (a NOTIFY inside the transaction would serialise every
-ingest commit, see that module); without a notifier (tools) the NOTIFY is queued in the
-transaction itself, delivered at COMMIT.
+ingest commit, see that module).
 
 Contract (same as SQLite's, across collectors): the key is claimed with ``INSERT ... ON
 CONFLICT DO NOTHING`` inside the transaction that writes the rows. Two collectors racing on one
@@ -22,11 +21,10 @@ from typing import Any, TypeVar
 
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, WriteOutcome
 from rundial_collector.store.postgres.engine import Conn, PgEngine
-from rundial_collector.store.postgres.events_listen import notify_runs
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 
-__all__ = ["HEARTBEAT_GRANULARITY_MS", "KeyPurger", "claim_key", "ingest", "purge_expired_keys",
-           "store_diagnostics", "touch_runs"]
+__all__ = ["HEARTBEAT_GRANULARITY_MS", "IngestBookkeeping", "claim_key", "ingest",
+           "purge_expired_keys", "store_diagnostics", "touch_runs"]
 
 T = TypeVar("T")
 Writer = Callable[[Conn, Sequence[Any], int], Awaitable[None]]
@@ -35,7 +33,7 @@ PURGE_INTERVAL_MS = 60_000  # expired idempotency keys are purged at most this o
 TOUCHED_RUNS_REMEMBERED = 10_000  # past this, touches older than the granularity are pruned
 
 
-class KeyPurger:
+class IngestBookkeeping:
     """This collector's ingest bookkeeping: when it last purged expired keys (each collector
     purges on its own; a purge twice in a minute across collectors is harmless), and when it
     last touched each run (:attr:`touched_ms`, committed touches only): a run it touched less
@@ -62,7 +60,7 @@ class KeyPurger:
 
 
 async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
-                 purger: KeyPurger, notifier: RunNotifier | None = None) -> WriteOutcome:
+                 bookkeeping: IngestBookkeeping, notifier: RunNotifier) -> WriteOutcome:
     """Store ``batch`` with ``writer`` in one transaction (see the module contract); a new
     batch's runs are announced through ``notifier`` once committed."""
     runs = {(x.project_id, x.run_id) for x in batch.items}
@@ -78,16 +76,14 @@ async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
                 return WriteOutcome(recorded, duplicate=True)
         await writer(conn, batch.items, now_ms)
         await store_diagnostics(conn, batch.diagnostics, now_ms)
-        touched, touched_at_ms = purger.untouched(runs, now_ms), now_ms
+        touched, touched_at_ms = bookkeeping.untouched(runs, now_ms), now_ms
         await touch_runs(conn, touched, now_ms)
-        if notifier is None:
-            await notify_runs(conn, runs)
-        await purge_expired_keys(conn, purger, now_ms)
+        await purge_expired_keys(conn, bookkeeping, now_ms)
         return WriteOutcome(batch.accepted)
 
     outcome = await engine.write(job)
-    purger.remember_touched(touched, touched_at_ms)
-    if notifier is not None and not outcome.duplicate:
+    bookkeeping.remember_touched(touched, touched_at_ms)
+    if not outcome.duplicate:
         notifier.announce(runs)
     return outcome
 
@@ -133,10 +129,10 @@ async def touch_runs(conn: Conn, runs: Iterable[tuple[str, str]],
          for project_id, run_id in pairs])
 
 
-async def purge_expired_keys(conn: Conn, purger: KeyPurger, now_ms: int) -> None:
+async def purge_expired_keys(conn: Conn, bookkeeping: IngestBookkeeping, now_ms: int) -> None:
     """Delete keys older than the TTL, at most once a minute per collector."""
-    if now_ms - purger.last_ms < PURGE_INTERVAL_MS:
+    if now_ms - bookkeeping.last_ms < PURGE_INTERVAL_MS:
         return
-    purger.last_ms = now_ms
+    bookkeeping.last_ms = now_ms
     await conn.execute("DELETE FROM idempotency_keys WHERE created_ms < $1",
-                       now_ms - purger.ttl_ms)
+                       now_ms - bookkeeping.ttl_ms)

@@ -24,7 +24,7 @@ from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricK
 from rundial_collector.store.postgres import metrics_keys
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
-from rundial_collector.store.postgres.ingest_tx import KeyPurger, ingest
+from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping, ingest
 from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
 from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey,
@@ -46,11 +46,11 @@ class _KnowsRuns(Protocol):
 
 
 class PgMetrics:
-    """Part of :class:`PostgresStore` (which sets ``engine``, ``config`` and ``purger``)."""
+    """Part of :class:`PostgresStore` (which sets ``engine``, ``config``, ``bookkeeping`` and ``notifier``)."""
 
     engine: PgEngine
     config: CollectorConfig
-    purger: KeyPurger
+    bookkeeping: IngestBookkeeping
     notifier: RunNotifier
 
     def __init__(self) -> None:
@@ -70,10 +70,10 @@ class PgMetrics:
             written.update(await write_prepared(conn, prepared, now_ms, known))
 
         try:
-            outcome = await ingest(self.engine, batch, writer, self.purger, self.notifier)
+            outcome = await ingest(self.engine, batch, writer, self.bookkeeping, self.notifier)
         except asyncpg.ForeignKeyViolationError:
             self._series_ids.forget()
-            outcome = await ingest(self.engine, batch, writer, self.purger, self.notifier)
+            outcome = await ingest(self.engine, batch, writer, self.bookkeeping, self.notifier)
         self._series_ids.remember(written)
         return outcome
 

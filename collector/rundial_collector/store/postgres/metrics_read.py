@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries
+from rundial_collector.store.data_base import ResolvedSeries
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)

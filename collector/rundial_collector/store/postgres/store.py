@@ -21,7 +21,7 @@ from rundial_collector.store.postgres.control import PgControl
 from rundial_collector.store.postgres.engine import PgEngine, PgSettings
 from rundial_collector.store.postgres.events import PgEvents
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
-from rundial_collector.store.postgres.ingest_tx import KeyPurger
+from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping
 from rundial_collector.store.postgres.metrics import PgMetrics
 from rundial_collector.store.postgres.migrate import migrate
 
@@ -42,7 +42,7 @@ class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts):
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
         self.engine = PgEngine(settings_of(config))
-        self.purger = KeyPurger(config.idempotency_ttl_seconds)
+        self.bookkeeping = IngestBookkeeping(config.idempotency_ttl_seconds)
         self.notifier = RunNotifier(self.engine)
         PgControl.__init__(self)
         PgMetrics.__init__(self)
