@@ -25,6 +25,7 @@ from rundial_collector._version import __version__
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.errors import SchemaTooNew, StoreUnavailable
+from rundial_collector.store.factory import check_store_config
 
 log = logging.getLogger("rundial.collector")
 
@@ -148,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"rundial-collector: --port-file {args.port_file}: the folder {port_dir} "
                   "does not exist", file=sys.stderr)
             return 1
+        try:
+            check_store_config(config)
+        except ValueError as exc:
+            print(f"rundial-collector: {exc}", file=sys.stderr)
+            return 2
         try:
             asyncio.run(serve(config, args.port_file))
         except ListenError as exc:

@@ -9,6 +9,9 @@ cluster of their own (the session's cluster keeps serving the other tests).
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -298,3 +301,19 @@ def test_the_collector_start_up_line_shows_no_password(pg_cluster: PgCluster,
         proc.stop()
     assert SECRET not in proc.log_text()
 
+
+
+@pytest.mark.parametrize(("url", "env", "reason"), [
+    (f"mysql://u:{SECRET}@db/x", {}, "must start with postgresql://"),
+    ("postgresql://u@db/x", {"RUNDIAL_COLLECTOR_DATABASE_SSL": "bogus"}, "database_ssl must be"),
+    ("postgresql://u@db/x", {"RUNDIAL_COLLECTOR_DATABASE_POOL_MAX_SIZE": "0"}, "pool"),
+])
+def test_unusable_database_settings_are_one_line_and_exit_2(
+        tmp_path: Path, url: str, env: dict[str, str], reason: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rundial_collector", "serve", "--port", "0", "--data-dir",
+         str(tmp_path / "d"), "--database-url", url], capture_output=True, text=True,
+        env={**os.environ, **env}, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert reason in done.stderr and "Traceback" not in done.stderr
+    assert SECRET not in done.stderr

@@ -17,3 +17,11 @@ def open_store(config: CollectorConfig) -> Store:
         return PostgresStore(config)
     from rundial_collector.store.sqlite.store import SQLiteStore
     return SQLiteStore(config)
+
+
+def check_store_config(config: CollectorConfig) -> None:
+    """Raise ValueError (a one-line reason, no password) when the store settings are unusable:
+    a database URL that is not ``postgresql://``, an unknown TLS mode, a bad pool size."""
+    if config.database_url:
+        from rundial_collector.store.postgres.store import settings_of
+        settings_of(config)
