@@ -24,8 +24,9 @@ def run_id() -> str:
 
 
 def project_id(proc: CollectorProcess) -> str:
-    """The bootstrap project's ``prj_`` id (resolved once per collector URL)."""
-    cache_key = (proc.url, proc.workspace, proc.project)
+    """The bootstrap project's ``prj_`` id (resolved once per collector instance: its random
+    admin key, not its URL, since an ephemeral port is reused by later collectors)."""
+    cache_key = (proc.api_key, proc.url, proc.workspace, proc.project)
     if cache_key not in _PROJECT_IDS:
         status, payload = call(proc, "POST", f"{V1}/runs/resolve-target",
                                {"workspace": proc.workspace, "project": proc.project})
