@@ -1,0 +1,128 @@
+"""What one ``wandb.log`` dict becomes: history numbers, media values and summary-only values.
+
+:func:`convert` flattens nested dicts (``{"a": {"b": 1}}`` is key ``a.b``, as W&B shows it;
+``/`` in keys is kept as it is) and sorts each value into one of:
+
+* a number: ints, floats, bools, numpy scalars, 0-d arrays, one-element arrays and tensors;
+* media: ``wandb.Image``/``wandb.Histogram`` (and any ``rd.Image``/``rd.Table``), a list of
+  them, or a ``wandb.Table`` (snapshotted now: later ``add_data`` calls do not change it; image
+  cells become their own media items). An array or tensor of more than 32 elements becomes a
+  32-bin :class:`Histogram`, as W&B does;
+* text (str): kept for the summary only (rundial history holds numbers);
+* anything else (``None``, short lists, objects): skipped with one warning per key.
+
+Never raises for a value; raises ``TypeError`` only for a non-str key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rundial._media import Table as _RdTable
+from rundial._media import is_media
+from rundial._values import UNSUPPORTED, plain_scalar, safe_str
+from rundial.compat.wandb._media import Histogram, Image, Table
+
+AUTO_HISTOGRAM_MIN_ELEMENTS = 33  # W&B turns larger arrays into histograms
+AUTO_HISTOGRAM_BINS = 32
+
+
+@dataclass
+class Converted:
+    """One log call's values by kind (see the module docstring)."""
+
+    numbers: dict[str, int | float] = field(default_factory=dict)
+    media: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)  # key -> [(key, value)]
+    text: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def flatten(data: Mapping[Any, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` pairs with nested mappings joined by ``.``; TypeError for a non-str key."""
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"wandb.log keys must be str, not {type(key).__name__} ({key!r})")
+        if isinstance(value, Mapping):
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def convert(data: Mapping[Any, Any]) -> Converted:
+    """Sort one log dict's values (see the module docstring)."""
+    out = Converted()
+    for key, value in flatten(data):
+        _sort(out, key, value)
+    return out
+
+
+def _sort(out: Converted, key: str, value: Any) -> None:
+    if isinstance(value, Table):
+        out.media[key] = table_media(key, value)
+        return
+    if is_media(value):
+        out.media[key] = [(key, value)]
+        return
+    if isinstance(value, (list, tuple)) and value and all(is_media(v) for v in value):
+        out.media[key] = [(key, v) for v in value]
+        return
+    scalar = plain_scalar(value)
+    if scalar is UNSUPPORTED:
+        scalar = _array_value(value)
+        if isinstance(scalar, Histogram):
+            out.media[key] = [(key, scalar)]
+            return
+    if isinstance(scalar, str):
+        out.text[key] = scalar
+    elif isinstance(scalar, (int, float)) and scalar is not UNSUPPORTED:
+        out.numbers[key] = scalar
+    else:
+        out.skipped.append(key)
+
+
+def _array_value(value: Any) -> Any:
+    """A one-element array's number, a large array's histogram, else UNSUPPORTED."""
+    if not getattr(value, "ndim", 0) or not hasattr(value, "shape"):
+        return UNSUPPORTED
+    numel = getattr(value, "numel", None)
+    size = numel() if callable(numel) else getattr(value, "size", None)
+    if size == 1:
+        return plain_scalar(value.reshape(()))
+    if isinstance(size, int) and size >= AUTO_HISTOGRAM_MIN_ELEMENTS:
+        try:
+            return Histogram(value, num_bins=AUTO_HISTOGRAM_BINS)
+        except (TypeError, ValueError):
+            return UNSUPPORTED
+    return UNSUPPORTED
+
+
+def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
+    """A snapshot of ``table`` as an ``rd.Table`` under ``key``, after the images of its cells.
+
+    An image in row ``r`` of column ``c`` is logged under ``<key>/<c>`` with metadata
+    ``{"table": key, "row": r, "column": c}``; its cell reads ``media:<key>/<c>#<r>``.
+    """
+    items: list[tuple[str, Any]] = []
+    rows: list[list[Any]] = []
+    for r, row in enumerate(table.data):
+        cells = []
+        for column, cell in zip(table.columns, row):
+            if isinstance(cell, Image):
+                media_key = f"{key}/{column}"
+                image = copy.copy(cell)  # the caller's image keeps its own metadata
+                image.metadata = {**cell.metadata, "table": key, "row": r, "column": column}
+                items.append((media_key, image))
+                cells.append(f"media:{media_key}#{r}")
+            else:
+                cells.append(_cell(cell))
+        rows.append(cells)
+    items.append((key, _RdTable(columns=table.columns, rows=rows)))
+    return items
+
+
+def _cell(value: Any) -> Any:
+    plain = plain_scalar(value)
+    return safe_str(value) if plain is UNSUPPORTED else plain

@@ -1,0 +1,238 @@
+"""A W&B-style run over a rundial run: W&B's step and commit rules, summary and config.
+
+Step rules (W&B's): ``run.step`` is the step of the open row, 0 at the start.
+
+* ``log(data)`` (no step, no commit): merge into the open row and commit it; the step moves on.
+* ``log(data, commit=False)``: merge into the open row, do not commit.
+* ``log(data, step=s)``: ``s`` below ``run.step`` is ignored with a warning; ``s`` above commits
+  the open row first and opens row ``s``; the data is merged into row ``s``, which is committed
+  only with ``commit=True``, by a later call with a larger step or without a step, or at finish.
+* An empty open row is never committed (the step does not move).
+
+A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one call per media value
+(the uploader takes them off the row), so everything goes through rundial's non-blocking
+pipeline. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from rundial._values import plain_json
+from rundial.compat.wandb import _files
+from rundial.compat.wandb._config import Config
+from rundial.compat.wandb._history import Converted, convert
+from rundial.compat.wandb._summary import Metric, Summary, make_metric
+
+DOCS = "docs/wandb-compat.md"
+ALERT_LEVELS = ("INFO", "WARN", "ERROR")
+
+
+class Run:
+    """What ``wandb.init`` returns and ``wandb.run`` is (see the module docstring)."""
+
+    def __init__(self, rd_run: Any, config: Mapping[str, Any], *, project: str | None,
+                 entity: str | None, notes: str | None, tags: tuple[str, ...],
+                 group: str | None, job_type: str | None,
+                 on_end: Callable[[Run], None]) -> None:
+        self._rd = rd_run
+        self._lock = threading.RLock()
+        self._step = 0
+        self._numbers: dict[str, Any] = {}
+        self._media: dict[str, list[tuple[str, Any]]] = {}
+        self._text: dict[str, str] = {}
+        self._warned: set[str] = set()
+        self._on_end = on_end
+        self._files = _files.RunFiles(rd_run)
+        self._ended = False
+        self.summary = Summary()
+        self.config = Config(config, rd_run.update_config)
+        self.project, self.entity, self.notes = project, entity, notes
+        self.tags, self.group, self.job_type = tags, group, job_type
+        self._watch: Any = None
+
+    # -- identity ----------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return str(self._rd.id)
+
+    @property
+    def name(self) -> str | None:
+        return self._rd.name  # type: ignore[no-any-return]
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def mode(self) -> str:
+        return str(self._rd.mode)
+
+    @property
+    def offline(self) -> bool:
+        return self.mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return self.mode == "disabled"
+
+    @property
+    def rundial_run(self) -> Any:
+        """The underlying ``rd.Run`` (or ``rd.NoopRun`` when disabled)."""
+        return self._rd
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotImplementedError(f"wandb run.{name} is not supported by rundial.compat.wandb; "
+                                  f"see {DOCS} for the supported surface")
+
+    # -- logging ---------------------------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
+            sync: bool | None = None) -> None:
+        """W&B's ``run.log`` (see the module docstring). TypeError/ValueError for bad arguments."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"wandb.log takes a dict, not {type(data).__name__}")
+        if step is not None:
+            step = _checked_step(step)
+        converted = convert(data)
+        with self._lock:
+            if self._ended:
+                self._warn("ended", "wandb.log after finish() is ignored")
+                return
+            if step is not None:
+                if step < self._step:
+                    self._warn(f"step{step}", f"wandb.log step {step} is below the current step "
+                               f"{self._step}; steps must increase, so this data is ignored")
+                    return
+                if step > self._step:
+                    self._commit()
+                    self._step = step
+            elif commit is None:
+                commit = True
+            self._merge(converted)
+            if commit:
+                self._commit()
+
+    def _merge(self, converted: Converted) -> None:
+        self._numbers.update(converted.numbers)
+        self._media.update(converted.media)
+        self._text.update(converted.text)
+        for key in converted.skipped:
+            self._warn(f"skip:{key}", f"wandb.log value of {key!r} is not a number, a string or "
+                       f"a media value; rundial does not record it (see {DOCS})")
+
+    def _commit(self) -> None:
+        """Send the open row at the current step and open the next one (caller holds the lock)."""
+        numbers, media, text = self._numbers, self._media, self._text
+        if not numbers and not media and not text:
+            return
+        self._numbers, self._media, self._text = {}, {}, {}
+        step = self._step
+        self.summary.sync_steps(numbers)
+        if numbers:
+            self._rd.log(numbers, step=step)
+        for items in media.values():
+            for key, value in items:
+                self._rd.log({key: value}, step=step)
+        self.summary.observe(numbers, text)
+        self._step = step + 1
+
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(f"rundial.compat.wandb: {message}", RuntimeWarning, stacklevel=4)
+
+    def define_metric(self, name: str, step_metric: Any = None, step_sync: bool | None = None,
+                      hidden: bool | None = None, summary: str | None = None,
+                      goal: str | None = None, overwrite: bool | None = None) -> Metric:
+        """Record how ``name`` (a key or a glob) is summarised and which step metric it uses."""
+        metric = make_metric(name, step_metric, summary, goal, hidden, step_sync)
+        with self._lock:
+            self.summary.define(metric)
+        return metric
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients",
+              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False) -> None:
+        """Gradient/parameter histograms through torch hooks (``_watch``)."""
+        from rundial.compat.wandb import _watch  # torch-facing code, loaded on use
+
+        if self._watch is None:
+            self._watch = _watch.Watcher(self._log_hidden)
+        self._watch.watch(models, log=log, log_freq=log_freq, idx=idx)
+
+    def unwatch(self, models: Any = None) -> None:
+        if self._watch is not None:
+            self._watch.unwatch(models)
+
+    def _log_hidden(self, data: Mapping[str, Any]) -> None:
+        """What ``watch`` hooks log: merged into the open row, never committed."""
+        self.log(data, commit=False)
+
+    def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+        """``wandb.save``: upload matching files as run file artifacts (``_files``)."""
+        return self._files.save(glob_str, base_path, policy)
+
+    def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+        """A ``warn`` log line ``[ALERT <level>] <title>: <text>``."""
+        name = str(getattr(level, "value", level) or "INFO").upper()
+        if name not in ALERT_LEVELS:
+            raise ValueError(f"alert level must be one of {ALERT_LEVELS}, not {level!r}")
+        self._rd.log_text(f"[ALERT {name}] {title}: {text}", level="warn")
+
+    # -- the end -----------------------------------------------------------------------------------
+    def _prepare_end(self) -> None:
+        """Commit the open row, send the summary and the files saved for the end (idempotent)."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self._commit()
+            if self._watch is not None:
+                self._watch.unwatch(None)
+        summary = plain_json(self.summary.as_dict())
+        if summary:
+            self._rd.update_config({"summary": summary})
+        self._files.at_end()
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: ``completed`` for exit code 0/None, else ``failed``. Never blocks for
+        longer than rundial's ``finish_timeout_seconds`` (what is left stays spooled)."""
+        self._prepare_end()
+        if exit_code in (None, 0):
+            self._rd.finish()
+        else:
+            self._rd.fail(f"exit code {exit_code}")
+        self._on_end(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._prepare_end()
+        self._rd.__exit__(exc_type, exc, tb)
+        self._on_end(self)
+
+    def __repr__(self) -> str:
+        return f"<rundial.compat.wandb.Run {self.id} step={self._step}>"
+
+
+def _checked_step(step: Any) -> int:
+    if isinstance(step, bool):
+        raise TypeError("step must be an int, not bool")
+    try:
+        value = int(step.__index__()) if hasattr(step, "__index__") else None
+    except TypeError:
+        value = None
+    if value is None and isinstance(step, float) and step.is_integer():
+        value = int(step)
+    if value is None:
+        raise TypeError(f"step must be an int, not {type(step).__name__} ({step!r})")
+    if value < 0:
+        raise ValueError(f"step must be >= 0, not {value}")
+    return value
