@@ -106,7 +106,7 @@ def __getattr__(name: str) -> Any:
         return _session.current
     if name in ("config", "summary"):
         return getattr(_active(name), name)
-    if name.startswith("__"):
+    if name.startswith("_"):  # dunders and private submodules (imported on use)
         raise AttributeError(name)
     raise NotImplementedError(f"wandb.{name} is not supported by rundial.compat.wandb; see "
                               f"{DOCS} for the supported surface")

@@ -1,0 +1,114 @@
+"""rundial.compat.wandb with torch: watch() through real hooks, tensors as values and images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from rundial._media import Image as RdImage
+from rundial.compat.wandb import Histogram, Image, Run
+
+torch = pytest.importorskip("torch")
+
+
+class Recorder:
+    """Stands in for the rundial run under the W&B run: records what it is given."""
+
+    id, name, mode = "run_x", "x", "online"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, dict[str, Any]]] = []
+        self.config: list[Mapping[str, Any]] = []
+
+    def log(self, row: Mapping[str, Any], step: int) -> bool:
+        self.calls.append((step, dict(row)))
+        return True
+
+    def update_config(self, patch: Mapping[str, Any]) -> bool:
+        self.config.append(patch)
+        return True
+
+    def finish(self) -> bool:
+        return True
+
+
+def make_run(recorder: Recorder) -> Run:
+    return Run(recorder, {}, project="p", entity=None, notes=None, tags=(), group=None,
+               job_type=None, on_end=lambda run: None)
+
+
+def histogram_keys(recorder: Recorder) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for step, row in recorder.calls:
+        for key, value in row.items():
+            if isinstance(value, Histogram):
+                out.setdefault(step, []).append(key)
+    return {step: sorted(keys) for step, keys in out.items()}
+
+
+def train(run: Run, model: Any, batches: int) -> None:
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    for _ in range(batches):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        run.log({"loss": loss})  # a 0-d tensor that requires grad
+
+
+def test_watch_logs_gradients_and_parameters_every_log_freq_batches() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    run.watch(model, log="all", log_freq=2)
+    train(run, model, 5)
+    names = [f"{kind}/{n}" for kind in ("gradients", "parameters")
+             for n in ("0.bias", "0.weight", "2.bias", "2.weight")]
+    assert histogram_keys(recorder) == {1: sorted(names), 3: sorted(names)}
+    losses = [row["loss"] for _step, row in recorder.calls if "loss" in row]
+    assert len(losses) == 5 and all(isinstance(v, float) for v in losses)
+    weight = dict(model.named_parameters())["0.weight"].detach()
+    step3 = {k: v for s, row in recorder.calls if s == 3 for k, v in row.items()}
+    hist = step3["parameters/0.weight"]
+    assert sum(hist.histogram) == weight.numel() and len(hist.bins) == 65
+    run.finish()
+    with pytest.warns(RuntimeWarning, match="after finish"):
+        train(run, model, 2)  # hooks are gone after finish: nothing more is recorded
+    assert max(s for s, _ in recorder.calls) == 4
+
+
+def test_watch_gradients_only_a_second_model_is_prefixed_and_unwatch_stops() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    first, second = torch.nn.Linear(3, 1), torch.nn.Linear(3, 1)
+    run.watch(first, log_freq=1)
+    run.watch(second, log="parameters", log_freq=1)
+    train(run, first, 1)
+    second(torch.randn(2, 3))
+    run.log({"done": 1})
+    assert histogram_keys(recorder) == {
+        0: ["gradients/bias", "gradients/weight"],
+        1: ["parameters/graph_1bias", "parameters/graph_1weight"]}
+    run.unwatch()
+    train(run, first, 1)
+    assert 2 not in histogram_keys(recorder)
+    with pytest.raises(ValueError, match="log must be one of"):
+        run.watch(first, log="weights")
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        run.watch(object())
+
+
+def test_tensors_become_numbers_histograms_and_images() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    run.log({"scalar": torch.tensor(2.5), "big": torch.randn(100), "img": Image(torch.rand(3, 4, 5))})
+    rows = recorder.calls
+    assert rows[0] == (0, {"scalar": 2.5})
+    media = {k: v for _s, row in rows[1:] for k, v in row.items()}
+    assert isinstance(media["big"], Histogram) and sum(media["big"].histogram) == 100
+    assert len(media["big"].histogram) == 32
+    image = media["img"]
+    assert isinstance(image, RdImage) and image.render().width == 5 and image.render().height == 4
