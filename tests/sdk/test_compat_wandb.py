@@ -275,3 +275,13 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
     bodies = [json.loads(gzip.decompress(seg.read_bytes()))
               for seg in (spool / run_id).rglob("*.json.gz")]
     assert sorted(row[0] for body in bodies for row in body.get("rows", [])) == [0, 1]
+
+
+def test_public_names() -> None:
+    assert sorted(wandb.__all__) == [
+        "AlertLevel", "Histogram", "Image", "Metric", "Run", "Table", "alert", "define_metric",
+        "finish", "init", "log", "login", "require", "save", "unwatch", "watch"]
+    assert all(hasattr(wandb, name) for name in wandb.__all__)
+    assert wandb.run is None
+    with pytest.raises(RuntimeError, match="before wandb.config"):
+        wandb.config  # noqa: B018
