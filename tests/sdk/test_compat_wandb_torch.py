@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from rundial._media import Image as RdImage
 from rundial.compat.wandb import Histogram, Image, Run
+from tests.sdk.wandb_support import Recorder, make_run
 
 torch = pytest.importorskip("torch")
-
-
-class Recorder:
-    """Stands in for the rundial run under the W&B run: records what it is given."""
-
-    id, name, mode = "run_x", "x", "online"
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[int, dict[str, Any]]] = []
-        self.config: list[Mapping[str, Any]] = []
-
-    def log(self, row: Mapping[str, Any], step: int) -> bool:
-        self.calls.append((step, dict(row)))
-        return True
-
-    def update_config(self, patch: Mapping[str, Any]) -> bool:
-        self.config.append(patch)
-        return True
-
-    def finish(self) -> bool:
-        return True
-
-
-def make_run(recorder: Recorder) -> Run:
-    return Run(recorder, {}, project="p", entity=None, notes=None, tags=(), group=None,
-               job_type=None, on_end=lambda run: None)
 
 
 def histogram_keys(recorder: Recorder) -> dict[int, list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "Image",
     "Metric",
     "Run",
+    "Settings",
     "Table",
     "alert",
     "define_metric",
@@ -35,6 +37,10 @@ __all__ = [
     "login",
     "require",
     "save",
+    "setup",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "watch",
 ]
@@ -46,6 +52,30 @@ class AlertLevel(str, enum.Enum):
     INFO = "INFO"
     WARN = "WARN"
     ERROR = "ERROR"
+
+
+class Settings:
+    """``wandb.Settings(...)``: accepts any keyword and keeps it; rundial ignores them."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.__dict__.update(settings)
+
+
+def setup(settings: Any = None) -> None:
+    """Accepted, does nothing (rundial needs no service process)."""
+
+
+def termlog(string: str = "", newline: bool = True, repeat: bool = True) -> None:
+    """Print ``wandb: <string>`` on stderr, as W&B's terminal helpers do."""
+    print(f"wandb: {string}", file=sys.stderr, end="\n" if newline else "")
+
+
+def termwarn(string: str, repeat: bool = True) -> None:
+    termlog(f"WARNING {string}")
+
+
+def termerror(string: str, repeat: bool = True) -> None:
+    termlog(f"ERROR {string}")
 
 
 def _active(call: str) -> Run:

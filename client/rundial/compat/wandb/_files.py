@@ -10,6 +10,15 @@ Each matching file becomes an artifact named ``file-<path>`` (the path relative 
   leaving ``with``, or interpreter exit), the glob evaluated then, so the final content is
   kept. rundial does not re-upload a file each time it changes, as W&B does for ``live``.
 
+``run.dir`` is a directory of the run's own (created on first use, under the system's temporary
+directory: ``rundial-wandb/<run id>/files``); every file in it at the end of the run is uploaded
+the same way (path relative to it, policy ``end``), as W&B uploads its run directory.
+
+``run.log_code(root=".", name=None, include_fn=..., exclude_fn=...)`` copies the matching files
+(default: ``*.py``; directories named ``wandb``, ``.git``, ``.venv``, ``venv``, ``__pycache__``,
+``node_modules`` and ``site-packages`` are skipped) into ``rundial-wandb/<run id>/code`` and
+queues that directory as one artifact (``name``, default ``source-<run id>``, type ``code``).
+
 ``ValueError`` for an unknown policy, or a glob that climbs out of ``base_path``.
 """
 
@@ -18,16 +27,26 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 POLICIES = ("live", "end", "now")
+SKIPPED_DIRS = frozenset({"wandb", ".git", ".venv", "venv", "__pycache__", "node_modules",
+                          "site-packages"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def safe_name(text: str) -> str:
+    """``text`` with characters artifact names refuse folded to ``-`` (at most 195 chars)."""
+    return _UNSAFE.sub("-", text).strip("-.")[:195] or "file"
+
+
 def artifact_name(relative: str) -> str:
-    """``file-<relative path>`` with unsafe characters folded to ``-`` (at most 200 chars)."""
-    return "file-" + (_UNSAFE.sub("-", relative).strip("-.")[:195] or "file")
+    """``file-<relative path>``, made safe (:func:`safe_name`)."""
+    return "file-" + safe_name(relative)
 
 
 class RunFiles:
@@ -36,6 +55,40 @@ class RunFiles:
     def __init__(self, rd_run: Any) -> None:
         self._rd = rd_run
         self._at_end: list[tuple[str, str | None, str]] = []
+        self._home = Path(tempfile.gettempdir()) / "rundial-wandb" / str(rd_run.id)
+        self._dir: Path | None = None
+
+    @property
+    def dir(self) -> str:
+        """The run's directory (created now); its files are uploaded at the end."""
+        if self._dir is None:
+            self._dir = self._home / "files"
+            self._dir.mkdir(parents=True, exist_ok=True)
+            self._at_end.append((str(self._dir / "**" / "*"), str(self._dir), "end"))
+        return str(self._dir)
+
+    def log_code(self, root: str, name: str | None,
+                 include: Callable[[str], bool], exclude: Callable[[str], bool]) -> str | None:
+        """Copy the matching files under ``root`` and queue them as one ``code`` artifact;
+        returns the artifact name (None when nothing matched)."""
+        base = Path(root).expanduser().absolute()
+        target = self._home / "code"
+        copied = 0
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+            for file in sorted(files):
+                path = os.path.join(folder, file)
+                if include(path) and not exclude(path):
+                    dest = target / os.path.relpath(path, base)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, dest)
+                    copied += 1
+        if not copied:
+            return None
+        artifact = name or f"source-{self._rd.id}"
+        self._rd.log_artifact(target, name=safe_name(artifact), type="code",
+                              metadata={"root": str(base), "files": copied})
+        return artifact
 
     def save(self, glob_str: str, base_path: str | None, policy: str) -> list[str]:
         """Queue or remember the files; returns the paths matched now."""

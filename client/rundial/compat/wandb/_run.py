@@ -11,13 +11,17 @@ Step rules (W&B's): ``run.step`` is the step of the open row, 0 at the start.
 
 A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one call per media value
 (the uploader takes them off the row), so everything goes through rundial's non-blocking
-pipeline. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
+pipeline. The summary is sent as ``summary.*`` config (a non-blocking patch) with the first
+committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS` while rows are committed,
+and at the end. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import warnings
+from urllib.parse import quote
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -29,6 +33,7 @@ from rundial.compat.wandb._history import Converted, convert
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
 
 DOCS = "docs/wandb-compat.md"
+SUMMARY_INTERVAL_SECONDS = 30.0  # the summary is also sent at most this often while logging
 ALERT_LEVELS = ("INFO", "WARN", "ERROR")
 
 
@@ -38,8 +43,11 @@ class Run:
     def __init__(self, rd_run: Any, config: Mapping[str, Any], *, project: str | None,
                  entity: str | None, notes: str | None, tags: tuple[str, ...],
                  group: str | None, job_type: str | None,
-                 on_end: Callable[[Run], None]) -> None:
+                 on_end: Callable[[Run], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._rd = rd_run
+        self._clock = clock
+        self._summary_due = 0.0
         self._lock = threading.RLock()
         self._step = 0
         self._numbers: dict[str, Any] = {}
@@ -79,6 +87,41 @@ class Run:
     @property
     def disabled(self) -> bool:
         return self.mode == "disabled"
+
+    @property
+    def path(self) -> str:
+        """``<entity>/<project>/<run id>`` (W&B's run path)."""
+        return f"{self.entity or ''}/{self.project or ''}/{self.id}"
+
+    @property
+    def url(self) -> str | None:
+        """The run's page in rundial's web UI (None without a workspace slug)."""
+        return self.get_url()
+
+    def get_url(self) -> str | None:
+        project = self.get_project_url()
+        return None if project is None else f"{project}/r/{quote(self.id, safe='')}"
+
+    def get_project_url(self) -> str | None:
+        settings = getattr(self._rd, "_settings", None)
+        endpoint, workspace = getattr(settings, "endpoint", None), self.entity or getattr(
+            settings, "workspace", None)
+        project = self.project or getattr(settings, "project", None)
+        if not endpoint or not workspace or not project:
+            return None
+        return f"{endpoint}/p/{quote(workspace, safe='')}/{quote(project, safe='')}"
+
+    @property
+    def dir(self) -> str:
+        """A directory of this run's; files in it are uploaded when the run ends (``_files``)."""
+        return self._files.dir
+
+    def log_code(self, root: str | None = ".", name: str | None = None,
+                 include_fn: Callable[..., bool] = lambda path, *_: path.endswith(".py"),
+                 exclude_fn: Callable[..., bool] = lambda path, *_: False) -> str | None:
+        """Upload the source files under ``root`` as one ``code`` artifact (``_files``)."""
+        return self._files.log_code(root or ".", name, lambda p: bool(include_fn(p, root)),
+                                    lambda p: bool(exclude_fn(p, root)))
 
     @property
     def rundial_run(self) -> Any:
@@ -141,6 +184,15 @@ class Run:
                 self._rd.log({key: value}, step=step)
         self.summary.observe(numbers, text)
         self._step = step + 1
+        now = self._clock()
+        if now >= self._summary_due:
+            self._summary_due = now + SUMMARY_INTERVAL_SECONDS
+            self._send_summary()
+
+    def _send_summary(self) -> None:
+        summary = plain_json(self.summary.as_dict())
+        if summary:
+            self._rd.update_config({"summary": summary})
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -194,9 +246,7 @@ class Run:
             self._commit()
             if self._watch is not None:
                 self._watch.unwatch(None)
-        summary = plain_json(self.summary.as_dict())
-        if summary:
-            self._rd.update_config({"summary": summary})
+        self._send_summary()
         self._files.at_end()
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
