@@ -130,10 +130,12 @@ def _finish_open_runs() -> None:
 
 
 def _install_excepthook() -> None:
+    """Put :func:`_excepthook` in front of whatever ``sys.excepthook`` is now (once per change)."""
     global _previous_hook
-    if sys.excepthook is not _excepthook:
-        _previous_hook = sys.excepthook
-        sys.excepthook = _excepthook
+    found = sys.excepthook
+    if found is _excepthook:
+        return
+    _previous_hook, sys.excepthook = found, _excepthook
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException,
