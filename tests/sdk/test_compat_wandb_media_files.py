@@ -171,3 +171,14 @@ def test_an_uncaught_exception_sends_the_open_row_and_summary_then_fails_the_run
     bodies = [json.loads(gzip.decompress(seg.read_bytes()))
               for seg in (spool / run_id).rglob("*.json.gz")]
     assert sorted(row[0] for body in bodies for row in body.get("rows", [])) == [0, 1]
+
+
+def test_run_edits_after_init_stay_local_and_warn_at_the_callers_line() -> None:
+    run = make_run(Recorder())
+    with pytest.warns(RuntimeWarning, match="kept in this process only") as caught:
+        run.name = "renamed"
+    assert run.name == "renamed" and caught[0].filename == __file__
+    with pytest.warns(RuntimeWarning, match="is below the current step") as caught:
+        run.log({"a": 1}, step=3)
+        run.log({"a": 1}, step=1)
+    assert caught[0].filename == __file__

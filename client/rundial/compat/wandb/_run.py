@@ -20,19 +20,20 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from urllib.parse import quote
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
 from rundial._values import plain_json
+from rundial._warn import warn_user
 from rundial.compat.wandb import _files
 from rundial.compat.wandb._config import Config
 from rundial.compat.wandb._history import Converted, convert
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
 
 DOCS = "docs/wandb-compat.md"
+LOCAL_ONLY = frozenset({"name", "notes", "tags", "group", "job_type", "project", "entity"})
 SUMMARY_INTERVAL_SECONDS = 30.0  # the summary is also sent at most this often while logging
 ALERT_LEVELS = ("INFO", "WARN", "ERROR")
 
@@ -62,15 +63,19 @@ class Run:
         self.project, self.entity, self.notes = project, entity, notes
         self.tags, self.group, self.job_type = tags, group, job_type
         self._watch: Any = None
+        self.name: str | None = rd_run.name
+        self._ready = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in LOCAL_ONLY and self.__dict__.get("_ready"):
+            self._warn(f"set:{name}", f"run.{name} = ... is kept in this process only: the "
+                       f"collector keeps the value the run started with (see {DOCS})")
+        object.__setattr__(self, name, value)
 
     # -- identity ----------------------------------------------------------------------------
     @property
     def id(self) -> str:
         return str(self._rd.id)
-
-    @property
-    def name(self) -> str | None:
-        return self._rd.name  # type: ignore[no-any-return]
 
     @property
     def step(self) -> int:
@@ -197,7 +202,7 @@ class Run:
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(f"rundial.compat.wandb: {message}", RuntimeWarning, stacklevel=4)
+            warn_user(f"rundial.compat.wandb: {message}")
 
     def define_metric(self, name: str, step_metric: Any = None, step_sync: bool | None = None,
                       hidden: bool | None = None, summary: str | None = None,
