@@ -286,3 +286,20 @@ def test_public_names() -> None:
     assert wandb.run is None
     with pytest.raises(RuntimeError, match="before wandb.config"):
         wandb.config  # noqa: B018
+
+
+def test_a_resumed_run_continues_at_its_next_step(opts: dict[str, Any],
+                                                  double: CollectorDouble) -> None:
+    first = wandb.init(project="p", id="resume-me", **opts)
+    for loss in (3.0, 2.0, 1.0):
+        wandb.log({"loss": loss})
+    first.finish()
+    again = wandb.init(project="p", id="resume-me", resume="allow", **opts)
+    assert again.step == 3
+    wandb.log({"loss": 0.5})
+    again.finish()
+    fresh = wandb.init(project="p", id="other-run", resume="allow", **opts)
+    assert fresh.step == 0  # nothing recorded for this id
+    fresh.finish()
+    assert rows(double, "resume-me") == {0: {"loss": 3.0}, 1: {"loss": 2.0}, 2: {"loss": 1.0},
+                                         3: {"loss": 0.5}}

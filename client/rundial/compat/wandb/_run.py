@@ -1,6 +1,7 @@
 """A W&B-style run over a rundial run: W&B's step and commit rules, summary and config.
 
-Step rules (W&B's): ``run.step`` is the step of the open row, 0 at the start.
+Step rules (W&B's): ``run.step`` is the step of the open row, 0 at the start (a resumed run
+continues where it ended on this machine, ``_resume``).
 
 * ``log(data)`` (no step, no commit): merge into the open row and commit it; the step moves on.
 * ``log(data, commit=False)``: merge into the open row, do not commit.
@@ -27,7 +28,7 @@ from typing import Any, Self
 
 from rundial._values import plain_json
 from rundial._warn import warn_user
-from rundial.compat.wandb import _files
+from rundial.compat.wandb import _files, _resume
 from rundial.compat.wandb._config import Config
 from rundial.compat.wandb._history import Converted, convert
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
@@ -44,13 +45,14 @@ class Run:
     def __init__(self, rd_run: Any, config: Mapping[str, Any], *, project: str | None,
                  entity: str | None, notes: str | None, tags: tuple[str, ...],
                  group: str | None, job_type: str | None,
-                 on_end: Callable[[Run], None],
+                 on_end: Callable[[Run], None], resumed: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._rd = rd_run
         self._clock = clock
         self._summary_due = 0.0
         self._lock = threading.RLock()
-        self._step = 0
+        self._state_path = _resume.state_path(rd_run)
+        self._step = _resume.load_step(self._state_path) if resumed else 0
         self._numbers: dict[str, Any] = {}
         self._media: dict[str, list[tuple[str, Any]]] = {}
         self._text: dict[str, str] = {}
@@ -195,6 +197,7 @@ class Run:
             self._send_summary()
 
     def _send_summary(self) -> None:
+        _resume.save_step(self._state_path, self._step)
         summary = plain_json(self.summary.as_dict())
         if summary:
             self._rd.update_config({"summary": summary})

@@ -7,7 +7,8 @@
   ``job_type``, ``tags`` and ``config`` (dict, Namespace or None, after
   ``config_include_keys``/``config_exclude_keys``) go to the run.
 * ``id`` (else ``WANDB_RUN_ID``) is the run id; ``resume``: ``True``/``"auto"``/``"allow"`` →
-  ``allow``, ``"must"`` → ``must``, ``"never"``/``False`` → ``never``.
+  ``allow``, ``"must"`` → ``must``, ``"never"``/``False`` → ``never``. A resumed run's steps
+  continue from where it ended on this machine (``_resume``).
 * ``mode`` (else ``WANDB_MODE``; ``WANDB_DISABLED=true`` means disabled): ``online``/``run``/
   ``shared`` → online, ``offline``/``dryrun`` → offline, ``disabled``.
 * ``dir``, ``anonymous``, ``allow_val_change``, ``force``, ``save_code``, ``settings`` are
@@ -70,12 +71,13 @@ def init(job_type: str | None = None, dir: Any = None, config: Any = None,
     project = project or os.environ.get("WANDB_PROJECT") or None
     data = as_config_dict(config, config_include_keys, config_exclude_keys)
     tag_list = tuple(str(t) for t in tags) if tags else ()
+    run_id, resume_mode = id or os.environ.get("WANDB_RUN_ID") or None, _resume(resume)
     rd_run = rundial.init(project=project, workspace=entity, name=name, group=group,
                           job_type=job_type, tags=list(tag_list), config=data,
-                          mode=_mode(mode), run_id=id or os.environ.get("WANDB_RUN_ID") or None,
-                          resume=_resume(resume), **options)
+                          mode=_mode(mode), run_id=run_id, resume=resume_mode, **options)
     run = Run(rd_run, data, project=project, entity=entity, notes=notes, tags=tag_list,
-              group=group, job_type=job_type, on_end=_forget)
+              group=group, job_type=job_type, on_end=_forget,
+              resumed=run_id is not None and resume_mode in ("allow", "must"))
     current = run
     _open.append(run)
     _install_excepthook()
