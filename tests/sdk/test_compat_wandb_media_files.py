@@ -182,3 +182,38 @@ def test_run_edits_after_init_stay_local_and_warn_at_the_callers_line() -> None:
         run.log({"a": 1}, step=3)
         run.log({"a": 1}, step=1)
     assert caught[0].filename == __file__
+
+
+class FakeFigure:
+    """Duck-types a matplotlib figure: draws a 3x2 red PNG."""
+
+    def get_size_inches(self) -> tuple[float, float]:
+        return (1.0, 1.0)
+
+    def savefig(self, buf: object, format: str = "png") -> None:
+        assert format == "png"
+        rgb = np.zeros((2, 3, 3), dtype=np.uint8)
+        rgb[..., 0] = 255
+        PIL.fromarray(rgb).save(buf, format="PNG")  # type: ignore[arg-type]
+
+
+class FakeFrame:
+    """Duck-types a pandas DataFrame."""
+
+    columns = ["a", "b"]
+    iloc = None
+
+    class values:  # noqa: N801 - mirrors DataFrame.values
+        @staticmethod
+        def tolist() -> list[list[object]]:
+            return [[1, "x"], [2, "y"]]
+
+
+def test_figures_and_dataframes_become_images_and_tables() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    run.log({"fig": FakeFigure(), "df": FakeFrame(), "wrapped": wandb.Image(FakeFigure())})
+    logged = {k: v for _s, row in recorder.calls for k, v in row.items()}
+    assert pixels(logged["fig"]).tolist()[0][0] == [255, 0, 0]
+    assert pixels(logged["wrapped"]).shape == (2, 3, 3)
+    assert logged["df"].columns == ["a", "b"] and logged["df"].rows == [[1, "x"], [2, "y"]]

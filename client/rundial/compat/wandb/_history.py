@@ -6,7 +6,8 @@
 * a number: ints, floats, bools, numpy scalars, 0-d arrays, one-element arrays and tensors;
 * media: ``wandb.Image``/``wandb.Histogram`` (and any ``rd.Image``/``rd.Table``), a list of
   them, or a ``wandb.Table`` (snapshotted now: later ``add_data`` calls do not change it; image
-  cells become their own media items). An array or tensor of more than 32 elements becomes a
+  cells become their own media items). A pandas DataFrame becomes a table and a matplotlib
+  figure (or ``pyplot``) an image, as in W&B (which may draw figures as charts instead). An array or tensor of more than 32 elements becomes a
   32-bin :class:`Histogram`, as W&B does;
 * text (str): kept for the summary only (rundial history holds numbers);
 * anything else (``None``, short lists, objects): skipped with one warning per key.
@@ -24,7 +25,7 @@ from typing import Any
 from rundial._media import Table as _RdTable
 from rundial._media import is_media
 from rundial._values import UNSUPPORTED, plain_scalar, safe_str
-from rundial.compat.wandb._media import Histogram, Image, Table
+from rundial.compat.wandb._media import Histogram, Image, Table, is_figure
 
 AUTO_HISTOGRAM_MIN_ELEMENTS = 33  # W&B turns larger arrays into histograms
 AUTO_HISTOGRAM_BINS = 32
@@ -60,6 +61,10 @@ def convert(data: Mapping[Any, Any]) -> Converted:
 
 
 def _sort(out: Converted, key: str, value: Any) -> None:
+    if is_dataframe(value):
+        value = Table(dataframe=value)
+    elif is_figure(value):
+        value = Image(value)
     if isinstance(value, Table):
         out.media[key] = table_media(key, value)
         return
@@ -81,6 +86,11 @@ def _sort(out: Converted, key: str, value: Any) -> None:
         out.numbers[key] = scalar
     else:
         out.skipped.append(key)
+
+
+def is_dataframe(value: Any) -> bool:
+    """A pandas DataFrame (duck-typed: columns, values, iloc)."""
+    return hasattr(value, "columns") and hasattr(value, "values") and hasattr(value, "iloc")
 
 
 def _array_value(value: Any) -> Any:

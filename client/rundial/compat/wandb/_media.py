@@ -1,6 +1,7 @@
 """``wandb.Image``, ``wandb.Table`` and ``wandb.Histogram`` on top of rundial's media values.
 
-* :class:`Image` is an ``rd.Image``: a path or a PIL image is taken as it is; a numpy array or
+* :class:`Image` is an ``rd.Image``: a path or a PIL image is taken as it is; a matplotlib
+  figure (or ``pyplot`` itself: its current figure) is drawn to PNG; a numpy array or
   a torch tensor is converted the way W&B converts it (below) to a uint8 array first. numpy and
   torch are never imported here: arrays are duck-typed and numpy is imported only when an image
   is built from an array.
@@ -51,6 +52,8 @@ class Image(_RdImage):
                 raise NotImplementedError(f"wandb.Image({label}=...) is not supported by "
                                           "rundial.compat.wandb; see docs/wandb-compat.md")
         data = data_or_path
+        if is_figure(data):
+            data = _figure_image(data)
         if isinstance(data, Image):
             data = data._pil if data._pil is not None else (
                 data._path if data._path is not None else data._array)
@@ -59,6 +62,28 @@ class Image(_RdImage):
         elif not isinstance(data, (str, os.PathLike)) and not _is_pil(data):
             data = _uint8_array(data, normalize)
         super().__init__(data, caption=None if caption is None else str(caption))
+
+
+def is_figure(value: Any) -> bool:
+    """A matplotlib figure, or the ``matplotlib.pyplot`` module (its current figure)."""
+    return callable(getattr(value, "savefig", None)) and (
+        hasattr(value, "get_size_inches") or callable(getattr(value, "gcf", None)))
+
+
+def _figure_image(figure: Any) -> Any:
+    """A PIL image of a figure drawn to PNG (W&B turns figures into images or charts)."""
+    import io
+
+    from PIL import Image as PILImage  # a figure was given: Pillow is needed now
+
+    if callable(getattr(figure, "gcf", None)):
+        figure = figure.gcf()
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png")
+    buf.seek(0)
+    image = PILImage.open(buf)
+    image.load()
+    return image
 
 
 def _is_pil(value: Any) -> bool:
