@@ -122,3 +122,66 @@ def _download_json(c: CollectorProcess, item: dict[str, Any]) -> Any:
         f"{item['artifactId']}/file?path={item['artifactPath']}", api_key=c.api_key)
     assert status == 200  # the helper parses a JSON body
     return body
+
+
+def _media_by_key(c: CollectorProcess, run_id: str) -> dict[str, list[int]]:
+    """mediaKey -> sorted steps of its items (every page)."""
+    out: dict[str, list[int]] = {}
+    cursor = ""
+    while True:
+        page = _get(c, f"/api/v1/media?workspace={c.workspace}&project={c.project}"
+                       f"&runId={run_id}&limit=1000{cursor}")
+        for item in page["items"]:
+            out.setdefault(item["mediaKey"], []).append(item["step"])
+        if not page.get("nextCursor"):
+            return {k: sorted(v) for k, v in out.items()}
+        cursor = f"&cursor={page['nextCursor']}"
+
+
+def test_watch_gradient_histograms_land_at_the_committed_steps(collector: CollectorProcess,
+                                                               env: dict[str, Any]) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    run = wandb.init(config={"log_freq": 3}, **env)
+    wandb.watch(model, log="gradients", log_freq=wandb.config.log_freq)
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    for _batch in range(7):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        wandb.log({"loss": loss})
+    wandb.finish()
+    media = _media_by_key(collector, run.id)
+    assert media == {f"gradients/{name}": [2, 5] for name in
+                     ("0.weight", "0.bias", "2.weight", "2.bias")}
+    assert sorted(read_points(collector, run.id, ["loss"])["loss"]) == list(range(7))
+
+
+EXIT_SCRIPT = """
+import rundial.compat.wandb as wandb
+run = wandb.init(config={{"lr": 0.5}}, endpoint={url!r}, api_key={key!r},
+                 spool_directory={spool!r}, system_metrics=False)
+wandb.log({{"loss": 2.0}})
+wandb.log({{"loss": 1.0}}, step=4)
+print(run.id)
+"""
+
+
+def test_a_script_without_finish_is_completed_at_exit(collector: CollectorProcess,
+                                                      env: dict[str, Any], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = EXIT_SCRIPT.format(url=collector.url, key=collector.api_key,
+                                spool=str(tmp_path / "spool-exit"))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.strip()
+    assert read_points(collector, run_id, ["loss"])["loss"] == {0: 2.0, 4: 1.0}
+    doc = _run_doc(collector, run_id)
+    assert doc["status"] == "completed" and doc["config"]["summary.loss"] == 1.0
+    assert doc["config"]["lr"] == 0.5
