@@ -29,6 +29,7 @@ from rundial.compat.wandb._media import Histogram, Image, Table, is_figure
 
 AUTO_HISTOGRAM_MIN_ELEMENTS = 33  # W&B turns larger arrays into histograms
 AUTO_HISTOGRAM_BINS = 32
+_PLAIN_NUMBERS = frozenset({int, float})
 
 
 @dataclass
@@ -44,8 +45,7 @@ class Converted:
 def flatten(data: Mapping[Any, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """``(key, value)`` pairs with nested mappings joined by ``.``; TypeError for a non-str key."""
     for key, value in data.items():
-        if not isinstance(key, str):
-            raise TypeError(f"wandb.log keys must be str, not {type(key).__name__} ({key!r})")
+        _checked_key(key)
         if isinstance(value, Mapping):
             yield from flatten(value, f"{prefix}{key}.")
         else:
@@ -53,11 +53,25 @@ def flatten(data: Mapping[Any, Any], prefix: str = "") -> Iterator[tuple[str, An
 
 
 def convert(data: Mapping[Any, Any]) -> Converted:
-    """Sort one log dict's values (see the module docstring)."""
+    """Sort one log dict's values (see the module docstring). Plain int and float values under
+    str keys (most of a training loop's rows) take a fast path: one type check each."""
     out = Converted()
-    for key, value in flatten(data):
-        _sort(out, key, value)
+    numbers = out.numbers
+    for key, value in data.items():
+        if type(value) in _PLAIN_NUMBERS and type(key) is str:
+            numbers[key] = value
+        elif isinstance(value, Mapping):
+            for nested_key, nested in flatten({key: value}):
+                _sort(out, nested_key, nested)
+        else:
+            _sort(out, _checked_key(key), value)
     return out
+
+
+def _checked_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"wandb.log keys must be str, not {type(key).__name__} ({key!r})")
+    return key
 
 
 def _sort(out: Converted, key: str, value: Any) -> None:
@@ -136,3 +150,33 @@ def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
 def _cell(value: Any) -> Any:
     plain = plain_scalar(value)
     return safe_str(value) if plain is UNSUPPORTED else plain
+
+
+class OpenRow:
+    """The open history row: its step and the values merged into it so far."""
+
+    __slots__ = ("step", "numbers", "media", "text")
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.numbers: dict[str, Any] = {}
+        self.media: dict[str, list[tuple[str, Any]]] = {}
+        self.text: dict[str, str] = {}
+
+
+def checked_step(step: Any) -> int:
+    """``step`` as a non-negative int (ints, numpy ints, integral floats); else TypeError or
+    ValueError."""
+    if isinstance(step, bool):
+        raise TypeError("step must be an int, not bool")
+    try:
+        value = int(step.__index__()) if hasattr(step, "__index__") else None
+    except TypeError:
+        value = None
+    if value is None and isinstance(step, float) and step.is_integer():
+        value = int(step)
+    if value is None:
+        raise TypeError(f"step must be an int, not {type(step).__name__} ({step!r})")
+    if value < 0:
+        raise ValueError(f"step must be >= 0, not {value}")
+    return value

@@ -30,7 +30,7 @@ from rundial._values import plain_json
 from rundial._warn import warn_user
 from rundial.compat.wandb import _files, _resume
 from rundial.compat.wandb._config import Config
-from rundial.compat.wandb._history import Converted, convert
+from rundial.compat.wandb._history import Converted, OpenRow, checked_step, convert
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
 
 DOCS = "docs/wandb-compat.md"
@@ -52,10 +52,7 @@ class Run:
         self._summary_due = 0.0
         self._lock = threading.RLock()
         self._state_path = _resume.state_path(rd_run)
-        self._step = _resume.load_step(self._state_path) if resumed else 0
-        self._numbers: dict[str, Any] = {}
-        self._media: dict[str, list[tuple[str, Any]]] = {}
-        self._text: dict[str, str] = {}
+        self._row = OpenRow(_resume.load_step(self._state_path) if resumed else 0)
         self._warned: set[str] = set()
         self._on_end = on_end
         self._files = _files.RunFiles(rd_run)
@@ -81,7 +78,7 @@ class Run:
 
     @property
     def step(self) -> int:
-        return self._step
+        return self._row.step
 
     @property
     def mode(self) -> str:
@@ -145,23 +142,23 @@ class Run:
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
             sync: bool | None = None) -> None:
         """W&B's ``run.log`` (see the module docstring). TypeError/ValueError for bad arguments."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"wandb.log takes a dict, not {type(data).__name__}")
         if step is not None:
-            step = _checked_step(step)
+            step = checked_step(step)
         converted = convert(data)
         with self._lock:
             if self._ended:
                 self._warn("ended", "wandb.log after finish() is ignored")
                 return
             if step is not None:
-                if step < self._step:
+                if step < self._row.step:
                     self._warn(f"step{step}", f"wandb.log step {step} is below the current step "
-                               f"{self._step}; steps must increase, so this data is ignored")
+                               f"{self._row.step}; steps must increase, so this data is ignored")
                     return
-                if step > self._step:
+                if step > self._row.step:
                     self._commit()
-                    self._step = step
+                    self._row.step = step
             elif commit is None:
                 commit = True
             self._merge(converted)
@@ -169,20 +166,22 @@ class Run:
                 self._commit()
 
     def _merge(self, converted: Converted) -> None:
-        self._numbers.update(converted.numbers)
-        self._media.update(converted.media)
-        self._text.update(converted.text)
+        row = self._row
+        row.numbers.update(converted.numbers)
+        row.media.update(converted.media)
+        row.text.update(converted.text)
         for key in converted.skipped:
             self._warn(f"skip:{key}", f"wandb.log value of {key!r} is not a number, a string or "
                        f"a media value; rundial does not record it (see {DOCS})")
 
     def _commit(self) -> None:
         """Send the open row at the current step and open the next one (caller holds the lock)."""
-        numbers, media, text = self._numbers, self._media, self._text
+        row = self._row
+        numbers, media, text = row.numbers, row.media, row.text
         if not numbers and not media and not text:
             return
-        self._numbers, self._media, self._text = {}, {}, {}
-        step = self._step
+        row.numbers, row.media, row.text = {}, {}, {}
+        step = row.step
         self.summary.sync_steps(numbers)
         if numbers:
             self._rd.log(numbers, step=step)
@@ -190,14 +189,14 @@ class Run:
             for key, value in items:
                 self._rd.log({key: value}, step=step)
         self.summary.observe(numbers, text)
-        self._step = step + 1
+        row.step = step + 1
         now = self._clock()
         if now >= self._summary_due:
             self._summary_due = now + SUMMARY_INTERVAL_SECONDS
             self._send_summary()
 
     def _send_summary(self) -> None:
-        _resume.save_step(self._state_path, self._step)
+        _resume.save_step(self._state_path, self._row.step)
         summary = plain_json(self.summary.as_dict())
         if summary:
             self._rd.update_config({"summary": summary})
@@ -277,20 +276,4 @@ class Run:
         self._on_end(self)
 
     def __repr__(self) -> str:
-        return f"<rundial.compat.wandb.Run {self.id} step={self._step}>"
-
-
-def _checked_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError("step must be an int, not bool")
-    try:
-        value = int(step.__index__()) if hasattr(step, "__index__") else None
-    except TypeError:
-        value = None
-    if value is None and isinstance(step, float) and step.is_integer():
-        value = int(step)
-    if value is None:
-        raise TypeError(f"step must be an int, not {type(step).__name__} ({step!r})")
-    if value < 0:
-        raise ValueError(f"step must be >= 0, not {value}")
-    return value
+        return f"<rundial.compat.wandb.Run {self.id} step={self._row.step}>"

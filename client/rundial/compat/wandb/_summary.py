@@ -88,7 +88,7 @@ class Summary(MutableMapping[str, Any]):
         self._stats: dict[str, _Stats] = {}
         self._last: dict[str, Any] = {}
         self._assigned: dict[str, Any] = {}
-        self.changed = False  # an assignment since the last :meth:`take_assigned`
+        self._stepped = False  # some definition has a step metric
 
     # -- define_metric ------------------------------------------------------------------------
     def define(self, metric: Metric) -> None:
@@ -97,6 +97,7 @@ class Summary(MutableMapping[str, Any]):
         else:
             self._exact[metric.name] = metric
         self._resolved.clear()
+        self._stepped = self._stepped or metric.step_metric is not None
 
     def metric_for(self, key: str) -> Metric | None:
         try:
@@ -114,6 +115,8 @@ class Summary(MutableMapping[str, Any]):
 
     def sync_steps(self, row: dict[str, Any]) -> None:
         """Add the step metric's last value to a row that logs a key without it (step_sync)."""
+        if not self._stepped:
+            return
         extra: dict[str, Any] = {}
         for key in row:
             metric = self.metric_for(key)
@@ -128,6 +131,13 @@ class Summary(MutableMapping[str, Any]):
     def observe(self, numbers: Mapping[str, Any], text: Mapping[str, str]) -> None:
         """Fold one committed row into the summary."""
         assigned = self._assigned
+        if not self._exact and not self._globs:  # no define_metric: last values only
+            self._last.update(numbers)
+            self._last.update(text)
+            if assigned:
+                for key in (*numbers, *text):
+                    assigned.pop(key, None)
+            return
         for key, value in numbers.items():
             self._last[key] = value
             if assigned:
@@ -176,14 +186,12 @@ class Summary(MutableMapping[str, Any]):
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be str, not {type(key).__name__}")
         self._assigned[key] = value
-        self.changed = True
 
     def __delitem__(self, key: str) -> None:
         found = self._assigned.pop(key, None) is not None
         found = self._last.pop(key, None) is not None or found
         if not found:
             raise KeyError(key)
-        self.changed = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.as_dict())
