@@ -303,3 +303,29 @@ def test_a_resumed_run_continues_at_its_next_step(opts: dict[str, Any],
     fresh.finish()
     assert rows(double, "resume-me") == {0: {"loss": 3.0}, 1: {"loss": 2.0}, 2: {"loss": 1.0},
                                          3: {"loss": 0.5}}
+
+
+def test_log_without_arguments_commits_the_open_row(opts: dict[str, Any],
+                                                    double: CollectorDouble) -> None:
+    """The W&B examples' "metrics at different steps" pattern: commit=False pieces, then log()."""
+    run = wandb.init(project="p", **opts)
+    for i in range(3):
+        wandb.log({"loss": 1.0 / (i + 1), "acc": i / 10}, commit=False)
+        if i % 2 == 0:
+            wandb.log({"val_acc": i}, commit=False)
+        wandb.log()
+    wandb.finish()
+    assert rows(double, run.id) == {0: {"loss": 1.0, "acc": 0.0, "val_acc": 0},
+                                    1: {"loss": 0.5, "acc": 0.1},
+                                    2: {"loss": 1 / 3, "acc": 0.2, "val_acc": 2}}
+
+
+def test_wandb_resume_variable_and_a_missing_project(opts: dict[str, Any], double: CollectorDouble,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_RESUME", "must")
+    run = wandb.init(project="p", id="env-resume", **opts)
+    run.finish()
+    start = [doc for _m, path, doc in double.calls if path.endswith("/runs/start")][0]
+    assert start["resume"] == "must"
+    with pytest.raises(ValueError, match="WANDB_PROJECT"):
+        wandb.init(**opts)

@@ -85,8 +85,8 @@ def _active(call: str) -> Run:
     return run
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
-        sync: bool | None = None) -> None:
+def log(data: Mapping[str, Any] | None = None, step: int | None = None,
+        commit: bool | None = None, sync: bool | None = None) -> None:
     """``wandb.run.log`` (``RuntimeError`` before ``wandb.init``)."""
     _active("log").log(data, step=step, commit=commit)
 

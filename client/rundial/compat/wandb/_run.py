@@ -139,10 +139,13 @@ class Run:
                                   f"see {DOCS} for the supported surface")
 
     # -- logging ---------------------------------------------------------------------------------
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
-            sync: bool | None = None) -> None:
-        """W&B's ``run.log`` (see the module docstring). TypeError/ValueError for bad arguments."""
-        if type(data) is not dict and not isinstance(data, Mapping):
+    def log(self, data: Mapping[str, Any] | None = None, step: int | None = None,
+            commit: bool | None = None, sync: bool | None = None) -> None:
+        """W&B's ``run.log`` (see the module docstring); ``log()`` alone commits the open row.
+        TypeError/ValueError for bad arguments."""
+        if data is None:
+            data = {}
+        elif type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"wandb.log takes a dict, not {type(data).__name__}")
         if step is not None:
             step = checked_step(step)

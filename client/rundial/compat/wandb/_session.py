@@ -2,11 +2,12 @@
 
 ``init`` maps W&B's arguments and environment onto ``rd.init`` (never waits for the network):
 
-* ``project`` (else ``WANDB_PROJECT``, else rundial's own ``RUNDIAL_PROJECT``/config file);
+* ``project`` (else ``WANDB_PROJECT``, else rundial's own ``RUNDIAL_PROJECT``/config file; none
+  at all is a ``ValueError``: rundial has no default project);
   ``entity`` (else ``WANDB_ENTITY``) is the rundial workspace; ``name``, ``group``,
   ``job_type``, ``tags`` and ``config`` (dict, Namespace or None, after
   ``config_include_keys``/``config_exclude_keys``) go to the run.
-* ``id`` (else ``WANDB_RUN_ID``) is the run id; ``resume``: ``True``/``"auto"``/``"allow"`` →
+* ``id`` (else ``WANDB_RUN_ID``) is the run id; ``resume`` (else ``WANDB_RESUME``): ``True``/``"auto"``/``"allow"`` →
   ``allow``, ``"must"`` → ``must``, ``"never"``/``False`` → ``never``. A resumed run's steps
   continue from where it ended on this machine (``_resume``).
 * ``mode`` (else ``WANDB_MODE``; ``WANDB_DISABLED=true`` means disabled): ``online``/``run``/
@@ -71,10 +72,18 @@ def init(job_type: str | None = None, dir: Any = None, config: Any = None,
     project = project or os.environ.get("WANDB_PROJECT") or None
     data = as_config_dict(config, config_include_keys, config_exclude_keys)
     tag_list = tuple(str(t) for t in tags) if tags else ()
-    run_id, resume_mode = id or os.environ.get("WANDB_RUN_ID") or None, _resume(resume)
-    rd_run = rundial.init(project=project, workspace=entity, name=name, group=group,
-                          job_type=job_type, tags=list(tag_list), config=data,
-                          mode=_mode(mode), run_id=run_id, resume=resume_mode, **options)
+    run_id = id or os.environ.get("WANDB_RUN_ID") or None
+    resume_mode = _resume(resume if resume is not None else os.environ.get("WANDB_RESUME") or None)
+    try:
+        rd_run = rundial.init(project=project, workspace=entity, name=name, group=group,
+                              job_type=job_type, tags=list(tag_list), config=data,
+                              mode=_mode(mode), run_id=run_id, resume=resume_mode, **options)
+    except ValueError as exc:
+        if project is None and "needs project" in str(exc):
+            raise ValueError("wandb.init() needs project= (or WANDB_PROJECT, RUNDIAL_PROJECT or a "
+                             "rundial config-file profile): rundial has no default project "
+                             "like W&B's 'uncategorized'") from exc
+        raise
     run = Run(rd_run, data, project=project, entity=entity, notes=notes, tags=tag_list,
               group=group, job_type=job_type, on_end=_forget,
               resumed=run_id is not None and resume_mode in ("allow", "must"))
