@@ -279,7 +279,7 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
-        "AlertLevel", "Histogram", "Image", "Metric", "Run", "Settings", "Table", "alert",
+        "AlertLevel", "EvalTable", "Histogram", "Image", "Metric", "Run", "Settings", "Table", "alert",
         "define_metric", "finish", "init", "log", "login", "require", "save", "setup",
         "termerror", "termlog", "termwarn", "unwatch", "watch"]
     assert all(hasattr(wandb, name) for name in wandb.__all__)

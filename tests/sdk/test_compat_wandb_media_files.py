@@ -217,3 +217,21 @@ def test_figures_and_dataframes_become_images_and_tables() -> None:
     assert pixels(logged["fig"]).tolist()[0][0] == [255, 0, 0]
     assert pixels(logged["wrapped"]).shape == (2, 3, 3)
     assert logged["df"].columns == ["a", "b"] and logged["df"].rows == [[1, "x"], [2, "y"]]
+
+
+def test_eval_tables_keep_their_column_roles() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    table = wandb.EvalTable(columns=["image", "label", "pred", "correct"],
+                            data=[[wandb.Image(np.zeros((2, 2), dtype=np.uint8)), 1, 1, True]],
+                            input_columns=["image", "label"], output_columns=["pred"],
+                            score_columns=["correct"])
+    run.log({"epoch": 1, "val_predictions": table})
+    logged = {k: v for _s, row in recorder.calls for k, v in row.items()}
+    assert logged["val_predictions"].metadata == {
+        "rundial.kind": "eval_table", "inputColumns": ["image", "label"],
+        "outputColumns": ["pred"], "scoreColumns": ["correct"]}
+    assert logged["val_predictions"].rows == [["media:val_predictions/image#0", 1, 1, True]]
+    assert "val_predictions/image" in logged
+    with pytest.raises(ValueError, match="lacks"):
+        wandb.EvalTable(columns=["a"], data=[[1]], input_columns=["b"])

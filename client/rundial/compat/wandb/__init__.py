@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from rundial.compat.wandb import _session
-from rundial.compat.wandb._media import Histogram, Image, Table
+from rundial.compat.wandb._media import EvalTable, Histogram, Image, Table
 from rundial.compat.wandb._run import DOCS, Run
 from rundial.compat.wandb._session import finish, init
 from rundial.compat.wandb._summary import Metric
 
 __all__ = [
     "AlertLevel",
+    "EvalTable",
     "Histogram",
     "Image",
     "Metric",

@@ -143,7 +143,7 @@ def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
             else:
                 cells.append(_cell(cell))
         rows.append(cells)
-    items.append((key, _RdTable(columns=table.columns, rows=rows)))
+    items.append((key, _RdTable(columns=table.columns, rows=rows, metadata=table.metadata)))
     return items
 
 

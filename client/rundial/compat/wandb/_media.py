@@ -157,6 +157,7 @@ class Table:
         rows = data if data is not None else rows
         self.columns: list[str] = [str(c) for c in (columns or DEFAULT_TABLE_COLUMNS)]
         self.data: list[list[Any]] = []
+        self.metadata: dict[str, Any] = {}
         for row in rows or []:
             self.add_data(*row)
 
@@ -179,6 +180,26 @@ class Table:
     def get_column(self, name: str) -> list[Any]:
         index = self.columns.index(name)
         return [row[index] for row in self.data]
+
+
+class EvalTable(Table):
+    """``wandb.EvalTable``: a :class:`Table` whose column roles are kept in the logged table's
+    metadata (``{"rundial.kind": "eval_table", "inputColumns", "outputColumns",
+    "scoreColumns"}``). ``ValueError`` when a role names a column the table lacks."""
+
+    def __init__(self, columns: Sequence[str] | None = None,
+                 data: Sequence[Sequence[Any]] | None = None, *,
+                 input_columns: Sequence[str] = (), output_columns: Sequence[str] = (),
+                 score_columns: Sequence[str] = (), **table: Any) -> None:
+        super().__init__(columns, data, **table)
+        roles = {"inputColumns": input_columns, "outputColumns": output_columns,
+                 "scoreColumns": score_columns}
+        for role, names in roles.items():
+            missing = [n for n in names if n not in self.columns]
+            if missing:
+                raise ValueError(f"{role} names columns this table lacks: {missing}")
+        self.metadata = {"rundial.kind": "eval_table",
+                         **{role: [str(n) for n in names] for role, names in roles.items()}}
 
 
 class Histogram(_RdTable):
