@@ -329,3 +329,17 @@ def test_wandb_resume_variable_and_a_missing_project(opts: dict[str, Any], doubl
     assert start["resume"] == "must"
     with pytest.raises(ValueError, match="WANDB_PROJECT"):
         wandb.init(**opts)
+
+
+def test_every_rank_that_calls_init_logs_its_own_run(opts: dict[str, Any], double: CollectorDouble,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """W&B's DDP "log all" pattern: rank 1's init is a real run, not rundial's no-op rank."""
+    monkeypatch.setenv("RANK", "1")
+    run = wandb.init(project="p", group="DDP", **opts)
+    assert run.rundial_run.state != "non_logging_rank"
+    wandb.log({"batch_loss": 0.5})
+    run.finish()
+    assert rows(double, run.id) == {0: {"batch_loss": 0.5}}
+    explicit = wandb.init(project="p", distributed="rank0", **opts)
+    assert explicit.rundial_run.state == "non_logging_rank"
+    explicit.finish()

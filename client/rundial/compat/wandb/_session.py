@@ -20,6 +20,10 @@
   notebooks) unless ``reinit`` is ``True``/``"finish_previous"`` (the open run is finished
   first) or ``"create_new"`` (both stay open; the new one becomes ``wandb.run``).
 
+Every process that calls ``init`` logs its own run, as W&B does: under a launcher (``RANK``,
+``SLURM_PROCID``, ...) a rank other than 0 is not turned into a no-op run by rundial's
+``distributed="rank0"`` rule (unless ``distributed=``/``distributed_rank=`` is passed).
+
 At interpreter exit, a run never finished is finished (``completed``): its open row, summary
 and saved files are sent first. An uncaught exception sends them, then rundial marks the run
 ``failed``.
@@ -34,6 +38,7 @@ from types import TracebackType
 from typing import Any
 
 import rundial
+from rundial._run.rank import detect_rank
 from rundial.compat.wandb._config import as_config_dict
 from rundial.compat.wandb._run import DOCS, Run
 
@@ -74,6 +79,8 @@ def init(job_type: str | None = None, dir: Any = None, config: Any = None,
     tag_list = tuple(str(t) for t in tags) if tags else ()
     run_id = id or os.environ.get("WANDB_RUN_ID") or None
     resume_mode = _resume(resume if resume is not None else os.environ.get("WANDB_RESUME") or None)
+    if "distributed" not in options and "distributed_rank" not in options and detect_rank() != 0:
+        options["distributed_rank"] = 0  # W&B: every process that calls init logs its own run
     try:
         rd_run = rundial.init(project=project, workspace=entity, name=name, group=group,
                               job_type=job_type, tags=list(tag_list), config=data,
