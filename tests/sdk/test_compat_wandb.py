@@ -343,3 +343,11 @@ def test_every_rank_that_calls_init_logs_its_own_run(opts: dict[str, Any], doubl
     explicit = wandb.init(project="p", distributed="rank0", **opts)
     assert explicit.rundial_run.state == "non_logging_rank"
     explicit.finish()
+
+
+@pytest.mark.parametrize("module", ["keras", "sklearn", "apis", "integration.keras"])
+def test_unsupported_submodules_say_so_on_import(module: str) -> None:
+    code = f"import rundial.compat.wandb.{module}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "NotImplementedError" in out.stderr and "docs/wandb-compat.md" in out.stderr
