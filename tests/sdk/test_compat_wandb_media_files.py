@@ -235,3 +235,14 @@ def test_eval_tables_keep_their_column_roles() -> None:
     assert "val_predictions/image" in logged
     with pytest.raises(ValueError, match="lacks"):
         wandb.EvalTable(columns=["a"], data=[[1]], input_columns=["b"])
+
+
+def test_globs_match_prefixes_only_and_nan_is_not_aggregated() -> None:
+    run = make_run(Recorder())
+    run.define_metric("val/*", summary="max")
+    run.define_metric("a*b", summary="min")        # a glob W&B never matches
+    run.define_metric("acc[0]", summary="min")     # brackets are no glob
+    run.log({"val/x": 1.0, "val/y/z": 2.0, "axb": 5.0, "acc[0]": 0.3, "_hidden": 1})
+    run.log({"val/x": float("nan"), "acc[0]": 0.1})
+    assert run.summary["val/y/z"] == {"max": 2.0} and run.summary["val/x"] == {"max": 1.0}
+    assert run.summary["axb"] == 5.0 and run.summary["acc[0]"] == {"min": 0.1}

@@ -6,8 +6,9 @@
   summary becomes a dict of the chosen aggregates (``{"min": 0.1, "max": 0.9}``, sent as
   ``summary.<key>.min`` ...); ``best`` is the minimum under ``goal="minimize"`` (the default)
   and the maximum under ``"maximize"``; ``none`` records no summary; ``copy`` is the last value.
-  ``name`` may be a glob (``"train/*"``, ``"*"``, matched with :func:`fnmatch.fnmatchcase`); an
-  exact definition wins over a glob, and a later glob over an earlier one.
+  A ``name`` holding ``*`` is a glob; as in W&B, only a trailing ``*`` matches (a prefix:
+  ``"train/*"``, ``"*"``), never a key starting with ``_``. An exact definition wins over a glob,
+  and a later glob over an earlier one.
 * ``step_metric``: a committed row that holds a key with a step metric but not the step metric
   itself gets the step metric's last value (W&B's ``step_sync``).
 * Assigning ``summary[key] = value`` (or ``update``) overrides the key until it is logged again.
@@ -17,7 +18,6 @@ Key look-ups are cached per key, so a row costs one dict look-up per key after t
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +92,7 @@ class Summary(MutableMapping[str, Any]):
 
     # -- define_metric ------------------------------------------------------------------------
     def define(self, metric: Metric) -> None:
-        if any(c in metric.name for c in "*?["):
+        if "*" in metric.name:
             self._globs.append(metric)
         else:
             self._exact[metric.name] = metric
@@ -105,9 +105,10 @@ class Summary(MutableMapping[str, Any]):
         except KeyError:
             pass
         found = self._exact.get(key)
-        if found is None:
+        if found is None and not key.startswith("_"):
             for metric in reversed(self._globs):
-                if fnmatch.fnmatchcase(key, metric.name):
+                name = metric.name
+                if name.endswith("*") and key.startswith(name[:-1]):
                     found = metric
                     break
         self._resolved[key] = found
@@ -143,7 +144,7 @@ class Summary(MutableMapping[str, Any]):
             if assigned:
                 assigned.pop(key, None)
             metric = self.metric_for(key)
-            if metric is not None and metric.summary:
+            if metric is not None and metric.summary and value == value:  # NaN: not summarised
                 stats = self._stats.get(key)
                 if stats is None:
                     stats = self._stats[key] = _Stats(float(value))
