@@ -138,9 +138,12 @@ def _media_by_key(c: CollectorProcess, run_id: str) -> dict[str, list[int]]:
         cursor = f"&cursor={page['nextCursor']}"
 
 
-def test_watch_gradient_histograms_land_at_the_committed_steps(collector: CollectorProcess,
-                                                               env: dict[str, Any]) -> None:
+def test_watch_gradient_histograms_land_at_the_committed_steps(
+        collector: CollectorProcess, env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
+    from rundial.compat.wandb import _watch
+
+    monkeypatch.setattr(_watch, "_watched", 0)  # the process's first watched model: no prefix
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.05)

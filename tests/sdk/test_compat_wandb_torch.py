@@ -13,6 +13,14 @@ from tests.sdk.wandb_support import Recorder, make_run
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(autouse=True)
+def _first_watch_of_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """W&B counts watched models per process; each test starts as a fresh process would."""
+    from rundial.compat.wandb import _watch
+
+    monkeypatch.setattr(_watch, "_watched", 0)
+
+
 def histogram_keys(recorder: Recorder) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for step, row in recorder.calls:
@@ -71,7 +79,7 @@ def test_watch_gradients_only_a_second_model_is_prefixed_and_unwatch_stops() -> 
     assert 2 not in histogram_keys(recorder)
     with pytest.raises(ValueError, match="log must be one of"):
         run.watch(first, log="weights")
-    with pytest.raises(TypeError, match="torch.nn.Module"):
+    with pytest.raises(ValueError, match="torch.nn.Module"):
         run.watch(object())
 
 
@@ -86,3 +94,28 @@ def test_tensors_become_numbers_histograms_and_images() -> None:
     assert len(media["big"].histogram) == 32
     image = media["img"]
     assert isinstance(image, RdImage) and image.render().width == 5 and image.render().height == 4
+
+
+def test_watch_counts_models_per_process_and_refuses_a_second_watch_of_the_same_model() -> None:
+    model = torch.nn.Linear(2, 1)
+    run = make_run(Recorder())
+    run.watch(model, log_freq=1)                     # model 0: no prefix
+    with pytest.raises(ValueError, match="already set"):
+        run.watch(model, log_freq=1, idx=0)          # same names again (counted, as in W&B)
+    run.finish()
+    net = torch.nn.Linear(2, 1)
+    later = make_run(Recorder())                     # a second run in the same process
+    later.watch(net, log="parameters", log_freq=1)   # model 2
+    net.eval()
+    net(torch.randn(1, 2))                           # eval mode still logs parameters
+    later.log({"x": 1})
+    keys = [k for _s, row in later.rundial_run.calls for k in row]
+    assert keys == ["x", "parameters/graph_2weight", "parameters/graph_2bias"]
+
+
+def test_a_constant_tensor_is_one_bin() -> None:
+    from rundial.compat.wandb._watch import tensor_histogram
+
+    hist = tensor_histogram(torch.full((3, 2), 0.5))
+    assert hist is not None and hist.histogram == [6] and hist.bins == [0.5, 0.5]
+    assert tensor_histogram(torch.tensor([float("nan"), float("inf")])) is None

@@ -2,15 +2,19 @@
 
 As W&B does it:
 
-* ``log="parameters"`` (or ``"all"``): a forward hook on the model counts forward calls made in
-  training mode; every ``log_freq``-th call logs one 64-bin histogram per parameter,
+* ``log="parameters"`` (or ``"all"``): a forward hook on the model counts its forward calls;
+  every ``log_freq``-th call logs one 64-bin histogram per parameter,
   ``parameters/<prefix><name>``.
 * ``log="gradients"`` (the default, or ``"all"``): a hook on every parameter that requires a
   gradient counts its backward passes; every ``log_freq``-th logs ``gradients/<prefix><name>``.
 * The histograms go into the open history row without committing it (``commit=False``), so
   they land in the row the training loop commits next. ``<prefix>`` is empty for the first
-  model watched in a run and ``graph_<i>`` for the i-th after it (W&B's names).
-* Non-finite values are left out of a histogram; an all non-finite tensor logs nothing.
+  model watched in the process and ``graph_<i>`` for the i-th after it (W&B's names; the count
+  is per process, as in W&B, so a second run's model is ``graph_1``; ``idx=`` sets it).
+* Non-finite values are left out of a histogram; an all non-finite tensor logs nothing; a
+  constant tensor is one bin ``[v, v]`` holding every element.
+* Watching a parameter whose gradient is already watched under the same name is a
+  ``ValueError`` (as in W&B).
 * ``log=None`` installs nothing. ``unwatch`` (and the run's end) removes every hook.
 
 torch is never imported by this module: the model's own methods are used.
@@ -25,6 +29,7 @@ from rundial.compat.wandb._media import Histogram
 
 HISTOGRAM_BINS = 64
 LOG_MODES = ("gradients", "parameters", "all", None)
+_watched = 0  # models watched so far in this process (W&B's global watch index)
 
 
 class _Every:
@@ -51,7 +56,7 @@ def tensor_histogram(tensor: Any) -> Histogram | None:
         return None
     low, high = float(flat.min()), float(flat.max())
     if low == high:
-        low, high = low - 0.5, high + 0.5
+        return Histogram(np_histogram=([int(flat.numel())], [low, high]))
     counts = flat.histc(bins=HISTOGRAM_BINS, min=low, max=high).cpu()
     step = (high - low) / HISTOGRAM_BINS
     edges = [low + i * step for i in range(HISTOGRAM_BINS)] + [high]
@@ -63,12 +68,13 @@ class Watcher:
 
     def __init__(self, log: Callable[[Mapping[str, Any]], None]) -> None:
         self._log = log
-        self._count = 0  # models watched so far in this run (W&B's global index)
         self._handles: dict[int, list[Any]] = {}
+        self._gradient_names: dict[str, int] = {}  # watched gradient name -> id of its model
 
     def watch(self, models: Any, *, log: str | None, log_freq: int, idx: int | None) -> None:
-        """Install the hooks; ValueError for a bad ``log``/``log_freq``, TypeError for a model
-        that is not a ``torch.nn.Module``."""
+        """Install the hooks; ValueError for a bad ``log``/``log_freq``, a model that is not a
+        ``torch.nn.Module`` or a gradient already watched under the same name."""
+        global _watched
         if log not in LOG_MODES:
             raise ValueError(f"log must be one of {LOG_MODES}, not {log!r}")
         if isinstance(log_freq, bool) or not isinstance(log_freq, int) or log_freq < 1:
@@ -76,11 +82,12 @@ class Watcher:
         models = list(models) if isinstance(models, (list, tuple)) else [models]
         for model in models:
             if not (hasattr(model, "named_parameters") and hasattr(model, "register_forward_hook")):
-                raise TypeError(f"wandb.watch needs torch.nn.Module models, not {type(model).__name__}")
-        start = self._count if idx is None else idx
+                raise ValueError(f"wandb.watch needs torch.nn.Module models, not "
+                                 f"{type(model).__name__}")
+        start = _watched if idx is None else idx
         for offset, model in enumerate(models):
             index = start + offset
-            self._count = max(self._count, index + 1)
+            _watched += 1
             prefix = f"graph_{index}" if index > 0 else ""
             handles = self._handles.setdefault(id(model), [])
             if log in ("parameters", "all"):
@@ -92,7 +99,7 @@ class Watcher:
         every = _Every(log_freq)
 
         def after_forward(module: Any, _inputs: Any, _output: Any) -> None:
-            if not module.training or not every.due():
+            if not every.due():
                 return
             row = {}
             for name, parameter in module.named_parameters():
@@ -108,8 +115,11 @@ class Watcher:
         handles = []
         for name, parameter in model.named_parameters():
             if parameter.requires_grad:
-                handles.append(parameter.register_hook(
-                    self._gradient_hook(f"gradients/{prefix}{name}", _Every(log_freq))))
+                key = f"gradients/{prefix}{name}"
+                if key in self._gradient_names:
+                    raise ValueError(f"a gradient hook is already set under {key!r}")
+                self._gradient_names[key] = id(model)
+                handles.append(parameter.register_hook(self._gradient_hook(key, _Every(log_freq))))
         return handles
 
     def _gradient_hook(self, key: str, every: _Every) -> Callable[[Any], None]:
@@ -129,3 +139,5 @@ class Watcher:
         for key in keys:
             for handle in self._handles.pop(key, []):
                 handle.remove()
+        gone = set(keys)
+        self._gradient_names = {n: m for n, m in self._gradient_names.items() if m not in gone}
