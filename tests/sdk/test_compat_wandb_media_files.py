@@ -36,11 +36,14 @@ def test_images_from_paths_pil_and_arrays_convert_as_wandb_does(tmp_path: Path) 
     assert pixels(wandb.Image(floats)).tolist() == [[0, 127], [255, 63]]
     signed = np.array([[-1.0, 1.0]])
     assert pixels(wandb.Image(signed)).tolist() == [[0, 255]]
-    chw = np.zeros((3, 2, 5), dtype=np.uint8)
-    chw[0] = 200
-    image = wandb.Image(chw, caption="chw")
-    assert pixels(image).shape == (2, 5, 3) and pixels(image)[0, 0].tolist() == [200, 0, 0]
-    assert image.caption == "chw"
+    mask = np.array([[0, 1], [1, 0]], dtype=np.uint8)   # W&B rescales uint8 arrays too
+    image = wandb.Image(mask, caption="mask")
+    assert pixels(image).tolist() == [[0, 255], [255, 0]] and image.caption == "mask"
+    assert pixels(wandb.Image(mask, normalize=False)).tolist() == [[0, 1], [1, 0]]
+    rgb = np.zeros((1, 2, 5, 3), dtype=np.uint8) + 200      # a singleton batch is squeezed
+    assert pixels(wandb.Image(rgb)).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="unsupported shape"):
+        wandb.Image(np.zeros((3, 2, 5)))                      # channel-first: W&B refuses it
     path = tmp_path / "x.png"
     PIL.fromarray(np.full((3, 4), 9, dtype=np.uint8)).save(path)
     assert wandb.Image(str(path)).render().width == 4

@@ -119,3 +119,16 @@ def test_a_constant_tensor_is_one_bin() -> None:
     hist = tensor_histogram(torch.full((3, 2), 0.5))
     assert hist is not None and hist.histogram == [6] and hist.bins == [0.5, 0.5]
     assert tensor_histogram(torch.tensor([float("nan"), float("inf")])) is None
+
+
+def test_tensor_images_follow_make_grid() -> None:
+    from rundial.compat.wandb._image_data import uint8_array
+
+    grey = torch.tensor([[[0.0, 2.0], [1.0, 4.0]]])          # (1, h, w): three equal channels
+    assert uint8_array(grey, True)[:, :, 0].tolist() == [[0, 127], [63, 255]]
+    assert uint8_array(grey, True).shape == (2, 2, 3)
+    batch = torch.rand(3, 1, 2, 2)                             # three images in one row, padded
+    tiled = uint8_array(batch, True)
+    assert tiled.shape == (2 + 4, 2 + 3 * 4, 3)
+    assert tiled[:2].sum() == 0 and tiled[:, :2].sum() == 0    # the padding is black
+    assert uint8_array(torch.full((2, 2), 7.0), True).sum() == 0   # a constant image is black

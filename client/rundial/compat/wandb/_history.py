@@ -25,7 +25,8 @@ from typing import Any
 from rundial._media import Table as _RdTable
 from rundial._media import is_media
 from rundial._values import UNSUPPORTED, plain_scalar, safe_str
-from rundial.compat.wandb._media import Histogram, Image, Table, is_figure
+from rundial.compat.wandb._image_data import is_figure
+from rundial.compat.wandb._media import Histogram, Image, Table
 
 AUTO_HISTOGRAM_MIN_ELEMENTS = 33  # W&B turns larger arrays into histograms
 AUTO_HISTOGRAM_BINS = 32

@@ -1,15 +1,8 @@
 """``wandb.Image``, ``wandb.Table`` and ``wandb.Histogram`` on top of rundial's media values.
 
 * :class:`Image` is an ``rd.Image``: a path or a PIL image is taken as it is; a matplotlib
-  figure (or ``pyplot`` itself: its current figure) is drawn to PNG; a numpy array or
-  a torch tensor is converted the way W&B converts it (below) to a uint8 array first. numpy and
-  torch are never imported here: arrays are duck-typed and numpy is imported only when an image
-  is built from an array.
-  - numpy: a singleton dimension is squeezed away; a channel-first (c, h, w) array with c in
-    1, 3 or 4 is moved to channel-last; a non-uint8 array is rescaled (a minimum below 0 maps the
-    range to [0, 1]; a maximum of at most 1 is multiplied by 255) and clipped to 0-255.
-  - torch (channel-first, (h, w), (c, h, w) or (1, c, h, w)): detached, moved to the CPU, scaled
-    to [0, 1] by its own minimum and maximum (a constant tensor is clamped to [0, 1]), times 255.
+  figure, a numpy array or a torch tensor is converted to pixels as W&B converts it
+  (``_image_data``). numpy and torch are never imported here.
 * :class:`Table` is mutable like W&B's (``add_data``, ``add_column``); what is logged is a
   snapshot taken by ``wandb.log`` (``_history``), as an ``rd.Table``.
 * :class:`Histogram` is an ``rd.Table`` with columns ``bin_start``, ``bin_end``, ``count`` (one
@@ -29,6 +22,7 @@ from typing import Any
 from rundial._media import Image as _RdImage
 from rundial._media import Table as _RdTable
 from rundial._values import UNSUPPORTED, plain_scalar
+from rundial.compat.wandb._image_data import figure_image, is_figure, is_pil, is_torch, uint8_array
 
 HISTOGRAM_KIND = "histogram"
 HISTOGRAM_COLUMNS = ("bin_start", "bin_end", "count")
@@ -53,90 +47,15 @@ class Image(_RdImage):
                                           "rundial.compat.wandb; see docs/wandb-compat.md")
         data = data_or_path
         if is_figure(data):
-            data = _figure_image(data)
+            data = figure_image(data)
         if isinstance(data, Image):
             data = data._pil if data._pil is not None else (
                 data._path if data._path is not None else data._array)
-        elif mode is not None and _is_pil(data):
+        elif mode is not None and is_pil(data):
             data = data.convert(mode)
-        elif not isinstance(data, (str, os.PathLike)) and not _is_pil(data):
-            data = _uint8_array(data, normalize)
+        elif not isinstance(data, (str, os.PathLike)) and not is_pil(data):
+            data = uint8_array(data, normalize)
         super().__init__(data, caption=None if caption is None else str(caption))
-
-
-def is_figure(value: Any) -> bool:
-    """A matplotlib figure, or the ``matplotlib.pyplot`` module (its current figure)."""
-    return callable(getattr(value, "savefig", None)) and (
-        hasattr(value, "get_size_inches") or callable(getattr(value, "gcf", None)))
-
-
-def _figure_image(figure: Any) -> Any:
-    """A PIL image of a figure drawn to PNG (W&B turns figures into images or charts)."""
-    import io
-
-    from PIL import Image as PILImage  # a figure was given: Pillow is needed now
-
-    if callable(getattr(figure, "gcf", None)):
-        figure = figure.gcf()
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png")
-    buf.seek(0)
-    image = PILImage.open(buf)
-    image.load()
-    return image
-
-
-def _is_pil(value: Any) -> bool:
-    return hasattr(value, "save") and hasattr(value, "mode") and hasattr(value, "size")
-
-
-def _is_torch(value: Any) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
-
-
-def _uint8_array(data: Any, normalize: bool) -> Any:
-    """A uint8 (h, w[, c]) numpy array from a numpy array, a torch tensor or nested lists."""
-    import numpy as np  # an image from an array: numpy is needed now, not at import
-
-    if _is_torch(data):
-        return _from_tensor(data, np)
-    if not hasattr(data, "shape"):
-        if not isinstance(data, (list, tuple)):
-            raise TypeError("wandb.Image takes a path, a PIL image, a numpy array or a torch "
-                            f"tensor, not {type(data).__name__}")
-        data = np.asarray(data)
-    array = np.asarray(data)
-    if array.ndim > 2:
-        array = array.squeeze()
-    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
-        array = np.transpose(array, (1, 2, 0))
-    if array.dtype == np.uint8 or not normalize:
-        return array.astype(np.uint8) if array.dtype != np.uint8 else array
-    array = array.astype(np.float64)
-    if array.size and array.min() < 0:
-        span = float(np.ptp(array)) or 1.0
-        array = (array - array.min()) / span
-    if array.size and array.max() <= 1.0:
-        array = array * 255
-    return np.clip(array, 0, 255).astype(np.uint8)
-
-
-def _from_tensor(tensor: Any, np: Any) -> Any:
-    """Channel-first tensor -> min-max scaled uint8 channel-last array."""
-    t = tensor.detach().cpu().float()
-    if t.ndim == 4 and t.shape[0] == 1:
-        t = t[0]
-    if t.ndim not in (2, 3):
-        raise ValueError("wandb.Image from a tensor takes shape (h, w), (c, h, w) or "
-                         f"(1, c, h, w), not {tuple(t.shape)}")
-    low, high = float(t.min()), float(t.max())
-    t = (t - low) / (high - low) if high > low else t.clamp(0, 1)
-    array = (t * 255).clamp(0, 255).byte().numpy()
-    if array.ndim == 3:
-        array = np.transpose(array, (1, 2, 0))
-        if array.shape[2] == 1:
-            array = array[:, :, 0]
-    return np.ascontiguousarray(array)
 
 
 class Table:
@@ -242,7 +161,7 @@ def _numbers(values: Any) -> list[Any]:
 def _bin(sequence: Any, num_bins: int) -> tuple[list[Any], list[float]]:
     import numpy as np  # a histogram from raw values: numpy is needed now
 
-    if _is_torch(sequence):
+    if is_torch(sequence):
         sequence = sequence.detach().cpu().float().numpy()
     values = np.asarray(sequence, dtype=np.float64).reshape(-1)
     values = values[np.isfinite(values)]
