@@ -138,13 +138,23 @@ def test_summary_is_sent_with_the_first_row_then_at_most_every_30_seconds() -> N
     run.log({"loss": 3.0})
     clock.advance(10)
     run.log({"loss": 2.0})
-    assert recorder.config == [{"summary": {"loss": 3.0}}]
+    assert recorder.config == [{"summary.loss": 3.0}]
     clock.advance(25)
-    run.log({"loss": 1.0})
-    assert recorder.config[-1] == {"summary": {"loss": 1.0}} and len(recorder.config) == 2
+    run.log({"loss": 1.0, "acc": 0.5})
+    assert recorder.config[-1] == {"summary.loss": 1.0, "summary.acc": 0.5}
+    assert len(recorder.config) == 2
     run.summary["best"] = 1.0
     run.finish()
-    assert recorder.config[-1] == {"summary": {"loss": 1.0, "best": 1.0}}
+    assert recorder.config[-1] == {"summary.best": 1.0}  # only what changed
+
+
+def test_a_large_summary_is_sent_in_patches_rundial_accepts() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    run.log({f"class_{i}/acc": i / 1000 for i in range(600)})
+    assert [len(patch) for patch in recorder.config] == [256, 256, 88]
+    merged = {k: v for patch in recorder.config for k, v in patch.items()}
+    assert merged["summary.class_599/acc"] == 0.599
 
 
 CRASH_SCRIPT = """

@@ -12,9 +12,9 @@ continues where it ended on this machine, ``_resume``).
 
 A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one call per media value
 (the uploader takes them off the row), so everything goes through rundial's non-blocking
-pipeline. The summary is sent as ``summary.*`` config (a non-blocking patch) with the first
-committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS` while rows are committed,
-and at the end. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
+pipeline. The summary's changed entries are sent as ``summary.*`` config (non-blocking
+patches) with the first committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS`
+while rows are committed, and at the end. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from rundial._values import plain_json
 from rundial._warn import warn_user
 from rundial.compat.wandb import _files, _resume
 from rundial.compat.wandb._config import Config
@@ -200,9 +199,8 @@ class Run:
 
     def _send_summary(self) -> None:
         _resume.save_step(self._state_path, self._row.step)
-        summary = plain_json(self.summary.as_dict())
-        if summary:
-            self._rd.update_config({"summary": summary})
+        for patch in self.summary.changes():
+            self._rd.update_config(patch)
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:

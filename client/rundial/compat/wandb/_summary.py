@@ -22,6 +22,10 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from rundial._values import plain_json
+
+PATCH_ENTRIES = 256
+_NOTHING = object()
 SUMMARY_MODES = frozenset({"min", "max", "mean", "last", "best", "first", "none", "copy"})
 GOALS = frozenset({"minimize", "maximize"})
 
@@ -57,6 +61,15 @@ def make_metric(name: str, step_metric: Any, summary: str | None, goal: str | No
                   step_sync is not False)
 
 
+def _flat(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """``(dotted key, leaf)`` pairs of a nested dict."""
+    for key, item in value.items():
+        if isinstance(item, dict):
+            yield from _flat(item, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", item
+
+
 class _Stats:
     __slots__ = ("first", "last", "low", "high", "total", "count")
 
@@ -89,6 +102,7 @@ class Summary(MutableMapping[str, Any]):
         self._last: dict[str, Any] = {}
         self._assigned: dict[str, Any] = {}
         self._stepped = False  # some definition has a step metric
+        self._sent: dict[str, Any] = {}  # summary.<key> entries as last handed to the run
 
     # -- define_metric ------------------------------------------------------------------------
     def define(self, metric: Metric) -> None:
@@ -174,6 +188,15 @@ class Summary(MutableMapping[str, Any]):
                 continue
         out.update(self._assigned)
         return out
+
+    def changes(self) -> list[dict[str, Any]]:
+        """The ``summary.<key>`` config entries changed since the last call, as patches of at most
+        :data:`PATCH_ENTRIES` entries (rundial caps one config patch at 512 entries)."""
+        flat = {f"summary.{k}": v for k, v in _flat(plain_json(self.as_dict()), "")}
+        changed = {k: v for k, v in flat.items() if self._sent.get(k, _NOTHING) != v}
+        self._sent.update(changed)
+        items = list(changed.items())
+        return [dict(items[i:i + PATCH_ENTRIES]) for i in range(0, len(items), PATCH_ENTRIES)]
 
     # -- the mapping ----------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
