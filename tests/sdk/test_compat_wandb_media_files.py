@@ -259,3 +259,18 @@ def test_globs_match_prefixes_only_and_nan_is_not_aggregated() -> None:
     run.log({"val/x": float("nan"), "acc[0]": 0.1})
     assert run.summary["val/y/z"] == {"max": 2.0} and run.summary["val/x"] == {"max": 1.0}
     assert run.summary["axb"] == 5.0 and run.summary["acc[0]"] == {"min": 0.1}
+
+
+def test_incremental_tables_log_only_new_rows() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    table = wandb.Table(columns=["step", "text"], log_mode="INCREMENTAL")
+    table.add_data(0, "a")
+    run.log({"samples": table})
+    table.add_data(1, "b")
+    table.add_data(2, "c")
+    run.log({"samples": table})
+    logged = [row["samples"].rows for _s, row in recorder.calls]
+    assert logged == [[[0, "a"]], [[1, "b"], [2, "c"]]]
+    with pytest.raises(ValueError, match="log_mode"):
+        wandb.Table(log_mode="APPEND")

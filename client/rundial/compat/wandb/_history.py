@@ -125,14 +125,17 @@ def _array_value(value: Any) -> Any:
 
 
 def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
-    """A snapshot of ``table`` as an ``rd.Table`` under ``key``, after the images of its cells.
+    """A snapshot of ``table`` (``INCREMENTAL``: its rows not logged before) as an ``rd.Table``
+    under ``key``, after the images of its cells.
 
     An image in row ``r`` of column ``c`` is logged under ``<key>/<c>`` with metadata
     ``{"table": key, "row": r, "column": c}``; its cell reads ``media:<key>/<c>#<r>``.
     """
     items: list[tuple[str, Any]] = []
     rows: list[list[Any]] = []
-    for r, row in enumerate(table.data):
+    first = table.logged_rows if table.log_mode == "INCREMENTAL" else 0
+    table.logged_rows = len(table.data)
+    for r, row in enumerate(table.data[first:], start=first):
         cells = []
         for column, cell in zip(table.columns, row):
             if isinstance(cell, Image):

@@ -28,6 +28,7 @@ HISTOGRAM_KIND = "histogram"
 HISTOGRAM_COLUMNS = ("bin_start", "bin_end", "count")
 MAX_HISTOGRAM_BINS = 512
 DEFAULT_TABLE_COLUMNS = ("Input", "Output", "Expected")
+LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL", None)
 
 
 class Image(_RdImage):
@@ -59,17 +60,23 @@ class Image(_RdImage):
 
 
 class Table:
-    """``wandb.Table(columns=None, data=None, rows=None, dataframe=None)``.
+    """``wandb.Table(columns=None, data=None, rows=None, dataframe=None, log_mode="IMMUTABLE")``.
 
     Columns default to W&B's ``["Input", "Output", "Expected"]``. ``add_data(*values)`` appends
     a row (``ValueError`` when its length is not the number of columns). Cells may be numbers,
     strings, numpy/torch scalars or :class:`Image` values (uploaded as their own media items,
-    see ``docs/wandb-compat.md``).
+    see ``docs/wandb-compat.md``). Each log is a snapshot of the rows (``IMMUTABLE`` and
+    ``MUTABLE``); under ``INCREMENTAL`` it holds the rows added since the table's last log.
     """
 
     def __init__(self, columns: Sequence[str] | None = None, data: Sequence[Sequence[Any]] | None = None,
                  rows: Sequence[Sequence[Any]] | None = None, dataframe: Any = None,
-                 dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False) -> None:
+                 dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False,
+                 log_mode: str | None = "IMMUTABLE") -> None:
+        if log_mode not in LOG_MODES:
+            raise ValueError(f"log_mode must be one of {LOG_MODES}, not {log_mode!r}")
+        self.log_mode = log_mode or "IMMUTABLE"
+        self.logged_rows = 0  # rows already logged (INCREMENTAL)
         if dataframe is not None:
             columns = [str(c) for c in dataframe.columns]
             data = dataframe.values.tolist()
