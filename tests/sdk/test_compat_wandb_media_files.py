@@ -274,3 +274,13 @@ def test_incremental_tables_log_only_new_rows() -> None:
     assert logged == [[[0, "a"]], [[1, "b"], [2, "c"]]]
     with pytest.raises(ValueError, match="log_mode"):
         wandb.Table(log_mode="APPEND")
+
+
+def test_copy_and_none_summaries() -> None:
+    run = make_run(Recorder())
+    run.define_metric("a", summary="copy")
+    run.define_metric("b", summary="min,none")
+    run.define_metric("c", summary="last,first")
+    for value in (3.0, 1.0, 2.0):
+        run.log({"a": value, "b": value, "c": value})
+    assert dict(run.summary) == {"a": 2.0, "c": {"first": 3.0, "last": 2.0}}

@@ -14,17 +14,18 @@ A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one cal
 (the uploader takes them off the row), so everything goes through rundial's non-blocking
 pipeline. The summary's changed entries are sent as ``summary.*`` config (non-blocking
 patches) with the first committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS`
-while rows are committed, and at the end. ``log`` is thread-safe (torch gradient hooks may log from autograd threads).
+while rows are committed, and at the end. ``log`` is thread-safe (torch gradient hooks may log
+from autograd threads).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import quote
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 from rundial._warn import warn_user
 from rundial.compat.wandb import _files, _resume

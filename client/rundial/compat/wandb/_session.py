@@ -91,7 +91,8 @@ def init(job_type: str | None = None, dir: Any = None, config: Any = None,
                              "rundial config-file profile): rundial has no default project "
                              "like W&B's 'uncategorized'") from exc
         raise
-    run = Run(rd_run, data, project=project, entity=entity, notes=notes, tags=tag_list,
+    run = Run(rd_run, data, project=rd_run.project, entity=rd_run.workspace, notes=notes,
+              tags=tag_list,
               group=group, job_type=job_type, on_end=_forget,
               resumed=run_id is not None and resume_mode in ("allow", "must"))
     current = run

@@ -5,7 +5,8 @@
 * ``define_metric(name, summary="min,max,mean,last,best,first,none,copy", goal=...)``: the key's
   summary becomes a dict of the chosen aggregates (``{"min": 0.1, "max": 0.9}``, sent as
   ``summary.<key>.min`` ...); ``best`` is the minimum under ``goal="minimize"`` (the default)
-  and the maximum under ``"maximize"``; ``none`` records no summary; ``copy`` is the last value.
+  and the maximum under ``"maximize"``; ``none`` (with anything) records no summary; ``copy``
+  makes it the plain last value, as without a definition.
   A ``name`` holding ``*`` is a glob; as in W&B, only a trailing ``*`` matches (a prefix:
   ``"train/*"``, ``"*"``), never a key starting with ``_``. An exact definition wins over a glob,
   and a later glob over an earlier one.
@@ -86,7 +87,7 @@ class _Stats:
     def value(self, metric: Metric) -> dict[str, Any]:
         maximize = metric.goal == "maximize"
         options = {"min": self.low, "max": self.high, "last": self.last, "first": self.first,
-                   "copy": self.last, "mean": self.total / self.count if self.count else None,
+                   "mean": self.total / self.count if self.count else None,
                    "best": self.high if maximize else self.low}
         return {mode: options[mode] for mode in sorted(metric.summary) if mode in options}
 
@@ -171,8 +172,10 @@ class Summary(MutableMapping[str, Any]):
         metric = self.metric_for(key)
         if metric is None or not metric.summary:
             return self._last[key]
-        if metric.summary == {"none"}:
+        if "none" in metric.summary:
             raise KeyError(key)
+        if "copy" in metric.summary:
+            return self._last[key]
         stats = self._stats.get(key)
         if stats is None:  # only text was logged under a key with numeric aggregates
             return self._last[key]
