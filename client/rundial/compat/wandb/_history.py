@@ -7,12 +7,13 @@
 * media: ``wandb.Image``/``wandb.Histogram`` (and any ``rd.Image``/``rd.Table``), a list of
   them, or a ``wandb.Table`` (snapshotted now: later ``add_data`` calls do not change it; image
   cells become their own media items). A pandas DataFrame becomes a table and a matplotlib
-  figure (or ``pyplot``) an image, as in W&B (which may draw figures as charts instead). An array or tensor of more than 32 elements becomes a
-  32-bin :class:`Histogram`, as W&B does;
+  figure (or ``pyplot``) an image, as in W&B (which may draw figures as charts instead). An
+  array or tensor of more than 32 elements becomes a 32-bin :class:`Histogram`, as W&B does;
 * text (str): kept for the summary only (rundial history holds numbers);
 * anything else (``None``, short lists, objects): skipped with one warning per key.
 
-Never raises for a value; raises ``TypeError`` only for a non-str key.
+A value it cannot record is skipped, not an error; ``TypeError`` for a non-str key (and whatever
+drawing a figure raises, e.g. ``ImportError`` without Pillow).
 """
 
 from __future__ import annotations
