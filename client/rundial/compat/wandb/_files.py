@@ -57,6 +57,7 @@ class RunFiles:
         self._at_end: list[tuple[str, str | None, str]] = []
         self._home = Path(tempfile.gettempdir()) / "rundial-wandb" / str(rd_run.id)
         self._dir: Path | None = None
+        self._code_calls = 0
 
     @property
     def dir(self) -> str:
@@ -72,7 +73,8 @@ class RunFiles:
         """Copy the matching files under ``root`` and queue them as one ``code`` artifact;
         returns the artifact name (None when nothing matched)."""
         base = Path(root).expanduser().absolute()
-        target = self._home / "code"
+        self._code_calls += 1  # each call its own copy: an earlier one may still be uploading
+        target = self._home / ("code" if self._code_calls == 1 else f"code-{self._code_calls}")
         copied = 0
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
@@ -85,8 +87,8 @@ class RunFiles:
                     copied += 1
         if not copied:
             return None
-        artifact = name or f"source-{self._rd.id}"
-        self._rd.log_artifact(target, name=safe_name(artifact), type="code",
+        artifact = safe_name(name or f"source-{self._rd.id}")
+        self._rd.log_artifact(target, name=artifact, type="code",
                               metadata={"root": str(base), "files": copied})
         return artifact
 
