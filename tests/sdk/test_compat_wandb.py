@@ -351,3 +351,15 @@ def test_unsupported_submodules_say_so_on_import(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 1
     assert "NotImplementedError" in out.stderr and "docs/wandb-compat.md" in out.stderr
+
+
+def test_config_copies_and_a_bare_instance_has_no_private_attributes(opts: dict[str, Any]) -> None:
+    """copy/pickle build instances without __init__: private look-ups must not recurse."""
+    import copy
+
+    from rundial.compat.wandb._config import Config
+
+    run = wandb.init(project="p", config={"lr": 0.1}, **opts)
+    assert copy.copy(run.config).lr == 0.1
+    bare = Config.__new__(Config)
+    assert getattr(bare, "_items", None) is None

@@ -82,7 +82,7 @@ class Config:
         self.update({key: value})
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("_"):  # private and dunder names (copy, pickle): never config keys
             raise AttributeError(name)
         try:
             return self._items[name]
