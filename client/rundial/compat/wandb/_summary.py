@@ -215,10 +215,11 @@ class Summary(MutableMapping[str, Any]):
         self._assigned[key] = value
 
     def __delitem__(self, key: str) -> None:
-        found = self._assigned.pop(key, None) is not None
-        found = self._last.pop(key, None) is not None or found
-        if not found:
+        if key not in self._assigned and key not in self._last:
             raise KeyError(key)
+        self._assigned.pop(key, None)
+        self._last.pop(key, None)
+        self._stats.pop(key, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.as_dict())
