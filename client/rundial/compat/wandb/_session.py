@@ -12,8 +12,8 @@
   continue from where it ended on this machine (``_resume``).
 * ``mode`` (else ``WANDB_MODE``; ``WANDB_DISABLED=true`` means disabled): ``online``/``run``/
   ``shared`` → online, ``offline``/``dryrun`` → offline, ``disabled``.
-* ``dir``, ``anonymous``, ``allow_val_change``, ``force``, ``save_code``, ``settings`` are
-  ignored; ``tensorboard``/``sync_tensorboard``/``monitor_gym``/``fork_from``/``resume_from``
+* ``dir``, ``anonymous``, ``allow_val_change``, ``force``, ``save_code``, ``settings`` and
+  ``magic`` are ignored; ``tensorboard``/``sync_tensorboard``/``monitor_gym``/``fork_from``/``resume_from``
   raise ``NotImplementedError``. Other keywords are passed to ``rd.init`` (``endpoint``,
   ``api_key``, client options), which raises ``TypeError`` for unknown ones.
 * A second ``init`` while a run is open returns that run (W&B's ``return_previous`` outside
@@ -61,7 +61,7 @@ def init(job_type: str | None = None, dir: Any = None, config: Any = None,
          config_include_keys: Any = None, anonymous: Any = None, mode: str | None = None,
          allow_val_change: Any = None, resume: Any = None, force: Any = None,
          save_code: Any = None, id: str | None = None, settings: Any = None,
-         **options: Any) -> Run:
+         magic: Any = None, **options: Any) -> Run:
     """Start a run (see the module docstring); ``ValueError``/``TypeError`` for bad arguments."""
     global current
     for key in _UNSUPPORTED:
