@@ -7,14 +7,14 @@
   ``entity`` (else ``WANDB_ENTITY``) is the rundial workspace; ``name``, ``group``,
   ``job_type``, ``tags`` and ``config`` (dict, Namespace or None, after
   ``config_include_keys``/``config_exclude_keys``) go to the run.
-* ``id`` (else ``WANDB_RUN_ID``) is the run id; ``resume`` (else ``WANDB_RESUME``): ``True``/``"auto"``/``"allow"`` →
-  ``allow``, ``"must"`` → ``must``, ``"never"``/``False`` → ``never``. A resumed run's steps
-  continue from where it ended on this machine (``_resume``).
+* ``id`` (else ``WANDB_RUN_ID``) is the run id; ``resume`` (else ``WANDB_RESUME``):
+  ``True``/``"auto"``/``"allow"`` → ``allow``, ``"must"`` → ``must``, ``"never"``/``False`` →
+  ``never``. A resumed run's steps continue from where it ended on this machine (``_resume``).
 * ``mode`` (else ``WANDB_MODE``; ``WANDB_DISABLED=true`` means disabled): ``online``/``run``/
   ``shared`` → online, ``offline``/``dryrun`` → offline, ``disabled``.
 * ``dir``, ``anonymous``, ``allow_val_change``, ``force``, ``save_code``, ``settings`` and
-  ``magic`` are ignored; ``tensorboard``/``sync_tensorboard``/``monitor_gym``/``fork_from``/``resume_from``
-  raise ``NotImplementedError``. Other keywords are passed to ``rd.init`` (``endpoint``,
+  ``magic`` are ignored; ``tensorboard``, ``sync_tensorboard``, ``monitor_gym``, ``fork_from``
+  and ``resume_from`` raise ``NotImplementedError``. Other keywords are passed to ``rd.init`` (``endpoint``,
   ``api_key``, client options), which raises ``TypeError`` for unknown ones.
 * A second ``init`` while a run is open returns that run (W&B's ``return_previous`` outside
   notebooks) unless ``reinit`` is ``True``/``"finish_previous"`` (the open run is finished
