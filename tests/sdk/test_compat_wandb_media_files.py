@@ -84,6 +84,8 @@ def test_table_and_histogram_arguments() -> None:
         wandb.Histogram()
     with pytest.raises(ValueError, match="num_bins"):
         wandb.Histogram([1], num_bins=513)
+    with pytest.raises(ValueError, match="at most 512 bins"):
+        wandb.Histogram(np_histogram=([1] * 513, list(range(514))))
     with pytest.raises(ValueError, match="one more edge"):
         wandb.Histogram(np_histogram=([1, 2], [0.0, 1.0]))
 

@@ -145,6 +145,9 @@ class Histogram(_RdTable):
             counts, edges = _numbers(np_histogram[0]), _numbers(np_histogram[1])
         else:
             counts, edges = _bin(sequence, int(num_bins))
+        if len(counts) > MAX_HISTOGRAM_BINS:
+            raise ValueError(f"a histogram holds at most {MAX_HISTOGRAM_BINS} bins, not "
+                             f"{len(counts)}")
         if len(edges) != len(counts) + 1:
             raise ValueError(f"np_histogram needs one more edge than counts, got {len(counts)} "
                              f"counts and {len(edges)} edges")
