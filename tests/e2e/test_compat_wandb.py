@@ -59,11 +59,11 @@ def test_a_wandb_training_script_records_everything(collector: CollectorProcess,
             wandb.log({"train/loss": 1.0 / (epoch * 2 + batch + 1)})
         wandb.log({"epoch": epoch, "val/loss": [0.9, 0.5, 0.7][epoch]}, commit=False)
         wandb.log({"hist": wandb.Histogram(np.arange(10), num_bins=5)})
-    table = wandb.Table(columns=["id", "pred"])
-    table.add_data(1, 0.5)
-    table.add_data(2, 0.25)
     pixels = np.zeros((4, 6, 3), dtype=np.float32)
     pixels[:, :3] = 1.0
+    table = wandb.Table(columns=["id", "pred", "input"])
+    table.add_data(1, 0.5, wandb.Image(pixels))
+    table.add_data(2, 0.25, "n/a")
     wandb.log({"preds": table, "samples": [wandb.Image(pixels, caption="left"),
                                           wandb.Image(pixels * 0.5, caption="dim")]}, step=20)
     run.summary["best_acc"] = 0.97
@@ -99,7 +99,10 @@ def test_a_wandb_training_script_records_everything(collector: CollectorProcess,
     hist_table = _download_json(collector, by_key["hist"][0])
     assert hist_table["columns"] == ["bin_start", "bin_end", "count"]
     assert [row[2] for row in hist_table["rows"]] == [2, 2, 2, 2, 2]
-    assert _download_json(collector, by_key["preds"][0])["rows"] == [[1, 0.5], [2, 0.25]]
+    assert _download_json(collector, by_key["preds"][0])["rows"] == [
+        [1, 0.5, "media:preds/input#0"], [2, 0.25, "n/a"]]
+    [cell] = by_key["preds/input"]
+    assert (cell["step"], cell["metadata"]["row"], cell["metadata"]["column"]) == (20, 0, "input")
 
     lines = read_logs(collector, rid)
     assert [(line["level"], line["message"]) for line in lines] == [
