@@ -59,6 +59,7 @@ class Registrar:
         self.pending_config: dict[str, Any] = {}
         self.error: str | None = None
         self.refused = False  # refused under the resume rule: never sent into the existing run
+        self.project_id: str | None = None  # the collector's ``projectId`` once registered
         self._ambiguous = False
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -95,6 +96,8 @@ class Registrar:
         result = register(transport, self.api_key, doc, timeout, resume=self.resume)
         if result.ok or (result.status == 409 and self._own_earlier_start(result)):
             self.state = DONE
+            answered = result.doc.get("projectId")
+            self.project_id = answered if isinstance(answered, str) and answered else None
             self.counters.recovered()
         elif result.kind == "retry":
             self._ambiguous = self._ambiguous or result.reached
