@@ -5,7 +5,9 @@ both sides are introspected by the same code. Standard library only; reads nothi
 
 Output: ``modules`` (each package's public names and submodules), ``aliases`` (the values of
 ``Literal`` type aliases), ``signatures`` (``"rundial.Run.finish"`` → its parameters) and
-``members`` (``"rundial.Run"`` → its public attribute names, dataclass fields included).
+``members`` (``"rundial.Run"`` → its public attribute names, dataclass fields included) and
+``client_options`` (the parameters of ``rundial.RundialClient``'s constructor: rc1's ``rd.init``
+passes its ``**client_options`` there).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def members(cls: type) -> list[str]:
 
 
 def dump() -> dict[str, Any]:
-    out: dict[str, Any] = {"modules": {}, "aliases": {}, "signatures": {}, "members": {}}
+    out: dict[str, Any] = {"modules": {}, "aliases": {}, "signatures": {}, "members": {},
+                           "client_options": []}
     for package in PACKAGES:
         try:
             module = importlib.import_module(package)
@@ -82,6 +85,9 @@ def dump() -> dict[str, Any]:
                 out["signatures"][f"{package}.{name}"] = parameters(value)
             elif inspect.isclass(value) and name in CONSTRUCTED:
                 out["signatures"][f"{package}.{name}"] = parameters(value.__init__)
+    client = getattr(importlib.import_module("rundial"), "RundialClient", None)
+    if client is not None:
+        out["client_options"] = [p["name"] for p in parameters(client.__init__)]
     for name in MEMBER_CLASSES:
         cls = getattr(importlib.import_module("rundial"), name, None)
         if cls is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rundial._config import Settings
+from rundial._config import ACCEPTED_NO_EFFECT, Settings, build_settings
 from tests.compat.conftest import run_rc1
 
 pytestmark = pytest.mark.compat
@@ -171,14 +171,37 @@ def _dump_ours() -> dict[str, Any]:
     return dict(json.loads(proc.stdout))
 
 
-def test_every_published_name_and_parameter_is_accepted_by_ours(rc1_python: Path,
-                                                                  tmp_path: Path) -> None:
-    """Names, submodules, alias values and each parameter's name, kind and default match."""
-    proc = run_rc1(rc1_python, DUMP_SCRIPT.read_text(), {}, tmp_path)
+@pytest.fixture(scope="module")
+def rc1_surface(rc1_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The published SDK's surface, dumped once by its own interpreter."""
+    proc = run_rc1(rc1_python, DUMP_SCRIPT.read_text(), {}, tmp_path_factory.mktemp("rc1"))
     assert proc.returncode == 0, proc.stderr[-4000:]
-    theirs = json.loads(proc.stdout)
+    return dict(json.loads(proc.stdout))
+
+
+def test_every_published_name_and_parameter_is_accepted_by_ours(
+        rc1_surface: dict[str, Any]) -> None:
+    """Names, submodules, alias values and each parameter's name, kind and default match."""
+    theirs = rc1_surface
     assert "rundial.Run.finish" in theirs["signatures"]  # the dump saw the published SDK
     assert differences(theirs, _dump_ours()) == []
+
+
+def test_every_published_client_option_is_an_init_option(rc1_surface: dict[str, Any]) -> None:
+    """rc1's ``rd.init(**client_options)`` takes its client's constructor parameters; ours
+    accepts each name (some without effect: docs/sdk.md, "Client options")."""
+    options = rc1_surface["client_options"]
+    assert "spool_directory" in options and "gzip_enabled" in options
+    refused = []
+    for name in options:
+        try:
+            build_settings({"project": "p", name: None})
+        except TypeError:
+            refused.append(name)
+    assert refused == []
+    assert ACCEPTED_NO_EFFECT  # some are accepted without effect, and documented as such
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build_settings({"project": "p", "no_such_option": None})
 
 
 def test_the_comparison_reports_each_kind_of_gap() -> None:
@@ -209,12 +232,14 @@ def test_the_comparison_reports_each_kind_of_gap() -> None:
     assert "rundial.Run.flush(extra): missing" in found
 
 
-def test_eval_and_excluded_names_are_real_published_names(rc1_python: Path,
-                                                          tmp_path: Path) -> None:
-    """Every skipped name exists in rc1, so the skip lists cannot hide a typo."""
-    proc = run_rc1(rc1_python, DUMP_SCRIPT.read_text(), {}, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    theirs = json.loads(proc.stdout)
+def test_eval_and_excluded_names_are_real_published_names(rc1_surface: dict[str, Any]) -> None:
+    """Every skipped name and every listed default exists in rc1, so the lists cannot hide a
+    typo."""
+    theirs = rc1_surface
     published = _names(theirs) | set(theirs["signatures"])
     assert sorted(BUILT_ON_THE_EVALS_BRANCH - published) == []
     assert sorted(set(EXCLUDED) - published) == []
+    params = {f"{name}({p['name']})" for name, ps in theirs["signatures"].items() for p in ps}
+    listed = {k.replace("rundial.NoopRun.", "rundial.Run.", 1)
+              for k in (*DEFAULTS_FROM_SETTINGS, *DEFAULTS_THAT_DIFFER)}
+    assert sorted(listed - params) == []
