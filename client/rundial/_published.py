@@ -62,10 +62,14 @@ def timeout_arg(where: str, timeout_seconds: Any, timeout_s: Any) -> float | Non
 def end_args(where: str, status: Any, reason: Any, timeout_seconds: Any,
              timeout_s: Any) -> tuple[str, str | None, float | None]:
     """``(status, reason, timeout)`` for ``RunEnd.end``; ``ValueError`` for an unknown status,
-    ``TypeError`` for a reason that is not a str (or None) or a timeout that is not a number."""
+    ``TypeError`` for a reason that is not a str, an exception (sent as ``"Type: message"``) or
+    None, or a timeout that is not a number."""
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{where}(): status must be one of {', '.join(TERMINAL_STATUSES)}, "
                          f"not {status!r}")
-    if reason is not None and not isinstance(reason, str):
-        raise TypeError(f"{where}(): reason must be a str or None, not {type(reason).__name__}")
+    if isinstance(reason, BaseException):
+        reason = f"{type(reason).__name__}: {reason}"
+    elif reason is not None and not isinstance(reason, str):
+        raise TypeError(f"{where}(): reason must be a str, an exception or None, "
+                        f"not {type(reason).__name__}")
     return status, reason, timeout_arg(where, timeout_seconds, timeout_s)

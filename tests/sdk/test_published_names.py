@@ -132,6 +132,12 @@ def test_both_timeout_names_is_a_type_error(make_run: MakeRun, kind: str, call: 
         call(run)
 
 
+def test_an_exception_as_reason_is_sent_as_its_type_and_message(make_run: MakeRun,
+                                                               double: CollectorDouble) -> None:
+    make_run().fail(ValueError("bad batch"))
+    assert double.calls[-1][2]["reason"] == "ValueError: bad batch"
+
+
 @pytest.mark.parametrize("kind", ["run", "noop"])
 def test_bad_end_arguments_are_rejected_the_same_way(make_run: MakeRun, kind: str) -> None:
     run = make_run() if kind == "run" else noop_run()

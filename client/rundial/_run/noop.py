@@ -1,10 +1,12 @@
 """The run object for ``mode="disabled"`` and for non-logging ranks: same API, does nothing.
 
-Every method accepts what :class:`rundial.Run` accepts (and anything else) and rejects what it
-rejects about the published parameter names and their aliases (``_run.published``: both given,
-a required one missing, an unknown end status), never touches the network or the disk, and returns what the real run would on success — except artifacts:
+Every method accepts what :class:`rundial.Run` accepts (and anything else), never touches the
+network or the disk, and returns what the real run would on success — except artifacts:
 ``log_artifact``/``checkpoint`` return False (nothing was queued) and ``use_artifact`` raises
 ``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
+It rejects what ``Run`` rejects about the published parameter names (``rundial._published``:
+a name and its alias both given, a required one missing, an unknown end status, a reason that
+is not a str, a timeout that is not a number), so a script fails alike in every mode.
 """
 
 from __future__ import annotations

@@ -251,7 +251,7 @@ class Run:
             required("use_artifact", "artifact_ref", artifact_ref, "ref", ref))
 
     # -- the end (see _run.end) ------------------------------------------------------------
-    # ``timeout_s`` is our earlier name for ``timeout_seconds`` (``_run.published``).
+    # ``timeout_s`` is our earlier name for ``timeout_seconds`` (``rundial._published``).
     def flush(self, timeout_seconds: float | None = None, *,
               timeout_s: float | None = None) -> bool:
         """Send everything queued so far (artifacts and spans waiting for evidence uploads
