@@ -6,8 +6,6 @@ package holds no code of its own: every name is one of ``rundial``'s classes or 
 objects from either import are the same. See docs/sdk.md, "Published names".
 """
 
-from __future__ import annotations
-
 from rundial import (Image, RundialClient, RundialDiagnostics, RundialRequestError, RundialRun,
                      RundialSpan, RunKind, Table)
 from rundial._published import DiagnosticsHealth

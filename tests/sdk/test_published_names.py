@@ -52,7 +52,7 @@ def test_published_class_names_are_our_classes() -> None:
     assert (rundial_sdk.RundialRun, rundial_sdk.RundialClient, rundial_sdk.Image,
             rundial_sdk.RundialRequestError) == (rd.Run, rd.Client, rd.Image,
                                                  rd.RundialRequestError)
-    assert set(rundial_sdk.__all__) <= set(vars(rundial_sdk))
+    assert rundial_sdk.__all__ == sorted(n for n in vars(rundial_sdk) if not n.startswith("_"))
 
 
 def test_type_aliases_name_the_values_init_accepts() -> None:
