@@ -23,8 +23,8 @@ from typing import Any
 PACKAGES = ("rundial", "rundial_sdk")
 # Classes whose members and method signatures are compared (users call them on instances);
 # constructors only of the classes users build themselves.
-MEMBER_CLASSES = ("Run", "NoopRun", "Span", "RundialDiagnostics")
-CONSTRUCTED = ("Image", "Table")
+MEMBER_CLASSES = ("Run", "NoopRun", "Span", "RundialDiagnostics", "Client")
+CONSTRUCTED = ("Image", "Table", "Client")
 
 
 def literal_default(value: Any) -> Any:

@@ -41,3 +41,21 @@ def test_published_keyword_names_reach_the_collector(shared_collector: Collector
     assert (out / "model.pt").read_bytes() == model.read_bytes()
     status, details = run_details(c, consumer.run_id)
     assert (details["status"], details["reason"]) == ("completed", "restored")
+
+
+def test_the_published_readme_discovery_example(shared_collector: CollectorProcess,
+                                                tmp_path: Path) -> None:
+    """rc1's README "Discovery helpers" calls, with the keyword names rc1 accepts."""
+    c = shared_collector
+    with init_run(c, tmp_path / "spool", name="discovered") as run:
+        run.log({"x": 1.0}, step=0)
+    client = rd.Client(endpoint=c.url, api_key=c.api_key, spool_enabled=False,
+                       start_worker_on_init=False)
+    assert client.whoami()
+    assert c.workspace in [w["workspaceSlug"] for w in client.list_workspaces(limit=1)]
+    projects = client.list_projects(workspace_slug=c.workspace, limit=100, max_pages=1)
+    assert c.project in [p["projectSlug"] for p in projects]
+    details = client.get_run_details(workspace_slug=c.workspace, project_slug=c.project,
+                                     run_id=run.run_id)
+    assert details["runName"] == "discovered" and details["status"] == "completed"
+    assert client.close(timeout_seconds=0.1, drain=False) is True

@@ -4,6 +4,7 @@ and on the disabled run alike."""
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 import rundial as rd
+from rundial import MockTransport, Request, Response
 from rundial._config import DISTRIBUTED, KINDS, MODES, RESUMES
 from rundial._producers.trace import Tracer
 from rundial._run.noop import NoopRun
@@ -255,3 +257,33 @@ def test_run_and_disabled_run_offer_the_same_public_methods() -> None:
     """Every public method of the logging run exists on the disabled run."""
     methods = {n for n in dir(Run) if not n.startswith("_") and callable(getattr(Run, n))}
     assert methods - set(dir(NoopRun)) == set()
+
+
+# -- rd.Client -------------------------------------------------------------------------------
+def test_client_takes_the_published_options_and_parameter_names(isolated_env: Path) -> None:
+    """rc1's README discovery example: client options, paging and close arguments."""
+    seen: list[str] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.path)
+        return Response(200, json.dumps({"projects": [{"projectSlug": "p"}], "page": {
+            "hasMore": True, "nextCursor": f"c{len(seen)}"}, "runId": "r"}).encode())
+
+    client = rd.Client(endpoint="http://c.test", api_key="rdk_k", spool_enabled=False,
+                       start_worker_on_init=False, transport=MockTransport(handler))
+    assert client.endpoint == "http://c.test"
+    assert len(client.list_projects(workspace_slug="w", limit=5, max_pages=2)) == 2
+    assert seen == ["/api/v1/workspaces/w/projects?limit=5",
+                    "/api/v1/workspaces/w/projects?limit=5&cursor=c1"]
+    assert client.get_run_details(workspace_slug="w", project_slug="p", run_id="r")["runId"] == "r"
+    assert client.get_run_details("w", "p", "r")["runId"] == "r"
+    assert seen[-1] == seen[-2] == "/api/v1/workspaces/w/projects/p/runs/r"
+    with pytest.raises(TypeError, match="both workspace_slug= and its alias workspace="):
+        client.get_run_details("w", workspace_slug="w", project_slug="p", run_id="r")
+    with pytest.raises(TypeError, match="missing required argument: 'run_id'"):
+        client.get_run_details(workspace_slug="w", project_slug="p")
+    with pytest.raises(ValueError, match="limit must be a positive int"):
+        client.list_workspaces(limit=0)
+    assert client.close(timeout_seconds=0.1, drain=False) is True
+    with pytest.raises(TypeError, match=re.escape("rd.Client() got unexpected keyword")):
+        rd.Client("http://c.test", transport=MockTransport(handler), spool=False)
