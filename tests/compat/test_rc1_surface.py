@@ -43,9 +43,10 @@ EXCLUDED = {
     "rundial.cli": "a package of CLI internals; the CLI is compared by test_rc1_cli.py",
     **{f"rundial.Client.{m}": "rc1's low-level client also starts and drives runs; ours is the "
                               "discovery client and runs start through rd.init"
-       for m in ("start", "run", "start_run", "start_run_for_workspace_project", "resolve_run_target",
-                 "resolve_project_id", "update_run_status", "log_metric", "log_text", "log_media",
-                 "log_artifact", "use_artifact", "flush", "diagnostics")},
+       for m in ("start", "run", "start_run", "start_run_for_workspace_project",
+                 "resolve_run_target", "resolve_project_id", "update_run_status", "log_metric",
+                 "log_text", "log_media", "log_artifact", "use_artifact", "flush",
+                 "diagnostics")},
     **{f"rundial.Client.{m}": "evals, agents, audit, API keys and credential login: issue #17.2"
        for m in ("create_eval_suite", "create_eval_run", "eval_suite", "log_eval_result",
                  "query_eval_diff", "create_agent", "create_agent_api_key", "list_agents",
@@ -84,7 +85,8 @@ _SETTINGS_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 @dataclasses.dataclass(frozen=True)
 class Owner:
     """Where a published callable's parameters are checked: ``name`` in our dump, and whether
-    a ``**kwargs`` of ours accepts keyword-only names (only the do-nothing run's contract)."""
+    a ``**kwargs`` of ours accepts keyword-only names (the do-nothing run's contract, and
+    rd.Client's client options)."""
     name: str
     lenient: bool = False
 
