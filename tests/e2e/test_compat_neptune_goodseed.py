@@ -35,6 +35,8 @@ NEPTUNE_SCRIPT = """
         fh.write(b"\\x00weights")
     run["model/weights"].upload("weights.bin")
     print("hello from stdout")
+    run.sync()
+    run["sys/name"] = "neptune-e2e-final"
     # no run.stop(): the run is stopped at interpreter exit
 """
 
@@ -94,7 +96,7 @@ def _file_bytes(proc: CollectorProcess, artifact_id: str, path: str) -> bytes:
 def test_neptune_script_records_what_neptune_records(shared_collector: CollectorProcess,
                                                      tmp_path: Path) -> None:
     """Series at Neptune's implicit and explicit steps, assigned values as config, name and
-    tags, string series and stdout as log lines, the uploaded file, and status completed
+    tags (changed after registration too), string series and stdout as log lines, the uploaded file, and status completed
     although the script never calls stop()."""
     proc = shared_collector
     run_id = "run_nep_" + uuid.uuid4().hex[:12]
@@ -103,14 +105,14 @@ def test_neptune_script_records_what_neptune_records(shared_collector: Collector
     assert outcome.startswith("rc=0"), outcome
     status, run = run_details(proc, run_id)
     assert status == 200, run
-    assert (run["status"], run["runName"]) == ("completed", "neptune-e2e"), outcome
-    assert sorted(run["tags"]) == ["quickstart", "script"]
+    assert (run["status"], run["runName"]) == ("completed", "neptune-e2e-final"), outcome
+    assert sorted(run["tags"]) == ["e2e", "quickstart", "script"]
     config = restore_types(run["config"])
     assert {k: v for k, v in config.items() if not k.startswith("sys/")} == {
         "parameters/lr": 0.001, "parameters/batch_size": 64, "parameters/optimizer/name": "adam",
         "parameters/layers": "[64, 32]", "eval/f1": 0.85}
     assert config["sys/tags"] == {"quickstart", "script", "e2e"}
-    assert config["sys/name"] == "neptune-e2e"
+    assert config["sys/name"] == "neptune-e2e-final"
     series = read_points(proc, run_id, ["train/loss", "train/acc"])
     assert series["train/loss"] == {step: 1.0 / (step + 1) for step in range(5)}
     assert series["train/acc"] == {epoch * 10: epoch / 10 for epoch in range(5)}

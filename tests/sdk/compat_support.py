@@ -38,6 +38,17 @@ def start_body(double: CollectorDouble) -> dict[str, Any]:
     return next(doc or {} for _m, path, doc in double.calls if path.endswith("/runs/start"))
 
 
+def run_meta(double: CollectorDouble) -> tuple[str | None, set[str]]:
+    """``(name, tags)`` as the collector ends up with them: the start, then run edits (PATCH)."""
+    body = start_body(double)
+    name, tags = body.get("runName"), set(body.get("tags") or ())
+    for method, _path, doc in double.calls:
+        if method == "PATCH" and doc:
+            name = doc.get("runName", name)
+            tags = set(doc["tags"]) if "tags" in doc else tags
+    return name, tags
+
+
 def final_status(double: CollectorDouble) -> str | None:
     found = [(doc or {}).get("status") for _m, path, doc in double.calls if path.endswith("/status")]
     return found[-1] if found else None

@@ -14,7 +14,7 @@ import pytest
 
 import rundial as rd
 from rundial.compat import goodseed
-from tests.sdk.compat_support import (final_status, messages, options, points,
+from tests.sdk.compat_support import (final_status, messages, options, points, run_meta,
                                       run_offline_script, sent_config, start_body)
 from tests.sdk.conftest import CollectorDouble
 
@@ -108,7 +108,8 @@ def test_sys_fields_close_status_and_closed_run(double: CollectorDouble, opts: d
     assert config["sys/tags"] == {"a", "b"} and config["sys/state"] == "failed"
     datetime.datetime.fromisoformat(config["sys/closed_time"])
     datetime.datetime.fromisoformat(config["sys/creation_time"])
-    assert start_body(double)["tags"] == ["a"] and final_status(double) == "failed"
+    assert final_status(double) == "failed"
+    assert run_meta(double) == ("exp", {"a", "b"})
 
 
 def test_context_manager_marks_failed_on_exception(double: CollectorDouble, opts: dict) -> None:

@@ -14,7 +14,7 @@ import pytest
 import rundial as rd
 import rundial.compat.neptune as neptune
 from rundial.compat.neptune.utils import stringify_unsupported
-from tests.sdk.compat_support import (final_status, messages, options, points,
+from tests.sdk.compat_support import (final_status, messages, options, points, run_meta,
                                       run_offline_script, sent_config, start_body)
 from tests.sdk.conftest import CollectorDouble
 
@@ -91,19 +91,36 @@ def test_assigned_values_are_typed_config_and_namespaces_flatten(double: Collect
 
 
 def test_name_and_tags(double: CollectorDouble, opts: dict) -> None:
-    """init's name and tags are the run's; tags added later and sys/name land in the config."""
+    """init's name and tags are the run's; tags added or removed later and sys/name edit the
+    run's tags and name (in the start request or as a run edit) and land in the config."""
     run = neptune.init_run(project="ws/proj", name="baseline", tags=["resnet"],
                            description="first try", **opts)
     run["sys/tags"].add("v2")
+    run.sync()  # registered by now: the next changes are run edits
     run["sys/tags"].add(["bert", "gpu"])
     run["sys/tags"].remove("gpu")
     run["sys/name"] = "renamed"
     run.stop()
-    body = start_body(double)
-    assert body["runName"] == "baseline" and body["tags"] == ["resnet"]
+    assert start_body(double)["runName"] == "baseline"
+    assert run_meta(double) == ("renamed", {"resnet", "v2", "bert"})
+    assert any(m == "PATCH" and p.endswith("/workspaces/ws/projects/proj/runs/" + run.rundial_run.id)
+               for m, p, _d in double.calls)
     config = neptune.restore_types(sent_config(double))
     assert config["sys/tags"] == {"resnet", "v2", "bert"}
     assert config["sys/name"] == "renamed" and config["sys/description"] == "first try"
+
+
+def test_a_resumed_run_edits_its_name_but_not_its_tags(double: CollectorDouble,
+                                                       opts: dict) -> None:
+    """with_id: the earlier process's tags are unknown, so sys/tags stays config only (an edit
+    would replace them); the name is still edited."""
+    run = neptune.init_run(with_id="run_old", project="ws/proj", **opts)
+    run.sync()
+    run["sys/tags"].add("late")
+    run["sys/name"] = "resumed"
+    run.stop()
+    assert [d for m, _p, d in double.calls if m == "PATCH"] == [{"runName": "resumed"}]
+    assert neptune.restore_types(sent_config(double))["sys/tags"] == {"late"}
 
 
 def test_project_resume_and_modes(double: CollectorDouble, opts: dict,

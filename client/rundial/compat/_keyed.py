@@ -34,6 +34,9 @@ from rundial.compat._typed import MARKER_PREFIX, encode_entry
 SEP: Final = "/"
 TERMINAL_STATES: Final = frozenset({"completed", "failed", "aborted", "killed"})
 _ARTIFACT_NAME_MAX_CHARS = 256  # docs/protocol.md §5.2
+RUN_NAME_MAX_CHARS = 512  # run edits (docs/protocol.md §4.9): a name of 1-512 characters,
+EDIT_TAGS_MAX = 64  # at most 64 tags
+EDIT_TAG_MAX_CHARS = 64  # of 1-64 characters each
 _BAD_NAME_CHARS = str.maketrans({"/": ".", "\\": "_", ":": "_"})
 
 
@@ -109,16 +112,21 @@ class Recorder:
     """One shim run's writes into a rundial run (a :class:`rundial.Run` or a ``NoopRun``).
 
     It keeps what the shim may read back without the network: the typed values assigned
-    (``values``, tags included) and the last value of each series (``last``). Thread-safe for
+    (``values``, tags included) and the last value of each series (``last``). ``sys/name`` and
+    ``sys/tags`` also edit the run's name and tags, except the tags of a resumed run
+    (``edit_tags=False``: a run edit replaces the tags, and the earlier ones are unknown here). Thread-safe for
     concurrent writers of different paths (one lock around the small bookkeeping).
     """
 
-    def __init__(self, run: rd.Run | rd.NoopRun) -> None:
+    def __init__(self, run: rd.Run | rd.NoopRun, *, name: str | None = None,
+                 tags: Any = (), edit_tags: bool = True) -> None:
         self.run = run
         self.values: dict[str, Any] = {}
         self.last: dict[str, Any] = {}
         self._marked: set[str] = set()
         self._lock = threading.Lock()
+        self._meta: dict[str, Any] = {"runName": name, "tags": frozenset(tags or ())}
+        self._edit_tags = edit_tags  # False for a resumed run: its earlier tags are unknown here
 
     @property
     def ended(self) -> bool:
@@ -141,6 +149,32 @@ class Recorder:
                 self.values[key] = value
         if patch:
             self.run.update_config(patch)
+        self._edit_meta(entries)
+
+    def _edit_meta(self, entries: Mapping[str, Any]) -> None:
+        """``sys/name`` and ``sys/tags`` also edit the run's name and tags (when they changed
+        and fit a run edit's limits; otherwise one warning, and they stay config only)."""
+        edit: dict[str, Any] = {}
+        name, tags = entries.get("sys/name"), entries.get("sys/tags")
+        if isinstance(name, str) and name != self._meta["runName"]:
+            self._meta["runName"] = name
+            if 1 <= len(name.strip()) <= RUN_NAME_MAX_CHARS:
+                edit["runName"] = name.strip()
+            else:
+                warn_user("rundial: sys/name is empty or over 512 characters; it is kept in the "
+                          "config but does not rename the run")
+        if (self._edit_tags and isinstance(tags, (set, frozenset))
+                and frozenset(tags) != self._meta["tags"]):
+            self._meta["tags"] = frozenset(tags)
+            if len(tags) <= EDIT_TAGS_MAX and all(
+                    1 <= len(str(t).strip()) <= EDIT_TAG_MAX_CHARS for t in tags):
+                edit["tags"] = sorted(str(t).strip() for t in tags)
+            else:
+                warn_user("rundial: the run's tags can be edited only as at most 64 tags of "
+                          "1-64 characters; sys/tags is kept in the config only")
+        update = getattr(self.run, "_update_meta", None)
+        if edit and update is not None:
+            update(edit)
 
     def add_tags(self, path: str, tags: Any, *, remove: bool = False) -> None:
         """Add (or remove) ``str | list[str]`` to the string set at ``path`` (``sys/tags``).

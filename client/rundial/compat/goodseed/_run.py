@@ -102,7 +102,8 @@ class Run:
         self.run_id: str = self._rd.id
         self.project = project
         self.name = name
-        self._recorder = _keyed.Recorder(self._rd)
+        self._recorder = _keyed.Recorder(self._rd, name=name, tags=tags,
+                                         edit_tags=not resume_run_id)
         self._steps = _keyed.SeriesSteps()
         self._closed = False
         self.log_configs(_sys_configs(self.run_id, name, description, tags, bool(resume_run_id)))

@@ -36,12 +36,13 @@ class Run(_Run):
                  capture_stdout: bool | None = None, capture_stderr: bool | None = None,
                  capture_hardware_metrics: bool | None = None,
                  flush_period: float | None = None, **options: Any) -> None:
-        rd_run = start(with_id, project=project, api_token=api_token,
+        rd_run, resumed = start(with_id, project=project, api_token=api_token,
                        custom_run_id=custom_run_id, mode=mode, name=name, tags=tags,
                        capture_stdout=capture_stdout, capture_stderr=capture_stderr,
                        capture_hardware_metrics=capture_hardware_metrics,
                        flush_period=flush_period, options=options)
-        super().__init__(rd_run, name=name, description=description, tags=tags)
+        super().__init__(rd_run, name=name, description=description, tags=tags,
+                         resumed=resumed)
 
 
 def init_run(with_id: str | None = None, **kwargs: Any) -> Run:

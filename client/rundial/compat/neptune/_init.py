@@ -45,8 +45,9 @@ def start(with_id: str | None, *, project: str | None, api_token: str | None,
           custom_run_id: str | None, mode: str | None, name: str | None, tags: Any,
           capture_stdout: bool | None, capture_stderr: bool | None,
           capture_hardware_metrics: bool | None, flush_period: float | None,
-          options: dict[str, Any]) -> rd.Run | rd.NoopRun:
-    """The rundial run behind ``init_run``: everything resolved, then :func:`_keyed.start_run`."""
+          options: dict[str, Any]) -> tuple[rd.Run | rd.NoopRun, bool]:
+    """The rundial run behind ``init_run`` (everything resolved, then
+    :func:`_keyed.start_run`), and whether it resumes an existing run (``with_id``)."""
     for name_ in IGNORED:
         options.pop(name_, None)
     custom_run_id = custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or None
@@ -60,6 +61,7 @@ def start(with_id: str | None, *, project: str | None, api_token: str | None,
     if flush_period is not None:
         options.setdefault("flush_interval_seconds", flush_period)
     tag_list = None if tags is None else ([tags] if isinstance(tags, str) else list(tags))
-    return _keyed.start_run(project if project is not None else os.environ.get("NEPTUNE_PROJECT"),
-                            api_token, name=name, tags=tag_list, run_id=run_id, resume=resume,
-                            mode=rundial_mode(mode), **options)
+    run = _keyed.start_run(project if project is not None else os.environ.get("NEPTUNE_PROJECT"),
+                           api_token, name=name, tags=tag_list, run_id=run_id, resume=resume,
+                           mode=rundial_mode(mode), **options)
+    return run, with_id is not None

@@ -123,9 +123,11 @@ class Run:
     """
 
     def __init__(self, rd_run: rd.Run | rd.NoopRun, *, name: str | None = None,
-                 description: str | None = None, tags: Any = None) -> None:
+                 description: str | None = None, tags: Any = None,
+                 resumed: bool = False) -> None:
         self._rd = rd_run
-        self._recorder = _keyed.Recorder(rd_run)
+        self._recorder = _keyed.Recorder(rd_run, name=name, tags=_tag_list(tags or ()),
+                                         edit_tags=not resumed)
         self._steps = _keyed.SeriesSteps()
         self._warned: set[str] = set()
         initial: dict[str, Any] = {}
