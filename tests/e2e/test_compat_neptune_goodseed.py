@@ -65,15 +65,25 @@ GOODSEED_FAILING = """
 """
 
 
-def _run_script(proc: CollectorProcess, tmp_path: Path, body: str, env: dict[str, str]) -> str:
-    """Run ``body`` in a fresh interpreter pointed at ``proc`` by environment only."""
+def _run_script(proc: CollectorProcess, tmp_path: Path, body: str,
+                library: str) -> tuple[str, str, dict[str, Any]]:
+    """Run ``body`` in a fresh interpreter pointed at ``proc`` by environment only (the
+    library's project and run-id variables, rundial's endpoint, key and spool); returns
+    ``(run id, "rc=… stderr=…", the run's details)``."""
+    run_id = f"run_{library}_" + uuid.uuid4().hex[:12]
+    prefix = library.upper()
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
-    full_env = {**os.environ, "RUNDIAL_ENDPOINT": proc.url, "RUNDIAL_API_KEY": proc.api_key,
-                "RUNDIAL_SPOOL_DIR": str(tmp_path / "spool"), **env}
-    done = subprocess.run([sys.executable, str(script)], env=full_env, cwd=tmp_path,
+    env = {**os.environ, "RUNDIAL_ENDPOINT": proc.url, "RUNDIAL_API_KEY": proc.api_key,
+           "RUNDIAL_SPOOL_DIR": str(tmp_path / "spool"),
+           f"{prefix}_PROJECT": f"{proc.workspace}/{proc.project}",
+           "NEPTUNE_CUSTOM_RUN_ID" if library == "neptune" else "GOODSEED_RUN_ID": run_id}
+    done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
                           capture_output=True, timeout=120)
-    return f"rc={done.returncode} stderr={done.stderr.decode()[-3000:]}"
+    outcome = f"rc={done.returncode} stderr={done.stderr.decode()[-3000:]}"
+    status, run = run_details(proc, run_id)
+    assert status == 200, (run, outcome)
+    return run_id, outcome, run
 
 
 def _artifacts(proc: CollectorProcess, run_id: str) -> list[dict[str, Any]]:
@@ -96,15 +106,11 @@ def _file_bytes(proc: CollectorProcess, artifact_id: str, path: str) -> bytes:
 def test_neptune_script_records_what_neptune_records(shared_collector: CollectorProcess,
                                                      tmp_path: Path) -> None:
     """Series at Neptune's implicit and explicit steps, assigned values as config, name and
-    tags (changed after registration too), string series and stdout as log lines, the uploaded file, and status completed
-    although the script never calls stop()."""
+    tags (changed after registration too), string series and stdout as log lines, the
+    uploaded file, and status completed although the script never calls stop()."""
     proc = shared_collector
-    run_id = "run_nep_" + uuid.uuid4().hex[:12]
-    outcome = _run_script(proc, tmp_path, NEPTUNE_SCRIPT, {
-        "NEPTUNE_PROJECT": f"{proc.workspace}/{proc.project}", "NEPTUNE_CUSTOM_RUN_ID": run_id})
+    run_id, outcome, run = _run_script(proc, tmp_path, NEPTUNE_SCRIPT, "neptune")
     assert outcome.startswith("rc=0"), outcome
-    status, run = run_details(proc, run_id)
-    assert status == 200, run
     assert (run["status"], run["runName"]) == ("completed", "neptune-e2e-final"), outcome
     assert sorted(run["tags"]) == ["e2e", "quickstart", "script"]
     config = restore_types(run["config"])
@@ -130,12 +136,8 @@ def test_goodseed_script_keeps_config_types(shared_collector: CollectorProcess,
     """Typed configs read back with their types; metrics at the given steps; strings as log
     lines; sys/* fields; status completed from the context manager."""
     proc = shared_collector
-    run_id = "run_gs_" + uuid.uuid4().hex[:12]
-    outcome = _run_script(proc, tmp_path, GOODSEED_SCRIPT, {
-        "GOODSEED_PROJECT": f"{proc.workspace}/{proc.project}", "GOODSEED_RUN_ID": run_id})
+    run_id, outcome, run = _run_script(proc, tmp_path, GOODSEED_SCRIPT, "goodseed")
     assert outcome.startswith("rc=0"), outcome
-    status, run = run_details(proc, run_id)
-    assert status == 200, run
     assert (run["status"], run["runName"], run["tags"]) == ("completed", "goodseed-e2e", ["gs"])
     config = restore_types(run["config"])
     expected = {"parameters/lr": 0.001, "parameters/batch_size": 32,
@@ -159,12 +161,8 @@ def test_goodseed_exception_fails_the_run(shared_collector: CollectorProcess,
     """An exception in `with goodseed.Run()` ends the run failed with its reason, sys/state
     failed and the traceback as an error line; the logged metric still arrives."""
     proc = shared_collector
-    run_id = "run_gsf_" + uuid.uuid4().hex[:12]
-    outcome = _run_script(proc, tmp_path, GOODSEED_FAILING, {
-        "GOODSEED_PROJECT": f"{proc.workspace}/{proc.project}", "GOODSEED_RUN_ID": run_id})
+    run_id, outcome, run = _run_script(proc, tmp_path, GOODSEED_FAILING, "goodseed")
     assert outcome.startswith("rc=1") and "loss diverged" in outcome, outcome
-    status, run = run_details(proc, run_id)
-    assert status == 200, run
     assert run["status"] == "failed" and "loss diverged" in (run["reason"] or "")
     assert run["config"]["sys/state"] == "failed"
     assert read_points(proc, run_id, ["loss"])["loss"] == {0: 1.0}

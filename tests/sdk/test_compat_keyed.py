@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import subprocess
+import sys
 
 import pytest
 
@@ -55,3 +57,12 @@ def test_typed_entries_and_unreadable_markers() -> None:
         encode_entry("o", object())
     assert restore_types({"t": "yesterday", "rundial.types/t": "datetime",
                           "s": "x", "rundial.types/s": "string_set"}) == {"t": "yesterday", "s": "x"}
+
+
+def test_importing_the_shims_stays_light() -> None:
+    """The shims import neither numpy, torch, pillow nor aiohttp."""
+    code = ("import sys, rundial.compat.neptune, rundial.compat.goodseed, "
+            "rundial.compat.neptune.utils; "
+            "print(sorted(m for m in ('numpy', 'torch', 'PIL', 'aiohttp') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out

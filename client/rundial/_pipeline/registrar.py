@@ -146,13 +146,7 @@ class Registrar:
         with self._lock:
             patch, self.pending_config = self.pending_config, {}
         result = send_config(transport, self.api_key, str(self.doc["runId"]), patch, timeout)
-        if result.kind == "retry":
-            with self._lock:
-                self.pending_config = {**patch, **self.pending_config}
-            return result
-        if not result.ok:
-            self.counters.error(result.message)
-        return None
+        return self._settle(result, "pending_config", patch)
 
     def _send_meta(self, transport: Transport, timeout: float) -> CallResult | None:
         with self._lock:
@@ -162,9 +156,14 @@ class Registrar:
             return None
         result = send_edit(transport, self.api_key, self.slugs, str(self.doc["runId"]), edit,
                            timeout)
+        return self._settle(result, "pending_meta", edit)
+
+    def _settle(self, result: CallResult, pending: str, sent: dict[str, Any]) -> CallResult | None:
+        """After a patch call: a retryable failure puts ``sent`` back under the newer pending
+        changes (attribute ``pending``) and is returned; a refusal is counted; else None."""
         if result.kind == "retry":
             with self._lock:
-                self.pending_meta = {**edit, **self.pending_meta}
+                setattr(self, pending, {**sent, **getattr(self, pending)})
             return result
         if not result.ok:
             self.counters.error(result.message)

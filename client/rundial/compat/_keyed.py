@@ -128,6 +128,10 @@ class Recorder:
         self._meta: dict[str, Any] = {"runName": name, "tags": frozenset(tags or ())}
         self._edit_tags = edit_tags  # False for a resumed run: its earlier tags are unknown here
 
+    def has(self, path: str) -> bool:
+        """Whether this process assigned or logged something at ``path``."""
+        return path in self.values or path in self.last
+
     @property
     def ended(self) -> bool:
         """Whether the rundial run has ended (by this shim, ``finish`` or rundial's hooks)."""

@@ -155,8 +155,7 @@ class Run:
 
     def exists(self, path: str) -> bool:
         """Whether this process set or logged something at ``path``."""
-        path = _keyed.join(path)
-        return path in self._recorder.values or path in self._recorder.last
+        return self._recorder.has(_keyed.join(path))
 
     def close(self, status: str = "finished") -> None:
         """Close the run: ``sys/state`` and ``sys/closed_time`` are set, then the rundial run

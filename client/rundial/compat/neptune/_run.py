@@ -159,8 +159,7 @@ class Run:
 
     def exists(self, path: str) -> bool:
         """Whether this process assigned or appended something at ``path``."""
-        path = _keyed.join(path)
-        return path in self._recorder.values or path in self._recorder.last
+        return self._recorder.has(_keyed.join(path))
 
     def sync(self, *, wait: bool = True) -> None:
         """Wait (at most :data:`SYNC_TIMEOUT_SECONDS`) until everything so far is delivered."""
