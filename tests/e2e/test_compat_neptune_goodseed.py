@@ -18,7 +18,9 @@ from tests.helpers.http import request
 from tests.sdk.e2e_support import read_logs, read_points, run_details
 
 NEPTUNE_SCRIPT = """
+    import numpy as np
     import rundial.compat.neptune as neptune
+    from rundial.compat.neptune.types import File
     from rundial.compat.neptune.utils import stringify_unsupported
 
     run = neptune.init_run(name="neptune-e2e", tags=["quickstart", "script"],
@@ -34,6 +36,9 @@ NEPTUNE_SCRIPT = """
     with open("weights.bin", "wb") as fh:
         fh.write(b"\\x00weights")
     run["model/weights"].upload("weights.bin")
+    run["samples/first"].upload(File.as_image(np.linspace(0, 1, 24).reshape(4, 6)))
+    for epoch in range(2):
+        run["train/predictions"].append(File.as_image(np.full((4, 4, 3), epoch / 2)))
     print("hello from stdout")
     run.sync()
     run["sys/name"] = "neptune-e2e-final"
@@ -86,11 +91,16 @@ def _run_script(proc: CollectorProcess, tmp_path: Path, body: str,
     return run_id, outcome, run
 
 
-def _artifacts(proc: CollectorProcess, run_id: str) -> list[dict[str, Any]]:
+def _get(proc: CollectorProcess, path: str) -> Any:
+    """``GET`` a route under the collector's test project."""
     base = f"{proc.url}/api/v1/workspaces/{proc.workspace}/projects/{proc.project}"
-    status, _, body = request("GET", f"{base}/runs/{run_id}/artifacts", api_key=proc.api_key)
+    status, _, body = request("GET", base + path, api_key=proc.api_key)
     assert status == 200, body
-    return list(body["produced"])
+    return body
+
+
+def _artifacts(proc: CollectorProcess, run_id: str) -> list[dict[str, Any]]:
+    return list(_get(proc, f"/runs/{run_id}/artifacts")["produced"])
 
 
 def _file_bytes(proc: CollectorProcess, artifact_id: str, path: str) -> bytes:
@@ -107,7 +117,8 @@ def test_neptune_script_records_what_neptune_records(shared_collector: Collector
                                                      tmp_path: Path) -> None:
     """Series at Neptune's implicit and explicit steps, assigned values as config, name and
     tags (changed after registration too), string series and stdout as log lines, the
-    uploaded file, and status completed although the script never calls stop()."""
+    uploaded file and images (File.as_image, one and a series), and status completed although
+    the script never calls stop()."""
     proc = shared_collector
     run_id, outcome, run = _run_script(proc, tmp_path, NEPTUNE_SCRIPT, "neptune")
     assert outcome.startswith("rc=0"), outcome
@@ -129,6 +140,9 @@ def test_neptune_script_records_what_neptune_records(shared_collector: Collector
         "model.weights", "file", 1)
     assert artifact["metadata"] == {"field": "model/weights"}
     assert _file_bytes(proc, artifact["artifactId"], "weights.bin") == b"\x00weights"
+    media = {k["mediaKey"]: (k["mediaType"], k["stepCount"], k["minStep"], k["maxStep"])
+             for k in _get(proc, f"/runs/{run_id}/media/keys")["keys"]}
+    assert media == {"samples/first": ("image", 1, 0, 0), "train/predictions": ("image", 2, 0, 1)}
 
 
 def test_goodseed_script_keeps_config_types(shared_collector: CollectorProcess,

@@ -128,6 +128,7 @@ def test_project_resume_and_modes(double: CollectorDouble, opts: dict,
     """'ws/proj' targets workspace+project; with_id resumes ('must'), custom_run_id shares
     ('allow'); debug mode records nothing; read-only and unknown modes raise."""
     run = neptune.init_run(with_id="run_resumed", project="ws/proj", **opts)
+    assert run.get_url() == "http://collector.test/p/ws/proj/r/run_resumed"
     run.stop()
     body = start_body(double)
     assert (body["runId"], body["resume"]) == ("run_resumed", "must")
@@ -191,3 +192,40 @@ def test_a_run_never_stopped_is_stopped_at_exit(tmp_path: Path) -> None:
     """)
     assert doc["finalStatus"]["status"] == "completed"
     assert doc["config"]["parameters/lr"] == 0.1 and doc["config"]["sys/name"] == "left-open"
+
+
+class _FakeTensor:
+    """Duck-typed like a torch tensor: detach().cpu().numpy()."""
+
+    def __init__(self, array: object) -> None:
+        self.array = array
+
+    def detach(self) -> _FakeTensor:
+        return self
+
+    def cpu(self) -> _FakeTensor:
+        return self
+
+    def numpy(self) -> object:
+        return self.array
+
+
+def test_file_images_become_uint8_images() -> None:
+    """File.as_image reads floats as 0-1 (scaled to 0-255), clips other integer types, takes
+    tensors as arrays; File(path) is a file; the other constructors are not supported."""
+    import numpy as np
+
+    from rundial.compat.neptune.types import File, _uint8_image
+
+    floats = _uint8_image(np.array([[0.0, 0.5, 2.0]]))
+    assert floats.dtype == np.uint8 and floats.tolist() == [[0, 128, 255]]
+    assert _uint8_image(np.array([[-5, 300]], dtype=np.int16)).tolist() == [[0, 255]]
+    assert _uint8_image(_FakeTensor(np.ones((2, 2)))).tolist() == [[255, 255], [255, 255]]
+    assert isinstance(File.as_image(np.zeros((2, 3))).media(), rd.Image)
+    assert File.from_path("a/b.png").path == Path("a/b.png")
+    with pytest.raises(TypeError):
+        File.as_image(object()).media()
+    with pytest.raises(NotImplementedError, match="File.as_html"):
+        File.as_html("<p>")
+    with pytest.raises(ValueError):
+        File()

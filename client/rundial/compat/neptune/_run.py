@@ -24,14 +24,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import rundial as rd
 from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
+from rundial.compat.neptune._handler import DOC, Handler
+from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
 
-DOC = "docs/neptune-compat.md"
 SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
 _ATOM_TYPES = (bool, int, float, str, datetime)
 
@@ -40,79 +42,7 @@ def _unsupported(name: str) -> NotImplementedError:
     return _keyed.unsupported("neptune", name, DOC)
 
 
-class Handler:
-    """``run["path"]``: a field or a namespace. Chain with ``run["a"]["b"]`` (path ``a/b``)."""
-
-    __slots__ = ("_run", "_path")
-
-    def __init__(self, run: Run, path: str) -> None:
-        self._run = run
-        self._path = path
-
-    def __getitem__(self, key: str) -> Handler:
-        return Handler(self._run, _keyed.join(self._path, key))
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self[key].assign(value)
-
-    def assign(self, value: Any, *, wait: bool = False) -> None:
-        """Set a single value (config), or a dict/Namespace as a namespace of values."""
-        self._run._assign(self._path, value)
-
-    def append(self, value: Any, *, step: Any = None, timestamp: Any = None,
-               wait: bool = False, **_: Any) -> None:
-        """Append one value (or a dict of values, one per sub-path) to the series."""
-        self._run._append(self._path, value, step, _keyed.time_ms_of(timestamp))
-
-    def log(self, value: Any, step: Any = None, timestamp: Any = None, wait: bool = False,
-            **_: Any) -> None:
-        """Neptune's older ``log``: a list or tuple extends the series, anything else appends."""
-        if isinstance(value, (list, tuple)):
-            self.extend(value, steps=None if step is None else [step] * len(value),
-                        timestamps=None if timestamp is None else [timestamp] * len(value))
-        else:
-            self.append(value, step=step, timestamp=timestamp)
-
-    def extend(self, values: Any, *, steps: Any = None, timestamps: Any = None,
-               wait: bool = False, **_: Any) -> None:
-        """Append each of ``values`` (``steps``/``timestamps``, when given, of the same length)."""
-        values = list(values)
-        for name, seq in (("steps", steps), ("timestamps", timestamps)):
-            if seq is not None and len(seq) != len(values):
-                raise ValueError(f"{name} must have one entry per value ({len(values)})")
-        for i, value in enumerate(values):
-            self.append(value, step=None if steps is None else steps[i],
-                        timestamp=None if timestamps is None else timestamps[i])
-
-    def add(self, values: Any, *, wait: bool = False) -> None:
-        """Add ``str | list[str]`` to a string set (``run["sys/tags"].add(...)``)."""
-        self._run._recorder.add_tags(self._path, values)
-
-    def remove(self, values: Any, *, wait: bool = False) -> None:
-        """Remove ``str | list[str]`` from a string set."""
-        self._run._recorder.add_tags(self._path, values, remove=True)
-
-    def upload(self, value: Any, *, wait: bool = False) -> None:
-        """Queue the file at ``value`` (str or Path) as an artifact; returns at once.
-        ``ValueError`` when it does not exist."""
-        self._run._recorder.upload(self._path, value)
-
-    def fetch(self) -> Any:
-        """The value assigned here by this process (no network). ``KeyError`` when none;
-        a namespace gives a dict of its fields."""
-        return self._run._fetch(self._path)
-
-    def fetch_last(self) -> Any:
-        """The last value this process appended to the series (``KeyError`` when none)."""
-        return self._run._recorder.last[self._path]
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise _unsupported(f'run["..."].{name}')
-
-    def __repr__(self) -> str:
-        return f"<neptune Handler {self._path!r} of {self._run._rd.id}>"
+__all__ = ["DOC", "Handler", "Run"]
 
 
 class Run:
@@ -161,6 +91,18 @@ class Run:
         """Whether this process assigned or appended something at ``path``."""
         return self._recorder.has(_keyed.join(path))
 
+    def get_url(self) -> str:
+        """The run's page in the collector's web UI (``/p/{ws}/{project}/r/{runId}``); the
+        collector's root when the run has no workspace slug, ``""`` for a run that records
+        nothing."""
+        settings = getattr(self._rd, "_settings", None)
+        if settings is None:
+            return ""
+        if not self._rd.workspace or not self._rd.project:
+            return str(settings.endpoint) + "/"
+        return "/".join((str(settings.endpoint), "p", quote(self._rd.workspace, safe=""),
+                         quote(self._rd.project, safe=""), "r", quote(self._rd.id, safe="")))
+
     def sync(self, *, wait: bool = True) -> None:
         """Wait (at most :data:`SYNC_TIMEOUT_SECONDS`) until everything so far is delivered."""
         self._rd.flush(SYNC_TIMEOUT_SECONDS)
@@ -194,11 +136,21 @@ class Run:
         if not self._recorder.ended:
             self.stop()
 
+    def _upload(self, path: str, value: Any) -> None:
+        if not isinstance(value, File):
+            self._recorder.upload(path, value)
+        elif value.path is not None:
+            self._recorder.upload(path, value.path)
+        else:
+            self._log_media(path, value, None, None)
+
     def _assign(self, path: str, value: Any) -> None:
         entries: dict[str, Any] = {}
         for leaf_path, leaf in _keyed.flatten(path, value):
             atom = _atom(leaf)
-            if leaf_path == "sys/tags" and isinstance(leaf, (str, list, tuple, set, frozenset)):
+            if isinstance(leaf, File):
+                self._upload(leaf_path, leaf)
+            elif leaf_path == "sys/tags" and isinstance(leaf, (str, list, tuple, set, frozenset)):
                 entries[leaf_path] = set(_tag_list(leaf))
             elif atom is UNSUPPORTED:
                 self._warn(leaf_path, f"neptune: the value at {leaf_path!r} "
@@ -217,6 +169,9 @@ class Run:
             return
         if isinstance(value, StringifyValue):
             value = value.resolved()
+        if isinstance(value, File):
+            self._log_media(path, value, step, time_ms)
+            return
         plain = plain_scalar(value)
         if plain is None or (isinstance(plain, float) and not math.isfinite(plain)):
             self._warn(path + "#skip", f"neptune: None, NaN and Inf values appended to {path!r} "
@@ -225,14 +180,26 @@ class Run:
         if plain is UNSUPPORTED:
             raise TypeError(f"neptune: cannot append a {type(value).__name__} to {path!r}; "
                             "append numbers, strings or a dict of them")
+        chosen = self._step(path, step)
+        if chosen is not None and isinstance(plain, str):
+            self._recorder.log_string(path, plain, chosen, time_ms)
+        elif chosen is not None:
+            self._recorder.log_number(path, plain, chosen, time_ms)
+
+    def _log_media(self, path: str, file: File, step: Any, time_ms: int | None) -> None:
+        """An image (``File.as_image`` or an image file) as rundial media at the series step."""
+        image = file.media()
+        chosen = self._step(path, step)
+        if chosen is not None:
+            self._rd.log({path: image}, step=chosen, time_ms=time_ms)
+
+    def _step(self, path: str, step: Any) -> int | None:
+        """The series step, or None (with one warning per series) when Neptune refuses it."""
         chosen = self._steps.take_increasing(path, step)
         if chosen is None:
             self._warn(path + "#step", f"neptune: a step not above the last one of {path!r} "
                        "is skipped (Neptune series steps must increase)")
-        elif isinstance(plain, str):
-            self._recorder.log_string(path, plain, chosen, time_ms)
-        else:
-            self._recorder.log_number(path, plain, chosen, time_ms)
+        return chosen
 
     def _fetch(self, path: str) -> Any:
         values = self._recorder.values
