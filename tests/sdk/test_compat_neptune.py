@@ -182,16 +182,19 @@ def test_context_manager_failure_and_unknown_api(double: CollectorDouble, opts: 
 
 
 def test_a_run_never_stopped_is_stopped_at_exit(tmp_path: Path) -> None:
-    """A script that never calls stop() still ends its run completed, config written."""
+    """A script that never calls stop() still ends its run completed, config written; an
+    offline run's later tags are in run.json for `rundial sync` to register."""
     doc = run_offline_script(tmp_path, """
         import rundial.compat.neptune as neptune
         run = neptune.init_run(name="left-open", capture_stdout=False, capture_stderr=False,
                                system_metrics=False)
         run["parameters/lr"] = 0.1
         run["train/loss"].append(0.5)
+        run["sys/tags"].add("offline")
     """)
     assert doc["finalStatus"]["status"] == "completed"
     assert doc["config"]["parameters/lr"] == 0.1 and doc["config"]["sys/name"] == "left-open"
+    assert (doc["runName"], doc["tags"]) == ("left-open", ["offline"])  # for `rundial sync`
 
 
 class _FakeTensor:

@@ -81,20 +81,28 @@ class SeriesSteps:
 
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
+        self._lock = threading.Lock()  # threads logging to one series get distinct steps
 
     def take(self, path: str, step: Any) -> int:
         """The step for a value of ``path`` (goodseed: explicit steps in any order)."""
-        upcoming = self._next.get(path, 0)
-        chosen = upcoming if step is None else as_step(step)
-        self._next[path] = max(upcoming, chosen + 1)
+        explicit = None if step is None else as_step(step)
+        with self._lock:
+            upcoming = self._next.get(path, 0)
+            chosen = upcoming if explicit is None else explicit
+            self._next[path] = max(upcoming, chosen + 1)
         return chosen
 
     def take_increasing(self, path: str, step: Any) -> int | None:
         """Like :meth:`take`, but an explicit step not above the path's last one is refused
         (Neptune): None, and the caller skips the value."""
-        if step is not None and as_step(step) < self._next.get(path, 0):
-            return None
-        return self.take(path, step)
+        explicit = None if step is None else as_step(step)
+        with self._lock:
+            upcoming = self._next.get(path, 0)
+            if explicit is not None and explicit < upcoming:
+                return None
+            chosen = upcoming if explicit is None else explicit
+            self._next[path] = chosen + 1
+        return chosen
 
 
 def artifact_name(path: str) -> str:
