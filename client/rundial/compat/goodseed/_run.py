@@ -136,13 +136,9 @@ class Run:
 
     def log_metrics(self, data: Mapping[str, Any], step: Any = None) -> None:
         """Log numbers (coerced to ``float``) at ``step`` (int; None: each path's next step)."""
+        numbers = {key: _number(key, value) for key, value in self._live()._points(data, step)}
         rows: dict[int, dict[str, float]] = {}
-        for key, value in self._live()._points(data, step):
-            try:
-                number = float(plain_scalar(value))
-            except (TypeError, ValueError):
-                raise TypeError(f"goodseed: metric {key!r} must be a number, "
-                                f"not {type(value).__name__}") from None
+        for key, number in numbers.items():  # all checked first: a bad value logs nothing
             rows.setdefault(self._steps.take(key, step), {})[key] = number
         for at, row in rows.items():
             self._rd.log(row, step=at)
@@ -221,6 +217,15 @@ def _mode(storage: str | None) -> str | None:
     if value not in _STORAGE:
         raise ValueError(f"goodseed: storage must be one of {sorted(_STORAGE)}, not {storage!r}")
     return _STORAGE[value]
+
+
+def _number(key: str, value: Any) -> float:
+    """``float(value)`` as goodseed coerces metrics (numpy/torch scalars too); else TypeError."""
+    try:
+        return float(plain_scalar(value))
+    except (TypeError, ValueError):
+        raise TypeError(f"goodseed: metric {key!r} must be a number, "
+                        f"not {type(value).__name__}") from None
 
 
 def _typed(value: Any) -> Any:

@@ -10,8 +10,9 @@ What goes where, matching what Neptune records:
   skipped with a warning, as Neptune refuses it); strings are **log lines**
   ``[<path> step=<n>] <text>``;
 * ``sys/name``, ``sys/description`` and ``sys/tags`` → config entries of those names; the name
-  and the tags given to ``init_run`` are also the rundial run's name and tags;
-* ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``).
+  and the tags (at init, and later changes: ``_keyed.Recorder``) are also the run's own;
+* ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``);
+  ``File.as_image(...)`` uploaded or appended → image **media** at the series step.
 
 Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
 with a deadline (rundial's ``flush``/``finish``).
@@ -34,15 +35,13 @@ from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
 
+__all__ = ["DOC", "Handler", "Run"]
+
 SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
-_ATOM_TYPES = (bool, int, float, str, datetime)
 
 
 def _unsupported(name: str) -> NotImplementedError:
     return _keyed.unsupported("neptune", name, DOC)
-
-
-__all__ = ["DOC", "Handler", "Run"]
 
 
 class Run:
