@@ -311,6 +311,11 @@ class Run:
         self._worker.registrar.update_config(flat)
         return True
 
+    def _update_meta(self, fields: Mapping[str, Any]) -> None:
+        """Set ``runName``/``tags`` after init (for the import-swap shims): in the start request
+        before registration, a run edit after it (``Registrar.update_meta``). No I/O here."""
+        self._worker.registrar.update_meta(dict(fields))
+
     @property
     def config(self) -> dict[str, Any]:
         """The run's flattened config (a copy)."""
