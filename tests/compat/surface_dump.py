@@ -23,7 +23,7 @@ from typing import Any
 PACKAGES = ("rundial", "rundial_sdk")
 # Classes whose members and method signatures are compared (users call them on instances);
 # constructors only of the classes users build themselves.
-MEMBER_CLASSES = ("Run", "NoopRun", "Span", "RundialDiagnostics", "Client")
+MEMBER_CLASSES = ("Run", "NoopRun", "Span", "RundialDiagnostics", "Client", "RundialEvalSuite")
 CONSTRUCTED = ("Image", "Table", "Client")
 
 
@@ -85,19 +85,25 @@ def dump() -> dict[str, Any]:
                 out["signatures"][f"{package}.{name}"] = parameters(value)
             elif inspect.isclass(value) and name in CONSTRUCTED:
                 out["signatures"][f"{package}.{name}"] = parameters(value.__init__)
+            elif type(value).__module__.split(".")[0] in PACKAGES:  # an object, e.g. rd.eval
+                dump_members(out, f"{package}.{name}", type(value))
     client = getattr(importlib.import_module("rundial"), "RundialClient", None)
     if client is not None:
         out["client_options"] = [p["name"] for p in parameters(client.__init__)]
     for name in MEMBER_CLASSES:
         cls = getattr(importlib.import_module("rundial"), name, None)
-        if cls is None:
-            continue
-        out["members"][f"rundial.{name}"] = members(cls)
-        for member in members(cls):
-            value = inspect.getattr_static(cls, member, None)
-            if inspect.isfunction(value):
-                out["signatures"][f"rundial.{name}.{member}"] = parameters(value)
+        if cls is not None:
+            dump_members(out, f"rundial.{name}", cls)
     return out
+
+
+def dump_members(out: dict[str, Any], prefix: str, cls: type) -> None:
+    """``cls``'s public members, and the signatures of its methods, under ``prefix``."""
+    out["members"][prefix] = members(cls)
+    for member in members(cls):
+        value = inspect.getattr_static(cls, member, None)
+        if inspect.isfunction(value):
+            out["signatures"][f"{prefix}.{member}"] = parameters(value)
 
 
 print(json.dumps(dump()))
