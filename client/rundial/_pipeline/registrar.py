@@ -67,6 +67,7 @@ class Registrar:
         self.slugs: tuple[str, str] | None = None  # (workspace, project) of the started run
         self.error: str | None = None
         self.refused = False  # refused under the resume rule: never sent into the existing run
+        self.project_id: str | None = None  # the collector's ``projectId`` once registered
         self._ambiguous = False
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -118,6 +119,8 @@ class Registrar:
         if result.ok or (result.status == 409 and self._own_earlier_start(result)):
             self.state = DONE
             self.slugs = started_slugs(result.doc, doc)
+            answered = result.doc.get("projectId")
+            self.project_id = answered if isinstance(answered, str) and answered else None
             self.counters.recovered()
         elif result.kind == "retry":
             self._ambiguous = self._ambiguous or result.reached
