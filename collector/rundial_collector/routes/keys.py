@@ -19,7 +19,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector.store.control_base import ApiKey, NewApiKey
-from rundial_collector.web import auth
+from rundial_collector.web import auditing, auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import ADMIN, KNOWN_SCOPES, SCOPE_ALIASES, ProjectRef
@@ -68,6 +68,8 @@ async def create_key(request: web.Request) -> web.Response:
     new = NewApiKey(auth.new_key_id(), auth.hash_key(secret), project.workspace_id,
                     project.project_id, scopes, body.label, body.expiresAtMs)
     key = await write_or_429(request, request.app[STORE].create_api_key(new))
+    await auditing.record(request, await auth.authenticate(request), "api_key.create",
+                          "api_key", key.key_id, project, {"scopes": list(key.scopes)})
     return json_response(request, {**key_entry(key, project), "apiKey": secret}, status=201)
 
 
@@ -82,11 +84,15 @@ async def list_keys(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke a key of this project; 404 when it is not one of the project's keys."""
     project = await auth.path_project(request, ADMIN)
+    principal = await auth.authenticate(request)  # cached; before a key revokes itself
     key_id = request.match_info["keyId"]
     now_ms = int(time.time() * 1000)
     key = await write_or_429(request, request.app[STORE].revoke_api_key(
         project.project_id, key_id, now_ms))
     auth.forget_keys(request.app, key_id)
+    if key.revoked_ms == now_ms:  # revoked by this call, not an idempotent repeat
+        await auditing.record(request, principal, "api_key.revoke",
+                              "api_key", key_id, project)
     return json_response(request, {**key_entry(key, project), "revoked": True})
 
 

@@ -31,7 +31,7 @@ from rundial_collector.live import hub  # live: publish after commit
 from rundial_collector.routes import runs_edit, runs_read, runs_table
 from rundial_collector.routes.runs_read import run_entry
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run, RunStart
-from rundial_collector.web import auth
+from rundial_collector.web import auditing, auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
@@ -47,6 +47,8 @@ RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 CLIENT_MAX_BYTES = 16 * 1024  # runs/start ``client``: encoded size bound (docs/protocol.md §4.12)
 DROPPED_RANGES_MAX = 256  # the SDK keeps at most 256 ranges (older ones coalesce)
 DROPPED_RANGES_KEY = "summary.dropped_step_ranges"
+STATUS_ACTIONS = {"completed": "run.finish", "failed": "run.fail", "aborted": "run.abort",
+                  "killed": "run.kill"}  # audit actions of status changes (#17.2)
 Step = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 StepRange = Annotated[list[Step], msgspec.Meta(min_length=2, max_length=2)]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
@@ -171,6 +173,9 @@ async def start_run(request: web.Request) -> web.Response:
             exc.extra["startTokenMatched"] = False  # provably not a repeat of our own start
         raise
     hub.publish_run(request.app, run)  # live: publish after commit
+    if created:
+        await auditing.record(request, principal, "run.start", "run", run.run_id, project,
+                              {"kind": run.kind, "name": run.name})
     return json_response(request, {**run_entry(run, project), "created": created},
                          status=201 if created else 200)
 
@@ -190,6 +195,9 @@ async def set_status(request: web.Request) -> web.Response:
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
         run.run_id, body.status, reason or None, finished, now))
     hub.publish_run(request.app, run)  # live: publish after commit
+    if changed:
+        await auditing.record(request, principal, STATUS_ACTIONS.get(body.status, "run.status"),
+                              "run", run.run_id, project, {"status": body.status})
     return json_response(request, {**run_entry(run, project), "changed": changed})
 
 

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from rundial_collector.routes.runs_read import RUNS_PATH, run_entry
 from rundial_collector.store.run_edits_base import RunEdit
-from rundial_collector.web import auth, errors
+from rundial_collector.web import auditing, auth, errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import ADMIN, WRITE_SCOPES, ProjectRef
 from rundial_collector.web.jsonbody import decode_body, split_validation_error
@@ -47,6 +47,9 @@ async def edit_run(request: web.Request) -> web.Response:
     edit = checked_edit(_edit_body(await decode_body(request, dict[str, Any])))
     run = await write_or_429(request, request.app[STORE].edit_run(
         project.project_id, request.match_info["runId"], edit, principal.key_id, now_ms()))
+    await auditing.record(request, principal, "run.edit", "run", run.run_id, project,
+                          {"fields": [name for name, value in (("runName", edit.name),
+                                      ("tags", edit.tags), ("notes", edit.notes)) if value is not None]})
     return json_response(request, run_entry(run, project))
 
 
@@ -56,6 +59,7 @@ async def delete_run(request: web.Request) -> web.Response:
     run_id = request.match_info["runId"]
     await write_or_429(request, request.app[STORE].delete_run(
         project.project_id, run_id, principal.key_id, now_ms()))
+    await auditing.record(request, principal, "run.delete", "run", run_id, project)
     return json_response(request, {"runId": run_id, "deleted": True})
 
 
