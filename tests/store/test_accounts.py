@@ -16,8 +16,10 @@ import pytest
 
 from rundial_collector.store.accounts_base import Agent, AuditEvent, AuditQuery, User
 from rundial_collector.store.base import Store
-from rundial_collector.store.control_base import NewApiKey, StoreConflict, StoreNotFound
+from rundial_collector.store.control_base import (NewApiKey, RunStart, StoreConflict,
+                                                  StoreNotFound)
 from rundial_collector.store.postgres.store import PostgresStore
+from rundial_collector.store.run_edits_base import RunEdit
 from rundial_collector.store.sqlite.store import SQLiteStore
 
 
@@ -170,3 +172,36 @@ async def test_two_collectors_create_exactly_one_first_user(store: Store,
     assert sum(r is not None for r in results) == 1, results
     emails = [await store.find_user(f"u{n}@example.com") for n in range(2)]
     assert sum(e is not None for e in emails) == 1
+
+
+async def test_key_and_run_changes_append_their_audit_event_only_when_they_change(
+        store: Store) -> None:
+    """The event passed to a key or run method commits with the change, once: a repeat, an
+    idempotent call or a refused change appends nothing."""
+    ws = await store.create_workspace("ws", "W")
+    project = await store.create_project(ws.workspace_id, "p", "P")
+    pid = project.project_id
+
+    def ev(action: str) -> AuditEvent:
+        return _event(action, ws.workspace_id, "x")
+    key = NewApiKey("key_k", "hash_k", ws.workspace_id, pid, ("project:read",), None)
+    await store.create_api_key(key, audit=ev("api_key.create"))
+    await store.create_api_key(key, exist_ok=True, audit=ev("api_key.create"))
+    await store.revoke_api_key(pid, "key_k", 5, audit=ev("api_key.revoke"))
+    await store.revoke_api_key(pid, "key_k", 6, audit=ev("api_key.revoke"))
+    start = RunStart(run_id="run_a", run_id_given=True, project_id=pid, kind="training",
+                     resume="allow")
+    assert (await store.start_run(start, _now_ms(), audit=ev("run.start")))[1] is True
+    assert (await store.start_run(start, _now_ms(), audit=ev("run.start")))[1] is False
+    now = _now_ms()
+    await store.finish_run("run_a", "failed", None, now, now, audit=ev("run.fail"))
+    await store.finish_run("run_a", "failed", None, now, now, audit=ev("run.fail"))
+    with pytest.raises(StoreConflict):
+        await store.finish_run("run_a", "completed", None, now, now, audit=ev("run.finish"))
+    await store.edit_run(pid, "run_a", RunEdit(name="n"), "key_k", now, audit=ev("run.edit"))
+    await store.delete_run(pid, "run_a", "key_k", now, audit=ev("run.delete"))
+    with pytest.raises(StoreNotFound):
+        await store.delete_run(pid, "run_a", "key_k", now, audit=ev("run.delete"))
+    actions = [e.action for e in await store.list_audit(AuditQuery(ws.workspace_id, 20))]
+    assert actions[::-1] == ["api_key.create", "api_key.revoke", "run.start", "run.fail",
+                             "run.edit", "run.delete"]

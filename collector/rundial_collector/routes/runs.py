@@ -167,15 +167,15 @@ async def start_run(request: web.Request) -> web.Response:
         config=checked_config(body.config), client=body.client,
         started_ms=bounded_start_ms(body.startedAtMs, now), start_token=body.startToken)
     try:
-        run, created = await write_or_429(request, request.app[STORE].start_run(start, now))
+        audit = await auditing.in_project(request, principal, "run.start", "run", start.run_id,
+                                          project, {"kind": start.kind, "name": start.name})
+        run, created = await write_or_429(request, request.app[STORE].start_run(
+            start, now, audit=audit))
     except errors.ApiError as exc:
         if exc.status == 409 and body.startToken is not None:
             exc.extra["startTokenMatched"] = False  # provably not a repeat of our own start
         raise
     hub.publish_run(request.app, run)  # live: publish after commit
-    if created:
-        await auditing.record(request, principal, "run.start", "run", run.run_id, project,
-                              {"kind": run.kind, "name": run.name})
     return json_response(request, {**run_entry(run, project), "created": created},
                          status=201 if created else 200)
 
@@ -192,12 +192,12 @@ async def set_status(request: web.Request) -> web.Response:
     if ranges is not None and run.status not in TERMINAL_STATUSES:
         run = await write_or_429(request, request.app[STORE].merge_run_config(
             run.run_id, {DROPPED_RANGES_KEY: ranges}, now))
+    audit = await auditing.in_project(request, principal,
+                                      STATUS_ACTIONS.get(body.status, "run.status"), "run",
+                                      run.run_id, project, {"status": body.status})
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
-        run.run_id, body.status, reason or None, finished, now))
+        run.run_id, body.status, reason or None, finished, now, audit=audit))
     hub.publish_run(request.app, run)  # live: publish after commit
-    if changed:
-        await auditing.record(request, principal, STATUS_ACTIONS.get(body.status, "run.status"),
-                              "run", run.run_id, project, {"status": body.status})
     return json_response(request, {**run_entry(run, project), "changed": changed})
 
 

@@ -45,11 +45,13 @@ async def edit_run(request: web.Request) -> web.Response:
     """Apply the edit; reply with the updated run entry."""
     principal, project = await _caller(request, WRITE_SCOPES)
     edit = checked_edit(_edit_body(await decode_body(request, dict[str, Any])))
+    run_id = request.match_info["runId"]
+    fields = [name for name, value in (("runName", edit.name), ("tags", edit.tags),
+                                       ("notes", edit.notes)) if value is not None]
+    audit = await auditing.in_project(request, principal, "run.edit", "run", run_id, project,
+                                      {"fields": fields})
     run = await write_or_429(request, request.app[STORE].edit_run(
-        project.project_id, request.match_info["runId"], edit, principal.key_id, now_ms()))
-    await auditing.record(request, principal, "run.edit", "run", run.run_id, project,
-                          {"fields": [name for name, value in (("runName", edit.name),
-                                      ("tags", edit.tags), ("notes", edit.notes)) if value is not None]})
+        project.project_id, run_id, edit, principal.key_id, now_ms(), audit=audit))
     return json_response(request, run_entry(run, project))
 
 
@@ -57,9 +59,9 @@ async def delete_run(request: web.Request) -> web.Response:
     """Soft-delete the run; ``{"runId", "deleted": true}``."""
     principal, project = await _caller(request, frozenset({ADMIN}))
     run_id = request.match_info["runId"]
+    audit = await auditing.in_project(request, principal, "run.delete", "run", run_id, project)
     await write_or_429(request, request.app[STORE].delete_run(
-        project.project_id, run_id, principal.key_id, now_ms()))
-    await auditing.record(request, principal, "run.delete", "run", run_id, project)
+        project.project_id, run_id, principal.key_id, now_ms(), audit=audit))
     return json_response(request, {"runId": run_id, "deleted": True})
 
 

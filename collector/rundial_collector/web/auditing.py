@@ -2,18 +2,16 @@
 
 * :func:`actor` names who acted: the user behind a credential session, the agent behind an
   agent key, else the API key (owners are looked up once per key and cached: they never change).
-* :func:`event` builds an :class:`AuditEvent` for a store method that writes it in the same
-  transaction as its change (agents, agent keys, users).
-* :func:`record` appends an event for a change another store method already committed (runs,
-  project keys). Its contract: the change is never undone; if the append fails, the failure is
-  logged at ERROR with the event (never a secret) and the request still succeeds.
+* :func:`event` and :func:`in_project` build an :class:`AuditEvent` *before* the change; the
+  route hands it to the store method making the change, which appends it in the same
+  transaction only when something changed (a repeat of an idempotent call writes nothing).
+  So an audited change and its entry commit together or not at all.
 
 ``details`` must never carry a secret: callers pass ids, names, statuses and scopes only.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +23,6 @@ from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import Principal, ProjectRef
 
-log = logging.getLogger("rundial.collector.audit")
 OWNERS = web.AppKey("rundial_key_owners", dict)
 MAX_CACHED_OWNERS = 10_000
 
@@ -67,15 +64,10 @@ def event(who: Actor, action: str, target_kind: str, target_id: str, *,
                       orjson.dumps(details or {}).decode())
 
 
-async def record(request: web.Request, principal: Principal, action: str, target_kind: str,
-                 target_id: str, project: ProjectRef, details: dict[str, Any] | None = None
-                 ) -> None:
-    """Append an event about an already committed change in ``project`` (see module doc)."""
-    try:
-        who = await actor(request, principal)
-        await request.app[STORE].append_audit(event(
-            who, action, target_kind, target_id, workspace_id=project.workspace_id,
-            project_id=project.project_id, details=details))
-    except Exception:  # the change is committed: log loudly, never turn it into an error
-        log.exception("could not append audit event %s %s %s by key %s", action, target_kind,
-                      target_id, principal.key_id)
+async def in_project(request: web.Request, principal: Principal, action: str,
+                     target_kind: str, target_id: str, project: ProjectRef,
+                     details: dict[str, Any] | None = None) -> AuditEvent:
+    """An event by ``principal`` about ``target_id`` in ``project`` (see module doc)."""
+    return event(await actor(request, principal), action, target_kind, target_id,
+                 workspace_id=project.workspace_id, project_id=project.project_id,
+                 details=details)

@@ -38,6 +38,12 @@ async def _audit(conn: Conn, event: AuditEvent) -> None:
     await _run(conn, q.INSERT_AUDIT, *q.audit_values(event))
 
 
+async def audit_in_tx(conn: Conn, event: AuditEvent | None) -> None:
+    """Append ``event`` (when given) inside the caller's transaction."""
+    if event is not None:
+        await _audit(conn, event)
+
+
 async def _insert_key(conn: Conn, key: NewApiKey, now_ms: int) -> ApiKey:
     await _run(conn, INSERT_KEY, *key_insert_values(key, now_ms))
     row = await conn.fetchrow(numbered(q.KEY_BY_ID), key.key_id)

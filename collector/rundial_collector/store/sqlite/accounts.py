@@ -63,6 +63,12 @@ BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 """]
 
 
+def audit_in_tx(conn: sqlite3.Connection, event: AuditEvent | None) -> None:
+    """Append ``event`` (when given) inside the caller's write job: same transaction."""
+    if event is not None:
+        conn.execute(q.INSERT_AUDIT, q.audit_values(event))
+
+
 def _agent(conn: sqlite3.Connection, workspace_id: str, agent_id: str) -> Agent | None:
     row = conn.execute(q.AGENT_BY_ID, (workspace_id, agent_id)).fetchone()
     return q.agent_from_row(row) if row else None
