@@ -1,6 +1,7 @@
 """Credential login end to end against the real collector: the published rc1 CLI (its own venv)
 and ours each log in with ``auth login --credentials`` (password from ``RUNDIAL_PASSWORD``),
-use the stored ``rd_session`` for whoami and reads, and log out (v1 doc §8.2, §8.3, §10)."""
+use the stored ``rd_session`` for whoami and reads, and log out (v1 doc §8.2, §8.3, §10). Also
+rc1's agent and audit commands (§8.8)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.compat.conftest import run_rc1
-from tests.compat.test_rc1_cli import RC1_CLI
+from tests.compat.test_rc1_cli import RC1_CLI, rc1_cli
 from tests.helpers.collector_proc import CollectorProcess
 
 pytestmark = pytest.mark.compat
@@ -72,7 +73,9 @@ def test_credential_login_whoami_reads_and_logout(
         return _ours(collector_with_user, tmp_path, *flags, *args, password=password)
 
     refused = cli("auth", "login", "--credentials", "--email", EMAIL, password="wrong")
-    assert refused.returncode != 0 and PASSWORD not in refused.stderr + refused.stdout
+    assert refused.returncode == 2, refused.stderr[-2000:]  # a 401: exit 2 in both CLIs
+    assert "email or password" in refused.stderr
+    assert PASSWORD not in refused.stderr + refused.stdout
     login = _json(cli("auth", "login", "--credentials", "--email", EMAIL))
     assert login["ok"] is True and login["authMode"] == "credentials"
     assert login["whoami"]["principal"] == "user" and login["whoami"]["email"] == EMAIL
@@ -87,3 +90,36 @@ def test_credential_login_whoami_reads_and_logout(
     assert _json(cli("auth", "logout"))["ok"] is True
     assert cli("auth", "whoami").returncode != 0  # nothing stored any more
     assert PASSWORD not in collector_with_user.log_text()
+
+
+def test_rc1_agent_and_audit_commands(rc1_python: Path, shared_collector: CollectorProcess,
+                                      tmp_path: Path) -> None:
+    """rc1's ``auth agent …`` and ``auth audit list`` work against our routes unmodified."""
+    def call(*args: str) -> Any:
+        return rc1_cli(rc1_python, shared_collector, tmp_path, "--json", *args)
+    name = f"rc1-bot-{tmp_path.name[-8:]}"
+    call("auth", "agent", "create", "--name", name)
+    agents = [a for a in str_rows(call("auth", "agent", "list", "--status", "active"))
+              if a.get("name") == name]
+    assert len(agents) == 1 and agents[0]["agentId"].startswith("agt_")
+    agent_id = agents[0]["agentId"]
+    created = call("auth", "agent", "key", "create", "--agent", name)
+    assert agent_id in json.dumps(created)
+    keys = json.dumps(call("auth", "agent", "key", "list", "--agent", name))
+    assert agent_id in keys and "rdk_" not in keys
+    call("auth", "agent", "revoke", "--agent", agent_id)
+    audit = json.dumps(call("auth", "audit", "list", "--agent", agent_id))
+    assert "rdk_" not in audit
+    actions = json.dumps(call("auth", "audit", "list"))
+    assert "agent.revoke" in actions and "agent.create" in actions
+
+
+def str_rows(payload: Any) -> list[dict[str, Any]]:
+    """The agent rows of an rc1 ``auth agent list`` document, wherever it nests them."""
+    for key in ("agents", "result"):
+        value = payload.get(key)
+        if isinstance(value, dict):
+            value = value.get("agents")
+        if isinstance(value, list):
+            return [row for row in value if isinstance(row, dict)]
+    raise AssertionError(payload)

@@ -1,4 +1,4 @@
-"""Agents and agent-scoped API keys (v1 doc §8.8; docs/protocol.md §4.12). Workspace scoped;
+"""Agents and agent-scoped API keys (v1 doc §8.8; docs/protocol.md §8.2). Workspace scoped;
 every route needs ``admin`` on the whole workspace (403 otherwise, 404 for an unknown one).
 
 * ``POST …/workspaces/{ws}/agents`` ``{"name"}`` → 201 agent entry; 409 when an active agent

@@ -1,4 +1,4 @@
-"""The audit log, read-only (v1 doc §8.8; docs/protocol.md §4.12).
+"""The audit log, read-only (v1 doc §8.8; docs/protocol.md §8.3).
 
 ``GET /api/v1/workspaces/{ws}/audit?limit=50[&cursor][&agentId][&actorKind]`` → ``{"events":
 [...], "page"}``, newest first; needs ``admin`` on the whole workspace. A global admin also sees

@@ -1,4 +1,4 @@
-"""Credential login and logout (v1 doc §8.2, §8.3; docs/protocol.md §4.13).
+"""Credential login and logout (v1 doc §8.2, §8.3; docs/protocol.md §8.1).
 
 * ``POST /api/v1/auth/login/credentials`` ``{"email", "password"}``: verify the password
   against the stored scrypt hash (:mod:`rundial_collector.web.passwords`), store a session bound
@@ -90,7 +90,9 @@ async def login(request: web.Request) -> web.Response:
     stored = user.password_hash if user is not None else None
     if not await passwords.verify_in_thread(body.password, stored) or user is None:
         limiter.failed(pair, now)
-        raise errors.unauthorized(BAD_CREDENTIALS)
+        refused = errors.unauthorized(BAD_CREDENTIALS)
+        refused.hint = "check the email and password, or log in with an API key"
+        raise refused
     limiter.succeeded(pair)
     secret, expires_ms = await new_session(request, user.key_id)
     await write_or_429(request, request.app[STORE].append_audit(auditing.event(

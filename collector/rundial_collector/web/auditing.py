@@ -1,4 +1,4 @@
-"""Building and writing audit events (docs/protocol.md §4.12, docs/collector.md "Audit log").
+"""Building and writing audit events (docs/protocol.md §8.3, docs/collector.md "Audit log").
 
 * :func:`actor` names who acted: the user behind a credential session, the agent behind an
   agent key, else the API key (owners are looked up once per key and cached: they never change).
