@@ -30,7 +30,7 @@ from rundial_collector.web.storeops import write_or_429
 LIST_DEFAULT, LIST_MAX = 100, 1000
 FEATURES = ["runs", "resume", "metrics", "logs", "traces", "api-keys", "workspaces:create",
             "projects:create", "idempotency-key", "wide-metric-rows", "series-modes",
-            "export-csv"]
+            "export-csv", "agents", "audit", "credentials-login"]
 
 
 class CreateBody(msgspec.Struct):

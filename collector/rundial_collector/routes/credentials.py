@@ -25,8 +25,8 @@ from typing import Annotated
 import msgspec
 from aiohttp import web
 
-from rundial_collector.routes.ui_session import new_session
-from rundial_collector.web import auth, auditing, browser, errors, passwords
+from rundial_collector.routes.ui_session import end_session, new_session
+from rundial_collector.web import auditing, browser, errors, passwords
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.jsonbody import decode_body
 from rundial_collector.web.responses import json_response
@@ -107,14 +107,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     """End the ``rd_session`` session (store and client); 200 even without one."""
-    browser.require_same_origin(request, when_absent_ok=True)
-    secret = request.cookies.get(browser.CLI_SESSION_COOKIE)
-    if secret:
-        await write_or_429(request, request.app[STORE].delete_ui_session(auth.hash_key(secret)))
-        auth.forget_session(request.app, secret)
-    response = json_response(request, {"loggedOut": True})
-    browser.clear_session_cookie(response, request, browser.CLI_SESSION_COOKIE)
-    return response
+    return await end_session(request, browser.CLI_SESSION_COOKIE)
 
 
 async def _warm_dummy_hash(app: web.Application) -> None:
