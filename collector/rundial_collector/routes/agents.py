@@ -176,6 +176,7 @@ async def _key_project(request: web.Request, project_id: str | None, ws: Workspa
 
 
 def setup_routes(app: web.Application) -> None:
+    auditing.install(app)
     app.router.add_post(AGENTS_PATH, create_agent)
     app.router.add_get(AGENTS_PATH, list_agents)
     app.router.add_post(AGENTS_PATH + "/{agentId}/revoke", revoke_agent)

@@ -23,7 +23,6 @@ from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import Principal, ProjectRef
 
-OWNERS = web.AppKey("rundial_key_owners", dict)
 MAX_CACHED_OWNERS = 10_000
 
 
@@ -35,11 +34,17 @@ class Actor:
 
 
 SYSTEM = Actor("system", None)
+OWNERS = web.AppKey("rundial_key_owners", dict[str, Actor])
+
+
+def install(app: web.Application) -> None:
+    """Give ``app`` its key-owner cache (call before the app starts)."""
+    app[OWNERS] = {}
 
 
 async def actor(request: web.Request, principal: Principal) -> Actor:
     """The audit actor behind ``principal``."""
-    cache: dict[str, Actor] = request.app.setdefault(OWNERS, {})
+    cache = request.app.get(OWNERS) or {}  # an app without :func:`install` caches nothing
     found = cache.get(principal.key_id)
     if found is None:
         owner = await request.app[STORE].key_owner(principal.key_id)
