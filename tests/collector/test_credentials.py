@@ -99,13 +99,17 @@ def test_wrong_password_and_unknown_email_are_the_same_401(owner: CollectorProce
     assert_error(status, payload, 400, "INVALID_REQUEST", "password")
 
 
-def test_a_foreign_origin_is_refused(owner: CollectorProcess) -> None:
+def test_a_foreign_origin_is_refused_and_a_missing_one_accepted(owner: CollectorProcess) -> None:
     status, _, payload = _login(owner, origin="https://evil.example")
     assert_error(status, payload, 403, "FORBIDDEN")
     token = _cookie(_login(owner)[1])
     status, payload = _with_session(owner, "POST", f"{V1}/workspaces", token,
                                     {"slug": unique("ws")}, origin="https://evil.example")
     assert_error(status, payload, 403, "FORBIDDEN")
+    # The rc1 CLI sends no Origin outside login/logout: a session write without one works.
+    status, payload = _with_session(owner, "POST", f"{V1}/workspaces", token,
+                                    {"slug": unique("ws")})
+    assert status == 201, payload
 
 
 def test_logins_and_user_actions_are_audited_as_the_user(owner: CollectorProcess) -> None:
