@@ -15,21 +15,12 @@ from aiohttp import web
 
 from rundial_collector.web import errors
 
-WS = "/api/v1/workspaces/{ws}"
 # (method, path, what); remove an entry when its route gets a real handler.
 STUBS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/api/v1/evals/suites", "eval suites"),
     ("POST", "/api/v1/evals/runs", "eval runs"),
     ("POST", "/api/v1/evals/results", "eval results"),
     ("POST", "/api/v1/query/evals/diff", "eval diff"),
-    ("POST", WS + "/agents", "agents"),
-    ("GET", WS + "/agents", "agents"),
-    ("POST", WS + "/agents/{agentId}/revoke", "agents"),
-    ("POST", WS + "/agents/{agentId}/api-keys", "agent API keys"),
-    ("GET", WS + "/agents/{agentId}/api-keys", "agent API keys"),
-    ("GET", WS + "/audit", "the audit log"),
-    ("POST", "/api/v1/auth/login/credentials", "credential login (use an API key)"),
-    ("POST", "/api/v1/auth/logout", "session logout (API keys need no logout)"),
 )
 
 
