@@ -52,6 +52,7 @@ def test_a_wandb_training_script_records_everything(collector: CollectorProcess,
     run = wandb.init(config=args, name="wandb-e2e", tags=["shim"], job_type="train",
                      notes="from a W&B script", **env)
     wandb.config.update({"arch": {"layers": 2}})
+    run.tags = ("shim", "edited")  # W&B sends tag edits made after init
     wandb.define_metric("epoch")
     wandb.define_metric("val/*", step_metric="epoch", summary="min")
     for epoch in range(wandb.config.epochs):
@@ -77,8 +78,8 @@ def test_a_wandb_training_script_records_everything(collector: CollectorProcess,
     assert points["epoch"] == {2: 0, 5: 1, 8: 2} and points["val/loss"] == {2: 0.9, 5: 0.5, 8: 0.7}
 
     doc = _run_doc(collector, rid)
-    assert (doc["runName"], doc["tags"], doc["jobType"], doc["status"]) == (
-        "wandb-e2e", ["shim"], "train", "completed")
+    assert (doc["runName"], doc["tags"], doc["jobType"], doc["status"], doc["notes"]) == (
+        "wandb-e2e", ["shim", "edited"], "train", "completed", "from a W&B script")
     cfg = doc["config"]
     assert {k: cfg[k] for k in ("lr", "epochs", "arch.layers")} == {"lr": 0.01, "epochs": 3,
                                                                     "arch.layers": 2}

@@ -188,11 +188,17 @@ def test_an_uncaught_exception_sends_the_open_row_and_summary_then_fails_the_run
     assert sorted(row[0] for body in bodies for row in body.get("rows", [])) == [0, 1]
 
 
-def test_run_edits_after_init_stay_local_and_warn_at_the_callers_line() -> None:
-    run = make_run(Recorder())
+def test_name_notes_and_tags_are_run_edits_the_rest_stays_local_with_a_warning() -> None:
+    recorder = Recorder()
+    run = make_run(recorder)
+    run.name = "renamed"
+    run.notes = "tried a lower lr"
+    run.tags = ("a", "b")
+    assert recorder.edits == [{"runName": "renamed"}, {"notes": "tried a lower lr"},
+                              {"tags": ["a", "b"]}]
     with pytest.warns(RuntimeWarning, match="kept in this process only") as caught:
-        run.name = "renamed"
-    assert run.name == "renamed" and caught[0].filename == __file__
+        run.group = "g2"
+    assert run.group == "g2" and caught[0].filename == __file__
     with pytest.warns(RuntimeWarning, match="is below the current step") as caught:
         run.log({"a": 1}, step=3)
         run.log({"a": 1}, step=1)

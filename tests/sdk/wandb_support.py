@@ -10,7 +10,7 @@ from rundial.compat.wandb import Run
 
 
 class Recorder:
-    """Records ``log``, ``update_config``, ``log_artifact`` and ``log_text`` calls."""
+    """Records ``log``, ``update_config``, ``log_artifact``, ``log_text`` and run edits."""
 
     id, name, mode = "run_x", "x", "online"
 
@@ -19,6 +19,7 @@ class Recorder:
         self.config: list[Mapping[str, Any]] = []
         self.artifacts: list[tuple[str, dict[str, Any]]] = []
         self.lines: list[tuple[str, str]] = []
+        self.edits: list[dict[str, Any]] = []
 
     def log(self, row: Mapping[str, Any], step: int) -> bool:
         self.calls.append((step, dict(row)))
@@ -35,6 +36,9 @@ class Recorder:
     def log_text(self, message: str, level: str = "info") -> bool:
         self.lines.append((level, message))
         return True
+
+    def _update_meta(self, fields: Mapping[str, Any]) -> None:
+        self.edits.append(dict(fields))
 
     def finish(self) -> bool:
         return True

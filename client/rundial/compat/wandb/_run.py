@@ -34,7 +34,8 @@ from rundial.compat.wandb._history import Converted, OpenRow, checked_step, conv
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
 
 DOCS = "docs/wandb-compat.md"
-LOCAL_ONLY = frozenset({"name", "notes", "tags", "group", "job_type", "project", "entity"})
+EDITS = {"name": "runName", "notes": "notes", "tags": "tags"}  # attribute -> run edit field
+LOCAL_ONLY = frozenset({"group", "job_type", "project", "entity"})
 SUMMARY_INTERVAL_SECONDS = 30.0  # the summary is also sent at most this often while logging
 ALERT_LEVELS = ("INFO", "WARN", "ERROR")
 
@@ -64,12 +65,25 @@ class Run:
         self._watch: Any = None
         self.name: str | None = rd_run.name
         self._ready = True
+        if notes:
+            self._edit("notes", notes)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in LOCAL_ONLY and self.__dict__.get("_ready"):
-            self._warn(f"set:{name}", f"run.{name} = ... is kept in this process only: the "
-                       f"collector keeps the value the run started with (see {DOCS})")
+        if self.__dict__.get("_ready"):
+            if name in EDITS:
+                self._edit(name, value)
+            elif name in LOCAL_ONLY:
+                self._warn(f"set:{name}", f"run.{name} = ... is kept in this process only: the "
+                           f"collector keeps the value the run started with (see {DOCS})")
         object.__setattr__(self, name, value)
+
+    def _edit(self, name: str, value: Any) -> None:
+        """Name, notes and tags reach the collector as a run edit (``rd.Run._update_meta``:
+        queued, sent by the worker once the run is registered; a disabled run has none)."""
+        update = getattr(self._rd, "_update_meta", None)
+        if update is not None:
+            sent = [str(t) for t in value] if name == "tags" else str(value)
+            update({EDITS[name]: sent})
 
     # -- identity ----------------------------------------------------------------------------
     @property
