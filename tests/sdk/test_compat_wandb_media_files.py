@@ -100,6 +100,11 @@ def test_save_policies_run_dir_and_log_code(tmp_path: Path) -> None:
         str(tmp_path / "ckpt" / "a.pt"), str(tmp_path / "ckpt" / "b.pt")]
     run.save(str(tmp_path / "late.txt"))  # live: evaluated at the end
     (tmp_path / "late.txt").write_text("final")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "same.log").write_text("1")
+    (tmp_path / "logs" / "grows.log").write_text("1")
+    run.save(str(tmp_path / "logs" / "*.log"))  # live: uploaded now, and at the end if changed
+    (tmp_path / "logs" / "grows.log").write_text("12")
     Path(run.dir, "model.h5").write_bytes(b"m")
     with pytest.raises(ValueError, match="policy"):
         run.save("x", policy="sometimes")
@@ -112,10 +117,13 @@ def test_save_policies_run_dir_and_log_code(tmp_path: Path) -> None:
              recorder.artifacts]
     assert names == [("file-ckpt-a.pt", "run_file", "ckpt/a.pt"),
                      ("file-ckpt-b.pt", "run_file", "ckpt/b.pt"),
+                     ("file-grows.log", "run_file", "grows.log"),
+                     ("file-same.log", "run_file", "same.log"),
                      ("source-run_x", "code", None),
                      ("file-late.txt", "run_file", "late.txt"),
+                     ("file-grows.log", "run_file", "grows.log"),
                      ("file-model.h5", "run_file", "model.h5")]
-    code_dir = Path(recorder.artifacts[2][0])
+    code_dir = Path(recorder.artifacts[4][0])
     assert sorted(p.name for p in code_dir.rglob("*") if p.is_file()) == ["train.py"]
 
 

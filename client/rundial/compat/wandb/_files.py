@@ -6,9 +6,11 @@ Each matching file becomes an artifact named ``file-<path>`` (the path relative 
 ``run.log_artifact`` (non-blocking; uploaded by rundial's artifact worker).
 
 * ``policy="now"`` uploads the files matching now.
-* ``policy="live"`` (W&B's default) and ``"end"`` upload at the end of the run (``finish``,
-  leaving ``with``, or interpreter exit), the glob evaluated then, so the final content is
-  kept. rundial does not re-upload a file each time it changes, as W&B does for ``live``.
+* ``policy="end"`` uploads at the end of the run (``finish``, leaving ``with``, or interpreter
+  exit), the glob evaluated then, so the final content is kept.
+* ``policy="live"`` (W&B's default) does both: the files matching now at once, and at the end
+  the glob again, uploading files that are new or changed (size or modification time) since.
+  rundial does not watch files in between, as W&B does for ``live``.
 
 ``run.dir`` is a directory of the run's own (created on first use, under the system's temporary
 directory: ``rundial-wandb/<run id>/files``); every file in it at the end of the run is uploaded
@@ -55,6 +57,7 @@ class RunFiles:
     def __init__(self, rd_run: Any) -> None:
         self._rd = rd_run
         self._at_end: list[tuple[str, str | None, str]] = []
+        self._uploaded: dict[str, tuple[int, int]] = {}  # path -> (mtime ns, size) when queued
         self._home = Path(tempfile.gettempdir()) / "rundial-wandb" / str(rd_run.id)
         self._dir: Path | None = None
         self._code_calls = 0
@@ -104,25 +107,35 @@ class RunFiles:
             if not Path(pattern).is_relative_to(base):
                 raise ValueError(f"{glob_str!r} is not inside base_path {base_path!r}")
         matches = _matches(pattern, base_path)
-        if policy == "now":
+        if policy != "end":
             self._upload(matches, policy)
-        else:
+        if policy != "now":
             self._at_end.append((pattern, base_path, policy))
         return [path for path, _rel in matches]
 
     def at_end(self) -> None:
-        """Upload what ``live``/``end`` saves match now (once)."""
+        """Upload what ``live``/``end`` saves match now and was not queued as it is (once)."""
         pending, self._at_end = self._at_end, []
         seen: set[str] = set()
         for pattern, base_path, policy in pending:
             fresh = [m for m in _matches(pattern, base_path) if m[0] not in seen]
             seen.update(path for path, _rel in fresh)
-            self._upload(fresh, policy)
+            self._upload([m for m in fresh if self._uploaded.get(m[0]) != _version(m[0])], policy)
 
     def _upload(self, matches: list[tuple[str, str]], policy: str) -> None:
         for path, relative in matches:
+            self._uploaded[path] = _version(path)
             self._rd.log_artifact(path, name=artifact_name(relative), type="run_file",
                                   metadata={"path": relative, "policy": policy})
+
+
+def _version(path: str) -> tuple[int, int]:
+    """``(modification time ns, size)`` of a file, ``(-1, -1)`` when it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def _matches(pattern: str, base_path: str | None) -> list[tuple[str, str]]:
