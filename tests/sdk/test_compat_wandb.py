@@ -233,6 +233,8 @@ def test_unsupported_names_point_at_the_docs(opts: dict[str, Any]) -> None:
     run = wandb.init(project="p", **opts)
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
         run.log_artifact("x")
+    # code that probes for a feature (integrations do) sees it missing instead of crashing
+    assert not hasattr(wandb, "sweep") and getattr(run, "sweep_id", None) is None
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
         wandb.init(project="p", sync_tensorboard=True, reinit="create_new", **opts)
     assert wandb.login(key="k-123") is True and os.environ["RUNDIAL_API_KEY"] == "k-123"

@@ -17,7 +17,8 @@ from typing import Any
 
 from rundial.compat.wandb import _session
 from rundial.compat.wandb._media import EvalTable, Histogram, Image, Table
-from rundial.compat.wandb._run import DOCS, Run
+from rundial.compat.wandb._errors import DOCS, Unsupported
+from rundial.compat.wandb._run import Run
 from rundial.compat.wandb._session import finish, init
 from rundial.compat.wandb._summary import Metric
 
@@ -139,5 +140,5 @@ def __getattr__(name: str) -> Any:
         return getattr(_active(name), name)
     if name.startswith("_"):  # dunders and private submodules (imported on use)
         raise AttributeError(name)
-    raise NotImplementedError(f"wandb.{name} is not supported by rundial.compat.wandb; see "
-                              f"{DOCS} for the supported surface")
+    raise Unsupported(f"wandb.{name} is not supported by rundial.compat.wandb; see {DOCS} for the "
+                      "supported surface")

@@ -30,10 +30,10 @@ from urllib.parse import quote
 from rundial._warn import warn_user
 from rundial.compat.wandb import _files, _resume
 from rundial.compat.wandb._config import Config
+from rundial.compat.wandb._errors import DOCS, Unsupported
 from rundial.compat.wandb._history import Converted, OpenRow, checked_step, convert
 from rundial.compat.wandb._summary import Metric, Summary, make_metric
 
-DOCS = "docs/wandb-compat.md"
 EDITS = {"name": "runName", "notes": "notes", "tags": "tags"}  # attribute -> run edit field
 LOCAL_ONLY = frozenset({"group", "job_type", "project", "entity"})
 SUMMARY_INTERVAL_SECONDS = 30.0  # the summary is also sent at most this often while logging
@@ -149,8 +149,8 @@ class Run:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        raise NotImplementedError(f"wandb run.{name} is not supported by rundial.compat.wandb; "
-                                  f"see {DOCS} for the supported surface")
+        raise Unsupported(f"wandb run.{name} is not supported by rundial.compat.wandb; see {DOCS} "
+                          "for the supported surface")
 
     # -- logging ---------------------------------------------------------------------------------
     def log(self, data: Mapping[str, Any] | None = None, step: int | None = None,

@@ -40,7 +40,8 @@ from typing import Any
 import rundial
 from rundial._run.rank import detect_rank
 from rundial.compat.wandb._config import as_config_dict
-from rundial.compat.wandb._run import DOCS, Run
+from rundial.compat.wandb._errors import DOCS
+from rundial.compat.wandb._run import Run
 
 _MODES = {"online": "online", "run": "online", "shared": "online", "offline": "offline",
           "dryrun": "offline", "disabled": "disabled"}
