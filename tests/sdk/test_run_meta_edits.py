@@ -66,3 +66,18 @@ def test_a_refused_edit_is_counted_not_retried(make_run: MakeRun, double: Collec
     run._worker.cycle()
     assert patches(other) == [] and "named no workspace" in (run.diagnostics().last_error or "")
     run.finish(timeout_s=5.0)
+
+
+def test_notes_set_before_registration_are_a_patch_after_the_start(
+        make_run: MakeRun, double: CollectorDouble) -> None:
+    """runs/start has no notes field: notes set before registration stay pending and go out
+    as a run edit once the start answered (name and tags still ride on the start)."""
+    double.script["/runs/start"] = [STARTED]
+    run = make_run()
+    run._update_meta({"notes": "from a W&B script", "runName": "named"})
+    run._worker.cycle()
+    start = next(doc for _m, path, doc in double.calls if path.endswith("/runs/start"))
+    assert start["runName"] == "named" and "notes" not in start
+    assert run.finish(timeout_s=5.0)
+    assert patches(double) == [
+        ("/api/v1/workspaces/w%201/projects/p1/runs/run_test", {"notes": "from a W&B script"})]

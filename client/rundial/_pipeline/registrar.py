@@ -26,9 +26,10 @@ clears ``pending_config`` in one step under the lock, so a patch that arrives wh
 in flight stays pending and is sent as ``runs/{id}/config`` once the run is registered: every
 patch reaches the collector whatever the timing.
 
-Run metadata (name, tags; :meth:`Registrar.update_meta`, used by the import-swap shims) follows
-the same rule: merged into the document (so the start request and ``run.json`` carry it) and,
-once the run is registered, sent as a run edit (``PATCH …/runs/{runId}``, docs/protocol.md
+Run metadata (name, tags, notes; :meth:`Registrar.update_meta`, used by the import-swap shims)
+follows the same rule: merged into the document (so the start request and ``run.json`` carry
+the name and tags; notes are no start field and stay pending) and, once the run is registered,
+sent as a run edit (``PATCH …/runs/{runId}``, docs/protocol.md
 §4.9) to the workspace and project the start answer named. A refused edit is counted in
 ``last_error`` and not retried; an edit not yet sent when the process ends is not replayed.
 """
@@ -89,7 +90,7 @@ class Registrar:
             self._on_change()
 
     def update_meta(self, fields: dict[str, Any]) -> None:
-        """Set ``runName`` and/or ``tags`` (from any thread); sent whatever the timing."""
+        """Set ``runName``, ``tags`` and/or ``notes`` (from any thread); sent whatever the timing."""
         with self._lock:
             self.doc.update(fields)
             if self.state != SKIPPED:
@@ -114,7 +115,9 @@ class Registrar:
     def _register(self, transport: Transport, timeout: float) -> CallResult | None:
         with self._lock:  # the snapshot carries every patch so far; later ones stay pending
             doc = dict(self.doc)
-            self.pending_config, self.pending_meta = {}, {}
+            self.pending_config = {}
+            # name and tags ride on this start; notes (no start field) stay for the edit after it
+            self.pending_meta = {k: v for k, v in self.pending_meta.items() if k not in START_META}
         result = register(transport, self.api_key, doc, timeout, resume=self.resume)
         if result.ok or (result.status == 409 and self._own_earlier_start(result)):
             self.state = DONE
@@ -192,6 +195,9 @@ def resolve_target(transport: Transport, api_key: str | None, workspace: str, pr
         return CallResult(FATAL, result.status, "resolve-target answer has no projectId",
                           result.doc)
     return result
+
+
+START_META = frozenset({"runName", "tags"})  # run metadata that runs/start itself carries
 
 
 def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str, Any]:

@@ -312,8 +312,9 @@ class Run:
         return True
 
     def _update_meta(self, fields: Mapping[str, Any]) -> None:
-        """Set ``runName``/``tags`` after init (for the import-swap shims): in the start request
-        before registration, a run edit after it (``Registrar.update_meta``). No I/O here."""
+        """Set ``runName``/``tags``/``notes`` after init (for the import-swap shims): name and tags
+        in the start request before registration, a run edit after it (notes always as an edit;
+        ``Registrar.update_meta``). No I/O here."""
         self._worker.registrar.update_meta(dict(fields))
 
     @property
