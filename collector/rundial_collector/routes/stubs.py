@@ -18,10 +18,6 @@ from rundial_collector.web import errors
 WS = "/api/v1/workspaces/{ws}"
 # (method, path, what); remove an entry when its route gets a real handler.
 STUBS: tuple[tuple[str, str, str], ...] = (
-    ("POST", "/api/v1/evals/suites", "eval suites"),
-    ("POST", "/api/v1/evals/runs", "eval runs"),
-    ("POST", "/api/v1/evals/results", "eval results"),
-    ("POST", "/api/v1/query/evals/diff", "eval diff"),
     ("POST", WS + "/agents", "agents"),
     ("GET", WS + "/agents", "agents"),
     ("POST", WS + "/agents/{agentId}/revoke", "agents"),
