@@ -13,6 +13,7 @@ background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import Diagnostics
+from rundial._eval_suite import EVAL as eval, EvalNamespace, RundialEvalSuite
 from rundial._http.client import Client, RundialRequestError
 from rundial._http.transport import (HttpTransport, MockTransport, Request, Response, Transport,
                                      TransportError)
@@ -28,6 +29,7 @@ __all__ = [
     "ArtifactHandle",
     "Client",
     "Diagnostics",
+    "EvalNamespace",
     "HttpTransport",
     "Image",
     "MockTransport",
@@ -36,6 +38,7 @@ __all__ = [
     "Request",
     "Response",
     "Run",
+    "RundialEvalSuite",
     "RundialRequestError",
     "Settings",
     "Span",
@@ -43,6 +46,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "checkpoint",
+    "eval",
     "init",
     "replay_spool",
 ]

@@ -31,6 +31,7 @@ from typing import Any, Self
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
+from rundial._eval_rows import log_eval_result
 from rundial._http.transport import Transport
 from rundial._producers.trace import Span
 from rundial._run import exit, fork
@@ -207,6 +208,18 @@ class Run:
         """Queue a finished ``tool`` span ``tool:<name>`` (child of the open span); True."""
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
+
+    def log_eval_result(self, eval_run_id: str, example_id: str, *, scores: Mapping[str, Any],
+                        passed: Mapping[str, bool] | bool | None = None, trace: Any = None,
+                        evidence: Mapping[str, Any] | None = None,
+                        meta: Mapping[str, Any] | None = None) -> bool:
+        """Queue one result row per scorer of ``scores`` for eval run ``eval_run_id``; True.
+        Never does I/O; inside an open span the rows wait for it to end. ``TypeError`` or
+        ``ValueError`` for an unusable argument (see ``_eval_rows``)."""
+        events = self._events
+        return log_eval_result(events.tracer.current(), events.held, self._push, eval_run_id,
+                               example_id, scores=scores, passed=passed, trace=trace,
+                               evidence=evidence, meta=meta)
 
     # -- artifacts (see _run.artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,

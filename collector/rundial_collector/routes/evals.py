@@ -12,7 +12,8 @@
   "rejected", "errors"?}``. A row repeating an (example, scorer) key replaces the stored one,
   so at-least-once re-sends are harmless. Results for an eval run this collector has not seen
   are kept under the body's project (v1 doc §5.1); for an eval run of another project, 409.
-  Needs ``evals:write``.
+  Needs ``evals:write``. Extension: ``workspace`` + ``project`` slugs may name the project
+  instead of ``projectId`` (as on the other ingest bodies, docs/protocol.md §4.7).
 
 The read routes live in :mod:`rundial_collector.routes.evals_query`.
 """
@@ -84,18 +85,23 @@ class EvalRunBody(msgspec.Struct):
 
 
 class ResultsBody(msgspec.Struct):
-    projectId: Ref
     evalRunId: RunId
     rows: Annotated[list[Any], msgspec.Meta(max_length=MAX_ROWS)]
+    projectId: Ref | None = None
+    workspace: Ref | None = None
+    project: Ref | None = None
 
 
-async def writable_project(request: web.Request, principal: Principal, project_id: str,
-                           org_id: str | None, scopes: frozenset[str]) -> ProjectRef:
-    """The body's project, which the key must hold one of ``scopes`` on; 404 for an
-    ``orgId`` other than this collector's."""
+async def writable_project(request: web.Request, principal: Principal, project_id: str | None,
+                           org_id: str | None, scopes: frozenset[str], *,
+                           workspace: str | None = None, project_slug: str | None = None
+                           ) -> ProjectRef:
+    """The body's project (``projectId``, else ``workspace`` + ``project`` slugs), which the
+    key must hold one of ``scopes`` on; 404 for an ``orgId`` other than this collector's."""
     if org_id is not None and org_id != ORG_ID:
         raise errors.not_found(f"organisation {org_id} is not this collector's ({ORG_ID})")
-    project = await auth.resolve_project(request, principal, project_id=project_id)
+    project = await auth.resolve_project(request, principal, project_id=project_id,
+                                         workspace=workspace, project=project_slug)
     principal.require_any(scopes, project)
     return project
 
@@ -205,7 +211,8 @@ async def ingest_results(request: web.Request) -> web.Response:
     principal = await auth.authenticate(request)
     body = await decode_body(request, ResultsBody)
     project = await writable_project(request, principal, body.projectId, None,
-                                     frozenset({"evals:write"}))
+                                     frozenset({"evals:write"}), workspace=body.workspace,
+                                     project_slug=body.project)
     store = request.app[STORE]
     known = await store.get_eval_run(body.evalRunId)
     if known is not None and known.project_id != project.project_id:
