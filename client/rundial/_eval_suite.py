@@ -59,7 +59,7 @@ def dataset_payload(dataset: Mapping[str, Any] | str, dataset_name: str | None,
 
 
 def scorers_payload(scorers: Sequence[str | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The suite's ``scorers``: names, or mappings with ``name`` and optional ``kind``/``config``."""
+    """The suite's ``scorers``: names, or mappings with ``name`` (``kind``, ``config`` optional)."""
     if isinstance(scorers, (str, bytes)) or not isinstance(scorers, Sequence) or not scorers:
         raise ValueError("scorers must be a non-empty list of scorer names or mappings")
     out: list[dict[str, Any]] = []

@@ -144,6 +144,7 @@ def test_bad_rows_are_rejected_one_by_one(shared_collector: CollectorProcess) ->
     ("evals/results", {"projectId": "P", "evalRunId": "e", "rows": {}}, 400,
      "INVALID_REQUEST", "rows"),
     ("evals/results", {"projectId": "P", "rows": []}, 400, "INVALID_REQUEST", "evalRunId"),
+    ("evals/results", {"evalRunId": "e", "rows": []}, 400, "INVALID_REQUEST", "projectId"),
     ("query/evals/diff", {"projectId": "P", "baselineEvalRunId": "nope",
                           "candidateEvalRunId": "nope2"}, 404, "NOT_FOUND",
      "baselineEvalRunId"),
