@@ -13,7 +13,7 @@ background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import Diagnostics
-from rundial._eval_suite import EVAL as eval, EvalNamespace, RundialEvalSuite
+from rundial._eval.suite import EVAL as eval, EvalNamespace, RundialEvalSuite
 from rundial._http.client import Client, RundialRequestError
 from rundial._http.transport import (HttpTransport, MockTransport, Request, Response, Transport,
                                      TransportError)

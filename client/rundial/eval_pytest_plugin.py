@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from rundial._config import build_settings
-from rundial._eval_rows import MAX_EXAMPLE_ID_CHARS
+from rundial._wire.evals import MAX_EXAMPLE_ID_CHARS
 from rundial._run.init import batch_header, run_document
 from rundial._run.run import Run
 

@@ -9,7 +9,7 @@ delivery) and its bounds. :class:`RunEvents` holds them; :class:`rundial.Run`'s 
   that ended ``with run:``) are queued at once;
 * spans (``run.trace``/``run.tool_call``) are queued when they end — after their evidence
   uploads when they carry values over 16 KiB (``_producers.evidence``); eval result rows
-  logged inside a span are queued right after it (``_eval_rows``);
+  logged inside a span are queued right after it (``_run.evals``);
 * console lines (``capture_console=True``) are queued only while the queue is below capacity:
   a flood of output is dropped and counted (``dropped_log_lines_queue_full``) instead of
   evicting metric rows;
@@ -30,11 +30,11 @@ from typing import Any
 
 from rundial._config import Settings
 from rundial._diagnostics import REASON_QUEUE_FULL, Counters
-from rundial._eval_rows import HeldResults
 from rundial._producers.console import ConsoleCapture
 from rundial._producers.evidence import BlobUploader, EvidenceUploads
 from rundial._producers.sysmetrics import SystemSampler
 from rundial._producers.trace import Tracer
+from rundial._run.evals import HeldResults
 from rundial._run.validate import as_time_ms
 from rundial._wire.logs import LEVELS, cut_tail, level_of
 

@@ -31,12 +31,12 @@ from typing import Any, Self
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
-from rundial._eval_rows import log_eval_result
 from rundial._http.transport import Transport
 from rundial._producers.trace import Span
 from rundial._run import exit, fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
+from rundial._run.evals import log_eval_result
 from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
@@ -215,7 +215,7 @@ class Run:
                         meta: Mapping[str, Any] | None = None) -> bool:
         """Queue one result row per scorer of ``scores`` for eval run ``eval_run_id``; True.
         Never does I/O; inside an open span the rows wait for it to end. ``TypeError`` or
-        ``ValueError`` for an unusable argument (see ``_eval_rows``)."""
+        ``ValueError`` for an unusable argument (see ``_run.evals``)."""
         events = self._events
         return log_eval_result(events.tracer.current(), events.held, self._push, eval_run_id,
                                example_id, scores=scores, passed=passed, trace=trace,

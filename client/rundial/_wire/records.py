@@ -3,16 +3,18 @@
 **One queue, told apart by type.** ``run.log`` appends plain tuples ``(step, ts_ms, values)``
 (its hot path is unchanged); the other producers append their own types: :class:`SystemRow`
 (a tuple subclass) for system samples, lists ``[ts_ms, level, message, truncated]`` for log
-lines and ended :class:`~rundial._producers.trace.Span` objects. The worker checks
+lines, ended :class:`~rundial._producers.trace.Span` objects and eval result rows
+(:class:`~rundial._wire.evals.EvalRow`). The worker checks
 ``set(map(type, …))`` once per drain (a C-level pass) and only splits when something else than
 metric rows is queued.
 
 **Kinds travel in the batch id.** A batch id is its Idempotency-Key and part of its spool file
 name, so a spooled body's route is known from its name alone — in this process, in a later one
 replaying the spool and in ``rundial-spool``: metric batches keep a bare uuid4 hex (older spools
-replay unchanged), log batches are ``log_<hex>``, span batches ``span_<hex>``, eval result batches ``eval_<hex>``; the halves of a
-split batch (``<id>-0``) keep the prefix. All kinds share the writer's one FIFO spool queue, so
-batches are delivered in the order they were drained (per drain: metrics, system, logs, spans).
+replay unchanged), log batches are ``log_<hex>``, span batches ``span_<hex>``, eval result
+batches ``eval_<hex>``; the halves of a split batch (``<id>-0``) keep the prefix. All kinds share
+the writer's one FIFO spool queue, so batches are delivered in the order they were drained (per
+drain: metrics, system, logs, spans, eval rows).
 
 **Log and span bodies** (docs/protocol.md §4.7) carry the target once, like wide metric rows:
 ``{"projectId" | "workspace"+"project", "runId", "rank"?, "writerId", "seq", "lines": [...]}``
@@ -27,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from rundial._eval_rows import EvalRow
+from rundial._wire.evals import EvalRow
 from rundial._wire.batch import Batch, gzip_bytes, new_batch_id
 
 METRICS, LOGS, SPANS, EVALS = "metrics", "logs", "spans", "evals"

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rundial._config import Settings, build_settings
-from rundial._eval_run import (RundialEvalRun, backing_run, post_json, required_text)
+from rundial._eval.run import RundialEvalRun, backing_run, post_json, required_text
 from rundial._http.transport import Transport
 from rundial._run.noop import NoopRun
 from rundial._run.runconfig import flatten_config
@@ -95,7 +95,7 @@ class RundialEvalSuite:
 
     def run(self, *, config: Mapping[str, Any] | None = None, run_id: str | None = None,
             eval_run_id: str | None = None) -> RundialEvalRun:
-        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval_run`)."""
+        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval.run`)."""
         if self._settings.mode == "disabled":
             local_id = eval_run_id or "evr_" + uuid.uuid4().hex
             noop = NoopRun(run_id or "run_" + uuid.uuid4().hex, state="disabled",
