@@ -51,6 +51,7 @@ def diff(proc: CollectorProcess, target: Target, base: str, cand: str, **extra: 
     return call(proc, "POST", f"{V1}/query/evals/diff", body)
 
 
+@pytest.mark.both_stores
 def test_suite_and_eval_run_create_the_backing_run(store_backend: str,
                                                     collector: CollectorProcess) -> None:
     target = new_target(collector)
@@ -70,6 +71,16 @@ def test_suite_and_eval_run_create_the_backing_run(store_backend: str,
     assert status == 200 and repeat["evalRun"]["runId"] == run_id
     status, minted = eval_run(collector, target, suite_id)
     assert status == 201 and minted["evalRun"]["runId"] != run_id
+    other = minted["evalRun"]["evalRunId"]
+    status, reply = results(collector, target, "evr-a", [row("e", "exact", 1, True)],
+                            gzip_body=True)
+    assert (status, reply["accepted"]) == (202, 1), reply
+    results(collector, target, other, [row("e", "exact", 0.5, False)])
+    status, page = diff(collector, target, "evr-a", other)
+    assert status == 200 and page["rows"] == [{
+        "exampleId": "e", "scorer": "exact", "baselineScore": 1.0, "candidateScore": 0.5,
+        "delta": -0.5, "baselinePassed": True, "candidatePassed": False, "regressed": True,
+        "change": "regressed"}]
 
 
 def test_results_are_idempotent_and_diffed_regressions_first(
@@ -190,3 +201,22 @@ def test_scopes_are_checked(shared_collector: CollectorProcess) -> None:
     assert_error(*call(proc, "POST", f"{V1}/evals/suites", body, key=reader), 403, "FORBIDDEN")
     status, _ = call(proc, "POST", f"{V1}/evals/suites", body, key=writer)
     assert status == 201
+
+
+def test_backing_run_rules(shared_collector: CollectorProcess) -> None:
+    """A given runId of a training run, or of a finished run, cannot back an eval run (409)."""
+    proc = shared_collector
+    target = new_target(proc)
+    suite_id = suite(proc, target)["suite"]["suiteId"]
+    training = unique("run")
+    status, _ = call(proc, "POST", f"{V1}/runs/start", {
+        "projectId": target.project_id, "runId": training, "kind": "training"})
+    assert status == 201
+    assert_error(*eval_run(proc, target, suite_id, runId=training), 409, "CONFLICT", "runId")
+    status, made = eval_run(proc, target, suite_id)
+    backing = made["evalRun"]["runId"]
+    status, _ = call(proc, "POST", f"{V1}/runs/{backing}/status", {"status": "completed"})
+    assert status == 200
+    assert_error(*eval_run(proc, target, suite_id, runId=backing), 409, "CONFLICT")
+    status, again = eval_run(proc, target, suite_id, evalRunId=made["evalRun"]["evalRunId"])
+    assert status == 200 and again["evalRun"]["runId"] == backing  # the existing eval run

@@ -34,15 +34,15 @@ from rundial_collector.live import hub  # live: publish after commit
 from rundial_collector.routes import evals_query
 from rundial_collector.routes.runs import Config, RunId, checked_config
 from rundial_collector.routes.runs_read import run_entry
-from rundial_collector.store.control_base import RunStart
-from rundial_collector.store.evals_base import EvalRun, EvalSuite
+from rundial_collector.store.control_base import Run, RunStart
+from rundial_collector.store.evals_base import EvalRun, EvalSuite, check_eval_run
 from rundial_collector.web import auth, errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import ORG_ID, WRITE_SCOPES, Principal, ProjectRef
 from rundial_collector.web.intbounds import json_int_problem
 from rundial_collector.web.jsonbody import decode_body
 from rundial_collector.web.responses import json_response
-from rundial_collector.web.storeops import now_ms, write_or_429
+from rundial_collector.web.storeops import now_ms, store_errors, write_or_429
 
 SCORER_CONFIG_MAX_BYTES = 16 * 1024
 MAX_SCORERS = 256
@@ -175,21 +175,40 @@ async def create_eval_run(request: web.Request) -> web.Response:
     if suite is None or suite.project_id != project.project_id:
         raise errors.not_found(f"eval suite {body.suiteId} was not found in "
                                f"{project.workspace_slug}/{project.project_slug}")
-    eval_run_id = body.evalRunId or "evr_" + uuid.uuid4().hex
+    existing = await store.get_eval_run(body.evalRunId) if body.evalRunId else None
+    if existing is not None:
+        return await _existing_eval_run(request, existing, suite.suite_id, project)
     now = now_ms()
     start = RunStart(run_id=_backing_run_id(body), run_id_given=True,
                      project_id=project.project_id, kind="eval", resume="allow",
                      name=suite.name, config=config)
-    existing = await store.get_eval_run(eval_run_id)
-    if existing is not None and existing.project_id == project.project_id:
-        start = RunStart(existing.run_id, True, project.project_id, "eval", "allow")
     run, _ = await write_or_429(request, store.start_run(start, now))
     if run.kind != "eval":
         raise errors.conflict(f"run {run.run_id} is a {run.kind} run, not an eval run", "runId")
-    wanted = EvalRun(eval_run_id, project.project_id, suite.suite_id, run.run_id,
-                     orjson.dumps(config).decode(), now)
+    wanted = EvalRun(body.evalRunId or "evr_" + uuid.uuid4().hex, project.project_id,
+                     suite.suite_id, run.run_id, orjson.dumps(config).decode(), now)
     eval_run, created = await write_or_429(request, store.create_eval_run(wanted))
     hub.publish_run(request.app, run)  # live: publish after commit
+    return _eval_run_reply(request, eval_run, run, project, created)
+
+
+async def _existing_eval_run(request: web.Request, eval_run: EvalRun, suite_id: str,
+                             project: ProjectRef) -> web.Response:
+    """200 with a repeated ``evalRunId`` of this project and suite (its backing run as it is
+    now, finished or not); 409 for another project's or suite's."""
+    wanted = EvalRun(eval_run.eval_run_id, project.project_id, suite_id, eval_run.run_id, "{}",
+                     0)
+    with store_errors():
+        check_eval_run(eval_run, wanted)
+    run = await request.app[STORE].get_run(eval_run.run_id)
+    if run is None:
+        raise errors.conflict(f"the backing run {eval_run.run_id} of eval run "
+                              f"{eval_run.eval_run_id} was deleted", "evalRunId")
+    return _eval_run_reply(request, eval_run, run, project, False)
+
+
+def _eval_run_reply(request: web.Request, eval_run: EvalRun, run: Run, project: ProjectRef,
+                    created: bool) -> web.Response:
     payload = {"evalRunId": eval_run.eval_run_id, "runId": eval_run.run_id,
                "suiteId": eval_run.suite_id, "projectId": eval_run.project_id,
                "kind": "eval", "status": run.status, "config": orjson.loads(eval_run.config_json),

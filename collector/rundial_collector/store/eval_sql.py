@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rundial_collector.store.control_base import StoreConflict
 from rundial_collector.store.evals_base import (EvalDiffCounts, EvalDiffQuery, EvalDiffRow,
                                                 EvalResult, EvalRun, EvalSuite)
 
@@ -139,19 +138,3 @@ def _float(value: Any) -> float | None:
 def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
-
-def check_suite(stored: EvalSuite, wanted: EvalSuite) -> None:
-    """:class:`StoreConflict` unless an existing suite is of the wanted project."""
-    if stored.project_id != wanted.project_id:
-        raise StoreConflict(f"eval suite {stored.suite_id} belongs to another project",
-                            "suiteId")
-
-
-def check_eval_run(stored: EvalRun, wanted: EvalRun) -> None:
-    """:class:`StoreConflict` unless an existing eval run is of the wanted project and suite."""
-    if stored.project_id != wanted.project_id:
-        raise StoreConflict(f"eval run {stored.eval_run_id} belongs to another project",
-                            "evalRunId")
-    if stored.suite_id != wanted.suite_id:
-        raise StoreConflict(f"eval run {stored.eval_run_id} belongs to suite {stored.suite_id}",
-                            "evalRunId")

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rundial_collector.store.control_base import StoreConflict
+
 
 @dataclass(frozen=True)
 class EvalSuite:
@@ -105,6 +107,23 @@ class EvalDiffCounts:
     improved: int
     added: int
     removed: int
+
+
+def check_suite(stored: EvalSuite, wanted: EvalSuite) -> None:
+    """:class:`StoreConflict` unless an existing suite is of the wanted project."""
+    if stored.project_id != wanted.project_id:
+        raise StoreConflict(f"eval suite {stored.suite_id} belongs to another project",
+                            "suiteId")
+
+
+def check_eval_run(stored: EvalRun, wanted: EvalRun) -> None:
+    """:class:`StoreConflict` unless an existing eval run is of the wanted project and suite."""
+    if stored.project_id != wanted.project_id:
+        raise StoreConflict(f"eval run {stored.eval_run_id} belongs to another project",
+                            "evalRunId")
+    if stored.suite_id != wanted.suite_id:
+        raise StoreConflict(f"eval run {stored.eval_run_id} belongs to suite {stored.suite_id}",
+                            "evalRunId")
 
 
 class EvalStore(Protocol):

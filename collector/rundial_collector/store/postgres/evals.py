@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 from rundial_collector.store.control_sql import numbered
 from rundial_collector.store.eval_sql import (INSERT_RUN, INSERT_SUITE, SELECT_RUN,
-                                              SELECT_SUITE, UPSERT_RESULT, check_eval_run,
-                                              check_suite, diff_counts, diff_counts_sql,
-                                              diff_page_sql, diff_row, page_of,
+                                              SELECT_SUITE, UPSERT_RESULT, diff_counts,
+                                              diff_counts_sql, diff_page_sql, diff_row, page_of,
                                               result_from_row, result_values, results_page_sql,
                                               run_from_row, run_values, suite_from_row,
                                               suite_values)
 from rundial_collector.store.evals_base import (EvalDiffCounts, EvalDiffQuery, EvalDiffRow,
-                                                EvalResult, EvalRun, EvalSuite)
+                                                EvalResult, EvalRun, EvalSuite,
+                                                check_eval_run, check_suite)
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 
 _INSERTED = " RETURNING 1"

@@ -11,14 +11,14 @@ import sqlite3
 from collections.abc import Sequence
 
 from rundial_collector.store.eval_sql import (INSERT_RUN, INSERT_SUITE, SELECT_RUN,
-                                              SELECT_SUITE, UPSERT_RESULT, check_eval_run,
-                                              check_suite, diff_counts,
+                                              SELECT_SUITE, UPSERT_RESULT, diff_counts,
                                               diff_counts_sql, diff_page_sql, diff_row,
                                               page_of, result_from_row, result_values,
                                               results_page_sql, run_from_row, run_values,
                                               suite_from_row, suite_values)
 from rundial_collector.store.evals_base import (EvalDiffCounts, EvalDiffQuery, EvalDiffRow,
-                                                EvalResult, EvalRun, EvalSuite)
+                                                EvalResult, EvalRun, EvalSuite,
+                                                check_eval_run, check_suite)
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 
 EVAL_SCHEMA: list[str] = ["""
