@@ -18,11 +18,12 @@ override both forms).
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rundial._config import Settings, build_settings
+from rundial._config import Settings, build_settings, resolve_target
 from rundial._eval.run import RundialEvalRun, backing_run, post_json, required_text
 from rundial._http.transport import Transport
 from rundial._run.noop import NoopRun
@@ -148,11 +149,17 @@ class EvalNamespace:
         data, scorer_list = dataset_payload(dataset, dataset_name, dataset_version), \
             scorers_payload(scorers)
         transport = client_options.pop("transport", None)
-        settings = build_settings({"project": project_id or project, "workspace": workspace,
-                                   "endpoint": endpoint, "api_key": api_key, "mode": mode,
-                                   **client_options})
-        if settings.mode == "offline":
+        target = resolve_target(endpoint, api_key, workspace, project)
+        chosen_mode = mode or os.environ.get("RUNDIAL_MODE") or "online"
+        if chosen_mode == "offline":
             raise ValueError("rd.eval.suite needs the collector: mode='offline' is not supported")
+        if project_id is None and not (target["workspace"] and target["project"]) and (
+                chosen_mode != "disabled"):
+            raise ValueError("rd.eval.suite needs workspace= and project= (or RUNDIAL_WORKSPACE "
+                             "and RUNDIAL_PROJECT), or project_id=")
+        settings = build_settings({"project": project_id or target["project"],
+                                   "workspace": target["workspace"], "endpoint": endpoint,
+                                   "api_key": api_key, "mode": mode, **client_options})
         if settings.mode == "disabled":
             local = {"suiteId": suite_id or "evs_" + uuid.uuid4().hex, "name": name}
             return RundialEvalSuite(settings=settings, project_id=str(settings.project or ""),
@@ -177,12 +184,9 @@ class EvalNamespace:
     def _resolve(settings: Settings, transport: Transport | None, org_id: str | None,
                  project_id: str | None) -> tuple[str | None, str]:
         """(org id, project id): ``project_id`` alone is used as given; else the workspace and
-        project are resolved (``ValueError`` when either is missing)."""
+        project (both present: checked by the caller) are resolved."""
         if project_id is not None:
             return org_id, project_id
-        if not settings.workspace or not settings.project:
-            raise ValueError("rd.eval.suite needs workspace= and project= (or RUNDIAL_WORKSPACE "
-                             "and RUNDIAL_PROJECT), or project_id=")
         target = post_json(settings, transport, "/api/v1/runs/resolve-target",
                            {"workspace": settings.workspace, "project": settings.project},
                            "resolve-target")
