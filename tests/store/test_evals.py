@@ -4,6 +4,8 @@ nothing), and the diff pages regressions first with counts over the whole diff."
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from rundial_collector.store.base import Store
@@ -116,3 +118,25 @@ async def test_diff_of_unknown_eval_runs_is_empty(store: Store) -> None:
     pid = (await _project(store)).project_id
     rows, more, counts = await store.diff_eval_runs(EvalDiffQuery(pid, "x", "y", 10))
     assert (rows, more, counts.total, counts.regressed) == ([], False, 0, 0)
+
+
+async def test_two_stores_racing_create_one_suite_and_eval_run(store: Store,
+                                                               peer_store: Store) -> None:
+    """Two collectors (two stores on one database) creating the same suite and eval run at
+    once: exactly one creates each, both answer the same row, no database error (a 500)."""
+    pid = (await _project(store)).project_id
+    await store.start_run(RunStart("run_race", True, pid, "eval", "allow"), 1000)
+    for i in range(8):
+        suite = _suite(pid, f"evs_race{i}")
+        made = await asyncio.gather(store.create_eval_suite(suite),
+                                    peer_store.create_eval_suite(suite))
+        assert sorted(created for _, created in made) == [False, True]
+        assert made[0][0] == made[1][0] == suite
+        eval_run = EvalRun(f"evr_race{i}", pid, suite.suite_id, "run_race", "{}", 1000)
+        runs = await asyncio.gather(store.create_eval_run(eval_run),
+                                    peer_store.create_eval_run(eval_run))
+        assert sorted(created for _, created in runs) == [False, True]
+        rows = [_row(pid, f"evr_race{i}", "e", "s", float(i), True, accepted_ms=i)]
+        await asyncio.gather(store.ingest_eval_results(rows), peer_store.ingest_eval_results(rows))
+        page, _ = await peer_store.eval_results_page(pid, f"evr_race{i}", None, 10)
+        assert [(r.example_id, r.score) for r in page] == [("e", float(i))]
