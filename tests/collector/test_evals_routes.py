@@ -144,6 +144,8 @@ def test_bad_rows_are_rejected_one_by_one(shared_collector: CollectorProcess) ->
     ("evals/suites", {"projectId": "P", "name": "n", "dataset": DATASET,
                       "scorers": [{"name": "s"}, {"name": "s"}]}, 400, "INVALID_REQUEST",
      "scorers[1].name"),
+    ("evals/suites", {"projectId": "P", "name": "  ", "dataset": DATASET,
+                      "scorers": [{"name": "s"}]}, 400, "INVALID_REQUEST", "name"),
     ("evals/suites", {"projectId": "P", "name": "n", "dataset": DATASET, "orgId": "org_x",
                       "scorers": [{"name": "s"}]}, 404, "NOT_FOUND", None),
     ("evals/suites", {"projectId": "prj_nope", "name": "n", "dataset": DATASET,

@@ -112,6 +112,8 @@ async def create_suite(request: web.Request) -> web.Response:
     body = await decode_body(request, SuiteBody)
     project = await writable_project(request, principal, body.projectId, body.orgId,
                                      WRITE_SCOPES)
+    if not body.name.strip():
+        raise errors.invalid("name must not be blank", "name")
     wanted = EvalSuite(
         suite_id=body.suiteId or "evs_" + uuid.uuid4().hex, project_id=project.project_id,
         name=body.name.strip(), dataset_id=_dataset_id(project.project_id, body.dataset),
