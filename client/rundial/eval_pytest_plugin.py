@@ -12,7 +12,9 @@ worker through the spool (``RUNDIAL_SPOOL_DIR``), to ``RUNDIAL_ENDPOINT`` with
 ``RUNDIAL_API_KEY``. At the end of the session the plugin waits up to
 :data:`FLUSH_TIMEOUT_SECONDS` for delivery; what is not delivered by then stays in the spool
 and is sent by the next process using it. A node id over 256 characters cannot be an example
-id: that test is skipped with a warning, and the session never fails because of the plugin.
+id: that test is skipped with a warning. Settings or ids the SDK refuses (a run id with ``/``,
+a scorer over 128 characters) disable the plugin or skip the result with a warning: the session
+never fails because of the plugin.
 """
 
 from __future__ import annotations
@@ -50,9 +52,14 @@ def _configured() -> tuple[Run, str, str] | None:
     if project_id is None or run_id is None or eval_run_id is None:
         _state["off"] = True
         return None
-    settings = dataclasses.replace(
-        build_settings({"project": project_id, "run_id": run_id, "kind": "eval",
-                        "system_metrics": False, "handle_sigterm": False}), workspace=None)
+    try:
+        settings = dataclasses.replace(
+            build_settings({"project": project_id, "run_id": run_id, "kind": "eval",
+                            "system_metrics": False, "handle_sigterm": False}), workspace=None)
+    except (TypeError, ValueError) as exc:
+        warnings.warn(f"rundial: eval plugin disabled: {exc}", stacklevel=1)
+        _state["off"] = True
+        return None
     doc = run_document(settings, run_id, "allow")
     run = Run(settings, doc, batch_header(settings, run_id, 0), registering=False)
     _state.update(run=run, eval_run_id=eval_run_id,
@@ -78,8 +85,12 @@ def pytest_runtest_call(item: Any) -> Generator[None, Any, None]:
                       f"as an eval result: {item.nodeid[:80]}...", stacklevel=1)
         return
     passed = excinfo is None
-    run.log_eval_result(eval_run_id, item.nodeid, scores={scorer: 1.0 if passed else 0.0},
-                        passed={scorer: passed}, trace=span, meta={"pytestWhen": "call"})
+    try:
+        run.log_eval_result(eval_run_id, item.nodeid, scores={scorer: 1.0 if passed else 0.0},
+                            passed={scorer: passed}, trace=span, meta={"pytestWhen": "call"})
+    except (TypeError, ValueError) as exc:  # e.g. an eval run id or scorer the SDK refuses
+        warnings.warn(f"rundial: eval result of {item.nodeid[:80]} not logged: {exc}",
+                      stacklevel=1)
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:

@@ -137,3 +137,22 @@ def test_pytest_plugin_logs_one_result_per_test(sdk_env: CollectorProcess,
                         f"{eval_run.run.run_id}")
     assert details["status"] == "running"  # the plugin never ends the run
     assert eval_run.complete(timeout_seconds=5)
+
+
+@pytest.mark.parametrize(("extra", "warning"), [
+    ({"RUNDIAL_RUN_ID": "a/b"}, "eval plugin disabled"),
+    ({"RUNDIAL_EVAL_SCORER": "s" * 129}, "not logged"),
+])
+def test_pytest_plugin_never_fails_the_session(tmp_path: Path, extra: dict[str, str],
+                                               warning: str) -> None:
+    """Ids or settings the SDK refuses only warn; the tests' own outcome decides the exit."""
+    (tmp_path / "test_one.py").write_text("def test_passes():\n    assert True\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RUNDIAL_")},
+           "HOME": str(tmp_path), "RUNDIAL_ENDPOINT": "http://127.0.0.1:9",
+           "RUNDIAL_PROJECT_ID": "prj_x", "RUNDIAL_RUN_ID": "run_x",
+           "RUNDIAL_EVAL_RUN_ID": "evr_x", "RUNDIAL_SPOOL_DIR": str(tmp_path / "spool"), **extra}
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "rundial.eval_pytest_plugin", "test_one.py"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert warning in ran.stdout
