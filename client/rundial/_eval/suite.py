@@ -79,6 +79,24 @@ def scorers_payload(scorers: Sequence[str | Mapping[str, Any]]) -> list[dict[str
     return out
 
 
+def _suite_settings(workspace: str | None, project: str | None, project_id: str | None,
+                    endpoint: str | None, api_key: str | None, mode: str | None,
+                    client_options: dict[str, Any]) -> Settings:
+    """The settings of a suite and its eval runs (resolved like ``rd.init``); ValueError for
+    ``mode="offline"`` or, unless disabled, for a missing target."""
+    target = resolve_target(endpoint, api_key, workspace, project)
+    chosen_mode = mode or os.environ.get("RUNDIAL_MODE") or "online"
+    if chosen_mode == "offline":
+        raise ValueError("rd.eval.suite needs the collector: mode='offline' is not supported")
+    if chosen_mode != "disabled" and project_id is None and not (
+            target["workspace"] and target["project"]):
+        raise ValueError("rd.eval.suite needs workspace= and project= (or RUNDIAL_WORKSPACE "
+                         "and RUNDIAL_PROJECT), or project_id=")
+    return build_settings({"project": project_id or target["project"],
+                           "workspace": target["workspace"], "endpoint": endpoint,
+                           "api_key": api_key, "mode": mode, **client_options})
+
+
 class RundialEvalSuite:
     """A created suite: ``suite_id``, ``project_id``, ``org_id`` and the collector's ``suite``
     and ``dataset`` objects. :meth:`run` starts an eval run of it."""
@@ -146,20 +164,11 @@ class EvalNamespace:
         ``rd.init``'s (``request_timeout_seconds``, spool options, ...); its eval runs log with
         them."""
         name = _text("name", name)
-        data, scorer_list = dataset_payload(dataset, dataset_name, dataset_version), \
-            scorers_payload(scorers)
+        data, scorer_list = (dataset_payload(dataset, dataset_name, dataset_version),
+                             scorers_payload(scorers))
         transport = client_options.pop("transport", None)
-        target = resolve_target(endpoint, api_key, workspace, project)
-        chosen_mode = mode or os.environ.get("RUNDIAL_MODE") or "online"
-        if chosen_mode == "offline":
-            raise ValueError("rd.eval.suite needs the collector: mode='offline' is not supported")
-        if project_id is None and not (target["workspace"] and target["project"]) and (
-                chosen_mode != "disabled"):
-            raise ValueError("rd.eval.suite needs workspace= and project= (or RUNDIAL_WORKSPACE "
-                             "and RUNDIAL_PROJECT), or project_id=")
-        settings = build_settings({"project": project_id or target["project"],
-                                   "workspace": target["workspace"], "endpoint": endpoint,
-                                   "api_key": api_key, "mode": mode, **client_options})
+        settings = _suite_settings(workspace, project, project_id, endpoint, api_key, mode,
+                                   client_options)
         if settings.mode == "disabled":
             local = {"suiteId": suite_id or "evs_" + uuid.uuid4().hex, "name": name}
             return RundialEvalSuite(settings=settings, project_id=str(settings.project or ""),
