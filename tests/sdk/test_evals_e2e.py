@@ -136,7 +136,7 @@ def test_pytest_plugin_logs_one_result_per_test(sdk_env: CollectorProcess,
     details = get(proc, f"/workspaces/{proc.workspace}/projects/{proc.project}/runs/"
                         f"{eval_run.run.run_id}")
     assert details["status"] == "running"  # the plugin never ends the run
-    assert eval_run.complete(timeout_seconds=5)
+    assert eval_run.complete(timeout_seconds=30)
 
 
 @pytest.mark.parametrize(("extra", "warning"), [
