@@ -20,26 +20,42 @@ from rundial._http.transport import (HttpTransport, MockTransport, Request, Resp
 from rundial._media import Image, Table
 from rundial._pipeline.replay import ReplayResult, replay_spool
 from rundial._producers.trace import Span
+from rundial._published import ConfigValue, Distributed, Mode, ResumeMode, RunKind
 from rundial._run.init import checkpoint, init
 from rundial._run.noop import NoopRun
 from rundial._run.run import Run
 from rundial._version import __version__
 
+# The published rundial 1.0.0rc1 SDK's names for our classes (docs/sdk.md, "Published names").
+RundialClient = Client
+RundialDiagnostics = Diagnostics
+RundialRun = Run
+RundialSpan = Span
+
 __all__ = [
     "ArtifactHandle",
     "Client",
+    "ConfigValue",
     "Diagnostics",
+    "Distributed",
     "EvalNamespace",
     "HttpTransport",
     "Image",
     "MockTransport",
+    "Mode",
     "NoopRun",
     "ReplayResult",
     "Request",
     "Response",
+    "ResumeMode",
     "Run",
+    "RunKind",
+    "RundialClient",
+    "RundialDiagnostics",
     "RundialEvalSuite",
     "RundialRequestError",
+    "RundialRun",
+    "RundialSpan",
     "Settings",
     "Span",
     "Table",

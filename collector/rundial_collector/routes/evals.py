@@ -1,4 +1,4 @@
-"""Eval write routes (v1 doc §5.6, §9; docs/protocol.md §8).
+"""Eval write routes (v1 doc §5.6, §9; docs/protocol.md §9).
 
 * ``POST /api/v1/evals/suites``: create a suite (201) or, for a ``suiteId`` already in the
   project, answer the stored one (200). Needs a write scope on the project.

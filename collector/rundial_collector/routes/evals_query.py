@@ -1,4 +1,4 @@
-"""Eval read routes (v1 doc §7.6; docs/protocol.md §8), both needing ``project:read``.
+"""Eval read routes (v1 doc §7.6; docs/protocol.md §9), both needing ``project:read``.
 
 * ``POST /api/v1/query/evals/diff``: the (example, scorer) pairs of two eval runs of one
   project, **regressions first** (baseline passed, candidate failed), then by example id and

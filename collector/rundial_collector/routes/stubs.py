@@ -15,18 +15,8 @@ from aiohttp import web
 
 from rundial_collector.web import errors
 
-WS = "/api/v1/workspaces/{ws}"
 # (method, path, what); remove an entry when its route gets a real handler.
-STUBS: tuple[tuple[str, str, str], ...] = (
-    ("POST", WS + "/agents", "agents"),
-    ("GET", WS + "/agents", "agents"),
-    ("POST", WS + "/agents/{agentId}/revoke", "agents"),
-    ("POST", WS + "/agents/{agentId}/api-keys", "agent API keys"),
-    ("GET", WS + "/agents/{agentId}/api-keys", "agent API keys"),
-    ("GET", WS + "/audit", "the audit log"),
-    ("POST", "/api/v1/auth/login/credentials", "credential login (use an API key)"),
-    ("POST", "/api/v1/auth/logout", "session logout (API keys need no logout)"),
-)
+STUBS: tuple[tuple[str, str, str], ...] = ()
 
 
 def _stub(what: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from rundial_collector.store.accounts_base import AccountStore
 from rundial_collector.store.artifacts_base import ArtifactStore
 from rundial_collector.store.asset_reads_base import AssetReadStore
 from rundial_collector.store.batch_base import BatchReadStore
@@ -22,7 +23,7 @@ from rundial_collector.store.sessions_base import SessionStore
 
 
 class Store(ControlStore, DataStore, ArtifactStore, AssetReadStore, EventStore, SessionStore,
-            RunEditStore, BatchReadStore, EvalStore, Protocol):
+            RunEditStore, BatchReadStore, AccountStore, EvalStore, Protocol):
     """A complete backend. ``start`` creates the schema; ``close`` drains pending writes."""
 
     async def start(self) -> None: ...

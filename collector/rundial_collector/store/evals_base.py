@@ -1,5 +1,5 @@
 """The eval store interface: suites, eval runs, result rows and the diff of two eval runs
-(v1 doc §5.6, §7.6, §9; docs/protocol.md §8).
+(v1 doc §5.6, §7.6, §9; docs/protocol.md §9).
 
 * A suite belongs to one project and holds its dataset reference and scorers. Creating a suite
   with a ``suite_id`` that exists in the same project returns the stored suite unchanged.

@@ -17,6 +17,7 @@ Composition: each part implements one sub-protocol of :class:`Store` over the sh
 from __future__ import annotations
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.postgres.accounts import PgAccounts
 from rundial_collector.store.postgres.artifacts import PgArtifacts
 from rundial_collector.store.postgres.control import PgControl
 from rundial_collector.store.postgres.engine import PgEngine, PgSettings
@@ -38,7 +39,7 @@ def settings_of(config: CollectorConfig) -> PgSettings:
         ssl=config.database_ssl, max_waiting_jobs=config.write_queue_max_jobs)
 
 
-class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts, PgEvals):
+class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts, PgAccounts, PgEvals):
     """Every store method on PostgreSQL through one asyncpg pool."""
 
     def __init__(self, config: CollectorConfig) -> None:
