@@ -50,6 +50,7 @@ def post_json(settings: Settings, transport: Transport | None, path: str,
 
 
 def required_text(doc: Mapping[str, Any], key: str, operation: str) -> str:
+    """``doc[key]`` as a non-empty str; ``RuntimeError`` naming ``operation`` otherwise."""
     value = doc.get(key)
     if not isinstance(value, str) or not value:
         raise RuntimeError(f"{operation}: the answer has no {key}")
