@@ -13,6 +13,7 @@ background worker batches, compresses, sends and spools. See ``docs/sdk.md``.
 from rundial._artifacts.handle import ArtifactHandle
 from rundial._config import Settings
 from rundial._diagnostics import Diagnostics
+from rundial._eval.suite import EVAL as eval, EvalNamespace, RundialEvalSuite
 from rundial._http.client import Client, RundialRequestError
 from rundial._http.transport import (HttpTransport, MockTransport, Request, Response, Transport,
                                      TransportError)
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigValue",
     "Diagnostics",
     "Distributed",
+    "EvalNamespace",
     "HttpTransport",
     "Image",
     "MockTransport",
@@ -50,6 +52,7 @@ __all__ = [
     "RunKind",
     "RundialClient",
     "RundialDiagnostics",
+    "RundialEvalSuite",
     "RundialRequestError",
     "RundialRun",
     "RundialSpan",
@@ -59,6 +62,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "checkpoint",
+    "eval",
     "init",
     "replay_spool",
 ]

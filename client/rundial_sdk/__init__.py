@@ -6,8 +6,9 @@ package holds no code of its own: every name is one of ``rundial``'s classes or 
 objects from either import are the same. See docs/sdk.md, "Published names".
 """
 
-from rundial import (Image, RundialClient, RundialDiagnostics, RundialRequestError, RundialRun,
-                     RundialSpan, RunKind, Table)
+from rundial import (Image, RundialClient, RundialDiagnostics, RundialEvalSuite,
+                     RundialRequestError, RundialRun, RundialSpan, RunKind, Table)
+from rundial._eval.run import RundialEvalRun
 from rundial._published import DiagnosticsHealth
 from rundial._published import Distributed as DistributedPolicy
 from rundial._published import Mode as ClientMode
@@ -20,6 +21,8 @@ __all__ = [
     "RunKind",
     "RundialClient",
     "RundialDiagnostics",
+    "RundialEvalRun",
+    "RundialEvalSuite",
     "RundialRequestError",
     "RundialRun",
     "RundialSpan",

@@ -75,6 +75,10 @@ class NoopRun:
         """A span that records nothing (usable as a context manager)."""
         return NoopSpan()
 
+    def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
     def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
         """Does nothing; returns True."""
         return True

@@ -37,6 +37,7 @@ from rundial._published import FLUSH_TIMEOUT_SECONDS, end_args, required, timeou
 from rundial._run import exit, fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
+from rundial._run.evals import log_eval_result
 from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
@@ -214,6 +215,18 @@ class Run:
         """Queue a finished ``tool`` span ``tool:<name>`` (child of the open span); True."""
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
+
+    def log_eval_result(self, eval_run_id: str, example_id: str, *, scores: Mapping[str, Any],
+                        passed: Mapping[str, bool] | bool | None = None, trace: Any = None,
+                        evidence: Mapping[str, Any] | None = None,
+                        meta: Mapping[str, Any] | None = None) -> bool:
+        """Queue one result row per scorer of ``scores`` for eval run ``eval_run_id``; True.
+        Never does I/O; inside an open span the rows wait for it to end. ``TypeError`` or
+        ``ValueError`` for an unusable argument (see ``_run.evals``)."""
+        events = self._events
+        return log_eval_result(events.tracer.current(), events.held, self._push, eval_run_id,
+                               example_id, scores=scores, passed=passed, trace=trace,
+                               evidence=evidence, meta=meta)
 
     # -- artifacts (see _run.artifacts: a dedicated uploader, started on first use) -------
     def log_artifact(self, path_or_dir: str | Path | None = None, name: str | None = None,

@@ -16,12 +16,7 @@ from aiohttp import web
 from rundial_collector.web import errors
 
 # (method, path, what); remove an entry when its route gets a real handler.
-STUBS: tuple[tuple[str, str, str], ...] = (
-    ("POST", "/api/v1/evals/suites", "eval suites"),
-    ("POST", "/api/v1/evals/runs", "eval runs"),
-    ("POST", "/api/v1/evals/results", "eval results"),
-    ("POST", "/api/v1/query/evals/diff", "eval diff"),
-)
+STUBS: tuple[tuple[str, str, str], ...] = ()
 
 
 def _stub(what: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
