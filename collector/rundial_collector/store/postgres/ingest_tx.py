@@ -24,7 +24,7 @@ from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 
 __all__ = ["HEARTBEAT_GRANULARITY_MS", "IngestBookkeeping", "claim_key", "ingest",
-           "purge_expired_keys", "store_diagnostics", "touch_runs"]
+           "purge_expired_keys", "recorded_count", "store_diagnostics", "touch_runs"]
 
 T = TypeVar("T")
 Writer = Callable[[Conn, Sequence[Any], int], Awaitable[None]]
@@ -44,6 +44,10 @@ class IngestBookkeeping:
         self.ttl_ms = ttl_seconds * 1000
         self.last_ms = 0
         self.touched_ms: dict[tuple[str, str], int] = {}
+
+    def purge_due(self, now_ms: int) -> bool:
+        """Whether this collector's last purge of expired keys is a minute old or more."""
+        return now_ms - self.last_ms >= PURGE_INTERVAL_MS
 
     def untouched(self, runs: Iterable[tuple[str, str]], now_ms: int) -> list[tuple[str, str]]:
         """The runs of ``runs`` not touched by this collector within the granularity."""
@@ -96,6 +100,11 @@ async def claim_key(conn: Conn, key: str, accepted: int, now_ms: int
         "ON CONFLICT (idem_key) DO NOTHING RETURNING 1", key, now_ms, accepted)
     if inserted is not None:
         return None
+    return await recorded_count(conn, key)
+
+
+async def recorded_count(conn: Conn, key: str) -> int:
+    """The accepted count recorded with ``key`` (a used key)."""
     recorded = await conn.fetchval("SELECT accepted FROM idempotency_keys WHERE idem_key = $1",
                                    key)
     return int(recorded)
@@ -131,7 +140,7 @@ async def touch_runs(conn: Conn, runs: Iterable[tuple[str, str]],
 
 async def purge_expired_keys(conn: Conn, bookkeeping: IngestBookkeeping, now_ms: int) -> None:
     """Delete keys older than the TTL, at most once a minute per collector."""
-    if now_ms - bookkeeping.last_ms < PURGE_INTERVAL_MS:
+    if not bookkeeping.purge_due(now_ms):
         return
     bookkeeping.last_ms = now_ms
     await conn.execute("DELETE FROM idempotency_keys WHERE created_ms < $1",
