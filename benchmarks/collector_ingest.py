@@ -108,13 +108,24 @@ def http_round(proc: CollectorProcess, pid: str, fmt: str, connections: int, bat
 
 
 def read_back(proc: CollectorProcess, pid: str, run: str) -> int:
+    """Points stored for ``run`` (0 when none: 404; a 429/503 is retried after its
+    ``Retry-After``)."""
     query = urllib.parse.urlencode({"projectId": pid, "runId": run, "limit": 100})
-    conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
-    conn.request("GET", f"/api/v1/metrics/keys?{query}", headers={
-        "Authorization": f"Bearer {proc.api_key}"})
-    payload = orjson.loads(conn.getresponse().read())
-    conn.close()
-    return sum(int(k["pointCount"]) for k in payload["keys"])
+    for _ in range(20):
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
+        conn.request("GET", f"/api/v1/metrics/keys?{query}", headers={
+            "Authorization": f"Bearer {proc.api_key}"})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if response.status == 200:
+            return sum(int(k["pointCount"]) for k in orjson.loads(body)["keys"])
+        if response.status == 404:
+            return 0  # the run has no point stored at all
+        if response.status not in (429, 503):
+            break
+        time.sleep(float(response.getheader("Retry-After") or 1))
+    raise RuntimeError(f"read-back answered {response.status}: {body[:300]!r}")
 
 
 def project_id(proc: CollectorProcess) -> str:
@@ -215,6 +226,7 @@ def main() -> None:
                                              args.writer_processes, args.writer_rows)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
                     writers.append((target, pace, run.summary(arrived)))
+                    print(target, pace, writers[-1][2], flush=True)  # kept if a later part fails
         raw_a = median_rate(raw_rows, total, directory, args.rounds)
         raw_b = median_rate(raw_chunks, total, directory, args.rounds)
         raw_c = [statistics.median(raw_copy_rate(url, total // POINTS_PER_BATCH, n)

@@ -36,8 +36,6 @@ import numpy as np
 import orjson
 
 from rundial_collector.store.data_base import SeriesChunk
-from rundial_collector.store.postgres.metrics_write import (CHUNK_COLUMNS, prepared_chunks,
-                                                            series_ids)
 from rundial_collector.store.series_math import Points
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -48,7 +46,7 @@ WRITER_ROWS = 500  # 5,000 points per writer batch: one full SDK batch (max_batc
 # threads cannot add to the measured latency (measured: it did not, within this machine's noise;
 # p99 805 ms with one process, 798 ms with five, through nginx on PostgreSQL).
 WRITER_PROCESSES = 5
-START_DELAY_S = 5.0  # the client processes start (imports) before the clock starts
+START_DELAY_S = 2.0  # the started client processes receive their task before the clock starts
 
 
 def raw_copy_rate(database_url: str, batches: int, connections: int) -> float:
@@ -58,6 +56,7 @@ def raw_copy_rate(database_url: str, batches: int, connections: int) -> float:
 
 
 async def _raw_copy(database_url: str, batches: int, connections: int) -> float:
+    from rundial_collector.store.postgres.metrics_write import series_ids  # writers: light
     run = f"raw-copy-{time.time_ns()}"
     keys = [("bench-raw", run, f"train/m{k}") for k in range(KEYS)]
     conns = [await asyncpg.connect(database_url) for _ in range(connections)]
@@ -78,6 +77,7 @@ async def _raw_copy(database_url: str, batches: int, connections: int) -> float:
 def _prepared_batches(keys: list[tuple[str, str, str]], ids: dict[tuple[str, str, str], int],
                       batches: int) -> list[list[tuple[object, ...]]]:
     """The chunk records of each batch, built with the store's own ``prepared_chunks``."""
+    from rundial_collector.store.postgres.metrics_write import prepared_chunks
     now_ms = int(time.time() * 1000)
     prepared = []
     for b in range(batches):
@@ -91,6 +91,7 @@ def _prepared_batches(keys: list[tuple[str, str, str]], ids: dict[tuple[str, str
 
 async def _copy_all(conn: asyncpg.Connection, batches: list[list[tuple[object, ...]]]) -> None:
     """One transaction per batch, one after the other on ``conn``."""
+    from rundial_collector.store.postgres.metrics_write import CHUNK_COLUMNS
     for records in batches:
         async with conn.transaction():
             await conn.copy_records_to_table("metric_chunks", records=records,
@@ -124,13 +125,14 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
                        rows: int = WRITER_ROWS) -> WritersResult:
     """Run the writers against ``front`` (see the module docstring); not yet read back."""
     groups = [list(range(first, writers, processes)) for first in range(min(processes, writers))]
-    start_at = time.monotonic() + START_DELAY_S
-    plan = WriterPlan(front.port, front.api_key, pid, start_at, start_at + duration_s,
-                      interval_s, rows)
-    tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
-             for group in groups]
-    with multiprocessing.get_context("spawn").Pool(len(tasks)) as pool:
-        parts = pool.map(_writer_group, tasks)
+    with multiprocessing.get_context("spawn").Pool(len(groups), _ready) as pool:
+        pool.map(_ready, range(len(groups)), chunksize=1)  # every worker up before the clock
+        start_at = time.monotonic() + START_DELAY_S
+        plan = WriterPlan(front.port, front.api_key, pid, start_at, start_at + duration_s,
+                          interval_s, rows)
+        tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
+                 for group in groups]
+        parts = pool.map(_writer_group, tasks, chunksize=1)
     result = WritersResult()
     for latencies_s, sent_points, retries, runs, elapsed_s in parts:
         result.latencies_s.extend(latencies_s)
@@ -139,6 +141,12 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
         result.runs.extend(runs)
         result.elapsed_s = max(result.elapsed_s, elapsed_s)
     return result
+
+
+def _ready(_n: int = 0) -> None:
+    """A worker's initializer (its imports are done by then), and a short task mapped once per
+    worker, so that the clock starts when every worker is up."""
+    time.sleep(0.3)
 
 
 @dataclass(frozen=True)
