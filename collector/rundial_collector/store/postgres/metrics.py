@@ -4,9 +4,11 @@ Same design as SQLite (:mod:`rundial_collector.store.sqlite.metrics`): one ``met
 row per (series, ingest request) holding packed arrays and the chunk's chart aggregates,
 append-only; duplicate steps are resolved at read time, the point of the higher ``chunk_id``
 (then the later one within a request) winning. Chunk ids come from one identity sequence, so
-every collector reads the same resolution of the same committed chunks. Ingest goes through
-the shared transaction of :mod:`.ingest_tx` and appends by ``COPY`` (:mod:`.metrics_write`);
-reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and :mod:`.metrics_chart`.
+every collector reads the same resolution of the same committed chunks. The common ingest
+request (one run, known series) is one statement (:mod:`.metrics_append`); any other goes
+through the shared transaction of :mod:`.ingest_tx` and appends by ``COPY``
+(:mod:`.metrics_write`); reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and
+:mod:`.metrics_chart`.
 """
 
 from __future__ import annotations

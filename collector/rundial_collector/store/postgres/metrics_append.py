@@ -28,7 +28,8 @@ from rundial_collector.store.data_base import IngestBatch, SeriesChunk, WriteOut
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import (HEARTBEAT_GRANULARITY_MS,
-                                                        IngestBookkeeping, recorded_count)
+                                                        IngestBookkeeping, RunTouches,
+                                                        recorded_count)
 from rundial_collector.store.postgres.metrics_write import PreparedChunk, SeriesKey
 
 __all__ = ["APPEND_SQL", "append", "append_in_one_statement", "fits_one_statement"]
@@ -100,14 +101,11 @@ async def append(engine: PgEngine, batch: IngestBatch[SeriesChunk],
                  bookkeeping: IngestBookkeeping, notifier: RunNotifier) -> WriteOutcome:
     """Store a batch that :func:`fits_one_statement` in one statement; the same outcome, and
     the same announcement after commit, as :func:`.ingest_tx.ingest`."""
-    runs = {(x.project_id, x.run_id) for x in batch.items}
-    touched: list[tuple[str, str]] = []
-    touched_at_ms = 0
+    touches = RunTouches(bookkeeping, batch)
 
     async def job(conn: Conn) -> bool:
-        nonlocal touched, touched_at_ms
         now_ms = int(time.time() * 1000)
-        touched, touched_at_ms = bookkeeping.untouched(runs, now_ms), now_ms
+        touched = touches.due(now_ms)
         return await append_in_one_statement(conn, batch.idempotency_key, batch.accepted,
                                              chunks, ids, touched[0] if touched else None,
                                              now_ms)
@@ -116,6 +114,6 @@ async def append(engine: PgEngine, batch: IngestBatch[SeriesChunk],
         assert batch.idempotency_key is not None
         return WriteOutcome(await engine.read(lambda conn: recorded_count(
             conn, batch.idempotency_key or "")), duplicate=True)
-    bookkeeping.remember_touched(touched, touched_at_ms)
-    notifier.announce(runs)
+    touches.committed()
+    notifier.announce(touches.runs)
     return WriteOutcome(batch.accepted)
