@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 from hypothesis import given, settings
@@ -143,3 +145,18 @@ def test_cached_reader_extends_like_a_fresh_resolve(appends: list[list[tuple[int
             fresh = MetricReader(SeriesCache()).read_series(conn, "p", "r", "k", rank)
             assert _as_list(got.points) == _as_list(fresh.points)
             assert got.raw_count == fresh.raw_count
+
+
+def test_a_first_downsample_imports_nothing_more() -> None:
+    """The first read after a restart pays no lazy import (np.unique pulls in numpy.ma, ~0.1 s
+    on a cold collector: #16 cold downsample)."""
+    code = ("import sys, numpy as np\n"
+            "from rundial_collector.store.series_math import Points, downsample, resolve\n"
+            "s = np.arange(10_000, dtype=np.int64)[::-1]\n"
+            "before = set(sys.modules)\n"
+            "points = resolve(Points(s, s * 0.5, s))\n"
+            "downsample(points, 300); downsample(points, 2); downsample(points, 1)\n"
+            "print(sorted(set(sys.modules) - before))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
