@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 from rundial_collector.query import render
 from rundial_collector.query.row_bytes import rows_bytes
 from rundial_collector.store.series_math import Points
+from rundial_collector.web.responses import spliced_json
 from tests.helpers import render_reference as reference
 
 INT64 = st.integers(-2**63, 2**63 - 1)
@@ -95,3 +96,25 @@ def test_rows_bytes_of_any_template_is_each_row_in_turn(
 def test_rows_bytes_rejects_a_column_of_another_length() -> None:
     with pytest.raises(ValueError, match="3 numbers"):
         rows_bytes((b"x", np.arange(3)), 4)
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1),
+                         st.text(max_size=8),
+                         st.floats(allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON_SCALARS, max_size=4), st.data())
+def test_a_spliced_reply_is_the_orjson_reply(fields: dict[str, object], data: st.DataObject
+                                             ) -> None:
+    """The export reply built around the rendered rows equals orjson.dumps of the whole object,
+    wherever the rows sit in it."""
+    series = data.draw(SERIES)
+    names = list(fields)
+    at = data.draw(st.integers(0, len(names)))
+    payload = {**{n: fields[n] for n in names[:at]}, "rows": None,
+               **{n: fields[n] for n in names[at:] if n != "rows"}}
+    whole = {**payload, "rows": render.export_rows_json(series)}
+    assert spliced_json(payload, "rows", render.export_rows_text(series)) == orjson.dumps(whole)
+    with pytest.raises(KeyError):
+        spliced_json(payload, "absent", [b"[]"])

@@ -44,21 +44,26 @@ def _json_rows(points: Points, metric_key: str | None) -> memoryview:
     return _rows(points, (head, b',"timestampMs":', b',"value":'), b"},")
 
 
-def _json_array(bodies: list[memoryview]) -> orjson.Fragment:
-    """``[`` the bodies, the final comma dropped ``]`` (``[]`` without rows)."""
+def _json_array(bodies: list[memoryview]) -> list[bytes | memoryview]:
+    """``[`` the bodies, the final comma dropped ``]`` (``[]`` without rows), as pieces."""
     bodies = [body for body in bodies if len(body)]
     if bodies:
         bodies[-1] = bodies[-1][:-1]
-    return orjson.Fragment(b"".join([b"[", *bodies, b"]"]))
+    return [b"[", *bodies, b"]"]
 
 
 def points_json(points: Points) -> orjson.Fragment:
     """``[{"step","timestampMs","value"}, …]`` as a fragment for an orjson reply."""
-    return _json_array([_json_rows(points, None)])
+    return orjson.Fragment(b"".join(_json_array([_json_rows(points, None)])))
 
 
 def export_rows_json(series: Sequence[tuple[str, Points]]) -> orjson.Fragment:
     """One flat JSON array of export rows ``{"metricKey", "step", "timestampMs", "value"}``."""
+    return orjson.Fragment(b"".join(export_rows_text(series)))
+
+
+def export_rows_text(series: Sequence[tuple[str, Points]]) -> list[bytes | memoryview]:
+    """:func:`export_rows_json`'s text in pieces (for :func:`json_response_spliced`)."""
     return _json_array([_json_rows(points, key) for key, points in series if len(points)])
 
 
