@@ -24,7 +24,8 @@ VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), SPECIAL,
                    st.integers(-10**6, 10**6).map(float))
 STEPS = st.one_of(INT64, st.integers(-9, 9), st.integers(0, 10**7))
 KEYS = st.one_of(st.text(max_size=12), st.sampled_from(
-    ["train/loss", "", "=SUM(A1)", "-x", "a,b", 'q"u"o', "line\nbreak", "nul\x00", "é/ü→", "\t"]))
+    ["train/loss", "", "=SUM(A1)", "-x", "a,b", 'q"u"o', "line\nbreak", "nul\x00", "é/ü→",
+     "\t"]))
 
 
 @st.composite

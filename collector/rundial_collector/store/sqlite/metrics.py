@@ -6,9 +6,10 @@ are AUTOINCREMENT and assigned by the single writer, so they follow commit order
 
 Read side (reader threads): read a series' chunk blobs in chunk-id order, view each with
 ``numpy.frombuffer`` and resolve duplicate steps in numpy (:func:`resolve_chunks`: only the
-steps are concatenated before the winners are known). Resolved series are cached (:class:`SeriesCache`), stamped with the newest
-chunk id and the chunk count, so a cached answer is never stale; when a series only grew, just
-its new chunks are read and resolved on top of the cached points (a live chart stays cheap).
+steps are concatenated before the winners are known). Resolved series are cached
+(:class:`SeriesCache`), stamped with the newest chunk id and the chunk count, so a cached
+answer is never stale; when a series only grew, just its new chunks are read and resolved on
+top of the cached points (a live chart stays cheap).
 """
 
 from __future__ import annotations
