@@ -33,7 +33,8 @@ DRAWN_WATCH = """(() => {
       console.debug(DRAWN + JSON.stringify([chart.dataset.key, Number(chart.dataset.drawnMs)]));
     }
   });
-  watch.observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
+  watch.observe(document, {subtree: true, childList: true, attributes: true,
+                           attributeFilter: ["data-state"]});
 })();""".replace("DRAWN", '"rundial-bench drawn "')
 DRAWN_PREFIX = "rundial-bench drawn "
 
@@ -147,25 +148,38 @@ class Pages:
         self.page.set_viewport_size({"width": 1600, "height": height_px})
 
     def timeline(self) -> str:
-        """Where the last navigation's time went: DOMContentLoaded, then each API route (run
-        ids folded into ``*``) with its request count, first start and last end (ms since the
-        navigation started), in start order."""
+        """Where the last navigation's time went: the page's HTML, its modules (how many, how
+        many came over the network rather than from the cache, when the last was in),
+        DOMContentLoaded, then each API route (run ids folded into ``*``) with its request
+        count, first start and last end (ms since the navigation started) and the collector's
+        own time (the largest ``Server-Timing`` total), in start order."""
         return str(self.page.evaluate("""() => {
             const nav = performance.getEntriesByType("navigation")[0];
             const routes = new Map();
+            const modules = {n: 0, fetched: 0, end: 0};
             for (const e of performance.getEntriesByType("resource")) {
               const path = new URL(e.name).pathname;
+              if (path.endsWith(".js")) {
+                modules.n += 1;
+                modules.fetched += e.transferSize > 0 ? 1 : 0;
+                modules.end = Math.max(modules.end, e.responseEnd);
+              }
               if (!path.startsWith("/api/v1/")) continue;
               const name = path.slice(8).replace(/\\/runs\\/[^/]+$/, "/runs/*")
                 .replace(/^workspaces\\/[^/]+\\/projects\\/[^/]+\\//, "");
-              const r = routes.get(name) ?? {n: 0, start: e.startTime, end: 0};
+              const r = routes.get(name) ?? {n: 0, start: e.startTime, end: 0, server: null};
               r.n += 1;
               r.end = Math.max(r.end, e.responseEnd);
+              const total = e.serverTiming.find((t) => t.name === "total")?.duration;
+              if (total !== undefined) r.server = Math.max(r.server ?? 0, total);
               routes.set(name, r);
             }
             const api = [...routes].map(([name, r]) =>
-              `${name}${r.n > 1 ? " x" + r.n : ""} ${r.start.toFixed(0)}-${r.end.toFixed(0)}`);
-            return `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
+              `${name}${r.n > 1 ? " x" + r.n : ""} ${r.start.toFixed(0)}-${r.end.toFixed(0)}` +
+              (r.server === null ? "" : ` (server ${r.server.toFixed(0)})`));
+            return `HTML ${nav ? nav.responseEnd.toFixed(0) : "?"}; modules ${modules.n} ` +
+              `(${modules.fetched} fetched) by ${modules.end.toFixed(0)}; ` +
+              `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
               `API ${api.join(", ") || "none"}`; }"""))
 
     def all_drawn_ms(self, url: str, count: int, runs: int = 1) -> float:
