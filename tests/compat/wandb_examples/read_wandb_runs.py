@@ -1,0 +1,106 @@
+"""Read back what the real wandb recorded offline, with wandb's own reader, as one JSON list.
+
+Usage (under the interpreter that has wandb): ``python read_wandb_runs.py WANDB_DIR``. Each
+``offline-run-*`` directory's transaction log is decoded by ``wandb leet inspect --json`` (one
+JSON record a line) and reduced to, per run in start order::
+
+    {"project", "name", "config", "summary", "history": {step: {key: number}},
+     "media": {step: {key: description}}, "exit_code"}
+
+``config``/``summary`` are flat (nested dicts joined by ``.``, as rundial stores them), without
+W&B's own ``_``-keys; ``history`` holds the scalar values of each committed row (``_step`` is the
+step; ``_runtime``/``_timestamp`` are left out); ``media`` describes each media value: histogram
+counts and edges, a table's columns and rows (image cells read ``<image>``), an image list's count
+and captions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
+
+
+def records(run_dir: Path) -> list[dict[str, Any]]:
+    wandb_cli = Path(sys.executable).with_name("wandb")
+    out = subprocess.run([str(wandb_cli), "leet", "inspect", "--json", str(run_dir)],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def media_keys(item: dict[str, Any]) -> set[str]:
+    return {key[: -len("._type")] for key in item if key.endswith("._type")}
+
+
+def describe(kind: str, fields: dict[str, Any], files: Path) -> dict[str, Any]:
+    if kind == "histogram":
+        return {"type": "histogram", "counts": fields["values"], "edges": fields["bins"]}
+    if kind == "table-file":
+        table = json.loads((files / fields["path"]).read_text())
+        rows = [["<image>" if cell == "Image" else cell for cell in row] for row in table["data"]]
+        return {"type": "table", "columns": table["columns"], "rows": rows}
+    if kind == "images/separated":
+        return {"type": "images", "count": fields["count"], "captions": fields.get("captions")}
+    if kind == "image-file":
+        return {"type": "images", "count": 1, "captions": [fields["caption"]]
+                if "caption" in fields else None}
+    return {"type": kind}
+
+
+def split_row(item: dict[str, Any], files: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scalars, media descriptions) of one history item as leet prints it (dotted keys)."""
+    found = media_keys(item)
+    media: dict[str, Any] = {}
+    for key in found:
+        fields = {k[len(key) + 1:]: v for k, v in item.items() if k.startswith(key + ".")}
+        media[key] = describe(fields["_type"], fields, files)
+    scalars = {k: v for k, v in item.items()
+               if not k.startswith(HIDDEN) and not any(k.startswith(m + ".") for m in found)}
+    return scalars, media
+
+
+def reduce_run(run_dir: Path) -> dict[str, Any]:
+    files = run_dir / "files"
+    out: dict[str, Any] = {"config": {}, "summary": {}, "history": {}, "media": {},
+                           "exit_code": None}
+    for rec in records(run_dir):
+        kind = rec["type"]
+        if kind == "run":
+            run = rec["run"]
+            out.update(project=run.get("project"), name=run.get("display_name"),
+                       start=run.get("start_time"))
+            out["config"].update(run.get("config", {}).get("update", {}))
+        elif kind == "config":
+            out["config"].update(rec["config"].get("update", {}))
+        elif kind == "summary":
+            out["summary"].update(rec["summary"].get("update", {}))
+            for key in rec["summary"].get("remove", []):
+                out["summary"].pop(key, None)
+        elif kind == "history":
+            item = rec["history"]["item"]
+            scalars, media = split_row(item, files)
+            out["history"][item["_step"]] = scalars
+            if media:
+                out["media"][item["_step"]] = media
+        elif kind == "exit":
+            out["exit_code"] = rec["exit"].get("exit_code", 0)
+    out["config"] = {k: v for k, v in out["config"].items() if not k.startswith(HIDDEN)}
+    summary = out["summary"]
+    summary_media = media_keys(summary)
+    out["summary"] = {k: v for k, v in summary.items() if not k.startswith(HIDDEN)
+                      and not any(k == m or k.startswith(m + ".") for m in summary_media)}
+    return out
+
+
+def main() -> None:
+    runs = [reduce_run(d) for d in sorted(Path(sys.argv[1]).glob("offline-run-*"))]
+    runs.sort(key=lambda r: r.get("start") or "")
+    print(json.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()
