@@ -45,7 +45,8 @@ class Example:
 EXAMPLES_RUN = [
     Example("intro_quickstart.py", projects=("basic-intro", "pytorch-intro")),
     Example("define_metric.py", projects=("define-metric-demo",)),
-    Example("metrics_at_different_steps.py", ("--max_epochs", "12", "--validate_every", "5")),
+    Example("metrics_at_different_steps.py", ("--max_epochs", "12", "--validate_every", "5"),
+            real_script="metrics_at_different_steps_wandb031.py"),
     Example("launch_quickstart.py"),
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
