@@ -48,6 +48,14 @@ EXAMPLES_RUN = [
     Example("metrics_at_different_steps.py", ("--max_epochs", "12", "--validate_every", "5"),
             real_script="metrics_at_different_steps_wandb031.py"),
     Example("launch_quickstart.py"),
+    Example("edge_cases.py", projects=("edge-cases",), known=(
+        # docs/wandb-compat.md "Differences": a non-finite summary value is the text "inf"...
+        "run 0 summary['grad']: real inf shim 'inf'",
+        "run 0 summary['loss']: real -inf shim '-inf'",
+        # ... NaN/inf are not history points, and strings reach the summary only, so rows 1
+        # (NaN, inf) and 10 (-inf, a string) hold nothing and row 0 lacks its string.
+        "run 0 history steps: real [0, 1, 2, 5, 6, 7, 10] shim [0, 2, 5, 6, 7]",
+        "run 0 history[0] keys: only real ['note'], only shim []")),
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
 ]

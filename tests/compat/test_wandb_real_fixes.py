@@ -3,6 +3,8 @@ wandb (tests/compat/test_wandb_real_examples.py); each names the example that sh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -19,3 +21,27 @@ def test_watch_histogram_edges_are_float32_linspace_as_in_wandb() -> None:
     assert hist is not None
     assert hist.bins == torch.linspace(low, high, steps=65).tolist()
     assert hist.histogram == [int(c) for c in values.histc(bins=64, min=low, max=high).tolist()]
+
+
+def test_repeated_define_metric_calls_merge_unless_overwrite(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """edge_cases.py: wandb 0.31 keeps ``summary="max"`` when ``define_metric`` is called again
+    for the name without ``summary``; ``overwrite=True`` drops it (the shim replaced both)."""
+    import rundial.compat.wandb as wandb
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    run = wandb.init(project="merge", mode="offline", spool_directory=str(tmp_path / "spool"),
+                     system_metrics=False)
+    wandb.define_metric("acc", summary="max")
+    wandb.define_metric("acc", hidden=True)
+    wandb.define_metric("val/*", step_metric="epoch")
+    wandb.define_metric("val/*", summary="min")
+    wandb.define_metric("b", summary="max")
+    wandb.define_metric("b", hidden=True, overwrite=True)
+    for value in (0.5, 0.9, 0.7):
+        wandb.log({"acc": value, "b": value, "val/loss": value, "epoch": 1})
+    summary = dict(run.summary)
+    wandb.finish()
+    assert summary["acc"] == {"max": 0.9} and summary["b"] == 0.7
+    assert summary["val/loss"] == {"min": 0.5}
+    assert run.summary.definition("val/*").step_metric == "epoch"

@@ -23,6 +23,12 @@ from pathlib import Path
 from typing import Any
 
 HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
+NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def number(value: Any) -> Any:
+    """leet prints NaN and infinities as strings; they are floats."""
+    return NON_FINITE.get(value, value) if isinstance(value, str) else value
 
 
 def records(run_dir: Path) -> list[dict[str, Any]]:
@@ -58,7 +64,7 @@ def split_row(item: dict[str, Any], files: Path) -> tuple[dict[str, Any], dict[s
     for key in found:
         fields = {k[len(key) + 1:]: v for k, v in item.items() if k.startswith(key + ".")}
         media[key] = describe(fields["_type"], fields, files)
-    scalars = {k: v for k, v in item.items()
+    scalars = {k: number(v) for k, v in item.items()
                if not k.startswith(HIDDEN) and not any(k.startswith(m + ".") for m in found)}
     return scalars, media
 
@@ -91,7 +97,7 @@ def reduce_run(run_dir: Path) -> dict[str, Any]:
     out["config"] = {k: v for k, v in out["config"].items() if not k.startswith(HIDDEN)}
     summary = out["summary"]
     summary_media = media_keys(summary)
-    out["summary"] = {k: v for k, v in summary.items() if not k.startswith(HIDDEN)
+    out["summary"] = {k: number(v) for k, v in summary.items() if not k.startswith(HIDDEN)
                       and not any(k == m or k.startswith(m + ".") for m in summary_media)}
     return out
 

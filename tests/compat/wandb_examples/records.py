@@ -171,4 +171,4 @@ def _diff_map(out: list[str], what: str, real: dict[str, Any], shim: dict[str, A
                    f"only shim {sorted(shim.keys() - real.keys())}")
     for key in sorted(real.keys() & shim.keys()):
         if not same_value(real[key], shim[key], rel):
-            out.append(f"{what}[{key!r}]: real {str(real[key])[:300]} shim {str(shim[key])[:300]}")
+            out.append(f"{what}[{key!r}]: real {repr(real[key])[:300]} shim {repr(shim[key])[:300]}")
