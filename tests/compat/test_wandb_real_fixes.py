@@ -45,3 +45,20 @@ def test_repeated_define_metric_calls_merge_unless_overwrite(tmp_path: Path,
     assert summary["acc"] == {"max": 0.9} and summary["b"] == 0.7
     assert summary["val/loss"] == {"min": 0.5}
     assert run.summary.definition("val/*").step_metric == "epoch"
+
+
+def test_channel_first_tensor_images_are_cast_as_wandb_031_does() -> None:
+    """pytorch_cnn_mnist.py: ``wandb.Image(data[0])`` of a normalised (1, 28, 28) tensor; wandb
+    0.31 stores ``permute(1, 2, 0).numpy().astype(uint8)`` (no scaling), the shim stored
+    make_grid's min-max scaled pixels."""
+    np = pytest.importorskip("numpy")
+    from rundial.compat.wandb._image_data import uint8_array
+
+    grey = torch.tensor([[[0.0, 2.5], [1.0, 200.0]]])         # (1, h, w)
+    expected = grey.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, 0]
+    assert uint8_array(grey, True).tolist() == expected.tolist() == [[0, 2], [1, 200]]
+    rgb = torch.rand(3, 2, 4)                                 # values in [0, 1): black, as in W&B
+    assert uint8_array(rgb, True).shape == (2, 4, 3) and uint8_array(rgb, True).sum() == 0
+    assert uint8_array(torch.full((3, 2, 2), 9, dtype=torch.uint8), True).max() == 9
+    with pytest.raises(ValueError, match="1, 3 or 4 channels"):
+        uint8_array(torch.zeros(2, 3, 3), True)

@@ -5,13 +5,13 @@ Usage (under the interpreter that has wandb): ``python read_wandb_runs.py WANDB_
 JSON record a line) and reduced to, per run in start order::
 
     {"project", "name", "config", "summary", "history": {step: {key: number}},
-     "media": {step: {key: description}}, "exit_code"}
+     "media": {step: {key: description}}, "alerts": [line], "exit_code"}
 
 ``config``/``summary`` are flat (nested dicts joined by ``.``, as rundial stores them), without
 W&B's own ``_``-keys; ``history`` holds the scalar values of each committed row (``_step`` is the
 step; ``_runtime``/``_timestamp`` are left out); ``media`` describes each media value: histogram
-counts and edges, a table's columns and rows (image cells read ``<image>``), an image list's count
-and captions.
+counts and edges, a table's columns and rows (image cells read ``<image>``), an image list's count,
+captions and pixels (size and a hash of the RGBA pixels).
 """
 
 from __future__ import annotations
@@ -42,6 +42,17 @@ def media_keys(item: dict[str, Any]) -> set[str]:
     return {key[: -len("._type")] for key in item if key.endswith("._type")}
 
 
+def pixels(path: Path) -> str:
+    """``WxH:<sha256 of the RGBA pixels>`` of an image file (independent of PNG encoding)."""
+    import hashlib
+
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+        return f"{rgba.width}x{rgba.height}:{hashlib.sha256(rgba.tobytes()).hexdigest()[:16]}"
+
+
 def describe(kind: str, fields: dict[str, Any], files: Path) -> dict[str, Any]:
     if kind == "histogram":
         return {"type": "histogram", "counts": fields["values"], "edges": fields["bins"]}
@@ -50,10 +61,11 @@ def describe(kind: str, fields: dict[str, Any], files: Path) -> dict[str, Any]:
         rows = [["<image>" if cell == "Image" else cell for cell in row] for row in table["data"]]
         return {"type": "table", "columns": table["columns"], "rows": rows}
     if kind == "images/separated":
-        return {"type": "images", "count": fields["count"], "captions": fields.get("captions")}
+        return {"type": "images", "count": fields["count"], "captions": fields.get("captions"),
+                "pixels": [pixels(files / name) for name in fields["filenames"]]}
     if kind == "image-file":
         return {"type": "images", "count": 1, "captions": [fields["caption"]]
-                if "caption" in fields else None}
+                if "caption" in fields else None, "pixels": [pixels(files / fields["path"])]}
     return {"type": kind}
 
 
@@ -72,7 +84,7 @@ def split_row(item: dict[str, Any], files: Path) -> tuple[dict[str, Any], dict[s
 def reduce_run(run_dir: Path) -> dict[str, Any]:
     files = run_dir / "files"
     out: dict[str, Any] = {"config": {}, "summary": {}, "history": {}, "media": {},
-                           "exit_code": None}
+                           "alerts": [], "exit_code": None}
     for rec in records(run_dir):
         kind = rec["type"]
         if kind == "run":
@@ -94,6 +106,10 @@ def reduce_run(run_dir: Path) -> dict[str, Any]:
                 out["media"][item["_step"]] = media
         elif kind == "exit":
             out["exit_code"] = rec["exit"].get("exit_code", 0)
+        elif kind == "alert":
+            alert = rec["alert"]
+            out["alerts"].append(f"[ALERT {alert.get('level', 'INFO')}] {alert.get('title')}: "
+                                 f"{alert.get('text')}")
     out["config"] = {k: v for k, v in out["config"].items() if not k.startswith(HIDDEN)}
     summary = out["summary"]
     summary_media = media_keys(summary)

@@ -9,6 +9,8 @@ W&B's system metrics are not history either) the history, its media items the me
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from typing import Any
 
@@ -54,7 +56,8 @@ def _read_run(c: CollectorProcess, slug: str, project_id: str, run_id: str,
     config = {k: v for k, v in stored.items() if not k.startswith("summary.")}
     summary = {k[len("summary."):]: v for k, v in stored.items() if k.startswith("summary.")}
     return {"config": config, "summary": summary, "history": _history(c, project_id, run_id),
-            "media": _media(c, slug, project_id, run_id)}
+            "media": _media(c, slug, project_id, run_id),
+            "alerts": alerts(c, project_id, run_id)}
 
 
 def _history(c: CollectorProcess, project_id: str, run_id: str) -> dict[int, dict[str, Any]]:
@@ -95,9 +98,11 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
         row = out.setdefault(item["step"], {})
         key = item["mediaKey"]
         if item["mediaType"] == "image":
-            entry = row.setdefault(key, {"type": "images", "count": 0, "captions": []})
+            entry = row.setdefault(key, {"type": "images", "count": 0, "captions": [],
+                                         "pixels": []})
             entry["count"] += 1
             entry["captions"].append(item.get("caption"))
+            entry["pixels"].append(_pixels(_download_bytes(c, slug, item)))
         elif meta.get("rundial.kind") == "histogram":
             table = _download(c, slug, item)
             edges = [r[0] for r in table["rows"]] + [table["rows"][-1][1]]
@@ -118,6 +123,28 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
 def _download(c: CollectorProcess, slug: str, item: dict[str, Any]) -> Any:
     return _get(c, f"{V1}/workspaces/{c.workspace}/projects/{slug}/artifacts/"
                    f"{item['artifactId']}/file?path={item['artifactPath']}")
+
+
+def _download_bytes(c: CollectorProcess, slug: str, item: dict[str, Any]) -> bytes:
+    body = _download(c, slug, item)
+    assert isinstance(body, bytes), type(body)
+    return body
+
+
+def _pixels(png: bytes) -> str:
+    """``WxH:<sha256 of the RGBA pixels>``, as read_wandb_runs.py describes an image."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        rgba = image.convert("RGBA")
+        return f"{rgba.width}x{rgba.height}:{hashlib.sha256(rgba.tobytes()).hexdigest()[:16]}"
+
+
+def alerts(c: CollectorProcess, project_id: str, run_id: str) -> list[str]:
+    """The run's ``[ALERT ...]`` log lines (what ``wandb.alert`` becomes), oldest first."""
+    body = {"projectId": project_id, "runId": run_id, "limit": 10_000, "order": "asc"}
+    rows = _post(c, f"{V1}/query/logs", body)["rows"]
+    return [row["message"] for row in rows if row["message"].startswith("[ALERT ")]
 
 
 # -- comparison ---------------------------------------------------------------------------------
@@ -153,6 +180,8 @@ def differences(real: dict[str, Any], shim: dict[str, Any], edge_rel: float) -> 
     _diff_rows(out, "history", real_hist, shim["history"], 0.0)
     real_media = {int(s): row for s, row in real["media"].items()}
     _diff_rows(out, "media", real_media, shim["media"], edge_rel)
+    if real["alerts"] != shim["alerts"]:
+        out.append(f"alerts: real {real['alerts']} shim {shim['alerts']}")
     return out
 
 
