@@ -10,7 +10,8 @@ JSON record a line) and reduced to, per run in start order::
 ``config``/``summary`` are flat (nested dicts joined by ``.``, as rundial stores them), without
 W&B's own ``_``-keys; ``history`` holds the scalar values of each committed row (``_step`` is the
 step; ``_runtime``/``_timestamp`` are left out); ``media`` describes each media value: histogram
-counts and edges, a table's columns and rows (image cells read ``<image>``), an image list's count,
+counts and edges, a table's columns and rows (image cells read ``<image WxH:hash>``
+from the run-table artifact W&B stages, else ``<image>``), an image list's count,
 captions and pixels (size and a hash of the RGBA pixels).
 """
 
@@ -53,10 +54,33 @@ def pixels(path: Path) -> str:
         return f"{rgba.width}x{rgba.height}:{hashlib.sha256(rgba.tobytes()).hexdigest()[:16]}"
 
 
-def describe(kind: str, fields: dict[str, Any], files: Path) -> dict[str, Any]:
+def staged_table(fields: dict[str, Any], staged: dict[str, dict[str, str]]) -> Any:
+    """The table as W&B's run-table artifact holds it (image cells as ``<image WxH:hash>``), or
+    None when that artifact's staged files are not on disk."""
+    client_id, _, inner = fields.get("artifact_path", "").removeprefix(
+        "wandb-client-artifact://").partition("/")
+    files = staged.get(client_id)
+    if not files or inner not in files:
+        return None
+    table = json.loads(Path(files[inner]).read_text())
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("_type") == "image-file":
+            return f"<image {pixels(Path(files[value['path']]))}>"
+        return value
+
+    return {"type": "table", "columns": table["columns"],
+            "rows": [[cell(v) for v in row] for row in table["data"]]}
+
+
+def describe(kind: str, fields: dict[str, Any], files: Path,
+             staged: dict[str, dict[str, str]]) -> dict[str, Any]:
     if kind == "histogram":
         return {"type": "histogram", "counts": fields["values"], "edges": fields["bins"]}
     if kind == "table-file":
+        found = staged_table(fields, staged)
+        if found is not None:
+            return dict(found)
         table = json.loads((files / fields["path"]).read_text())
         rows = [["<image>" if cell == "Image" else cell for cell in row] for row in table["data"]]
         return {"type": "table", "columns": table["columns"], "rows": rows}
@@ -69,13 +93,14 @@ def describe(kind: str, fields: dict[str, Any], files: Path) -> dict[str, Any]:
     return {"type": kind}
 
 
-def split_row(item: dict[str, Any], files: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_row(item: dict[str, Any], files: Path,
+              staged: dict[str, dict[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(scalars, media descriptions) of one history item as leet prints it (dotted keys)."""
     found = media_keys(item)
     media: dict[str, Any] = {}
     for key in found:
         fields = {k[len(key) + 1:]: v for k, v in item.items() if k.startswith(key + ".")}
-        media[key] = describe(fields["_type"], fields, files)
+        media[key] = describe(fields["_type"], fields, files, staged)
     scalars = {k: number(v) for k, v in item.items()
                if not k.startswith(HIDDEN) and not any(k.startswith(m + ".") for m in found)}
     return scalars, media
@@ -85,8 +110,13 @@ def reduce_run(run_dir: Path) -> dict[str, Any]:
     files = run_dir / "files"
     out: dict[str, Any] = {"config": {}, "summary": {}, "history": {}, "media": {},
                            "alerts": [], "exit_code": None}
+    staged: dict[str, dict[str, str]] = {}  # artifact client id -> {path: staged local file}
     for rec in records(run_dir):
         kind = rec["type"]
+        if kind == "artifact":
+            art = rec["artifact"]
+            staged[art["client_id"]] = {c["path"]: c.get("local_path", "")
+                                        for c in art["manifest"]["contents"]}
         if kind == "run":
             run = rec["run"]
             out.update(project=run.get("project"), name=run.get("display_name"),
@@ -100,7 +130,7 @@ def reduce_run(run_dir: Path) -> dict[str, Any]:
                 out["summary"].pop(key, None)
         elif kind == "history":
             item = rec["history"]["item"]
-            scalars, media = split_row(item, files)
+            scalars, media = split_row(item, files, staged)
             out["history"][item["_step"]] = scalars
             if media:
                 out["media"][item["_step"]] = media

@@ -91,9 +91,11 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             break
         cursor = f"&cursor={page['nextCursor']}"
     out: dict[int, dict[str, Any]] = {}
+    cells = {(item["step"], f"media:{item['mediaKey']}#{item['metadata']['row']}"): item
+             for item in items if "table" in (item.get("metadata") or {})}
     for item in items:
         meta = item.get("metadata") or {}
-        if "table" in meta:  # an image cell of a table: part of that table
+        if "table" in meta:  # an image cell of a table: read with that table
             continue
         row = out.setdefault(item["step"], {})
         key = item["mediaKey"]
@@ -110,14 +112,22 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
                         "edges": edges}
         else:
             table = _download(c, slug, item)
-            rows = [["<image>" if isinstance(cell, str) and cell.startswith("media:") else cell
-                     for cell in r] for r in table["rows"]]
+            rows = [[_cell(c, slug, cells, item["step"], v) for v in r] for r in table["rows"]]
             row[key] = {"type": "table", "columns": table["columns"], "rows": rows}
     for row in out.values():
         for entry in row.values():
             if entry["type"] == "images" and not any(entry["captions"]):
                 entry["captions"] = None
     return out
+
+
+def _cell(c: CollectorProcess, slug: str, cells: dict[tuple[int, str], dict[str, Any]],
+          step: int, value: Any) -> Any:
+    """A table cell; an image cell (``media:<key>/<column>#<row>``) as ``<image WxH:hash>``."""
+    if not (isinstance(value, str) and value.startswith("media:")):
+        return value
+    item = cells.get((step, value))
+    return f"<image {_pixels(_download_bytes(c, slug, item))}>" if item else f"<missing {value}>"
 
 
 def _download(c: CollectorProcess, slug: str, item: dict[str, Any]) -> Any:
