@@ -4,7 +4,7 @@ Usage (under the interpreter that has wandb): ``python read_wandb_runs.py WANDB_
 ``offline-run-*`` directory's transaction log is decoded by ``wandb leet inspect --json`` (one
 JSON record a line) and reduced to, per run in start order::
 
-    {"project", "name", "config", "summary", "history": {step: {key: number}},
+    {"project", "name", "notes", "config", "summary", "history": {step: {key: number}},
      "media": {step: {key: description}}, "alerts": [line], "exit_code"}
 
 ``config``/``summary`` are flat (nested dicts joined by ``.``, as rundial stores them), without
@@ -120,7 +120,7 @@ def reduce_run(run_dir: Path) -> dict[str, Any]:
         if kind == "run":
             run = rec["run"]
             out.update(project=run.get("project"), name=run.get("display_name"),
-                       start=run.get("start_time"))
+                       notes=run.get("notes"), start=run.get("start_time"))
             out["config"].update(run.get("config", {}).get("update", {}))
         elif kind == "config":
             out["config"].update(rec["config"].get("update", {}))

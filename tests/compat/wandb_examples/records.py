@@ -46,7 +46,8 @@ def shim_runs(c: CollectorProcess, projects: dict[str, str]) -> list[dict[str, A
         cols = table["columns"]
         for i, run_id in enumerate(cols["runId"]):
             run = _read_run(c, slug, project_id, run_id, table["config"][i])
-            run.update(project=slug, name=cols["runName"][i], status=cols["status"][i])
+            run.update(project=slug, name=cols["runName"][i], status=cols["status"][i],
+                       notes=_notes(c, project_id, run_id))
             found.append((cols["startedAtMs"][i], run))
     return [run for _, run in sorted(found, key=lambda pair: pair[0])]
 
@@ -58,6 +59,11 @@ def _read_run(c: CollectorProcess, slug: str, project_id: str, run_id: str,
     return {"config": config, "summary": summary, "history": _history(c, project_id, run_id),
             "media": _media(c, slug, project_id, run_id),
             "alerts": alerts(c, project_id, run_id)}
+
+
+def _notes(c: CollectorProcess, project_id: str, run_id: str) -> Any:
+    runs = _post(c, f"{V1}/query/runs", {"projectId": project_id, "runIds": [run_id]})["runs"]
+    return (runs[0].get("notes") or None) if runs else None  # the collector shows none as ""
 
 
 def _history(c: CollectorProcess, project_id: str, run_id: str) -> dict[int, dict[str, Any]]:
@@ -184,6 +190,8 @@ def same_value(a: Any, b: Any, rel: float = 0.0) -> bool:
 def differences(real: dict[str, Any], shim: dict[str, Any], edge_rel: float) -> list[str]:
     """Every way ``shim`` differs from ``real`` (one run each), as readable lines."""
     out: list[str] = []
+    if real.get("notes") != shim.get("notes"):
+        out.append(f"notes: real {real.get('notes')!r} shim {shim.get('notes')!r}")
     _diff_map(out, "config", flat(real["config"]), shim["config"])
     _diff_map(out, "summary", flat(real["summary"]), shim["summary"])
     real_hist = {int(s): row for s, row in real["history"].items() if row}
