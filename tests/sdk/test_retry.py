@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -50,6 +51,16 @@ def test_backoff_is_full_jitter_exponential_with_a_cap() -> None:
         assert backoff.until == pytest.approx(clock.now + delay)
     backoff.succeeded()
     assert backoff.ready() and backoff.failures == 0
+
+
+def test_backoff_leaves_the_global_random_state_alone() -> None:
+    """Retries during an outage must not shift a seeded script's ``random`` sequence."""
+    random.seed(7)
+    state = random.getstate()
+    backoff = Backoff(1.0, 60.0, FakeClock())
+    delays = [backoff.failed() for _ in range(20)]
+    assert random.getstate() == state
+    assert len(set(delays)) > 1  # still jittered
 
 
 def test_backoff_honours_retry_after() -> None:

@@ -12,6 +12,7 @@ tenacity is imported on first use (it pulls in asyncio), so ``import rundial`` s
 from __future__ import annotations
 
 import enum
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,11 +67,18 @@ class _AttemptState:
     attempt_number: int
 
 
-def full_jitter_wait(base_s: float, cap_s: float) -> Callable[[Any], float]:
-    """tenacity's full-jitter strategy: ``U(0, min(cap, base * 2**(attempt-1)))``."""
+def full_jitter_wait(base_s: float, cap_s: float,
+                     rng: random.Random | None = None) -> Callable[[Any], float]:
+    """Full jitter: ``U(0, min(cap, base * 2**(attempt-1)))``, the ceiling from tenacity's
+    ``wait_exponential``. The draw comes from ``rng`` (default: a private generator), never the
+    global ``random``: retries during an outage must not shift a seeded training script's
+    ``random.random()`` sequence (tenacity's ``wait_random_exponential`` draws from the global
+    one)."""
     import tenacity  # lazy: pulls in asyncio
 
-    return tenacity.wait_random_exponential(multiplier=base_s, max=cap_s, exp_base=2, min=0)
+    ceiling = tenacity.wait_exponential(multiplier=base_s, max=cap_s, exp_base=2, min=0)
+    draw = rng or random.Random()
+    return lambda state: draw.uniform(0.0, ceiling(state))
 
 
 class Backoff:
