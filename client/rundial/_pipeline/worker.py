@@ -48,6 +48,7 @@ from rundial._wire.batch import Batch, MediaSink
 
 ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
+_JITTER = random.Random()  # our own generator: the user's (seeded) global random is left alone
 
 
 class Worker:
@@ -113,7 +114,7 @@ class Worker:
         return self._seq
 
     def _interval(self) -> float:
-        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * random.random() - 1.0)
+        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * _JITTER.random() - 1.0)
         return self.settings.flush_interval_seconds * jitter
 
     def emit(self, event: str, **fields: Any) -> None:

@@ -38,6 +38,7 @@ from rundial.compat.neptune.utils import StringifyValue
 __all__ = ["DOC", "Handler", "Run"]
 
 SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
+DEFAULT_NAME = "Untitled"  # Neptune's sys/name of a new run started without a name
 
 
 def _unsupported(name: str) -> NotImplementedError:
@@ -55,13 +56,16 @@ class Run:
                  description: str | None = None, tags: Any = None,
                  resumed: bool = False) -> None:
         self._rd = rd_run
-        self._recorder = _keyed.Recorder(rd_run, name=name, tags=_tag_list(tags or ()),
+        if not resumed:  # Neptune's defaults for a new run (config only: the run stays unnamed)
+            description = "" if description is None else description
+        field_name = DEFAULT_NAME if name is None and not resumed else name
+        self._recorder = _keyed.Recorder(rd_run, name=field_name, tags=_tag_list(tags or ()),
                                          edit_tags=not resumed)
         self._steps = _keyed.SeriesSteps()
         self._warned: set[str] = set()
         initial: dict[str, Any] = {}
-        if name is not None:
-            initial["sys/name"] = name
+        if field_name is not None:
+            initial["sys/name"] = field_name
         if description is not None:
             initial["sys/description"] = description
         if tags:
