@@ -1,0 +1,110 @@
+"""Public Neptune example scripts (tests/compat/neptune_examples/) run under the real
+``neptune`` 1.14 (offline mode, in its cached venv) and under our shim with only the imports
+swapped; what each recorded is compared field by field, point by point (real_examples.py).
+
+Paths Neptune fills by itself (``monitoring/*``, ``source_code/*``, ``sys/*`` other than the
+name, description and tags) are left out: the shim records those as rundial's own system
+metrics, console lines and run metadata (docs/neptune-compat.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.compat import real_examples as rx
+from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.http import request
+from tests.helpers.venvs import cached_venv
+
+EXAMPLES = rx.HERE / "neptune_examples"
+REQUIREMENTS = ["neptune==1.14.0", "torch==2.13.0", "tqdm"]
+SWAPS = [("import neptune", "import rundial.compat.neptune as neptune"),
+         ("from neptune.types import File", "from rundial.compat.neptune.types import File"),
+         ("from neptune.utils import stringify_unsupported",
+          "from rundial.compat.neptune.utils import stringify_unsupported")]
+KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
+# script -> (the "workspace/project" it names, import lines it has)
+SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
+           "save_checkpoints.py": "common/showroom"}
+
+
+def user_path(path: str) -> bool:
+    """A path the script itself wrote (not Neptune's own monitoring/source/sys fields)."""
+    if path.startswith("sys/"):
+        return path in KEPT_SYS
+    return not path.startswith(("monitoring/", "source_code/"))
+
+
+@pytest.fixture(scope="module")
+def neptune_python() -> Path:
+    return cached_venv("neptune-real-venv", REQUIREMENTS)
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
+    proc = CollectorProcess(tmp_path_factory.mktemp("neptune-examples-collector"))
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def project_of(proc: CollectorProcess, full_name: str) -> CollectorProcess:
+    """``proc`` seen through the workspace/project ``full_name`` (created when missing), as a
+    Neptune user would create the project their script names."""
+    workspace, project = full_name.split("/")
+    request("POST", proc.url + "/api/v1/workspaces", {"slug": workspace}, api_key=proc.api_key)
+    status, _, body = request("POST", f"{proc.url}/api/v1/workspaces/{workspace}/projects",
+                              {"slug": project}, api_key=proc.api_key)
+    assert status in (201, 409), body
+    view = copy.copy(proc)
+    view.workspace, view.project = workspace, project
+    return view
+
+
+def write_inputs(cwd: Path) -> None:
+    """Files the scripts read: ``sample.png`` (hello_neptune uploads it)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    from PIL import Image
+
+    Image.new("RGB", (8, 6), (200, 30, 60)).save(cwd / "sample.png")
+
+
+def real_record(python: Path, script: str, cwd: Path) -> rx.Record:
+    write_inputs(cwd)
+    rx.run_script(python, script, cwd, {"NEPTUNE_MODE": "offline"})
+    [record] = rx.dump(python, "neptune_offline_dump.py", cwd)
+    return record
+
+
+def shim_record(proc: CollectorProcess, script: str, cwd: Path) -> rx.Record:
+    write_inputs(cwd)
+    swapped = rx.swap_imports(script, [s for s in SWAPS if s[0] in script.splitlines()])
+    output = rx.run_script(Path(rx.sys.executable), swapped, cwd, rx.shim_env(proc, cwd))
+    [run_id] = rx.run_ids(proc)
+    record = rx.shim_record(proc, run_id)
+    record["output"] = output
+    return record
+
+
+@pytest.mark.timeout(900)  # real training scripts, run twice
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_example_records_what_neptune_records(name: str, neptune_python: Path,
+                                              collector: CollectorProcess,
+                                              tmp_path: Path) -> None:
+    """Every field (with its type), series point (steps included, implicit ones too), string
+    set and uploaded file the real client recorded, the shim recorded the same; the run's own
+    name and tags equal Neptune's sys/name and sys/tags, and it ended completed."""
+    script = (EXAMPLES / name).read_text()
+    real = real_record(neptune_python, script, tmp_path / "real")
+    ours = shim_record(project_of(collector, SCRIPTS[name]), script, tmp_path / "shim")
+    assert rx.differences(real, ours, user_path) == [], ours["output"]
+    real_tags = real["fields"].get("sys/tags", ["string_set", []])[1]
+    assert (ours["status"], ours["tags"]) == ("completed", sorted(real_tags))
+    real_name = real["fields"]["sys/name"][1]
+    assert ours["runName"] == (None if real_name == "Untitled" else real_name)
