@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,8 @@ TYPES = {"bool": "bool", "int": "int", "float": "float", "str": "str", "datetime
 
 def _field(tag: str, raw: str) -> list[Any]:
     value = deserialize_value(tag, raw)
-    if tag == "datetime":
-        return ["datetime", value.isoformat()]
+    if tag == "datetime":  # the instant in UTC (a naive datetime is local time)
+        return ["datetime", value.astimezone(timezone.utc).isoformat()]
     if tag == "string_set":
         return ["string_set", sorted(value)]
     return [TYPES.get(tag, tag), value]

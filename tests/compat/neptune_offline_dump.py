@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,9 @@ def _apply(record: dict[str, Any], op: Any, data_dir: Path) -> None:
     name, path = type(op).__name__, "/".join(op.path)
     if name in SCALARS:
         value = op.value
-        record["fields"][path] = [SCALARS[name], value.isoformat() if name == "AssignDatetime"
-                                  else value]
+        if name == "AssignDatetime":  # the instant, as Neptune stores it (epoch milliseconds)
+            value = datetime.fromtimestamp(value.timestamp(), timezone.utc).isoformat()
+        record["fields"][path] = [SCALARS[name], value]
     elif name in ("AddStrings", "RemoveStrings"):
         current = set(record["fields"].get(path, ["string_set", []])[1])
         current = current | set(op.values) if name == "AddStrings" else current - set(op.values)

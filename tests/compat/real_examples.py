@@ -6,7 +6,8 @@ the library's own storage is read back by a dump script run in that venv
 imports swapped to ``rundial.compat.*`` runs under our interpreter against a real collector,
 and the runs are read back over HTTP. Both sides become **records** of one shape::
 
-    {"fields":  {path: [type, value]},        # type: bool int float str datetime string_set null
+    {"fields":  {path: [type, value]},        # type: bool int float str datetime (UTC ISO)
+                                              #       string_set null
      "series":  {path: [[step, number], ...]},  # numeric series, steps as recorded
      "strings": {path: [[step, text], ...]},    # string series
      "images":  {path: [[step, None], ...]},    # image series (steps only)
@@ -26,6 +27,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +155,8 @@ def typed(value: Any) -> list[Any]:
         return ["null", None]
     if isinstance(value, (set, frozenset)):
         return ["string_set", sorted(value)]
-    if hasattr(value, "isoformat"):
-        return ["datetime", value.isoformat()]
+    if isinstance(value, datetime):  # the instant in UTC (a naive datetime is local time)
+        return ["datetime", value.astimezone(timezone.utc).isoformat()]
     return [type(value).__name__, value]
 
 

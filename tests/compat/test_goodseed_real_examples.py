@@ -22,11 +22,13 @@ from tests.helpers.http import request
 from tests.helpers.venvs import cached_venv
 
 EXAMPLES = rx.HERE / "goodseed_examples"
+PROBES = rx.HERE / "goodseed_probes"
 REQUIREMENTS = ["goodseed==0.4.0", "torch==2.13.0"]
 SWAPS = [("import goodseed", "from rundial.compat import goodseed")]
 UNEQUAL = ("sys/id", "sys/creation_time", "sys/closed_time")
 # script -> the goodseed project its runs go to
 SCRIPTS = {"quickstart.py": "default", "resume.py": "default", "mlp.py": "examples"}
+PROBE_SCRIPTS = {"configs.py": "default"}
 STATUS = {"finished": "completed", "failed": "failed"}
 
 
@@ -76,16 +78,12 @@ def shim_records(proc: CollectorProcess, script: str, cwd: Path) -> list[rx.Reco
     return records
 
 
-@pytest.mark.timeout(900)  # real training scripts, run twice
-@pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_example_records_what_goodseed_records(name: str, goodseed_python: Path,
-                                               collector: CollectorProcess,
-                                               tmp_path: Path) -> None:
-    """Run for run: every config (value and goodseed type), metric point and string point at
-    the same steps; sys/* fields of the same types; the run's status, name and tags agree."""
-    script = (EXAMPLES / name).read_text()
-    real = real_records(goodseed_python, script, tmp_path / "real")
-    ours = shim_records(project_of(collector, SCRIPTS[name]), script, tmp_path / "shim")
+def compare(script_path: Path, project: str, python: Path, proc: CollectorProcess,
+            tmp_path: Path) -> None:
+    """Run the script both ways; assert the records agree run for run (module docstring)."""
+    script = script_path.read_text()
+    real = real_records(python, script, tmp_path / "real")
+    ours = shim_records(project_of(proc, project), script, tmp_path / "shim")
     assert len(ours) == len(real) > 0, [r.get("output") for r in ours[:1]]
     for theirs, mine in zip(real, ours):
         assert rx.differences(theirs, mine, compared) == [], mine["output"]
@@ -95,3 +93,24 @@ def test_example_records_what_goodseed_records(name: str, goodseed_python: Path,
         assert mine["status"] == STATUS[theirs["status"]]
         assert mine["runName"] == theirs["fields"].get("sys/name", [None, None])[1]
         assert mine["tags"] == theirs["fields"].get("sys/tags", [None, []])[1]
+
+
+@pytest.mark.timeout(900)  # real training scripts, run twice
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_example_records_what_goodseed_records(name: str, goodseed_python: Path,
+                                               collector: CollectorProcess,
+                                               tmp_path: Path) -> None:
+    """Run for run: every config (value and goodseed type), metric point and string point at
+    the same steps; sys/* fields of the same types; the run's status, name and tags agree."""
+    compare(EXAMPLES / name, SCRIPTS[name], goodseed_python, collector, tmp_path)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(PROBE_SCRIPTS))
+def test_probe_records_what_goodseed_records(name: str, goodseed_python: Path,
+                                             collector: CollectorProcess,
+                                             tmp_path: Path) -> None:
+    """Our probe of goodseed's typed configs (every type, top level and nested; lists, tuples
+    and sets inside dicts; flatten=False; a Namespace), tag edits, and steps (implicit after
+    explicit, out of order, per path), recorded alike."""
+    compare(PROBES / name, PROBE_SCRIPTS[name], goodseed_python, collector, tmp_path)

@@ -21,6 +21,7 @@ from tests.helpers.http import request
 from tests.helpers.venvs import cached_venv
 
 EXAMPLES = rx.HERE / "neptune_examples"
+PROBES = rx.HERE / "neptune_probes"
 REQUIREMENTS = ["neptune==1.14.0", "torch==2.13.0", "tqdm"]
 SWAPS = [("import neptune", "import rundial.compat.neptune as neptune"),
          ("from neptune.types import File", "from rundial.compat.neptune.types import File"),
@@ -30,6 +31,7 @@ KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
 # script -> (the "workspace/project" it names, import lines it has)
 SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
            "save_checkpoints.py": "common/showroom"}
+PROBE_SCRIPTS = {"casts.py": "common/probes"}
 
 
 def user_path(path: str) -> bool:
@@ -92,6 +94,19 @@ def shim_record(proc: CollectorProcess, script: str, cwd: Path) -> rx.Record:
     return record
 
 
+def compare(script_path: Path, full_name: str, python: Path, proc: CollectorProcess,
+            tmp_path: Path) -> None:
+    """Run the script both ways; assert the records agree (module docstring)."""
+    script = script_path.read_text()
+    real = real_record(python, script, tmp_path / "real")
+    ours = shim_record(project_of(proc, full_name), script, tmp_path / "shim")
+    assert rx.differences(real, ours, user_path) == [], ours["output"]
+    real_tags = real["fields"].get("sys/tags", ["string_set", []])[1]
+    assert (ours["status"], ours["tags"]) == ("completed", sorted(real_tags))
+    real_name = real["fields"]["sys/name"][1]
+    assert ours["runName"] == (None if real_name == "Untitled" else real_name)
+
+
 @pytest.mark.timeout(900)  # real training scripts, run twice
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_records_what_neptune_records(name: str, neptune_python: Path,
@@ -100,11 +115,15 @@ def test_example_records_what_neptune_records(name: str, neptune_python: Path,
     """Every field (with its type), series point (steps included, implicit ones too), string
     set and uploaded file the real client recorded, the shim recorded the same; the run's own
     name and tags equal Neptune's sys/name and sys/tags, and it ended completed."""
-    script = (EXAMPLES / name).read_text()
-    real = real_record(neptune_python, script, tmp_path / "real")
-    ours = shim_record(project_of(collector, SCRIPTS[name]), script, tmp_path / "shim")
-    assert rx.differences(real, ours, user_path) == [], ours["output"]
-    real_tags = real["fields"].get("sys/tags", ["string_set", []])[1]
-    assert (ours["status"], ours["tags"]) == ("completed", sorted(real_tags))
-    real_name = real["fields"]["sys/name"][1]
-    assert ours["runName"] == (None if real_name == "Untitled" else real_name)
+    compare(EXAMPLES / name, SCRIPTS[name], neptune_python, collector, tmp_path)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(PROBE_SCRIPTS))
+def test_probe_records_what_neptune_records(name: str, neptune_python: Path,
+                                            collector: CollectorProcess, tmp_path: Path) -> None:
+    """Our probe of the value types and series calls the examples do not reach: numpy, torch
+    and Python values assigned (Neptune's casts and skips), stringify_unsupported with and
+    without expand, tag edits, implicit/explicit/extended steps, skipped NaN, dict appends,
+    string and image series — recorded alike."""
+    compare(PROBES / name, PROBE_SCRIPTS[name], neptune_python, collector, tmp_path)

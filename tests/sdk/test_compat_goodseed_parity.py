@@ -62,3 +62,16 @@ def test_a_made_up_run_id_draws_from_global_random_as_goodseed_does(double: Coll
     random.seed(SEED)
     goodseed.Run(project="ws/proj", run_id="given-id", **opts).close()
     assert random.random() == random.Random(SEED).random()
+
+
+def test_a_set_inside_a_dict_is_text_as_goodseed_stores_it(double: CollectorDouble,
+                                                            opts: dict) -> None:
+    """goodseed keeps a string set only at the top level; flattened out of a dict it is the
+    set's str() (a top-level set keeps its type)."""
+    with goodseed.Run(project="ws/proj", **opts) as run:
+        run["optimizer"] = {"classes": {"only"}, "betas": (0.9, 0.99)}
+        run.log_configs({"labels": {"cat"}})
+    config = goodseed.restore_types(sent_config(double))
+    assert config["optimizer/classes"] == "{'only'}"
+    assert (config["optimizer/betas/0"], config["optimizer/betas/1"]) == (0.9, 0.99)
+    assert config["labels"] == {"cat"}

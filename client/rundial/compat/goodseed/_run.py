@@ -134,8 +134,9 @@ class Run:
         """Set config values; with ``flatten``, dict values become ``/``-joined paths."""
         entries: dict[str, Any] = {}
         for key, value in data.items():
-            if flatten and isinstance(value, Mapping):
-                leaves = _keyed.flatten(str(key), value, expand_lists=True)
+            if flatten and isinstance(value, Mapping):  # a set inside a dict is text there
+                leaves = [(path, safe_str(leaf) if isinstance(leaf, (set, frozenset)) else leaf)
+                          for path, leaf in _keyed.flatten(str(key), value, expand_lists=True)]
             else:
                 leaves = [(str(key), value)]
             entries.update((_keyed.join(path), _typed(leaf)) for path, leaf in leaves)
