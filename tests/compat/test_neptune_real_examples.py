@@ -4,7 +4,8 @@ swapped; what each recorded is compared field by field, point by point (real_exa
 
 Paths Neptune fills by itself (``monitoring/*``, ``source_code/*``, ``sys/*`` other than the
 name, description and tags) are left out: the shim records those as rundial's own system
-metrics, console lines and run metadata (docs/neptune-compat.md).
+metrics, console lines and run metadata (docs/neptune-compat.md). A run started without a name
+has Neptune's ``sys/name`` "Untitled" in its config, while the rundial run stays unnamed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SWAPS = [("import neptune", "import rundial.compat.neptune as neptune"),
          ("from neptune.utils import stringify_unsupported",
           "from rundial.compat.neptune.utils import stringify_unsupported")]
 KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
-# script -> (the "workspace/project" it names, import lines it has)
+# script -> the "workspace/project" it names (created in the collector, as its user would)
 SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
            "save_checkpoints.py": "common/showroom"}
 PROBE_SCRIPTS = {"casts.py": "common/probes"}
