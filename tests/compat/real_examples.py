@@ -20,6 +20,7 @@ thread) so both sides compute the same numbers.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -84,6 +85,18 @@ def shim_env(proc: CollectorProcess, cwd: Path) -> dict[str, str]:
     """Where our shim sends: ``proc`` by environment only."""
     return {"RUNDIAL_ENDPOINT": proc.url, "RUNDIAL_API_KEY": proc.api_key,
             "RUNDIAL_SPOOL_DIR": str(cwd / "spool")}
+
+
+def project_view(proc: CollectorProcess, workspace: str, project: str) -> CollectorProcess:
+    """``proc`` seen through ``workspace/project``, both created when missing (as the user of a
+    script naming that project would create it)."""
+    request("POST", proc.url + _V1 + "/workspaces", {"slug": workspace}, api_key=proc.api_key)
+    status, _, body = request("POST", f"{proc.url}{_V1}/workspaces/{workspace}/projects",
+                              {"slug": project}, api_key=proc.api_key)
+    assert status in (201, 409), body
+    view = copy.copy(proc)
+    view.workspace, view.project = workspace, project
+    return view
 
 
 # -- reading our runs back over HTTP -------------------------------------------------------

@@ -10,15 +10,13 @@ shim leaves those to rundial's system metrics and console lines) and the values 
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.compat import real_examples as rx
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.http import request
 from tests.helpers.venvs import cached_venv
 
 EXAMPLES = rx.HERE / "goodseed_examples"
@@ -26,9 +24,10 @@ PROBES = rx.HERE / "goodseed_probes"
 REQUIREMENTS = ["goodseed==0.4.0", "torch==2.13.0"]
 SWAPS = [("import goodseed", "from rundial.compat import goodseed")]
 UNEQUAL = ("sys/id", "sys/creation_time", "sys/closed_time")
-# script -> the goodseed project its runs go to
-SCRIPTS = {"quickstart.py": "default", "resume.py": "default", "mlp.py": "examples"}
-PROBE_SCRIPTS = {"configs.py": "default"}
+# script -> the project of the shared collector its runs go to: the one mlp.py names, else
+# one of its own (goodseed's "default" is RUNDIAL_PROJECT here), so each sees only its runs
+SCRIPTS = {"quickstart.py": "gs-quickstart", "resume.py": "gs-resume", "mlp.py": "examples"}
+PROBE_SCRIPTS = {"configs.py": "gs-probe"}
 STATUS = {"finished": "completed", "failed": "failed"}
 
 
@@ -41,27 +40,6 @@ def goodseed_python() -> Path:
     return cached_venv("goodseed-real-venv", REQUIREMENTS)
 
 
-@pytest.fixture
-def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
-    """A collector of its own: the script's runs are the only runs in it."""
-    proc = CollectorProcess(tmp_path / "collector")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def project_of(proc: CollectorProcess, project: str) -> CollectorProcess:
-    """``proc`` seen through ``project`` of its workspace (created when missing)."""
-    status, _, body = request("POST", f"{proc.url}/api/v1/workspaces/{proc.workspace}/projects",
-                              {"slug": project}, api_key=proc.api_key)
-    assert status in (201, 409), body
-    view = copy.copy(proc)
-    view.project = project
-    return view
-
-
 def real_records(python: Path, script: str, cwd: Path) -> list[rx.Record]:
     rx.run_script(python, script, cwd, {"GOODSEED_HOME": str(cwd / "home"),
                                         "GOODSEED_STORAGE": "local"})
@@ -71,7 +49,7 @@ def real_records(python: Path, script: str, cwd: Path) -> list[rx.Record]:
 def shim_records(proc: CollectorProcess, script: str, cwd: Path) -> list[rx.Record]:
     env = {**rx.shim_env(proc, cwd), "RUNDIAL_WORKSPACE": proc.workspace,
            "RUNDIAL_PROJECT": proc.project}
-    output = rx.run_script(Path(rx.sys.executable), rx.swap_imports(script, SWAPS), cwd, env)
+    output = rx.run_script(Path(sys.executable), rx.swap_imports(script, SWAPS), cwd, env)
     records = [rx.shim_record(proc, run_id) for run_id in rx.run_ids(proc)]
     for record in records:
         record["output"] = output
@@ -83,7 +61,8 @@ def compare(script_path: Path, project: str, python: Path, proc: CollectorProces
     """Run the script both ways; assert the records agree run for run (module docstring)."""
     script = script_path.read_text()
     real = real_records(python, script, tmp_path / "real")
-    ours = shim_records(project_of(proc, project), script, tmp_path / "shim")
+    ours = shim_records(rx.project_view(proc, proc.workspace, project), script,
+                        tmp_path / "shim")
     assert len(ours) == len(real) > 0, [r.get("output") for r in ours[:1]]
     for theirs, mine in zip(real, ours):
         assert rx.differences(theirs, mine, compared) == [], mine["output"]
@@ -98,19 +77,19 @@ def compare(script_path: Path, project: str, python: Path, proc: CollectorProces
 @pytest.mark.timeout(900)  # real training scripts, run twice
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_records_what_goodseed_records(name: str, goodseed_python: Path,
-                                               collector: CollectorProcess,
+                                               shared_collector: CollectorProcess,
                                                tmp_path: Path) -> None:
     """Run for run: every config (value and goodseed type), metric point and string point at
     the same steps; sys/* fields of the same types; the run's status, name and tags agree."""
-    compare(EXAMPLES / name, SCRIPTS[name], goodseed_python, collector, tmp_path)
+    compare(EXAMPLES / name, SCRIPTS[name], goodseed_python, shared_collector, tmp_path)
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(PROBE_SCRIPTS))
 def test_probe_records_what_goodseed_records(name: str, goodseed_python: Path,
-                                             collector: CollectorProcess,
+                                             shared_collector: CollectorProcess,
                                              tmp_path: Path) -> None:
     """Our probe of goodseed's typed configs (every type, top level and nested; lists, tuples
     and sets inside dicts; flatten=False; a Namespace), tag edits, and steps (implicit after
     explicit, out of order, per path), recorded alike."""
-    compare(PROBES / name, PROBE_SCRIPTS[name], goodseed_python, collector, tmp_path)
+    compare(PROBES / name, PROBE_SCRIPTS[name], goodseed_python, shared_collector, tmp_path)

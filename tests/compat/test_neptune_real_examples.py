@@ -10,15 +10,13 @@ has Neptune's ``sys/name`` "Untitled" in its config, while the rundial run stays
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.compat import real_examples as rx
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.http import request
 from tests.helpers.venvs import cached_venv
 
 EXAMPLES = rx.HERE / "neptune_examples"
@@ -47,29 +45,6 @@ def neptune_python() -> Path:
     return cached_venv("neptune-real-venv", REQUIREMENTS)
 
 
-@pytest.fixture(scope="module")
-def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    proc = CollectorProcess(tmp_path_factory.mktemp("neptune-examples-collector"))
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def project_of(proc: CollectorProcess, full_name: str) -> CollectorProcess:
-    """``proc`` seen through the workspace/project ``full_name`` (created when missing), as a
-    Neptune user would create the project their script names."""
-    workspace, project = full_name.split("/")
-    request("POST", proc.url + "/api/v1/workspaces", {"slug": workspace}, api_key=proc.api_key)
-    status, _, body = request("POST", f"{proc.url}/api/v1/workspaces/{workspace}/projects",
-                              {"slug": project}, api_key=proc.api_key)
-    assert status in (201, 409), body
-    view = copy.copy(proc)
-    view.workspace, view.project = workspace, project
-    return view
-
-
 def write_inputs(cwd: Path) -> None:
     """Files the scripts read: ``sample.png`` (hello_neptune uploads it)."""
     cwd.mkdir(parents=True, exist_ok=True)
@@ -88,7 +63,7 @@ def real_record(python: Path, script: str, cwd: Path) -> rx.Record:
 def shim_record(proc: CollectorProcess, script: str, cwd: Path) -> rx.Record:
     write_inputs(cwd)
     swapped = rx.swap_imports(script, [s for s in SWAPS if s[0] in script.splitlines()])
-    output = rx.run_script(Path(rx.sys.executable), swapped, cwd, rx.shim_env(proc, cwd))
+    output = rx.run_script(Path(sys.executable), swapped, cwd, rx.shim_env(proc, cwd))
     [run_id] = rx.run_ids(proc)
     record = rx.shim_record(proc, run_id)
     record["output"] = output
@@ -100,7 +75,7 @@ def compare(script_path: Path, full_name: str, python: Path, proc: CollectorProc
     """Run the script both ways; assert the records agree (module docstring)."""
     script = script_path.read_text()
     real = real_record(python, script, tmp_path / "real")
-    ours = shim_record(project_of(proc, full_name), script, tmp_path / "shim")
+    ours = shim_record(rx.project_view(proc, *full_name.split("/")), script, tmp_path / "shim")
     assert rx.differences(real, ours, user_path) == [], ours["output"]
     real_tags = real["fields"].get("sys/tags", ["string_set", []])[1]
     assert (ours["status"], ours["tags"]) == ("completed", sorted(real_tags))
@@ -111,20 +86,21 @@ def compare(script_path: Path, full_name: str, python: Path, proc: CollectorProc
 @pytest.mark.timeout(900)  # real training scripts, run twice
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_records_what_neptune_records(name: str, neptune_python: Path,
-                                              collector: CollectorProcess,
+                                              shared_collector: CollectorProcess,
                                               tmp_path: Path) -> None:
     """Every field (with its type), series point (steps included, implicit ones too), string
     set and uploaded file the real client recorded, the shim recorded the same; the run's own
     name and tags equal Neptune's sys/name and sys/tags, and it ended completed."""
-    compare(EXAMPLES / name, SCRIPTS[name], neptune_python, collector, tmp_path)
+    compare(EXAMPLES / name, SCRIPTS[name], neptune_python, shared_collector, tmp_path)
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(PROBE_SCRIPTS))
 def test_probe_records_what_neptune_records(name: str, neptune_python: Path,
-                                            collector: CollectorProcess, tmp_path: Path) -> None:
+                                            shared_collector: CollectorProcess,
+                                            tmp_path: Path) -> None:
     """Our probe of the value types and series calls the examples do not reach: numpy, torch
     and Python values assigned (Neptune's casts and skips), stringify_unsupported with and
     without expand, tag edits, implicit/explicit/extended steps, skipped NaN, dict appends,
     string and image series — recorded alike."""
-    compare(PROBES / name, PROBE_SCRIPTS[name], neptune_python, collector, tmp_path)
+    compare(PROBES / name, PROBE_SCRIPTS[name], neptune_python, shared_collector, tmp_path)

@@ -4,24 +4,15 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
 from rundial.compat import goodseed
-from tests.sdk.compat_support import options, run_meta, sent_config
+from tests.sdk.compat_support import run_meta, sent_config
 from tests.sdk.conftest import CollectorDouble
+from tests.sdk.test_compat_goodseed import opts  # noqa: F401  (the fixture, shared)
 
 SEED = 99
-
-
-@pytest.fixture
-def opts(double: CollectorDouble, tmp_path: Path, isolated_env: Path,
-         monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    for name in ("GOODSEED_PROJECT", "GOODSEED_STORAGE", "GOODSEED_RUN_ID"):
-        monkeypatch.delenv(name, raising=False)
-    return {**options(double, tmp_path), "capture_stdout": False, "capture_stderr": False,
-            "capture_hardware_metrics": False}
 
 
 def test_goodseed_02_spellings_still_work(double: CollectorDouble, opts: dict) -> None:

@@ -15,16 +15,9 @@ import rundial.compat.neptune as neptune
 from rundial.compat.neptune.utils import stringify_unsupported
 from tests.sdk.compat_support import final_status, options, run_meta, sent_config
 from tests.sdk.conftest import CollectorDouble
+from tests.sdk.test_compat_neptune import opts  # noqa: F401  (the fixture, shared)
 
 SEED = 1234
-
-
-@pytest.fixture
-def opts(double: CollectorDouble, tmp_path: Path, isolated_env: Path,
-         monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    for name in ("NEPTUNE_PROJECT", "NEPTUNE_MODE", "NEPTUNE_CUSTOM_RUN_ID"):
-        monkeypatch.delenv(name, raising=False)
-    return {**options(double, tmp_path), "capture_stdout": False, "capture_stderr": False}
 
 
 def after_neptune_draws(seed: int, draws: int) -> float:
