@@ -74,6 +74,7 @@ def compare(script_path: Path, project: str, python: Path, proc: CollectorProces
         assert mine["tags"] == theirs["fields"].get("sys/tags", [None, []])[1]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # real training scripts, run twice
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_records_what_goodseed_records(name: str, goodseed_python: Path,

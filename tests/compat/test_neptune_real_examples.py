@@ -83,6 +83,7 @@ def compare(script_path: Path, full_name: str, python: Path, proc: CollectorProc
     assert ours["runName"] == (None if real_name == "Untitled" else real_name)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # real training scripts, run twice
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_records_what_neptune_records(name: str, neptune_python: Path,
