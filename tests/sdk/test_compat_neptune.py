@@ -87,7 +87,8 @@ def test_assigned_values_are_typed_config_and_namespaces_flatten(double: Collect
     assert config == {"parameters/lr": 0.001, "parameters/optimizer/name": "adam",
                       "parameters/optimizer/betas": 2, "parameters/amp": True,
                       "args/epochs": 3, "data/version": "v2", "started": when,
-                      "model/depth": 50, "extra/layers": "[64, 32]", "extra/path": "/x"}
+                      "model/depth": 50, "extra/layers": "[64, 32]", "extra/path": "/x",
+                      "sys/name": "Untitled", "sys/description": ""}
 
 
 def test_name_and_tags(double: CollectorDouble, opts: dict) -> None:

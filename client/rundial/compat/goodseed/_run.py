@@ -20,6 +20,8 @@ with a deadline).
 from __future__ import annotations
 
 import os
+import random
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import TracebackType
@@ -31,6 +33,7 @@ from rundial.compat import _keyed
 
 DOC = "docs/goodseed-compat.md"
 WAIT_TIMEOUT_SECONDS = 30.0  # wait(timeout=None): the longest it waits for delivery
+_GOODSEED_ADJECTIVES, _GOODSEED_ANIMALS = 40, 43  # the word lists goodseed's run ids come from
 _STORAGE = {"cloud": None, "local": "offline", "disabled": "disabled"}
 _STATUS = {"finished": "completed", "completed": "completed", "failed": "failed",
            "aborted": "aborted"}
@@ -85,6 +88,8 @@ class Run:
                  read_only: bool = False, capture_hardware_metrics: bool = True,
                  capture_stdout: bool = True, capture_stderr: bool = True,
                  **options: Any) -> None:
+        name = _legacy_alias(options, "experiment_name", "name", name)
+        run_id = _legacy_alias(options, "run_name", "run_id", run_id)
         if read_only:
             raise _keyed.unsupported("goodseed", "Run(read_only=True)", DOC)
         if run_id and resume_run_id:
@@ -94,6 +99,8 @@ class Run:
         options.setdefault("capture_console", bool(capture_stdout or capture_stderr))
         options.setdefault("system_metrics", bool(capture_hardware_metrics))
         run_id = run_id or (None if resume_run_id else os.environ.get("GOODSEED_RUN_ID") or None)
+        if not run_id and not resume_run_id and _mode(storage) != "disabled":
+            _draw_like_goodseed()
         self._rd = _keyed.start_run(
             project if project is not None else os.environ.get("GOODSEED_PROJECT"), api_key,
             name=name, tags=list(tags) if tags else None, run_id=resume_run_id or run_id,
@@ -127,8 +134,9 @@ class Run:
         """Set config values; with ``flatten``, dict values become ``/``-joined paths."""
         entries: dict[str, Any] = {}
         for key, value in data.items():
-            if flatten and isinstance(value, Mapping):
-                leaves = _keyed.flatten(str(key), value, expand_lists=True)
+            if flatten and isinstance(value, Mapping):  # a set inside a dict is text there
+                leaves = [(path, safe_str(leaf) if isinstance(leaf, (set, frozenset)) else leaf)
+                          for path, leaf in _keyed.flatten(str(key), value, expand_lists=True)]
             else:
                 leaves = [(str(key), value)]
             entries.update((_keyed.join(path), _typed(leaf)) for path, leaf in leaves)
@@ -209,6 +217,28 @@ class Run:
 
     def _write_end(self, status: str) -> None:
         self._recorder.assign({"sys/state": status, "sys/closed_time": _now()})
+
+
+def _legacy_alias(options: dict[str, Any], old: str, new: str, value: str | None) -> str | None:
+    """goodseed's deprecated ``old=`` spelling of ``new=``: its value, with the
+    ``DeprecationWarning`` goodseed gives; ``ValueError`` when both are given."""
+    legacy = options.pop(old, None)
+    if legacy is None:
+        return value
+    if value is not None:
+        raise ValueError(f"Cannot specify both '{new}' and deprecated alias '{old}'. "
+                         f"Use '{new}' only.")
+    warnings.warn(f"'{old}' is deprecated and will be removed in a future release; use "
+                  f"'{new}' instead.", DeprecationWarning, stacklevel=3)
+    return str(legacy)
+
+
+def _draw_like_goodseed() -> None:
+    """Draw from Python's global ``random`` what goodseed draws for a run id it makes up (an
+    adjective of 40 and an animal of 43), so a seeded script's own random numbers after
+    ``Run()`` are the ones it gets under goodseed."""
+    random.choice(range(_GOODSEED_ADJECTIVES))
+    random.choice(range(_GOODSEED_ANIMALS))
 
 
 def _mode(storage: str | None) -> str | None:

@@ -16,11 +16,15 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 from typing import Any
 
 import rundial as rd
 from rundial.compat import _keyed
 
+_NEPTUNE_KEY_CHARS = 8
+_NEPTUNE_KEY_ALPHABET = string.ascii_lowercase + string.digits
 _MODES = {"async": "online", "sync": "online", "offline": "offline", "debug": "disabled"}
 IGNORED = ("source_files", "fail_on_exception", "monitoring_namespace", "proxies",
            "capture_traceback", "git_ref", "dependencies", "async_lag_callback",
@@ -61,7 +65,18 @@ def start(with_id: str | None, *, project: str | None, api_token: str | None,
     if flush_period is not None:
         options.setdefault("flush_interval_seconds", flush_period)
     tag_list = None if tags is None else ([tags] if isinstance(tags, str) else list(tags))
+    our_mode = rundial_mode(mode)
     run = _keyed.start_run(project if project is not None else os.environ.get("NEPTUNE_PROJECT"),
                            api_token, name=name, tags=tag_list, run_id=run_id, resume=resume,
-                           mode=rundial_mode(mode), **options)
+                           mode=our_mode, **options)
+    if our_mode != "disabled":
+        draw_like_neptune()
     return run, with_id is not None
+
+
+def draw_like_neptune() -> None:
+    """Draw from Python's global ``random`` what Neptune draws when it starts a run (outside
+    ``debug`` mode): 8 characters of 36 for the name of its local data directory. A seeded
+    script's own random numbers after ``init_run`` are then the ones it gets under Neptune."""
+    for _ in range(_NEPTUNE_KEY_CHARS):
+        random.choice(_NEPTUNE_KEY_ALPHABET)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +30,7 @@ import rundial as rd
 from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
+from rundial.compat.neptune._cast import Refused, field_value, image_like
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
@@ -38,6 +38,7 @@ from rundial.compat.neptune.utils import StringifyValue
 __all__ = ["DOC", "Handler", "Run"]
 
 SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
+DEFAULT_NAME = "Untitled"  # Neptune's sys/name of a new run started without a name
 
 
 def _unsupported(name: str) -> NotImplementedError:
@@ -55,13 +56,16 @@ class Run:
                  description: str | None = None, tags: Any = None,
                  resumed: bool = False) -> None:
         self._rd = rd_run
-        self._recorder = _keyed.Recorder(rd_run, name=name, tags=_tag_list(tags or ()),
+        if not resumed:  # Neptune's defaults for a new run (config only: the run stays unnamed)
+            description = "" if description is None else description
+        field_name = DEFAULT_NAME if name is None and not resumed else name
+        self._recorder = _keyed.Recorder(rd_run, name=field_name, tags=_tag_list(tags or ()),
                                          edit_tags=not resumed)
         self._steps = _keyed.SeriesSteps()
         self._warned: set[str] = set()
         initial: dict[str, Any] = {}
-        if name is not None:
-            initial["sys/name"] = name
+        if field_name is not None:
+            initial["sys/name"] = field_name
         if description is not None:
             initial["sys/description"] = description
         if tags:
@@ -146,17 +150,17 @@ class Run:
     def _assign(self, path: str, value: Any) -> None:
         entries: dict[str, Any] = {}
         for leaf_path, leaf in _keyed.flatten(path, value):
-            atom = _atom(leaf)
+            if image_like(leaf):
+                leaf = File.as_image(leaf)
             if isinstance(leaf, File):
                 self._upload(leaf_path, leaf)
             elif leaf_path == "sys/tags" and isinstance(leaf, (str, list, tuple, set, frozenset)):
                 entries[leaf_path] = set(_tag_list(leaf))
-            elif atom is UNSUPPORTED:
-                self._warn(leaf_path, f"neptune: the value at {leaf_path!r} "
-                           f"({type(leaf).__name__}) is not a supported type and is not "
-                           "logged; convert it or use stringify_unsupported()")
             elif not leaf_path:
                 raise ValueError("a single value needs a field path: run['path'] = value")
+            elif isinstance(atom := field_value(leaf), Refused):
+                self._warn(leaf_path, f"neptune: the value at {leaf_path!r} "
+                           f"({type(leaf).__name__}) {atom.reason}")
             else:
                 entries[leaf_path] = atom
         self._recorder.assign(entries)
@@ -168,6 +172,8 @@ class Run:
             return
         if isinstance(value, StringifyValue):
             value = value.resolved()
+        if image_like(value):
+            value = File.as_image(value)
         if isinstance(value, File):
             self._log_media(path, value, step, time_ms)
             return
@@ -216,16 +222,6 @@ class Run:
         if key not in self._warned:
             self._warned.add(key)
             warn_user(message)
-
-
-def _atom(value: Any) -> Any:
-    """A value Neptune stores as a single field, or UNSUPPORTED (lists, None, objects)."""
-    if isinstance(value, StringifyValue):
-        return value.resolved()
-    if isinstance(value, (datetime, set, frozenset)):
-        return value
-    plain = plain_scalar(value)
-    return plain if plain is not None else UNSUPPORTED
 
 
 def _tag_list(tags: Any) -> list[str]:

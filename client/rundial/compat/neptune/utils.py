@@ -1,8 +1,10 @@
 """``from rundial.compat.neptune.utils import stringify_unsupported`` (Neptune's helper).
 
-``stringify_unsupported(value)`` walks dicts (keys become ``str``) and wraps every other value;
-when the result is assigned or appended, a value of a type Neptune stores as it is (``bool``,
-``int``, ``float``, ``str``, ``datetime``, numpy/torch scalars) is kept, anything else (a list,
+``stringify_unsupported(value, expand=False)`` walks dicts (keys become ``str``; with
+``expand`` lists, tuples and sets too, keyed by index) and wraps every other value; when the
+result is assigned, a value of a type Neptune stores is kept (``bool``, ``int``, ``float``,
+``str``, ``datetime``; numpy/torch scalars as floats; an int beyond 32 bits as a float, NaN and
+infinities as their text: :mod:`rundial.compat.neptune._cast`), anything else (a list,
 ``None``, a ``Path``, an object) becomes its ``str()``.
 """
 
@@ -36,8 +38,12 @@ class StringifyValue:
         return f"StringifyValue({self.value!r})"
 
 
-def stringify_unsupported(value: Any) -> Any:
-    """Dicts stay dicts (recursively, keys as ``str``); every other value is wrapped."""
+def stringify_unsupported(value: Any, expand: bool = False) -> Any:
+    """Dicts stay dicts (recursively, keys as ``str``); every other value is wrapped. With
+    ``expand``, a list, tuple or set becomes a dict of its items keyed ``"0"``, ``"1"``, …
+    (Neptune's ``expand=True``)."""
     if isinstance(value, Mapping):
-        return {str(key): stringify_unsupported(item) for key, item in value.items()}
+        return {str(key): stringify_unsupported(item, expand) for key, item in value.items()}
+    if expand and isinstance(value, (list, tuple, set)):
+        return {str(i): stringify_unsupported(item, True) for i, item in enumerate(value)}
     return StringifyValue(value)
