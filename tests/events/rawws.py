@@ -86,5 +86,13 @@ class SlowSocket:
             return Closing(texts, None, "connection ended without a close frame")
         raise AssertionError("no close frame before the deadline")
 
+    def send_text(self, text: str) -> None:
+        """Send one masked text frame (client frames must be masked; payload < 126 bytes)."""
+        payload = text.encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
     def close(self) -> None:
         self.sock.close()
