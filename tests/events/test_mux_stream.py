@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.events.rawws import SlowSocket
 from tests.events.streaming import (V1, call, closed, finish, messages_of, of_type, post_lines,
                                     post_points, receive_until, seeded_run, start_run,
                                     steps_of)
@@ -156,25 +154,25 @@ async def test_refused_sockets(shared_collector: CollectorProcess,
     await ws.close()
 
 
-async def test_a_slow_socket_is_closed_4408(shared_collector: CollectorProcess,
-                                            session: aiohttp.ClientSession) -> None:
-    """A multiplexed socket that never reads is closed with 4408 "slow consumer" once its
-    runs' inboxes fill (bounded memory); a reading socket on the same run gets every line."""
+async def test_unsubscribe_stops_a_run(shared_collector: CollectorProcess,
+                                       session: aiohttp.ClientSession) -> None:
+    """After ``unsubscribe`` nothing live of the run comes; subscribing it again with its
+    last cursor replays what was missed (a no-op unsubscribe would deliver it live and ignore
+    the second subscribe)."""
     proc = shared_collector
-    pid, rid = await start_run(session, proc)
-    slow = SlowSocket(proc.port, f"/api/v1/projects/{pid}/events/ws", proc.api_key)
-    slow.send_text(json.dumps({"type": "subscribe", "runId": rid, "cursor": "tail"}))
-    fast = await _mux(session, proc, pid)
-    await _subscribe(fast, rid, "tail")
-    await receive_until(fast, _replayed(rid))
-    expected = [f"{i:04d}" + "x" * 60 * 1024 for i in range(16 * 16)]  # ~16 MiB
-    reader = asyncio.create_task(receive_until(
-        fast, lambda ms: len(messages_of(ms)) >= len(expected), 120))
-    for first in range(0, len(expected), 16):
-        await post_lines(session, proc, pid, rid, expected[first:first + 16],
-                         first_sequence=first + 1)
-    assert messages_of(await reader) == expected
-    closing = await asyncio.to_thread(slow.read_to_close)
-    slow.close()
-    assert (closing.code, closing.reason) == (4408, "slow consumer"), closing
-    await fast.close()
+    pid, rid = await seeded_run(session, proc, "loss", range(2), [])
+    _, barrier = await start_run(session, proc)
+    ws = await _mux(session, proc, pid)
+    await _subscribe(ws, rid)
+    cursor = [m for m in await receive_until(ws, _replayed(rid))
+              if m["type"] == "replay_done"][0]["cursor"]
+    await ws.send_str(json.dumps({"type": "unsubscribe", "runId": rid}))
+    await _subscribe(ws, barrier, "tail")  # frames are handled in order: a barrier
+    await receive_until(ws, _replayed(barrier))
+    await post_points(session, proc, pid, rid, "loss", range(2, 4))
+    await _subscribe(ws, rid, cursor)
+    again = _of_run(await receive_until(ws, _replayed(rid)), rid)
+    assert [(m["type"], m.get("replay")) for m in again if m["type"] == "metrics"] == [
+        ("metrics", True)]
+    assert steps_of(again, "loss") == [2, 3]
+    await ws.close()

@@ -33,9 +33,8 @@ import orjson
 from aiohttp import web
 
 from rundial_collector.live import hub
-from rundial_collector.live.hub import HUB, MIN_POLL_SECONDS, Subscription
-from rundial_collector.live.messages import (Message, Position, parse_start, replay_done,
-                                             state_message)
+from rundial_collector.live.hub import HUB, MIN_POLL_SECONDS
+from rundial_collector.live.messages import Message, Position, parse_start
 from rundial_collector.live.pump import RUN_FINISHED, SLOW_CONSUMER
 from rundial_collector.routes import live
 from rundial_collector.web import auth, errors
@@ -51,6 +50,12 @@ def _frame(**fields: Any) -> str:
     return orjson.dumps(fields).decode()
 
 
+def _retrieve(done: asyncio.Future[None]) -> None:
+    """Mark a shielded send's outcome as seen (its caller may be gone)."""
+    if not done.cancelled():
+        done.exception()
+
+
 class _Budget:
     """The byte budget the inboxes of one socket share."""
 
@@ -59,7 +64,9 @@ class _Budget:
 
 
 class _SharedInbox(hub.Subscriber):
-    """A per-run inbox that also counts against its socket's shared byte budget."""
+    """A per-run inbox that also counts against its socket's shared byte budget: an offer that
+    would take the socket's inboxes together past :data:`hub.QUEUE_MAX_BYTES` is refused (the
+    pump then ends this inbox with 4408, which closes the socket)."""
 
     def __init__(self, budget: _Budget) -> None:
         super().__init__()
@@ -80,12 +87,22 @@ class _SharedInbox(hub.Subscriber):
         return message
 
     def end(self, code: int, reason: str) -> None:
-        self.budget.queued_bytes -= self.queued_bytes
+        self.release()
         super().end(code, reason)
+
+    def release(self) -> None:
+        """Drop what is queued and give its bytes back to the budget (the run left the
+        socket, or its inbox ended)."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.budget.queued_bytes -= self.queued_bytes
+        self.queued_bytes = 0
 
 
 class _Mux:
-    """The subscriptions of one socket and the tasks delivering them."""
+    """The subscriptions of one socket and the tasks delivering them. It is the
+    :class:`live.Sender` of every run's delivery, so the keepalive knows when the socket last
+    sent anything."""
 
     def __init__(self, request: web.Request, ws: web.WebSocketResponse,
                  project_id: str) -> None:
@@ -96,11 +113,17 @@ class _Mux:
             asyncio.get_running_loop().create_future())
         self.last_send = asyncio.get_running_loop().time()
 
-    async def send(self, text: str) -> None:
+    async def send_str(self, data: str) -> None:
+        """Send one frame. The send itself is shielded: cancelling a run's delivery (its
+        unsubscribe) while the socket is backed up would cancel aiohttp's drain waiter, which
+        the other runs' sends share, and end their deliveries silently."""
         self.last_send = asyncio.get_running_loop().time()
-        await self.ws.send_str(text)
+        sending = asyncio.ensure_future(self.ws.send_str(data))
+        sending.add_done_callback(_retrieve)
+        await asyncio.shield(sending)
 
     def finish(self, close: tuple[int, str]) -> None:
+        """Close the whole socket with ``close`` (the first call wins)."""
         if not self.done.done():
             self.done.set_result(close)
 
@@ -111,12 +134,13 @@ class _Mux:
         except orjson.JSONDecodeError:
             frame = None
         if not isinstance(frame, dict) or frame.get("type") not in ("subscribe", "unsubscribe"):
-            await self.send(_frame(type="error", code=4400, message=(
+            await self.send_str(_frame(type="error", code=4400, message=(
                 'a client frame is {"type": "subscribe"|"unsubscribe", "runId": ...}')))
             return
         run_id = frame.get("runId")
         if not isinstance(run_id, str) or not run_id:
-            await self.send(_frame(type="error", code=4400, message="runId must be a string"))
+            await self.send_str(_frame(type="error", code=4400,
+                                       message="runId must be a string"))
             return
         if frame["type"] == "unsubscribe":
             task = self.tasks.pop(run_id, None)
@@ -126,10 +150,12 @@ class _Mux:
         await self.subscribe(run_id, frame.get("cursor", ""))
 
     async def subscribe(self, run_id: str, raw_cursor: object) -> None:
+        """Start following ``run_id`` unless it is followed already; an error frame when the
+        cursor is bad, the run is not this project's, or the socket is full."""
         if run_id in self.tasks:
             return  # already followed: nothing of it is missed
         if len(self.tasks) >= MAX_RUNS_PER_SOCKET:
-            await self.send(_frame(type="error", runId=run_id, code=4413, message=(
+            await self.send_str(_frame(type="error", runId=run_id, code=4413, message=(
                 f"a socket follows at most {MAX_RUNS_PER_SOCKET} runs")))
             return
         try:
@@ -140,87 +166,82 @@ class _Mux:
             if run is None or run.project_id != self.project_id:
                 raise errors.not_found(f"run {run_id} was not found")
         except errors.ApiError as err:
-            await self.send(_frame(type="error", runId=run_id, code=4000 + err.status,
-                                   message=err.message))
+            await self.send_str(_frame(type="error", runId=run_id, code=4000 + err.status,
+                                       message=err.message))
             return
         self.tasks[run_id] = asyncio.create_task(self._follow(run_id, cursor))
 
     async def _follow(self, run_id: str, cursor: Position | None) -> None:
+        """Deliver one run until it finishes (then ``run_closed``), is unsubscribed
+        (cancelled) or its stream fails (then the socket closes)."""
+        try:
+            close = await self._stream(run_id, cursor)
+        finally:
+            if self.tasks.get(run_id) is asyncio.current_task():
+                del self.tasks[run_id]
+        if close is not None:
+            await self.send_str(_frame(type="run_closed", runId=run_id, code=close[0],
+                                       reason=close[1]))
+
+    async def _stream(self, run_id: str, cursor: Position | None) -> tuple[int, str] | None:
+        """The run's delivery; RUN_FINISHED, or None after an error frame or :meth:`finish`."""
         app = self.request.app
         try:
             subscription = await app[HUB].subscribe(
                 self.project_id, run_id, lambda: _SharedInbox(self.budget))
         except LookupError:
-            await self.send(_frame(type="error", runId=run_id, code=4404,
-                                   message=f"run {run_id} was not found"))
-            return
+            await self.send_str(_frame(type="error", runId=run_id, code=4404,
+                                       message=f"run {run_id} was not found"))
+            return None
         except ConnectionAbortedError:
             self.finish(hub.SHUTTING_DOWN)
-            return
+            return None
+        inbox = subscription.live
+        if inbox is not None:  # 4408 or 1001 from the pump: the whole socket closes at once
+            inbox.on_end = lambda: self.finish(inbox.ended or SLOW_CONSUMER)
+        target = live.Target(self.project_id, run_id, cursor, "")
         try:
-            close = await self._deliver(run_id, cursor, subscription)
-        except asyncio.CancelledError:
-            raise
+            close = await live.deliver(self.request, self, target, subscription,
+                                       lambda queued: queued.next())
         except ConnectionError:
             self.finish((1000, "client gone"))
-            return
+            return None
         except Exception:
             log.exception("multiplexed event stream of run %s failed", run_id)
             self.finish(live.INTERNAL)
-            return
+            return None
         finally:
             app[HUB].unsubscribe(subscription)
-        if close == SLOW_CONSUMER or close[0] != RUN_FINISHED[0]:
+            if isinstance(inbox, _SharedInbox):
+                inbox.release()
+        if close != RUN_FINISHED:
             self.finish(close)
-        else:
-            if self.tasks.get(run_id) is asyncio.current_task():
-                del self.tasks[run_id]
-            await self.send(_frame(type="run_closed", runId=run_id, code=close[0],
-                                   reason=close[1]))
-
-    async def _deliver(self, run_id: str, cursor: Position | None,
-                       subscription: Subscription) -> tuple[int, str]:
-        """:func:`live._deliver` for one run of the socket (no per-run keepalive)."""
-        upto = subscription.position
-        start = upto if cursor is None else cursor.clamp(upto)
-        target = live._Target(self.project_id, run_id, cursor, "")
-        await live._replay(self.request, self.ws, target, start, upto)
-        await self.send(state_message(subscription.run, upto, replay=True).text)
-        await self.send(replay_done(run_id, upto).text)
-        inbox = subscription.live
-        if inbox is None:
-            return RUN_FINISHED
-        sent_status: str | None = subscription.run.status
-        while True:
-            message = await inbox.next()
-            if message.close is not None:
-                return message.close
-            if message.covered_by(upto) or (message.kind == "state"
-                                            and message.status == sent_status):
-                continue
-            sent_status = message.status if message.kind == "state" else sent_status
-            await self.send(message.text)
+            return None
+        return close
 
     async def keepalive(self) -> None:
+        """Send a ``keepalive`` frame whenever the socket sent nothing for the interval."""
         quiet_seconds = live.KEEPALIVE_POLLS * max(
             MIN_POLL_SECONDS, self.request.app[CONFIG].events_poll_seconds)
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(max(0.0, self.last_send + quiet_seconds - loop.time()))
             if loop.time() - self.last_send >= quiet_seconds:
-                await self.send(_frame(type="keepalive",
-                                       intervalMs=round(quiet_seconds * 1000)))
+                await self.send_str(_frame(type="keepalive",
+                                           intervalMs=round(quiet_seconds * 1000)))
 
     async def read(self) -> tuple[int, str]:
+        """Handle client frames until the client closes."""
         async for message in self.ws:
             if message.type == web.WSMsgType.TEXT:
                 await self.handle(message.data)
-            else:
-                await self.send(_frame(type="error", code=4400,
-                                       message="client frames are JSON text"))
+            elif message.type == web.WSMsgType.BINARY:
+                await self.send_str(_frame(type="error", code=4400,
+                                           message="client frames are JSON text"))
         return 1000, "client gone"
 
     async def close_all(self) -> None:
+        """Cancel every run's delivery and wait for them to leave their channels."""
         tasks = list(self.tasks.values())
         self.tasks.clear()
         for task in tasks:
@@ -261,7 +282,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, project_id: st
                  key_id: str) -> tuple[int, str] | None:
     mux = _Mux(request, ws, project_id)
     reader = asyncio.create_task(mux.read())
-    watcher = asyncio.create_task(live._watch_key(request))
+    watcher = asyncio.create_task(live.watch_key(request))
     beat = asyncio.create_task(mux.keepalive())
     waited: set[asyncio.Future[Any]] = {reader, watcher, beat, mux.done}
     try:
