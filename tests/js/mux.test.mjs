@@ -89,3 +89,34 @@ test("mux: an error frame fails only its run; update unsubscribes and subscribes
   assert.equal(statuses.get("z"), "failed 4403 no access");
   feed.close();
 });
+
+test("mux: a silent socket is dropped and 4408 reconnects; finished runs are not resubscribed", async () => {
+  const statuses = [];
+  const before = FakeSocket.all.length;
+  const feed = followProjectRuns("p3", [ref("m"), ref("n")], {
+    onStatus: (runId, status) => statuses.push(`${runId}:${status}`),
+  });
+  const first = FakeSocket.all[before];
+  first.open();
+  first.deliver({ type: "replay_done", runId: "m", cursor: "M0" });
+  first.deliver({ type: "replay_done", runId: "n", cursor: "N0" });
+  first.deliver({ type: "run_closed", runId: "n", code: 1000, reason: "run finished" });
+  first.deliver({ type: "keepalive", intervalMs: 10 }); // silent for 2.5 intervals + 1 s: dead
+  await until(() => FakeSocket.all.length === before + 2);
+  assert.equal(first.closed, true);
+  assert.deepEqual(statuses.slice(-2), ["n:finished", "m:reconnecting"]);
+  const second = FakeSocket.all[before + 1];
+  second.open();
+  assert.deepEqual(second.sent, [{ type: "subscribe", runId: "m", cursor: "M0" }]);
+  assert.equal(statuses.at(-1), "m:replaying"); // not live before its replay_done
+  second.drop(4408, "slow consumer");
+  assert.equal(statuses.at(-1), "m:reconnecting");
+  await until(() => FakeSocket.all.length === before + 3);
+  const third = FakeSocket.all[before + 2];
+  third.open();
+  third.deliver({ type: "replay_done", runId: "m", cursor: "M1" });
+  assert.equal(statuses.at(-1), "m:live");
+  feed.update([]); // nothing followed any more: the socket closes
+  assert.equal(third.closed, true);
+  feed.close();
+});

@@ -21,9 +21,7 @@
  *   ``remove`` unsubscribes it; ``close`` ends the socket.
  */
 
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 10_000;
-const SILENT_KEEPALIVES = 2.5; // keepalive intervals without any message before a socket is dead
+import { backoff, keepaliveWatchdog } from "./socket.js";
 
 /** At most this many runs per socket: the collector refuses more (error 4413). */
 export const MAX_MUX_RUNS = 100;
@@ -56,13 +54,10 @@ export function followMany(projectId, handlers) {
   /** @type {WebSocket | null} */
   let socket = null;
   let opened = false;
-  let retryMs = RETRY_FIRST_MS;
+  const retry = backoff();
   let stopped = false;
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
-  /** @type {ReturnType<typeof setTimeout> | null} */
-  let watchdog = null;
-  let keepaliveMs = 0;
 
   /** @param {string} runId @param {StreamStatus} status @param {string} detail */
   const setStatus = (runId, status, detail) => {
@@ -83,25 +78,16 @@ export function followMany(projectId, handlers) {
     runs.delete(runId);
     if (runs.size === 0) closeSocket();
   };
-  const stopWatchdog = () => {
-    if (watchdog !== null) clearTimeout(watchdog);
-    watchdog = null;
-  };
-  const armWatchdog = () => {
-    stopWatchdog();
-    if (keepaliveMs > 0) {
-      watchdog = setTimeout(() => {
-        const dead = socket;
-        if (dead === null) return;
-        dead.onclose = null;
-        dead.onmessage = null;
-        dead.close();
-        dropped(4000, "no message from the collector");
-      }, keepaliveMs * SILENT_KEEPALIVES + 1000);
-    }
-  };
+  const watchdog = keepaliveWatchdog(() => {
+    const dead = socket;
+    if (dead === null) return;
+    dead.onclose = null;
+    dead.onmessage = null;
+    dead.close();
+    dropped(4000, "no message from the collector");
+  });
   const closeSocket = () => {
-    stopWatchdog();
+    watchdog.stop();
     if (timer !== null) clearTimeout(timer);
     timer = null;
     const old = socket;
@@ -117,31 +103,26 @@ export function followMany(projectId, handlers) {
   const dropped = (code, reason) => {
     socket = null;
     opened = false;
-    stopWatchdog();
+    watchdog.stop();
     if (stopped || runs.size === 0) return;
     if (code >= 4400 && code < 4500 && code !== 4408) {
       for (const runId of [...runs.keys()]) end(runId, "failed", `${code} ${reason}`);
       return;
     }
     for (const runId of runs.keys()) setStatus(runId, "reconnecting", `${code} ${reason}`);
-    const delay = retryMs * (0.5 + Math.random());
-    retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
-    timer = setTimeout(connect, delay);
+    timer = setTimeout(connect, retry.next());
   };
   /** @param {StreamMessage} message */
   const received = (message) => {
-    if (message.type === "keepalive") keepaliveMs = Number(message.intervalMs) || 0;
-    armWatchdog();
+    watchdog.seen(message);
     const runId = message.runId;
     const run = runId ? runs.get(runId) : undefined;
     if (!run) return; // keepalive, a frame of a run just removed, or an error without run
     if (message.type === "error") return end(runId, "failed", `${message.code} ${message.message}`);
-    if (message.type === "run_closed") {
-      return end(runId, message.code === 1000 ? "finished" : "reconnecting", message.reason);
-    }
+    if (message.type === "run_closed") return end(runId, "finished", message.reason);
     if (message.cursor) run.cursor = message.cursor;
     if (message.type === "replay_done") {
-      retryMs = RETRY_FIRST_MS;
+      retry.reset();
       setStatus(runId, "live", "");
     }
     handlers.onMessage(runId, message);
@@ -153,7 +134,7 @@ export function followMany(projectId, handlers) {
     socket = ws;
     ws.onopen = () => {
       opened = true;
-      armWatchdog();
+      watchdog.seen(null);
       for (const runId of runs.keys()) subscribe(runId);
     };
     ws.onmessage = (event) => received(JSON.parse(event.data));
