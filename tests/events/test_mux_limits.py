@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -101,18 +100,6 @@ async def test_unsubscribing_gives_the_budget_back(shared_collector: CollectorPr
     closing = await asyncio.to_thread(slow.read_to_text, '"type":"run_closed"')
     slow.close()
     assert closing is None, closing
-
-
-@pytest.fixture(scope="module")
-def quick_poll(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    """A collector polling streams every 0.2 s (keepalive after 1 s of silence)."""
-    proc = CollectorProcess(Path(tmp_path_factory.mktemp("quick-poll")) / "data",
-                            extra_env={"RUNDIAL_COLLECTOR_EVENTS_POLL_SECONDS": "0.2"})
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def test_a_quiet_socket_gets_keepalives(quick_poll: CollectorProcess,

@@ -3,30 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { followProjectRuns } from "../../collector/rundial_collector/ui/static/live/feed.js";
-
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() { this.closed = true; }
-  open() { this.onopen?.(); }
-  deliver(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
-  drop(code, reason = "") { this.onclose?.({ code, reason }); }
-}
-globalThis.window = { location: { protocol: "http:", host: "h:1" } };
-globalThis.WebSocket = FakeSocket;
-
-async function until(probe) {
-  const deadline = Date.now() + 5000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { FakeSocket, until } from "./fakesocket.mjs";
 
 const ref = (runId) => ({ runId, name: runId, color: "", status: "running", startedAtMs: 1 });
 const metrics = (runId, steps, cursor, replay) => ({

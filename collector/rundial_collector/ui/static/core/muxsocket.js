@@ -21,7 +21,7 @@
  *   ``remove`` unsubscribes it; ``close`` ends the socket.
  */
 
-import { backoff, keepaliveWatchdog } from "./socket.js";
+import { abandon, backoff, keepaliveWatchdog } from "./socket.js";
 
 /** At most this many runs per socket: the collector refuses more (error 4413). */
 export const MAX_MUX_RUNS = 100;
@@ -79,12 +79,7 @@ export function followMany(projectId, handlers) {
     if (runs.size === 0) closeSocket();
   };
   const watchdog = keepaliveWatchdog(() => {
-    const dead = socket;
-    if (dead === null) return;
-    dead.onclose = null;
-    dead.onmessage = null;
-    dead.close();
-    dropped(4000, "no message from the collector");
+    if (socket !== null) dropped(abandon(socket), "no message from the collector");
   });
   const closeSocket = () => {
     watchdog.stop();

@@ -84,6 +84,19 @@ export function keepaliveWatchdog(onSilent) {
 }
 
 /**
+ * Stop listening to a socket judged dead and close it; returns 4000, the code the caller
+ * treats the drop as (retried, like any drop the browser saw).
+ * @param {WebSocket} dead
+ * @returns {number}
+ */
+export function abandon(dead) {
+  dead.onclose = null;
+  dead.onmessage = null;
+  dead.close();
+  return 4000;
+}
+
+/**
  * Jittered exponential backoff for reconnects: ``next()`` the delay before the next attempt
  * (RETRY_FIRST_MS doubling up to RETRY_MAX_MS, times 0.5-1.5), ``reset()`` once live again.
  * @returns {{next: () => number, reset: () => void}}
@@ -146,12 +159,7 @@ export function followRun(runId, projectId, cursor, handlers) {
   // A server that sends keepalives has gone silent for too long: the socket is dead even if
   // the browser has not noticed; drop it and reconnect rather than show stale data as live.
   const watchdog = keepaliveWatchdog(() => {
-    const dead = socket;
-    if (dead === null) return;
-    dead.onclose = null;
-    dead.onmessage = null;
-    dead.close();
-    dropped(4000, "no message from the collector");
+    if (socket !== null) dropped(abandon(socket), "no message from the collector");
   });
   /** @param {number} code @param {string} reason */
   const dropped = (code, reason) => {
