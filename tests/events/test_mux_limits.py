@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from rundial_collector.web.auth import CACHE_TTL_SECONDS
 from tests.events.rawws import SlowSocket
-from tests.events.streaming import (V1, closed, finish, messages_of, of_type, post_lines,
+from tests.events.streaming import (V1, call, closed, finish, messages_of, of_type, post_lines,
                                     post_points, receive_until, start_run, steps_of)
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -146,3 +147,24 @@ async def test_the_session_cookie_needs_our_origin(shared_collector: CollectorPr
     assert of_type(await receive_until(ws, lambda ms: bool(of_type(ms, "replay_done"))),
                    "replay_done")[0]["runId"] == rid
     await ws.close()
+
+
+async def test_revoking_the_key_closes_the_socket_4401(shared_collector: CollectorProcess,
+                                                       session: aiohttp.ClientSession) -> None:
+    """A revoked ``stream:read`` key closes the multiplexed socket with 4401 (as the per-run
+    socket), and nothing ingested afterwards reaches it."""
+    proc = shared_collector
+    pid, rid = await start_run(session, proc)
+    keys = f"/workspaces/{proc.workspace}/projects/{proc.project}/api-keys"
+    status, key = await call(session, proc, "POST", keys, {"scopes": ["stream:read"]})
+    assert status == 201, key
+    ws = await session.ws_connect(f"{proc.url}{V1}/projects/{pid}/events/ws",
+                                  headers={"Authorization": f"Bearer {key['apiKey']}"})
+    await ws.send_str(json.dumps({"type": "subscribe", "runId": rid, "cursor": "tail"}))
+    await receive_until(ws, lambda ms: bool(of_type(ms, "replay_done")))
+    status, _ = await call(session, proc, "POST", f"{keys}/{key['keyId']}/revoke", {})
+    assert status == 200
+    await post_points(session, proc, pid, rid, "loss", range(3))
+    after = await closed(ws, timeout=CACHE_TTL_SECONDS + 5)
+    assert ws.close_code == 4401, ws.close_code
+    assert steps_of(after, "loss") == []
