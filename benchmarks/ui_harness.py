@@ -6,6 +6,7 @@ Used by ``benchmarks/ui.py``; see its docstring for what each figure measures.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,22 @@ EVENT_CLOCK = """for (const name of ["mouseup", "click", "input"]) {
   window.addEventListener(name, () => { window["__bench_" + name] = performance.now(); }, true);
 }"""
 
+# Reports each chart's first draw as a console message, so that a navigation's wait evaluates
+# nothing in the page while it loads (Playwright's wait_for_function injects its own script
+# into each new document, main-thread work that would be counted in the figure).
+DRAWN_WATCH = """(() => {
+  const seen = new WeakSet();
+  const watch = new MutationObserver(() => {
+    for (const chart of document.querySelectorAll('.chart[data-key][data-state="drawn"]')) {
+      if (seen.has(chart)) continue;
+      seen.add(chart);
+      console.debug(DRAWN + JSON.stringify([chart.dataset.key, Number(chart.dataset.drawnMs)]));
+    }
+  });
+  watch.observe(document, {subtree: true, childList: true, attributes: true,
+                           attributeFilter: ["data-state"]});
+})();""".replace("DRAWN", '"rundial-bench drawn "')
+DRAWN_PREFIX = "rundial-bench drawn "
 
 SHOWN_WATCH = """([selector, attribute, before]) => {
     window.__bench_shown = null;
@@ -72,6 +89,7 @@ class Pages:
         self.context = browser.new_context(base_url=proc.url,
                                            viewport={"width": 1600, "height": 1000})
         self.context.add_init_script(EVENT_CLOCK)
+        self.context.add_init_script(DRAWN_WATCH)
         reply = self.context.request.post("/api/v1/ui/session", data={"apiKey": proc.api_key})
         if not reply.ok:
             raise NotReached(f"UI login answered {reply.status}")
@@ -105,12 +123,18 @@ class Pages:
             return f"page state unknown: {type(exc).__name__}"
 
     def chart_drawn_ms(self, url: str, key: str) -> float:
-        """Navigate to ``url``; ``data-drawn-ms`` of the chart of ``key`` once drawn."""
-        self.page.goto(url, wait_until="commit")
-        return float(self.until("""(key) => {
-            const chart = document.querySelector(`.chart[data-key="${CSS.escape(key)}"]`);
-            return chart?.dataset.state === "drawn" && Number(chart.dataset.drawnMs); }""",
-                                key, f"chart {key} drawn"))
+        """Navigate to ``url``; ``data-drawn-ms`` of the chart of ``key`` at its first draw
+        (told by :data:`DRAWN_WATCH`'s console message: nothing is evaluated in the page)."""
+        def drawn(message: Any) -> bool:
+            return str(message.text).startswith(DRAWN_PREFIX + json.dumps([key], ensure_ascii=False)[:-1] + ",")
+
+        try:
+            with self.page.expect_console_message(drawn, timeout=self.wait_ms) as told:
+                self.page.goto(url, wait_until="commit")
+        except Exception as exc:
+            raise NotReached(f"chart {key} drawn not reached in {self.wait_ms / 1000:g} s "
+                             f"({type(exc).__name__}; {self.chart_states()})") from exc
+        return float(json.loads(told.value.text[len(DRAWN_PREFIX):])[1])
 
     def arm_shown(self, selector: str, attribute: str, before: str | None) -> None:
         """Set ``window.__bench_shown`` to ``performance.now()`` in the first animation frame
@@ -124,25 +148,38 @@ class Pages:
         self.page.set_viewport_size({"width": 1600, "height": height_px})
 
     def timeline(self) -> str:
-        """Where the last navigation's time went: DOMContentLoaded, then each API route (run
-        ids folded into ``*``) with its request count, first start and last end (ms since the
-        navigation started), in start order."""
+        """Where the last navigation's time went: the page's HTML, its modules (how many, how
+        many came over the network rather than from the cache, when the last was in),
+        DOMContentLoaded, then each API route (run ids folded into ``*``) with its request
+        count, first start and last end (ms since the navigation started) and the collector's
+        own time (the largest ``Server-Timing`` total), in start order."""
         return str(self.page.evaluate("""() => {
             const nav = performance.getEntriesByType("navigation")[0];
             const routes = new Map();
+            const modules = {n: 0, fetched: 0, end: 0};
             for (const e of performance.getEntriesByType("resource")) {
               const path = new URL(e.name).pathname;
+              if (path.endsWith(".js")) {
+                modules.n += 1;
+                modules.fetched += e.transferSize > 0 ? 1 : 0;
+                modules.end = Math.max(modules.end, e.responseEnd);
+              }
               if (!path.startsWith("/api/v1/")) continue;
               const name = path.slice(8).replace(/\\/runs\\/[^/]+$/, "/runs/*")
                 .replace(/^workspaces\\/[^/]+\\/projects\\/[^/]+\\//, "");
-              const r = routes.get(name) ?? {n: 0, start: e.startTime, end: 0};
+              const r = routes.get(name) ?? {n: 0, start: e.startTime, end: 0, server: null};
               r.n += 1;
               r.end = Math.max(r.end, e.responseEnd);
+              const total = e.serverTiming.find((t) => t.name === "total")?.duration;
+              if (total !== undefined) r.server = Math.max(r.server ?? 0, total);
               routes.set(name, r);
             }
             const api = [...routes].map(([name, r]) =>
-              `${name}${r.n > 1 ? " x" + r.n : ""} ${r.start.toFixed(0)}-${r.end.toFixed(0)}`);
-            return `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
+              `${name}${r.n > 1 ? " x" + r.n : ""} ${r.start.toFixed(0)}-${r.end.toFixed(0)}` +
+              (r.server === null ? "" : ` (server ${r.server.toFixed(0)})`));
+            return `HTML ${nav ? nav.responseEnd.toFixed(0) : "?"}; modules ${modules.n} ` +
+              `(${modules.fetched} fetched) by ${modules.end.toFixed(0)}; ` +
+              `DOMContentLoaded ${nav ? nav.domContentLoadedEventEnd.toFixed(0) : "?"}; ` +
               `API ${api.join(", ") || "none"}`; }"""))
 
     def all_drawn_ms(self, url: str, count: int, runs: int = 1) -> float:

@@ -4,6 +4,7 @@ model (:mod:`tests.collector.test_chart_read`) over HTTP, empty entries, access 
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from contextlib import closing
 from typing import Any
@@ -23,6 +24,7 @@ from tests.collector.dataplane import database, ingest, point, post, project_id,
 from tests.collector.series_model import Point
 from tests.collector.test_chart_read import MAX64, check
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.http import request
 from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 ROUTE = "query/chart"
@@ -187,3 +189,25 @@ def test_nan_buckets_render_as_null() -> None:
     series = ChartSeries(True, 1, 1, 0, 0, 0, None, Blocks(one, one, one, one, nan, nan, nan))
     assert orjson.loads(orjson.dumps(chart_body(series), option=orjson.OPT_SERIALIZE_NUMPY)
                         )["min"] == [None]
+
+
+def test_answers_say_where_the_server_time_went(shared_collector: CollectorProcess) -> None:
+    """``Server-Timing``: the chart route's phases (store, smooth, render) and ``total``, each
+    ``name;dur=<ms>`` with the phases within the total; other answers, errors and UI files
+    included, carry ``total``."""
+    pid, run = project_id(shared_collector), run_id()
+    ingest(shared_collector, "metrics", {"points": [point(pid, run, "a", s, float(s))
+                                                    for s in range(50)]})
+    status, headers, payload = post(shared_collector, ROUTE, {
+        "projectId": pid, "buckets": 10, "series": [{"runId": run, "metricKey": "a"}]})
+    assert status == 200, payload
+    timings = dict(item.strip().split(";dur=") for item in headers["Server-Timing"].split(","))
+    assert list(timings) == ["store", "smooth", "render", "total"], headers["Server-Timing"]
+    ms = {name: float(value) for name, value in timings.items()}
+    assert all(value >= 0 for value in ms.values())
+    assert ms["store"] + ms["smooth"] + ms["render"] <= ms["total"] + 0.3  # each rounded to 0.1
+    status, headers, _ = post(shared_collector, ROUTE, {"projectId": pid, "buckets": 0,
+                                                        "series": []})
+    assert status == 400 and re.fullmatch(r"total;dur=\d+\.\d", headers["Server-Timing"])
+    status, headers, _ = request("GET", shared_collector.url + "/login")
+    assert status == 200 and re.fullmatch(r"total;dur=\d+\.\d", headers["Server-Timing"])

@@ -154,3 +154,26 @@ def test_batch_routes_need_project_read(shared_collector: CollectorProcess, targ
     assert_error(*ask(write_only), 403, "FORBIDDEN")
     assert ask(None)[0] == 401
     assert ask(reader)[0] == 200
+
+
+@pytest.mark.parametrize("route", ["keys", "runs"])
+def test_batch_routes_take_the_project_by_its_slugs(shared_collector: CollectorProcess,
+                                                    target: Target, route: str) -> None:
+    """``workspace`` + ``project`` slugs name the project as ``projectId`` does (what a page's
+    URL holds); an unknown one is a 404, neither form a 400 naming ``projectId``."""
+    runs = [_run(target, "a"), "nobody"]
+    by_id = call(shared_collector, "POST", f"{V1}/query/{route}",
+                 {"projectId": target.project_id, "runIds": runs})
+    by_slugs = call(shared_collector, "POST", f"{V1}/query/{route}",
+                    {"workspace": target.workspace, "project": target.project, "runIds": runs})
+    assert by_id[0] == by_slugs[0] == 200, by_slugs
+    by_id[1].pop("requestId")
+    by_slugs[1].pop("requestId")
+    assert by_slugs[1] == by_id[1] and by_slugs[1]["projectId"] == target.project_id
+    assert by_slugs[1]["unknownRunIds"] == ["nobody"]
+    status, payload = call(shared_collector, "POST", f"{V1}/query/{route}",
+                           {"workspace": target.workspace, "project": "nope", "runIds": runs})
+    assert_error(status, payload, 404, "NOT_FOUND")
+    status, payload = call(shared_collector, "POST", f"{V1}/query/{route}",
+                           {"workspace": target.workspace, "runIds": runs})
+    assert_error(status, payload, 400, "INVALID_REQUEST", "projectId")

@@ -71,8 +71,8 @@ def test_shell_preloads_every_module_it_imports(shared_collector: CollectorProce
 
 def test_pages_link_versioned_immutable_paths(shared_collector: CollectorProcess) -> None:
     """Every ``/ui/`` link of the login page is versioned; the versioned path serves the same
-    bytes, immutable; another version is a 404; the shell maps plain ``/ui/`` there too, but
-    for ``core/``."""
+    bytes, immutable; another version is a 404; the shell links only versioned paths (its
+    import map's ``uplot`` too, so a load revalidates nothing) and maps plain ``/ui/`` there."""
     _, _, login_page = request("GET", shared_collector.url + "/login")
     links = re.findall(rb'(?:href|src)="(/[^"]+)"', login_page)
     assert links and all(re.fullmatch(rb"/v/[0-9a-f]{16}/ui/[\w./-]+", u) for u in links)
@@ -91,10 +91,14 @@ def test_pages_link_versioned_immutable_paths(shared_collector: CollectorProcess
     import_map = re.search(rb'<script type="importmap">(.*?)</script>', shell)
     assert import_map is not None
     imports = json.loads(import_map.group(1))["imports"]
-    assert imports["/ui/"] == f"/v/{version}/ui/"
-    # the shared-state modules stay under their plain path, whichever way they are named
-    assert imports["/ui/core/"] == imports[f"/v/{version}/ui/core/"] == "/ui/core/"
-    assert b'src="/ui/core/keys.js"' in shell and f'src="/v/{version}/ui/app.js"'.encode() in shell
+    assert imports == {"uplot": f"/v/{version}/ui/vendor/uplot/uPlot.esm.js",
+                       "/ui/": f"/v/{version}/ui/"}
+    shell_links = re.findall(rb'(?:href|src)="(/[^"]+)"', shell)
+    assert f'src="/v/{version}/ui/core/keys.js"'.encode() in shell
+    assert all(u.startswith(f"/v/{version}/ui/".encode()) for u in shell_links), shell_links
+    for url in shell_links:
+        status, headers, _ = request("GET", shared_collector.url + url.decode())
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_module_graph_follows_static_imports_only() -> None:

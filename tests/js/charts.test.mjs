@@ -11,6 +11,7 @@ import { entrySeries, joinX, plotData, lastValues } from "../../collector/rundia
 import { batches, chartBody } from "../../collector/rundial_collector/ui/static/charts/fetch.js";
 import { bucketSize, fidelityText } from "../../collector/rundial_collector/ui/static/charts/fidelity.js";
 import { parseState, formatState } from "../../collector/rundial_collector/ui/static/core/urlstate.js";
+import { projectFields } from "../../collector/rundial_collector/ui/static/charts/sources.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/smoothing.json", import.meta.url), "utf8"));
 
@@ -199,4 +200,10 @@ test("grid message: no runs, unknown runs, no metrics, no key matching", async (
   assert.equal(gridMessage(2, 5, ["a", "b"], 5), "Unknown runs (not in this project): a, b. ");
   assert.equal(gridMessage(2, 5, [], 0), "No metric key matches the search.");
   assert.equal(gridMessage(2, 5, [], 3), "");
+});
+
+test("a look-up names its project by id, or by the URL's slugs before the id is known", () => {
+  assert.deepEqual(projectFields("prj_1"), { projectId: "prj_1" });
+  assert.deepEqual(projectFields({ workspace: "ws", project: "p" }),
+    { workspace: "ws", project: "p" });
 });

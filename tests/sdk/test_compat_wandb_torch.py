@@ -124,9 +124,10 @@ def test_a_constant_tensor_is_one_bin() -> None:
 def test_tensor_images_follow_make_grid() -> None:
     from rundial.compat.wandb._image_data import uint8_array
 
-    grey = torch.tensor([[[0.0, 2.0], [1.0, 4.0]]])          # (1, h, w): three equal channels
+    grey = torch.tensor([[0.0, 2.0], [1.0, 4.0]])             # (h, w): three equal channels
     assert uint8_array(grey, True)[:, :, 0].tolist() == [[0, 127], [63, 255]]
     assert uint8_array(grey, True).shape == (2, 2, 3)
+    # (c, h, w) tensors follow wandb 0.31 instead: tests/compat/test_wandb_real_fixes.py
     batch = torch.rand(3, 1, 2, 2)                             # three images in one row, padded
     tiled = uint8_array(batch, True)
     assert tiled.shape == (2 + 4, 2 + 3 * 4, 3)

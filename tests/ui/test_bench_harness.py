@@ -87,7 +87,8 @@ def test_chart_figures_read_the_charts_clock(pages: Pages, capsys: pytest.Captur
                                             ) -> None:
     chart_figures(pages, SIZES, repeats=2, wanted=["chart-1m", "dashboard", "zoom"])
     out = capsys.readouterr().out
-    assert "    last load: DOMContentLoaded" in out, out
+    assert re.search(r"^    last load: HTML \d+; modules \d+ \(\d+ fetched\) by \d+; "
+                     r"DOMContentLoaded \d+; API ", out, re.MULTILINE), out
     figures = _figures(out)
     assert set(figures) == {"chart-1k (baseline)", "chart-1m", "dashboard 1 chart",
                             "dashboard", "zoom"}, figures

@@ -3,6 +3,7 @@ cookie flags, the same-origin rule and the vendored uPlot, with no request to an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def test_login_shows_projects_with_run_count(ui: tuple[Any, Recorded],
                                              ui_collector: CollectorProcess,
                                              tmp_path: Path) -> None:
     """Key login → the projects page lists the bootstrap project with its one run; uPlot is
-    loaded from /ui/vendor through the import map; strict CSP without violations; no request
+    loaded from (versioned) /ui/vendor through the import map; strict CSP without violations; no request
     leaves the collector."""
     context, recorded = ui
     page = context.new_page()
@@ -51,7 +52,8 @@ def test_login_shows_projects_with_run_count(ui: tuple[Any, Recorded],
     page.wait_for_function("document.documentElement.dataset.uplot !== undefined",
                            timeout=TIMEOUT_MS)
     assert page.evaluate("document.documentElement.dataset.uplot") == "function"
-    assert f"{ui_collector.url}/ui/vendor/uplot/uPlot.esm.js" in recorded.requests
+    assert any(re.fullmatch(rf"{ui_collector.url}/v/[0-9a-f]{{16}}/ui/vendor/uplot/uPlot\.esm\.js",
+                            url) for url in recorded.requests), recorded.requests
     response = page.goto("/", timeout=TIMEOUT_MS)
     assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
     _project_row(page, ui_collector)

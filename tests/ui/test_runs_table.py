@@ -112,10 +112,12 @@ def test_selection_emits_and_persists(page: Any, runs_collector: CollectorProces
     """All five runs are selected by default (≤ 10 most recent); click toggles, shift-click
     selects a range, the header box selects all visible; every change goes on the bus and into
     ``?runs=``, and a reload restores the selection, filter, sort and group."""
+    # the page's import map (read at parse time) maps /ui/ to its versioned modules, so the bus
+    # is imported once it is parsed; the table's first selection needs its fetches, later still
     page.add_init_script("""
       window.__selections = [];
-      import('/ui/core/bus.js').then(({on}) =>
-        on('selection', (d) => window.__selections.push(d.runs.map((r) => r.runId))));
+      document.addEventListener('DOMContentLoaded', () => import('/ui/core/bus.js').then(({on}) =>
+        on('selection', (d) => window.__selections.push(d.runs.map((r) => r.runId)))));
     """)
     _open(page, runs_collector)
     page.wait_for_function("window.__selections.length > 0", timeout=TIMEOUT_MS)

@@ -48,6 +48,9 @@ from rundial._wire.batch import Batch, MediaSink
 
 ORPHAN_RESCAN_S = 300.0  # look for newly orphaned writers every 5 minutes
 ERROR_PAUSE_S = 0.1  # after an unexpected error, pause briefly instead of spinning
+# Our own generator: drawing from the global one would shift a seeded training script's
+# random.random() sequence (this runs on the worker thread, at moments that vary).
+_JITTER = random.Random()
 
 
 class Worker:
@@ -113,7 +116,7 @@ class Worker:
         return self._seq
 
     def _interval(self) -> float:
-        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * random.random() - 1.0)
+        jitter = 1.0 + FLUSH_JITTER_RATIO * (2.0 * _JITTER.random() - 1.0)
         return self.settings.flush_interval_seconds * jitter
 
     def emit(self, event: str, **fields: Any) -> None:

@@ -28,6 +28,7 @@ from rundial_collector.web.auth import authenticate, resolve_project
 from rundial_collector.web.intbounds import Int64
 from rundial_collector.web.jsonbody import decode_body
 from rundial_collector.web.responses import json_response
+from rundial_collector.web.servertiming import timed
 
 READ_SCOPE = "project:read"
 MAX_SERIES = 400
@@ -87,14 +88,18 @@ async def query_chart(request: web.Request) -> web.Response:
     ref = await resolve_project(request, principal, project_id=query.projectId)
     principal.require(READ_SCOPE, ref)
     store = request.app[STORE]
-    charts = await asyncio.gather(*(
-        store.read_chart(ref.project_id, s.runId, s.metricKey, query.startStep, query.endStep,
-                         query.buckets) for s in query.series))
-    smoothed = (await add_smoothed(store, ref.project_id, [(s.runId, s.metricKey) for s in
-                                                           query.series], charts, query.smoothing)
-                if query.smoothing is not None else [None] * len(charts))
-    bodies = await off_loop(sum(map(_values_in, charts)), _render_found, query.series, charts,
-                            smoothed, query.smoothedOnly)
+    with timed(request, "store"):
+        charts = await asyncio.gather(*(
+            store.read_chart(ref.project_id, s.runId, s.metricKey, query.startStep,
+                             query.endStep, query.buckets) for s in query.series))
+    with timed(request, "smooth"):
+        smoothed = (await add_smoothed(store, ref.project_id, [(s.runId, s.metricKey) for s in
+                                                               query.series], charts,
+                                       query.smoothing)
+                    if query.smoothing is not None else [None] * len(charts))
+    with timed(request, "render"):
+        bodies = await off_loop(sum(map(_values_in, charts)), _render_found, query.series,
+                                charts, smoothed, query.smoothedOnly)
     entries = [body if body is not None else await _empty_entry(store, ref.project_id, s)
                for s, body in zip(query.series, bodies)]
     return json_response(request, {"projectId": ref.project_id, "buckets": query.buckets,

@@ -2,6 +2,9 @@
 otherwise make one per run. All need ``project:read``; bad input is a 400 naming the field; an
 unknown run is reported in ``unknownRunIds``, never an error.
 
+Both POST routes name their project by ``projectId``, or by ``workspace`` and ``project`` slugs
+(what a page's URL holds, so a page asks without resolving its project first).
+
 * ``POST /api/v1/query/keys`` ``{"projectId", "runIds", "cursor"?, "limit"?}`` →
   ``{"projectId", "runs": [{"runId", "keys", "complete"}], "unknownRunIds", "page"}``: each
   run's metric keys in ``metrics/keys`` order. A reply holds at most ``limit`` keys (default
@@ -39,8 +42,10 @@ MAX_RUN_ID_CHARS = 256
 
 
 class RunsBody(msgspec.Struct):
-    projectId: str
     runIds: list[Annotated[str, msgspec.Meta(max_length=MAX_RUN_ID_CHARS)]]
+    projectId: str = ""
+    workspace: str = ""  # with ``project``: the project by its slugs, instead of ``projectId``
+    project: str = ""
 
 
 class KeysBody(RunsBody):
@@ -60,7 +65,8 @@ async def _read(request: web.Request, body_type: type[Body]) -> tuple[ProjectRef
     for i, run_id in enumerate(body.runIds):
         if not run_id.strip():
             raise errors.invalid("a run id must not be empty", f"runIds[{i}]")
-    project = await auth.resolve_project(request, principal, project_id=body.projectId)
+    project = await auth.resolve_project(request, principal, project_id=body.projectId,
+                                         workspace=body.workspace, project=body.project)
     principal.require(READ_SCOPE, project)
     return project, body, list(dict.fromkeys(body.runIds))
 

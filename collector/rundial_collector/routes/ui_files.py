@@ -8,12 +8,11 @@
   map). The list is computed from the files being served, so it cannot go stale, and lets the
   browser fetch every module in one wave instead of one wave per import depth.
 * Versioned URLs: :func:`ui_version` is a digest of every file, so it changes whenever one
-  does. An HTML page's ``href``/``src`` paths under ``/ui/`` become ``/v/{version}/ui/…`` (the
-  collector serves those as immutable), and its import map gains the prefix entry
-  ``"/ui/": "/v/{version}/ui/"``, so a module imported by its plain path is the very instance
-  the page loaded. Two kinds keep their plain path, since a module must always be imported
-  under one URL: an import map's own targets (``uplot``) and the :data:`SHARED` modules (the
-  import map maps their versioned prefix back to the plain one).
+  does. An HTML page's ``href``/``src`` paths under ``/ui/`` and its import map's targets
+  (``uplot``) become ``/v/{version}/ui/…`` (the collector serves those as immutable, so a
+  page load revalidates nothing but the page), and its import map gains the prefix entry
+  ``"/ui/": "/v/{version}/ui/"``, so a module imported by its plain path after the page's
+  import map is read is the very instance the page loaded.
 * Each inline import map's sha256 is kept for the page's CSP (computed after the rewrites).
 """
 
@@ -32,10 +31,6 @@ TYPES = {".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascrip
          ".map": "application/json"}
 URL_PREFIX = "/ui/"
 VERSIONED = "/v/{version}/ui/"
-# Modules holding the page's shared state (bus, URL state, keys, theme) keep their plain URL,
-# so code that imports them by it before the page's import map is read (a test's init script)
-# gets the page's own instances; they are revalidated on each load (a 304 each).
-SHARED = "/ui/core/"
 PRELOAD_MARKER = b"<!-- modulepreload -->"
 GZIP_LEVEL = 9
 _IMPORT_MAP = re.compile(rb'<script type="importmap">(.*?)</script>', re.DOTALL)
@@ -92,23 +87,20 @@ def page_body(page: bytes, known: dict[str, bytes], version: str | None) -> byte
 
 
 def with_version(page: bytes, version: str) -> bytes:
-    """``page`` linking ``/v/{version}/ui/…`` instead of ``/ui/…``, but for the import map's
-    targets and :data:`SHARED` modules; its import map maps the plain prefix to the versioned
-    one, and the versioned :data:`SHARED` prefix back to the plain one."""
+    """``page`` linking ``/v/{version}/ui/…`` instead of ``/ui/…``, its import map's targets
+    included; its import map also maps the plain prefix to the versioned one."""
     versioned = VERSIONED.format(version=version)
-    targets = set(_import_map(page).values())
+
+    def move(url: str) -> str:
+        return versioned + url[len(URL_PREFIX):] if url.startswith(URL_PREFIX) else url
 
     def link(found: re.Match[bytes]) -> bytes:
-        url = found.group(2).decode()
-        if url in targets or url.startswith(SHARED):
-            return found.group(0)
-        return found.group(1) + b'="' + (versioned + url[len(URL_PREFIX):]).encode() + b'"'
+        return found.group(1) + b'="' + move(found.group(2).decode()).encode() + b'"'
 
     def import_map(found: re.Match[bytes]) -> bytes:
         parsed = json.loads(found.group(1))
-        parsed.setdefault("imports", {}).update({
-            URL_PREFIX: versioned, SHARED: SHARED,
-            versioned + SHARED[len(URL_PREFIX):]: SHARED})
+        imports = {name: move(str(url)) for name, url in parsed.get("imports", {}).items()}
+        parsed["imports"] = {**imports, URL_PREFIX: versioned}
         return b'<script type="importmap">' + json.dumps(parsed).encode() + b"</script>"
 
     return _IMPORT_MAP.sub(import_map, _UI_REFS.sub(link, page))

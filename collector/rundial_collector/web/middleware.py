@@ -1,6 +1,6 @@
 """Request middleware: request ids, the protocol's error envelope and the access log.
 
-Every response carries ``x-request-id``. Any :class:`ApiError`, any aiohttp HTTP error (404
+Every response carries ``x-request-id`` and ``Server-Timing`` (:mod:`servertiming`). Any :class:`ApiError`, any aiohttp HTTP error (404
 route, 405 method) and any unexpected exception is rendered as the v1 error envelope; an
 unexpected exception is a 500 ``INTERNAL_ERROR`` and is logged, and the process keeps serving.
 Every request whose handler is not one of the streaming handlers (WebSocket, blob transfers)
@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Collection
 from aiohttp import web
 
 from rundial_collector.store.errors import StoreInvalidText, StoreUnavailable
+from rundial_collector.web import servertiming
 from rundial_collector.web.errors import ApiError
 
 log = logging.getLogger("rundial.collector")
@@ -68,6 +69,7 @@ def make_middlewares(access_log_enabled: bool, request_timeout_seconds: float = 
         else:
             response = await _handle(request, _deadline(handler, request_timeout_seconds), rid)
         response.headers["x-request-id"] = rid
+        servertiming.add_header(request, response, started)
         if access_log_enabled:
             _log_access(request, response, started)
         return response

@@ -7,11 +7,15 @@ The conversions are W&B's, so the stored pixels are the ones W&B would store:
   range, an array whose maximum is at most 1 is multiplied by 255, and the result is clipped to
   0-255 (whatever the dtype: a 0/1 uint8 mask becomes 0/255). The shape must then be (h, w),
   (h, w, 3) or (h, w, 4): ``ValueError`` otherwise.
-* torch tensors are channel-first and go through torchvision's ``make_grid(normalize=True)``
-  rules (re-implemented here, torchvision is not needed): a (h, w) or (1, h, w) tensor becomes
-  three equal channels; a batch (n, c, h, w) of more than one image is tiled 8 to a row with
-  2 pixels of black padding; the whole tensor is scaled by its own minimum and range (at least
-  1e-5); then times 255, clamped and truncated to uint8, channel-last.
+* a (c, h, w) torch tensor with 1, 3 or 4 channels is what wandb 0.31 makes of it: moved
+  channel-last and cast to uint8 as it is (numpy's cast: no scaling, so values in [0, 1] are
+  black), one channel giving a (h, w) grey image; other channel counts are a ``ValueError``.
+* (h, w) and (n, c, h, w) tensors (wandb 0.31 refuses them) go through torchvision's
+  ``make_grid(normalize=True)`` rules, as older W&B releases did (re-implemented here,
+  torchvision is not needed): a (h, w) tensor becomes three equal channels; a batch of more
+  than one image is tiled 8 to a row with 2 pixels of black padding; the whole tensor is scaled
+  by its own minimum and range (at least 1e-5); then times 255, clamped and truncated to uint8,
+  channel-last.
 * matplotlib figures (or ``pyplot`` itself: its current figure) are drawn to PNG (needs Pillow).
 
 numpy is imported when an array is converted; torch is never imported (the tensor's methods are
@@ -83,8 +87,28 @@ def uint8_array(data: Any, normalize: bool) -> Any:
 
 
 def _tensor_pixels(tensor: Any) -> Any:
-    """make_grid(normalize=True) of a channel-first tensor, as uint8 channel-last pixels."""
+    """A (c, h, w) tensor as wandb 0.31 converts it, anything else by make_grid's rules."""
     t = tensor.detach().cpu()
+    if t.dim() == 3:
+        return _channel_first_pixels(t)
+    return _grid_pixels(t)
+
+
+def _channel_first_pixels(t: Any) -> Any:
+    """wandb 0.31's conversion: channel-last, a plain uint8 cast, one channel squeezed."""
+    import numpy as np
+
+    if int(t.size(0)) not in (1, 3, 4):
+        raise ValueError(f"unsupported shape for an image: {list(t.shape)} (a channel-first "
+                         "tensor needs 1, 3 or 4 channels)")
+    array = t.permute(1, 2, 0).numpy()
+    if array.dtype != np.uint8:
+        array = array.astype(np.uint8)
+    return array[:, :, 0] if array.shape[2] == 1 else array
+
+
+def _grid_pixels(t: Any) -> Any:
+    """make_grid(normalize=True) of a (h, w) or (n, c, h, w) tensor, uint8 channel-last."""
     if not t.is_floating_point():
         t = t.double()
     if t.dim() == 2:

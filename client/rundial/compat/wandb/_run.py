@@ -226,8 +226,9 @@ class Run:
                       hidden: bool | None = None, summary: str | None = None,
                       goal: str | None = None, overwrite: bool | None = None) -> Metric:
         """Record how ``name`` (a key or a glob) is summarised and which step metric it uses."""
-        metric = make_metric(name, step_metric, summary, goal, hidden, step_sync)
         with self._lock:
+            earlier = None if overwrite else self.summary.definition(name)
+            metric = make_metric(name, step_metric, summary, goal, hidden, step_sync, earlier)
             self.summary.define(metric)
         return metric
 

@@ -12,6 +12,8 @@
   and a later glob over an earlier one.
 * ``step_metric``: a committed row that holds a key with a step metric but not the step metric
   itself gets the step metric's last value (W&B's ``step_sync``).
+* Repeated definitions of one name merge: arguments left out keep their earlier values
+  (``overwrite=True`` replaces the definition instead), as in W&B.
 * Assigning ``summary[key] = value`` (or ``update``) overrides the key until it is logged again.
 
 Key look-ups are cached per key, so a row costs one dict look-up per key after the first.
@@ -44,10 +46,19 @@ class Metric:
 
 
 def make_metric(name: str, step_metric: Any, summary: str | None, goal: str | None,
-                hidden: bool | None, step_sync: bool | None) -> Metric:
-    """A checked :class:`Metric`; ``ValueError``/``TypeError`` for bad arguments."""
+                hidden: bool | None, step_sync: bool | None,
+                earlier: Metric | None = None) -> Metric:
+    """A checked :class:`Metric`; ``ValueError``/``TypeError`` for bad arguments. Arguments left
+    None keep their value from ``earlier`` (W&B merges repeated ``define_metric`` calls for a
+    name unless ``overwrite=True``)."""
     if not isinstance(name, str) or not name:
         raise TypeError("define_metric needs a non-empty str name")
+    if earlier is not None:
+        step_metric = earlier.step_metric if step_metric is None else step_metric
+        summary = ",".join(sorted(earlier.summary)) if summary is None else summary
+        goal = earlier.goal if goal is None else goal
+        hidden = earlier.hidden if hidden is None else hidden
+        step_sync = earlier.step_sync if step_sync is None else step_sync
     if step_metric is not None and not isinstance(step_metric, str):
         step_metric = getattr(step_metric, "name", None)
         if not isinstance(step_metric, str):
@@ -113,6 +124,12 @@ class Summary(MutableMapping[str, Any]):
             self._exact[metric.name] = metric
         self._resolved.clear()
         self._stepped = self._stepped or metric.step_metric is not None
+
+    def definition(self, name: str) -> Metric | None:
+        """The latest ``define_metric`` for exactly ``name`` (a key or a glob), if any."""
+        if not isinstance(name, str) or "*" not in name:
+            return self._exact.get(name) if isinstance(name, str) else None
+        return next((m for m in reversed(self._globs) if m.name == name), None)
 
     def metric_for(self, key: str) -> Metric | None:
         try:

@@ -17,7 +17,10 @@ As W&B does it:
   ``ValueError`` (as in W&B).
 * ``log=None`` installs nothing. ``unwatch`` (and the run's end) removes every hook.
 
-torch is never imported by this module: the model's own methods are used.
+* Bin edges are ``torch.linspace(min, max, 65)`` in float32, as W&B computes them (float64
+  arithmetic gives edges near zero that differ in the 7th digit).
+
+torch is not imported with this module (only inside a histogram, when a tensor exists).
 """
 
 from __future__ import annotations
@@ -57,9 +60,10 @@ def tensor_histogram(tensor: Any) -> Histogram | None:
     low, high = float(flat.min()), float(flat.max())
     if low == high:
         return Histogram(np_histogram=([int(flat.numel())], [low, high]))
+    import torch  # loaded already: ``tensor`` is one
+
     counts = flat.histc(bins=HISTOGRAM_BINS, min=low, max=high).cpu()
-    step = (high - low) / HISTOGRAM_BINS
-    edges = [low + i * step for i in range(HISTOGRAM_BINS)] + [high]
+    edges = torch.linspace(low, high, steps=HISTOGRAM_BINS + 1).tolist()
     return Histogram(np_histogram=([int(c) for c in counts.tolist()], edges))
 
 

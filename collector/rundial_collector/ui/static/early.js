@@ -1,8 +1,9 @@
 // The project page's first look-ups, started as soon as the page is parsed: this is the page's
 // first module script and has a small import graph, so they run while the page's other modules
-// still load and run (docs/ui.md, "Figures"). They are the project by its slugs, then the keys
-// and the details of the runs the URL names; the project page and its chart grid take each
-// result once (``earlyOr``), and make their own look-up when there is none.
+// still load and run (docs/ui.md, "Figures"). They are the project by its slugs and, at the same
+// time (by the same slugs, not after the project's id is known), the keys and the details of
+// the runs the URL names; the project page and its chart grid take each result once
+// (``earlyOr``), and make their own look-up when there is none.
 import { findProject } from "./api.js";
 import { route } from "./core/routes.js";
 import { keysOfRuns, runsFromUrl, urlRunIds } from "./charts/sources.js";
@@ -16,14 +17,18 @@ function start() {
   const where = route(window.location.pathname);
   if (where.page !== "project") return;
   const project = findProject(where.ws, where.project);
-  /** @param {string} name @param {(projectId: string) => Promise<any>} read */
-  const after = (name, read) => started.set(name, project.then(async (p) =>
-    ({ projectId: p.projectId, value: await read(p.projectId) })).catch(() => null));
-  after(`project ${where.ws}/${where.project}`, async () => project);
+  const slugs = { workspace: where.ws, project: where.project };
+  /** ``read`` (already started), kept with the id of the project it was made for.
+   *  @param {string} name @param {Promise<any>} read */
+  const keep = (name, read) => {
+    started.set(name, Promise.all([project, read])
+      .then(([p, value]) => ({ projectId: p.projectId, value })).catch(() => null));
+  };
+  keep(`project ${where.ws}/${where.project}`, project);
   const ids = urlRunIds();
   if (!ids.length) return;
-  after(`keys ${ids.join(",")}`, (projectId) => keysOfRuns(projectId, ids));
-  after(`runs ${ids.join(",")}`, (projectId) => runsFromUrl({ projectId }, ids));
+  keep(`keys ${ids.join(",")}`, keysOfRuns(slugs, ids));
+  keep(`runs ${ids.join(",")}`, runsFromUrl({ projectId: slugs }, ids));
 }
 
 /**

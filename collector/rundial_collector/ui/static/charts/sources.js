@@ -5,7 +5,11 @@ import { postJson } from "../api.js";
 import { runColor } from "../core/colors.js";
 import { getState } from "../core/urlstate.js";
 
-/** @typedef {import("../core/bus.js").RunRef} RunRef */
+/**
+ * @typedef {import("../core/bus.js").RunRef} RunRef
+ * @typedef {string | {workspace: string, project: string}} ProjectName
+ *   a project's id, or its slugs (what the page's URL holds: asked without resolving them first)
+ */
 
 const MAX_RUNS_PER_REQUEST = 400; // the batched routes' bound
 const MAX_RUN_ID_CHARS = 256; // a longer (or blank) id names no run: never sent
@@ -31,9 +35,19 @@ function batches(ids) {
 }
 
 /**
+ * The body fields naming ``project`` (docs/protocol.md §4.14). Pure.
+ * @param {ProjectName} project
+ * @returns {Record<string, string>}
+ */
+export function projectFields(project) {
+  return typeof project === "string" ? { projectId: project }
+    : { workspace: project.workspace, project: project.project };
+}
+
+/**
  * Each run's metric keys, in the order of ``runIds`` (``POST /api/v1/query/keys``); null for a
  * run the collector does not know, or when the look-up failed.
- * @param {string} projectId @param {string[]} runIds
+ * @param {ProjectName} projectId @param {string[]} runIds
  * @returns {Promise<(string[]|null)[]>}
  */
 export async function keysOfRuns(projectId, runIds) {
@@ -43,7 +57,7 @@ export async function keysOfRuns(projectId, runIds) {
     let cursor = null;
     for (let page = 0; page < MAX_KEY_PAGES; page++) {
       const reply = await postJson("/api/v1/query/keys",
-        { projectId, runIds: ids, ...(cursor ? { cursor } : {}) });
+        { ...projectFields(projectId), runIds: ids, ...(cursor ? { cursor } : {}) });
       if (!reply.ok) return;
       for (const run of reply.body.runs) {
         found.set(run.runId, [...(found.get(run.runId) ?? []), ...run.keys]);
@@ -84,7 +98,7 @@ export function provisionalRun(runId) {
 /**
  * The runs the URL field ``runs`` names, as RunRefs (``POST /api/v1/query/runs``; an unknown run,
  * or every run when the look-up fails, keeps its id as name).
- * @param {{projectId: string}} options
+ * @param {{projectId: ProjectName}} options
  * @param {string[]} ids
  * @returns {Promise<RunRef[]>}
  */
@@ -92,7 +106,8 @@ export async function runsFromUrl(options, ids) {
   /** @type {Map<string, any>} */
   const found = new Map();
   await Promise.all(batches(ids).map(async (runIds) => {
-    const reply = await postJson("/api/v1/query/runs", { projectId: options.projectId, runIds });
+    const reply = await postJson("/api/v1/query/runs",
+      { ...projectFields(options.projectId), runIds });
     if (reply.ok) for (const run of reply.body.runs) found.set(run.runId, run);
   }));
   return ids.map((runId) => {

@@ -1,0 +1,158 @@
+"""Read back what the real wandb recorded offline, with wandb's own reader, as one JSON list.
+
+Usage (under the interpreter that has wandb): ``python read_wandb_runs.py WANDB_DIR``. Each
+``offline-run-*`` directory's transaction log is decoded by ``wandb leet inspect --json`` (one
+JSON record a line) and reduced to, per run in start order::
+
+    {"project", "name", "notes", "config", "summary", "history": {step: {key: number}},
+     "media": {step: {key: description}}, "alerts": [line], "exit_code"}
+
+``config``/``summary`` are flat (nested dicts joined by ``.``, as rundial stores them), without
+W&B's own ``_``-keys; ``history`` holds the scalar values of each committed row (``_step`` is the
+step; ``_runtime``/``_timestamp`` are left out); ``media`` describes each media value: histogram
+counts and edges, a table's columns and rows (image cells read ``<image WxH:hash>``
+from the run-table artifact W&B stages, else ``<image>``), an image list's count,
+captions and pixels (size and a hash of the RGBA pixels).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
+NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def number(value: Any) -> Any:
+    """leet prints NaN and infinities as strings; they are floats."""
+    return NON_FINITE.get(value, value) if isinstance(value, str) else value
+
+
+def records(run_dir: Path) -> list[dict[str, Any]]:
+    wandb_cli = Path(sys.executable).with_name("wandb")
+    out = subprocess.run([str(wandb_cli), "leet", "inspect", "--json", str(run_dir)],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def media_keys(item: dict[str, Any]) -> set[str]:
+    return {key[: -len("._type")] for key in item if key.endswith("._type")}
+
+
+def pixels(path: Path) -> str:
+    """``WxH:<sha256 of the RGBA pixels>`` of an image file (independent of PNG encoding)."""
+    import hashlib
+
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+        return f"{rgba.width}x{rgba.height}:{hashlib.sha256(rgba.tobytes()).hexdigest()[:16]}"
+
+
+def staged_table(fields: dict[str, Any], staged: dict[str, dict[str, str]]) -> Any:
+    """The table as W&B's run-table artifact holds it (image cells as ``<image WxH:hash>``), or
+    None when that artifact's staged files are not on disk."""
+    client_id, _, inner = fields.get("artifact_path", "").removeprefix(
+        "wandb-client-artifact://").partition("/")
+    files = staged.get(client_id)
+    if not files or inner not in files:
+        return None
+    table = json.loads(Path(files[inner]).read_text())
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("_type") == "image-file":
+            return f"<image {pixels(Path(files[value['path']]))}>"
+        return value
+
+    return {"type": "table", "columns": table["columns"],
+            "rows": [[cell(v) for v in row] for row in table["data"]]}
+
+
+def describe(kind: str, fields: dict[str, Any], files: Path,
+             staged: dict[str, dict[str, str]]) -> dict[str, Any]:
+    if kind == "histogram":
+        return {"type": "histogram", "counts": fields["values"], "edges": fields["bins"]}
+    if kind == "table-file":
+        found = staged_table(fields, staged)
+        if found is not None:
+            return dict(found)
+        table = json.loads((files / fields["path"]).read_text())
+        rows = [["<image>" if cell == "Image" else cell for cell in row] for row in table["data"]]
+        return {"type": "table", "columns": table["columns"], "rows": rows}
+    if kind == "images/separated":
+        return {"type": "images", "count": fields["count"], "captions": fields.get("captions"),
+                "pixels": [pixels(files / name) for name in fields["filenames"]]}
+    if kind == "image-file":
+        return {"type": "images", "count": 1, "captions": [fields["caption"]]
+                if "caption" in fields else None, "pixels": [pixels(files / fields["path"])]}
+    return {"type": kind}
+
+
+def split_row(item: dict[str, Any], files: Path,
+              staged: dict[str, dict[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scalars, media descriptions) of one history item as leet prints it (dotted keys)."""
+    found = media_keys(item)
+    media: dict[str, Any] = {}
+    for key in found:
+        fields = {k[len(key) + 1:]: v for k, v in item.items() if k.startswith(key + ".")}
+        media[key] = describe(fields["_type"], fields, files, staged)
+    scalars = {k: number(v) for k, v in item.items()
+               if not k.startswith(HIDDEN) and not any(k.startswith(m + ".") for m in found)}
+    return scalars, media
+
+
+def reduce_run(run_dir: Path) -> dict[str, Any]:
+    files = run_dir / "files"
+    out: dict[str, Any] = {"config": {}, "summary": {}, "history": {}, "media": {},
+                           "alerts": [], "exit_code": None}
+    staged: dict[str, dict[str, str]] = {}  # artifact client id -> {path: staged local file}
+    for rec in records(run_dir):
+        kind = rec["type"]
+        if kind == "artifact":
+            art = rec["artifact"]
+            staged[art["client_id"]] = {c["path"]: c.get("local_path", "")
+                                        for c in art["manifest"]["contents"]}
+        if kind == "run":
+            run = rec["run"]
+            out.update(project=run.get("project"), name=run.get("display_name"),
+                       notes=run.get("notes"), start=run.get("start_time"))
+            out["config"].update(run.get("config", {}).get("update", {}))
+        elif kind == "config":
+            out["config"].update(rec["config"].get("update", {}))
+        elif kind == "summary":
+            out["summary"].update(rec["summary"].get("update", {}))
+            for key in rec["summary"].get("remove", []):
+                out["summary"].pop(key, None)
+        elif kind == "history":
+            item = rec["history"]["item"]
+            scalars, media = split_row(item, files, staged)
+            out["history"][item["_step"]] = scalars
+            if media:
+                out["media"][item["_step"]] = media
+        elif kind == "exit":
+            out["exit_code"] = rec["exit"].get("exit_code", 0)
+        elif kind == "alert":
+            alert = rec["alert"]
+            out["alerts"].append(f"[ALERT {alert.get('level', 'INFO')}] {alert.get('title')}: "
+                                 f"{alert.get('text')}")
+    out["config"] = {k: v for k, v in out["config"].items() if not k.startswith(HIDDEN)}
+    summary = out["summary"]
+    summary_media = media_keys(summary)
+    out["summary"] = {k: number(v) for k, v in summary.items() if not k.startswith(HIDDEN)
+                      and not any(k == m or k.startswith(m + ".") for m in summary_media)}
+    return out
+
+
+def main() -> None:
+    runs = [reduce_run(d) for d in sorted(Path(sys.argv[1]).glob("offline-run-*"))]
+    runs.sort(key=lambda r: r.get("start") or "")
+    print(json.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()
