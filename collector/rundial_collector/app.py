@@ -19,14 +19,14 @@ from rundial_collector.datadir import prepare_data_dir
 from rundial_collector.routes import (admin, artifacts, blobs, chart, heartbeat, ingest, live,
                                       media, query, run_assets, run_diagnostics, run_media,
                                       runs, spans, ui)
-from rundial_collector.routes import evals
+from rundial_collector.routes import evals, live_mux
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
 from rundial_collector.web.appkeys import CONFIG, STORE
 from rundial_collector.web.middleware import make_middlewares
 
 _ROUTE_MODULES = (admin, runs, ingest, query, chart, artifacts, blobs, media, run_assets,
-                  run_media, live, heartbeat, spans, run_diagnostics, evals, ui)
+                  run_media, live, live_mux, heartbeat, spans, run_diagnostics, evals, ui)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:
@@ -34,8 +34,8 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> web.Appli
     ``config.database_url`` is set, else SQLite under ``config.data_dir``)."""
     # auto_decompress off: body.read_body is the only gzip decoder, so the decompressed-size
     # bound (413) holds and a gzip bomb never inflates in aiohttp's parser.
-    streaming = (live.events_ws, blobs.put_blob, blobs.put_part, blobs.get_blob,
-                 run_assets.artifact_file)
+    streaming = (live.events_ws, live_mux.events_mux_ws, blobs.put_blob, blobs.put_part,
+                 blobs.get_blob, run_assets.artifact_file)
     middlewares = make_middlewares(config.access_log, config.request_timeout_seconds, streaming)
     app = web.Application(middlewares=middlewares,
                           client_max_size=config.max_body_bytes,

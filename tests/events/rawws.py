@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 RECEIVE_BUFFER_BYTES = 4096
+READ_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -40,15 +41,16 @@ class SlowSocket:
                            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                            f"Sec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
                            f"Authorization: Bearer {api_key}\r\n\r\n").encode())
-        self.buffer = b""
+        self.buffer = bytearray()
         head = self._read_until(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head
 
     def _read_until(self, marker: bytes) -> bytes:
         while marker not in self.buffer:
             self._fill()
-        head, _, self.buffer = self.buffer.partition(marker)
-        return head
+        head, _, rest = self.buffer.partition(marker)
+        self.buffer = bytearray(rest)
+        return bytes(head)
 
     def _fill(self) -> None:
         data = self.sock.recv(65536)
@@ -59,7 +61,8 @@ class SlowSocket:
     def _take(self, n: int) -> bytes:
         while len(self.buffer) < n:
             self._fill()
-        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
         return out
 
     def _frame(self) -> tuple[int, bytes]:
@@ -73,18 +76,39 @@ class SlowSocket:
 
     def read_to_close(self, timeout: float = 60.0) -> Closing:
         """Read every frame until the close frame (or the connection ends)."""
+        try:
+            closing = self.read_to_text(None, timeout)
+        except (ConnectionError, OSError):
+            return Closing(0, None, "connection ended without a close frame")
+        assert closing is not None
+        return closing
+
+    def read_to_text(self, marker: str | None, timeout: float = 60.0) -> Closing | None:
+        """Read frames until a text frame containing ``marker`` (None; a None marker matches
+        nothing) or a close frame (its :class:`Closing`). The receive buffer is widened first:
+        the stall is over, and megabytes through a 4 KiB window would outlast the server's
+        heartbeat."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, READ_BUFFER_BYTES)
         deadline = time.monotonic() + timeout
         texts = 0
-        try:
-            while time.monotonic() < deadline:
-                opcode, payload = self._frame()
-                if opcode == 0x8:
-                    code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-                    return Closing(texts, code, payload[2:].decode(errors="replace"))
-                texts += opcode == 0x1
-        except (ConnectionError, OSError):
-            return Closing(texts, None, "connection ended without a close frame")
-        raise AssertionError("no close frame before the deadline")
+        while time.monotonic() < deadline:
+            opcode, payload = self._frame()
+            if opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return Closing(texts, code, payload[2:].decode(errors="replace"))
+            if opcode == 0x1 and marker is not None and marker in payload.decode(
+                    errors="replace"):
+                return None
+            texts += opcode == 0x1
+        raise AssertionError(f"neither {marker!r} nor a close frame before the deadline")
+
+    def send_text(self, text: str) -> None:
+        """Send one masked text frame (client frames must be masked; payload < 126 bytes)."""
+        payload = text.encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
 
     def close(self) -> None:
         self.sock.close()

@@ -6,6 +6,7 @@ deliver within the test's deadline; the poll fallback is far too slow to pass it
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -68,3 +69,27 @@ async def test_subscriber_on_b_sees_rows_ingested_through_a(
     rest = await receive_until(ws, lambda m: False, timeout=DELIVERY_SECONDS + 2)
     assert [m["status"] for m in rest if m["type"] == "state"] == ["completed"]
     assert ws.close_code == 1000
+
+
+async def test_mux_subscriber_on_b_sees_rows_ingested_through_a(
+        pair: tuple[CollectorProcess, CollectorProcess],
+        session: aiohttp.ClientSession) -> None:
+    """The project's multiplexed socket (docs/protocol.md §6.6) on B is woken by A's commits
+    as the per-run socket is, and ends the run with ``run_closed`` when A finishes it."""
+    a, b = pair
+    pid, rid = await start_run(session, a)
+    ws = await session.ws_connect(f"{b.url}/api/v1/projects/{pid}/events/ws",
+                                  headers={"Authorization": f"Bearer {b.api_key}"})
+    await ws.send_str(json.dumps({"type": "subscribe", "runId": rid, "cursor": "tail"}))
+    await receive_until(ws, replayed)
+    started = time.monotonic()
+    await post_points(session, a, pid, rid, "loss", range(2))
+    got = await receive_until(ws, lambda m: len(steps_of(m, "loss")) == 2,
+                              timeout=DELIVERY_SECONDS)
+    assert steps_of(got, "loss") == [0, 1]
+    assert time.monotonic() - started < DELIVERY_SECONDS
+    await finish(session, a, rid)
+    ended = await receive_until(ws, lambda m: any(x["type"] == "run_closed" for x in m),
+                                timeout=DELIVERY_SECONDS)
+    assert [m["status"] for m in ended if m["type"] == "state"] == ["completed"]
+    await ws.close()

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -152,18 +151,6 @@ async def test_bad_cursors_still_refused(shared_collector: CollectorProcess,
     ws = await connect(session, proc, rid, cursor=cursor)
     await closed(ws)
     assert ws.close_code == 4400
-
-
-@pytest.fixture(scope="module")
-def quick_poll(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    """A collector polling streams every 0.2 s (keepalive after 1 s of silence)."""
-    proc = CollectorProcess(Path(tmp_path_factory.mktemp("quick-poll")) / "data",
-                            extra_env={"RUNDIAL_COLLECTOR_EVENTS_POLL_SECONDS": "0.2"})
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def test_quiet_socket_gets_keepalives(quick_poll: CollectorProcess,

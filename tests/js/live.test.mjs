@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { cellOf, dropCovered, mergeTail } from "../../collector/rundial_collector/ui/static/charts/merge.js";
 import { followRuns, pickFollowed, MAX_SOCKETS } from "../../collector/rundial_collector/ui/static/live/feed.js";
 import { followRun, MAX_OPENING_SOCKETS } from "../../collector/rundial_collector/ui/static/core/socket.js";
+import { FakeSocket, until } from "./fakesocket.mjs";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/merge.json", import.meta.url), "utf8"));
 
@@ -152,30 +153,6 @@ test("feed: only running runs are followed, the newest first, at most MAX_SOCKET
 });
 
 // A scripted WebSocket: the test plays the server (open, messages, close codes).
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    FakeSocket.all.push(this);
-  }
-  close() { this.closed = true; }
-  open() { this.onopen?.(); }
-  send(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
-  drop(code, reason = "") { this.onclose?.({ code, reason }); }
-}
-// What core/socket.js takes from the browser, read at call time.
-globalThis.window = { location: { protocol: "http:", host: "h:1" } };
-globalThis.WebSocket = FakeSocket;
-
-/** Resolve once ``probe()`` holds (reconnects come after a jittered timer). */
-async function until(probe) {
-  const deadline = Date.now() + 5000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const metrics = (steps, cursor, replay) => ({
   type: "metrics", runId: "r1", cursor, replay,
   series: [{ metricKey: "k", rank: null, ...pts(steps) }],
@@ -191,25 +168,25 @@ test("feed: from now, replays after a drop handed out once, a failed replay drop
   const first = FakeSocket.all.at(-1);
   assert.match(first.url, /^ws:\/\/h:1\/api\/v1\/runs\/r1\/events\/ws\?projectId=p1&cursor=tail$/);
   first.open();
-  first.send({ type: "state", runId: "r1", cursor: "", replay: true, status: "running" });
-  first.send({ type: "replay_done", runId: "r1", cursor: "C0" });
-  first.send(metrics([1, 2], "C1", false));
+  first.deliver({ type: "state", runId: "r1", cursor: "", replay: true, status: "running" });
+  first.deliver({ type: "replay_done", runId: "r1", cursor: "C0" });
+  first.deliver(metrics([1, 2], "C1", false));
   first.drop(1006);
   assert.equal(statuses.at(-1), "reconnecting"); // at once, before any retry
   await until(() => FakeSocket.all.length === 2);
   const second = FakeSocket.all.at(-1);
   assert.match(second.url, /cursor=C1$/);
   second.open();
-  second.send(metrics([3], "C1", true)); // replayed, then the socket dies mid-replay
+  second.deliver(metrics([3], "C1", true)); // replayed, then the socket dies mid-replay
   second.drop(1006);
   await until(() => FakeSocket.all.length === 3);
   const third = FakeSocket.all.at(-1);
   assert.match(third.url, /cursor=C1$/); // replayed messages carry the replay's start
   third.open();
-  third.send(metrics([3, 4], "C1", true));
+  third.deliver(metrics([3, 4], "C1", true));
   assert.deepEqual(seen, [1, 2]); // held until the replay is complete
-  third.send({ type: "replay_done", runId: "r1", cursor: "C2" });
-  third.send(metrics([5], "C3", false));
+  third.deliver({ type: "replay_done", runId: "r1", cursor: "C2" });
+  third.deliver(metrics([5], "C3", false));
   assert.deepEqual(seen, [1, 2, 3, 4, 5]);
   third.drop(1000, "run finished");
   assert.deepEqual(statuses, ["connecting", "replaying", "live", "reconnecting", "replaying",
@@ -234,8 +211,8 @@ test("socket: silent for 2.5 keepalive intervals counts as dropped; keepalives a
   });
   const socket = FakeSocket.all.at(-1);
   socket.open();
-  socket.send({ type: "replay_done", runId: "r2", cursor: "K1" });
-  socket.send({ type: "keepalive", runId: "r2", intervalMs: 40 });
+  socket.deliver({ type: "replay_done", runId: "r2", cursor: "K1" });
+  socket.deliver({ type: "keepalive", runId: "r2", intervalMs: 40 });
   const opened = Date.now();
   await until(() => statuses.at(-1) === "reconnecting");
   assert.ok(Date.now() - opened >= 1000); // 2.5 x 40 ms + 1 s of grace

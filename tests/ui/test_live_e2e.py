@@ -23,6 +23,7 @@ from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.waiting import wait_until
 from tests.ui.conftest import CSP_LISTENER, log_in, module_collector
+from tests.ui.heldsocket import HeldSocket
 
 TIMEOUT_MS = 30_000
 KEY = "train/loss"
@@ -186,11 +187,12 @@ def test_a_logged_point_reaches_the_open_chart_without_a_chart_request(
     tab.wait_steps(list(range(17)))
 
 
-def _release_and_wait_live(page: Any, held: list[Any]) -> None:
-    """Connect the one held (routed) socket to the collector; wait until the grid is live."""
+def _release_and_wait_live(page: Any, held: HeldSocket) -> None:
+    """Release the held (routed) socket's frames to the collector; wait until the grid is
+    live."""
     page.wait_for_function("() => true")  # let Playwright hand over the routed socket
-    assert len(held) == 1
-    held[0].connect_to_server()
+    assert len(held.routes) == 1
+    held.release()
     page.locator('#charts-pane .live-status[data-status="live"]').wait_for(timeout=TIMEOUT_MS)
 
 
@@ -202,9 +204,9 @@ def _grid_read(req: Any) -> bool:
 
 def test_a_slow_socket_delays_only_its_own_run_and_loses_no_point(
         tab: Tab, tmp_path: Path) -> None:
-    """Two running runs, the second one's stream held while connecting: the first run's chart
-    is read at once (the read waits for no other run's socket); the second run's is read once
-    its wait is over (READY_WAIT_MS), still before its stream is live. A point of the second
+    """Two running runs on the project's one socket, the second one's subscription held: the
+    first run's chart is read at once (the read waits for no other run's stream); the second
+    run's is read once its wait is over (READY_WAIT_MS), still before its stream is live. A point of the second
     run committed between that read and its stream going live is charted exactly once:
     neither lost between read and stream nor doubled."""
     fast = _start(tab.proc, tmp_path / "spool-fast")
@@ -215,8 +217,9 @@ def test_a_slow_socket_delays_only_its_own_run_and_loses_no_point(
                 run.log({KEY: float(step)}, step=step)
             assert run.flush()
         page = tab.page
-        held: list[Any] = []
-        page.route_web_socket(f"**/runs/{slow.run_id}/events/ws*", lambda ws: held.append(ws))
+        # the project's one socket: the slow run's subscribe is held, the fast one's goes
+        held = HeldSocket(lambda frame: slow.run_id not in frame)
+        page.route_web_socket("**/events/ws*", held.take)
         with page.expect_request(_grid_read, timeout=TIMEOUT_MS) as first:
             page.goto(f"/p/{tab.proc.workspace}/{tab.proc.project}?runs={fast.run_id},"
                       f"{slow.run_id}&keys={KEY}", timeout=TIMEOUT_MS)
@@ -227,7 +230,8 @@ def test_a_slow_socket_delays_only_its_own_run_and_loses_no_point(
             pass  # the slow run's read, its socket still held
         slow.log({KEY: 5.0}, step=5)  # committed after that read, before the slow stream is live
         assert slow.flush()
-        _release_and_wait_live(page, held)
+        _release_and_wait_live(page, held)  # one socket for both runs: the project's
+        assert f"/api/v1/projects/{fast.project_id}/events/ws" in held.routes[0].url
         fast.log({KEY: 5.0}, step=5)
         slow.log({KEY: 6.0}, step=6)
         assert fast.flush() and slow.flush()
@@ -254,8 +258,8 @@ def test_a_key_first_logged_before_the_stream_is_live_gets_its_chart(
         run.log({KEY: 0.0}, step=0)
         assert run.flush()
         page = tab.page
-        held: list[Any] = []
-        page.route_web_socket("**/events/ws*", lambda ws: held.append(ws))
+        held = HeldSocket()
+        page.route_web_socket("**/events/ws*", held.take)
         with page.expect_request("**/api/v1/query/keys", timeout=TIMEOUT_MS):
             _project_page(tab, run.run_id)
         run.log({"eval/acc": 0.5}, step=0)  # after the keys read, before the stream is live

@@ -123,8 +123,10 @@ class EventsHub:
         self.channels: dict[tuple[str, str], RunChannel] = {}
         self.closed = False
 
-    async def subscribe(self, project_id: str, run_id: str) -> Subscription:
-        """Join (or open) the run's channel. Raises what the channel's first read raised."""
+    async def subscribe(self, project_id: str, run_id: str,
+                        inbox: Callable[[], Subscriber] = Subscriber) -> Subscription:
+        """Join (or open) the run's channel with a new ``inbox`` (a :class:`Subscriber` or a
+        subclass). Raises what the channel's first read raised."""
         while not self.closed:
             key = (project_id, run_id)
             channel = self.channels.get(key)
@@ -133,7 +135,7 @@ class EventsHub:
                 channel = self.channels[key] = RunChannel(self, project_id, run_id, poll)
                 channel.start()
             await asyncio.shield(channel.ready)
-            joined = channel.join(Subscriber)
+            joined = channel.join(inbox)
             if joined is not None:
                 run, position, live = joined
                 assert live is None or isinstance(live, Subscriber)

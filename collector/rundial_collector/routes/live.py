@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -62,11 +63,22 @@ KEY_REVOKED = (4401, "the API key was revoked")
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
+    """One run's stream: whose, from where, under which key."""
+
     project_id: str
     run_id: str
     cursor: Position | None  # None: ``tail`` (start at the subscription's position)
     key_id: str
+
+
+class Sender(Protocol):
+    """Where a stream's frames go: the WebSocket, or a wrapper around it."""
+
+    async def send_str(self, data: str) -> None: ...
+
+
+NextMessage = Callable[[hub.Subscriber], Awaitable[Message]]
 
 
 def setup_routes(app: web.Application) -> None:
@@ -82,7 +94,7 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise errors.invalid("this route needs a WebSocket upgrade")
     try:
-        target: _Target | tuple[int, str] = await _target(request)
+        target: Target | tuple[int, str] = await _target(request)
     except errors.ApiError as err:
         target = (4000 + err.status, err.message)
     await ws.prepare(request)
@@ -105,16 +117,16 @@ async def authenticate_ws(request: web.Request) -> auth.Principal:
     return await auth.authenticate(request)
 
 
-async def _target(request: web.Request) -> _Target:
+async def _target(request: web.Request) -> Target:
     """The run to stream; :class:`errors.ApiError` (401/403/404/409/400) when refused."""
     principal = await authenticate_ws(request)
     cursor = parse_start(request.query.get("cursor", "").strip())
     run = await authorised_run(request, principal, request.query.get("projectId", "").strip(),
                                STREAM_SCOPES)
-    return _Target(run.project_id, run.run_id, cursor, principal.key_id)
+    return Target(run.project_id, run.run_id, cursor, principal.key_id)
 
 
-async def _serve(request: web.Request, ws: web.WebSocketResponse, target: _Target
+async def _serve(request: web.Request, ws: web.WebSocketResponse, target: Target
                  ) -> tuple[int, str] | None:
     """Subscribe and run the session; the close to send (None: the client is gone)."""
     try:
@@ -132,7 +144,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, target: _Targe
         request.app[HUB].unsubscribe(subscription)
 
 
-async def _session(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+async def _session(request: web.Request, ws: web.WebSocketResponse, target: Target,
                    subscription: Subscription) -> tuple[int, str] | None:
     """Deliver while reading (and ignoring) client frames and watching the key; stop at
     whichever ends first."""
@@ -140,7 +152,7 @@ async def _session(request: web.Request, ws: web.WebSocketResponse, target: _Tar
     if subscription.live is not None:
         subscription.live.on_end = delivery.cancel
     reader = asyncio.create_task(_consume(ws))
-    watcher = asyncio.create_task(_watch_key(request))
+    watcher = asyncio.create_task(watch_key(request))
     revoked: list[tuple[int, str]] = []
 
     def on_revoked() -> None:
@@ -164,7 +176,7 @@ async def _session(request: web.Request, ws: web.WebSocketResponse, target: _Tar
     return _outcome(delivery, subscription, target.run_id)
 
 
-async def _watch_key(request: web.Request) -> tuple[int, str]:
+async def watch_key(request: web.Request) -> tuple[int, str]:
     """Return the 4401 close once the socket's key stops authenticating (revoked, expired).
 
     A failing store read is not a revocation: the key is checked again at the next round.
@@ -202,9 +214,24 @@ async def _consume(ws: web.WebSocketResponse) -> None:
         pass
 
 
-async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: Target,
                    subscription: Subscription) -> tuple[int, str]:
-    """Replay, ``replay_done``, then live messages not covered by the replay."""
+    """:func:`deliver` with a keepalive frame after every quiet interval."""
+    quiet_seconds = KEEPALIVE_POLLS * max(MIN_POLL_SECONDS,
+                                          request.app[CONFIG].events_poll_seconds)
+
+    def next_message(inbox: hub.Subscriber) -> Awaitable[Message]:
+        return _next_or_keepalive(ws, inbox, target.run_id, quiet_seconds)
+
+    return await deliver(request, ws, target, subscription, next_message)
+
+
+async def deliver(request: web.Request, ws: Sender, target: Target,
+                  subscription: Subscription, next_message: NextMessage) -> tuple[int, str]:
+    """Replay, ``state``, ``replay_done``, then the live messages ``next_message`` takes from
+    the inbox that the replay did not cover, until the inbox's close sentinel; returns its
+    (code, reason) (1000 "run finished" at once for a run that was already terminal). Raises
+    what sending raises (``ConnectionError`` when the client is gone)."""
     upto = subscription.position
     start = upto if target.cursor is None else target.cursor.clamp(upto)
     await _replay(request, ws, target, start, upto)
@@ -214,10 +241,8 @@ async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: _Tar
     if live is None:
         return RUN_FINISHED
     sent_status: str | None = subscription.run.status
-    quiet_seconds = KEEPALIVE_POLLS * max(MIN_POLL_SECONDS,
-                                          request.app[CONFIG].events_poll_seconds)
     while True:
-        message = await _next_or_keepalive(ws, live, target.run_id, quiet_seconds)
+        message = await next_message(live)
         if message.close is not None:
             return message.close
         if message.covered_by(upto) or (message.kind == "state"
@@ -242,7 +267,7 @@ async def _next_or_keepalive(ws: web.WebSocketResponse, live: hub.Subscriber, ru
         pending.cancel()
 
 
-async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+async def _replay(request: web.Request, ws: Sender, target: Target,
                   start: Position, upto: Position) -> None:
     """Stored metric chunks, log lines and spans with ``start < id <= upto``; every message
     carries ``start`` as its cursor (a socket lost mid-replay resumes from there)."""
@@ -257,7 +282,7 @@ async def _replay(request: web.Request, ws: web.WebSocketResponse, target: _Targ
         await _replay_spans(request, ws, target, start, upto.span_id)
 
 
-async def _replay_series(request: web.Request, ws: web.WebSocketResponse, run_id: str,
+async def _replay_series(request: web.Request, ws: Sender, run_id: str,
                          start: Position, series: tuple[int, str], upto: int) -> None:
     after = start.chunk_id
     while True:
@@ -269,7 +294,7 @@ async def _replay_series(request: web.Request, ws: web.WebSocketResponse, run_id
         after = chunks[-1].chunk_id
 
 
-async def _replay_lines(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+async def _replay_lines(request: web.Request, ws: Sender, target: Target,
                         start: Position, upto: int) -> None:
     key: tuple[int, int, int] | None = None
     while True:
@@ -282,7 +307,7 @@ async def _replay_lines(request: web.Request, ws: web.WebSocketResponse, target:
         key = (rows[-1].timestamp_ms, rows[-1].sequence, rows[-1].log_id)
 
 
-async def _replay_spans(request: web.Request, ws: web.WebSocketResponse, target: _Target,
+async def _replay_spans(request: web.Request, ws: Sender, target: Target,
                         start: Position, upto: int) -> None:
     after = start.span_id
     while True:
@@ -295,7 +320,7 @@ async def _replay_spans(request: web.Request, ws: web.WebSocketResponse, target:
         after = rows[-1].span_pk
 
 
-async def _send_all(ws: web.WebSocketResponse, messages: Iterable[Message]) -> None:
+async def _send_all(ws: Sender, messages: Iterable[Message]) -> None:
     for message in messages:
         await ws.send_str(message.text)
 

@@ -4,7 +4,7 @@
 // merge the buffer (dropCovered, then mergeTail with the buckets the entry was read with) and
 // every later tail point into the chart's entry, refetch a chart whose entry comes back
 // ``stale``, and show one ``.live-status[data-status]`` for the grid (the least live feed's).
-import { followRuns } from "../live/feed.js";
+import { followProjectRuns } from "../live/feed.js";
 import { mountLiveStatus } from "../live/status.js";
 import { dropCovered, mergeTail } from "./merge.js";
 
@@ -174,7 +174,7 @@ export function createLiveCharts(holder, projectId, deps) {
       for (const [runId, status] of statuses) badge.set(runId, /** @type {any} */ (status), "");
       const known = runs.filter((r) => !unknown.has(r.runId));
       if (feed) feed.update(known);
-      else feed = followRuns(projectId, known, { onPoints, onStatus });
+      else feed = followProjectRuns(projectId, known, { onPoints, onStatus });
     },
     /** The look-up of ``runIds`` is over: those still unknown are not followed. @param {string[]} runIds */
     lookedUp(runIds) {

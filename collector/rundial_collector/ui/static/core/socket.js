@@ -57,6 +57,65 @@ function whenHandshakeSlot(start) {
 }
 
 /**
+ * A socket's keepalive watchdog: call ``seen(message)`` on open (``null``) and after every
+ * message (a ``keepalive`` teaches it the collector's interval), ``stop()`` once the socket is
+ * gone. ``onSilent`` runs when a socket whose collector sends keepalives stayed silent for
+ * SILENT_KEEPALIVES intervals (plus a second): dead, even if the browser has not noticed.
+ * @param {() => void} onSilent
+ * @returns {{seen: (message: {type?: string, intervalMs?: unknown} | null) => void,
+ *   stop: () => void}}
+ */
+export function keepaliveWatchdog(onSilent) {
+  let keepaliveMs = 0; // the server's keepalive interval, once it sent one
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+  const stop = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  return {
+    seen: (message) => {
+      if (message?.type === "keepalive") keepaliveMs = Number(message.intervalMs) || 0;
+      stop();
+      if (keepaliveMs > 0) timer = setTimeout(onSilent, keepaliveMs * SILENT_KEEPALIVES + 1000);
+    },
+    stop,
+  };
+}
+
+/**
+ * Stop listening to a socket judged dead and close it; returns 4000, the code the caller
+ * treats the drop as (retried, like any drop the browser saw).
+ * @param {WebSocket} dead
+ * @returns {number}
+ */
+export function abandon(dead) {
+  dead.onclose = null;
+  dead.onmessage = null;
+  dead.close();
+  return 4000;
+}
+
+/**
+ * Jittered exponential backoff for reconnects: ``next()`` the delay before the next attempt
+ * (RETRY_FIRST_MS doubling up to RETRY_MAX_MS, times 0.5-1.5), ``reset()`` once live again.
+ * @returns {{next: () => number, reset: () => void}}
+ */
+export function backoff() {
+  let retryMs = RETRY_FIRST_MS;
+  return {
+    next: () => {
+      const delay = retryMs * (0.5 + Math.random());
+      retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+      return delay;
+    },
+    reset: () => {
+      retryMs = RETRY_FIRST_MS;
+    },
+  };
+}
+
+/**
  * The WebSocket URL of a run's stream on this page's origin.
  * @param {string} runId
  * @param {string} projectId
@@ -84,54 +143,35 @@ export function followRun(runId, projectId, cursor, handlers) {
   /** @type {StreamStatus} */
   let status = "connecting";
   let lastCursor = cursor;
-  let retryMs = RETRY_FIRST_MS;
+  const retry = backoff();
   let stopped = false;
   /** @type {WebSocket | null} */
   let socket = null;
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
-  /** @type {ReturnType<typeof setTimeout> | null} */
-  let watchdog = null;
   let endHandshake = () => {}; // frees this stream's handshake slot (no-op once freed)
-  let keepaliveMs = 0; // the server's keepalive interval, once it sent one
 
   /** @param {StreamStatus} next @param {string} detail */
   const setStatus = (next, detail) => {
     status = next;
     handlers.onStatus?.(next, detail);
   };
-  const stopWatchdog = () => {
-    if (watchdog !== null) clearTimeout(watchdog);
-    watchdog = null;
-  };
   // A server that sends keepalives has gone silent for too long: the socket is dead even if
   // the browser has not noticed; drop it and reconnect rather than show stale data as live.
-  const armWatchdog = () => {
-    stopWatchdog();
-    if (keepaliveMs > 0) {
-      watchdog = setTimeout(() => {
-        const dead = socket;
-        if (dead === null) return;
-        dead.onclose = null;
-        dead.onmessage = null;
-        dead.close();
-        dropped(4000, "no message from the collector");
-      }, keepaliveMs * SILENT_KEEPALIVES + 1000);
-    }
-  };
+  const watchdog = keepaliveWatchdog(() => {
+    if (socket !== null) dropped(abandon(socket), "no message from the collector");
+  });
   /** @param {number} code @param {string} reason */
   const dropped = (code, reason) => {
     socket = null;
-    stopWatchdog();
+    watchdog.stop();
     if (stopped) return;
     if (code === 1000) return setStatus("finished", reason);
     if (code >= 4400 && code < 4500 && code !== 4408) {
       return setStatus("failed", `${code} ${reason}`);
     }
     setStatus("reconnecting", `${code} ${reason}`);
-    const delay = retryMs * (0.5 + Math.random());
-    retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
-    timer = setTimeout(connect, delay);
+    timer = setTimeout(connect, retry.next());
   };
   const connect = () => whenHandshakeSlot((done) => {
     endHandshake = done;
@@ -140,17 +180,16 @@ export function followRun(runId, projectId, cursor, handlers) {
     socket.onopen = () => {
       done();
       setStatus("replaying", "");
-      armWatchdog();
+      watchdog.seen(null);
     };
     socket.onmessage = (event) => {
       /** @type {StreamMessage} */
       const message = JSON.parse(event.data);
-      if (message.type === "keepalive") keepaliveMs = Number(message.intervalMs) || 0;
-      armWatchdog();
+      watchdog.seen(message);
       if (message.type === "keepalive") return;
       if (message.cursor) lastCursor = message.cursor;
       if (message.type === "replay_done") {
-        retryMs = RETRY_FIRST_MS;
+        retry.reset();
         setStatus("live", "");
       }
       handlers.onMessage(message);
@@ -166,7 +205,7 @@ export function followRun(runId, projectId, cursor, handlers) {
     close: () => {
       stopped = true;
       endHandshake();
-      stopWatchdog();
+      watchdog.stop();
       if (timer !== null) clearTimeout(timer);
       socket?.close(1000, "page closed");
     },

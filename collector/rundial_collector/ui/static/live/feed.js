@@ -2,6 +2,7 @@
 // running run, from now on (``cursor=tail``: no history replay), each message handed out
 // exactly once even across reconnects.
 
+import { followMany, MAX_MUX_RUNS } from "../core/muxsocket.js";
 import { followRun } from "../core/socket.js";
 
 /**
@@ -24,20 +25,24 @@ import { followRun } from "../core/socket.js";
 /** At most this many sockets per page: a browser allows only so many per host. */
 export const MAX_SOCKETS = 20;
 
+/** At most this many runs on the one multiplexed socket of followProjectRuns. */
+export const MAX_MUX_FOLLOWED = MAX_MUX_RUNS;
+
 /** Run statuses that still stream (``lost`` may come back to ``running``). */
 const FOLLOWED_STATUSES = new Set(["running", "lost"]);
 
 /**
  * Which runs get a socket: the running ones, most recently started first, at most
- * MAX_SOCKETS; ``skipped`` are not running, ``over`` are running past the cap. Pure.
+ * ``max`` (MAX_SOCKETS); ``skipped`` are not running, ``over`` are running past the cap. Pure.
  * @param {RunRef[]} runs
+ * @param {number} [max]
  * @returns {{followed: RunRef[], skipped: RunRef[], over: RunRef[]}}
  */
-export function pickFollowed(runs) {
+export function pickFollowed(runs, max = MAX_SOCKETS) {
   const running = runs.filter((r) => FOLLOWED_STATUSES.has(r.status));
   const skipped = runs.filter((r) => !FOLLOWED_STATUSES.has(r.status));
   running.sort((a, b) => (b.startedAtMs ?? 0) - (a.startedAtMs ?? 0));
-  return { followed: running.slice(0, MAX_SOCKETS), skipped, over: running.slice(MAX_SOCKETS) };
+  return { followed: running.slice(0, max), skipped, over: running.slice(max) };
 }
 
 /**
@@ -84,11 +89,58 @@ export function dispatch(runId, message, handlers) {
  * @returns {Feed}
  */
 export function followRuns(projectId, runs, handlers) {
+  return followSet(runs, handlers, MAX_SOCKETS, (runId) => followOne(projectId, runId, handlers));
+}
+
+/**
+ * :func:`followRuns` over ONE socket for all of ``runs`` (the project's multiplexed stream,
+ * docs/protocol.md §6.6): at most MAX_MUX_FOLLOWED runs, one handshake for all of them; each
+ * run's statuses, replays and resumes are those of its own socket under followRuns.
+ * @param {string} projectId
+ * @param {RunRef[]} runs
+ * @param {FeedHandlers} handlers
+ * @returns {Feed}
+ */
+export function followProjectRuns(projectId, runs, handlers) {
+  /** @type {Map<string, ReturnType<typeof replayGate>>} */
+  const gates = new Map();
+  const mux = followMany(projectId, {
+    onMessage: (runId, message) => gates.get(runId)?.onMessage(message),
+    onStatus: (runId, status, detail) => gates.get(runId)?.onStatus(status, detail),
+  });
+  const feed = followSet(runs, handlers, MAX_MUX_FOLLOWED, (runId) => {
+    gates.set(runId, replayGate(runId, handlers));
+    mux.add(runId, "tail");
+    return {
+      close: () => {
+        mux.remove(runId);
+        gates.delete(runId);
+      },
+    };
+  });
+  return {
+    close: () => {
+      feed.close();
+      mux.close();
+    },
+    update: feed.update,
+  };
+}
+
+/**
+ * Keep one stream per followed run of the selection (``open`` makes one).
+ * @param {RunRef[]} runs
+ * @param {FeedHandlers} handlers
+ * @param {number} max
+ * @param {(runId: string) => {close: () => void}} open
+ * @returns {Feed}
+ */
+function followSet(runs, handlers, max, open) {
   /** @type {Map<string, {close: () => void}>} */
   const streams = new Map();
   /** @param {RunRef[]} next */
   const update = (next) => {
-    const { followed, skipped, over } = pickFollowed(next);
+    const { followed, skipped, over } = pickFollowed(next, max);
     const keep = new Set(followed.map((r) => r.runId));
     for (const [runId, stream] of streams) {
       if (!keep.has(runId)) {
@@ -98,10 +150,10 @@ export function followRuns(projectId, runs, handlers) {
     }
     for (const run of skipped) handlers.onStatus?.(run.runId, "finished", "not running");
     for (const run of over) {
-      handlers.onStatus?.(run.runId, "idle", `live updates follow at most ${MAX_SOCKETS} runs`);
+      handlers.onStatus?.(run.runId, "idle", `live updates follow at most ${max} runs`);
     }
     for (const run of followed) {
-      if (!streams.has(run.runId)) streams.set(run.runId, followOne(projectId, run.runId, handlers));
+      if (!streams.has(run.runId)) streams.set(run.runId, open(run.runId));
     }
   };
   update(runs);
@@ -120,9 +172,20 @@ export function followRuns(projectId, runs, handlers) {
  * @param {FeedHandlers} handlers
  */
 function followOne(projectId, runId, handlers) {
+  return followRun(runId, projectId, "tail", replayGate(runId, handlers));
+}
+
+/**
+ * One run's message and status handling: replayed messages are held until ``replay_done``
+ * and dropped when the stream drops mid-replay (the server resends them from the same cursor).
+ * @param {string} runId
+ * @param {FeedHandlers} handlers
+ */
+function replayGate(runId, handlers) {
   /** @type {Record<string, any>[]} */
   let held = [];
-  return followRun(runId, projectId, "tail", {
+  return {
+    /** @param {Record<string, any>} message */
     onMessage: (message) => {
       if (message.replay === true) {
         held.push(message);
@@ -135,9 +198,10 @@ function followOne(projectId, runId, handlers) {
       }
       dispatch(runId, message, handlers);
     },
+    /** @param {FeedStatus} status @param {string} detail */
     onStatus: (status, detail) => {
       if (status === "reconnecting" || status === "failed") held = [];
       handlers.onStatus?.(runId, status, detail);
     },
-  });
+  };
 }
