@@ -176,6 +176,19 @@ def _cell(value: Any) -> Any:
     return safe_str(value) if plain is UNSUPPORTED else plain
 
 
+def pending_bytes(value: Image | Table) -> int:
+    """About how much memory ``value`` holds until it is uploaded (the media queue's budget):
+    an array's or PIL image's pixels, a table's cells at 32 bytes each, 0 for a file path."""
+    if isinstance(value, Table):
+        return 32 * len(value.columns) * max(1, len(value.rows))
+    if value._array is not None:
+        return int(value._array.nbytes)
+    if value._pil is not None:
+        width, height = value._pil.size
+        return int(width * height * max(1, len(value._pil.getbands())))
+    return 0
+
+
 def is_media(value: object) -> bool:
     """True for values ``run.log`` must hand to the artifact uploader."""
     return isinstance(value, (Image, Table))

@@ -11,9 +11,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rundial._artifacts import upload_job
+import numpy as np
+
+from rundial._artifacts import upload_job, upload_worker
 from rundial._artifacts.journal import ManifestFile, sha256_file
 from rundial._artifacts.uploader import ArtifactUploader
+from rundial._media import Image
 from tests.artifacts.conftest import target, versions, write_random
 from tests.helpers.collector_proc import CollectorProcess
 
@@ -74,6 +77,41 @@ def test_a_full_queue_drops_and_counts(shared_collector: CollectorProcess,
     finally:
         assert uploader.close(0.2) is False
     assert len(list((tmp_path / "spool" / "artifacts" / "journal").glob("*.json"))) == 2
+
+
+def test_media_values_have_their_own_budget(shared_collector: CollectorProcess,
+                                            tmp_path: Path) -> None:
+    """A logged table of many images is queued whole while the uploader is behind: media values
+    do not count against ``queue_capacity`` (found by W&B's example that logs a 32-image table:
+    with 64 job slots the table itself was dropped, silently)."""
+    uploader = ArtifactUploader(UNREACHABLE, "k", target(shared_collector), "run-media",
+                                tmp_path / "spool", queue_capacity=2)
+    pixels = np.zeros((28, 28, 3), dtype=np.uint8)
+    try:
+        accepted = [uploader.log_media("preds/image", 1, Image(pixels), 0) for _ in range(200)]
+        assert all(accepted) and uploader.diagnostics()["dropped_queue_full"] == 0
+        (tmp_path / "x").write_bytes(b"x")
+        assert [uploader.log_artifact(tmp_path / "x") for _ in range(3)] == [True, True, False]
+    finally:
+        uploader.close(0.2)
+
+
+def test_a_spent_media_budget_drops_counts_and_warns(shared_collector: CollectorProcess,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the media budget is spent (a long outage), a media value is dropped, counted, and
+    the first drop is warned about."""
+    monkeypatch.setattr(upload_worker, "MEDIA_QUEUE_MAX_BYTES", 28 * 28 * 3 * 3)
+    uploader = ArtifactUploader(UNREACHABLE, "k", target(shared_collector), "run-media-full",
+                                tmp_path / "spool")
+    pixels = np.zeros((28, 28, 3), dtype=np.uint8)
+    try:
+        with pytest.warns(RuntimeWarning, match="media upload queue is full"):
+            accepted = [uploader.log_media("img", step, Image(pixels), 0) for step in range(5)]
+        assert accepted == [True, True, True, False, False]
+        assert uploader.diagnostics()["dropped_queue_full"] == 2
+    finally:
+        uploader.close(0.2)
 
 
 def test_a_file_changed_during_upload_is_rehashed(

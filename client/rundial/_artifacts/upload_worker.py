@@ -8,8 +8,13 @@ uploader's ``flush``/``close`` wait on it. All queue state is guarded by one con
 
 Contract:
 
-* Only this process's own jobs count against ``capacity``, from ``put`` until they finish;
-  adopted jobs never do. ``put`` refuses a job when the queue is full or closed (returns False,
+* Only this process's own file jobs count against ``capacity``, from ``put`` until they finish;
+  adopted jobs never do. Media values logged with ``run.log`` (``put(..., media_bytes=)``) have
+  their own, larger budget: :data:`MEDIA_QUEUE_MAX_JOBS` values and :data:`MEDIA_QUEUE_MAX_BYTES`
+  of pixels or cells held in memory, so that one logged table of 64 images is never cut short
+  while the uploader is merely behind. A media value refused for room is counted and warned
+  about once (a collector outage that lasts fills the budget: then media are dropped, numbers
+  are not). ``put`` refuses a job when the queue is full or closed (returns False,
   counting ``dropped_queue_full`` or ``dropped_closed``); otherwise it calls ``admit(job)``
   (journaling) under the lock, before the worker thread can see the job.
 * Network errors, 408/429/5xx: the job is retried with full-jitter backoff (1 s doubling to
@@ -43,9 +48,12 @@ from rundial._artifacts.stats import UploaderStats
 from rundial._artifacts.upload_job import BlobRequest, ContentChanged, JobResult, execute
 from rundial._http.retry import Backoff
 from rundial._http.transport import TransportError
+from rundial._warn import warn_user
 
 RETRY_BASE_S, RETRY_CAP_S = 1.0, 60.0
 MAX_CONFLICTS = 3  # re-hash attempts after a 409 before the job is rejected
+MEDIA_QUEUE_MAX_JOBS = 4096  # media values queued or uploading (each is one artifact + one item)
+MEDIA_QUEUE_MAX_BYTES = 256 * 1024 * 1024  # their estimated in-memory size (_media.pending_bytes)
 _GIVE_UP_COUNTERS = {"reject": "rejected_jobs", "release": "released_jobs", "keep": "kept_jobs"}
 
 
@@ -63,7 +71,10 @@ class UploadWorker:
         self._pending: list[ArtifactJob] = []
         self._cond = threading.Condition()
         self._active = 0
-        self._own = 0  # jobs of this process queued or running (adopted ones do not count)
+        self._own = 0  # file jobs of this process queued or running (adopted ones do not count)
+        self._media: dict[str, int] = {}  # media job id -> its estimated bytes, until it finishes
+        self._media_bytes = 0
+        self._warned_media_full = False
         self._adopted: set[str] = set()
         self._adopting = adopting
         self._closing = self._stopped = False
@@ -78,19 +89,45 @@ class UploadWorker:
         except RuntimeError:
             self._inline = True
 
-    def put(self, job: ArtifactJob, admit: Callable[[ArtifactJob], None]) -> bool:
+    def put(self, job: ArtifactJob, admit: Callable[[ArtifactJob], None],
+            media_bytes: int | None = None) -> bool:
         """Queue one of our own jobs, calling ``admit(job)`` under the lock first; False (drop
-        counted) when ``capacity`` own jobs are unfinished or the queue is closed."""
+        counted) when the queue is closed, when ``capacity`` own file jobs are unfinished, or, for
+        a media value (``media_bytes`` given: its estimated size), when the media budget is
+        spent (then a warning is issued once)."""
         with self._cond:
-            if self._closing or self._own >= self._capacity:
-                self._stats.bump("dropped_queue_full" if not self._closing else "dropped_closed")
+            if self._closing:
+                self._stats.bump("dropped_closed")
+                return False
+            if not self._has_room(media_bytes):
+                self._stats.bump("dropped_queue_full")
+                self._warn_media_full(job, media_bytes)
                 return False
             admit(job)
-            self._own += 1
+            if media_bytes is None:
+                self._own += 1
+            else:
+                self._media[job.job_id] = media_bytes
+                self._media_bytes += media_bytes
             self._pending.append(job)
             self._stats.bump("queued_jobs")
             self._cond.notify_all()
         return True
+
+    def _has_room(self, media_bytes: int | None) -> bool:
+        if media_bytes is None:
+            return self._own < self._capacity
+        return (len(self._media) < MEDIA_QUEUE_MAX_JOBS
+                and (not self._media or self._media_bytes + media_bytes <= MEDIA_QUEUE_MAX_BYTES))
+
+    def _warn_media_full(self, job: ArtifactJob, media_bytes: int | None) -> None:
+        if media_bytes is None or self._warned_media_full:
+            return
+        self._warned_media_full = True
+        warn_user(f"rundial: the media upload queue is full ({len(self._media)} values, "
+                  f"{self._media_bytes} bytes waiting; is the collector reachable?); dropping "
+                  f"the media value {job.name!r} and counting it in "
+                  "diagnostics().artifacts['dropped_queue_full']")
 
     # -- the worker thread -------------------------------------------------------------------
     def _loop(self) -> None:
@@ -158,7 +195,9 @@ class UploadWorker:
     def _finish(self, job: ArtifactJob, result: JobResult | None = None,
                 error: str = "upload not completed") -> None:
         with self._cond:
-            if job.job_id not in self._adopted:
+            if job.job_id in self._media:
+                self._media_bytes -= self._media.pop(job.job_id)
+            elif job.job_id not in self._adopted:
                 self._own -= 1
         if isinstance(job.media, BlobRequest):
             job.media.settle(result.artifact_id if result else None,

@@ -60,7 +60,7 @@ from rundial._artifacts.upload_job import (BlobRequest, MediaRequest, media_arti
                                            media_artifact_type)
 from rundial._artifacts.upload_worker import UploadWorker
 from rundial._config import ARTIFACT_CONCURRENCY, ARTIFACT_QUEUE_CAPACITY_JOBS
-from rundial._media import is_media
+from rundial._media import is_media, pending_bytes
 from rundial._values import plain_json
 
 QUEUE_CAPACITY_JOBS = ARTIFACT_QUEUE_CAPACITY_JOBS
@@ -144,7 +144,7 @@ class ArtifactUploader:
         job = self._job(media_artifact_name(key), media_artifact_type(value),
                         metadata={"mediaKey": key, "step": step, **value.metadata},
                         media=MediaRequest(key, step, timestamp_ms, value))
-        return self._enqueue(job)
+        return self._enqueue(job, pending_bytes(value))
 
     def upload_blob(self, name: str, artifact_type: str, path: str, data: bytes,
                     content_type: str, metadata: Mapping[str, Any],
@@ -181,10 +181,10 @@ class ArtifactUploader:
                            name=name, endpoint=self._endpoint, artifact_type=artifact_type,
                            **fields)
 
-    def _enqueue(self, job: ArtifactJob) -> bool:
+    def _enqueue(self, job: ArtifactJob, media_bytes: int | None = None) -> bool:
         if self._offline:
             return self._journal_offline(job)
-        return self._worker.put(job, self._journal_add)
+        return self._worker.put(job, self._journal_add, media_bytes)
 
     def _journal_add(self, job: ArtifactJob) -> None:
         """Journal a path-based job before the worker can see it (under the queue's lock)."""
