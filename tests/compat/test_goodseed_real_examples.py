@@ -17,11 +17,10 @@ import pytest
 
 from tests.compat import real_examples as rx
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.venvs import cached_venv
+from tests.helpers.venvs import trackers_python
 
 EXAMPLES = rx.HERE / "goodseed_examples"
 PROBES = rx.HERE / "goodseed_probes"
-REQUIREMENTS = ["goodseed==0.4.0", "torch==2.13.0"]
 SWAPS = [("import goodseed", "from rundial.compat import goodseed")]
 UNEQUAL = ("sys/id", "sys/creation_time", "sys/closed_time")
 # script -> the project of the shared collector its runs go to: the one mlp.py names, else
@@ -37,7 +36,7 @@ def compared(path: str) -> bool:
 
 @pytest.fixture(scope="module")
 def goodseed_python() -> Path:
-    return cached_venv("goodseed-real-venv", REQUIREMENTS)
+    return trackers_python()
 
 
 def real_records(python: Path, script: str, cwd: Path) -> list[rx.Record]:

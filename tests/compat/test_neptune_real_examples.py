@@ -17,11 +17,10 @@ import pytest
 
 from tests.compat import real_examples as rx
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.venvs import cached_venv
+from tests.helpers.venvs import trackers_python
 
 EXAMPLES = rx.HERE / "neptune_examples"
 PROBES = rx.HERE / "neptune_probes"
-REQUIREMENTS = ["neptune==1.14.0", "torch==2.13.0", "tqdm"]
 SWAPS = [("import neptune", "import rundial.compat.neptune as neptune"),
          ("from neptune.types import File", "from rundial.compat.neptune.types import File"),
          ("from neptune.utils import stringify_unsupported",
@@ -42,7 +41,7 @@ def user_path(path: str) -> bool:
 
 @pytest.fixture(scope="module")
 def neptune_python() -> Path:
-    return cached_venv("neptune-real-venv", REQUIREMENTS)
+    return trackers_python()
 
 
 def write_inputs(cwd: Path) -> None:

@@ -22,10 +22,9 @@ import pytest
 
 from tests.compat.wandb_examples.records import create_project, differences, shim_runs
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.venvs import cached_venv
+from tests.helpers.venvs import trackers_python
 
 EXAMPLES = Path(__file__).parent / "wandb_examples"
-WANDB_REQUIREMENTS = ["wandb==0.31.0", "numpy", "pillow", "torch==2.13.0"]
 SHIM_IMPORT = "import rundial.compat.wandb as wandb"
 RUN_TIMEOUT_SECONDS = 300.0
 HISTOGRAM_EDGE_REL = 1e-6  # W&B computes histogram edges in float32 for tensors
@@ -66,7 +65,7 @@ EXAMPLES_RUN = [
 @pytest.fixture(scope="session")
 def wandb_python() -> Path:
     """An interpreter with the real wandb (and torch, numpy, pillow) in .cache/wandb-venv."""
-    return cached_venv("wandb-venv", WANDB_REQUIREMENTS)
+    return trackers_python()
 
 
 def _clean_env(home: Path, extra: dict[str, str]) -> dict[str, str]:

@@ -57,3 +57,14 @@ def cached_venv(name: str, requirements: list[str]) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return venv_python(name)
+
+
+# The real trackers our shims are compared with, in one venv (one torch install, not three).
+TRACKERS_REQUIREMENTS = ["wandb==0.31.0", "neptune==1.14.0", "goodseed==0.4.0", "numpy",
+                         "pillow", "tqdm", "torch==2.13.0"]
+
+
+def trackers_python() -> Path:
+    """The interpreter of ``.cache/trackers-venv``: the real wandb, neptune and goodseed (see
+    :func:`cached_venv` for when it is built, skipped or failed)."""
+    return cached_venv("trackers-venv", TRACKERS_REQUIREMENTS)

@@ -1,7 +1,8 @@
 # From github.com/neptune-ai/examples (MIT License, Copyright (c) 2021 neptune.ai),
 # how-to-guides/neptune-hpo/scripts/Neptune_hpo_single_run.py at commit 8d077cadbcd916186584276e4d1c43b9cced9b06.
 # Changed for an offline test, tracker calls untouched: torchvision (its FakeData dataset and
-# transforms) is replaced by seeded random tensors of the same shape, size and classes.
+# transforms) is replaced by seeded random tensors of the same shape and classes; and
+# "dataset_size" is 320, not 1000, to keep the test suite short (30 points per trial series).
 from functools import reduce
 
 import neptune
@@ -24,7 +25,7 @@ parameters = {
     "epochs": 2,
     "input_size": (3, 32, 32),
     "n_classes": 10,
-    "dataset_size": 1000,
+    "dataset_size": 320,
     "model_filename": "basemodel",
     "device": torch.device("cuda:0" if torch.cuda.is_available() else "cpu"),
 }

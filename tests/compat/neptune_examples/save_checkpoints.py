@@ -1,7 +1,7 @@
 # From github.com/neptune-ai/examples (MIT License, Copyright (c) 2021 neptune.ai),
 # how-to-guides/restart-run-from-checkpoint/scripts/neptune_save_checkpoints.py at commit 8d077cadbcd916186584276e4d1c43b9cced9b06.
 # Changed for an offline test, tracker calls untouched: the CIFAR10 download (torchvision) is
-# replaced by 1,280 seeded random 3x32x32 images with labels (10 batches, not 391).
+# replaced by 320 seeded random 3x32x32 images with labels (3 batches, not 391).
 import neptune
 import torch
 import torch.nn as nn
@@ -74,7 +74,7 @@ optimizer = optim.SGD(model.parameters(), lr=parameters["lr"])
 data_dir = "data/CIFAR10"
 compressed_ds = "./data/CIFAR10/cifar-10-python.tar.gz"
 trainset = torch.utils.data.TensorDataset(  # synthetic stand-in for CIFAR10
-    torch.randn(1280, 3, 32, 32), torch.randint(0, parameters["n_classes"], (1280,))
+    torch.randn(320, 3, 32, 32), torch.randint(0, parameters["n_classes"], (320,))
 )
 trainloader = torch.utils.data.DataLoader(
     trainset, batch_size=parameters["batch_size"], shuffle=True, num_workers=0
