@@ -93,7 +93,8 @@ def test_media_values_have_their_own_budget(shared_collector: CollectorProcess,
         (tmp_path / "x").write_bytes(b"x")
         assert [uploader.log_artifact(tmp_path / "x") for _ in range(3)] == [True, True, False]
     finally:
-        uploader.close(0.2)
+        with pytest.warns(RuntimeWarning, match="media values were not uploaded"):
+            uploader.close(0.2)
 
 
 def test_a_spent_media_budget_drops_counts_and_warns(shared_collector: CollectorProcess,
@@ -111,7 +112,22 @@ def test_a_spent_media_budget_drops_counts_and_warns(shared_collector: Collector
         assert accepted == [True, True, True, False, False]
         assert uploader.diagnostics()["dropped_queue_full"] == 2
     finally:
-        uploader.close(0.2)
+        with pytest.warns(RuntimeWarning, match="media values were not uploaded"):
+            uploader.close(0.2)
+
+
+def test_media_still_queued_at_close_are_counted_and_warned(shared_collector: CollectorProcess,
+                                                            tmp_path: Path) -> None:
+    """Media values are not journaled: those a close's deadline cuts off are lost, so the user
+    is told, not only the counter."""
+    uploader = ArtifactUploader(UNREACHABLE, "k", target(shared_collector), "run-media-close",
+                                tmp_path / "spool")
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8)
+    assert all(uploader.log_media("img", step, Image(pixels), 0) for step in range(3))
+    with pytest.warns(RuntimeWarning, match=r"\d logged media values were not uploaded") as seen:
+        assert uploader.close(0.1) is False
+    lost = uploader.diagnostics()["dropped_media_on_close"]
+    assert 1 <= lost <= 3 and f"{lost} logged media values" in str(seen[0].message)
 
 
 def test_a_file_changed_during_upload_is_rehashed(

@@ -29,7 +29,7 @@ Contract:
   worker, inline when none can start); when the worker thread itself cannot start (interpreter
   exit), ``close`` runs the jobs on the calling thread until its deadline.
 * ``close(timeout)`` drains up to ``timeout``, then stops the thread: a job interrupted by it
-  stays journaled, media values still queued are lost (``dropped_media_on_close``) and pending
+  stays journaled, media values still queued are lost (``dropped_media_on_close``, warned) and pending
   in-memory blobs are settled with an error.
 """
 
@@ -262,6 +262,10 @@ class UploadWorker:
         for blob in blobs:
             blob.settle(None, None, "the uploader closed before the upload")
         self._stats.bump("dropped_media_on_close", lost_media)
+        if lost_media:
+            warn_user(f"rundial: {lost_media} logged media values were not uploaded before the "
+                      "run closed (finish timeout; is the collector reachable?) and are lost; "
+                      "counted in diagnostics().artifacts['dropped_media_on_close']")
         if self._thread.is_alive():
             self._thread.join(timeout=1.0)
         self._pool.shutdown(wait=False, cancel_futures=True)
