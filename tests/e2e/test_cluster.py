@@ -208,6 +208,7 @@ async def test_a_subscriber_on_b_sees_points_ingested_through_a(
     assert ws.close_code == 1000, ws.close_code
 
 
+@pytest.mark.serial
 @slow
 async def test_a_key_revoked_on_a_stops_working_on_b_within_the_cache_ttl(
         cluster: Cluster, session: aiohttp.ClientSession) -> None:
