@@ -7,12 +7,15 @@ Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/collect
 targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` picks among
 ``sqlite``, ``postgres`` (one collector), ``nginx``; see benchmarks/bench_targets.py), and:
 
-* Raw (c): a ``COPY`` of pre-packed chunk rows into the PostgreSQL store's own schema (ratio
-  of each PostgreSQL target to it is printed);
+* Raw (c): a ``COPY`` of pre-packed chunk rows into the PostgreSQL store's own schema over
+  ``--connections`` parallel connections, like the HTTP clients (ratio of each PostgreSQL
+  target to it is printed);
 * ``--writers N --duration S`` (default 50 writers for 30 s; 0 writers skips): ingest
   latency p50/p99 under N concurrent writers on every target, with arrived == sent checked by
-  read-back (benchmarks/ingest_extra.py); back to back, or with ``--writer-interval S`` each
-  writer sending at most one batch per S seconds (an SDK's flush interval).
+  read-back (benchmarks/ingest_extra.py), each writer posting ``--writer-rows`` rows x 10 keys
+  per batch (default 5,000 points, one full SDK batch). ``--writer-interval`` is a comma
+  separated list of paces, each measured in turn: 0 is back to back, S > 0 at most one batch
+  per S seconds per writer (default ``0,1``: back to back, and the SDK's 1 s flush interval).
 
 * HTTP: N keep-alive connections (one thread each, ``http.client``) post pre-built gzip batches
   of 5,000 points, either wide rows (500 rows x 10 keys) or rc1 ``points``. Points/s is the
@@ -43,7 +46,9 @@ import orjson
 from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from benchmarks.bench_targets import database_url_of, deployment, targets_of
-from benchmarks.ingest_extra import WRITER_PROCESSES, concurrent_writers, raw_copy_rate
+from benchmarks.ingest_extra import (WRITER_PROCESSES, WRITER_ROWS, concurrent_writers,
+                                     raw_copy_rate)
+from rundial._config import FLUSH_INTERVAL_S
 from tests.helpers.collector_proc import CollectorProcess
 
 ROWS, KEYS = 500, 10
@@ -103,13 +108,24 @@ def http_round(proc: CollectorProcess, pid: str, fmt: str, connections: int, bat
 
 
 def read_back(proc: CollectorProcess, pid: str, run: str) -> int:
+    """Points stored for ``run`` (0 when none: 404; a 429/503 is retried after its
+    ``Retry-After``)."""
     query = urllib.parse.urlencode({"projectId": pid, "runId": run, "limit": 100})
-    conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
-    conn.request("GET", f"/api/v1/metrics/keys?{query}", headers={
-        "Authorization": f"Bearer {proc.api_key}"})
-    payload = orjson.loads(conn.getresponse().read())
-    conn.close()
-    return sum(int(k["pointCount"]) for k in payload["keys"])
+    for _ in range(20):
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
+        conn.request("GET", f"/api/v1/metrics/keys?{query}", headers={
+            "Authorization": f"Bearer {proc.api_key}"})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if response.status == 200:
+            return sum(int(k["pointCount"]) for k in orjson.loads(body)["keys"])
+        if response.status == 404:
+            return 0  # the run has no point stored at all
+        if response.status not in (429, 503):
+            break
+        time.sleep(float(response.getheader("Retry-After") or 1))
+    raise RuntimeError(f"read-back answered {response.status}: {body[:300]!r}")
 
 
 def project_id(proc: CollectorProcess) -> str:
@@ -183,8 +199,11 @@ def main() -> None:
     parser.add_argument("--targets", help="comma separated: sqlite,postgres,nginx")
     parser.add_argument("--writers", type=int, default=50, help="concurrent writers (0: skip)")
     parser.add_argument("--duration", type=float, default=30.0, help="writers' seconds")
-    parser.add_argument("--writer-interval", type=float, default=0.0,
-                        help="seconds between a writer's batches (0: back to back)")
+    parser.add_argument("--writer-interval", default=f"0,{FLUSH_INTERVAL_S:g}",
+                        help="comma separated seconds between a writer's batches, each "
+                             "measured in turn (0: back to back)")
+    parser.add_argument("--writer-rows", type=int, default=WRITER_ROWS,
+                        help="rows (x 10 keys) per writer batch")
     parser.add_argument("--writer-processes", type=int, default=WRITER_PROCESSES,
                         help="client processes the writers' threads are spread over")
     args = parser.parse_args()
@@ -193,7 +212,8 @@ def main() -> None:
         directory = Path(tmp)
         url = database_url_of(args.database_url, stack)
         results: dict[str, dict[str, list[float]]] = {}
-        writers: dict[str, str] = {}
+        writers: list[tuple[str, float, str]] = []
+        paces = [float(x) for x in args.writer_interval.split(",")]
         for target in targets_of(args.targets, url):
             with deployment(target, directory / target, url) as (front, _procs):
                 pid = project_id(front)
@@ -201,21 +221,22 @@ def main() -> None:
                                                     args.batches, r)
                                          for r in range(args.rounds)]
                                    for fmt in ("rows", "points")}
-                if args.writers:
-                    run = concurrent_writers(front, pid, args.writers, args.duration,
-                                             args.writer_interval, args.writer_processes)
+                for pace in paces if args.writers else []:
+                    run = concurrent_writers(front, pid, args.writers, args.duration, pace,
+                                             args.writer_processes, args.writer_rows)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
-                    writers[target] = run.summary(arrived)
+                    writers.append((target, pace, run.summary(arrived)))
+                    print(target, pace, writers[-1][2], flush=True)  # kept if a later part fails
         raw_a = median_rate(raw_rows, total, directory, args.rounds)
         raw_b = median_rate(raw_chunks, total, directory, args.rounds)
-        raw_c = (statistics.median(raw_copy_rate(url, total // POINTS_PER_BATCH)
-                                   for _ in range(args.rounds)) if url else None)
+        raw_c = [statistics.median(raw_copy_rate(url, total // POINTS_PER_BATCH, n)
+                                   for _ in range(args.rounds))
+                 for n in ([args.connections, 1] if url else [])]
     report(results, raw_a, raw_b, raw_c, args, total)
-    for target, line in writers.items():
-        pace = (f", one batch per {args.writer_interval:g} s each" if args.writer_interval
-                else ", back to back")
-        print(f"{args.writers} concurrent writers x {args.duration:.0f} s{pace} on "
-              f"{target:8s}: {line}")
+    for target, pace, line in writers:
+        mode = f"one batch per {pace:g} s each" if pace else "back to back"
+        print(f"{args.writers} writers x {args.writer_rows * 10:,}-point batches x "
+              f"{args.duration:.0f} s, {mode:20s} on {target:8s}: {line}")
 
 
 def median_rate(baseline: Callable[[int, Path], float], total: int, directory: Path,
@@ -230,22 +251,23 @@ def median_rate(baseline: Callable[[int, Path], float], total: int, directory: P
 
 
 def report(results: dict[str, dict[str, list[float]]], raw_a: float, raw_b: float,
-           raw_c: float | None, args: argparse.Namespace, total: int) -> None:
+           raw_c: list[float], args: argparse.Namespace, total: int) -> None:
+    """Print the figures; ``raw_c``: (c) over ``--connections`` connections, then over one."""
     print(f"collector ingest: {args.connections} connections x {args.batches} batches x "
           f"{POINTS_PER_BATCH} points = {total:,} points per round, {args.rounds} rounds")
     print(f"raw (a) row-per-point executemany + index, 5k-row txns: {raw_a:12,.0f} rows/s")
     print(f"raw (b) pre-packed chunks into our schema:              {raw_b:12,.0f} points/s")
-    if raw_c is not None:
-        print(f"raw (c) PostgreSQL COPY of pre-packed chunks, 5k-point txns: {raw_c:12,.0f} "
-              "points/s")
+    if raw_c:
+        print(f"raw (c) PostgreSQL COPY of pre-packed chunks, 5k-point txns, "
+              f"{args.connections} connections: {raw_c[0]:12,.0f} points/s  (1 connection: "
+              f"{raw_c[1]:,.0f})")
     for target, by_format in results.items():
         for fmt, rates in by_format.items():
             median = statistics.median(rates)
             if target == "sqlite":
                 ratio, name, goal = median / raw_a, "raw (a)", GOAL_POINTS_PER_S
             else:
-                assert raw_c is not None
-                ratio, name, goal = median / raw_c, "raw (c)", PG_GOAL_POINTS_PER_S
+                ratio, name, goal = median / raw_c[0], "raw (c)", PG_GOAL_POINTS_PER_S
             verdict = "OK" if median >= goal and ratio >= GOAL_RATIO else "MISS"
             print(f"{target:8s} HTTP {fmt:6s}: median {median:12,.0f} points/s  (rounds: "
                   f"{', '.join(f'{r:,.0f}' for r in rates)})  ratio to {name}: {ratio:.2f}"

@@ -4,14 +4,18 @@ PostgreSQL store's own schema, and ingest latency under many concurrent writers.
 * :func:`raw_copy_rate`: pre-packed chunk rows (the same rows the store writes, built with the
   store's own ``prepared_chunks`` before the clock starts) appended with asyncpg's
   ``copy_records_to_table`` into ``metric_chunks`` of the benchmark's database, one
-  transaction per 5,000-point batch (10 chunks), as one ingest request writes them.
+  transaction per 5,000-point batch (10 chunks), as one ingest request writes them, over as
+  many parallel connections as the HTTP measurement's clients (``--connections``): with one
+  connection, every commit waited for its own WAL flush, while the collectors' concurrent
+  requests share flushes (group commit), so the baseline was slower than it should be.
 * :func:`concurrent_writers`: ``writers`` threads (spread over :data:`WRITER_PROCESSES` client
   processes, so the client's GIL cannot queue the replies), each with its own keep-alive
-  connection and run, post gzip batches of :data:`WRITER_ROWS` rows x 10 keys with an
+  connection and run, post gzip batches of ``rows`` rows x 10 keys (default
+  :data:`WRITER_ROWS`: 5,000 points, the SDK's ``max_batch_points``) with an
   ``Idempotency-Key`` for ``duration_s`` seconds: back to back (closed loop: the latency is then
   the writers' count over the server's request rate, Little's law), or each at most one batch
-  per ``interval_s`` (an SDK flushing on its interval; a writer that falls behind sends at
-  once). A 429/503 or a dropped connection is retried with the same key (as
+  per ``interval_s`` (an SDK flushing on its interval, default 1 s; a writer that falls behind
+  sends at once). A 429/503 or a dropped connection is retried with the same key (as
   the SDK does), and counted; a batch's latency runs from its first attempt to its 2xx. At the
   end every run is read back: arrived must equal sent (zero loss).
 """
@@ -37,45 +41,61 @@ from tests.helpers.collector_proc import CollectorProcess
 
 KEYS = 10
 ROWS = 500
-WRITER_ROWS = 50  # 500 points per writer batch: an SDK's flush under a busy training loop
+WRITER_ROWS = 500  # 5,000 points per writer batch: one full SDK batch (max_batch_points)
 # The writers are threads spread over this many client processes, so that one GIL shared by 50
 # threads cannot add to the measured latency (measured: it did not, within this machine's noise;
 # p99 805 ms with one process, 798 ms with five, through nginx on PostgreSQL).
 WRITER_PROCESSES = 5
-START_DELAY_S = 5.0  # the client processes start (imports) before the clock starts
+START_DELAY_S = 2.0  # the started client processes receive their task before the clock starts
 
 
-def raw_copy_rate(database_url: str, batches: int) -> float:
-    """Points/s of a raw COPY of ``batches`` pre-packed 5,000-point batches."""
-    return asyncio.run(_raw_copy(database_url, batches))
+def raw_copy_rate(database_url: str, batches: int, connections: int) -> float:
+    """Points/s of a raw COPY of ``batches`` pre-packed 5,000-point batches over
+    ``connections`` parallel connections (as many as the HTTP clients that send them)."""
+    return asyncio.run(_raw_copy(database_url, batches, connections))
 
 
-async def _raw_copy(database_url: str, batches: int) -> float:
-    from rundial_collector.store.postgres.metrics_write import (CHUNK_COLUMNS, prepared_chunks,
-                                                                series_ids)
+async def _raw_copy(database_url: str, batches: int, connections: int) -> float:
+    from rundial_collector.store.postgres.metrics_write import series_ids  # writers: light
     run = f"raw-copy-{time.time_ns()}"
     keys = [("bench-raw", run, f"train/m{k}") for k in range(KEYS)]
-    conn = await asyncpg.connect(database_url)
+    conns = [await asyncpg.connect(database_url) for _ in range(connections)]
     try:
-        async with conn.transaction():
-            ids = await series_ids(conn, sorted(keys))
-        now_ms = int(time.time() * 1000)
-        prepared = []
-        for b in range(batches):
-            steps = np.arange(b * ROWS, (b + 1) * ROWS, dtype=np.int64)
-            chunks = prepared_chunks([SeriesChunk(
-                p, r, m, Points(steps, steps * 0.001 + k, steps + 1_700_000_000_000))
-                for k, (p, r, m) in enumerate(keys)])
-            prepared.append([(ids[c.key], *c.row[:6], now_ms, *c.row[6:]) for c in chunks])
+        async with conns[0].transaction():
+            ids = await series_ids(conns[0], sorted(keys))
+        prepared = _prepared_batches(keys, ids, batches)
         started = time.perf_counter()
-        for records in prepared:
-            async with conn.transaction():
-                await conn.copy_records_to_table("metric_chunks", records=records,
-                                                 columns=CHUNK_COLUMNS)
+        await asyncio.gather(*(_copy_all(conn, prepared[n::connections])
+                               for n, conn in enumerate(conns)))
         elapsed = time.perf_counter() - started
     finally:
-        await conn.close()
+        for conn in conns:
+            await conn.close()
     return batches * ROWS * KEYS / elapsed
+
+
+def _prepared_batches(keys: list[tuple[str, str, str]], ids: dict[tuple[str, str, str], int],
+                      batches: int) -> list[list[tuple[object, ...]]]:
+    """The chunk records of each batch, built with the store's own ``prepared_chunks``."""
+    from rundial_collector.store.postgres.metrics_write import prepared_chunks
+    now_ms = int(time.time() * 1000)
+    prepared = []
+    for b in range(batches):
+        steps = np.arange(b * ROWS, (b + 1) * ROWS, dtype=np.int64)
+        chunks = prepared_chunks([SeriesChunk(
+            p, r, m, Points(steps, steps * 0.001 + k, steps + 1_700_000_000_000))
+            for k, (p, r, m) in enumerate(keys)])
+        prepared.append([(ids[c.key], *c.row[:6], now_ms, *c.row[6:]) for c in chunks])
+    return prepared
+
+
+async def _copy_all(conn: asyncpg.Connection, batches: list[list[tuple[object, ...]]]) -> None:
+    """One transaction per batch, one after the other on ``conn``."""
+    from rundial_collector.store.postgres.metrics_write import CHUNK_COLUMNS
+    for records in batches:
+        async with conn.transaction():
+            await conn.copy_records_to_table("metric_chunks", records=records,
+                                             columns=CHUNK_COLUMNS)
 
 
 @dataclass
@@ -101,16 +121,18 @@ class WritersResult:
 
 
 def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration_s: float,
-                       interval_s: float = 0.0, processes: int = WRITER_PROCESSES
-                       ) -> WritersResult:
+                       interval_s: float = 0.0, processes: int = WRITER_PROCESSES,
+                       rows: int = WRITER_ROWS) -> WritersResult:
     """Run the writers against ``front`` (see the module docstring); not yet read back."""
     groups = [list(range(first, writers, processes)) for first in range(min(processes, writers))]
-    start_at = time.monotonic() + START_DELAY_S
-    plan = WriterPlan(front.port, front.api_key, pid, start_at, start_at + duration_s,
-                      interval_s)
-    tasks = [(plan, [f"writers-{i}-{time.time_ns()}" for i in group]) for group in groups]
-    with multiprocessing.get_context("spawn").Pool(len(tasks)) as pool:
-        parts = pool.map(_writer_group, tasks)
+    with multiprocessing.get_context("spawn").Pool(len(groups), _ready) as pool:
+        pool.map(_ready, range(len(groups)), chunksize=1)  # every worker up before the clock
+        start_at = time.monotonic() + START_DELAY_S
+        plan = WriterPlan(front.port, front.api_key, pid, start_at, start_at + duration_s,
+                          interval_s, rows)
+        tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
+                 for group in groups]
+        parts = pool.map(_writer_group, tasks, chunksize=1)
     result = WritersResult()
     for latencies_s, sent_points, retries, runs, elapsed_s in parts:
         result.latencies_s.extend(latencies_s)
@@ -119,6 +141,12 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
         result.runs.extend(runs)
         result.elapsed_s = max(result.elapsed_s, elapsed_s)
     return result
+
+
+def _ready(_n: int = 0) -> None:
+    """A worker's initializer (its imports are done by then), and a short task mapped once per
+    worker, so that the clock starts when every worker is up."""
+    time.sleep(0.3)
 
 
 @dataclass(frozen=True)
@@ -132,16 +160,19 @@ class WriterPlan:
     start_at: float
     deadline: float
     interval_s: float
+    rows: int
 
 
-def _writer_group(task: tuple[WriterPlan, list[str]]
+def _writer_group(task: tuple[WriterPlan, list[tuple[str, float]]]
                   ) -> tuple[list[float], int, int, list[str], float]:
-    """One client process: a thread per run, started together at ``plan.start_at``; returns
-    its latencies, points sent, retries, runs and seconds (picklable)."""
+    """One client process: a thread per (run, phase), started together at ``plan.start_at``
+    (a paced writer's first send is ``phase`` intervals later: the writers' phases are spread
+    evenly over one interval, as unsynchronised SDK clients are); returns its latencies, points
+    sent, retries, runs and seconds (picklable)."""
     plan, runs = task
     result = WritersResult()
-    threads = [threading.Thread(target=_writer, args=(plan, run, n / len(runs), result))
-               for n, run in enumerate(runs)]
+    threads = [threading.Thread(target=_writer, args=(plan, run, phase, result))
+               for run, phase in runs]
     time.sleep(max(0.0, plan.start_at - time.monotonic()))  # every process ready before
     for thread in threads:
         thread.start()
@@ -160,7 +191,7 @@ def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult) -> 
             time.sleep(max(0.0, next_send - time.monotonic()))
             next_send += plan.interval_s
         rows = [[s, 1_700_000_000_000 + s, {f"m{k}": s * 0.5 + k for k in range(KEYS)}]
-                for s in range(step, step + WRITER_ROWS)]
+                for s in range(step, step + plan.rows)]
         body = zlib.compress(orjson.dumps({"projectId": plan.pid, "runId": run, "rows": rows}), 1,
                              wbits=31)
         headers = {"Authorization": f"Bearer {plan.api_key}", "Content-Type": "application/json",
@@ -183,7 +214,7 @@ def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult) -> 
                 continue
             raise RuntimeError(f"ingest answered {response.status}: {payload[:300]!r}")
         latencies.append(time.perf_counter() - started)
-        step += WRITER_ROWS
+        step += plan.rows
     conn.close()
     with result.lock:
         result.latencies_s.extend(latencies)

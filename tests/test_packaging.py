@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,8 @@ def test_console_entry_points_print_a_version(module: str) -> None:
     assert "0.1.0" in proc.stdout
 
 
-@pytest.mark.parametrize("package", ["rundial", "rundial_collector", "rundial_spool"])
+@pytest.mark.parametrize("package", ["rundial", "rundial_sdk", "rundial_collector",
+                                     "rundial_spool"])
 def test_every_package_ships_py_typed(package: str) -> None:
     """PEP 561: each import package carries a py.typed marker."""
     assert resources.files(package).joinpath("py.typed").is_file()
@@ -31,3 +34,15 @@ def test_collector_serve_help_lists_its_flags() -> None:
     assert proc.returncode == 0
     for flag in ("--host", "--port", "--data-dir"):
         assert flag in proc.stdout
+
+
+def test_the_wheel_ships_the_published_low_level_package(tmp_path: Path) -> None:
+    """rc1's README documents ``from rundial_sdk import RundialClient``: the wheel carries
+    ``rundial_sdk`` next to ``rundial`` (issue #17.1)."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps",
+                    "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("rundial-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"rundial_sdk/__init__.py", "rundial_sdk/py.typed", "rundial/__init__.py"} <= names

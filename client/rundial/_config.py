@@ -192,14 +192,19 @@ _MINIMUMS: dict[str, float] = {
 }
 
 
+def check_option_names(options: Mapping[str, Any], where: str) -> None:
+    """``TypeError`` naming every key of ``options`` that is not an ``rd.init`` option."""
+    unknown = set(options) - _OPTION_NAMES - ACCEPTED_NO_EFFECT - {"transport"}
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword arguments: {sorted(unknown)}")
+
+
 def build_settings(options: Mapping[str, Any]) -> Settings:
     """Validate ``rd.init`` keyword arguments and resolve them into :class:`Settings`.
 
     Raises ``TypeError`` for unknown option names and ``ValueError`` for invalid values.
     """
-    unknown = set(options) - _OPTION_NAMES - ACCEPTED_NO_EFFECT - {"transport"}
-    if unknown:
-        raise TypeError(f"rd.init() got unexpected keyword arguments: {sorted(unknown)}")
+    check_option_names(options, "rd.init()")
     kwargs = {k: _plain_number(v) for k, v in options.items() if k in _OPTION_NAMES and v is not None}
     _check_strings(kwargs)
     target = resolve_target(kwargs.pop("endpoint", None), kwargs.pop("api_key", None),

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from rundial._published import required
 from rundial._values import UNSUPPORTED, plain_json, plain_scalar, safe_str
 
 MAX_TABLE_ROWS = 10_000
@@ -52,8 +53,10 @@ class Image:
     that is not a path, a PIL image or a ``uint8`` array.
     """
 
-    def __init__(self, data: str | os.PathLike[str] | Any, *, caption: str | None = None,
-                 metadata: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, path_or_image: str | os.PathLike[str] | Any = None, *,
+                 caption: str | None = None, metadata: Mapping[str, Any] | None = None,
+                 data: str | os.PathLike[str] | Any = None) -> None:
+        data = required("Image", "path_or_image", path_or_image, "data", data)
         self.caption = caption
         self.metadata = plain_json(dict(metadata or {}))
         self._path: Path | None = None

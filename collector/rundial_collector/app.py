@@ -18,14 +18,15 @@ from rundial_collector.config import CollectorConfig
 from rundial_collector.datadir import prepare_data_dir
 from rundial_collector.routes import (admin, artifacts, blobs, chart, heartbeat, ingest, live,
                                       media, query, run_assets, run_diagnostics, run_media,
-                                      runs, spans, stubs, ui)
+                                      runs, spans, ui)
+from rundial_collector.routes import evals
 from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
 from rundial_collector.web.appkeys import CONFIG, STORE
 from rundial_collector.web.middleware import make_middlewares
 
 _ROUTE_MODULES = (admin, runs, ingest, query, chart, artifacts, blobs, media, run_assets,
-                  run_media, live, heartbeat, spans, run_diagnostics, ui, stubs)
+                  run_media, live, heartbeat, spans, run_diagnostics, evals, ui)
 
 
 def create_app(config: CollectorConfig, store: Store | None = None) -> web.Application:

@@ -10,25 +10,44 @@
   ``create_first_api_key`` is atomic): the others store nothing and print nothing. The secret
   is written to a temporary file first and moved into place only once its key is stored, so the
   key file always holds the stored key (a crash in between leaves ``admin_api_key.<id>.tmp``).
+* Then the first user for credential login (email ``bootstrap_email``, default
+  ``admin@localhost``; a global admin), the same way: with ``config.bootstrap_password``
+  (``RUNDIAL_BOOTSTRAP_PASSWORD``) that user is created idempotently (a later change of the
+  variable does not change the stored password) and the password is never printed or logged;
+  otherwise, when no user exists at all, a password is generated, written to
+  ``<data_dir>/admin_password`` (0600) and printed once. Only its scrypt hash is stored. The
+  store's ``create_user(only_if_first=True)`` is atomic, so collectors starting together on one
+  fresh database create exactly one first user.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import time
 from pathlib import Path
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.accounts_base import User
 from rundial_collector.store.base import Store
 from rundial_collector.store.control_base import NewApiKey
+from rundial_collector.web import auditing, passwords
 from rundial_collector.web.auth import ADMIN, hash_key, new_key_id, new_key_secret
 
 log = logging.getLogger("rundial.collector")
 KEY_FILE_NAME = "admin_api_key"
+PASSWORD_FILE_NAME = "admin_password"
 
 
 async def ensure_bootstrap(store: Store, config: CollectorConfig) -> None:
-    """Create the bootstrap workspace, project and admin key on first start (idempotent)."""
+    """Create the bootstrap workspace, project and admin key, then the first user, on first
+    start (idempotent)."""
+    await _ensure_admin_key(store, config)
+    await ensure_first_user(store, config)
+
+
+async def _ensure_admin_key(store: Store, config: CollectorConfig) -> None:
     if config.bootstrap_api_key:
         await _ensure_target(store, config)
         await store.create_api_key(_admin_key(config.bootstrap_api_key, "bootstrap (env)"),
@@ -44,7 +63,7 @@ async def ensure_bootstrap(store: Store, config: CollectorConfig) -> None:
     secret = new_key_secret()
     key = _admin_key(secret, "generated admin")
     pending = key_file.with_name(f"{KEY_FILE_NAME}.{key.key_id}.tmp")
-    _write_secret(pending, secret)
+    write_secret(pending, secret)
     if await store.create_first_api_key(key) is None:  # another collector minted it first
         pending.unlink(missing_ok=True)
         log.info("API keys exist; the generated admin key is stored in %s", key_file)
@@ -64,7 +83,7 @@ def _admin_key(secret: str, label: str) -> NewApiKey:
     return NewApiKey(new_key_id(), hash_key(secret), None, None, (ADMIN,), label)
 
 
-def _write_secret(path: Path, secret: str) -> None:
+def write_secret(path: Path, secret: str) -> None:
     """Write ``secret`` to ``path`` with mode 0600 from the first byte (tmp file + rename)."""
     tmp = path.with_name(path.name + ".part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -85,3 +104,45 @@ def _print_banner(secret: str, key_file: Path) -> None:
         f"  use it:    export RUNDIAL_API_KEY={secret}",
         "=" * 72,
     ]), flush=True)
+
+
+async def ensure_first_user(store: Store, config: CollectorConfig) -> None:
+    """Create the bootstrap user (env password) or the generated first user (see module doc)."""
+    email = config.bootstrap_email.strip().lower()
+    if config.bootstrap_password:
+        await _create_user(store, email, config.bootstrap_password, exist_ok=True)
+        log.info("bootstrap user %s from RUNDIAL_BOOTSTRAP_PASSWORD is active", email)
+        return
+    password_file = config.data_dir / PASSWORD_FILE_NAME
+    if await store.find_user(email) is not None:
+        log.info("users exist; a generated first-user password, if any, is in %s", password_file)
+        return
+    password = secrets.token_urlsafe(18)
+    pending = password_file.with_name(f"{PASSWORD_FILE_NAME}.{secrets.token_hex(4)}.tmp")
+    write_secret(pending, password)
+    if await _create_user(store, email, password, only_if_first=True) is None:
+        pending.unlink(missing_ok=True)  # another collector (or an earlier user) came first
+        log.info("users exist; a generated first-user password, if any, is in %s", password_file)
+        return
+    os.replace(pending, password_file)
+    print("\n".join([
+        "=" * 72,
+        "rundial collector: created the first user (password shown only once)",
+        f"  email:     {email}",
+        f"  password:  {password}",
+        f"  stored in: {password_file.resolve()} (mode 0600)",
+        "  log in:    rundial auth login --credentials --email " + email,
+        "=" * 72,
+    ]), flush=True)
+
+
+async def _create_user(store: Store, email: str, password: str, *, only_if_first: bool = False,
+                       exist_ok: bool = False) -> User | None:
+    """A global-admin user with a backing key whose secret is discarded at once."""
+    key = _admin_key(new_key_secret(), f"user {email}")
+    user = User("usr_" + secrets.token_hex(8), email, passwords.hash_password(password),
+                key.key_id, int(time.time() * 1000))
+    event = auditing.event(auditing.SYSTEM, "user.create", "user", user.user_id,
+                           workspace_id=None, details={"email": email})
+    return await store.create_user(user, key, event, only_if_first=only_if_first,
+                                   exist_ok=exist_ok)

@@ -69,6 +69,8 @@ class CollectorConfig:
     database_ssl: str = ""
     bootstrap_workspace: str = "default-workspace"
     bootstrap_project: str = "default-project"
+    bootstrap_email: str = "admin@localhost"  # the first user (credential login)
+    bootstrap_password: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -84,7 +86,7 @@ class CollectorConfig:
             raw = env.get(f"RUNDIAL_COLLECTOR_{f.name.upper()}")
             if raw is not None:
                 updates[f.name] = _coerce(raw, getattr(base, f.name), f.name)
-        for name in ("api_key", "workspace", "project"):
+        for name in ("api_key", "workspace", "project", "email", "password"):
             raw = env.get(f"RUNDIAL_BOOTSTRAP_{name.upper()}")
             if raw:
                 updates[f"bootstrap_{name}"] = raw

@@ -24,7 +24,7 @@ log = logging.getLogger("rundial.collector")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-PRIVATE_FILES = ("admin_api_key", "artifact-signing.key")
+PRIVATE_FILES = ("admin_api_key", "admin_password", "artifact-signing.key")
 PRIVATE_DIRS = ("blobs", "blobs/sha256", "blobs/tmp", "blobs/staging")
 
 

@@ -56,7 +56,7 @@ def register(add: Any, commands: Any) -> None:
     export = add(commands, "export", "write the spool's records as JSON lines or CSV", cmd_export)
     export.add_argument("--format", dest="export_format", choices=["jsonl", "csv"],
                         default="jsonl")
-    export.add_argument("--kind", choices=["metric", "log", "span"])
+    export.add_argument("--kind", choices=["metric", "log", "span", "eval"])
     export.add_argument("--run", help="only this run id")
     export.add_argument("--out", help="file to write (default: stdout)")
 

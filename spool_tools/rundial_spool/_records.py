@@ -1,4 +1,4 @@
-"""Flatten decoded ingest bodies into one record per metric point, log line or span."""
+"""Flatten decoded ingest bodies into one record per metric point, log line, span or eval row."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rundial._spool.scan import BatchFile
-from rundial._spool.verify import body_kind
+from rundial._spool.verify import body_kind, is_eval_body
 
 __all__ = ["CSV_COLUMNS", "records"]
 
@@ -14,7 +14,8 @@ _TARGET_FIELDS = ("projectId", "workspace", "project", "rank")
 CSV_COLUMNS = {"metric": ["runId", "metricKey", "step", "timestampMs", "value", "rank"],
                "log": ["runId", "timestampMs", "sequence", "level", "message"],
                "span": ["runId", "traceId", "spanId", "parentSpanId", "name", "startNs", "endNs",
-                        "status"]}
+                        "status"],
+               "eval": ["evalRunId", "exampleId", "scorer", "score", "passed", "traceId"]}
 
 
 def _origin(body: dict[str, Any], batch: BatchFile) -> dict[str, Any]:
@@ -28,6 +29,10 @@ def records(body: dict[str, Any], batch: BatchFile) -> Iterator[dict[str, Any]]:
     """Every record of a checked body, with ``kind`` and where it came from."""
     field = body_kind(body)
     origin = _origin(body, batch)
+    if is_eval_body(body):
+        for item in body["rows"]:
+            yield {"kind": "eval", **origin, **item}
+        return
     if field == "rows":
         for step, timestamp_ms, values in body["rows"]:
             for key, value in values.items():

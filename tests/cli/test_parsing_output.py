@@ -67,7 +67,7 @@ def test_every_command_accepts_every_global_flag() -> None:
                 pending.extend(action.choices.values())
         if parser.get_default("handler") is not None:
             leaves.append(parser)
-    assert len(leaves) == 25  # workspace create and project create included
+    assert len(leaves) == 32  # workspace/project create, auth agent …, audit, evals diff included
     for leaf in leaves:
         options = {o for a in leaf._actions for o in a.option_strings}
         assert {"--json", "--debug", "--endpoint", "--api-key", "--workspace"} <= options, leaf.prog

@@ -1,4 +1,4 @@
-"""Discovery, workspace/project/key administration, 501 stubs and bootstrap."""
+"""Discovery, workspace/project/key administration, the v1 route inventory and bootstrap."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rundial_collector.routes.stubs import STUBS
+from rundial_collector.app import create_app
+from rundial_collector.config import CollectorConfig
 from tests.collector.control import (V1, assert_error, call, new_key, new_target, start_run,
                                      unique)
 from tests.helpers.collector_proc import CollectorProcess
@@ -174,14 +175,43 @@ def test_api_key_routes_need_admin_or_read(shared_collector: CollectorProcess) -
     assert_error(*call(shared_collector, "GET", path, key=writer), 403, "FORBIDDEN")
 
 
-@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, _ in STUBS])
-def test_later_routes_answer_501(shared_collector: CollectorProcess, method: str,
-                                 path: str) -> None:
-    """Every not-yet-served v1 route answers 501 NOT_IMPLEMENTED in the envelope."""
-    concrete = path.format(ws=shared_collector.workspace, agentId="agt_1")
-    status, payload = call(shared_collector, method, concrete,
-                           {} if method == "POST" else None)
-    assert_error(status, payload, 501, "NOT_IMPLEMENTED")
+# The published rc1 protocol's endpoint inventory (its §2: 38 /api/v1 method+path pairs plus
+# /health/ready), placeholders written as {}.
+V1_INVENTORY = [
+    ("POST", "/api/v1/runs/resolve-target"), ("POST", "/api/v1/runs/start"),
+    ("POST", "/api/v1/runs/{}/status"), ("POST", "/api/v1/runs/{}/config"),
+    ("POST", "/api/v1/ingest/metrics"), ("POST", "/api/v1/ingest/logs"),
+    ("POST", "/api/v1/ingest/traces"), ("POST", "/api/v1/evals/results"),
+    ("POST", "/api/v1/artifacts/initiate"), ("POST", "/api/v1/artifacts/finalize"),
+    ("POST", "/api/v1/artifacts/use"), ("POST", "/api/v1/artifacts/download"),
+    ("POST", "/api/v1/ingest/media"), ("GET", "/api/v1/metrics/keys"),
+    ("POST", "/api/v1/query/series"), ("POST", "/api/v1/export/metrics"),
+    ("POST", "/api/v1/query/logs"), ("POST", "/api/v1/export/logs"),
+    ("GET", "/api/v1/auth/whoami"), ("POST", "/api/v1/auth/login/credentials"),
+    ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/cli/capabilities"),
+    ("GET", "/api/v1/workspaces"), ("GET", "/api/v1/workspaces/{}/projects"),
+    ("GET", "/api/v1/workspaces/{}/projects/{}/runs/query"),
+    ("GET", "/api/v1/workspaces/{}/projects/{}/runs/{}"),
+    ("POST", "/api/v1/workspaces/{}/projects/{}/api-keys"),
+    ("GET", "/api/v1/workspaces/{}/projects/{}/api-keys"),
+    ("POST", "/api/v1/workspaces/{}/projects/{}/api-keys/{}/revoke"),
+    ("POST", "/api/v1/workspaces/{}/agents"), ("GET", "/api/v1/workspaces/{}/agents"),
+    ("POST", "/api/v1/workspaces/{}/agents/{}/revoke"),
+    ("POST", "/api/v1/workspaces/{}/agents/{}/api-keys"),
+    ("GET", "/api/v1/workspaces/{}/agents/{}/api-keys"),
+    ("GET", "/api/v1/workspaces/{}/audit"), ("POST", "/api/v1/evals/suites"),
+    ("POST", "/api/v1/evals/runs"), ("POST", "/api/v1/query/evals/diff"),
+    ("GET", "/health/ready"),
+]
+
+
+def test_every_published_route_is_served(tmp_path: Path) -> None:
+    """Every method+path of the published protocol's inventory has a handler in the app."""
+    app = create_app(CollectorConfig(data_dir=tmp_path))
+    served = {(route.method, re.sub(r"\{[^}]*\}", "{}", route.resource.canonical))
+              for route in app.router.routes() if route.resource is not None}
+    assert len(V1_INVENTORY) == 39
+    assert [pair for pair in V1_INVENTORY if pair not in served] == []
 
 
 def test_env_bootstrap_key_never_printed(collector: CollectorProcess) -> None:

@@ -83,3 +83,32 @@ def test_a_key_revoked_on_one_collector_is_refused_by_the_other(
     assert status == 200
     wait_until(lambda: call(second, "GET", whoami, key=key["apiKey"])[0] == 401,
                timeout_seconds=15.0, message="the revocation to reach the other collector")
+
+
+def test_a_revoked_agents_key_is_refused_by_the_other_collector(
+        pair: list[CollectorProcess]) -> None:
+    """Revoking an agent on one collector revokes its keys everywhere (within the auth TTL)."""
+    first, second = pair
+    agents = f"{V1}/workspaces/{first.workspace}/agents"
+    status, agent = call(first, "POST", agents, {"name": unique("bot")})
+    assert status == 201, agent
+    status, key = call(first, "POST", f"{agents}/{agent['agentId']}/api-keys",
+                       {"projectSlug": first.project})
+    assert status == 201, key
+    whoami = f"{V1}/auth/whoami"
+    assert call(second, "GET", whoami, key=key["apiKey"])[0] == 200
+    assert call(first, "POST", f"{agents}/{agent['agentId']}/revoke", {})[0] == 200
+    wait_until(lambda: call(second, "GET", whoami, key=key["apiKey"])[0] == 401,
+               timeout_seconds=15.0, message="the agent revocation to reach the other collector")
+
+
+def test_two_collectors_bootstrap_exactly_one_first_user(pair: list[CollectorProcess]) -> None:
+    """Started together on a fresh database: one password file, printed once, valid on both."""
+    files = [proc.data_dir / "admin_password" for proc in pair]
+    assert sum(f.exists() for f in files) == 1, files
+    password = next(f for f in files if f.exists()).read_text().strip()
+    assert sum(proc.log_text().count(password) for proc in pair) == 1
+    for proc in pair:
+        status, _ = call(proc, "POST", f"{V1}/auth/login/credentials",
+                         {"email": "admin@localhost", "password": password}, key=None)
+        assert status == 200

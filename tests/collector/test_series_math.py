@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,8 +12,9 @@ from hypothesis import strategies as st
 
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_cache import SeriesCache
-from rundial_collector.store.series_math import (Points, after_step, downsample, in_window, pack,
-                                                 resolve, tail, unpack)
+from rundial_collector.store.series_math import (Points, after_step, concat_all, downsample,
+                                                 in_window, pack, resolve, resolve_chunks, tail,
+                                                 unpack)
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from rundial_collector.store.sqlite.metrics import MetricReader, write_chunks
 from tests.collector.series_model import downsample_model, resolve_model
@@ -38,6 +41,34 @@ def test_resolve_matches_last_write_wins_dict(items: list[tuple[int, float, int]
         reference[step] = (value, ts)
     expected = [(s, v, t) for s, (v, t) in sorted(reference.items())]
     assert _as_list(resolve(_points(items))) == expected
+
+
+def _chunked(items: list[tuple[int, float, int]], cuts: list[int]) -> list[Points]:
+    bounds = [0, *sorted(c % (len(items) + 1) for c in cuts), len(items)]
+    return [_points(items[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+@given(raw_series, st.lists(st.integers(0, 300), max_size=8), st.booleans())
+@settings(max_examples=300)
+def test_resolve_chunks_equals_resolving_the_concatenation(
+        items: list[tuple[int, float, int]], cuts: list[int], in_order: bool) -> None:
+    """Chunk by chunk (winners in chunk order or not, empty chunks, one chunk) = one raw series."""
+    if in_order:  # steps logged in order, some re-logged by a later chunk: the fast path
+        items = sorted(items)
+    chunks = _chunked(items, cuts)
+    expected = resolve(concat_all(chunks))
+    got = resolve_chunks(chunks)
+    for a, b in zip((got.steps, got.values, got.timestamps),
+                    (expected.steps, expected.values, expected.timestamps)):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def test_resolve_chunks_of_a_relogged_batch_keeps_the_later_values() -> None:
+    first = Points(np.arange(0, 4), np.zeros(4), np.arange(0, 4))
+    again = Points(np.arange(2, 6), np.ones(4), np.arange(10, 14))
+    got = resolve_chunks([first, again])
+    assert _as_list(got) == [(0, 0.0, 0), (1, 0.0, 1), (2, 1.0, 10), (3, 1.0, 11),
+                             (4, 1.0, 12), (5, 1.0, 13)]
 
 
 @given(raw_series, st.integers(1, 400))
@@ -143,3 +174,18 @@ def test_cached_reader_extends_like_a_fresh_resolve(appends: list[list[tuple[int
             fresh = MetricReader(SeriesCache()).read_series(conn, "p", "r", "k", rank)
             assert _as_list(got.points) == _as_list(fresh.points)
             assert got.raw_count == fresh.raw_count
+
+
+def test_a_first_downsample_imports_nothing_more() -> None:
+    """The first read after a restart pays no lazy import (np.unique pulls in numpy.ma, ~0.1 s
+    on a cold collector: #16 cold downsample)."""
+    code = ("import sys, numpy as np\n"
+            "from rundial_collector.store.series_math import Points, downsample, resolve\n"
+            "s = np.arange(10_000, dtype=np.int64)[::-1]\n"
+            "before = set(sys.modules)\n"
+            "points = resolve(Points(s, s * 0.5, s))\n"
+            "downsample(points, 300); downsample(points, 2); downsample(points, 1)\n"
+            "print(sorted(set(sys.modules) - before))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -1,62 +1,27 @@
 """The published rundial 1.0.0rc1 SDK in its own cached venv (it shares our import name).
 
-The venv lives in ``.cache/rc1-venv`` and is built once from PyPI. In CI (``CI`` set) a failure
-to build it fails the tests; elsewhere, when PyPI cannot be reached, they are skipped.
+The venv lives in ``.cache/rc1-venv`` and is built once from PyPI (tests/helpers/venvs.py).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.venvs import cached_venv
+
 RC1_REQUIREMENT = "rundial==1.0.0rc1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_DIR = REPO_ROOT / ".cache" / "rc1-venv"
-BUILD_TIMEOUT_SECONDS = 300
-
-
-def _venv_python() -> Path:
-    return VENV_DIR / "bin" / "python"
-
-
-def _is_built() -> bool:
-    return (VENV_DIR / ".built").exists()
-
-
-def _build() -> None:
-    VENV_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with open(VENV_DIR.parent / "rc1-venv.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_built():
-            return
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV_DIR)], check=True,
-                       timeout=BUILD_TIMEOUT_SECONDS)
-        subprocess.run([str(_venv_python()), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", RC1_REQUIREMENT], check=True,
-                       timeout=BUILD_TIMEOUT_SECONDS, capture_output=True)
-        (VENV_DIR / ".built").write_text(RC1_REQUIREMENT + "\n")
 
 
 @pytest.fixture(scope="session")
 def rc1_python() -> Path:
     """Path to a Python interpreter that imports the published rundial 1.0.0rc1."""
-    if not _is_built():
-        try:
-            _build()
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            message = f"could not install {RC1_REQUIREMENT}: {exc} {detail[-2000:]!r}"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    return _venv_python()
+    return cached_venv("rc1-venv", [RC1_REQUIREMENT])
 
 
 def run_rc1(python: Path, script: str, env: dict[str, str], cwd: Path,

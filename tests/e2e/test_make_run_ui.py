@@ -44,8 +44,8 @@ def test_make_run_prints_the_ui_url_and_a_working_one_time_link(tmp_path: Path) 
     port = _free_port()
     proc, lines, reader = _start_make_run(tmp_path, port)
     try:
-        link_line = wait_until(lambda: next((x for x in lines if "log in:" in x), None),
-                               timeout_seconds=60, message="the login link line")
+        link_line = wait_until(lambda: next((x for x in lines if "/login?once=" in x), None),
+                               timeout_seconds=60, message="the one-time login link line")
         url = f"http://127.0.0.1:{port}"
         assert any(f"web UI:   {url}/" in x for x in lines), lines
         match = re.search(rf"{re.escape(url)}/login\?once=(rdo_\S+)", link_line)

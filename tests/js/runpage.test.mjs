@@ -10,7 +10,8 @@ import {
 import {
   spanRows, waterfall, spansAround, evidenceRefs, mergeSpans, spanKey, parseNs,
 } from "../../collector/rundial_collector/ui/static/runpage/spanmath.js";
-import { formatDuration, runDurationMs, exactTime, clockTime } from "../../collector/rundial_collector/ui/static/runpage/timefmt.js";
+import { runDurationMs, exactTime, clockTime } from "../../collector/rundial_collector/ui/static/runpage/timefmt.js";
+import { formatDuration } from "../../collector/rundial_collector/ui/static/format.js";
 import { splitConfig, searchEntries, nestEntries, valueText } from "../../collector/rundial_collector/ui/static/runpage/configtree.js";
 import { tabFromState, TABS, nextTab } from "../../collector/rundial_collector/ui/static/runpage/tablogic.js";
 

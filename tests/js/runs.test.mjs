@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 
 import { buildFilter, parseFilter } from "../../collector/rundial_collector/ui/static/runs/filter.js";
 import { compareValues, groupRows, parseSort, sortRuns } from "../../collector/rundial_collector/ui/static/runs/sort.js";
-import { clickSelection, defaultSelection, formatDuration, formatSelection, NO_RUNS,
+import { clickSelection, defaultSelection, formatSelection, NO_RUNS,
   parseSelection, runRefs, virtualWindow } from "../../collector/rundial_collector/ui/static/runs/view.js";
 import { canonicalField, decodeTable, fieldValue, varyingConfigKeys, allConfigKeys } from "../../collector/rundial_collector/ui/static/runs/fields.js";
+import { formatDuration } from "../../collector/rundial_collector/ui/static/format.js";
 import { cellText, columnById, formatValue, stateClass } from "../../collector/rundial_collector/ui/static/runs/columns.js";
 import { parseTags } from "../../collector/rundial_collector/ui/static/runs/edit.js";
 import { bindKey, findBinding, isTyping, shortcutList } from "../../collector/rundial_collector/ui/static/core/keys.js";
@@ -155,7 +156,8 @@ test("selection: ids the table does not know stay selected, as unknown runs (#15
 test("formatting: durations, values, cells, state classes", () => {
   assert.equal(formatDuration(3_720_000), "1h 02m");
   assert.equal(formatDuration(187_000), "3m 07s");
-  assert.equal(formatDuration(12_400), "12s");
+  assert.equal(formatDuration(12_400), "12.4 s");
+  assert.equal(formatDuration(640), "640 ms");
   assert.equal(formatDuration(2 * 86_400_000 + 4 * 3_600_000), "2d 04h");
   assert.equal(formatDuration(null), "");
   assert.equal(formatValue(0.000123456), "1.235e-4");
@@ -166,7 +168,7 @@ test("formatting: durations, values, cells, state classes", () => {
   assert.equal(formatValue([1, 2]), "[1,2]");
   assert.equal(formatValue(null), "");
   assert.deepEqual(cellText(RUNS[1], "state", NOW), { text: "failed", title: "oom" });
-  assert.equal(cellText(RUNS[0], "duration", NOW).text, "10s");
+  assert.equal(cellText(RUNS[0], "duration", NOW).text, "10.0 s");
   assert.equal(cellText(RUNS[0], "start", NOW).text, "10 s ago");
   assert.equal(cellText(RUNS[0], "start", NOW).title, "2023-11-14T22:14:50.000Z");
   assert.equal(cellText(RUNS[1], "summary.loss", NOW).text, "0.5");

@@ -10,9 +10,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from rundial._config import REQUEST_TIMEOUT_S, resolve_target
+from rundial._config import REQUEST_TIMEOUT_S, check_option_names, resolve_target
 from rundial._http.calls import call, quote
 from rundial._http.transport import HttpTransport, Transport
+from rundial._published import required
 
 MAX_PAGES = 10  # as the published SDK: at most 10 pages of 100
 PAGE_LIMIT = 100
@@ -33,9 +34,13 @@ class Client:
 
     def __init__(self, endpoint: str | None = None, api_key: str | None = None, *,
                  request_timeout_seconds: float = REQUEST_TIMEOUT_S,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, **client_options: Any) -> None:
+        """``client_options``: the published SDK's client options (``mode``, ``spool_enabled``,
+        ``start_worker_on_init``, ... any ``rd.init`` option) are accepted and unused, since this
+        client never logs; an unknown name is a ``TypeError``."""
+        check_option_names(client_options, "rd.Client()")
         target = resolve_target(endpoint, api_key, None, None)
-        self.endpoint = str(target["endpoint"])
+        self._endpoint = str(target["endpoint"])
         self._api_key = target["api_key"]
         self._timeout = request_timeout_seconds
         self._transport = transport or HttpTransport(self.endpoint, request_timeout_seconds)
@@ -47,15 +52,26 @@ class Client:
                                       result.code)
         return result.doc
 
+    @property
+    def endpoint(self) -> str:
+        """The collector's normalised URL."""
+        return self._endpoint
+
     def whoami(self) -> dict[str, Any]:
         """``GET /api/v1/auth/whoami``: who the API key belongs to."""
         return self._get("/api/v1/auth/whoami", "whoami")
 
-    def _paged(self, path: str, field: str, operation: str) -> list[dict[str, Any]]:
+    def _paged(self, path: str, field: str, operation: str, limit: int,
+               max_pages: int) -> list[dict[str, Any]]:
+        """At most ``max_pages`` pages of ``limit`` items (``ValueError`` unless both are
+        positive ints)."""
+        for name, value in (("limit", limit), ("max_pages", max_pages)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{operation}: {name} must be a positive int, not {value!r}")
         items: list[dict[str, Any]] = []
         cursor = None
-        for _ in range(MAX_PAGES):
-            query = f"?limit={PAGE_LIMIT}" + (f"&cursor={quote(cursor)}" if cursor else "")
+        for _ in range(max_pages):
+            query = f"?limit={limit}" + (f"&cursor={quote(cursor)}" if cursor else "")
             doc = self._get(path + query, operation)
             items.extend(x for x in doc.get(field) or [] if isinstance(x, dict))
             page = doc.get("page") or {}
@@ -64,23 +80,36 @@ class Client:
                 break
         return items
 
-    def list_workspaces(self) -> list[dict[str, Any]]:
+    def list_workspaces(self, *, limit: int = PAGE_LIMIT,
+                        max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         """Workspaces the key can see (``workspaceSlug``, ``name``, ``role``)."""
-        return self._paged("/api/v1/workspaces", "workspaces", "list workspaces")
+        return self._paged("/api/v1/workspaces", "workspaces", "list workspaces", limit,
+                           max_pages)
 
-    def list_projects(self, *, workspace_slug: str) -> list[dict[str, Any]]:
+    def list_projects(self, *, workspace_slug: str, limit: int = PAGE_LIMIT,
+                      max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         """Projects of one workspace."""
         return self._paged(f"/api/v1/workspaces/{quote(workspace_slug)}/projects", "projects",
-                           "list projects")
+                           "list projects", limit, max_pages)
 
-    def get_run_details(self, workspace: str, project: str, run_id: str) -> dict[str, Any]:
-        """One run's details (``status``, ``startedAtMs``, ...)."""
+    def get_run_details(self, workspace: str | None = None, project: str | None = None,
+                        run_id: str | None = None, *, workspace_slug: str | None = None,
+                        project_slug: str | None = None) -> dict[str, Any]:
+        """One run's details (``status``, ``startedAtMs``, ...). ``workspace``/``project`` are
+        our earlier names for ``workspace_slug``/``project_slug`` (``TypeError`` for both)."""
+        workspace = required("get_run_details", "workspace_slug", workspace_slug, "workspace",
+                             workspace)
+        project = required("get_run_details", "project_slug", project_slug, "project", project)
+        if run_id is None:
+            raise TypeError("get_run_details() missing required argument: 'run_id'")
         return self._get(f"/api/v1/workspaces/{quote(workspace)}/projects/{quote(project)}/runs/"
                          f"{quote(run_id)}", "run details")
 
-    def close(self) -> None:
-        """Close the connection."""
+    def close(self, timeout_seconds: float = 5.0, *, drain: bool = True) -> bool:
+        """Close the connection; True. ``timeout_seconds`` and ``drain`` (the published SDK's)
+        have nothing to act on: this client queues nothing."""
         self._transport.close()
+        return True
 
     def __enter__(self) -> Client:
         return self

@@ -6,7 +6,8 @@ no per-record work. Otherwise records are split by type and each kind is encoded
 metric rows and system rows by two :class:`~rundial._wire.batch.BatchEncoder` instances (so the
 epoch-second steps of system rows neither count as out-of-order training steps nor reach
 ``run.summary``), log records through :func:`~rundial._wire.logs.wire_lines` and spans through
-``Span.wire()`` into :class:`~rundial._wire.records.ItemEncoder` bodies. A kind that fails to encode
+``Span.wire()`` into :class:`~rundial._wire.records.ItemEncoder` bodies, eval rows into one
+such body per eval run. A kind that fails to encode
 is dropped and reported through ``on_error`` without touching the other kinds.
 """
 
@@ -20,7 +21,7 @@ from rundial._config import ENCODE_CHUNK_RECORDS, Settings
 from rundial._diagnostics import REASON_WORKER_ERROR, Counters
 from rundial._wire.batch import Batch, BatchEncoder, MediaSink
 from rundial._wire.logs import wire_lines
-from rundial._wire.records import LOGS, SPANS, ItemEncoder, split_records
+from rundial._wire.records import EVALS, LOGS, SPANS, ItemEncoder, split_records
 
 OnError = Callable[[BaseException], None]
 
@@ -60,16 +61,18 @@ class RecordEncoder:
         self._counters = counters
         self._on_error = on_error
         self._log_sequence = 0
+        self._header, self._next_seq, self._limits = header, next_seq, (most, size)
 
     def _next_sequence(self) -> int:
         self._log_sequence += 1
         return self._log_sequence
 
     def encode(self, records: list[Any]) -> list[Batch]:
-        """Batches for ``records``: metric rows first, then system rows, log lines, spans."""
+        """Batches for ``records``: metric rows first, then system rows, log lines, spans,
+        eval rows."""
         if set(map(type, records)) == {tuple}:
             return self._guarded(self.metrics.encode, records, _points)
-        rows, system, lines, spans = split_records(records)
+        rows, system, lines, spans, evals = split_records(records)
         out: list[Batch] = []
         if rows:
             out += self._guarded(self.metrics.encode, rows, _points)
@@ -79,6 +82,8 @@ class RecordEncoder:
             out += self._guarded(self._encode_lines, lines, len)
         if spans:
             out += self._guarded(self._encode_spans, spans, len)
+        if evals:
+            out += self._guarded(self._encode_evals, evals, len)
         return out
 
     def _encode_lines(self, lines: list[list[Any]]) -> list[Batch]:
@@ -86,6 +91,19 @@ class RecordEncoder:
 
     def _encode_spans(self, spans: list[Any]) -> list[Batch]:
         return self.spans.encode([span.wire() for span in spans])
+
+    def _encode_evals(self, rows: list[Any]) -> list[Batch]:
+        """One body per eval run (the protocol's results body names one ``evalRunId``)."""
+        by_eval_run: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_eval_run.setdefault(row.eval_run_id, []).append(row.item)
+        most, size = self._limits
+        out: list[Batch] = []
+        for eval_run_id, items in by_eval_run.items():
+            encoder = ItemEncoder(EVALS, {**self._header, "evalRunId": eval_run_id},
+                                  self._next_seq, max_records=most, max_bytes=size)
+            out += encoder.encode(items)
+        return out
 
     def _guarded(self, encode: Callable[[list[Any]], list[Batch]], records: list[Any],
                  points: Callable[[list[Any]], int]) -> list[Batch]:

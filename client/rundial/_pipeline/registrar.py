@@ -25,6 +25,13 @@ carry it) **and** into ``pending_config``. A registration attempt snapshots the 
 clears ``pending_config`` in one step under the lock, so a patch that arrives while the call is
 in flight stays pending and is sent as ``runs/{id}/config`` once the run is registered: every
 patch reaches the collector whatever the timing.
+
+Run metadata (name, tags, notes; :meth:`Registrar.update_meta`, used by the import-swap shims)
+follows the same rule: merged into the document (so the start request and ``run.json`` carry
+the name and tags; notes are no start field and stay pending) and, once the run is registered,
+sent as a run edit (``PATCH …/runs/{runId}``, docs/protocol.md
+§4.9) to the workspace and project the start answer named. A refused edit is counted in
+``last_error`` and not retried; an edit not yet sent when the process ends is not replayed.
 """
 
 from __future__ import annotations
@@ -57,8 +64,11 @@ class Registrar:
         self.resume = resume
         self.state = PENDING if enabled else SKIPPED
         self.pending_config: dict[str, Any] = {}
+        self.pending_meta: dict[str, Any] = {}
+        self.slugs: tuple[str, str] | None = None  # (workspace, project) of the started run
         self.error: str | None = None
         self.refused = False  # refused under the resume rule: never sent into the existing run
+        self.project_id: str | None = None  # the collector's ``projectId`` once registered
         self._ambiguous = False
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -67,7 +77,8 @@ class Registrar:
     @property
     def needs_network(self) -> bool:
         """True while a registration or a config patch is waiting to be sent."""
-        return self.state == PENDING or (self.state == DONE and bool(self.pending_config))
+        return self.state == PENDING or (self.state == DONE and bool(self.pending_config
+                                                                     or self.pending_meta))
 
     def update_config(self, flat: dict[str, Any]) -> None:
         """Merge a flat config patch (from any thread); it is sent whatever the timing."""
@@ -78,6 +89,15 @@ class Registrar:
         if self._on_change is not None:
             self._on_change()
 
+    def update_meta(self, fields: dict[str, Any]) -> None:
+        """Set ``runName``, ``tags`` and/or ``notes`` (from any thread); sent whatever the timing."""
+        with self._lock:
+            self.doc.update(fields)
+            if self.state != SKIPPED:
+                self.pending_meta.update(fields)
+        if self._on_change is not None:
+            self._on_change()
+
     def step(self, transport: Transport, timeout: float) -> CallResult | None:
         """One attempt at whatever is pending; returns a retryable failure, else None."""
         if self.state == PENDING:
@@ -85,16 +105,25 @@ class Registrar:
             if result is not None:
                 return result
         if self.state == DONE and self.pending_config:
-            return self._send_config(transport, timeout)
+            result = self._send_config(transport, timeout)
+            if result is not None:
+                return result
+        if self.state == DONE and self.pending_meta:
+            return self._send_meta(transport, timeout)
         return None
 
     def _register(self, transport: Transport, timeout: float) -> CallResult | None:
         with self._lock:  # the snapshot carries every patch so far; later ones stay pending
             doc = dict(self.doc)
             self.pending_config = {}
+            # name and tags ride on this start; notes (no start field) stay for the edit after it
+            self.pending_meta = {k: v for k, v in self.pending_meta.items() if k not in START_META}
         result = register(transport, self.api_key, doc, timeout, resume=self.resume)
         if result.ok or (result.status == 409 and self._own_earlier_start(result)):
             self.state = DONE
+            self.slugs = started_slugs(result.doc, doc)
+            answered = result.doc.get("projectId")
+            self.project_id = answered if isinstance(answered, str) and answered else None
             self.counters.recovered()
         elif result.kind == "retry":
             self._ambiguous = self._ambiguous or result.reached
@@ -123,9 +152,24 @@ class Registrar:
         with self._lock:
             patch, self.pending_config = self.pending_config, {}
         result = send_config(transport, self.api_key, str(self.doc["runId"]), patch, timeout)
+        return self._settle(result, "pending_config", patch)
+
+    def _send_meta(self, transport: Transport, timeout: float) -> CallResult | None:
+        with self._lock:
+            edit, self.pending_meta = self.pending_meta, {}
+        if self.slugs is None:
+            self.counters.error("run edit not sent: the start answer named no workspace/project")
+            return None
+        result = send_edit(transport, self.api_key, self.slugs, str(self.doc["runId"]), edit,
+                           timeout)
+        return self._settle(result, "pending_meta", edit)
+
+    def _settle(self, result: CallResult, pending: str, sent: dict[str, Any]) -> CallResult | None:
+        """After a patch call: a retryable failure puts ``sent`` back under the newer pending
+        changes (attribute ``pending``) and is returned; a refusal is counted; else None."""
         if result.kind == "retry":
             with self._lock:
-                self.pending_config = {**patch, **self.pending_config}
+                setattr(self, pending, {**sent, **getattr(self, pending)})
             return result
         if not result.ok:
             self.counters.error(result.message)
@@ -151,6 +195,9 @@ def resolve_target(transport: Transport, api_key: str | None, workspace: str, pr
         return CallResult(FATAL, result.status, "resolve-target answer has no projectId",
                           result.doc)
     return result
+
+
+START_META = frozenset({"runName", "tags"})  # run metadata that runs/start itself carries
 
 
 def start_payload(doc: dict[str, Any], project_id: str, resume: str) -> dict[str, Any]:
@@ -212,3 +259,20 @@ def send_config(transport: Transport, api_key: str | None, run_id: str, config: 
     """``POST /api/v1/runs/{runId}/config`` with a flat patch (merged server-side)."""
     return call(transport, api_key, "POST", f"/api/v1/runs/{quote(run_id)}/config",
                 {"config": config}, timeout, "config update")
+
+
+def started_slugs(answer: Any, doc: dict[str, Any]) -> tuple[str, str] | None:
+    """``(workspace, project)`` slugs of a started run: from the start answer's run object,
+    else from a slug-targeted run document; None when neither names them."""
+    answer = answer if isinstance(answer, dict) else {}
+    workspace = answer.get("workspaceSlug") or doc.get("workspace")
+    project = answer.get("projectSlug") or (doc.get("project") if doc.get("workspace") else None)
+    return (workspace, project) if isinstance(workspace, str) and isinstance(project, str) else None
+
+
+def send_edit(transport: Transport, api_key: str | None, slugs: tuple[str, str], run_id: str,
+              edit: dict[str, Any], timeout: float) -> CallResult:
+    """``PATCH /api/v1/workspaces/{ws}/projects/{proj}/runs/{runId}`` (``runName``, ``tags``)."""
+    path = (f"/api/v1/workspaces/{quote(slugs[0])}/projects/{quote(slugs[1])}/runs/"
+            f"{quote(run_id)}")
+    return call(transport, api_key, "PATCH", path, edit, timeout, "run edit")

@@ -36,6 +36,14 @@ _NULL_FIELDS = {"model": None, "genAiSystem": None, "tokensIn": None, "tokensOut
                 "costUsd": None}
 
 
+def _ns(name: str, value: Any) -> int:
+    """A caller's nanosecond timestamp: an int (not a bool), else ``TypeError``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int of nanoseconds since the epoch, "
+                        f"not {type(value).__name__}")
+    return value
+
+
 def new_span_id() -> str:
     """16 hex characters of fresh randomness."""
     return os.urandom(8).hex()
@@ -88,15 +96,17 @@ class Span:
             if more:
                 self.attrs.update(more)
 
-    def event(self, name: str, attrs: Mapping[str, Any] | None = None) -> None:
-        """Record a timestamped event (at most 128 per span; attributes capped at 4 KiB)."""
+    def event(self, name: str, attrs: Mapping[str, Any] | None = None, *,
+              timestamp_ns: int | None = None) -> None:
+        """Record an event at ``timestamp_ns`` (default now; ``TypeError`` unless an int) —
+        at most 128 per span, attributes capped at 4 KiB."""
+        at = self._tracer.clock_ns() if timestamp_ns is None else _ns("timestamp_ns", timestamp_ns)
         if self.end_ns is not None:
             return
         if len(self.events) >= MAX_EVENTS:
             self._dropped_events += 1
             return
-        self.events.append((_cut(name, MAX_EVENT_NAME_CHARS), self._tracer.clock_ns(),
-                            normalise(attrs)))
+        self.events.append((_cut(name, MAX_EVENT_NAME_CHARS), at, normalise(attrs)))
 
     def set_status(self, status: str) -> None:
         """``unset``, ``ok`` or ``error`` (``ValueError`` otherwise)."""
@@ -104,15 +114,17 @@ class Span:
             raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
         self.status = status
 
-    def finish(self, status: str | None = None) -> None:
-        """End the span and hand it to the run; a second call does nothing."""
+    def finish(self, status: str | None = None, *, end_ns: int | None = None) -> None:
+        """End the span at ``end_ns`` (default now; never before its start; ``TypeError``
+        unless an int) and hand it to the run; a second call does nothing."""
+        end = self._tracer.clock_ns() if end_ns is None else _ns("end_ns", end_ns)
         if self.end_ns is not None:
             return
         if status is not None:
             self.set_status(status)
         elif self.status == "unset":
             self.status = "ok"
-        self.end_ns = max(self.start_ns, self._tracer.clock_ns())
+        self.end_ns = max(self.start_ns, end)
         self._tracer.open_spans.discard(self)
         if self._dropped_events:
             self.attrs["rundial.droppedEvents"] = self._dropped_events

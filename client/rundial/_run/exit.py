@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 
 class _Finishable(Protocol):
-    def finish(self, timeout_s: float | None = None) -> bool: ...
+    def finish(self, timeout_seconds: float | None = None) -> bool: ...
 
 
 _open: dict[int, Any] = {}  # strong references: an unreferenced open run is still finished at exit

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rundial._config import Settings, build_settings, check_run_id
+from rundial._published import required
 from rundial._run import signals
 from rundial._run.noop import NoopRun
 from rundial._pipeline.client_info import host_info
@@ -58,7 +59,7 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
         state = "disabled" if settings.mode == "disabled" else "non_logging_rank"
         _current = NoopRun(run_id, state=state, name=settings.name, project=settings.project,
                            workspace=settings.workspace, mode=settings.mode, rank=rank,
-                           config=settings.config)
+                           config=settings.config, kind=settings.kind)
         return _current
     doc = run_document(settings, run_id, "allow" if minted else settings.resume)
     known = (settings.distributed == "all" or settings.distributed_rank is not None
@@ -74,16 +75,20 @@ def init(*, project: str | None = None, workspace: str | None = None, name: str 
     return _current
 
 
-def checkpoint(path: str | Path, step: int | None = None, name: str = "checkpoint",
-               metadata: Mapping[str, Any] | None = None, keep_last: int | None = 5) -> bool:
+def checkpoint(model_path: str | Path | None = None, step: int | None = None,
+               name: str = "checkpoint", metadata: Mapping[str, Any] | None = None,
+               keep_last: int | None = 5, *, path: str | Path | None = None) -> bool:
     """``run.checkpoint(...)`` on the run most recently returned by :func:`init`.
 
     Returns at once (the upload runs on the artifact worker). Raises ``RuntimeError`` when no
-    run was started in this process, and ``ValueError`` when ``path`` does not exist.
+    run was started in this process, ``ValueError`` when ``model_path`` does not exist, and
+    ``TypeError`` when both or neither of ``model_path`` and its alias ``path`` are given.
     """
+    target = required("checkpoint", "model_path", model_path, "path", path)
     if _current is None:
         raise RuntimeError("no active rundial run; call rd.init(...) before rd.checkpoint(...)")
-    return _current.checkpoint(path, step=step, name=name, metadata=metadata, keep_last=keep_last)
+    return _current.checkpoint(target, step=step, name=name, metadata=metadata,
+                               keep_last=keep_last)
 
 
 def _choose_run_id(settings: Settings, rank: int) -> tuple[str, bool]:

@@ -4,6 +4,9 @@ Every method accepts what :class:`rundial.Run` accepts (and anything else), neve
 network or the disk, and returns what the real run would on success — except artifacts:
 ``log_artifact``/``checkpoint`` return False (nothing was queued) and ``use_artifact`` raises
 ``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
+It rejects what ``Run`` rejects about the published parameter names (``rundial._published``:
+a name and its alias both given, a required one missing, an unknown end status, a reason that
+is not a str, a timeout that is not a number), so a script fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ from types import TracebackType
 from typing import Any
 
 from rundial._diagnostics import Counters, Diagnostics, snapshot
+from rundial._published import end_args, required, timeout_arg
 from rundial._run.runconfig import Summary, flatten_config
 
 
 class NoopRun:
     """A run that records nothing. ``state`` is ``disabled`` or ``non_logging_rank``."""
 
-    __slots__ = ("id", "name", "project", "workspace", "mode", "rank", "state", "summary", "_config")
+    __slots__ = ("id", "name", "project", "workspace", "mode", "kind", "rank", "state", "summary",
+                 "_config")
 
     def __init__(self, run_id: str, *, state: str, name: str | None = None,
                  project: str | None = None, workspace: str | None = None, mode: str = "disabled",
-                 rank: int = 0, config: Mapping[str, Any] | None = None) -> None:
+                 rank: int = 0, config: Mapping[str, Any] | None = None,
+                 kind: str = "training") -> None:
         self.id = run_id
+        self.kind = kind
         self.name = name
         self.project = project
         self.workspace = workspace
@@ -42,6 +49,11 @@ class NoopRun:
         return self.id
 
     @property
+    def project_id(self) -> str | None:
+        """The ``project`` given without ``workspace`` (nothing is resolved), else None."""
+        return None if self.workspace else self.project
+
+    @property
     def config(self) -> dict[str, Any]:
         return dict(self._config)
 
@@ -49,8 +61,10 @@ class NoopRun:
         """Does nothing; returns True."""
         return True
 
-    def log_metric(self, key: Any = None, value: Any = None, step: Any = None, **_: Any) -> bool:
-        """Does nothing; returns True."""
+    def log_metric(self, metric_key: Any = None, value: Any = None, step: Any = None, *,
+                   key: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True (``TypeError`` for both or neither of metric_key/key)."""
+        required("log_metric", "metric_key", metric_key, "key", key)
         return True
 
     def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
@@ -61,43 +75,64 @@ class NoopRun:
         """A span that records nothing (usable as a context manager)."""
         return NoopSpan()
 
+    def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True."""
+        return True
+
     def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
         """Does nothing; returns True."""
         return True
 
-    def update_config(self, config: Any = None) -> bool:
+    def update_config(self, config: Any = None, *, timeout_seconds: Any = 5.0) -> bool:
         """Keeps the config locally; returns True."""
+        timeout_arg("update_config", timeout_seconds, None)
         try:
             self._config.update(flatten_config(config or {})[0])
         except Exception:
             pass
         return True
 
-    def log_artifact(self, path: Any = None, **_: Any) -> bool:
+    def log_artifact(self, path_or_dir: Any = None, *args: Any, path: Any = None,
+                     **_: Any) -> bool:
         """Does nothing; returns False (nothing was queued)."""
+        required("log_artifact", "path_or_dir", path_or_dir, "path", path)
         return False
 
-    def checkpoint(self, path: Any = None, **_: Any) -> bool:
+    def checkpoint(self, model_path: Any = None, *args: Any, path: Any = None, **_: Any) -> bool:
         """Does nothing; returns False (nothing was queued)."""
+        required("checkpoint", "model_path", model_path, "path", path)
         return False
 
-    def use_artifact(self, ref: Any = None) -> Any:
+    def use_artifact(self, artifact_ref: Any = None, *, ref: Any = None) -> Any:
         """Raises ``RuntimeError``: resolving an artifact needs a logging run (or ``rd.Client``)."""
+        required("use_artifact", "artifact_ref", artifact_ref, "ref", ref)
         raise RuntimeError(f"use_artifact is not available on a {self.state} run; call it on a "
                            "logging run (rank 0, mode='online')")
 
-    def flush(self, timeout_s: Any = None) -> bool:
+    def flush(self, timeout_seconds: Any = None, *, timeout_s: Any = None) -> bool:
+        timeout_arg("flush", timeout_seconds, timeout_s)
         return True
 
-    def finish(self, timeout_s: Any = None) -> bool:
+    def finish(self, timeout_seconds: Any = None, *, status: Any = "completed",
+               reason: Any = None, timeout_s: Any = None) -> bool:
+        end_args("finish", status, reason, timeout_seconds, timeout_s)
         return True
 
-    close = complete = finish
+    close = finish
 
-    def fail(self, reason: Any = None, timeout_s: Any = None) -> bool:
+    def complete(self, reason: Any = None, timeout_seconds: Any = None, *,
+                 timeout_s: Any = None) -> bool:
+        end_args("complete", "completed", reason, timeout_seconds, timeout_s)
         return True
 
-    def abort(self, reason: Any = None, timeout_s: Any = None) -> bool:
+    def fail(self, reason: Any = None, timeout_seconds: Any = None, *,
+             timeout_s: Any = None) -> bool:
+        end_args("fail", "failed", reason, timeout_seconds, timeout_s)
+        return True
+
+    def abort(self, reason: Any = None, timeout_seconds: Any = None, *,
+              timeout_s: Any = None) -> bool:
+        end_args("abort", "aborted", reason, timeout_seconds, timeout_s)
         return True
 
     def diagnostics(self) -> Diagnostics:
@@ -123,7 +158,7 @@ class NoopSpan:
     trace_id = span_id = "0" * 16
     parent_span_id = None
 
-    def event(self, name: Any = None, attrs: Any = None) -> None:
+    def event(self, name: Any = None, attrs: Any = None, *, timestamp_ns: Any = None) -> None:
         return None
 
     def set_attrs(self, attrs: Any = None, **more: Any) -> None:
@@ -132,7 +167,7 @@ class NoopSpan:
     def set_status(self, status: Any = None) -> None:
         return None
 
-    def finish(self, status: Any = None) -> None:
+    def finish(self, status: Any = None, *, end_ns: Any = None) -> None:
         return None
 
     def __enter__(self) -> NoopSpan:

@@ -8,7 +8,8 @@ delivery) and its bounds. :class:`RunEvents` holds them; :class:`rundial.Run`'s 
 * log lines (``run.log_text``) and the lines the end of a run logs (a SIGTERM, the traceback
   that ended ``with run:``) are queued at once;
 * spans (``run.trace``/``run.tool_call``) are queued when they end — after their evidence
-  uploads when they carry values over 16 KiB (``_producers.evidence``);
+  uploads when they carry values over 16 KiB (``_producers.evidence``); eval result rows
+  logged inside a span are queued right after it (``_run.evals``);
 * console lines (``capture_console=True``) are queued only while the queue is below capacity:
   a flood of output is dropped and counted (``dropped_log_lines_queue_full``) instead of
   evicting metric rows;
@@ -33,6 +34,7 @@ from rundial._producers.console import ConsoleCapture
 from rundial._producers.evidence import BlobUploader, EvidenceUploads
 from rundial._producers.sysmetrics import SystemSampler
 from rundial._producers.trace import Tracer
+from rundial._run.evals import HeldResults
 from rundial._run.validate import as_time_ms
 from rundial._wire.logs import LEVELS, cut_tail, level_of
 
@@ -54,7 +56,8 @@ class RunEvents:
         self._uploader = uploader
         self.evidence = EvidenceUploads(push, counters(), uploader,
                                         offline=settings.mode != "online")
-        self.tracer = Tracer(self.evidence.submit)
+        self.held = HeldResults(push)
+        self.tracer = Tracer(self._span_ended)
         self.console: ConsoleCapture | None = None
         self.sampler: SystemSampler | None = None
         self._may_sample = settings.system_metrics
@@ -77,6 +80,11 @@ class RunEvents:
         self._push([_time_ns() // 1_000_000 if when is None else as_time_ms(when), found,
                     message, False])
         return True
+
+    def _span_ended(self, span: Any) -> None:
+        """Hand an ended span on (evidence first), then queue eval rows held for it."""
+        self.evidence.submit(span)
+        self.held.release(span.span_id)
 
     def log_kill(self, reason: str) -> None:
         """Log that a signal (``reason``) ends the run as killed."""
@@ -137,6 +145,7 @@ class RunEvents:
         while self.evidence.pending and clock() < wait_until:
             time.sleep(POLL_S)
         self.evidence.settle()
+        self.held.release_all()
 
     def forget_after_fork(self, counters: Counters) -> None:
         """In a forked child: no system metrics (the parent samples the machine; a child's epoch
@@ -147,7 +156,7 @@ class RunEvents:
             self.sampler = None
         self.evidence = EvidenceUploads(self._push, counters, self._uploader,
                                         offline=self._settings.mode != "online")
-        self.tracer.submit = self.evidence.submit
+        self.held = HeldResults(self._push)
         self.tracer.open_spans.forget_after_fork()
 
 

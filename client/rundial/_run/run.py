@@ -33,9 +33,11 @@ from rundial._config import Settings
 from rundial._diagnostics import REASON_AFTER_FINISH, Counters, Diagnostics, snapshot
 from rundial._http.transport import Transport
 from rundial._producers.trace import Span
+from rundial._published import FLUSH_TIMEOUT_SECONDS, end_args, required, timeout_arg
 from rundial._run import exit, fork
 from rundial._run.artifacts import RunArtifacts
 from rundial._run.end import RunEnd
+from rundial._run.evals import log_eval_result
 from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
@@ -136,13 +138,19 @@ class Run:
             self._on_threshold(context)
         return True
 
-    def log_metric(self, key: str, value: Any = None, step: int | None = None, *,
-                   time_ms: int | None = None, timestamp_ms: int | None = None,
-                   context: Mapping[str, str] | None = None) -> bool:
-        """Log one metric: ``log({key: value}, step=step, time_ms=time_ms)``."""
-        if not isinstance(key, str) or not key:
-            raise TypeError("key must be a non-empty str")
-        return self.log({key: value}, step, time_ms if time_ms is not None else timestamp_ms, context)
+    def log_metric(self, metric_key: str | None = None, value: Any = None,
+                   step: int | None = None, *, time_ms: int | None = None,
+                   timestamp_ms: int | None = None, context: Mapping[str, str] | None = None,
+                   key: str | None = None) -> bool:
+        """Log one metric: ``log({metric_key: value}, step=step, time_ms=time_ms)``.
+
+        ``key`` is our earlier name for ``metric_key``; ``TypeError`` when both or neither are
+        given, or when the name is not a non-empty str."""
+        name = required("log_metric", "metric_key", metric_key, "key", key)
+        if not isinstance(name, str) or not name:
+            raise TypeError("metric_key must be a non-empty str")
+        return self.log({name: value}, step, time_ms if time_ms is not None else timestamp_ms,
+                        context)
 
     def _on_threshold(self, context: Mapping[str, str] | None = None) -> None:
         """Rare branch of ``log``: closed run, lazy start, wake the worker, queue over capacity."""
@@ -208,50 +216,85 @@ class Run:
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
 
+    def log_eval_result(self, eval_run_id: str, example_id: str, *, scores: Mapping[str, Any],
+                        passed: Mapping[str, bool] | bool | None = None, trace: Any = None,
+                        evidence: Mapping[str, Any] | None = None,
+                        meta: Mapping[str, Any] | None = None) -> bool:
+        """Queue one result row per scorer of ``scores`` for eval run ``eval_run_id``; True.
+        Never does I/O; inside an open span the rows wait for it to end. ``TypeError`` or
+        ``ValueError`` for an unusable argument (see ``_run.evals``)."""
+        events = self._events
+        return log_eval_result(events.tracer.current(), events.held, self._push, eval_run_id,
+                               example_id, scores=scores, passed=passed, trace=trace,
+                               evidence=evidence, meta=meta)
+
     # -- artifacts (see _run.artifacts: a dedicated uploader, started on first use) -------
-    def log_artifact(self, path: str | Path, name: str | None = None, type: str | None = None,
-                     metadata: Mapping[str, Any] | None = None, aliases: list[str] | None = None,
-                     retention_policy: Mapping[str, Any] | None = None) -> bool:
+    def log_artifact(self, path_or_dir: str | Path | None = None, name: str | None = None,
+                     type: str | None = None, metadata: Mapping[str, Any] | None = None,
+                     aliases: list[str] | None = None,
+                     retention_policy: Mapping[str, Any] | None = None, *,
+                     path: str | Path | None = None) -> bool:
         """Queue a file or directory for upload; returns at once (False when the queue is full).
 
-        Raises ``ValueError`` when ``path`` does not exist. Hashing and upload happen on the
-        artifact worker; an interrupted upload is resumed by the next process or ``rundial sync``.
+        Raises ``ValueError`` when ``path_or_dir`` (our earlier name: ``path``) does not exist.
+        Hashing and upload happen on the artifact worker; an interrupted upload is resumed by
+        the next process or ``rundial sync``.
         """
-        return self._artifacts.log_artifact(path, name=name, type=type, metadata=metadata,
+        target = required("log_artifact", "path_or_dir", path_or_dir, "path", path)
+        return self._artifacts.log_artifact(target, name=name, type=type, metadata=metadata,
                                             aliases=aliases, retention_policy=retention_policy)
 
-    def checkpoint(self, path: str | Path, step: int | None = None, name: str = "checkpoint",
-                   metadata: Mapping[str, Any] | None = None, keep_last: int | None = 5) -> bool:
-        """Queue a checkpoint (type ``checkpoint``, alias ``latest``, keep the last ``keep_last``)."""
-        return self._artifacts.checkpoint(path, step=step, name=name, metadata=metadata,
+    def checkpoint(self, model_path: str | Path | None = None, step: int | None = None,
+                   name: str = "checkpoint", metadata: Mapping[str, Any] | None = None,
+                   keep_last: int | None = 5, *, path: str | Path | None = None) -> bool:
+        """Queue a checkpoint (type ``checkpoint``, alias ``latest``, keep the last ``keep_last``);
+        ``path`` is our earlier name for ``model_path``."""
+        target = required("checkpoint", "model_path", model_path, "path", path)
+        return self._artifacts.checkpoint(target, step=step, name=name, metadata=metadata,
                                           keep_last=keep_last)
 
-    def use_artifact(self, ref: str) -> ArtifactHandle:
+    def use_artifact(self, artifact_ref: str | None = None, *,
+                     ref: str | None = None) -> ArtifactHandle:
         """Resolve ``name:alias``, ``name:vN`` or ``name`` and record that this run used it.
 
         Blocking (one request). The handle's ``download(dir)`` verifies every file's sha256.
+        ``ref`` is our earlier name for ``artifact_ref``.
         """
-        return self._artifacts.use_artifact(ref)
+        return self._artifacts.use_artifact(
+            required("use_artifact", "artifact_ref", artifact_ref, "ref", ref))
 
     # -- the end (see _run.end) ------------------------------------------------------------
-    def flush(self, timeout_s: float = 5.0) -> bool:
+    # ``timeout_s`` is our earlier name for ``timeout_seconds`` (``rundial._published``).
+    def flush(self, timeout_seconds: float | None = None, *,
+              timeout_s: float | None = None) -> bool:
         """Send everything queued so far (artifacts and spans waiting for evidence uploads
-        included); True when nothing is left pending (False at timeout)."""
-        return self._end.flush(timeout_s)
+        included); True when nothing is left pending, False once ``timeout_seconds`` (None:
+        5 s; never unbounded) passed."""
+        timeout = timeout_arg("flush", timeout_seconds, timeout_s)
+        return self._end.flush(FLUSH_TIMEOUT_SECONDS if timeout is None else timeout)
 
-    def finish(self, timeout_s: float | None = None) -> bool:
-        """Mark the run completed; see :meth:`RunEnd.end` (never hangs)."""
-        return self._end.end("completed", None, timeout_s)
+    def finish(self, timeout_seconds: float | None = None, *, status: str = "completed",
+               reason: str | None = None, timeout_s: float | None = None) -> bool:
+        """End the run with ``status`` (``completed``, ``failed`` or ``aborted``) and ``reason``;
+        see :meth:`RunEnd.end` (never hangs; None: ``finish_timeout_seconds``)."""
+        return self._end.end(*end_args("finish", status, reason, timeout_seconds, timeout_s))
 
-    close = complete = finish
+    close = finish
 
-    def fail(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+    def complete(self, reason: str | None = None, timeout_seconds: float | None = None, *,
+                 timeout_s: float | None = None) -> bool:
+        """Mark the run completed with ``reason``."""
+        return self._end.end(*end_args("complete", "completed", reason, timeout_seconds, timeout_s))
+
+    def fail(self, reason: str | None = None, timeout_seconds: float | None = None, *,
+             timeout_s: float | None = None) -> bool:
         """Mark the run failed with ``reason``."""
-        return self._end.end("failed", reason, timeout_s)
+        return self._end.end(*end_args("fail", "failed", reason, timeout_seconds, timeout_s))
 
-    def abort(self, reason: str | None = None, timeout_s: float | None = None) -> bool:
+    def abort(self, reason: str | None = None, timeout_seconds: float | None = None, *,
+              timeout_s: float | None = None) -> bool:
         """Mark the run aborted with ``reason``."""
-        return self._end.end("aborted", reason, timeout_s)
+        return self._end.end(*end_args("abort", "aborted", reason, timeout_seconds, timeout_s))
 
     def __enter__(self) -> Self:
         return self
@@ -267,17 +310,25 @@ class Run:
         self._end.mark_killed(reason)
 
     # -- configuration and state ----------------------------------------------------------
-    def update_config(self, config: Mapping[str, Any]) -> bool:
+    def update_config(self, config: Mapping[str, Any], *, timeout_seconds: float = 5.0) -> bool:
         """Merge ``config`` (flattened per protocol §11.6) into the run's config.
 
         Sent by the worker after registration (merged into the start request before it);
-        returns True once queued — delivery failures show up in ``diagnostics().last_error``.
+        returns True once queued, without waiting (so within any ``timeout_seconds``, which is
+        checked and otherwise unused) — delivery failures show up in ``diagnostics().last_error``.
         """
+        timeout_arg("update_config", timeout_seconds, None)
         flat, cuts = flatten_config(config)
         self._counters.config_truncations += cuts
         self._config.update(flat)
         self._worker.registrar.update_config(flat)
         return True
+
+    def _update_meta(self, fields: Mapping[str, Any]) -> None:
+        """Set ``runName``/``tags``/``notes`` after init (for the import-swap shims): name and tags
+        in the start request before registration, a run edit after it (notes always as an edit;
+        ``Registrar.update_meta``). No I/O here."""
+        self._worker.registrar.update_meta(dict(fields))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -299,6 +350,18 @@ class Run:
     @property
     def workspace(self) -> str | None:
         return self._settings.workspace
+
+    @property
+    def project_id(self) -> str | None:
+        """The collector's id of the run's project once registered; until then the ``project``
+        given without ``workspace`` (it is the project id then), else None."""
+        resolved = self._worker.registrar.project_id
+        return resolved or (None if self._settings.workspace else self._settings.project)
+
+    @property
+    def kind(self) -> str:
+        """``training``, ``agent`` or ``eval``."""
+        return self._settings.kind
 
     @property
     def mode(self) -> str:

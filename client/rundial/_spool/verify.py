@@ -4,7 +4,8 @@ Contract: :func:`load_batch` returns the decoded body only when the whole file i
 complete gzip stream (``eof`` reached, CRC32 and ISIZE matching, nothing after it), valid JSON,
 and the structure of an ingest body. Anything else raises :class:`BadBatch` with a one-line
 reason; no caller ever sees part of a file. Bodies are those of docs/protocol.md: wide metric
-rows (``rows``), v1 metric ``points``, log ``lines`` or ``spans``.
+rows (``rows``), v1 metric ``points``, log ``lines`` or ``spans``, and eval results (``rows`` of
+objects under a top-level ``evalRunId``: :func:`is_eval_body`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KIND_FIELDS", "BadBatch", "body_kind", "load_batch", "parse_batch"]
+__all__ = ["KIND_FIELDS", "BadBatch", "body_kind", "is_eval_body", "load_batch", "parse_batch"]
 
 KIND_FIELDS = {"rows": "metrics", "points": "metrics", "lines": "logs", "spans": "traces"}
 _GZIP_WBITS = 31
@@ -47,6 +48,18 @@ def body_kind(body: dict[str, Any]) -> str:
     if len(fields) != 1:
         raise BadBatch("body has no single rows/points/lines/spans list")
     return fields[0]
+
+
+def is_eval_body(body: dict[str, Any]) -> bool:
+    """True for an eval results body (``POST /api/v1/evals/results``): its ``rows`` are objects."""
+    return isinstance(body.get("evalRunId"), str)
+
+
+def _check_eval_row(index: int, row: object) -> None:
+    if not (isinstance(row, dict) and isinstance(row.get("exampleId"), str)
+            and isinstance(row.get("scorer"), str) and _is_number(row.get("score"))
+            and isinstance(row.get("passed"), bool)):
+        raise BadBatch(f"rows[{index}] lacks exampleId/scorer/score/passed")
 
 
 def _is_int(value: object) -> bool:
@@ -83,6 +96,12 @@ def check_structure(body: object, expected_run_id: str | None = None) -> dict[st
     if not isinstance(body, dict):
         raise BadBatch("body is not a JSON object")
     field = body_kind(body)
+    if is_eval_body(body):
+        if field != "rows":
+            raise BadBatch("an eval results body needs a rows list")
+        for index, item in enumerate(body["rows"]):
+            _check_eval_row(index, item)
+        return body
     for index, item in enumerate(body[field]):
         _check_row(index, item) if field == "rows" else _check_item(field, index, item)
     run_id = body.get("runId")

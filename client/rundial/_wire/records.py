@@ -3,20 +3,23 @@
 **One queue, told apart by type.** ``run.log`` appends plain tuples ``(step, ts_ms, values)``
 (its hot path is unchanged); the other producers append their own types: :class:`SystemRow`
 (a tuple subclass) for system samples, lists ``[ts_ms, level, message, truncated]`` for log
-lines and ended :class:`~rundial._producers.trace.Span` objects. The worker checks
+lines, ended :class:`~rundial._producers.trace.Span` objects and eval result rows
+(:class:`~rundial._wire.evals.EvalRow`). The worker checks
 ``set(map(type, …))`` once per drain (a C-level pass) and only splits when something else than
 metric rows is queued.
 
 **Kinds travel in the batch id.** A batch id is its Idempotency-Key and part of its spool file
 name, so a spooled body's route is known from its name alone — in this process, in a later one
 replaying the spool and in ``rundial-spool``: metric batches keep a bare uuid4 hex (older spools
-replay unchanged), log batches are ``log_<hex>``, span batches ``span_<hex>``; the halves of a
-split batch (``<id>-0``) keep the prefix. All kinds share the writer's one FIFO spool queue, so
-batches are delivered in the order they were drained (per drain: metrics, system, logs, spans).
+replay unchanged), log batches are ``log_<hex>``, span batches ``span_<hex>``, eval result
+batches ``eval_<hex>``; the halves of a split batch (``<id>-0``) keep the prefix. All kinds share
+the writer's one FIFO spool queue, so batches are delivered in the order they were drained (per
+drain: metrics, system, logs, spans, eval rows).
 
 **Log and span bodies** (docs/protocol.md §4.7) carry the target once, like wide metric rows:
 ``{"projectId" | "workspace"+"project", "runId", "rank"?, "writerId", "seq", "lines": [...]}``
-(``"spans"`` for traces); items omit ``projectId``/``runId`` and inherit the body's.
+(``"spans"`` for traces); items omit ``projectId``/``runId`` and inherit the body's. Eval result
+bodies hold the rows of one eval run: the same target fields plus ``evalRunId`` and ``"rows"``.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from typing import Any
 
 import orjson
 
+from rundial._wire.evals import EvalRow
 from rundial._wire.batch import Batch, gzip_bytes, new_batch_id
 
-METRICS, LOGS, SPANS = "metrics", "logs", "spans"
-_PREFIX = {LOGS: "log_", SPANS: "span_"}
-_FIELD = {LOGS: b"lines", SPANS: b"spans"}
+METRICS, LOGS, SPANS, EVALS = "metrics", "logs", "spans", "evals"
+_PREFIX = {LOGS: "log_", SPANS: "span_", EVALS: "eval_"}
+_FIELD = {LOGS: b"lines", SPANS: b"spans", EVALS: b"rows"}
 PATHS = {METRICS: "/api/v1/ingest/metrics", LOGS: "/api/v1/ingest/logs",
-         SPANS: "/api/v1/ingest/traces"}
+         SPANS: "/api/v1/ingest/traces", EVALS: "/api/v1/evals/results"}
 
 
 class SystemRow(tuple):  # type: ignore[type-arg]
@@ -48,6 +52,8 @@ def kind_of(batch_id: str) -> str:
         return LOGS
     if batch_id.startswith("span_"):
         return SPANS
+    if batch_id.startswith("eval_"):
+        return EVALS
     return METRICS
 
 
@@ -56,16 +62,19 @@ def ingest_path(batch_id: str) -> str:
     return PATHS[kind_of(batch_id)]
 
 
-def split_records(records: list[Any]) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """``(metric rows, system rows, log records, spans)``, each in queue order."""
+def split_records(records: list[Any]
+                  ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]:
+    """``(metric rows, system rows, log records, spans, eval rows)``, each in queue order."""
     rows: list[Any] = []
     system: list[Any] = []
     lines: list[Any] = []
     spans: list[Any] = []
-    by_type: dict[type, list[Any]] = {tuple: rows, SystemRow: system, list: lines}
+    evals: list[Any] = []
+    by_type: dict[type, list[Any]] = {tuple: rows, SystemRow: system, list: lines,
+                                      EvalRow: evals}
     for record in records:
         by_type.get(type(record), spans).append(record)
-    return rows, system, lines, spans
+    return rows, system, lines, spans, evals
 
 
 class ItemEncoder:

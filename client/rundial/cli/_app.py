@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from rundial._version import __version__
 from rundial.cli import (_commands_auth, _commands_doctor, _commands_init, _commands_logs,
                          _commands_metrics, _commands_runs, _commands_sync, _commands_target)
+from rundial.cli import _commands_evals
 from rundial.cli._boundary import guarded
 from rundial.cli._config import ConfigStore
 from rundial.cli._context import Context
@@ -26,7 +27,7 @@ from rundial.cli._parsing import CliParser, ParserKit
 __all__ = ["build_parser", "main"]
 
 _GROUPS = (_commands_init, _commands_auth, _commands_target, _commands_runs, _commands_metrics,
-           _commands_logs, _commands_sync, _commands_doctor)
+           _commands_logs, _commands_evals, _commands_sync, _commands_doctor)
 
 
 def build_parser() -> CliParser:

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+from rundial.cli import _commands_agents
 from rundial.cli._common import SCOPE_ALIASES, split_values
 from rundial.cli._context import Context
 from rundial.cli._errors import EXIT_AUTH, CliError
@@ -43,6 +44,8 @@ def register(kit: ParserKit, commands: Any) -> None:
     revoke = kit.command(keys, "revoke", "revoke an API key", cmd_key_revoke)
     revoke.add_argument("key_id_positional", nargs="?", metavar="KEY_ID")
     revoke.add_argument("--key-id")
+    create.add_argument("--agent", help="create the key for this agent (id or name)")
+    _commands_agents.register(kit, auth)
 
 
 def whoami_payload(client: ApiClient) -> dict[str, Any]:
@@ -109,7 +112,11 @@ def _keys_path(ctx: Context) -> str:
 
 
 def cmd_key_create(ctx: Context) -> None:
-    """Create a project API key; its secret is shown once."""
+    """Create a project API key (or, with ``--agent``, an agent's key); its secret is shown
+    once."""
+    if ctx.args.agent:
+        _commands_agents.agent_key_create(ctx, DEFAULT_KEY_SCOPES)
+        return
     body: dict[str, Any] = {"scopes": split_values(ctx.args.scope, SCOPE_ALIASES)
                             or DEFAULT_KEY_SCOPES}
     if ctx.args.label:

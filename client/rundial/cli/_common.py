@@ -47,12 +47,13 @@ def string_field(payload: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
-def list_all(client: ApiClient, path: str, key: str) -> list[dict[str, Any]]:
-    """GET a paged listing (``?limit=100&cursor=``), following up to 10 pages."""
+def list_all(client: ApiClient, path: str, key: str,
+             query: dict[str, object] | None = None) -> list[dict[str, Any]]:
+    """GET a paged listing (``?limit=100&cursor=`` plus ``query``), following up to 10 pages."""
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     for _ in range(MAX_LIST_PAGES):
-        payload = client.get(path, {"limit": 100, "cursor": cursor})
+        payload = client.get(path, {**(query or {}), "limit": 100, "cursor": cursor})
         items += dict_rows(payload.get(key))
         page = payload.get("page")
         cursor = page.get("nextCursor") if isinstance(page, dict) and page.get("hasMore") else None

@@ -28,6 +28,11 @@ def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: in
     A row with a bad step or timestamp is rejected whole (each of its points counted). Every
     error's ``index`` and ``field`` name the row as sent (its position in ``rows``).
     """
+    columns = _in_range_columns(rows)
+    fast = None if columns is None else _uniform_matrix(rows)
+    if fast is not None:
+        return _matrix_chunks(rows, range(len(rows)), fast, project_id, run_id, rank, errs,
+                              columns)
     kept: list[int] = []
     for i, (step, stamp, values) in enumerate(rows):
         problem = step_problem(step) or time_problem(stamp)
@@ -40,6 +45,16 @@ def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: in
     if fast is not None:
         return _matrix_chunks(good, kept, fast, project_id, run_id, rank, errs)
     return _row_chunks(rows, project_id, run_id, rank, errs)
+
+
+def _in_range_columns(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, timestamps) as int64 arrays when every row's are within 0..2^63-1 (the common
+    body: no row to reject, checked at numpy speed), else None."""
+    steps = np.array([row[0] for row in rows])
+    stamps = np.array([row[1] for row in rows])
+    if steps.dtype != np.int64 or stamps.dtype != np.int64 or not len(steps):
+        return None  # beyond int64 (uint64 or object), or no rows
+    return (steps, stamps) if steps.min() >= 0 and stamps.min() >= 0 else None
 
 
 def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] | None:
@@ -57,11 +72,14 @@ def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] |
 
 def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
                    fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
-                   rank: int | None, errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
-    """Chunks of the uniform ``rows``; ``sent_index[i]`` is row ``i``'s index as sent."""
+                   rank: int | None, errs: ItemErrors,
+                   columns: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[list[SeriesChunk], int]:
+    """Chunks of the uniform ``rows``; ``sent_index[i]`` is row ``i``'s index as sent;
+    ``columns``: their (steps, timestamps) when already built."""
     keys, matrix = fast
-    steps = np.array([row[0] for row in rows], np.int64)
-    stamps = np.array([row[1] for row in rows], np.int64)
+    steps, stamps = columns if columns is not None else (
+        np.array([row[0] for row in rows], np.int64), np.array([row[1] for row in rows], np.int64))
     chunks: list[SeriesChunk] = []
     finite = np.isfinite(matrix)
     for j, key in enumerate(keys):

@@ -1,9 +1,9 @@
 """Render metric points and log rows as JSON or CSV bytes, without a Python object per point.
 
 Numbers are formatted by orjson straight from the numpy arrays (shortest round-trip floats,
-exactly what ``orjson.dumps(float)`` gives), split once, and interleaved with constant field
-labels by list-slice assignment; one ``str.join`` builds the result. The JSON pieces are
-embedded into replies with :class:`orjson.Fragment`.
+exactly what ``orjson.dumps(float)`` gives; NaN and ±inf as ``null``) and interleaved with the
+constant field labels in numpy (:mod:`rundial_collector.query.row_bytes`); one ``bytes.join``
+builds the result. The JSON pieces are embedded into replies with :class:`orjson.Fragment`.
 
 CSV follows RFC 4180 (CRLF-free ``\\n`` lines, quotes doubled). Text cells that a spreadsheet
 would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or CR) get a leading
@@ -18,57 +18,53 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import numpy as np
 import orjson
 
+from rundial_collector.query.row_bytes import rows_bytes
 from rundial_collector.store.data_base import LogRow
 from rundial_collector.store.series_math import Points
 
-METRICS_CSV_HEADER = "metricKey,step,timestampMs,value\n"
+METRICS_CSV_HEADER = b"metricKey,step,timestampMs,value\n"
 LOGS_CSV_HEADER = ("timestampMs", "sequence", "level", "message")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-INLINE_RENDER_POINTS = 20_000  # ~15 ms of rendering: above this, pages render off the event loop
+INLINE_RENDER_POINTS = 20_000  # a few ms of rendering: above this, pages render off the event loop
 T = TypeVar("T")
 
 
-def _numbers(array: np.ndarray) -> list[str]:
-    """Each element's JSON text (``str`` pieces: ``str.join`` is ~3x faster than bytes')."""
-    text = orjson.dumps(np.ascontiguousarray(array), option=orjson.OPT_SERIALIZE_NUMPY)
-    return text[1:-1].decode("ascii").split(",")
+def _rows(points: Points, labels: tuple[bytes, bytes, bytes], row_end: bytes) -> memoryview:
+    """``labels[0] step labels[1] ts labels[2] value row_end`` for every point, as bytes."""
+    return rows_bytes((labels[0], points.steps, labels[1], points.timestamps, labels[2],
+                       points.values, row_end), len(points)).data
 
 
-def _interleave(points: Points, labels: tuple[str, str, str], row_end: str) -> str:
-    """``labels[0] step labels[1] ts labels[2] value row_end`` for every point, joined."""
-    n = len(points)
-    if n == 0:
-        return ""
-    parts: list[str] = [""] * (7 * n)
-    parts[0::7] = [labels[0]] * n
-    parts[1::7] = _numbers(points.steps)
-    parts[2::7] = [labels[1]] * n
-    parts[3::7] = _numbers(points.timestamps)
-    parts[4::7] = [labels[2]] * n
-    parts[5::7] = _numbers(points.values)
-    parts[6::7] = [row_end] * n
-    return "".join(parts)
+def _json_rows(points: Points, metric_key: str | None) -> memoryview:
+    """JSON objects of ``points``, each followed by a comma (the caller drops the last one)."""
+    head = b'{"step":' if metric_key is None else (
+        b'{"metricKey":' + orjson.dumps(metric_key) + b',"step":')
+    return _rows(points, (head, b',"timestampMs":', b',"value":'), b"},")
 
 
-def _rows_text(points: Points, metric_key: str | None) -> str:
-    """JSON objects of ``points`` separated by commas (no brackets, no trailing comma)."""
-    head = '{"step":' if metric_key is None else (
-        '{"metricKey":' + orjson.dumps(metric_key).decode() + ',"step":')
-    return _interleave(points, (head, ',"timestampMs":', ',"value":'), "},")[:-1]
+def _json_array(bodies: list[memoryview]) -> list[bytes | memoryview]:
+    """``[`` the bodies, the final comma dropped ``]`` (``[]`` without rows), as pieces."""
+    bodies = [body for body in bodies if len(body)]
+    if bodies:
+        bodies[-1] = bodies[-1][:-1]
+    return [b"[", *bodies, b"]"]
 
 
 def points_json(points: Points) -> orjson.Fragment:
     """``[{"step","timestampMs","value"}, …]`` as a fragment for an orjson reply."""
-    return orjson.Fragment(("[" + _rows_text(points, None) + "]").encode("utf-8"))
+    return orjson.Fragment(b"".join(_json_array([_json_rows(points, None)])))
 
 
 def export_rows_json(series: Sequence[tuple[str, Points]]) -> orjson.Fragment:
     """One flat JSON array of export rows ``{"metricKey", "step", "timestampMs", "value"}``."""
-    bodies = [_rows_text(points, key) for key, points in series if len(points)]
-    return orjson.Fragment(("[" + ",".join(bodies) + "]").encode("utf-8"))
+    return orjson.Fragment(b"".join(export_rows_text(series)))
+
+
+def export_rows_text(series: Sequence[tuple[str, Points]]) -> list[bytes | memoryview]:
+    """:func:`export_rows_json`'s text in pieces (for :func:`json_response_spliced`)."""
+    return _json_array([_json_rows(points, key) for key, points in series if len(points)])
 
 
 async def off_loop(points: int, render: Callable[..., T], *args: Any) -> T:
@@ -99,10 +95,10 @@ def _quoted(text: str) -> str:
 
 def metrics_csv(series: Sequence[tuple[str, Points]], header: bool) -> bytes:
     """``metricKey,step,timestampMs,value`` lines (with the header line when asked)."""
-    out = [METRICS_CSV_HEADER] if header else []
+    out: list[bytes | memoryview] = [METRICS_CSV_HEADER] if header else []
     for key, points in series:
-        out.append(_interleave(points, (_quoted(key) + ",", ",", ","), "\n"))
-    return "".join(out).encode("utf-8")
+        out.append(_rows(points, ((_quoted(key) + ",").encode("utf-8"), b",", b","), b"\n"))
+    return b"".join(out)
 
 
 def log_row_dict(row: LogRow) -> dict[str, object]:

@@ -4,7 +4,8 @@
 * ``GET /api/v1/auth/whoami``: the calling key.
 * Workspaces: list (only those the key is bound to) and create (global admin only).
 * Projects: list (a project-bound key sees only its project) and create (workspace admin).
-* API keys: :mod:`rundial_collector.routes.keys` (registered from here).
+* API keys, agents, the audit log and credential login: :mod:`.keys`, :mod:`.agents`,
+  :mod:`.audit`, :mod:`.credentials` (registered from here).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector._version import __version__
-from rundial_collector.routes import keys
+from rundial_collector.routes import agents, audit, credentials, keys
 from rundial_collector.store.control_base import Project, Workspace
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -29,7 +30,7 @@ from rundial_collector.web.storeops import write_or_429
 LIST_DEFAULT, LIST_MAX = 100, 1000
 FEATURES = ["runs", "resume", "metrics", "logs", "traces", "api-keys", "workspaces:create",
             "projects:create", "idempotency-key", "wide-metric-rows", "series-modes",
-            "export-csv"]
+            "export-csv", "agents", "audit", "credentials-login"]
 
 
 class CreateBody(msgspec.Struct):
@@ -53,12 +54,19 @@ async def capabilities(request: web.Request) -> web.Response:
 
 
 async def whoami(request: web.Request) -> web.Response:
-    """The calling key: ``{"authenticated": true, "principal": "api_key", "keyId", ...}``."""
+    """The caller: ``{"authenticated": true, "principal": "api_key", "keyId", ...}``; for a
+    credential session ``principal`` is ``user`` with ``userId`` and ``email``; an agent's key
+    adds ``agentId``."""
     principal = await auth.authenticate(request)
     store = request.app[STORE]
     payload: dict[str, Any] = {"authenticated": True, "principal": "api_key",
                                "keyId": principal.key_id, "scopes": sorted(principal.scopes),
                                "orgId": ORG_ID, "globalAdmin": principal.is_global_admin}
+    owner = await store.key_owner(principal.key_id)
+    if owner is not None and owner.kind == "user":  # a credential login (#17.2)
+        payload.update(principal="user", userId=owner.owner_id, email=owner.email)
+    elif owner is not None:
+        payload["agentId"] = owner.owner_id
     if principal.workspace_id is not None:
         ws = await store.get_workspace(principal.workspace_id)
         payload["workspaceSlug"] = ws.slug if ws else None
@@ -161,3 +169,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/workspaces/{ws}/projects", list_projects)
     app.router.add_post("/api/v1/workspaces/{ws}/projects", create_project)
     keys.setup_routes(app)
+    for module in (agents, audit, credentials):  # #17.2: agents, audit log, credential login
+        module.setup_routes(app)

@@ -19,7 +19,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector.store.control_base import ApiKey, NewApiKey
-from rundial_collector.web import auth
+from rundial_collector.web import auditing, auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import ADMIN, KNOWN_SCOPES, SCOPE_ALIASES, ProjectRef
@@ -67,7 +67,10 @@ async def create_key(request: web.Request) -> web.Response:
     secret = auth.new_key_secret()
     new = NewApiKey(auth.new_key_id(), auth.hash_key(secret), project.workspace_id,
                     project.project_id, scopes, body.label, body.expiresAtMs)
-    key = await write_or_429(request, request.app[STORE].create_api_key(new))
+    audit = await auditing.in_project(request, await auth.authenticate(request),
+                                      "api_key.create", "api_key", new.key_id, project,
+                                      {"scopes": list(scopes)})
+    key = await write_or_429(request, request.app[STORE].create_api_key(new, audit=audit))
     return json_response(request, {**key_entry(key, project), "apiKey": secret}, status=201)
 
 
@@ -82,10 +85,13 @@ async def list_keys(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke a key of this project; 404 when it is not one of the project's keys."""
     project = await auth.path_project(request, ADMIN)
+    principal = await auth.authenticate(request)  # cached (path_project looked it up)
     key_id = request.match_info["keyId"]
     now_ms = int(time.time() * 1000)
+    audit = await auditing.in_project(request, principal, "api_key.revoke", "api_key", key_id,
+                                      project)
     key = await write_or_429(request, request.app[STORE].revoke_api_key(
-        project.project_id, key_id, now_ms))
+        project.project_id, key_id, now_ms, audit=audit))
     auth.forget_keys(request.app, key_id)
     return json_response(request, {**key_entry(key, project), "revoked": True})
 

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from rundial_collector.query.metrics import (KeyScope, SeriesTarget, key_page, keys_from,
                                              parse_key_cursor, shaped_series)
-from rundial_collector.query.render import (export_rows_json, log_row_dict, logs_csv, metrics_csv,
+from rundial_collector.query.render import (export_rows_text, log_row_dict, logs_csv, metrics_csv,
                                             off_loop, points_json, series_points)
 from rundial_collector.query.schemas import (MAX_EXPORT_LOG_ROWS, MAX_LOG_ROWS, MAX_POINTS,
                                              LogsExport, LogsQuery, MetricsExport, SeriesQuery)
@@ -34,7 +34,7 @@ from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import Principal, ProjectRef, authenticate, resolve_project
 from rundial_collector.web.jsonbody import decode_body
 from rundial_collector.web.paging import decode_cursor, is_int64, page, parse_limit, query_cursor
-from rundial_collector.web.responses import json_response
+from rundial_collector.web.responses import json_response, json_response_spliced
 
 READ_SCOPE = "project:read"
 MAX_KEYS = 1000  # largest metrics/keys page, and the most metricKeys one series query names
@@ -169,10 +169,11 @@ async def export_metrics(request: web.Request) -> web.Response:
     if query.format == "csv":
         body = await off_loop(size, metrics_csv, found.series, not query.cursor)
         return _csv(body, found.next_cursor)
-    return json_response(request, {"projectId": ref.project_id, "runId": query.runId,
-                                   "rows": await off_loop(size, export_rows_json, found.series),
-                                   "page": page(found.next_cursor is not None,
-                                                found.next_cursor)})
+    rows = await off_loop(size, export_rows_text, found.series)
+    return json_response_spliced(request, {"projectId": ref.project_id, "runId": query.runId,
+                                           "rows": None, "page": page(
+                                               found.next_cursor is not None,
+                                               found.next_cursor)}, "rows", rows)
 
 
 def _check_window(start_ms: int, end_ms: int) -> None:

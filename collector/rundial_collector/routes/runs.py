@@ -31,7 +31,7 @@ from rundial_collector.live import hub  # live: publish after commit
 from rundial_collector.routes import runs_edit, runs_read, runs_table
 from rundial_collector.routes.runs_read import run_entry
 from rundial_collector.store.control_base import TERMINAL_STATUSES, Run, RunStart
-from rundial_collector.web import auth
+from rundial_collector.web import auditing, auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import KNOWN_SCOPES, ORG_ID, WRITE_SCOPES, ProjectRef
@@ -47,6 +47,8 @@ RunId = Annotated[str, msgspec.Meta(pattern=r"^[^/\x00]{1,128}$")]
 CLIENT_MAX_BYTES = 16 * 1024  # runs/start ``client``: encoded size bound (docs/protocol.md §4.12)
 DROPPED_RANGES_MAX = 256  # the SDK keeps at most 256 ranges (older ones coalesce)
 DROPPED_RANGES_KEY = "summary.dropped_step_ranges"
+STATUS_ACTIONS = {"completed": "run.finish", "failed": "run.fail", "aborted": "run.abort",
+                  "killed": "run.kill"}  # audit actions of status changes (#17.2)
 Step = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 StepRange = Annotated[list[Step], msgspec.Meta(min_length=2, max_length=2)]
 Text = Annotated[str, msgspec.Meta(max_length=512)]
@@ -165,7 +167,10 @@ async def start_run(request: web.Request) -> web.Response:
         config=checked_config(body.config), client=body.client,
         started_ms=bounded_start_ms(body.startedAtMs, now), start_token=body.startToken)
     try:
-        run, created = await write_or_429(request, request.app[STORE].start_run(start, now))
+        audit = await auditing.in_project(request, principal, "run.start", "run", start.run_id,
+                                          project, {"kind": start.kind, "name": start.name})
+        run, created = await write_or_429(request, request.app[STORE].start_run(
+            start, now, audit=audit))
     except errors.ApiError as exc:
         if exc.status == 409 and body.startToken is not None:
             exc.extra["startTokenMatched"] = False  # provably not a repeat of our own start
@@ -187,8 +192,11 @@ async def set_status(request: web.Request) -> web.Response:
     if ranges is not None and run.status not in TERMINAL_STATUSES:
         run = await write_or_429(request, request.app[STORE].merge_run_config(
             run.run_id, {DROPPED_RANGES_KEY: ranges}, now))
+    audit = await auditing.in_project(request, principal,
+                                      STATUS_ACTIONS.get(body.status, "run.status"), "run",
+                                      run.run_id, project, {"status": body.status})
     run, changed = await write_or_429(request, request.app[STORE].finish_run(
-        run.run_id, body.status, reason or None, finished, now))
+        run.run_id, body.status, reason or None, finished, now, audit=audit))
     hub.publish_run(request.app, run)  # live: publish after commit
     return json_response(request, {**run_entry(run, project), "changed": changed})
 

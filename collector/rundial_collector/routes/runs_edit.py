@@ -21,7 +21,7 @@ from aiohttp import web
 
 from rundial_collector.routes.runs_read import RUNS_PATH, run_entry
 from rundial_collector.store.run_edits_base import RunEdit
-from rundial_collector.web import auth, errors
+from rundial_collector.web import auditing, auth, errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import ADMIN, WRITE_SCOPES, ProjectRef
 from rundial_collector.web.jsonbody import decode_body, split_validation_error
@@ -45,8 +45,13 @@ async def edit_run(request: web.Request) -> web.Response:
     """Apply the edit; reply with the updated run entry."""
     principal, project = await _caller(request, WRITE_SCOPES)
     edit = checked_edit(_edit_body(await decode_body(request, dict[str, Any])))
+    run_id = request.match_info["runId"]
+    fields = [name for name, value in (("runName", edit.name), ("tags", edit.tags),
+                                       ("notes", edit.notes)) if value is not None]
+    audit = await auditing.in_project(request, principal, "run.edit", "run", run_id, project,
+                                      {"fields": fields})
     run = await write_or_429(request, request.app[STORE].edit_run(
-        project.project_id, request.match_info["runId"], edit, principal.key_id, now_ms()))
+        project.project_id, run_id, edit, principal.key_id, now_ms(), audit=audit))
     return json_response(request, run_entry(run, project))
 
 
@@ -54,8 +59,9 @@ async def delete_run(request: web.Request) -> web.Response:
     """Soft-delete the run; ``{"runId", "deleted": true}``."""
     principal, project = await _caller(request, frozenset({ADMIN}))
     run_id = request.match_info["runId"]
+    audit = await auditing.in_project(request, principal, "run.delete", "run", run_id, project)
     await write_or_429(request, request.app[STORE].delete_run(
-        project.project_id, run_id, principal.key_id, now_ms()))
+        project.project_id, run_id, principal.key_id, now_ms(), audit=audit))
     return json_response(request, {"runId": run_id, "deleted": True})
 
 

@@ -1,4 +1,4 @@
-"""Batched look-ups for the web UI (docs/protocol.md §4.14): one request where a page would
+"""Batched look-ups for the web UI (docs/protocol.md §8): one request where a page would
 otherwise make one per run. All need ``project:read``; bad input is a 400 naming the field; an
 unknown run is reported in ``unknownRunIds``, never an error.
 

@@ -54,13 +54,19 @@ async def new_session(request: web.Request, key_id: str) -> tuple[str, int]:
 
 async def logout(request: web.Request) -> web.Response:
     """End the cookie's session (store and browser); 200 even without one."""
+    return await end_session(request, browser.SESSION_COOKIE)
+
+
+async def end_session(request: web.Request, cookie: str) -> web.Response:
+    """Delete the session named by cookie ``cookie`` and clear that cookie: 200
+    ``{"loggedOut": true}``, also without a session; 403 for a foreign ``Origin``."""
     browser.require_same_origin(request, when_absent_ok=True)
-    secret = request.cookies.get(browser.SESSION_COOKIE)
+    secret = request.cookies.get(cookie)
     if secret:
         await write_or_429(request, request.app[STORE].delete_ui_session(auth.hash_key(secret)))
         auth.forget_session(request.app, secret)
     response = json_response(request, {"loggedOut": True})
-    browser.clear_session_cookie(response, request)
+    browser.clear_session_cookie(response, request, cookie)
     return response
 
 

@@ -1,4 +1,4 @@
-"""Batched reads for the web UI (docs/protocol.md §4.14): what a page would otherwise ask run by
+"""Batched reads for the web UI (docs/protocol.md §8): what a page would otherwise ask run by
 run (each run's metric keys, each run's details) in one store call."""
 
 from __future__ import annotations

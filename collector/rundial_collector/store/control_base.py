@@ -8,7 +8,10 @@ store never raises HTTP errors itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from rundial_collector.store.accounts_base import AuditEvent
 
 RunKind = Literal["training", "agent", "eval"]
 ResumeMode = Literal["never", "allow", "must"]
@@ -200,8 +203,12 @@ class ControlStore(Protocol):
         ...
 
     # -- API keys -------------------------------------------------------------------------------
-    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False) -> ApiKey:
-        """Store a key (by hash). With ``exist_ok`` an existing hash is returned unchanged."""
+    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False,
+                             audit: AuditEvent | None = None) -> ApiKey:
+        """Store a key (by hash). With ``exist_ok`` an existing hash is returned unchanged.
+        ``audit`` (here and below) is appended in the same transaction, only when the call
+        changed something (a key inserted or revoked now, a run created, finished, edited or
+        deleted)."""
         ...
 
     async def create_first_api_key(self, key: NewApiKey) -> ApiKey | None:
@@ -222,12 +229,14 @@ class ControlStore(Protocol):
         """Keys bound to this project, oldest first."""
         ...
 
-    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int) -> ApiKey:
+    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int, *,
+                             audit: AuditEvent | None = None) -> ApiKey:
         """Revoke (idempotent); :class:`StoreNotFound` if the key is not bound to the project."""
         ...
 
     # -- runs ---------------------------------------------------------------------------------
-    async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
+    async def start_run(self, start: RunStart, now_ms: int, *, audit: AuditEvent | None = None
+                        ) -> tuple[Run, bool]:
         """Apply the resume matrix atomically; returns (run, created).
 
         Raises :class:`StoreConflict` (exists under ``never``, terminal under ``allow``, run id
@@ -245,7 +254,8 @@ class ControlStore(Protocol):
         ...
 
     async def finish_run(self, run_id: str, status: str, reason: str | None,
-                         finished_ms: int, now_ms: int) -> tuple[Run, bool]:
+                         finished_ms: int, now_ms: int, *, audit: AuditEvent | None = None
+                         ) -> tuple[Run, bool]:
         """Set a terminal status; returns (run, changed). Same status again is a no-op;
         another terminal status raises :class:`StoreConflict`; unknown id :class:`StoreNotFound`.
         """

@@ -9,9 +9,12 @@ artifacts are kept; its id can never be started, attached or reopened again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rundial_collector.store.control_base import Run
+
+if TYPE_CHECKING:
+    from rundial_collector.store.accounts_base import AuditEvent
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,15 @@ class RunEditStore(Protocol):
     """Run edits and soft deletes."""
 
     async def edit_run(self, project_id: str, run_id: str, edit: RunEdit, key_id: str,
-                       now_ms: int) -> Run:
+                       now_ms: int, *, audit: AuditEvent | None = None) -> Run:
         """Apply ``edit`` to the run and log it; returns the updated run.
 
         :class:`StoreNotFound` when the run is unknown, deleted or of another project.
         """
         ...
 
-    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int) -> None:
+    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int, *,
+                         audit: AuditEvent | None = None) -> None:
         """Soft-delete the run (hidden from reads, id never revived) and log it.
 
         :class:`StoreNotFound` when the run is unknown, already deleted or of another project.

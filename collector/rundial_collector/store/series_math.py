@@ -91,12 +91,58 @@ def resolve(raw: Points) -> Points:
         steps = steps[order]
     else:
         order = None
-    keep = np.empty(n, dtype=bool)
-    np.not_equal(steps[1:], steps[:-1], out=keep[:-1])
-    keep[-1] = True
+    keep = _last_of_each(steps)
     if order is None:
         return raw if bool(keep.all()) else raw.take(np.flatnonzero(keep))
-    return raw.take(order[keep])
+    index = order[keep]
+    return Points(steps[keep], raw.values[index], raw.timestamps[index])
+
+
+def resolve_chunks(chunks: list[Points]) -> Points:
+    """``resolve(concat_all(chunks))`` (chunks in chunk-id order), without first copying the
+    chunks into one raw series: only the steps are concatenated (to find the winners) and, when
+    the winners already come in chunk order (steps logged in order, re-logged steps only
+    replacing earlier ones), every chunk gives its winning values and timestamps by one
+    compress; otherwise they are gathered from the concatenation as :func:`resolve` does.
+    """
+    if len(chunks) <= 1:
+        return resolve(chunks[0]) if chunks else EMPTY
+    steps = np.concatenate([c.steps for c in chunks])
+    if len(steps) > 1 and bool(np.any(steps[1:] < steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        ordered = steps[order]
+        keep = _last_of_each(ordered)
+        index = order[keep]
+        if len(index) > 1 and bool(np.any(index[1:] <= index[:-1])):
+            return Points(ordered[keep], np.concatenate([c.values for c in chunks])[index],
+                          np.concatenate([c.timestamps for c in chunks])[index])
+        winners = np.zeros(len(steps), dtype=bool)
+        winners[index] = True
+        return _compressed(chunks, ordered[keep], winners)
+    keep = _last_of_each(steps)
+    return _compressed(chunks, steps, None) if bool(keep.all()) else _compressed(
+        chunks, steps[keep], keep)
+
+
+def _last_of_each(ordered: I64) -> npt.NDArray[np.bool_]:
+    """Which elements of ascending ``ordered`` are the last of their run of equal steps."""
+    keep = np.empty(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[:-1])
+    keep[-1:] = True
+    return keep
+
+
+def _compressed(chunks: list[Points], steps: I64, winners: npt.NDArray[np.bool_] | None
+                ) -> Points:
+    """``steps`` with the values and timestamps of the chunks' points marked in ``winners``
+    (a mask over the chunks' concatenation; None: all of them), in chunk order."""
+    if winners is None:
+        return Points(steps, np.concatenate([c.values for c in chunks]),
+                      np.concatenate([c.timestamps for c in chunks]))
+    bounds = np.cumsum([0] + [len(c) for c in chunks]).tolist()
+    masks = [winners[a:b] for a, b in zip(bounds, bounds[1:])]
+    return Points(steps, np.concatenate([c.values[m] for c, m in zip(chunks, masks)]),
+                  np.concatenate([c.timestamps[m] for c, m in zip(chunks, masks)]))
 
 
 def tail(points: Points, n: int) -> Points:
@@ -134,15 +180,14 @@ def downsample(points: Points, max_points: int) -> Points:
     ends = np.append(starts[1:], n)
     mins = _first_match(points.values, np.minimum.reduceat(points.values, starts), starts, ends)
     maxs = _first_match(points.values, np.maximum.reduceat(points.values, starts), starts, ends)
-    index = np.unique(np.concatenate((mins, maxs, ends - 1)))
-    return points.take(index)
+    return points.take(_sorted_distinct(np.concatenate((mins, maxs, ends - 1))))
 
 
 def _tiny(points: Points, max_points: int) -> Points:
     if max_points <= 1:
         return points.take(slice(len(points) - 1, None))
-    pair = np.unique([int(np.argmin(points.values)), int(np.argmax(points.values))])
-    return points.take(pair)
+    pair = sorted({int(np.argmin(points.values)), int(np.argmax(points.values))})
+    return points.take(np.array(pair, dtype=np.intp))
 
 
 def _bucket_starts(steps: I64, buckets: int) -> npt.NDArray[np.intp]:
@@ -162,7 +207,17 @@ def _bucket_starts(steps: I64, buckets: int) -> npt.NDArray[np.intp]:
     edges = index * np.uint64(quotient) + (index * np.uint64(remainder)
                                            + np.uint64(buckets - 1)) // np.uint64(buckets)
     starts = np.searchsorted(offsets, edges, side="left")
-    return np.unique(starts[starts < steps.shape[0]])
+    return _sorted_distinct(starts[starts < steps.shape[0]])
+
+
+def _sorted_distinct(index: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """The distinct values of ``index``, ascending: ``np.unique`` without its first call's
+    import of ``numpy.ma`` (~0.1 s that the first chart read after a restart would pay)."""
+    ordered = np.sort(index)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _first_match(values: F64, targets: F64, starts: npt.NDArray[np.intp],

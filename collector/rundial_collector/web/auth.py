@@ -1,7 +1,8 @@
 """API-key authentication, scopes and project resolution (docs/protocol.md §1).
 
 * :func:`authenticate` accepts ``Authorization: Bearer <key>`` or, when that header is absent,
-  the UI session cookie (bound to the key it was made from); a missing, unknown,
+  the UI session cookie or the credential-login cookie ``rd_session`` (each bound to the key
+  it was made from; a user's is the user's backing key); a missing, unknown,
   revoked or expired key is a 401. Look-ups are cached by the key's sha256 for
   :data:`CACHE_TTL_SECONDS`, so a revocation made by another process is visible within that TTL
   (a revocation through this process clears the cache at once, and at once calls the
@@ -172,6 +173,10 @@ async def authenticate(request: web.Request) -> Principal:
         if session:
             browser.check_cookie_request(request)
             return await session_principal(request, session)
+        login = request.cookies.get(browser.CLI_SESSION_COOKIE)
+        if login:  # credential login (CLI): an Origin, when sent, must be our own
+            browser.require_same_origin(request, when_absent_ok=True)
+            return await session_principal(request, login)
     return await key_principal(request, _bearer(request))
 
 

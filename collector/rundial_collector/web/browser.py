@@ -22,6 +22,7 @@ from rundial_collector.web import errors
 from rundial_collector.web.appkeys import CONFIG
 
 SESSION_COOKIE = "rundial_session"
+CLI_SESSION_COOKIE = "rd_session"  # set by credential login (v1 doc §8.2), same attributes
 SESSION_TTL_SECONDS = 12 * 3600
 LOGIN_TOKEN_TTL_SECONDS = 15 * 60
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,13 +69,15 @@ def check_cookie_request(request: web.Request) -> None:
         require_same_origin(request, when_absent_ok=False)
 
 
-def set_session_cookie(response: web.StreamResponse, request: web.Request, secret: str) -> None:
-    response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_TTL_SECONDS, path="/",
+def set_session_cookie(response: web.StreamResponse, request: web.Request, secret: str,
+                       name: str = SESSION_COOKIE) -> None:
+    response.set_cookie(name, secret, max_age=SESSION_TTL_SECONDS, path="/",
                         httponly=True, samesite="Strict", secure=request.secure)
 
 
-def clear_session_cookie(response: web.StreamResponse, request: web.Request) -> None:
-    response.del_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict",
+def clear_session_cookie(response: web.StreamResponse, request: web.Request,
+                         name: str = SESSION_COOKIE) -> None:
+    response.del_cookie(name, path="/", httponly=True, samesite="Strict",
                         secure=request.secure)
 
 

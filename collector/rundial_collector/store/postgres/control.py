@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import (ApiKey, NewApiKey, Project, StoreConflict,
                                                   Workspace)
 from rundial_collector.store.control_rows import key_from_row, key_in_project, key_insert_values
@@ -27,6 +28,7 @@ from rundial_collector.store.control_sql import (INSERT_KEY, INSERT_PROJECT, INS
                                                  SELECT_WORKSPACE, find_projects_sql,
                                                  list_projects_sql, list_workspaces_sql,
                                                  numbered, projects_sql)
+from rundial_collector.store.postgres.accounts import audit_in_tx
 from rundial_collector.store.postgres.control_edits import PgRunEdits, PgSessions
 from rundial_collector.store.postgres.control_runs import PgRuns
 from rundial_collector.store.postgres.engine import Conn, PgEngine
@@ -134,13 +136,15 @@ class PgControl(PgRuns, PgRunEdits, PgSessions):
         return await self.engine.read(lambda conn: _projects(conn, *query))
 
     # -- API keys -------------------------------------------------------------------------
-    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False) -> ApiKey:
+    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False,
+                             audit: AuditEvent | None = None) -> ApiKey:
         async def job(conn: Conn) -> ApiKey:
             found = await _key_by_hash(conn, key.key_hash)
             if found is None:
                 inserted = await _inserted(conn, INSERT_KEY, *key_insert_values(key, _now_ms()))
                 found = await _key_by_hash(conn, key.key_hash)
                 if inserted and found is not None:  # else committed by another collector
+                    await audit_in_tx(conn, audit)
                     return found
             if found is not None and exist_ok:
                 return found
@@ -170,11 +174,14 @@ class PgControl(PgRuns, PgRunEdits, PgSessions):
             lambda conn: conn.fetch(numbered(KEYS_OF_PROJECT), project_id))
         return [key_from_row(row) for row in rows]
 
-    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int) -> ApiKey:
+    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int, *,
+                             audit: AuditEvent | None = None) -> ApiKey:
         async def job(conn: Conn) -> ApiKey:
             await conn.execute(numbered(REVOKE_KEY), now_ms, key_id, project_id)
             row = await conn.fetchrow(numbered(KEY_IN_PROJECT), key_id, project_id)
-            return key_in_project(row, key_id)
+            key = key_in_project(row, key_id)
+            await audit_in_tx(conn, audit if key.revoked_ms == now_ms else None)
+            return key
         return await self.engine.write(job)
 
     async def ping(self) -> None:

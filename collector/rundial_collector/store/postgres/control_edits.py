@@ -10,12 +10,14 @@ collectors consuming it at once, exactly one gets the key.
 
 from __future__ import annotations
 
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import ApiKey, Run
 from rundial_collector.store.control_rows import key_from_row, visible_in_project
 from rundial_collector.store.control_sql import (DELETE_EXPIRED_SESSIONS, DELETE_SESSION,
                                                  INSERT_SESSION, SESSION_KEY, delete_statements,
                                                  edit_statements, key_columns, numbered)
 from rundial_collector.store.postgres.control_runs import execute, locked_run, select_run
+from rundial_collector.store.postgres.accounts import audit_in_tx
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.run_edits_base import RunEdit
 from rundial_collector.store.sessions_base import NewUiSession
@@ -33,20 +35,23 @@ class PgRunEdits:
     engine: PgEngine
 
     async def edit_run(self, project_id: str, run_id: str, edit: RunEdit, key_id: str,
-                       now_ms: int) -> Run:
+                       now_ms: int, *, audit: AuditEvent | None = None) -> Run:
         async def job(conn: Conn) -> Run:
             run = visible_in_project(await locked_run(conn, run_id), project_id, run_id)
             updated_ms = max(run.updated_ms, now_ms)
             for statement in edit_statements(run_id, edit, key_id, now_ms, updated_ms):
                 await execute(conn, statement)
+            await audit_in_tx(conn, audit)
             return visible_in_project(await select_run(conn, run_id), project_id, run_id)
         return await self.engine.write(job)
 
-    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int) -> None:
+    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int, *,
+                         audit: AuditEvent | None = None) -> None:
         async def job(conn: Conn) -> None:
             visible_in_project(await locked_run(conn, run_id), project_id, run_id)
             for statement in delete_statements(run_id, key_id, now_ms):
                 await execute(conn, statement)
+            await audit_in_tx(conn, audit)
         await self.engine.write(job)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import Run, RunQuery, RunStart, TableRow
 from rundial_collector.store.control_rows import (finish_changes, found_run, in_asked_order,
                                                   run_from_row, start_action)
@@ -24,6 +25,7 @@ from rundial_collector.store.control_sql import (IS_DELETED, NOT_DELETED, REMEMB
                                                  finish_run, insert_run, merge_config,
                                                  numbered, page_sql, select_run_sql,
                                                  table_columns)
+from rundial_collector.store.postgres.accounts import audit_in_tx
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.events_listen import notify_runs
 from rundial_collector.store.postgres.ingest_tx import touch_runs
@@ -70,8 +72,13 @@ class PgRuns:
     engine: PgEngine
     lost_after_ms: int
 
-    async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
-        return await self.engine.write(lambda conn: _start(conn, start, now_ms))
+    async def start_run(self, start: RunStart, now_ms: int, *, audit: AuditEvent | None = None
+                        ) -> tuple[Run, bool]:
+        async def job(conn: Conn) -> tuple[Run, bool]:
+            run, created = await _start(conn, start, now_ms)
+            await audit_in_tx(conn, audit if created else None)
+            return run, created
+        return await self.engine.write(job)
 
     async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
         async def job(conn: Conn) -> None:
@@ -88,12 +95,14 @@ class PgRuns:
         return await self.engine.read(read)
 
     async def finish_run(self, run_id: str, status: str, reason: str | None,
-                         finished_ms: int, now_ms: int) -> tuple[Run, bool]:
+                         finished_ms: int, now_ms: int, *, audit: AuditEvent | None = None
+                         ) -> tuple[Run, bool]:
         async def job(conn: Conn) -> tuple[Run, bool]:
             run = found_run(await locked_run(conn, run_id), run_id)
             if not finish_changes(run, status):
                 return run, False
             await execute(conn, finish_run(run, status, reason, finished_ms, now_ms))
+            await audit_in_tx(conn, audit)
             await notify_runs(conn, [(run.project_id, run_id)])
             return await _reload(conn, run_id), True
         return await self.engine.write(job)

@@ -14,6 +14,10 @@ Contract:
   so nothing of the call was committed. The pool reconnects by itself when the server is back.
 * A text parameter PostgreSQL cannot hold (a NUL character) raises :class:`StoreInvalidText`
   (400); the transaction was rolled back.
+* :meth:`write_statement` runs ``fn(conn)`` on a pooled connection outside any explicit
+  transaction: ``fn`` must run exactly one statement, which PostgreSQL then commits on its own
+  (atomic: all of it or nothing), saving the ``BEGIN`` and ``COMMIT`` round trips. Retries and
+  errors as for :meth:`write`.
 * :meth:`read` runs ``fn(conn)`` on a pooled connection in a read-only REPEATABLE READ
   transaction: every statement of ``fn`` sees one snapshot, as SQLite's reader transaction
   gives (READ COMMITTED would let a read of several statements mix two commits).
@@ -167,11 +171,16 @@ class PgEngine:
         """Run ``fn`` in one transaction; resume after COMMIT (see the module contract)."""
         return await self._call(fn, readonly=False)
 
+    async def write_statement(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn``, one statement, in its own implicit transaction (see the contract)."""
+        return await self._call(fn, readonly=False, transaction=False)
+
     async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` in a read-only transaction (one snapshot)."""
         return await self._call(fn, readonly=True)
 
-    async def _call(self, fn: Callable[[Conn], Awaitable[T]], *, readonly: bool) -> T:
+    async def _call(self, fn: Callable[[Conn], Awaitable[T]], *, readonly: bool,
+                    transaction: bool = True) -> T:
         if self._closing:
             raise EngineClosed("the collector is shutting down")
         if self._slots.locked():
@@ -179,16 +188,19 @@ class PgEngine:
         async with self._slots:
             for attempt in range(CONFLICT_RETRIES + 1):
                 try:
-                    return await self._once(fn, readonly)
+                    return await self._once(fn, readonly, transaction)
                 except _CONFLICT:
                     if attempt == CONFLICT_RETRIES:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool) -> T:
+    async def _once(self, fn: Callable[[Conn], Awaitable[T]], readonly: bool,
+                    transaction: bool) -> T:
         try:
             async with self.pool.acquire(timeout=self.settings.connect_timeout_seconds) as conn:
+                if not transaction:
+                    return await fn(conn)
                 isolation: _Isolation = "repeatable_read" if readonly else "read_committed"
                 async with conn.transaction(isolation=isolation, readonly=readonly):
                     return await fn(conn)

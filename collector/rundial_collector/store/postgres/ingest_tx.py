@@ -1,4 +1,5 @@
-"""The transaction every PostgreSQL ingest runs in: claim the idempotency key, append the rows,
+"""The transaction a PostgreSQL ingest runs in (a common metric batch runs the same steps in
+one statement instead: :mod:`.metrics_append`): claim the idempotency key, append the rows,
 keep the newest ``clientDiagnostics``, touch the runs' heartbeat, purge expired keys. After
 COMMIT the runs are announced to every collector's live stream by the store's
 :class:`.ingest_notify.RunNotifier` (a NOTIFY inside the transaction would serialise every
@@ -23,8 +24,8 @@ from rundial_collector.store.data_base import Diagnostics, IngestBatch, WriteOut
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 
-__all__ = ["HEARTBEAT_GRANULARITY_MS", "IngestBookkeeping", "claim_key", "ingest",
-           "purge_expired_keys", "store_diagnostics", "touch_runs"]
+__all__ = ["HEARTBEAT_GRANULARITY_MS", "IngestBookkeeping", "RunTouches", "claim_key",
+           "ingest", "purge_expired_keys", "recorded_count", "store_diagnostics", "touch_runs"]
 
 T = TypeVar("T")
 Writer = Callable[[Conn, Sequence[Any], int], Awaitable[None]]
@@ -45,6 +46,10 @@ class IngestBookkeeping:
         self.last_ms = 0
         self.touched_ms: dict[tuple[str, str], int] = {}
 
+    def purge_due(self, now_ms: int) -> bool:
+        """Whether this collector's last purge of expired keys is a minute old or more."""
+        return now_ms - self.last_ms >= PURGE_INTERVAL_MS
+
     def untouched(self, runs: Iterable[tuple[str, str]], now_ms: int) -> list[tuple[str, str]]:
         """The runs of ``runs`` not touched by this collector within the granularity."""
         recent = now_ms - HEARTBEAT_GRANULARITY_MS
@@ -63,12 +68,9 @@ async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
                  bookkeeping: IngestBookkeeping, notifier: RunNotifier) -> WriteOutcome:
     """Store ``batch`` with ``writer`` in one transaction (see the module contract); a new
     batch's runs are announced through ``notifier`` once committed."""
-    runs = {(x.project_id, x.run_id) for x in batch.items}
-    touched: list[tuple[str, str]] = []
-    touched_at_ms = 0
+    touches = RunTouches(bookkeeping, batch)
 
     async def job(conn: Conn) -> WriteOutcome:
-        nonlocal touched, touched_at_ms
         now_ms = int(time.time() * 1000)
         if batch.idempotency_key is not None:
             recorded = await claim_key(conn, batch.idempotency_key, batch.accepted, now_ms)
@@ -76,16 +78,34 @@ async def ingest(engine: PgEngine, batch: IngestBatch[Any], writer: Writer,
                 return WriteOutcome(recorded, duplicate=True)
         await writer(conn, batch.items, now_ms)
         await store_diagnostics(conn, batch.diagnostics, now_ms)
-        touched, touched_at_ms = bookkeeping.untouched(runs, now_ms), now_ms
-        await touch_runs(conn, touched, now_ms)
+        await touch_runs(conn, touches.due(now_ms), now_ms)
         await purge_expired_keys(conn, bookkeeping, now_ms)
         return WriteOutcome(batch.accepted)
 
     outcome = await engine.write(job)
-    bookkeeping.remember_touched(touched, touched_at_ms)
+    touches.committed()
     if not outcome.duplicate:
-        notifier.announce(runs)
+        notifier.announce(touches.runs)
     return outcome
+
+
+class RunTouches:
+    """The runs of one batch, and those its last attempt touched (an attempt may be retried):
+    :meth:`due` inside the transaction, :meth:`committed` once it committed."""
+
+    def __init__(self, bookkeeping: IngestBookkeeping, batch: IngestBatch[Any]) -> None:
+        self.bookkeeping = bookkeeping
+        self.runs = {(x.project_id, x.run_id) for x in batch.items}
+        self.touched: list[tuple[str, str]] = []
+        self.at_ms = 0
+
+    def due(self, now_ms: int) -> list[tuple[str, str]]:
+        """The runs to touch at ``now_ms`` (not touched within the granularity)."""
+        self.touched, self.at_ms = self.bookkeeping.untouched(self.runs, now_ms), now_ms
+        return self.touched
+
+    def committed(self) -> None:
+        self.bookkeeping.remember_touched(self.touched, self.at_ms)
 
 
 async def claim_key(conn: Conn, key: str, accepted: int, now_ms: int
@@ -96,6 +116,11 @@ async def claim_key(conn: Conn, key: str, accepted: int, now_ms: int
         "ON CONFLICT (idem_key) DO NOTHING RETURNING 1", key, now_ms, accepted)
     if inserted is not None:
         return None
+    return await recorded_count(conn, key)
+
+
+async def recorded_count(conn: Conn, key: str) -> int:
+    """The accepted count recorded with ``key`` (a used key)."""
     recorded = await conn.fetchval("SELECT accepted FROM idempotency_keys WHERE idem_key = $1",
                                    key)
     return int(recorded)
@@ -131,7 +156,7 @@ async def touch_runs(conn: Conn, runs: Iterable[tuple[str, str]],
 
 async def purge_expired_keys(conn: Conn, bookkeeping: IngestBookkeeping, now_ms: int) -> None:
     """Delete keys older than the TTL, at most once a minute per collector."""
-    if now_ms - bookkeeping.last_ms < PURGE_INTERVAL_MS:
+    if not bookkeeping.purge_due(now_ms):
         return
     bookkeeping.last_ms = now_ms
     await conn.execute("DELETE FROM idempotency_keys WHERE created_ms < $1",

@@ -4,13 +4,16 @@ Same design as SQLite (:mod:`rundial_collector.store.sqlite.metrics`): one ``met
 row per (series, ingest request) holding packed arrays and the chunk's chart aggregates,
 append-only; duplicate steps are resolved at read time, the point of the higher ``chunk_id``
 (then the later one within a request) winning. Chunk ids come from one identity sequence, so
-every collector reads the same resolution of the same committed chunks. Ingest goes through
-the shared transaction of :mod:`.ingest_tx` and appends by ``COPY`` (:mod:`.metrics_write`);
-reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and :mod:`.metrics_chart`.
+every collector reads the same resolution of the same committed chunks. The common ingest
+request (one run, known series) is one statement (:mod:`.metrics_append`); any other goes
+through the shared transaction of :mod:`.ingest_tx` and appends by ``COPY``
+(:mod:`.metrics_write`); reads are :mod:`.metrics_read`, :mod:`.metrics_keys` and
+:mod:`.metrics_chart`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Protocol, cast
 
@@ -25,6 +28,7 @@ from rundial_collector.store.postgres import metrics_keys
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping, ingest
+from rundial_collector.store.postgres.metrics_append import append, fits_one_statement
 from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
 from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey,
@@ -58,10 +62,18 @@ class PgMetrics:
         self._series_ids = SeriesIds()
 
     async def ingest_metrics(self, batch: IngestBatch[SeriesChunk]) -> WriteOutcome:
-        """One ingest transaction (:func:`.ingest_tx.ingest`); series ids this collector has
-        seen committed are not looked up again. A cached id whose row is gone (deleted from
-        outside) fails the COPY's foreign key: the cache is dropped and the batch retried."""
+        """One statement when the batch fits (:mod:`.metrics_append`), else one ingest
+        transaction (:func:`.ingest_tx.ingest`); series ids this collector has seen committed
+        are not looked up again. A cached id whose row is gone (deleted from outside) fails the
+        foreign key: the cache is dropped and the batch retried (in a transaction)."""
         prepared = prepared_chunks(batch.items)
+        known = self._series_ids.known(sorted({c.key for c in prepared}))
+        if fits_one_statement(batch, known, prepared, self.bookkeeping, int(time.time() * 1000)):
+            try:
+                return await append(self.engine, batch, prepared, known, self.bookkeeping,
+                                    self.notifier)
+            except asyncpg.ForeignKeyViolationError:
+                self._series_ids.forget()
         written: dict[SeriesKey, int] = {}
 
         async def writer(conn: Conn, _items: Sequence[object], now_ms: int) -> None:

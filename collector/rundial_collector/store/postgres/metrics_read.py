@@ -18,7 +18,8 @@ from rundial_collector.store.data_base import ResolvedSeries
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)
-from rundial_collector.store.series_math import EMPTY, Points, after_step, resolve, unpack
+from rundial_collector.store.series_math import (EMPTY, Points, after_step, concat_all,
+                                                 resolve_chunks, unpack)
 from rundial_collector.store.series_pages import resolved_between, windows
 
 SeriesKeyId = tuple[int, int | None]  # series id, writer rank filter
@@ -76,12 +77,14 @@ class PgSeriesReader:
             return entry
         fresh = None
         if entry is not None and extendable(entry, stamp):
-            raw, ids, below = await _chunks_after(conn, key, entry.stamp.last_chunk_id)
+            chunks, ids, below = await _chunks_after(conn, key, entry.stamp.last_chunk_id)
             if ids:
-                fresh = extended(entry, Stamp(max(ids), below + len(ids)), raw, len(ids))
+                fresh = extended(entry, Stamp(max(ids), below + len(ids)), concat_all(chunks),
+                                 len(ids))
         if fresh is None:
-            raw, ids, _ = await _chunks_after(conn, key, 0)
-            fresh = Entry(Stamp(max(ids, default=0), len(ids)), resolve(raw), len(raw))
+            chunks, ids, _ = await _chunks_after(conn, key, 0)
+            fresh = Entry(Stamp(max(ids, default=0), len(ids)), resolve_chunks(chunks),
+                          sum(len(c) for c in chunks))
         self.cache.put(key, fresh)
         return fresh
 
@@ -105,13 +108,14 @@ async def series_stamp(conn: Conn, project_id: str, run_id: str, metric_key: str
 
 
 async def _chunks_after(conn: Conn, key: SeriesKeyId, after_chunk: int
-                        ) -> tuple[Points, list[int], int]:
-    """(raw points of the chunks after ``after_chunk`` in chunk order, their ids, how many
-    chunks lie at or below it), from one statement."""
+                        ) -> tuple[list[Points], list[int], int]:
+    """(raw points of each chunk after ``after_chunk`` in chunk order, viewing the fetched
+    bytes, their ids, how many chunks lie at or below it), from one statement."""
     rows = await conn.fetch(_CHUNKS_AFTER, key[0], key[1], after_chunk)
     if not rows:
-        return EMPTY, [], 0
-    return _joined(rows, 1), [int(row[0]) for row in rows], int(rows[0][4])
+        return [], [], 0
+    return ([unpack(row[1], row[2], row[3]) for row in rows], [int(row[0]) for row in rows],
+            int(rows[0][4]))
 
 
 def _joined(rows: Sequence[Any], first: int) -> Points:

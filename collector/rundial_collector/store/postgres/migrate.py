@@ -46,15 +46,18 @@ class Migration:
 
 
 def available() -> list[Migration]:
-    """Every migration shipped with this package, by version (gaps and duplicates rejected)."""
+    """Every migration shipped with this package, by version. Duplicate versions are
+    rejected; a gap is allowed (a version may be reserved by a change merged separately), and
+    :func:`migrate` applies a missing lower version even after higher ones."""
     found: list[Migration] = []
     for entry in resources.files(__package__).joinpath("migrations").iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migration versions must be 1..N: {[m.version for m in found]}")
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise RuntimeError(f"migration versions must be unique, from 1: {versions}")
     return found
 
 

@@ -7,7 +7,8 @@ Composition: each part implements one sub-protocol of :class:`Store` over the sh
   sessions, batched run look-ups;
 * :class:`PgMetrics` (:mod:`.metrics`): metric ingest (``COPY``), series, keys and chart reads;
 * :class:`PgEvents` (:mod:`.events`): logs, spans, diagnostics, the live stream's reads;
-* :class:`PgArtifacts` (:mod:`.artifacts`): artifacts, blobs' holders, media, asset reads.
+* :class:`PgArtifacts` (:mod:`.artifacts`): artifacts, blobs' holders, media, asset reads;
+* :class:`PgEvals` (:mod:`.evals`): eval suites, eval runs, result rows and diffs.
 
 ``start`` opens the pool and applies the migrations (:mod:`.migrate`) under an advisory lock;
 ``close`` closes the pool after the calls in flight.
@@ -16,9 +17,11 @@ Composition: each part implements one sub-protocol of :class:`Store` over the sh
 from __future__ import annotations
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.postgres.accounts import PgAccounts
 from rundial_collector.store.postgres.artifacts import PgArtifacts
 from rundial_collector.store.postgres.control import PgControl
 from rundial_collector.store.postgres.engine import PgEngine, PgSettings
+from rundial_collector.store.postgres.evals import PgEvals
 from rundial_collector.store.postgres.events import PgEvents
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping
@@ -36,7 +39,7 @@ def settings_of(config: CollectorConfig) -> PgSettings:
         ssl=config.database_ssl, max_waiting_jobs=config.write_queue_max_jobs)
 
 
-class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts):
+class PostgresStore(PgControl, PgMetrics, PgEvents, PgArtifacts, PgAccounts, PgEvals):
     """Every store method on PostgreSQL through one asyncpg pool."""
 
     def __init__(self, config: CollectorConfig) -> None:

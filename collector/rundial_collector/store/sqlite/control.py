@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from rundial_collector.config import CollectorConfig
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import (ApiKey, NewApiKey, Project, StoreConflict,
                                                   Workspace)
 from rundial_collector.store.control_rows import key_from_row, key_in_project, key_insert_values
@@ -22,6 +23,7 @@ from rundial_collector.store.control_sql import (INSERT_KEY, INSERT_PROJECT, INS
                                                  SELECT_WORKSPACE, find_projects_sql,
                                                  list_projects_sql, list_workspaces_sql,
                                                  projects_sql)
+from rundial_collector.store.sqlite.accounts import audit_in_tx
 from rundial_collector.store.sqlite.runs import RUNS_SCHEMA, SQLiteRuns
 
 CONTROL_SCHEMA: list[str] = ["""
@@ -136,7 +138,8 @@ class SQLiteControl(SQLiteRuns):
         return await self.engine.read(lambda conn: _projects(conn, query))
 
     # -- API keys -------------------------------------------------------------------------
-    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False) -> ApiKey:
+    async def create_api_key(self, key: NewApiKey, *, exist_ok: bool = False,
+                             audit: AuditEvent | None = None) -> ApiKey:
         def job(conn: sqlite3.Connection) -> ApiKey:
             found = _key_by_hash(conn, key.key_hash)
             if found is not None:
@@ -146,6 +149,7 @@ class SQLiteControl(SQLiteRuns):
             conn.execute(INSERT_KEY, key_insert_values(key, _now_ms()))
             stored = _key_by_hash(conn, key.key_hash)
             assert stored is not None
+            audit_in_tx(conn, audit)
             return stored
         return await self.engine.write(job)
 
@@ -170,11 +174,14 @@ class SQLiteControl(SQLiteRuns):
             lambda conn: conn.execute(KEYS_OF_PROJECT, (project_id,)).fetchall())
         return [key_from_row(row) for row in rows]
 
-    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int) -> ApiKey:
+    async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int, *,
+                             audit: AuditEvent | None = None) -> ApiKey:
         def job(conn: sqlite3.Connection) -> ApiKey:
             conn.execute(REVOKE_KEY, (now_ms, key_id, project_id))
             row = conn.execute(KEY_IN_PROJECT, (key_id, project_id)).fetchone()
-            return key_in_project(row, key_id)
+            key = key_in_project(row, key_id)
+            audit_in_tx(conn, audit if key.revoked_ms == now_ms else None)
+            return key
         return await self.engine.write(job)
 
     async def ping(self) -> None:

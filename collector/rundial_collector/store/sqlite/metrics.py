@@ -4,11 +4,12 @@ Write side (writer thread, inside the request's write job): resolve series ids w
 ``INSERT OR IGNORE`` + ``SELECT`` and append one ``metric_chunks`` row per chunk. Chunk ids
 are AUTOINCREMENT and assigned by the single writer, so they follow commit order.
 
-Read side (reader threads): read a series' chunk blobs in chunk-id order, concatenate them
-with one ``bytes.join`` per column, view them with ``numpy.frombuffer`` and resolve duplicate
-steps in numpy. Resolved series are cached (:class:`SeriesCache`), stamped with the newest
-chunk id and the chunk count, so a cached answer is never stale; when a series only grew, just
-its new chunks are read and resolved on top of the cached points (a live chart stays cheap).
+Read side (reader threads): read a series' chunk blobs in chunk-id order, view each with
+``numpy.frombuffer`` and resolve duplicate steps in numpy (:func:`resolve_chunks`: only the
+steps are concatenated before the winners are known). Resolved series are cached
+(:class:`SeriesCache`), stamped with the newest chunk id and the chunk count, so a cached
+answer is never stale; when a series only grew, just its new chunks are read and resolved on
+top of the cached points (a live chart stays cheap).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, Ser
 from rundial_collector.store.metric_key_order import key_ranges
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)
-from rundial_collector.store.series_math import EMPTY, Points, after_step, pack, resolve, unpack
+from rundial_collector.store.series_math import (EMPTY, Points, after_step, concat_all, pack,
+                                                 resolve_chunks, unpack)
 from rundial_collector.store.chart_compose import aggregate_rows
 from rundial_collector.store.sqlite.chart_read import CHART_TABLES
 from rundial_collector.store.sqlite.series_page import read_page
@@ -165,8 +167,8 @@ def _series_stamp(conn: sqlite3.Connection, project_id: str, run_id: str, metric
 
 def _resolved(conn: sqlite3.Connection, key: tuple[int, int | None], stamp: Stamp) -> Entry:
     """Resolve the whole series from its chunks."""
-    raw, _ = _raw_points(conn, key, after_chunk=0)
-    return Entry(stamp, resolve(raw), len(raw))
+    chunks = _raw_chunks(conn, key, after_chunk=0)
+    return Entry(stamp, resolve_chunks(chunks), sum(len(c) for c in chunks))
 
 
 def _extended(conn: sqlite3.Connection, key: tuple[int, int | None], entry: Entry | None,
@@ -174,21 +176,18 @@ def _extended(conn: sqlite3.Connection, key: tuple[int, int | None], entry: Entr
     """``entry`` plus the chunks appended since, when only appends happened; else None."""
     if entry is None or not extendable(entry, stamp):
         return None
-    raw, chunks = _raw_points(conn, key, after_chunk=entry.stamp.last_chunk_id)
-    return extended(entry, stamp, raw, chunks)
+    chunks = _raw_chunks(conn, key, after_chunk=entry.stamp.last_chunk_id)
+    return extended(entry, stamp, concat_all(chunks), len(chunks))
 
 
-def _raw_points(conn: sqlite3.Connection, key: tuple[int, int | None], after_chunk: int
-                ) -> tuple[Points, int]:
-    """Raw points of the chunks after ``after_chunk`` in chunk order, and how many chunks."""
+def _raw_chunks(conn: sqlite3.Connection, key: tuple[int, int | None], after_chunk: int
+                ) -> list[Points]:
+    """Raw points of each chunk after ``after_chunk``, in chunk order (views of the blobs)."""
     series_id, rank = key
     rows = conn.execute("SELECT steps, vals, timestamps FROM metric_chunks WHERE series_id = ?"
                         " AND chunk_id > ?" + _RANK_FILTER + " ORDER BY chunk_id",
                         (series_id, after_chunk, rank, rank)).fetchall()
-    if not rows:
-        return EMPTY, 0
-    steps, values, stamps = zip(*rows)
-    return unpack(b"".join(steps), b"".join(values), b"".join(stamps)), len(rows)
+    return [unpack(steps, values, stamps) for steps, values, stamps in rows]
 
 
 _HAS_CHUNK = "EXISTS (SELECT 1 FROM metric_chunks c WHERE c.series_id = series.series_id)"

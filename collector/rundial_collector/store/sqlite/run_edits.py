@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import Run
 from rundial_collector.store.control_rows import visible_in_project
 from rundial_collector.store.control_sql import delete_statements, edit_statements
 from rundial_collector.store.run_edits_base import RunEdit
+from rundial_collector.store.sqlite.accounts import audit_in_tx
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 from rundial_collector.store.sqlite.runs import select_run
 
@@ -41,20 +43,23 @@ class SQLiteRunEdits:
     engine: SQLiteEngine
 
     async def edit_run(self, project_id: str, run_id: str, edit: RunEdit, key_id: str,
-                       now_ms: int) -> Run:
+                       now_ms: int, *, audit: AuditEvent | None = None) -> Run:
         def job(conn: sqlite3.Connection) -> Run:
             run = _visible_run(conn, project_id, run_id)
             updated_ms = max(run.updated_ms, now_ms)
             for sql, params in edit_statements(run_id, edit, key_id, now_ms, updated_ms):
                 conn.execute(sql, params)
+            audit_in_tx(conn, audit)
             return _visible_run(conn, project_id, run_id)
         return await self.engine.write(job)
 
-    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int) -> None:
+    async def delete_run(self, project_id: str, run_id: str, key_id: str, now_ms: int, *,
+                         audit: AuditEvent | None = None) -> None:
         def job(conn: sqlite3.Connection) -> None:
             _visible_run(conn, project_id, run_id)
             for sql, params in delete_statements(run_id, key_id, now_ms):
                 conn.execute(sql, params)
+            audit_in_tx(conn, audit)
         await self.engine.write(job)
 
 

@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from rundial_collector.store.accounts_base import AuditEvent
 from rundial_collector.store.control_base import Run, RunQuery, RunStart, TableRow
 from rundial_collector.store.control_rows import (finish_changes, found_run, run_from_row,
                                                   start_action)
 from rundial_collector.store.control_sql import (REMEMBER_TOKEN, TOKEN_KNOWN, attach_run,
                                                  finish_run, insert_run, merge_config,
                                                  select_run_sql)
+from rundial_collector.store.sqlite.accounts import audit_in_tx
 from rundial_collector.store.sqlite.engine import SQLiteEngine
 from rundial_collector.store.sqlite.runquery import (TABLE_COLUMNS, is_deleted, query_page,
                                                      status_sql)
@@ -81,8 +83,13 @@ class SQLiteRuns:
     engine: SQLiteEngine
     lost_after_ms: int
 
-    async def start_run(self, start: RunStart, now_ms: int) -> tuple[Run, bool]:
-        return await self.engine.write(lambda conn: _start(conn, start, now_ms))
+    async def start_run(self, start: RunStart, now_ms: int, *, audit: AuditEvent | None = None
+                        ) -> tuple[Run, bool]:
+        def job(conn: sqlite3.Connection) -> tuple[Run, bool]:
+            run, created = _start(conn, start, now_ms)
+            audit_in_tx(conn, audit if created else None)
+            return run, created
+        return await self.engine.write(job)
 
     async def record_heartbeat(self, project_id: str, run_id: str, now_ms: int) -> None:
         await self.engine.write(lambda conn: touch_runs(conn, [(project_id, run_id)], now_ms))
@@ -93,9 +100,13 @@ class SQLiteRuns:
             lambda conn: select_run(conn, run_id, status_sql(), (cutoff,)))
 
     async def finish_run(self, run_id: str, status: str, reason: str | None,
-                         finished_ms: int, now_ms: int) -> tuple[Run, bool]:
-        return await self.engine.write(
-            lambda conn: _finish(conn, run_id, status, reason, finished_ms, now_ms))
+                         finished_ms: int, now_ms: int, *, audit: AuditEvent | None = None
+                         ) -> tuple[Run, bool]:
+        def job(conn: sqlite3.Connection) -> tuple[Run, bool]:
+            run, changed = _finish(conn, run_id, status, reason, finished_ms, now_ms)
+            audit_in_tx(conn, audit if changed else None)
+            return run, changed
+        return await self.engine.write(job)
 
     async def merge_run_config(self, run_id: str, patch: dict[str, Any], now_ms: int) -> Run:
         return await self.engine.write(lambda conn: _merge_config(conn, run_id, patch, now_ms))

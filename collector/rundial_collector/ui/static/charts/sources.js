@@ -1,6 +1,6 @@
 // Where the grid's runs and keys come from: the collector's key listing of the selected runs, and
 // the runs the URL field ``runs`` names (used until a runs table selection arrives). Both are
-// batched look-ups (docs/protocol.md §4.14): one request per 400 runs, not one per run.
+// batched look-ups (docs/protocol.md §8): one request per 400 runs, not one per run.
 import { postJson } from "../api.js";
 import { runColor } from "../core/colors.js";
 import { getState } from "../core/urlstate.js";

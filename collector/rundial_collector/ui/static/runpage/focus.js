@@ -4,7 +4,8 @@
 // scroll to and highlight the same place.
 import { focusTime, logPage, spanTree } from "./data.js";
 import { spanRows, spansAround, spanKey, waterfall } from "./spanmath.js";
-import { clockTime, exactTime, formatDuration } from "./timefmt.js";
+import { formatDuration } from "../format.js";
+import { clockTime, exactTime } from "./timefmt.js";
 
 const LINES_EACH_SIDE = 8;
 const MAX_SPANS_SHOWN = 20;

@@ -2,11 +2,11 @@
 // notes, host, times (relative, exact on hover) and duration; its summary (``summary.``
 // config keys); its config, nested by the dots of its keys and searchable; and the latest
 // client diagnostics the collector stored (GET …/runs/{runId}/diagnostics).
-import { relativeTime } from "../format.js";
+import { formatDuration, relativeTime } from "../format.js";
 import { getOrNull, runApiPath } from "./data.js";
 import { nestEntries, searchEntries, splitConfig, valueText } from "./configtree.js";
 import { stateBadge } from "../core/badge.js";
-import { exactTime, formatDuration, runDurationMs } from "./timefmt.js";
+import { exactTime, runDurationMs } from "./timefmt.js";
 
 /** Config keys that may hold the host of a run whose client did not report one (rc1 SDKs). */
 const HOST_KEYS = ["host", "hostname", "system.hostname", "env.host"];

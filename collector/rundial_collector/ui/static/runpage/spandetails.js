@@ -3,7 +3,8 @@
 // as ``trace_evidence`` artifacts: a download through POST /api/v1/artifacts/download).
 import { postJson } from "../api.js";
 import { evidenceRefs, parseNs } from "./spanmath.js";
-import { exactTime, formatDuration } from "./timefmt.js";
+import { formatDuration } from "../format.js";
+import { exactTime } from "./timefmt.js";
 
 /**
  * @typedef {import("./spanmath.js").Span} Span

@@ -6,7 +6,7 @@
 import { focusTime, spanTree } from "./data.js";
 import { mergeSpans, spanKey, spanRows, spansAround, waterfall } from "./spanmath.js";
 import { renderSpanDetails } from "./spandetails.js";
-import { formatDuration } from "./timefmt.js";
+import { formatDuration } from "../format.js";
 
 const OPEN_REFRESH_MS = 1000;
 

@@ -1,7 +1,6 @@
 // Column definitions and cell text of the runs table (pure, no DOM; tested with node --test).
-import { relativeTime } from "../format.js";
+import { formatDuration, relativeTime } from "../format.js";
 import { configKeyOf, fieldValue } from "./fields.js";
-import { formatDuration } from "./view.js";
 export { stateClass } from "../core/badge.js";
 
 /** @typedef {import("./fields.js").TableRun} TableRun */

@@ -25,21 +25,6 @@ export function virtualWindow(scrollTop, viewportPx, rowPx, total, overscan) {
 }
 
 /**
- * ``1h 02m``, ``3m 07s``, ``12s``, ``2d 04h``.
- * @param {number | null} ms
- * @returns {string}
- */
-export function formatDuration(ms) {
-  if (ms === null || !Number.isFinite(ms) || ms < 0) return "";
-  const s = Math.floor(ms / 1000);
-  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
-  return `${Math.floor(s / 86400)}d ${pad(Math.floor(s / 3600) % 24)}h`;
-}
-
-/**
  * The ids of the ``count`` most recently started runs (the default selection).
  * @param {TableRun[]} runs
  * @param {number} count

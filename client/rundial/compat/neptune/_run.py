@@ -1,0 +1,232 @@
+"""The Neptune-style run: ``run["path"]`` handles over a rundial run (docs/neptune-compat.md).
+
+What goes where, matching what Neptune records:
+
+* **assigned values** (``run["a/b"] = v``, a dict or ``argparse.Namespace`` as a namespace,
+  ``run.assign({...})``) are single-value fields → the run's **config**, key ``a/b``, typed
+  (:mod:`rundial.compat._typed`: ``datetime`` and string sets round-trip);
+* **series** (``append``/``log``/``extend``) → numbers are **metrics** at per-series steps
+  (implicit: one past the series' last step, 0 first; an explicit step not above the last is
+  skipped with a warning, as Neptune refuses it); strings are **log lines**
+  ``[<path> step=<n>] <text>``;
+* ``sys/name``, ``sys/description`` and ``sys/tags`` → config entries of those names; the name
+  and the tags (at init, and later changes: ``_keyed.Recorder``) are also the run's own;
+* ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``);
+  ``File.as_image(...)`` uploaded or appended → image **media** at the series step.
+
+Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
+with a deadline (rundial's ``flush``/``finish``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import rundial as rd
+from rundial._values import UNSUPPORTED, plain_scalar
+from rundial._warn import warn_user
+from rundial.compat import _keyed
+from rundial.compat.neptune._handler import DOC, Handler
+from rundial.compat.neptune.types import File
+from rundial.compat.neptune.utils import StringifyValue
+
+__all__ = ["DOC", "Handler", "Run"]
+
+SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
+
+
+def _unsupported(name: str) -> NotImplementedError:
+    return _keyed.unsupported("neptune", name, DOC)
+
+
+class Run:
+    """A Neptune-style run over a rundial run; create it with ``neptune.init_run(...)``.
+
+    Stopped by ``stop()``, by leaving ``with``, or at interpreter exit (before rundial's own
+    hook). An uncaught exception, as with Neptune, ends the run failed (rundial's hook).
+    """
+
+    def __init__(self, rd_run: rd.Run | rd.NoopRun, *, name: str | None = None,
+                 description: str | None = None, tags: Any = None,
+                 resumed: bool = False) -> None:
+        self._rd = rd_run
+        self._recorder = _keyed.Recorder(rd_run, name=name, tags=_tag_list(tags or ()),
+                                         edit_tags=not resumed)
+        self._steps = _keyed.SeriesSteps()
+        self._warned: set[str] = set()
+        initial: dict[str, Any] = {}
+        if name is not None:
+            initial["sys/name"] = name
+        if description is not None:
+            initial["sys/description"] = description
+        if tags:
+            initial["sys/tags"] = set(_tag_list(tags))
+        self._recorder.assign(initial)
+        _keyed.track(self._recorder, self._close_at_exit)
+
+    @property
+    def rundial_run(self) -> rd.Run | rd.NoopRun:
+        """The rundial run underneath (for ``run.rundial_run.diagnostics()``)."""
+        return self._rd
+
+    def __getitem__(self, path: str) -> Handler:
+        return Handler(self, _keyed.join(path))
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        self._assign(_keyed.join(path), value)
+
+    def assign(self, value: Mapping[str, Any], *, wait: bool = False) -> None:
+        """Assign a dict of values at the root (``run.assign({"params": {...}})``)."""
+        if not isinstance(value, Mapping):
+            raise TypeError(f"run.assign takes a dict, not {type(value).__name__}")
+        self._assign("", value)
+
+    def exists(self, path: str) -> bool:
+        """Whether this process assigned or appended something at ``path``."""
+        return self._recorder.has(_keyed.join(path))
+
+    def get_url(self) -> str:
+        """The run's page in the collector's web UI (``/p/{ws}/{project}/r/{runId}``); the
+        collector's root when the run has no workspace slug, ``""`` for a run that records
+        nothing."""
+        settings = getattr(self._rd, "_settings", None)
+        if settings is None:
+            return ""
+        if not self._rd.workspace or not self._rd.project:
+            return str(settings.endpoint) + "/"
+        return "/".join((str(settings.endpoint), "p", quote(self._rd.workspace, safe=""),
+                         quote(self._rd.project, safe=""), "r", quote(self._rd.id, safe="")))
+
+    def sync(self, *, wait: bool = True) -> None:
+        """Wait (at most :data:`SYNC_TIMEOUT_SECONDS`) until everything so far is delivered."""
+        self._rd.flush(SYNC_TIMEOUT_SECONDS)
+
+    def wait(self, *, disk_only: bool = False) -> None:
+        """Like :meth:`sync`."""
+        self._rd.flush(SYNC_TIMEOUT_SECONDS)
+
+    def stop(self, *, seconds: float | None = None) -> None:
+        """End the run (completed), waiting at most ``seconds`` (rundial's finish timeout)."""
+        self._recorder.end("completed", timeout_s=seconds)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        _keyed.untrack(self._recorder)
+        self._rd.__exit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _unsupported(f"Run.{name}")
+
+    def __repr__(self) -> str:
+        return f"<neptune Run {self._rd.id} (rundial)>"
+
+    # -- the work behind the handles ------------------------------------------------------
+    def _close_at_exit(self) -> None:
+        if not self._recorder.ended:
+            self.stop()
+
+    def _upload(self, path: str, value: Any) -> None:
+        if not isinstance(value, File):
+            self._recorder.upload(path, value)
+        elif value.path is not None:
+            self._recorder.upload(path, value.path)
+        else:
+            self._log_media(path, value, None, None)
+
+    def _assign(self, path: str, value: Any) -> None:
+        entries: dict[str, Any] = {}
+        for leaf_path, leaf in _keyed.flatten(path, value):
+            atom = _atom(leaf)
+            if isinstance(leaf, File):
+                self._upload(leaf_path, leaf)
+            elif leaf_path == "sys/tags" and isinstance(leaf, (str, list, tuple, set, frozenset)):
+                entries[leaf_path] = set(_tag_list(leaf))
+            elif atom is UNSUPPORTED:
+                self._warn(leaf_path, f"neptune: the value at {leaf_path!r} "
+                           f"({type(leaf).__name__}) is not a supported type and is not "
+                           "logged; convert it or use stringify_unsupported()")
+            elif not leaf_path:
+                raise ValueError("a single value needs a field path: run['path'] = value")
+            else:
+                entries[leaf_path] = atom
+        self._recorder.assign(entries)
+
+    def _append(self, path: str, value: Any, step: Any, time_ms: int | None) -> None:
+        if isinstance(value, Mapping):
+            for leaf_path, leaf in _keyed.flatten(path, value):
+                self._append(leaf_path, leaf, step, time_ms)
+            return
+        if isinstance(value, StringifyValue):
+            value = value.resolved()
+        if isinstance(value, File):
+            self._log_media(path, value, step, time_ms)
+            return
+        plain = plain_scalar(value)
+        if plain is None or (isinstance(plain, float) and not math.isfinite(plain)):
+            self._warn(path + "#skip", f"neptune: None, NaN and Inf values appended to {path!r} "
+                       "are skipped, as Neptune does")
+            return
+        if plain is UNSUPPORTED:
+            raise TypeError(f"neptune: cannot append a {type(value).__name__} to {path!r}; "
+                            "append numbers, strings or a dict of them")
+        chosen = self._step(path, step)
+        if chosen is not None and isinstance(plain, str):
+            self._recorder.log_string(path, plain, chosen, time_ms)
+        elif chosen is not None:
+            self._recorder.log_number(path, plain, chosen, time_ms)
+
+    def _log_media(self, path: str, file: File, step: Any, time_ms: int | None) -> None:
+        """An image (``File.as_image`` or an image file) as rundial media at the series step."""
+        image = file.media()
+        chosen = self._step(path, step)
+        if chosen is not None:
+            self._rd.log({path: image}, step=chosen, time_ms=time_ms)
+
+    def _step(self, path: str, step: Any) -> int | None:
+        """The series step, or None (with one warning per series) when Neptune refuses it."""
+        chosen = self._steps.take_increasing(path, step)
+        if chosen is None:
+            self._warn(path + "#step", f"neptune: a step not above the last one of {path!r} "
+                       "is skipped (Neptune series steps must increase)")
+        return chosen
+
+    def _fetch(self, path: str) -> Any:
+        values = self._recorder.values
+        if path == "sys/id":
+            return self._rd.id
+        if path in values:
+            return values[path]
+        prefix = path + "/"
+        inside = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
+        if not inside:
+            raise KeyError(f"neptune: nothing was assigned at {path!r} in this process")
+        return inside
+
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warn_user(message)
+
+
+def _atom(value: Any) -> Any:
+    """A value Neptune stores as a single field, or UNSUPPORTED (lists, None, objects)."""
+    if isinstance(value, StringifyValue):
+        return value.resolved()
+    if isinstance(value, (datetime, set, frozenset)):
+        return value
+    plain = plain_scalar(value)
+    return plain if plain is not None else UNSUPPORTED
+
+
+def _tag_list(tags: Any) -> list[str]:
+    return [tags] if isinstance(tags, str) else [str(tag) for tag in tags]

@@ -1,0 +1,144 @@
+"""W&B's API over rundial: ``import rundial.compat.wandb as wandb``.
+
+Swapping the import line of a W&B training script records the same history rows at the same
+steps, config, summary, images, tables and histograms in rundial, through rundial's
+non-blocking pipeline (nothing here waits for the network). ``docs/wandb-compat.md`` lists the
+supported surface and every difference. Any other attribute raises ``NotImplementedError``
+pointing there. Importing this module loads neither numpy, torch nor Pillow.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from rundial.compat.wandb import _session
+from rundial.compat.wandb._media import EvalTable, Histogram, Image, Table
+from rundial.compat.wandb._errors import DOCS, Unsupported
+from rundial.compat.wandb._run import Run
+from rundial.compat.wandb._session import finish, init
+from rundial.compat.wandb._summary import Metric
+
+__all__ = [
+    "AlertLevel",
+    "EvalTable",
+    "Histogram",
+    "Image",
+    "Metric",
+    "Run",
+    "Settings",
+    "Table",
+    "alert",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+    "login",
+    "require",
+    "save",
+    "setup",
+    "termerror",
+    "termlog",
+    "termwarn",
+    "unwatch",
+    "watch",
+]
+
+
+class AlertLevel(str, enum.Enum):
+    """``wandb.AlertLevel``: the level named in an alert's log line."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class Settings:
+    """``wandb.Settings(...)``: accepts any keyword and keeps it; rundial ignores them."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.__dict__.update(settings)
+
+
+def setup(settings: Any = None) -> None:
+    """Accepted, does nothing (rundial needs no service process)."""
+
+
+def termlog(string: str = "", newline: bool = True, repeat: bool = True) -> None:
+    """Print ``wandb: <string>`` on stderr, as W&B's terminal helpers do."""
+    print(f"wandb: {string}", file=sys.stderr, end="\n" if newline else "")
+
+
+def termwarn(string: str, repeat: bool = True) -> None:
+    termlog(f"WARNING {string}")
+
+
+def termerror(string: str, repeat: bool = True) -> None:
+    termlog(f"ERROR {string}")
+
+
+def _active(call: str) -> Run:
+    run = _session.current
+    if run is None:
+        raise RuntimeError(f"call wandb.init() before wandb.{call}()")
+    return run
+
+
+def log(data: Mapping[str, Any] | None = None, step: int | None = None,
+        commit: bool | None = None, sync: bool | None = None) -> None:
+    """``wandb.run.log`` (``RuntimeError`` before ``wandb.init``)."""
+    _active("log").log(data, step=step, commit=commit)
+
+
+def define_metric(name: str, step_metric: Any = None, step_sync: bool | None = None,
+                  hidden: bool | None = None, summary: str | None = None,
+                  goal: str | None = None, overwrite: bool | None = None) -> Metric:
+    return _active("define_metric").define_metric(name, step_metric, step_sync, hidden, summary,
+                                                  goal, overwrite)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients",
+          log_freq: int = 1000, idx: int | None = None, log_graph: bool = False) -> None:
+    _active("watch").watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    _active("unwatch").unwatch(models)
+
+
+def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+    return _active("save").save(glob_str, base_path, policy)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    _active("alert").alert(title, text, level, wait_duration)
+
+
+def login(key: str | None = None, relogin: bool | None = None, host: str | None = None,
+          force: bool | None = None, timeout: int | None = None, anonymous: Any = None,
+          verify: bool = False, **_ignored: Any) -> bool:
+    """Never contacts a server: a ``key`` becomes ``RUNDIAL_API_KEY`` for later runs; the rest
+    is ignored (rundial finds its endpoint and key as ``rd.init`` does). Returns True."""
+    if key is not None:
+        if not isinstance(key, str) or not key.strip():
+            raise ValueError("wandb.login(key=...) needs a non-empty str")
+        os.environ["RUNDIAL_API_KEY"] = key.strip()
+    return True
+
+
+def require(requirement: str | None = None, experiment: Any = None) -> None:
+    """Accepted and ignored (W&B feature flags have no meaning for rundial)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run":
+        return _session.current
+    if name in ("config", "summary"):
+        return getattr(_active(name), name)
+    if name.startswith("_"):  # dunders and private submodules (imported on use)
+        raise AttributeError(name)
+    raise Unsupported(f"wandb.{name} is not supported by rundial.compat.wandb; see {DOCS} for the "
+                      "supported surface")
