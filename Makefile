@@ -77,7 +77,8 @@ run-cluster: $(STAMP) web postgres nginx
 # The suite in two passes, both always run: every test not marked `serial` on $(TEST_WORKERS)
 # pytest-xdist workers (whole files per worker, so module-scoped collectors and browsers are
 # started once; each worker has its own PostgreSQL cluster and session collector), then the
-# `serial` tests (rates, latency or pause bounds, throughput) in one process on a quiet machine.
+# `serial` tests (rates, latency or pause bounds, printed figures, nginx + collectors + PostgreSQL
+# clusters) in one process on a quiet machine.
 # Fails when either pass fails, and when neither ran a test (pytest's exit 5 in both; one pass
 # alone may select nothing, e.g. with PYTEST_ARGS naming one file). PYTEST_ARGS go to both passes.
 test: typecheck jstest web chromium postgres nginx
