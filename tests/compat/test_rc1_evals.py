@@ -55,6 +55,9 @@ def _get(proc: CollectorProcess, path: str) -> Any:
     return payload
 
 
+# Flaky under parallel load (once in 3 full runs: the results read back empty right after the
+# rc1 SDK's flush and complete returned True; cause not found yet): run alone, see the report.
+@pytest.mark.serial
 def test_rc1_suite_run_and_results(rc1_python: Path, shared_collector: CollectorProcess,
                                    tmp_path: Path) -> None:
     out = run_rc1_against(rc1_python, SUITE, shared_collector, tmp_path)
