@@ -15,11 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.postgres import PgCluster, private_cluster
 
 BACKENDS = ("sqlite", "postgres")
+
+# No per-example time limit for property tests: hypothesis' default 200 ms deadline is a timed
+# assertion, which fails under load (parallel workers, a busy CI machine) and proves nothing.
+settings.register_profile("rundial", deadline=None)
+settings.load_profile("rundial")
 
 
 def pytest_configure(config: pytest.Config) -> None:

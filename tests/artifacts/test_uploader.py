@@ -23,6 +23,7 @@ from tests.helpers.collector_proc import CollectorProcess
 UNREACHABLE = "http://127.0.0.1:9"
 
 
+@pytest.mark.serial
 def test_calls_return_at_once_and_hash_on_the_worker(
         shared_collector: CollectorProcess, make_uploader: Callable[..., ArtifactUploader],
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

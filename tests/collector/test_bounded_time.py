@@ -39,6 +39,7 @@ DISTINCT = 10_000
                                                 "spanId": str(i), "name": "n", "startNs": "1"}
                                                for i in range(DISTINCT)]}),
 ])
+@pytest.mark.serial
 def test_many_distinct_projects_are_refused_at_once(shared_collector: CollectorProcess,
                                                     route: str, body: object) -> None:
     """More than 100 distinct projects in one body is a 400 answered at once."""
@@ -59,6 +60,7 @@ def impatient(tmp_path: Path) -> Iterator[CollectorProcess]:
     proc.stop()
 
 
+@pytest.mark.serial
 def test_a_body_that_never_arrives_is_answered_408(impatient: CollectorProcess) -> None:
     """A client announcing 1,000 bytes and sending 10 gets 408 once the body timeout passes
     (the request used to wait for ever)."""

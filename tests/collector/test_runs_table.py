@@ -110,6 +110,7 @@ async def _seed(store: SQLiteStore, project_id: str, runs: int, keys: int) -> No
             2_000_000) for i in range(first, min(runs, first + 200))))
 
 
+@pytest.mark.serial  # prints its timings: measured alone
 async def test_ten_thousand_runs(tmp_path: Path) -> None:
     """10,000 runs x 20 config keys come back in one bounded page (and in keyset pages), all
     of them, with every config value. Timing is printed, not asserted."""

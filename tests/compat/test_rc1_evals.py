@@ -55,6 +55,11 @@ def _get(proc: CollectorProcess, path: str) -> Any:
     return payload
 
 
+# Run alone: under load the results once read back empty although flush() and complete() had
+# returned True. The published rc1 SDK's flush() can see its worker idle while the worker holds a
+# batch it took off the queue and has not yet staged (is_idle checks queue, spool and "sending"
+# only), so the results stay in its spool. The SDK is published and not ours to change.
+@pytest.mark.serial
 def test_rc1_suite_run_and_results(rc1_python: Path, shared_collector: CollectorProcess,
                                    tmp_path: Path) -> None:
     out = run_rc1_against(rc1_python, SUITE, shared_collector, tmp_path)

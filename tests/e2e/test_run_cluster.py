@@ -19,8 +19,9 @@ from tests.helpers.nginx import nginx_available
 from tests.helpers.postgres import free_port, postgres_available
 from tests.helpers.waiting import wait_until
 
-pytestmark = pytest.mark.skipif(nginx_available() is not None,
-                                reason=str(nginx_available()))
+# PostgreSQL, two collectors and nginx started by one script: `make test` runs it alone.
+pytestmark = [pytest.mark.skipif(nginx_available() is not None, reason=str(nginx_available())),
+              pytest.mark.serial]
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -43,6 +43,7 @@ REPLAYER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.serial
 def test_kill_9_loses_at_most_one_flush_interval_and_the_next_process_replays(
         collector: CollectorProcess, tmp_path: Path) -> None:
     """SIGKILL a logging process; a new process on the same spool sends what was spooled."""

@@ -14,6 +14,7 @@ from tests.sdk.e2e_support import read_points, run_details, series_stats
 KEYS = [f"m{i}" for i in range(10)]
 
 
+@pytest.mark.serial
 def test_100k_steps_of_10_metrics_arrive_exactly_once(shared_collector: CollectorProcess,
                                                       tmp_path: Path) -> None:
     """1,000,000 points logged as fast as Python can: every one stored, none twice, none dropped."""
@@ -36,6 +37,7 @@ def test_100k_steps_of_10_metrics_arrive_exactly_once(shared_collector: Collecto
     print(f"100k x 10 logged and delivered in {elapsed:.2f} s")
 
 
+@pytest.mark.serial
 def test_a_tight_loop_of_500k_calls_loses_nothing_with_default_options(
         shared_collector: CollectorProcess, tmp_path: Path) -> None:
     """#13.8: 500k calls of 5 keys, default queue options: the loop is slowed to the worker's

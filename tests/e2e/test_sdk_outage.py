@@ -6,6 +6,8 @@ import statistics
 import time
 from pathlib import Path
 
+import pytest
+
 import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.waiting import wait_until
@@ -24,6 +26,7 @@ def timed_logs(run: rd.Run, steps: range) -> list[float]:
     return latencies
 
 
+@pytest.mark.serial
 def test_collector_down_then_up_delivers_everything(collector: CollectorProcess, tmp_path: Path) -> None:
     """Logging goes on while the collector is stopped; after restart every point arrives once."""
     run = rd.init(workspace=collector.workspace, project=collector.project, endpoint=collector.url,

@@ -165,6 +165,7 @@ def quick_lost(tmp_path: Path) -> Iterator[CollectorProcess]:
         proc.stop()
 
 
+@pytest.mark.serial
 def test_an_idle_run_that_heartbeats_stays_running(quick_lost: CollectorProcess,
                                                    tmp_path: Path) -> None:
     """With heartbeats every 0.5 s an idle run stays ``running``; without them the same idle run

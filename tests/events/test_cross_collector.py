@@ -48,6 +48,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
+@pytest.mark.serial
 async def test_subscriber_on_b_sees_rows_ingested_through_a(
         pair: tuple[CollectorProcess, CollectorProcess],
         session: aiohttp.ClientSession) -> None:

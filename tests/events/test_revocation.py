@@ -36,6 +36,7 @@ async def _stream_key(session: aiohttp.ClientSession, proc: CollectorProcess
     return key["keyId"], key["apiKey"]
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("via", ["header", "token"])
 async def test_revoking_a_key_closes_its_streams_with_4401(
         shared_collector: CollectorProcess, session: aiohttp.ClientSession, via: str) -> None:
@@ -64,6 +65,7 @@ async def test_revoking_a_key_closes_its_streams_with_4401(
     assert not set(steps_of(after, "loss")) & {3, 4, 5}
 
 
+@pytest.mark.serial
 async def test_revocation_by_another_process_closes_within_the_cache_ttl(
         shared_collector: CollectorProcess, session: aiohttp.ClientSession) -> None:
     """A key revoked by another process sharing the database (here: a direct UPDATE of the

@@ -23,6 +23,7 @@ MAX_REQUEST_SECONDS = 5.0  # generous: a 1 MiB ingest takes tens of ms on an idl
 FAST_SUBSCRIBERS = 3
 
 
+@pytest.mark.serial
 async def test_slow_subscriber_is_dropped_without_slowing_ingest(
         collector: CollectorProcess) -> None:
     """A socket that never reads is closed with 4408 while every ingest stays fast and the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,6 +59,7 @@ def test_same_parents_as_the_direct_rule(spans: list[Span]) -> None:
     assert choose_parents(ordered) == _reference(ordered)
 
 
+@pytest.mark.serial
 def test_thousands_of_spans_sharing_one_id_build_a_tree_fast() -> None:
     """3,000 spans all named ``s`` with parent ``s`` (restarted span ids): ``query/spans``'s
     tree is built well under a second (was ~5 s on the event loop)."""

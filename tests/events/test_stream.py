@@ -196,6 +196,7 @@ async def test_big_chunks_are_split_into_bounded_messages(
     await ws.close()
 
 
+@pytest.mark.serial
 async def test_shutdown_closes_sockets_with_1001(collector: CollectorProcess) -> None:
     """SIGTERM ends open streams with 1001 at once instead of waiting for them."""
     async with aiohttp.ClientSession() as session:

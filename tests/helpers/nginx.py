@@ -24,6 +24,7 @@ from tests.helpers.postgres import free_port
 NGINX_BIN = Path("/usr/sbin/nginx")
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
+PORT_ATTEMPTS = 3
 
 
 def nginx_available() -> str | None:
@@ -66,7 +67,21 @@ class NginxProcess:
         reason = nginx_available()
         if reason is not None:
             raise RuntimeError(reason)
-        self.port = self.port or free_port()
+        if self.port:
+            self._start_on_port()
+            return
+        # A port picked here can be taken by another process (e.g. a parallel test worker)
+        # before nginx binds it: then another free port is tried.
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = free_port()
+            try:
+                self._start_on_port()
+                return
+            except RuntimeError as exc:
+                if attempt == PORT_ATTEMPTS or "Address already in use" not in str(exc):
+                    raise
+
+    def _start_on_port(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         # nginx (as root) creates its temp directories here and gives them to its worker
         # user, which must be able to reach them.

@@ -23,6 +23,7 @@ import pytest
 
 PG_BIN = Path(os.environ.get("RUNDIAL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT_SECONDS = 60
+PORT_ATTEMPTS = 3
 
 
 def postgres_available() -> str | None:
@@ -68,12 +69,28 @@ class PgCluster:
 
     def start(self) -> None:
         """initdb (first time only) and start the server on a free port; wait until it
-        accepts connections. Raises RuntimeError with the server log on failure."""
+        accepts connections. Raises RuntimeError with the server log on failure.
+
+        A port picked here can be taken by another process (e.g. a parallel test worker)
+        before the server binds it: then another free port is tried, up to
+        :data:`PORT_ATTEMPTS` times. A port already set (a restart) is kept."""
         if not self.data_dir.exists():
             self._as_postgres_owner()
             self._run([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-A", "trust",
                        "-U", "postgres", "--no-sync", "-E", "UTF8"])
-        self.port = self.port or free_port()
+        if self.port:
+            self._start_on_port()
+            return
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = free_port()
+            try:
+                self._start_on_port()
+                return
+            except RuntimeError as exc:
+                if attempt == PORT_ATTEMPTS or "Address already in use" not in str(exc):
+                    raise
+
+    def _start_on_port(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
                    f"-c fsync={'on' if self.fsync else 'off'} "
                    f"-c max_connections={self.max_connections} "

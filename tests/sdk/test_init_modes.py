@@ -22,6 +22,7 @@ def dead_endpoint() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.mark.serial
 def test_init_with_the_collector_down_is_fast_and_logging_spools(isolated_env: Path, tmp_path: Path) -> None:
     """Init returns in under 50 ms (best of 3) with nothing listening; logged data reaches the spool."""
     timings = []

@@ -59,6 +59,7 @@ def _stick_worker(run: Any, valve: Valve) -> None:
     wait_until(valve.entered.is_set, message="the worker to block in ingest")
 
 
+@pytest.mark.serial
 def test_a_loop_faster_than_the_worker_loses_nothing(tmp_path: Path, valve: Valve) -> None:
     """50x the queue's capacity in a tight loop: every point arrives, nothing is dropped."""
     run = _run(tmp_path, valve)

@@ -256,6 +256,7 @@ def test_event_hook_and_worker_errors_are_counted(make_run: MakeRun, double: Col
     assert run.diagnostics().worker_errors == 1
 
 
+@pytest.mark.serial
 def test_finish_never_hangs_on_a_stuck_collector(tmp_path: Path, isolated_env: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """A request that never returns is cut off: finish returns near its deadline, data spooled."""

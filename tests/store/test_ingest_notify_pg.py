@@ -47,6 +47,15 @@ async def received(payloads: asyncio.Queue[str], count: int) -> set[str]:
     return {await asyncio.wait_for(payloads.get(), 10.0) for _ in range(count)}
 
 
+async def sender_done(store: PostgresStore) -> int:
+    """The notifier's committed transactions once its sender task has finished.
+
+    A listener gets the payloads at the notifying COMMIT, before the sender counts that
+    transaction: reading the counter right after the payloads arrive races the sender."""
+    await store.notifier.close()  # waits for the sender task (bounded)
+    return store.notifier.sent_transactions
+
+
 async def test_runs_announced_together_share_one_notifying_transaction(
         pg_store: PostgresStore) -> None:
     conn, payloads = await listen(pg_store)
@@ -54,7 +63,7 @@ async def test_runs_announced_together_share_one_notifying_transaction(
         for run in ("r1", "r2", "r3"):  # all queued before the sender task first runs
             pg_store.notifier.announce([("p", run)])
         assert await received(payloads, 3) == {"p r1", "p r2", "p r3"}
-        assert pg_store.notifier.sent_transactions == 1
+        assert await sender_done(pg_store) == 1
     finally:
         await conn.close()
 
@@ -66,9 +75,8 @@ async def test_an_ingest_is_announced_once_committed_and_a_duplicate_is_not(
         batch = IngestBatch([line(1, 0, "first")], 1, idempotency_key="k-1")
         assert not (await pg_store.ingest_logs(batch)).duplicate
         assert await received(payloads, 1) == {f"{P} {R}"}
-        sent = pg_store.notifier.sent_transactions
+        assert await sender_done(pg_store) == 1
         assert (await pg_store.ingest_logs(batch)).duplicate
-        await pg_store.notifier.close()  # nothing is being sent for the duplicate
-        assert pg_store.notifier.sent_transactions == sent
+        assert await sender_done(pg_store) == 1  # nothing was sent for the duplicate
     finally:
         await conn.close()

@@ -146,6 +146,7 @@ async def test_start_against_no_server_raises_store_unavailable() -> None:
     assert SECRET not in str(caught.value)
 
 
+@pytest.mark.serial
 async def test_a_statement_timeout_raises_store_unavailable(pg_cluster: PgCluster) -> None:
     engine = await _engine(pg_cluster.new_database("tmo"), statement_timeout_seconds=0.2)
     try:
@@ -163,6 +164,7 @@ async def test_a_statement_timeout_raises_store_unavailable(pg_cluster: PgCluste
         await engine.close()
 
 
+@pytest.mark.serial
 async def test_pool_saturation_raises_write_queue_full_at_once(pg_cluster: PgCluster) -> None:
     engine = await _engine(pg_cluster.new_database("sat"), pool_max_size=1, max_waiting_jobs=1)
     release = asyncio.Event()

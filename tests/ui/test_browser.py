@@ -49,7 +49,7 @@ def test_login_shows_projects_with_run_count(ui: tuple[Any, Recorded],
     cells = row.locator("td").all_inner_texts()
     assert cells[1] == "1", cells
     assert cells[2].endswith("ago"), cells
-    page.wait_for_function("document.documentElement.dataset.uplot !== undefined",
+    page.wait_for_function("() => document.documentElement.dataset.uplot !== undefined",
                            timeout=TIMEOUT_MS)
     assert page.evaluate("document.documentElement.dataset.uplot") == "function"
     assert any(re.fullmatch(rf"{ui_collector.url}/v/[0-9a-f]{{16}}/ui/vendor/uplot/uPlot\.esm\.js",

@@ -103,6 +103,7 @@ def _wait_steps(page: Any, count: int) -> None:
         timeout=TIMEOUT_MS)
 
 
+@pytest.mark.serial
 def test_logged_point_reaches_the_page_live(page: Any, live_collector: CollectorProcess,
                                             tmp_path: Path, capsys: Any) -> None:
     """From now (no replay of what was logged before), each point logged by the SDK reaches

@@ -133,6 +133,7 @@ def _measure(tab: Tab, run: Any, steps: range) -> list[float]:
     return latencies_ms
 
 
+@pytest.mark.serial
 def test_a_logged_point_reaches_the_open_chart_without_a_chart_request(
         tab: Tab, tmp_path: Path, capsys: Any) -> None:
     """Points committed around the chart's first read are charted exactly once: one delivered

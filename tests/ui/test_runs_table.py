@@ -120,28 +120,28 @@ def test_selection_emits_and_persists(page: Any, runs_collector: CollectorProces
         on('selection', (d) => window.__selections.push(d.runs.map((r) => r.runId)))));
     """)
     _open(page, runs_collector)
-    page.wait_for_function("window.__selections.length > 0", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__selections.length > 0", timeout=TIMEOUT_MS)
     ids = page.evaluate("window.__selections.at(-1)")
     assert len(ids) == 5
     assert page.locator('tr[data-run-id][aria-selected="true"]').count() == 5
     rows = page.locator("tr[data-run-id]")
     first, third = rows.nth(0).get_attribute("data-run-id"), rows.nth(2).get_attribute("data-run-id")
     page.click('th.col-select input')  # all visible selected → none
-    page.wait_for_function("window.__selections.at(-1).length === 0", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__selections.at(-1).length === 0", timeout=TIMEOUT_MS)
     rows.nth(0).locator("td").nth(2).click()
     rows.nth(2).locator("td").nth(2).click(modifiers=["Shift"])
-    page.wait_for_function("window.__selections.at(-1).length === 3", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__selections.at(-1).length === 3", timeout=TIMEOUT_MS)
     selected = page.evaluate("window.__selections.at(-1)")
     assert selected[0] == first and selected[-1] == third
     rows.nth(1).locator("td").nth(2).click()
-    page.wait_for_function("window.__selections.at(-1).length === 2", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__selections.at(-1).length === 2", timeout=TIMEOUT_MS)
     page.select_option("#runs-group", "config.opt")
     page.wait_for_selector("tr.group-row", timeout=TIMEOUT_MS)
     assert "runs=" in page.url and "group=config.opt" in page.url
     url = page.url
     page.reload()
     page.wait_for_selector('#runs-table[data-state="ready"]', timeout=TIMEOUT_MS)
-    page.wait_for_function("window.__selections.length > 0", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.__selections.length > 0", timeout=TIMEOUT_MS)
     assert page.url == url
     assert sorted(page.evaluate("window.__selections.at(-1)")) == sorted([first, third])
     assert sorted(page.locator('tr[data-run-id][aria-selected="true"]').evaluate_all(
@@ -197,14 +197,14 @@ def test_theme_toggle(page: Any, runs_collector: CollectorProcess, tmp_path: Pat
     background = "getComputedStyle(document.body).backgroundColor"
     assert page.evaluate(background) == "rgb(13, 17, 23)"
     page.click("#theme-toggle")
-    page.wait_for_function(f"{background} === 'rgb(255, 255, 255)'", timeout=TIMEOUT_MS)
+    page.wait_for_function(f"() => {background} === 'rgb(255, 255, 255)'", timeout=TIMEOUT_MS)
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
     page.reload()
     page.wait_for_selector('#runs-table[data-state="ready"]', timeout=TIMEOUT_MS)
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     page.screenshot(path=str(tmp_path / "light.png"))
     page.click("#theme-toggle")
-    page.wait_for_function(f"{background} === 'rgb(13, 17, 23)'", timeout=TIMEOUT_MS)
+    page.wait_for_function(f"() => {background} === 'rgb(13, 17, 23)'", timeout=TIMEOUT_MS)
     page.emulate_media(color_scheme="light")
     assert page.evaluate(background) == "rgb(13, 17, 23)"
     page.screenshot(path=str(tmp_path / "dark.png"))
@@ -223,7 +223,8 @@ def test_rename_through_the_dialog(page: Any, runs_collector: CollectorProcess,
     page.evaluate("document.getElementById('run-edit-name').required = false")
     page.click("dialog.run-editor button[type=submit]")
     page.wait_for_function(
-        "document.querySelector('dialog.run-editor [role=alert]').textContent.includes('runName')",
+        "() => document.querySelector('dialog.run-editor [role=alert]')?.textContent"
+        ".includes('runName')",
         timeout=TIMEOUT_MS)
     page.fill("#run-edit-name", "renamed-run")
     page.fill("#run-edit-tags", "sweep, best")
