@@ -38,6 +38,17 @@ with eval_run.run.trace("example e1") as span:
 outside = eval_run.log_result("e2", scores={"exact": False, "judge": 0.1},
                               passed={"judge": False}, trace=span)
 flushed = eval_run.flush(10.0)
+# rc1's flush() can return while its worker holds a dequeued batch not yet staged (see the test):
+# wait, with a deadline, until our collector serves the 4 rows, so the SDK's race cannot decide.
+import time, urllib.request
+results = f"{url}/api/v1/evals/runs/{eval_run.eval_run_id}/results"
+deadline = time.monotonic() + 30.0
+while time.monotonic() < deadline:
+    ask = urllib.request.Request(results, headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(ask, timeout=5) as answer:
+        if len(json.loads(answer.read())["rows"]) >= 4:
+            break
+    time.sleep(0.05)
 completed = eval_run.complete(timeout_seconds=10.0)
 diag = eval_run.run.diagnostics()
 print(json.dumps({"suiteId": suite.suite_id, "projectId": suite.project_id,
@@ -58,7 +69,8 @@ def _get(proc: CollectorProcess, path: str) -> Any:
 # Run alone: under load the results once read back empty although flush() and complete() had
 # returned True. The published rc1 SDK's flush() can see its worker idle while the worker holds a
 # batch it took off the queue and has not yet staged (is_idle checks queue, spool and "sending"
-# only), so the results stay in its spool. The SDK is published and not ours to change.
+# only), so the results stay in its spool. The SDK is published and not ours to change: the
+# script waits (deadline 30 s) until our collector serves the rows before it completes the run.
 @pytest.mark.serial
 def test_rc1_suite_run_and_results(rc1_python: Path, shared_collector: CollectorProcess,
                                    tmp_path: Path) -> None:
