@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rundial_collector.nginx_conf import render_config
-from tests.helpers.postgres import free_port
+from tests.helpers.postgres import start_on_a_free_port
 
 NGINX_BIN = Path("/usr/sbin/nginx")
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
-PORT_ATTEMPTS = 3
 
 
 def nginx_available() -> str | None:
@@ -70,16 +69,11 @@ class NginxProcess:
         if self.port:
             self._start_on_port()
             return
-        # A port picked here can be taken by another process (e.g. a parallel test worker)
-        # before nginx binds it: then another free port is tried.
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            self.port = free_port()
-            try:
-                self._start_on_port()
-                return
-            except RuntimeError as exc:
-                if attempt == PORT_ATTEMPTS or "Address already in use" not in str(exc):
-                    raise
+        self.port = start_on_a_free_port(self._start_on)
+
+    def _start_on(self, port: int) -> None:
+        self.port = port
+        self._start_on_port()
 
     def _start_on_port(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

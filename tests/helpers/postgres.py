@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +39,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_on_a_free_port(start: Callable[[int], None]) -> int:
+    """Call ``start(port)`` on a free port and return it. A port picked here can be taken by
+    another process (e.g. a parallel test worker) before the server binds it: when ``start``
+    raises RuntimeError naming "Address already in use", another free port is tried, up to
+    :data:`PORT_ATTEMPTS` times; any other error is raised at once."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        try:
+            start(port)
+            return port
+        except RuntimeError as exc:
+            if attempt == PORT_ATTEMPTS or "Address already in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 class PgCluster:
@@ -72,8 +88,8 @@ class PgCluster:
         accepts connections. Raises RuntimeError with the server log on failure.
 
         A port picked here can be taken by another process (e.g. a parallel test worker)
-        before the server binds it: then another free port is tried, up to
-        :data:`PORT_ATTEMPTS` times. A port already set (a restart) is kept."""
+        before the server binds it: then another free port is tried
+        (:func:`start_on_a_free_port`). A port already set (a restart) is kept."""
         if not self.data_dir.exists():
             self._as_postgres_owner()
             self._run([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-A", "trust",
@@ -81,14 +97,11 @@ class PgCluster:
         if self.port:
             self._start_on_port()
             return
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            self.port = free_port()
-            try:
-                self._start_on_port()
-                return
-            except RuntimeError as exc:
-                if attempt == PORT_ATTEMPTS or "Address already in use" not in str(exc):
-                    raise
+        self.port = start_on_a_free_port(self._start_on)
+
+    def _start_on(self, port: int) -> None:
+        self.port = port
+        self._start_on_port()
 
     def _start_on_port(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
