@@ -2,7 +2,8 @@
 
 Every response carries ``x-request-id`` and ``Server-Timing`` (:mod:`servertiming`). Any
 :class:`ApiError`, any aiohttp HTTP error (404 route, 405 method) and any unexpected
-exception is rendered as the v1 error envelope; an unexpected exception is a 500 ``INTERNAL_ERROR`` and is logged, and the process keeps serving.
+exception is rendered as the v1 error envelope; an unexpected exception is a 500
+``INTERNAL_ERROR`` and is logged, and the process keeps serving.
 Every request whose handler is not one of the streaming handlers (WebSocket, blob transfers)
 is answered within ``request_timeout_seconds``: past it the handler is cancelled and the answer
 is a 503 ``UNAVAILABLE`` with ``Retry-After`` (writes already queued still commit; every
