@@ -96,6 +96,9 @@ def test_values_nested_dicts_scalars_and_strings(opts: dict[str, Any],
     assert rows(double, run.id) == {0: {"train.loss": 0.5, "train.acc": 0.25, "val/loss": 2,
                                         "flag": 1, "one": 3.0}}
     assert config(double, run.id)["summary.phase"] == "warmup"
+    # a string is a history record too: one log line at its row's step
+    assert [(line["level"], line["message"]) for line in double.lines] == [
+        ("info", "[phase step=0] warmup")]
 
 
 def test_log_rejects_what_wandb_rejects(opts: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ continues where it ended on this machine, ``_resume``).
 * An empty open row is never committed (the step does not move).
 
 A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one call per media value
-(the uploader takes them off the row), so everything goes through rundial's non-blocking
+(the uploader takes them off the row) plus one ``[<key> step=<n>] <text>`` log line per
+string value, so everything goes through rundial's non-blocking
 pipeline. The summary's changed entries are sent as ``summary.*`` config (non-blocking
 patches) with the first committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS`
 while rows are committed, and at the end. ``log`` is thread-safe (torch gradient hooks may log
@@ -28,6 +29,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from rundial._warn import warn_user
+from rundial.compat._keyed import string_line
 from rundial.compat.wandb import _files, _resume
 from rundial.compat.wandb._config import Config
 from rundial.compat.wandb._errors import DOCS, Unsupported
@@ -205,6 +207,8 @@ class Run:
         for items in media.values():
             for key, value in items:
                 self._rd.log({key: value}, step=step)
+        for key, value in text.items():  # history strings: log lines, as the other shims'
+            self._rd.log_text(string_line(key, step, value), "info")
         self.summary.observe(numbers, text)
         row.step = step + 1
         now = self._clock()
