@@ -31,6 +31,8 @@ from urllib.parse import quote
 from rundial._warn import warn_user
 from rundial.compat._keyed import string_line
 from rundial.compat.wandb import _files, _resume
+from rundial.compat.wandb._artifact import Artifact
+from rundial.compat.wandb._artifact_run import RunArtifacts
 from rundial.compat.wandb._config import Config
 from rundial.compat.wandb._errors import DOCS, Unsupported
 from rundial.compat.wandb._history import Converted, OpenRow, checked_step, convert
@@ -59,6 +61,7 @@ class Run:
         self._warned: set[str] = set()
         self._on_end = on_end
         self._files = _files.RunFiles(rd_run)
+        self._artifacts = RunArtifacts(rd_run, entity, project)
         self._ended = False
         self.summary = Summary()
         self.config = Config(config, rd_run.update_config)
@@ -257,6 +260,26 @@ class Run:
         """``wandb.save``: upload matching files as run file artifacts (``_files``)."""
         return self._files.save(glob_str, base_path, policy)
 
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None,
+                     type: str | None = None, aliases: Any = None, tags: Any = None) -> Artifact:
+        """Queue an artifact (non-blocking; ``_artifact_run``); returns the ``Artifact``."""
+        return self._artifacts.log(artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None, aliases: Any = None,
+                     use_as: str | None = None) -> Artifact:
+        """Resolve an artifact version and record its use (blocking; ``_artifact_run``)."""
+        return self._artifacts.use(artifact_or_name, type, aliases)
+
+    def log_model(self, path: Any, name: str | None = None, aliases: Any = None) -> None:
+        self._artifacts.log_model(path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        return self._artifacts.use_model(name)
+
+    def link_model(self, path: Any, registered_model_name: str, name: str | None = None,
+                   aliases: Any = None) -> None:
+        self._artifacts.link_model(path, registered_model_name, name, aliases)
+
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """A ``warn`` log line ``[ALERT <level>] <title>: <text>``."""
         name = str(getattr(level, "value", level) or "INFO").upper()
@@ -282,9 +305,10 @@ class Run:
         longer than rundial's ``finish_timeout_seconds`` (what is left stays spooled)."""
         self._prepare_end()
         if exit_code in (None, 0):
-            self._rd.finish()
+            drained = self._rd.finish()
         else:
-            self._rd.fail(f"exit code {exit_code}")
+            drained = self._rd.fail(f"exit code {exit_code}")
+        self._artifacts.at_end(bool(drained))
         self._on_end(self)
 
     def __enter__(self) -> Self:
@@ -294,6 +318,8 @@ class Run:
                  tb: TracebackType | None) -> None:
         self._prepare_end()
         self._rd.__exit__(exc_type, exc, tb)
+        # a second finish() returns the first one's result (True: everything was delivered)
+        self._artifacts.at_end(exc_type is None and bool(self._rd.finish()))
         self._on_end(self)
 
     def __repr__(self) -> str:
