@@ -8,7 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import rundial.compat.wandb as wandb
+from rundial._artifacts.http import ArtifactHTTPError
 from tests.e2e.test_compat_wandb import _get, env  # noqa: F401  (the env fixture)
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
@@ -80,6 +83,9 @@ def test_artifacts_and_models_round_trip_with_lineage(collector: CollectorProces
     model_path = wandb.use_model("cnn:best")
     assert Path(model_path).read_bytes() == (tmp_path / "cnn.pt").read_bytes()
     assert Path(model_path).parent == Path.cwd() / "artifacts" / "cnn:v0"
+    with pytest.raises(ArtifactHTTPError) as missing:
+        wandb.use_artifact("digits:v2")  # only v0 and v1 exist
+    assert missing.value.status == 404
     wandb.finish()
 
     used = {(v["name"], v["version"]) for v in _lineage(collector, consumer.id)["used"]}
