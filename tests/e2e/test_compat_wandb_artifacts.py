@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import rundial.compat.wandb as wandb
@@ -57,12 +58,19 @@ def test_artifacts_and_models_round_trip_with_lineage(collector: CollectorProces
     second.add_dir(str(data))
     wandb.log_artifact(second, aliases=["clean"])
     wandb.log_model(str(tmp_path / "cnn.pt"), name="cnn", aliases=["best"])
+    preds = wandb.Artifact("preds", "predictions")
+    pixels = np.full((3, 5, 3), 200, dtype=np.uint8)
+    preds.add(wandb.Table(columns=["id", "img", "p"],
+                          data=[[1, wandb.Image(pixels, caption="one"), 0.5], [2, None, 0.25]]),
+              "my_table")
+    preds.save()  # logged to wandb.run
     wandb.log({"loss": 0.5, "phase": "warmup"})
     wandb.finish()
-    assert first._staging is not None and not first._staging.exists()  # uploaded: removed
+    staged = first._staging.root
+    assert staged is not None and not staged.exists()  # uploaded: the staging is removed
 
     produced = {(v["name"], v["version"]): v for v in _lineage(collector, producer.id)["produced"]}
-    assert sorted(produced) == [("cnn", 1), ("digits", 1), ("digits", 2)]
+    assert sorted(produced) == [("cnn", 1), ("digits", 1), ("digits", 2), ("preds", 1)]
     v1, v2, model = produced["digits", 1], produced["digits", 2], produced["cnn", 1]
     assert (v1["artifactType"], model["artifactType"]) == ("dataset", "model")
     assert v1["metadata"] == {"n": 2, "wandb.description": "MNIST digits"}
@@ -83,10 +91,16 @@ def test_artifacts_and_models_round_trip_with_lineage(collector: CollectorProces
     model_path = wandb.use_model("cnn:best")
     assert Path(model_path).read_bytes() == (tmp_path / "cnn.pt").read_bytes()
     assert Path(model_path).parent == Path.cwd() / "artifacts" / "cnn:v0"
+    table = wandb.use_artifact("preds:latest").get("my_table")
+    assert (table.columns, table.get_column("p"), table.data[1][1]) == (
+        ["id", "img", "p"], [0.5, 0.25], None)
+    image = table.data[0][1]
+    assert isinstance(image, wandb.Image) and image.caption == "one"
+    assert image.render().source.read_bytes() == wandb.Image(pixels).render().data
     with pytest.raises(ArtifactHTTPError) as missing:
         wandb.use_artifact("digits:v2")  # only v0 and v1 exist
     assert missing.value.status == 404
     wandb.finish()
 
     used = {(v["name"], v["version"]) for v in _lineage(collector, consumer.id)["used"]}
-    assert used == {("digits", 1), ("digits", 2), ("cnn", 1)}
+    assert used == {("digits", 1), ("digits", 2), ("cnn", 1), ("preds", 1)}

@@ -5,6 +5,8 @@ collector."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -150,11 +152,11 @@ def test_paths_inside_an_artifact_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="already exists"), art.new_file("f.txt") as f:
         f.write("x")
     art.add_file(str(other), name="linked.txt", policy="immutable")
-    assert os.path.islink(art._root() / "linked.txt")  # no copy: the original is uploaded
+    assert os.path.islink(art._staging.root / "linked.txt")  # no copy: the original is uploaded
     art.remove("linked.txt")
     with pytest.raises(FileNotFoundError):
         art.remove("linked.txt")
-    assert (art.file_count, (art._root() / "f.txt").read_text()) == (1, "two")
+    assert (art.file_count, (art._staging.root / "f.txt").read_text()) == (1, "two")
     assert not hasattr(art, "version")  # W&B: only a logged artifact has a version
 
 
@@ -295,9 +297,44 @@ def test_module_functions_need_a_run_and_a_disabled_run_logs_nothing(
     with wandb.init(project="p", mode="disabled") as run:
         art = wandb.Artifact("m", "model")
         art.add_file(str(tmp_path / "x.bin"))
-        staging = art._root()
+        staging = art._staging.root
         assert wandb.log_artifact(art) is art
         assert not staging.exists()  # nothing queued: nothing kept
         with pytest.raises(RuntimeError, match="not available"):
             wandb.use_artifact("m:latest")
     assert run.disabled
+
+
+
+def test_tables_and_images_are_added_in_wandbs_layout(rec: ArtifactRecorder) -> None:
+    np = pytest.importorskip("numpy")
+    pixels = np.zeros((4, 6, 3), dtype=np.uint8)
+    table = wandb.Table(columns=["id", "img", "label"],
+                        data=[[1, wandb.Image(pixels, caption="c"), "cat"]])
+    art = wandb.Artifact("preds", "predictions")
+    art.add(table, "my_table")
+    art.add(wandb.Image(pixels), "solo")
+    art.add(table, "my_table")  # the same content again: accepted
+    with pytest.raises(NotImplementedError, match="wandb.Table and wandb.Image"):
+        art.add({"a": 1}, "other")
+    make_run(rec).log_artifact(art)
+    [staged] = rec.staged
+    [png] = [path for path in staged if path.startswith("media/images/")]
+    sha256 = hashlib.sha256(staged[png]).hexdigest()
+    assert png == f"media/images/{sha256[:20]}.png" and staged[png].startswith(b"\x89PNG")
+    cell = {"_type": "image-file", "path": png, "sha256": sha256, "width": 6, "height": 4,
+            "format": "png"}
+    assert json.loads(staged["my_table.table.json"]) == {
+        "_type": "table", "columns": ["id", "img", "label"], "log_mode": "IMMUTABLE",
+        "ncols": 3, "nrows": 1, "data": [[1, {**cell, "caption": "c"}, "cat"]]}
+    assert json.loads(staged["solo.image-file.json"]) == cell and len(staged) == 3
+    with pytest.raises(ArtifactNotLoggedError, match="use_artifact"):
+        art.get("my_table")
+
+
+def test_save_needs_a_run(rec: ArtifactRecorder, tmp_path: Path) -> None:
+    (tmp_path / "x.bin").write_bytes(b"x")
+    art = wandb.Artifact("m", "model")
+    art.add_file(str(tmp_path / "x.bin"))
+    with pytest.raises(NotImplementedError, match="wandb.init"):
+        art.save()

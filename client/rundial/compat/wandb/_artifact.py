@@ -1,11 +1,9 @@
 """``wandb.Artifact``: files staged into one directory, logged as one rundial artifact.
 
-A new artifact is a *draft*: ``add_file``, ``add_dir`` and ``new_file`` put its files in a
-staging directory of its own (created on first use under the system's temporary directory,
-``rundial-wandb-artifact-*``), at their path inside the artifact. As W&B's default ``mutable``
-policy does, files are **copied** when added, so changing the original later changes nothing;
-``policy="immutable"`` links to the original instead (no copy; the file must then stay as it
-is until uploaded). Adding a path twice with other content is a ``ValueError`` unless
+A new artifact is a *draft*: ``add_file``, ``add_dir``, ``new_file`` and ``add`` (a
+``wandb.Table`` or ``wandb.Image``, ``_artifact_objects``) put its files in a staging directory
+of its own (``_artifact_staging``: copies, as W&B's default ``mutable`` policy makes), at their
+path inside the artifact. Adding a path twice with other content is a ``ValueError`` unless
 ``overwrite=True`` (``merge=True`` for ``add_dir``), as in W&B.
 
 ``run.log_artifact(artifact)`` finalizes it (further additions raise
@@ -15,37 +13,31 @@ done. A draft never logged removes its directory when garbage-collected.
 
 An artifact returned by ``run.use_artifact`` wraps rundial's resolved version: ``name``
 (``name:vN``), ``version`` (W&B's 0-based ``vN``), ``aliases``, ``type``, ``metadata``,
-``description``, ``id``, ``download(root=None)`` and ``file(root=None)``.
+``description``, ``id``, ``download(root=None)``, ``file(root=None)`` and ``get(name)``.
 
-``add_reference`` and ``add`` (W&B objects in artifacts), ``save``, ``link`` and other W&B
-names raise ``NotImplementedError`` naming ``docs/wandb-compat.md``.
+``save()`` logs a draft to the current run (``wandb.run``). ``add_reference``, ``link`` and
+other W&B names raise ``NotImplementedError`` naming ``docs/wandb-compat.md``.
 """
 
 from __future__ import annotations
 
-import filecmp
 import os
-import shutil
-import tempfile
-import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
+from rundial.compat.wandb._artifact_objects import object_files, read_object
 from rundial.compat.wandb._artifact_refs import checked_name, checked_type, wandb_version
+from rundial.compat.wandb._artifact_staging import ArtifactFinalizedError, Staging
 from rundial.compat.wandb._errors import DOCS, Unsupported
 
+__all__ = ["Artifact", "ArtifactFinalizedError", "ArtifactNotLoggedError"]
 DESCRIPTION_KEY = "wandb.description"  # where the description travels in rundial's metadata
-POLICIES = ("mutable", "immutable")
 
 
 class ArtifactNotLoggedError(AttributeError):
     """W&B's error for what only a logged (here: used) artifact has."""
-
-
-class ArtifactFinalizedError(AttributeError):
-    """W&B's error for changing an artifact after it was logged."""
 
 
 class Artifact:
@@ -62,9 +54,7 @@ class Artifact:
         self._name, self._type = name, artifact_type
         self.description = description
         self._metadata = _checked_metadata(metadata)
-        self._staging: Path | None = None
-        self._cleanup: weakref.finalize[Any, Any] | None = None
-        self._final = False
+        self._staging = Staging(name)
         self._handle: Any = None  # rundial's ArtifactHandle once used
         self._logged_aliases: list[str] = []
         self._waiter: Callable[[float | None], None] | None = None  # set when logged
@@ -77,7 +67,8 @@ class Artifact:
         artifact = cls.__new__(cls)  # as stored: W&B's name and type rules are not re-applied
         artifact._setup(handle.name, str(handle.artifact.get("artifactType") or "unspecified"),
                         description, metadata)
-        artifact._handle, artifact._final = handle, True
+        artifact._handle = handle
+        artifact._staging.frozen = True
         return artifact
 
     # -- properties ------------------------------------------------------------------------------
@@ -138,11 +129,11 @@ class Artifact:
         return sum(size for size in self._entries().values())
 
     def is_draft(self) -> bool:
-        return not self._final
+        return not self._staging.frozen
 
     def finalize(self) -> None:
         """No more files may be added (``log_artifact`` calls it)."""
-        self._final = True
+        self._staging.frozen = True
 
     def _version(self) -> str | None:
         return None if self._handle is None else wandb_version(self._handle.version)
@@ -151,11 +142,7 @@ class Artifact:
         """Path inside the artifact -> size in bytes."""
         if self._handle is not None:
             return {str(f["path"]): int(f["sizeBytes"]) for f in self._handle.files}
-        root = self._staging
-        if root is None:
-            return {}
-        return {p.relative_to(root).as_posix(): p.stat().st_size
-                for p in sorted(root.rglob("*")) if p.is_file()}
+        return self._staging.entries()
 
     # -- adding files (drafts) -------------------------------------------------------------------
     def add_file(self, local_path: str | os.PathLike[str], name: str | None = None,
@@ -163,22 +150,8 @@ class Artifact:
                  policy: str | None = "mutable", overwrite: bool = False) -> None:
         """Add one file at ``name`` (default: its base name); ``ValueError`` when it is not a
         file, for an unsafe ``name`` or a path already added with other content."""
-        if not os.path.isfile(local_path):
-            raise ValueError(f"Path is not a file: {os.fspath(local_path)!r}")
-        policy = policy or "mutable"
-        if policy not in POLICIES:
-            raise ValueError(f"Invalid policy {policy!r}. Policy may only be `mutable` or "
-                             "`immutable`.")
-        target = self._target(name if name is not None else os.path.basename(local_path))
-        source = Path(local_path).absolute()
-        if target.exists() or target.is_symlink():
-            if not overwrite and not filecmp.cmp(source, target, shallow=False):
-                raise ValueError(f"Cannot add the same path twice: {self._rel(target)!r}")
-            target.unlink()
-        if policy == "immutable":
-            target.symlink_to(source)
-        else:
-            shutil.copyfile(source, target)
+        self._staging.add_file(local_path, os.path.basename(local_path) if name is None else name,
+                               policy, overwrite)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None,
                 skip_cache: bool | None = False, policy: str | None = "mutable",
@@ -188,7 +161,7 @@ class Artifact:
         if not os.path.isdir(local_path):
             raise ValueError(f"Path is not a directory: {os.fspath(local_path)!r}")
         if name:
-            self._target(name)  # a bad prefix fails before anything is copied
+            self._staging.target(name)  # a bad prefix fails before anything is copied
         for folder, dirs, files in os.walk(local_path, followlinks=True):
             dirs.sort()
             for file in sorted(files):
@@ -197,66 +170,49 @@ class Artifact:
                 self.add_file(path, f"{name.rstrip('/')}/{rel}" if name else rel,
                               policy=policy, overwrite=merge)
 
-    @contextmanager
     def new_file(self, name: str, mode: str = "x", encoding: str | None = None,
-                 policy: str = "mutable") -> Iterator[IO[Any]]:
-        """Open a new file at ``name`` in the artifact and write it (``mode`` ``"x"``, W&B's
-        default, refuses a name already added: ``ValueError``; ``"w"`` replaces it)."""
-        target = self._target(name)
-        try:
-            with open(target, mode, encoding=encoding) as handle:
-                yield handle
-        except FileExistsError:
-            raise ValueError(f"File with name {name!r} already exists at {str(target)!r}") from None
+                 policy: str = "mutable") -> AbstractContextManager[IO[Any]]:
+        """A context manager writing the file ``name`` (``mode`` ``"x"``, W&B's default,
+        refuses a name already added: ``ValueError``; ``"w"`` replaces it)."""
+        return self._staging.open_new(name, mode, encoding)
+
+    def add(self, obj: Any, name: str, overwrite: bool = False) -> None:
+        """Add a ``wandb.Table`` (``<name>.table.json``) or ``wandb.Image``
+        (``<name>.image-file.json``) in W&B's layout (``_artifact_objects``)."""
+        for path, data in object_files(obj, name):
+            self._staging.add_bytes(path, data, overwrite)
+
+    def get(self, name: str) -> Any:
+        """The table or image added as ``name`` to a used artifact (downloaded first, to its
+        default directory); None when there is none."""
+        self._used("get")
+        return read_object(Path(self.download()), name)
 
     def remove(self, item: str | os.PathLike[str]) -> None:
         """Remove a file (or a directory of files) added before; ``FileNotFoundError`` if none."""
-        target = self._target(os.fspath(item))
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
-        else:
-            raise FileNotFoundError(f"Cannot remove missing entry: {os.fspath(item)!r}")
+        self._staging.remove(os.fspath(item))
 
     def add_reference(self, uri: Any, name: Any = None, checksum: bool = True,
                       max_objects: int | None = None) -> Any:
         raise Unsupported("wandb.Artifact.add_reference is not supported: rundial stores the "
                           f"bytes of an artifact's files; add the files themselves (see {DOCS})")
 
-    def _target(self, name: str) -> Path:
-        """The staged path of ``name`` (parents created); ``ValueError`` for an unsafe one."""
-        if self._final:
-            raise ArtifactFinalizedError(
-                f"artifact {self._name!r} was logged: it cannot change; create a new "
-                "wandb.Artifact for a new version")
-        if not isinstance(name, str) or not name.strip("/"):
-            raise ValueError(f"Invalid artifact path: {name!r}")
-        rel = name.replace(os.sep, "/").lstrip("/")
-        if any(s in ("", ".", "..") for s in rel.split("/")) or "\\" in rel or "\x00" in rel:
-            raise ValueError(f"refusing unsafe artifact path {name!r}")
-        target = self._root().joinpath(*rel.split("/"))  # only files are ever links here
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def _root(self) -> Path:
-        if self._staging is None:
-            self._staging = Path(tempfile.mkdtemp(prefix="rundial-wandb-artifact-"))
-            self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._staging), True)
-        return self._staging
-
-    def _rel(self, target: Path) -> str:
-        return target.relative_to(self._root()).as_posix()
-
     def _hand_over(self, aliases: list[str],
                    waiter: Callable[[float | None], None]) -> Path | None:
         """Finalize, remember how it was logged, and give the staging directory to the caller
         (the run), which removes it; None when nothing was added."""
-        self._final, self._logged_aliases, self._waiter = True, aliases, waiter
-        if self._cleanup is not None:
-            self._cleanup.detach()
-            self._cleanup = None
-        return self._staging
+        self._logged_aliases, self._waiter = aliases, waiter
+        return self._staging.freeze()
+
+    def save(self, project: str | None = None, settings: Any = None) -> None:
+        """Log this draft to the current run (``wandb.run``); ``NotImplementedError`` without
+        one (W&B would start a run of its own)."""
+        from rundial.compat.wandb import _session  # the session imports this module
+
+        if _session.current is None:
+            raise Unsupported("Artifact.save() outside a run is not supported: call "
+                              f"wandb.init() first (see {DOCS})")
+        _session.current.log_artifact(self)
 
     # -- used artifacts ----------------------------------------------------------------------
     def download(self, root: str | os.PathLike[str] | None = None,
