@@ -54,7 +54,8 @@ class FakeHandle:
         self.metadata, self.contents = dict(metadata or {}), files
         self.artifact = {"artifactId": f"art_{name}_{version}", "artifactType": artifact_type}
         self.artifact_id = self.artifact["artifactId"]
-        self.files = [{"path": p, "sizeBytes": len(b)} for p, b in files.items()]
+        self.files = [{"path": p, "sizeBytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+                      for p, b in files.items()]
         self.downloads: list[Path] = []
 
     def download(self, directory: str | os.PathLike[str]) -> Path:
@@ -129,7 +130,8 @@ def test_a_path_is_an_artifact_named_after_the_run_and_file(rec: ArtifactRecorde
      "docs/wandb-compat.md"),
     (lambda: wandb.Artifact("m", "model").download(), ArtifactNotLoggedError, "use_artifact"),
     (lambda: wandb.Artifact("m", "model").wait(), ArtifactNotLoggedError, "log it first"),
-    (lambda: wandb.Artifact("m", "model").get_entry("x"), NotImplementedError, "not supported"),
+    (lambda: wandb.Artifact("m", "model").files(), NotImplementedError, "not supported"),
+    (lambda: wandb.Artifact("m", "model").get_entry("x"), ArtifactNotLoggedError, "use_artifact"),
 ])
 def test_artifact_misuse_gets_a_clear_error(call: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
@@ -196,9 +198,8 @@ def test_refs_of_other_projects_or_malformed_are_refused() -> None:
             rundial_ref(bad, "ws", "p")
 
 
-def test_use_artifact_resolves_wandb_versions_and_downloads(rec: ArtifactRecorder,
-                                                            tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_use_artifact_resolves_wandb_versions_and_downloads(
+        rec: ArtifactRecorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     handle = FakeHandle("mnist", 3, {"model.pt": b"w"}, aliases=("best",),
                         metadata={"acc": 0.9, "wandb.description": "a CNN"})
@@ -213,6 +214,12 @@ def test_use_artifact_resolves_wandb_versions_and_downloads(rec: ArtifactRecorde
     assert Path(art.file(str(tmp_path / "one"))).read_bytes() == b"w"
     monkeypatch.setenv("WANDB_ARTIFACT_DIR", str(tmp_path / "elsewhere"))
     assert art.download() == str(tmp_path / "elsewhere" / "mnist:v2")
+    entry = art.get_path("model.pt")
+    assert (entry.path, entry.size, entry.digest) == ("model.pt", 1,
+                                                      hashlib.sha256(b"w").hexdigest())
+    assert Path(entry.download(tmp_path / "entry")).read_bytes() == b"w"
+    with pytest.raises(KeyError, match="not contained"):
+        art.get_entry("other.pt")
     assert run.use_artifact(art) is not art and rec.used[-1] == "mnist:v3"  # used again
     with pytest.raises(ValueError, match="does not match type"):
         run.use_artifact("mnist:v2", type="dataset")
@@ -314,7 +321,7 @@ def test_tables_and_images_are_added_in_wandbs_layout(rec: ArtifactRecorder) -> 
     art = wandb.Artifact("preds", "predictions")
     art.add(table, "my_table")
     art.add(wandb.Image(pixels), "solo")
-    art.add(table, "my_table")  # the same content again: accepted
+    art["my_table"] = table  # the same content again: accepted
     with pytest.raises(NotImplementedError, match="wandb.Table and wandb.Image"):
         art.add({"a": 1}, "other")
     make_run(rec).log_artifact(art)

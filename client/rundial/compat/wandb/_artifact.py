@@ -229,13 +229,28 @@ class Artifact:
     def file(self, root: str | os.PathLike[str] | None = None) -> str:
         """Download a single-file artifact; returns the file's path (``ValueError`` when the
         artifact holds more than one file)."""
-        handle = self._used("file")
-        if len(handle.files) > 1:
+        files = self._used("file").files
+        if len(files) > 1:
             raise ValueError("This artifact contains more than one file, call `.download()` to "
                              "get all files")
-        directory = self.download(root if root is not None else os.path.join(
-            ".", "artifacts", self.name))
-        return os.path.join(directory, *str(handle.files[0]["path"]).split("/"))
+        entry = self.get_entry(str(files[0]["path"]))
+        return entry.download(root if root is not None else os.path.join(".", "artifacts",
+                                                                         self.name))
+
+    def get_entry(self, name: str) -> ArtifactEntry:
+        """The file ``name`` of a used artifact; ``KeyError`` when it has none."""
+        for found in self._used("get_entry").files:
+            if found["path"] == name:
+                return ArtifactEntry(self, name, int(found["sizeBytes"]), str(found["sha256"]))
+        raise KeyError(f"Path not contained in artifact: {name}")
+
+    get_path = get_entry
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __setitem__(self, name: str, obj: Any) -> None:
+        self.add(obj, name)
 
     def wait(self, timeout: int | None = None) -> Artifact:
         """A logged artifact: wait until the run's queued uploads are done (bounded, see
@@ -266,6 +281,22 @@ class Artifact:
 
     def __repr__(self) -> str:
         return f"<rundial.compat.wandb.Artifact {self.name} type={self._type}>"
+
+
+class ArtifactEntry:
+    """One file of a used artifact (W&B's manifest entry): ``path``, ``size``, ``digest``
+    (its sha256 here; W&B's is an MD5) and ``download``."""
+
+    def __init__(self, artifact: Artifact, path: str, size: int, digest: str) -> None:
+        self._artifact, self.path, self.size, self.digest = artifact, path, size, digest
+
+    def download(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Download the artifact (to ``root``, default as ``Artifact.download``); returns this
+        file's path. Blocking."""
+        return os.path.join(self._artifact.download(root), *self.path.split("/"))
+
+    def __repr__(self) -> str:
+        return f"<ArtifactEntry {self.path} {self.size} bytes>"
 
 
 def _checked_metadata(metadata: Any) -> dict[str, Any]:
