@@ -345,3 +345,16 @@ def test_save_needs_a_run(rec: ArtifactRecorder, tmp_path: Path) -> None:
     art.add_file(str(tmp_path / "x.bin"))
     with pytest.raises(NotImplementedError, match="wandb.init"):
         art.save()
+
+
+def test_a_finalized_artifact_is_still_logged_once(rec: ArtifactRecorder, tmp_path: Path) -> None:
+    (tmp_path / "x.bin").write_bytes(b"x")
+    rec.handles["done:latest"] = FakeHandle("done", 1, {"x.bin": b"x"})
+    art = wandb.Artifact("done", "model")
+    art.add_file(str(tmp_path / "x.bin"))
+    art.finalize()  # W&B's log_artifact finalizes too; logging it still works
+    with pytest.raises(ArtifactFinalizedError):
+        art.add_file(str(tmp_path / "x.bin"), name="y.bin")
+    run = make_run(rec)
+    assert run.use_artifact(art).version == "v0"  # logged, uploaded, then used
+    assert [opts["name"] for _, opts in rec.artifacts] == ["done"] and rec.used == ["done:latest"]

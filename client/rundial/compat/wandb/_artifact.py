@@ -22,7 +22,7 @@ other W&B names raise ``NotImplementedError`` naming ``docs/wandb-compat.md``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
@@ -134,6 +134,10 @@ class Artifact:
     def finalize(self) -> None:
         """No more files may be added (``log_artifact`` calls it)."""
         self._staging.frozen = True
+
+    def _logged(self) -> bool:
+        """Logged by this process, or used (resolved by the collector)."""
+        return self._waiter is not None or self._handle is not None
 
     def _version(self) -> str | None:
         return None if self._handle is None else wandb_version(self._handle.version)

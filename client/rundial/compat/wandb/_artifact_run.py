@@ -57,7 +57,7 @@ class RunArtifacts:
             aliases: Any = None, tags: Any = None) -> Artifact:
         """Queue an artifact or a path (see the module docstring); returns the artifact."""
         artifact = self._prepared(artifact_or_path, name, type)
-        if not artifact.is_draft():
+        if artifact._logged():
             raise ValueError(f"artifact {artifact.name!r} was logged or used already; log a new "
                              "wandb.Artifact for a new version")
         if not artifact.file_count:
@@ -128,7 +128,7 @@ class RunArtifacts:
                              "an instance of wandb.Artifact to use_artifact")
         if wanted._handle is not None:
             return f"{wanted._name}:v{wanted._handle.version}"
-        if wanted.is_draft():
+        if not wanted._logged():
             self.log(wanted, aliases=aliases)
         if not self._rd.flush(WAIT_DEFAULT_SECONDS):
             raise TimeoutError(f"artifact {wanted.name!r} was not uploaded within "
