@@ -53,10 +53,10 @@ EXAMPLES_RUN = [
         # docs/wandb-compat.md "Differences": a non-finite summary value is the text "inf"...
         "run 0 summary['grad']: real inf shim 'inf'",
         "run 0 summary['loss']: real -inf shim '-inf'",
-        # ... NaN/inf are not history points, and strings reach the summary only, so rows 1
-        # (NaN, inf) and 10 (-inf, a string) hold nothing and row 0 lacks its string.
-        "run 0 history steps: real [0, 1, 2, 5, 6, 7, 10] shim [0, 2, 5, 6, 7]",
-        "run 0 history[0] keys: only real ['note'], only shim []")),
+        # ... and NaN/inf are not history points, so row 1 (NaN, inf) holds nothing and row 10
+        # only its string (strings are log lines, read back as history by records.py).
+        "run 0 history steps: real [0, 1, 2, 5, 6, 7, 10] shim [0, 2, 5, 6, 7, 10]",
+        "run 0 history[10] keys: only real ['loss'], only shim []")),
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
 ]

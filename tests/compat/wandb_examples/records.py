@@ -4,7 +4,8 @@
 Shape of one run: ``{"project", "name", "config", "summary", "history": {step: {key: number}},
 "media": {step: {key: description}}}`` (see read_wandb_runs.py). rundial's side: the run's
 ``summary.<key>`` config entries are the summary, its metric points (``system/`` keys left out:
-W&B's system metrics are not history either) the history, its media items the media.
+W&B's system metrics are not history either) plus its ``[<key> step=<n>] <text>`` log lines
+(strings logged with ``wandb.log``) the history, its media items the media.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 from typing import Any
 
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 
 V1 = "/api/v1"
+STRING_LINE = re.compile(r"\[(.+) step=(\d+)\] (.*)\Z", re.S)  # a string history value
 
 
 def _get(c: CollectorProcess, path: str) -> Any:
@@ -56,7 +59,10 @@ def _read_run(c: CollectorProcess, slug: str, project_id: str, run_id: str,
               stored: dict[str, Any]) -> dict[str, Any]:
     config = {k: v for k, v in stored.items() if not k.startswith("summary.")}
     summary = {k[len("summary."):]: v for k, v in stored.items() if k.startswith("summary.")}
-    return {"config": config, "summary": summary, "history": _history(c, project_id, run_id),
+    history = _history(c, project_id, run_id)
+    for step, key, text in string_values(c, project_id, run_id):
+        history.setdefault(step, {})[key] = text
+    return {"config": config, "summary": summary, "history": history,
             "media": _media(c, slug, project_id, run_id),
             "alerts": alerts(c, project_id, run_id)}
 
@@ -156,11 +162,20 @@ def _pixels(png: bytes) -> str:
         return f"{rgba.width}x{rgba.height}:{hashlib.sha256(rgba.tobytes()).hexdigest()[:16]}"
 
 
+def _log_messages(c: CollectorProcess, project_id: str, run_id: str) -> list[str]:
+    body = {"projectId": project_id, "runId": run_id, "limit": 10_000, "order": "asc"}
+    return [row["message"] for row in _post(c, f"{V1}/query/logs", body)["rows"]]
+
+
 def alerts(c: CollectorProcess, project_id: str, run_id: str) -> list[str]:
     """The run's ``[ALERT ...]`` log lines (what ``wandb.alert`` becomes), oldest first."""
-    body = {"projectId": project_id, "runId": run_id, "limit": 10_000, "order": "asc"}
-    rows = _post(c, f"{V1}/query/logs", body)["rows"]
-    return [row["message"] for row in rows if row["message"].startswith("[ALERT ")]
+    return [m for m in _log_messages(c, project_id, run_id) if m.startswith("[ALERT ")]
+
+
+def string_values(c: CollectorProcess, project_id: str, run_id: str) -> list[tuple[int, str, str]]:
+    """``(step, key, text)`` of the run's string history values (their log lines)."""
+    found = (STRING_LINE.match(m) for m in _log_messages(c, project_id, run_id))
+    return [(int(m.group(2)), m.group(1), m.group(3)) for m in found if m]
 
 
 # -- comparison ---------------------------------------------------------------------------------

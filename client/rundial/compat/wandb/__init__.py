@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rundial.compat.wandb import _session
+from rundial.compat.wandb._artifact import Artifact
 from rundial.compat.wandb._media import EvalTable, Histogram, Image, Table
 from rundial.compat.wandb._errors import DOCS, Unsupported
 from rundial.compat.wandb._run import Run
@@ -24,6 +25,7 @@ from rundial.compat.wandb._summary import Metric
 
 __all__ = [
     "AlertLevel",
+    "Artifact",
     "EvalTable",
     "Histogram",
     "Image",
@@ -35,7 +37,10 @@ __all__ = [
     "define_metric",
     "finish",
     "init",
+    "link_model",
     "log",
+    "log_artifact",
+    "log_model",
     "login",
     "require",
     "save",
@@ -44,6 +49,8 @@ __all__ = [
     "termlog",
     "termwarn",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "watch",
 ]
 
@@ -115,6 +122,30 @@ def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> l
 
 def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
     _active("alert").alert(title, text, level, wait_duration)
+
+
+# -- artifacts and models (_artifact_run) -------------------------------------------------------
+def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                 aliases: Any = None, tags: Any = None) -> Artifact:
+    return _active("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None, aliases: Any = None,
+                 use_as: str | None = None) -> Artifact:
+    return _active("use_artifact").use_artifact(artifact_or_name, type, aliases)
+
+
+def log_model(path: Any, name: str | None = None, aliases: Any = None) -> None:
+    _active("log_model").log_model(path, name, aliases)
+
+
+def use_model(name: str) -> str:
+    return _active("use_model").use_model(name)
+
+
+def link_model(path: Any, registered_model_name: str, name: str | None = None,
+               aliases: Any = None) -> None:
+    _active("link_model").link_model(path, registered_model_name, name, aliases)
 
 
 def login(key: str | None = None, relogin: bool | None = None, host: str | None = None,

@@ -9,7 +9,8 @@
   cells become their own media items). A pandas DataFrame becomes a table and a matplotlib
   figure (or ``pyplot``) an image, as in W&B (which may draw figures as charts instead). An
   array or tensor of more than 32 elements becomes a 32-bin :class:`Histogram`, as W&B does;
-* text (str): kept for the summary only (rundial history holds numbers);
+* text (str): the summary's last value, and a history record: the log line
+  ``[<key> step=<n>] <text>`` when the row is committed (``_run``);
 * anything else (``None``, short lists, objects): skipped with one warning per key.
 
 A value it cannot record is skipped, not an error; ``TypeError`` for a non-str key (and whatever

@@ -11,7 +11,8 @@ continues where it ended on this machine, ``_resume``).
 * An empty open row is never committed (the step does not move).
 
 A committed row becomes one ``rd_run.log(numbers, step=step)`` call plus one call per media value
-(the uploader takes them off the row), so everything goes through rundial's non-blocking
+(the uploader takes them off the row) plus one ``[<key> step=<n>] <text>`` log line per
+string value, so everything goes through rundial's non-blocking
 pipeline. The summary's changed entries are sent as ``summary.*`` config (non-blocking
 patches) with the first committed row, then at most every :data:`SUMMARY_INTERVAL_SECONDS`
 while rows are committed, and at the end. ``log`` is thread-safe (torch gradient hooks may log
@@ -28,7 +29,10 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from rundial._warn import warn_user
+from rundial.compat._keyed import string_line
 from rundial.compat.wandb import _files, _resume
+from rundial.compat.wandb._artifact import Artifact
+from rundial.compat.wandb._artifact_run import RunArtifacts
 from rundial.compat.wandb._config import Config
 from rundial.compat.wandb._errors import DOCS, Unsupported
 from rundial.compat.wandb._history import Converted, OpenRow, checked_step, convert
@@ -57,6 +61,7 @@ class Run:
         self._warned: set[str] = set()
         self._on_end = on_end
         self._files = _files.RunFiles(rd_run)
+        self._artifacts = RunArtifacts(rd_run, entity, project)
         self._ended = False
         self.summary = Summary()
         self.config = Config(config, rd_run.update_config)
@@ -205,6 +210,8 @@ class Run:
         for items in media.values():
             for key, value in items:
                 self._rd.log({key: value}, step=step)
+        for key, value in text.items():  # history strings: log lines, as the other shims'
+            self._rd.log_text(string_line(key, step, value), "info")
         self.summary.observe(numbers, text)
         row.step = step + 1
         now = self._clock()
@@ -253,6 +260,26 @@ class Run:
         """``wandb.save``: upload matching files as run file artifacts (``_files``)."""
         return self._files.save(glob_str, base_path, policy)
 
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None,
+                     type: str | None = None, aliases: Any = None, tags: Any = None) -> Artifact:
+        """Queue an artifact (non-blocking; ``_artifact_run``); returns the ``Artifact``."""
+        return self._artifacts.log(artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None, aliases: Any = None,
+                     use_as: str | None = None) -> Artifact:
+        """Resolve an artifact version and record its use (blocking; ``_artifact_run``)."""
+        return self._artifacts.use(artifact_or_name, type, aliases)
+
+    def log_model(self, path: Any, name: str | None = None, aliases: Any = None) -> None:
+        self._artifacts.log_model(path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        return self._artifacts.use_model(name)
+
+    def link_model(self, path: Any, registered_model_name: str, name: str | None = None,
+                   aliases: Any = None) -> None:
+        self._artifacts.link_model(path, registered_model_name, name, aliases)
+
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """A ``warn`` log line ``[ALERT <level>] <title>: <text>``."""
         name = str(getattr(level, "value", level) or "INFO").upper()
@@ -278,9 +305,10 @@ class Run:
         longer than rundial's ``finish_timeout_seconds`` (what is left stays spooled)."""
         self._prepare_end()
         if exit_code in (None, 0):
-            self._rd.finish()
+            drained = self._rd.finish()
         else:
-            self._rd.fail(f"exit code {exit_code}")
+            drained = self._rd.fail(f"exit code {exit_code}")
+        self._artifacts.at_end(bool(drained))
         self._on_end(self)
 
     def __enter__(self) -> Self:
@@ -290,6 +318,8 @@ class Run:
                  tb: TracebackType | None) -> None:
         self._prepare_end()
         self._rd.__exit__(exc_type, exc, tb)
+        # a second finish() returns the first one's result (True: everything was delivered)
+        self._artifacts.at_end(exc_type is None and bool(self._rd.finish()))
         self._on_end(self)
 
     def __repr__(self) -> str:
