@@ -41,13 +41,14 @@ class Run(_Run):
                                           options=options)
             super().__init__(noop, reader=reader)
             return
+        transport = options.get("transport")
         rd_run, resumed = start(with_id, project=project, api_token=api_token,
                        custom_run_id=custom_run_id, mode=mode, name=name, tags=tags,
                        capture_stdout=capture_stdout, capture_stderr=capture_stderr,
                        capture_hardware_metrics=capture_hardware_metrics,
                        flush_period=flush_period, options=options)
         super().__init__(rd_run, name=name, description=description, tags=tags,
-                         resumed=resumed)
+                         resumed=resumed, transport=transport)
 
 
 def init_run(with_id: str | None = None, **kwargs: Any) -> Run:

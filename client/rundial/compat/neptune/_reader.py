@@ -119,6 +119,26 @@ class RunReader:
                 break
         return out
 
+    def last_steps(self) -> dict[str, int]:
+        """The last step of each metric and image key of the run (``metrics/keys``,
+        ``media/keys``): where a resumed run's series continue."""
+        steps: dict[str, int] = {}
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            query = {"projectId": self._located()["projectId"], "runId": self.run_id,
+                     "limit": "1000"}
+            if cursor:
+                query["cursor"] = cursor
+            doc = self._get("/metrics/keys", query)
+            steps.update({str(k["metricKey"]): int(k["lastStep"]) for k in doc.get("keys") or []
+                          if isinstance(k, dict) and isinstance(k.get("lastStep"), int)})
+            cursor = _next_cursor(doc)
+            if cursor is None:
+                break
+        steps.update({str(k["mediaKey"]): int(k["maxStep"]) for k in self._media_keys()
+                      if isinstance(k.get("maxStep"), int)})
+        return steps
+
     def strings(self, path: str) -> list[tuple[int, int, str]]:
         """The string series ``path`` as ``(step, timestampMs, text)`` from its log lines
         (``[<path> step=<n>] <text>``), oldest first."""
@@ -167,9 +187,12 @@ class RunReader:
 
     def media_keys(self) -> list[str]:
         """The run's image keys (the shim's image series and single images)."""
+        return [str(k["mediaKey"]) for k in self._media_keys()]
+
+    def _media_keys(self) -> list[dict[str, Any]]:
         doc = self._get(self._project_path(f"/runs/{quote(self.run_id)}/media/keys"),
                         {"limit": "1000"})
-        return [str(k["mediaKey"]) for k in doc.get("keys") or [] if isinstance(k, dict)]
+        return [k for k in doc.get("keys") or [] if isinstance(k, dict)]
 
     def images(self, key: str) -> list[tuple[int, str, str]]:
         """The images logged under ``key`` as ``(step, artifactId, file path)``, by step."""

@@ -37,6 +37,7 @@ from rundial.compat.neptune._cast import Refused, field_value, image_like
 from rundial.compat.neptune._fetch import Fetcher
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
+from rundial.compat.neptune.exceptions import FetchError, RunNotFound
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
 
@@ -61,10 +62,12 @@ class Run:
 
     def __init__(self, rd_run: rd.Run | rd.NoopRun, *, name: str | None = None,
                  description: str | None = None, tags: Any = None,
-                 resumed: bool = False, reader: RunReader | None = None) -> None:
+                 resumed: bool = False, reader: RunReader | None = None,
+                 transport: Any = None) -> None:
         self._rd = rd_run
         self._read_only = reader is not None
         self._reader = reader
+        self._transport = transport  # an injected transport, for this run's reads
         self._warned: set[str] = set()
         if reader is not None:
             self._recorder = _keyed.Recorder(rd_run)
@@ -77,6 +80,7 @@ class Run:
                                          edit_tags=not resumed)
         self._steps = _keyed.SeriesSteps()
         self._fetcher = Fetcher(rd_run.id, self._recorder, self._online_reader, self.sync)
+        self._continue_series()
         initial: dict[str, Any] = {}
         if field_name is not None:
             initial["sys/name"] = field_name
@@ -185,8 +189,31 @@ class Run:
                 return None
             self._reader = RunReader(settings.endpoint, settings.api_key,
                                      (settings.workspace, settings.project), self._rd.id,
+                                     transport=self._transport,
                                      timeout_seconds=settings.request_timeout_seconds)
         return self._reader
+
+    def _continue_series(self) -> None:
+        """A run that may exist already (``with_id``, ``custom_run_id``) continues each series
+        after its stored last step, as Neptune's server numbers them: one blocking read at
+        init (online mode only). When it fails the series start at 0 (one warning), except
+        for a ``custom_run_id`` run that does not exist yet."""
+        settings = getattr(self._rd, "_settings", None)
+        reader = self._online_reader() if getattr(settings, "resume", "never") != "never" else None
+        if reader is None:
+            return
+        try:
+            last_steps = reader.last_steps()
+        except RunNotFound:
+            if getattr(settings, "resume", None) == "must":
+                self._warn("#resume", f"neptune: run {self._rd.id!r} was not found; its series "
+                           "start at step 0")
+            return
+        except FetchError as exc:
+            self._warn("#resume", f"{exc}; the resumed run's series start at step 0")
+            return
+        for path, step in last_steps.items():
+            self._steps.take_increasing(path, step)
 
     def _writable(self) -> bool:
         """False, with Neptune's one warning, in read-only mode (the write is dropped)."""
