@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +56,14 @@ def target(env: Path, shared_collector: CollectorProcess,
 
 
 # -- unit: what the reads return --------------------------------------------------------------
+def test_pandas_is_imported_only_by_fetch_values() -> None:
+    """Importing the shim (its reads included) does not load pandas."""
+    code = ("import sys, rundial.compat.neptune, rundial.compat.neptune.exceptions; "
+            "print(sorted(m for m in ('pandas',) if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out
+
+
 def test_a_namespace_fetch_is_nested_single_values() -> None:
     """Neptune's namespace fetch: nested dicts of single values, string sets left out."""
     flat = {"params/lr": 0.1, "params/opt/name": "adam", "params/tags": {"a"}, "seed": 1}
