@@ -24,7 +24,8 @@ from PIL import Image
 
 import rundial.compat.neptune as neptune
 from rundial._http.transport import Request, Response
-from rundial.compat.neptune._fetch import file_target, nest, series_folder, series_frame, sys_fields
+from rundial.compat.neptune._fetch import (file_target, nest, series_folder, series_frame,
+                                           sys_fields, tree)
 from rundial.compat.neptune.exceptions import (FetchError, MissingFieldException,
                                                NeedExistingRunForReadOnlyMode, RunNotFound)
 from rundial.compat.neptune.types import File
@@ -70,6 +71,7 @@ def test_a_namespace_fetch_is_nested_single_values() -> None:
     assert nest(flat, "params") == {"lr": 0.1, "opt": {"name": "adam"}}
     assert nest(flat, "") == {"params": {"lr": 0.1, "opt": {"name": "adam"}}, "seed": 1}
     assert nest(flat, "nothing") == {}
+    assert tree(["c/d", "a", "a/b"], str.upper) == {"a": {"b": "A/B"}, "c": {"d": "C/D"}}
 
 
 def test_sys_fields_are_read_from_the_run_itself() -> None:

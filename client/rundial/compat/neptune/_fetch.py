@@ -24,7 +24,7 @@ from rundial.compat._typed import restore_types
 from rundial.compat.neptune._reader import RunReader
 from rundial.compat.neptune.exceptions import MissingFieldException
 
-__all__ = ["Fetcher", "nest", "series_frame", "sys_fields"]
+__all__ = ["Fetcher", "nest", "series_frame", "sys_fields", "tree"]
 
 UNTITLED = "Untitled"
 
@@ -120,7 +120,7 @@ class Fetcher:
         """The last image of the series ``path`` into the directory ``destination``."""
         images = self._need(path, flush=True).images(path)
         if not images:
-            raise ValueError("Unable to download last file - series is empty")
+            raise MissingFieldException(path)
         _step, artifact_id, file_path = images[-1]
         self._need(path).download(artifact_id, file_path, series_folder(path, destination)
                                   / f"{len(images) - 1}{_ext(file_path)}")
@@ -159,6 +159,19 @@ def sys_fields(run: dict[str, Any], run_id: str) -> dict[str, Any]:
         if isinstance(run.get(key), int):
             fields["sys/" + name] = datetime.fromtimestamp(run[key] / 1000, timezone.utc)
     return fields
+
+
+def tree(paths: Iterable[str], leaf: Callable[[str], Any]) -> dict[str, Any]:
+    """``paths`` as nested dicts whose leaves are ``leaf(path)`` (a path that is also a
+    namespace keeps the namespace)."""
+    out: dict[str, Any] = {}
+    for path in sorted(paths, key=lambda p: -p.count(SEP)):
+        *parents, name = path.split(SEP)
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node.setdefault(name, leaf(path))
+    return out
 
 
 def nest(flat: dict[str, Any], prefix: str) -> dict[str, Any]:

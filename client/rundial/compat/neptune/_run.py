@@ -34,7 +34,7 @@ from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
 from rundial.compat.neptune._cast import Refused, field_value, image_like
-from rundial.compat.neptune._fetch import Fetcher
+from rundial.compat.neptune._fetch import Fetcher, tree
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
 from rundial.compat.neptune.exceptions import FetchError, RunNotFound
@@ -118,14 +118,7 @@ class Run:
 
     def get_structure(self) -> dict[str, Any]:
         """The run's fields as nested dicts whose leaves are handles (``run[path]``)."""
-        out: dict[str, Any] = {}
-        for path in sorted(self._fetcher.paths()):
-            *parents, leaf = path.split(_keyed.SEP)
-            node = out
-            for part in parents:
-                node = node.setdefault(part, {}) if isinstance(node.get(part, {}), dict) else {}
-            node.setdefault(leaf, Handler(self, path))
-        return out
+        return tree(self._fetcher.paths(), lambda path: Handler(self, path))
 
     def get_url(self) -> str:
         """The run's page in the collector's web UI (``/p/{ws}/{project}/r/{runId}``); the
