@@ -31,6 +31,8 @@ from rundial.compat.neptune.exceptions import (FetchError, MissingFieldException
 from rundial.compat.neptune.types import File
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
+from tests.sdk.compat_support import options
+from tests.sdk.conftest import CollectorDouble
 
 QUIET = {"capture_stdout": False, "capture_stderr": False, "capture_hardware_metrics": False}
 
@@ -157,6 +159,20 @@ def test_an_offline_run_reads_only_its_own_values(env: Path) -> None:
         run["elsewhere"].fetch()
     with pytest.raises(MissingFieldException):
         run["loss"].fetch_values()
+    run.stop()
+
+
+def test_a_run_the_collector_does_not_know_yet_has_only_its_own_values(env: Path) -> None:
+    """An online run not yet registered: the collector's "no such run" is a missing field
+    (fetch) and not there (exists), as for a field nobody wrote."""
+    double = CollectorDouble()  # answers query/runs with no runs
+    run = neptune.init_run(project="ws/proj", **options(double, env), **QUIET)
+    run["a"] = 1
+    assert run["a"].fetch() == 1
+    with pytest.raises(MissingFieldException):
+        run["b"].fetch()
+    assert not run.exists("b")
+    assert any(path.endswith("/api/v1/query/runs") for _m, path, _d in double.calls)
     run.stop()
 
 

@@ -12,21 +12,37 @@ Before reading a series or a file this process wrote, its queued data is flushed
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rundial.compat._keyed import SEP, Recorder
 from rundial.compat._typed import restore_types
 from rundial.compat.neptune._reader import RunReader
-from rundial.compat.neptune.exceptions import MissingFieldException
+from rundial.compat.neptune.exceptions import MissingFieldException, RunNotFound
 
 __all__ = ["Fetcher", "nest", "series_frame", "sys_fields", "tree"]
 
 UNTITLED = "Untitled"
+T = TypeVar("T")
+
+
+def _unregistered_is_missing(method: Callable[..., T]) -> Callable[..., T]:
+    """A run this process writes may not be registered yet: the collector's "no such run"
+    means nothing is stored at the path (``MissingFieldException``), as for Neptune."""
+    @functools.wraps(method)
+    def read(self: Fetcher, path: str, *args: Any) -> T:
+        try:
+            return method(self, path, *args)
+        except RunNotFound:
+            if self._local is None:
+                raise
+            raise MissingFieldException(path) from None
+    return read
 
 
 class Fetcher:
@@ -41,6 +57,7 @@ class Fetcher:
         self._flush = flush
 
     # -- single values ----------------------------------------------------------------------
+    @_unregistered_is_missing
     def fetch(self, path: str) -> Any:
         """The value at ``path``, or the atoms under namespace ``path`` as a nested dict."""
         if path == "sys/id":
@@ -57,6 +74,7 @@ class Fetcher:
             return nest(atoms, path)
         raise MissingFieldException(path)
 
+    @_unregistered_is_missing
     def fetch_last(self, path: str) -> Any:
         """The last value of the numeric or string series ``path``."""
         if self._local is not None and path in self._local.last:
@@ -67,6 +85,7 @@ class Fetcher:
             raise MissingFieldException(path)
         return last[-1][2]
 
+    @_unregistered_is_missing
     def fetch_values(self, path: str, include_timestamp: bool = True) -> Any:
         """The series ``path`` as a pandas DataFrame (``step``, ``value``[, ``timestamp``])."""
         reader = self._need(path, flush=True)
@@ -95,10 +114,16 @@ class Fetcher:
             return True
         if self._reader() is None:
             return False
-        known = self.paths()
-        return path in known or _under(path, known) or bool(self._need(path).strings(path))
+        try:
+            known = self.paths()
+            return path in known or _under(path, known) or bool(self._need(path).strings(path))
+        except RunNotFound:
+            if self._local is None:
+                raise
+            return False  # not registered yet: only this process's values exist
 
     # -- files ------------------------------------------------------------------------------
+    @_unregistered_is_missing
     def download(self, path: str, destination: str | None) -> None:
         """A file field to ``destination`` (a file, or a directory to hold
         ``<field name><ext>``; the working directory by default); an image series to the
@@ -116,6 +141,7 @@ class Fetcher:
         for index, (_step, artifact_id, file_path) in enumerate(images):
             reader.download(artifact_id, file_path, folder / f"{index}{_ext(file_path)}")
 
+    @_unregistered_is_missing
     def download_last(self, path: str, destination: str | None) -> None:
         """The last image of the series ``path`` into the directory ``destination``."""
         images = self._need(path, flush=True).images(path)
