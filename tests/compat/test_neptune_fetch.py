@@ -24,6 +24,7 @@ from PIL import Image
 
 import rundial.compat.neptune as neptune
 from rundial._http.transport import Request, Response
+from rundial.compat.neptune._reader import RunReader
 from rundial.compat.neptune._fetch import (file_target, nest, series_folder, series_frame,
                                            sys_fields, tree)
 from rundial.compat.neptune.exceptions import (FetchError, MissingFieldException,
@@ -145,6 +146,42 @@ def test_read_only_needs_an_existing_run(env: Path) -> None:
     refused = Canned(403, {"error": {"code": "FORBIDDEN", "message": "no project:read"}})
     with pytest.raises(FetchError, match="HTTP 403 \\(FORBIDDEN: no project:read\\)"):
         neptune.init_run(with_id="r", mode="read-only", transport=refused, **opts)
+
+
+class Pages:
+    """A transport answering each path with its own list of JSON bodies, in turn."""
+
+    def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
+        self.answers = answers
+        self.requests: list[Request] = []
+
+    def send(self, req: Request) -> Response:
+        self.requests.append(req)
+        path = req.path.split("?")[0]
+        return Response(200, json.dumps(self.answers[path].pop(0)).encode())
+
+    def close(self) -> None:
+        pass
+
+
+def test_reads_follow_the_collectors_pages() -> None:
+    """A series read follows page.nextCursor while hasMore, sending the cursor back; the run's
+    project is looked up once (query/runs) and its id used for every read."""
+    run = {"runId": "r1", "projectId": "prj_9", "workspaceSlug": "ws", "projectSlug": "p"}
+    point = {"step": 0, "timestampMs": 5, "value": 1.5}
+    pages = Pages({
+        "/api/v1/query/runs": [{"runs": [run]}],
+        "/api/v1/query/series": [
+            {"series": [{"metricKey": "loss", "points": [point]}],
+             "page": {"hasMore": True, "nextCursor": "c1"}},
+            {"series": [{"metricKey": "loss", "points": [{**point, "step": 1}]}],
+             "page": {"hasMore": False, "nextCursor": None}}]})
+    reader = RunReader("http://collector.test", "rdk_x", ("ws", "p"), "r1", transport=pages)
+    assert reader.points("loss") == [(0, 5, 1.5), (1, 5, 1.5)]
+    bodies = [json.loads(r.body or b"") for r in pages.requests[1:]]
+    assert [b.get("cursor") for b in bodies] == [None, "c1"]
+    assert {b["projectId"] for b in bodies} == {"prj_9"}
+    assert reader.page_path() == "/p/ws/p/r/r1"
 
 
 def test_an_offline_run_reads_only_its_own_values(env: Path) -> None:

@@ -21,6 +21,7 @@ import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,13 @@ MAX_MEDIA_ITEMS = 1_000  # GET /api/v1/media: the largest page
 MAX_PAGES = 10_000  # a bound on any paging loop (a collector that never says hasMore=false)
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 _STRING_LINE = re.compile(r"^\[(?P<path>[^\]]*?) step=(?P<step>\d+)\] (?P<text>.*)$", re.DOTALL)
+
+
+def _next_cursor(doc: dict[str, Any]) -> str | None:
+    """``page.nextCursor`` while ``page.hasMore`` (the collector's paging), else None."""
+    page = doc.get("page") or {}
+    cursor = page.get("nextCursor") if isinstance(page, dict) and page.get("hasMore") else None
+    return str(cursor) if cursor else None
 
 
 class RunReader:
@@ -82,59 +90,30 @@ class RunReader:
     # -- series -----------------------------------------------------------------------------
     def metric_keys(self) -> list[str]:
         """The run's metric keys (``query/keys`` order; rundial's ``system/`` keys left out)."""
-        keys: list[str] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            body: dict[str, Any] = {"projectId": self._located()["projectId"],
-                                    "runIds": [self.run_id]}
-            if cursor:
-                body["cursor"] = cursor
-            doc = self._post("/query/keys", body)
-            for entry in doc.get("runs") or []:
-                keys.extend(str(k) for k in entry.get("keys") or [])
-            cursor = _next_cursor(doc)
-            if cursor is None:
-                break
+        keys = [str(k) for doc in self._pages("POST", "/query/keys", {
+                    "projectId": self._located()["projectId"], "runIds": [self.run_id]})
+                for entry in doc.get("runs") or [] for k in entry.get("keys") or []]
         return [k for k in dict.fromkeys(keys) if not k.startswith("system/")]
 
     def points(self, key: str, *, last_only: bool = False) -> list[tuple[int, int, float]]:
         """Every point of metric ``key`` as ``(step, timestampMs, value)``, steps ascending
         (one per step, the collector's rule), or only the last one; ``[]`` when it has none."""
-        out: list[tuple[int, int, float]] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            body: dict[str, Any] = {"projectId": self._located()["projectId"],
-                                    "runId": self.run_id, "metricKeys": [key],
-                                    "mode": "tail" if last_only else "full",
-                                    "maxPointsPerSeries": 1 if last_only else MAX_POINTS_PER_PAGE}
-            if cursor:
-                body["cursor"] = cursor
-            doc = self._post("/query/series", body)
-            for series in doc.get("series") or []:
-                if series.get("metricKey") == key:
-                    out.extend((int(p["step"]), int(p["timestampMs"]), p["value"])
-                               for p in series.get("points") or [])
-            cursor = None if last_only else _next_cursor(doc)
-            if cursor is None:
-                break
-        return out
+        body = {"projectId": self._located()["projectId"], "runId": self.run_id,
+                "metricKeys": [key], "mode": "tail" if last_only else "full",
+                "maxPointsPerSeries": 1 if last_only else MAX_POINTS_PER_PAGE}
+        return [(int(p["step"]), int(p["timestampMs"]), p["value"])
+                for doc in self._pages("POST", "/query/series", body)
+                for series in doc.get("series") or [] if series.get("metricKey") == key
+                for p in series.get("points") or []]
 
     def last_steps(self) -> dict[str, int]:
         """The last step of each metric and image key of the run (``metrics/keys``,
         ``media/keys``): where a resumed run's series continue."""
-        steps: dict[str, int] = {}
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            query = {"projectId": self._located()["projectId"], "runId": self.run_id,
-                     "limit": "1000"}
-            if cursor:
-                query["cursor"] = cursor
-            doc = self._get("/metrics/keys", query)
-            steps.update({str(k["metricKey"]): int(k["lastStep"]) for k in doc.get("keys") or []
-                          if isinstance(k, dict) and isinstance(k.get("lastStep"), int)})
-            cursor = _next_cursor(doc)
-            if cursor is None:
-                break
+        query = {"projectId": self._located()["projectId"], "runId": self.run_id,
+                 "limit": 1000}
+        steps = {str(k["metricKey"]): int(k["lastStep"])
+                 for doc in self._pages("GET", "/metrics/keys", query)
+                 for k in doc.get("keys") or [] if isinstance(k.get("lastStep"), int)}
         steps.update({str(k["mediaKey"]): int(k["maxStep"]) for k in self._media_keys()
                       if isinstance(k.get("maxStep"), int)})
         return steps
@@ -143,22 +122,14 @@ class RunReader:
         """The string series ``path`` as ``(step, timestampMs, text)`` from its log lines
         (``[<path> step=<n>] <text>``), oldest first."""
         prefix = string_line(path, 0, "").rsplit(" step=", 1)[0] + " step="
+        body = {"projectId": self._located()["projectId"], "runId": self.run_id,
+                "limit": MAX_LOG_ROWS, "order": "asc", "text": prefix}
         out: list[tuple[int, int, str]] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            body: dict[str, Any] = {"projectId": self._located()["projectId"],
-                                    "runId": self.run_id, "limit": MAX_LOG_ROWS,
-                                    "order": "asc", "text": prefix}
-            if cursor:
-                body["cursor"] = cursor
-            doc = self._post("/query/logs", body)
+        for doc in self._pages("POST", "/query/logs", body):
             for row in doc.get("rows") or []:
                 match = _STRING_LINE.match(str(row.get("message", "")))
                 if match and match["path"] == path:
                     out.append((int(match["step"]), int(row["timestampMs"]), match["text"]))
-            cursor = _next_cursor(doc)
-            if cursor is None:
-                break
         return out
 
     # -- files and images -------------------------------------------------------------------
@@ -196,20 +167,13 @@ class RunReader:
 
     def images(self, key: str) -> list[tuple[int, str, str]]:
         """The images logged under ``key`` as ``(step, artifactId, file path)``, by step."""
-        out: list[tuple[int, str, str]] = []
-        cursor: str | None = None
         where = self._located()
-        for _ in range(MAX_PAGES):
-            query = {"workspace": where["workspaceSlug"], "project": where["projectSlug"],
-                     "runId": self.run_id, "mediaKey": key, "limit": str(MAX_MEDIA_ITEMS)}
-            if cursor:
-                query["cursor"] = cursor
-            doc = self._get("/media", query)
-            out.extend((int(i["step"]), str(i["artifactId"]), str(i["artifactPath"]))
-                       for i in doc.get("items") or [] if isinstance(i, dict))
-            cursor = doc.get("nextCursor") or None
-            if cursor is None:
-                break
+        query = {"workspace": where["workspaceSlug"], "project": where["projectSlug"],
+                 "runId": self.run_id, "mediaKey": key, "limit": MAX_MEDIA_ITEMS}
+        out = [(int(i["step"]), str(i["artifactId"]), str(i["artifactPath"]))
+               for doc in self._pages("GET", "/media", query,
+                                      cursor_of=lambda d: d.get("nextCursor") or None)
+               for i in doc.get("items") or []]
         return sorted(out, key=lambda item: item[0])
 
     def download(self, artifact_id: str, file_path: str, target: Path) -> None:
@@ -251,10 +215,24 @@ class RunReader:
         return (f"{target['workspace']}/{target['project']}" if "workspace" in target
                 else str(target["projectId"]))
 
+    def _pages(self, method: str, path: str, request: dict[str, Any], *,
+               cursor_of: Callable[[dict[str, Any]], Any] = _next_cursor
+               ) -> Iterator[dict[str, Any]]:
+        """Each page of a paged read: the cursor of the answer (``page.nextCursor`` while
+        ``hasMore``, or ``cursor_of``) goes back in the body (POST) or the query (GET)."""
+        cursor: Any = None
+        for _ in range(MAX_PAGES):
+            sent = {**request, "cursor": cursor} if cursor else request
+            doc = self._post(path, sent) if method == "POST" else self._get(path, sent)
+            yield doc
+            cursor = cursor_of(doc)
+            if not cursor:
+                return
+
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._send("POST", path, body)
 
-    def _get(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+    def _get(self, path: str, query: dict[str, Any]) -> dict[str, Any]:
         return self._send("GET", path + "?" + urllib.parse.urlencode(query), None)
 
     def _send(self, method: str, path: str, body: Any) -> dict[str, Any]:
@@ -269,9 +247,3 @@ class RunReader:
     def close(self) -> None:
         """Close the connection (a later read opens a new one)."""
         self._transport.close()
-
-
-def _next_cursor(doc: dict[str, Any]) -> str | None:
-    page = doc.get("page") or {}
-    cursor = page.get("nextCursor") if isinstance(page, dict) and page.get("hasMore") else None
-    return str(cursor) if cursor else None
