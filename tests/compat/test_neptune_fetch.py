@@ -256,6 +256,7 @@ def test_a_read_only_run_fetches_what_was_logged(target: str, env: Path,
     assert sorted(structure["train"]) == ["images", "loss"]  # string series: not listed
     assert isinstance(structure["model"]["weights"], neptune.Handler)
     assert run.fetch()["parameters"]["opt"] == {"name": "adam"}
+    assert run["model/weights"].fetch_extension() == "pt"
     run["model/weights"].download()
     assert (env / "weights.pt").read_bytes() == b"\x00weights\xff"
     run["train/images"].download()

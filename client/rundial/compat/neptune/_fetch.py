@@ -142,6 +142,14 @@ class Fetcher:
             reader.download(artifact_id, file_path, folder / f"{index}{_ext(file_path)}")
 
     @_unregistered_is_missing
+    def fetch_extension(self, path: str) -> str:
+        """The extension (without the dot) of the file uploaded to field ``path``."""
+        located = self._need(path, flush=True).file_of_field(path)
+        if located is None:
+            raise MissingFieldException(path)
+        return _ext(located[1])[1:]
+
+    @_unregistered_is_missing
     def download_last(self, path: str, destination: str | None) -> None:
         """The last image of the series ``path`` into the directory ``destination``."""
         images = self._need(path, flush=True).images(path)

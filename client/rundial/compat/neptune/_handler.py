@@ -96,6 +96,10 @@ class Handler:
         destination rules: docs/neptune-compat.md)."""
         self._run._fetcher.download(self._path, _destination(destination))
 
+    def fetch_extension(self) -> str:
+        """The extension of the file uploaded here, without the dot (``"pt"``)."""
+        return str(self._run._fetcher.fetch_extension(self._path))
+
     def download_last(self, destination: str | None = None) -> None:
         """Download the last image of this image series into the directory ``destination``."""
         self._run._fetcher.download_last(self._path, _destination(destination))
