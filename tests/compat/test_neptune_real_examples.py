@@ -6,12 +6,19 @@ Paths Neptune fills by itself (``monitoring/*``, ``source_code/*``, ``sys/*`` ot
 name, description and tags) are left out: the shim records those as rundial's own system
 metrics, console lines and run metadata (docs/neptune-compat.md). A run started without a name
 has Neptune's ``sys/name`` "Untitled" in its config, while the rundial run stays unnamed.
+
+``hello_neptune.py`` goes on after its first ``run.stop()``: it reopens the run with
+``mode="read-only"`` and fetches and downloads what it logged. The real client cannot do that
+offline, so it runs the script up to that point (:data:`READ_BACK`); the shim runs all of it,
+and what its fetches and downloads returned is compared with what the real client recorded.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +37,18 @@ KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
 SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
            "save_checkpoints.py": "common/showroom"}
 PROBE_SCRIPTS = {"casts.py": "common/probes"}
+# script -> the line where its read-back part starts (the real client runs up to it, then stops)
+READ_BACK = {"hello_neptune.py": "# Save the run ID to resume the run later"}
+# appended to the shim's copy of such a script: what its last read-only run fetches, as JSON
+FETCHED_DUMP = """
+import json as _json
+_acc = run["accuracy"].fetch_values()
+with open("fetched.json", "w") as _out:
+    _json.dump({"seed": run["seed"].fetch(), "columns": list(_acc.columns),
+                "accuracy": [[float(s), float(v)] for s, v in zip(_acc["step"], _acc["value"])],
+                "timestamps": [type(t).__name__ for t in _acc["timestamp"]],
+                "state": run["sys/state"].fetch(), "tags": sorted(run["sys/tags"].fetch())}, _out)
+"""
 
 
 def user_path(path: str) -> bool:
@@ -59,9 +78,19 @@ def real_record(python: Path, script: str, cwd: Path) -> rx.Record:
     return record
 
 
+def real_part(name: str, script: str) -> str:
+    """What the real client runs of ``script``: all of it, or (:data:`READ_BACK`) the part
+    before its read-back, then ``run.stop()``."""
+    if name not in READ_BACK:
+        return script
+    return script[:script.index(READ_BACK[name])] + "run.stop()\n"
+
+
 def shim_record(proc: CollectorProcess, script: str, cwd: Path) -> rx.Record:
     write_inputs(cwd)
     swapped = rx.swap_imports(script, [s for s in SWAPS if s[0] in script.splitlines()])
+    if any(marker in script for marker in READ_BACK.values()):
+        swapped += FETCHED_DUMP
     output = rx.run_script(Path(sys.executable), swapped, cwd, rx.shim_env(proc, cwd))
     [run_id] = rx.run_ids(proc)
     record = rx.shim_record(proc, run_id)
@@ -73,13 +102,40 @@ def compare(script_path: Path, full_name: str, python: Path, proc: CollectorProc
             tmp_path: Path) -> None:
     """Run the script both ways; assert the records agree (module docstring)."""
     script = script_path.read_text()
-    real = real_record(python, script, tmp_path / "real")
+    real = real_record(python, real_part(script_path.name, script), tmp_path / "real")
     ours = shim_record(rx.project_view(proc, *full_name.split("/")), script, tmp_path / "shim")
     assert rx.differences(real, ours, user_path) == [], ours["output"]
     real_tags = real["fields"].get("sys/tags", ["string_set", []])[1]
     assert (ours["status"], ours["tags"]) == ("completed", sorted(real_tags))
     real_name = real["fields"]["sys/name"][1]
     assert ours["runName"] == (None if real_name == "Untitled" else real_name)
+    if script_path.name in READ_BACK:
+        check_read_back(real, ours["output"], tmp_path / "shim")
+
+
+def check_read_back(real: rx.Record, output: str, cwd: Path) -> None:
+    """hello_neptune's read-only part under the shim: the seed and the accuracy series it
+    fetched, the image and the image series it downloaded, are what the real client recorded
+    (its fetch_values as Neptune's DataFrame: step, value, timestamp)."""
+    fetched: dict[str, Any] = json.loads((cwd / "fetched.json").read_text())
+    assert f"Logged seed: {real['fields']['seed'][1]}" in output
+    assert rx.differences({**EMPTY, "fields": {"seed": real["fields"]["seed"]},
+                           "series": {"accuracy": real["series"]["accuracy"]}},
+                          {**EMPTY, "fields": {"seed": rx.typed(fetched["seed"])},
+                           "series": {"accuracy": fetched["accuracy"]}}, user_path) == []
+    assert fetched["columns"] == ["step", "value", "timestamp"]
+    assert set(fetched["timestamps"]) == {"Timestamp"}
+    assert (fetched["state"], fetched["tags"]) == ("Inactive",
+                                                   sorted(real["fields"]["sys/tags"][1]))
+    image = cwd / "downloaded_single_image.png"
+    assert [image.name, image.stat().st_size] == [image.name, real["files"]["single_image"][1]]
+    assert image.read_bytes() == (cwd / "sample.png").read_bytes()
+    series = sorted((cwd / "downloaded_image_series").iterdir(), key=lambda p: int(p.stem))
+    assert [p.name for p in series] == [f"{i}.png" for i in range(len(
+        real["images"]["image_series"]))]
+
+
+EMPTY: dict[str, Any] = {"fields": {}, "series": {}, "strings": {}, "images": {}, "files": {}}
 
 
 @pytest.mark.slow

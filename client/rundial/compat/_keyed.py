@@ -257,11 +257,17 @@ def start_run(project: str | None, api_key: str | None, **init: Any) -> rd.Run |
     ignored with a warning, and the key comes from ``RUNDIAL_API_KEY`` or the CLI's config.
     """
     workspace, name = split_project(project)
+    return rd.init(workspace=workspace, project=name, api_key=rundial_key(api_key), **init)
+
+
+def rundial_key(api_key: str | None) -> str | None:
+    """``api_key`` when it is a rundial key (``rdk_…``); another tracker's token is None, with
+    a warning (then ``RUNDIAL_API_KEY`` or the CLI's stored key is used)."""
     if api_key is not None and not str(api_key).startswith("rdk_"):
         warn_user("rundial: the API token given is not a rundial key (rdk_...); it is ignored "
                   "and RUNDIAL_API_KEY or the rundial CLI's stored key is used")
-        api_key = None
-    return rd.init(workspace=workspace, project=name, api_key=api_key, **init)
+        return None
+    return api_key
 
 
 def unsupported(library: str, name: str, doc: str) -> NotImplementedError:

@@ -2,10 +2,10 @@
 # how-to-guides/hello-neptune/scripts/hello_neptune.py at commit 8d077cadbcd916186584276e4d1c43b9cced9b06.
 # Changed for an offline test, tracker calls untouched:
 # * the MNIST download (tensorflow) is replaced by seeded synthetic uint8 images and labels;
-# * "sample.png" is written by the test before the script runs;
-# * the script ends at the first run.stop(), without the run["sys/id"].fetch() before it: an
-#   offline Neptune run has no sys/id yet (MissingFieldException), and what follows the stop
-#   reopens the run with mode="read-only", which needs Neptune's server.
+# * "sample.png" is written by the test before the script runs.
+# Under the real client (offline) the test runs it only up to "# Save the run ID" and then
+# stops the run: an offline Neptune run has no sys/id yet (MissingFieldException), and what
+# follows reopens the run with mode="read-only", which needs Neptune's server.
 import neptune
 
 # Initialize Neptune and create a new run
@@ -52,6 +52,27 @@ for i in range(10):
         name=str(y_train[i]),
     )
 
+# Save the run ID to resume the run later
+run_id = run["sys/id"].fetch()
 
 # Stop logging
+run.stop()
+
+# Reinitialize an already logged run
+run = neptune.init_run(
+    project="common/quickstarts",
+    api_token=neptune.ANONYMOUS_API_TOKEN,
+    with_id=run_id,  # ID of the run you want to re-initialize
+    mode="read-only",  # To prevent accidental overwrite of already logged data
+)
+
+# Download metadata from reinitialized run
+print(f"Logged seed: {run['seed'].fetch()}")
+print(f"Logged accuracies:\n{run['accuracy'].fetch_values()}")
+run["single_image"].download("downloaded_single_image.png")
+print("Image downloaded to downloaded_single_image.png")
+run["image_series"].download("downloaded_image_series")
+print("Image series downloaded to downloaded_image_series folder")
+
+# Stop the run
 run.stop()

@@ -19,7 +19,7 @@ from typing import Any
 from rundial.compat import _keyed
 from rundial.compat._typed import restore_types
 from rundial.compat.neptune._run import DOC, Handler, Run as _Run
-from rundial.compat.neptune._init import start
+from rundial.compat.neptune._init import READ_ONLY, open_read_only, rundial_mode, start
 
 __all__ = ["ANONYMOUS_API_TOKEN", "Handler", "Run", "init_run", "restore_types"]
 
@@ -36,20 +36,28 @@ class Run(_Run):
                  capture_stdout: bool | None = None, capture_stderr: bool | None = None,
                  capture_hardware_metrics: bool | None = None,
                  flush_period: float | None = None, **options: Any) -> None:
+        if rundial_mode(mode) == READ_ONLY:
+            noop, reader = open_read_only(with_id, project=project, api_token=api_token,
+                                          options=options)
+            super().__init__(noop, reader=reader)
+            return
+        transport = options.get("transport")
         rd_run, resumed = start(with_id, project=project, api_token=api_token,
                        custom_run_id=custom_run_id, mode=mode, name=name, tags=tags,
                        capture_stdout=capture_stdout, capture_stderr=capture_stderr,
                        capture_hardware_metrics=capture_hardware_metrics,
                        flush_period=flush_period, options=options)
         super().__init__(rd_run, name=name, description=description, tags=tags,
-                         resumed=resumed)
+                         resumed=resumed, transport=transport)
 
 
 def init_run(with_id: str | None = None, **kwargs: Any) -> Run:
     """Start (or with ``with_id`` resume) a run; never waits for the network.
 
     Raises only for programming errors: an unknown argument (``TypeError``), an invalid value
-    or no project anywhere (``ValueError``), ``mode="read-only"`` (``NotImplementedError``).
+    or no project anywhere (``ValueError``). ``mode="read-only"`` opens an existing run
+    (``with_id``) for reading: it looks the run up at once (``RunNotFound``, ``FetchError``) and
+    writes nothing (docs/neptune-compat.md).
     """
     return Run(with_id, **kwargs)
 

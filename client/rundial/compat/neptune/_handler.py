@@ -62,11 +62,11 @@ class Handler:
 
     def add(self, values: Any, *, wait: bool = False) -> None:
         """Add ``str | list[str]`` to a string set (``run["sys/tags"].add(...)``)."""
-        self._run._recorder.add_tags(self._path, values)
+        self._run._add_tags(self._path, values, False)
 
     def remove(self, values: Any, *, wait: bool = False) -> None:
         """Remove ``str | list[str]`` from a string set."""
-        self._run._recorder.add_tags(self._path, values, remove=True)
+        self._run._add_tags(self._path, values, True)
 
     def upload(self, value: Any, *, wait: bool = False) -> None:
         """Queue the file at ``value`` (str, Path or ``File(path)``) as an artifact, or a
@@ -74,14 +74,35 @@ class Handler:
         does not exist."""
         self._run._upload(self._path, value)
 
+    # -- reads (blocking when they need the collector: rundial.compat.neptune._fetch) -------
     def fetch(self) -> Any:
-        """The value assigned here by this process (no network). ``KeyError`` when none;
-        a namespace gives a dict of its fields."""
-        return self._run._fetch(self._path)
+        """The value at this path (a namespace: its single values as a nested dict).
+        ``MissingFieldException`` (a ``KeyError``) when there is none; ``FetchError`` when
+        the collector cannot be read."""
+        return self._run._fetcher.fetch(self._path)
 
     def fetch_last(self) -> Any:
-        """The last value this process appended to the series (``KeyError`` when none)."""
-        return self._run._recorder.last[self._path]
+        """The last value of this numeric or string series (``MissingFieldException`` when
+        none)."""
+        return self._run._fetcher.fetch_last(self._path)
+
+    def fetch_values(self, *, include_timestamp: bool = True, progress_bar: Any = None) -> Any:
+        """This series as a pandas DataFrame: ``step``, ``value`` and (by default)
+        ``timestamp`` columns, as Neptune returns it."""
+        return self._run._fetcher.fetch_values(self._path, include_timestamp)
+
+    def download(self, destination: str | None = None, progress_bar: Any = None) -> None:
+        """Download the file uploaded here, or every image of this image series (Neptune's
+        destination rules: docs/neptune-compat.md)."""
+        self._run._fetcher.download(self._path, _destination(destination))
+
+    def fetch_extension(self) -> str:
+        """The extension of the file uploaded here, without the dot (``"pt"``)."""
+        return str(self._run._fetcher.fetch_extension(self._path))
+
+    def download_last(self, destination: str | None = None) -> None:
+        """Download the last image of this image series into the directory ``destination``."""
+        self._run._fetcher.download_last(self._path, _destination(destination))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -90,3 +111,9 @@ class Handler:
 
     def __repr__(self) -> str:
         return f"<neptune Handler {self._path!r} of {self._run._rd.id}>"
+
+
+def _destination(destination: Any) -> str | None:
+    if destination is not None and not isinstance(destination, str):
+        raise TypeError(f"destination must be a str or None, not {type(destination).__name__}")
+    return destination

@@ -6,7 +6,8 @@
 * ``with_id`` resumes an existing run (``resume="must"``); ``custom_run_id`` (else
   ``NEPTUNE_CUSTOM_RUN_ID``) names a run several processes share (``resume="allow"``).
 * ``mode`` (else ``NEPTUNE_MODE``): ``async``/``sync`` → online, ``offline`` → offline
-  (spooled for ``rundial sync``), ``debug`` → disabled; ``read-only`` is not supported.
+  (spooled for ``rundial sync``), ``debug`` → disabled; ``read-only`` starts no rundial run:
+  :func:`open_read_only` checks that ``with_id`` exists and returns a reader of it.
 * ``capture_stdout``/``capture_stderr`` (default on, as in Neptune) → ``capture_console``,
   ``capture_hardware_metrics`` → ``system_metrics``, ``flush_period`` →
   ``flush_interval_seconds``. Other Neptune options are accepted and ignored; rundial options
@@ -21,11 +22,16 @@ import string
 from typing import Any
 
 import rundial as rd
+from rundial._config import REQUEST_TIMEOUT_S, check_option_names, resolve_target
 from rundial.compat import _keyed
+from rundial.compat.neptune._reader import RunReader
+from rundial.compat.neptune.exceptions import NeedExistingRunForReadOnlyMode
 
 _NEPTUNE_KEY_CHARS = 8
 _NEPTUNE_KEY_ALPHABET = string.ascii_lowercase + string.digits
-_MODES = {"async": "online", "sync": "online", "offline": "offline", "debug": "disabled"}
+READ_ONLY = "read-only"
+_MODES = {"async": "online", "sync": "online", "offline": "offline", "debug": "disabled",
+          READ_ONLY: READ_ONLY}
 IGNORED = ("source_files", "fail_on_exception", "monitoring_namespace", "proxies",
            "capture_traceback", "git_ref", "dependencies", "async_lag_callback",
            "async_lag_threshold", "async_no_progress_callback", "async_no_progress_threshold",
@@ -33,15 +39,13 @@ IGNORED = ("source_files", "fail_on_exception", "monitoring_namespace", "proxies
 
 
 def rundial_mode(mode: str | None) -> str | None:
-    """Our mode for Neptune's (``None``: rundial's default); ``ValueError`` when unknown."""
+    """Our mode for Neptune's (``None``: rundial's default; :data:`READ_ONLY` for Neptune's
+    read-only mode); ``ValueError`` when unknown."""
     mode = mode if mode is not None else os.environ.get("NEPTUNE_MODE")
     if mode is None:
         return None
-    if mode == "read-only":
-        raise _keyed.unsupported("neptune", "mode='read-only'", "docs/neptune-compat.md")
     if mode not in _MODES:
-        raise ValueError(f"neptune: mode must be one of {sorted(_MODES)} or 'read-only', "
-                         f"not {mode!r}")
+        raise ValueError(f"neptune: mode must be one of {sorted(_MODES)}, not {mode!r}")
     return _MODES[mode]
 
 
@@ -80,3 +84,37 @@ def draw_like_neptune() -> None:
     script's own random numbers after ``init_run`` are then the ones it gets under Neptune."""
     for _ in range(_NEPTUNE_KEY_CHARS):
         random.choice(_NEPTUNE_KEY_ALPHABET)
+
+
+def open_read_only(with_id: str | None, *, project: str | None, api_token: str | None,
+                   options: dict[str, Any]) -> tuple[rd.NoopRun, RunReader]:
+    """``init_run(with_id=..., mode="read-only")``: no rundial run is started; the run is
+    looked up at once (blocking, as Neptune does) and read on demand.
+
+    ``NeedExistingRunForReadOnlyMode`` (a ``ValueError``) without ``with_id``;
+    ``RunNotFound`` when the project has no such run; ``FetchError`` when the collector
+    cannot be read; ``ValueError`` without a project. Of the rundial options only
+    ``endpoint``, ``api_key``, ``request_timeout_seconds`` and ``transport`` act here; the
+    others are checked by name and unused.
+    """
+    if with_id is None:
+        raise NeedExistingRunForReadOnlyMode(
+            "neptune: mode='read-only' opens an existing run: pass with_id=<run id>")
+    for name_ in IGNORED:
+        options.pop(name_, None)
+    check_option_names(options, "neptune.init_run(mode='read-only')")
+    workspace, name = _keyed.split_project(
+        project if project is not None else os.environ.get("NEPTUNE_PROJECT"))
+    target = resolve_target(options.get("endpoint"), _keyed.rundial_key(api_token)
+                            or options.get("api_key"), workspace, name)
+    if not target["project"]:
+        raise ValueError("neptune: no project: pass project='workspace/project' or set "
+                         "NEPTUNE_PROJECT (or RUNDIAL_PROJECT)")
+    reader = RunReader(str(target["endpoint"]), target["api_key"],
+                       (target["workspace"], str(target["project"])), with_id,
+                       transport=options.get("transport"),
+                       timeout_seconds=float(options.get("request_timeout_seconds",
+                                                         REQUEST_TIMEOUT_S)))
+    reader.details()
+    return rd.NoopRun(with_id, state="disabled", project=target["project"],
+                      workspace=target["workspace"], mode=READ_ONLY), reader

@@ -15,7 +15,10 @@ What goes where, matching what Neptune records:
   ``File.as_image(...)`` uploaded or appended → image **media** at the series step.
 
 Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
-with a deadline (rundial's ``flush``/``finish``).
+with a deadline (rundial's ``flush``/``finish``), and the reads (``fetch*``, ``exists``,
+``get_structure``, ``download*``: :mod:`rundial.compat.neptune._fetch`), which read what this
+process did not write from the collector, as Neptune's do. A run opened with
+``mode="read-only"`` writes nothing: each write is dropped with one warning, as in Neptune.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
 from rundial.compat.neptune._cast import Refused, field_value, image_like
+from rundial.compat.neptune._fetch import Fetcher, tree
 from rundial.compat.neptune._handler import DOC, Handler
+from rundial.compat.neptune._reader import RunReader
+from rundial.compat.neptune.exceptions import FetchError, RunNotFound
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
 
@@ -39,6 +45,7 @@ __all__ = ["DOC", "Handler", "Run"]
 
 SYNC_TIMEOUT_SECONDS = 5.0  # the longest sync()/wait() wait for delivery
 DEFAULT_NAME = "Untitled"  # Neptune's sys/name of a new run started without a name
+READ_ONLY_WARNING = "Client in read-only mode, nothing will be saved to server."  # Neptune's
 
 
 def _unsupported(name: str) -> NotImplementedError:
@@ -50,19 +57,30 @@ class Run:
 
     Stopped by ``stop()``, by leaving ``with``, or at interpreter exit (before rundial's own
     hook). An uncaught exception, as with Neptune, ends the run failed (rundial's hook).
+    With ``reader`` (read-only mode) nothing is written and nothing needs stopping.
     """
 
     def __init__(self, rd_run: rd.Run | rd.NoopRun, *, name: str | None = None,
                  description: str | None = None, tags: Any = None,
-                 resumed: bool = False) -> None:
+                 resumed: bool = False, reader: RunReader | None = None,
+                 transport: Any = None) -> None:
         self._rd = rd_run
+        self._read_only = reader is not None
+        self._reader = reader
+        self._transport = transport  # an injected transport, for this run's reads
+        self._warned: set[str] = set()
+        if reader is not None:
+            self._recorder = _keyed.Recorder(rd_run)
+            self._fetcher = Fetcher(rd_run.id, None, lambda: reader, lambda: None)
+            return
         if not resumed:  # Neptune's defaults for a new run (config only: the run stays unnamed)
             description = "" if description is None else description
         field_name = DEFAULT_NAME if name is None and not resumed else name
         self._recorder = _keyed.Recorder(rd_run, name=field_name, tags=_tag_list(tags or ()),
                                          edit_tags=not resumed)
         self._steps = _keyed.SeriesSteps()
-        self._warned: set[str] = set()
+        self._fetcher = Fetcher(rd_run.id, self._recorder, self._online_reader, self.sync)
+        self._continue_series()
         initial: dict[str, Any] = {}
         if field_name is not None:
             initial["sys/name"] = field_name
@@ -91,13 +109,23 @@ class Run:
         self._assign("", value)
 
     def exists(self, path: str) -> bool:
-        """Whether this process assigned or appended something at ``path``."""
-        return self._recorder.has(_keyed.join(path))
+        """Whether a field or namespace is at ``path`` (this process's, else the collector's)."""
+        return self._fetcher.exists(_keyed.join(path))
+
+    def fetch(self) -> dict[str, Any]:
+        """Every single value of the run as a nested dict (Neptune's ``run.fetch()``)."""
+        return dict(self._fetcher.fetch(""))
+
+    def get_structure(self) -> dict[str, Any]:
+        """The run's fields as nested dicts whose leaves are handles (``run[path]``)."""
+        return tree(self._fetcher.paths(), lambda path: Handler(self, path))
 
     def get_url(self) -> str:
         """The run's page in the collector's web UI (``/p/{ws}/{project}/r/{runId}``); the
         collector's root when the run has no workspace slug, ``""`` for a run that records
         nothing."""
+        if self._read_only and self._reader is not None:
+            return self._reader.endpoint + self._reader.page_path()
         settings = getattr(self._rd, "_settings", None)
         if settings is None:
             return ""
@@ -115,16 +143,23 @@ class Run:
         self._rd.flush(SYNC_TIMEOUT_SECONDS)
 
     def stop(self, *, seconds: float | None = None) -> None:
-        """End the run (completed), waiting at most ``seconds`` (rundial's finish timeout)."""
-        self._recorder.end("completed", timeout_s=seconds)
+        """End the run (completed), waiting at most ``seconds`` (rundial's finish timeout).
+        A read-only run only closes its connection."""
+        if self._reader is not None:
+            self._reader.close()
+        if not self._read_only:
+            self._recorder.end("completed", timeout_s=seconds)
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        _keyed.untrack(self._recorder)
-        self._rd.__exit__(exc_type, exc, tb)
+        if self._reader is not None:
+            self._reader.close()
+        if not self._read_only:
+            _keyed.untrack(self._recorder)
+            self._rd.__exit__(exc_type, exc, tb)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -139,7 +174,53 @@ class Run:
         if not self._recorder.ended:
             self.stop()
 
+    def _online_reader(self) -> RunReader | None:
+        """A reader of this run on its collector (made on first use), None unless online."""
+        if self._reader is None:
+            settings = getattr(self._rd, "_settings", None)
+            if settings is None or settings.mode != "online" or not settings.project:
+                return None
+            self._reader = RunReader(settings.endpoint, settings.api_key,
+                                     (settings.workspace, settings.project), self._rd.id,
+                                     transport=self._transport,
+                                     timeout_seconds=settings.request_timeout_seconds)
+        return self._reader
+
+    def _continue_series(self) -> None:
+        """A run that may exist already (``with_id``, ``custom_run_id``) continues each series
+        after its stored last step, as Neptune's server numbers them: one blocking read at
+        init (online mode only). When it fails the series start at 0 (one warning), except
+        for a ``custom_run_id`` run that does not exist yet."""
+        settings = getattr(self._rd, "_settings", None)
+        reader = self._online_reader() if getattr(settings, "resume", "never") != "never" else None
+        if reader is None:
+            return
+        try:
+            last_steps = reader.last_steps()
+        except RunNotFound:
+            if getattr(settings, "resume", None) == "must":
+                self._warn("#resume", f"neptune: run {self._rd.id!r} was not found; its series "
+                           "start at step 0")
+            return
+        except FetchError as exc:
+            self._warn("#resume", f"{exc}; the resumed run's series start at step 0")
+            return
+        for path, step in last_steps.items():
+            self._steps.take_increasing(path, step)
+
+    def _writable(self) -> bool:
+        """False, with Neptune's one warning, in read-only mode (the write is dropped)."""
+        if self._read_only:
+            self._warn("#read-only", READ_ONLY_WARNING)
+        return not self._read_only
+
+    def _add_tags(self, path: str, values: Any, remove: bool) -> None:
+        if self._writable():
+            self._recorder.add_tags(path, values, remove=remove)
+
     def _upload(self, path: str, value: Any) -> None:
+        if not self._writable():
+            return
         if not isinstance(value, File):
             self._recorder.upload(path, value)
         elif value.path is not None:
@@ -148,6 +229,8 @@ class Run:
             self._log_media(path, value, None, None)
 
     def _assign(self, path: str, value: Any) -> None:
+        if not self._writable():
+            return
         entries: dict[str, Any] = {}
         for leaf_path, leaf in _keyed.flatten(path, value):
             if image_like(leaf):
@@ -166,6 +249,8 @@ class Run:
         self._recorder.assign(entries)
 
     def _append(self, path: str, value: Any, step: Any, time_ms: int | None) -> None:
+        if not self._writable():
+            return
         if isinstance(value, Mapping):
             for leaf_path, leaf in _keyed.flatten(path, value):
                 self._append(leaf_path, leaf, step, time_ms)
@@ -205,18 +290,6 @@ class Run:
             self._warn(path + "#step", f"neptune: a step not above the last one of {path!r} "
                        "is skipped (Neptune series steps must increase)")
         return chosen
-
-    def _fetch(self, path: str) -> Any:
-        values = self._recorder.values
-        if path == "sys/id":
-            return self._rd.id
-        if path in values:
-            return values[path]
-        prefix = path + "/"
-        inside = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
-        if not inside:
-            raise KeyError(f"neptune: nothing was assigned at {path!r} in this process")
-        return inside
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
