@@ -68,13 +68,13 @@ def add_parser(sub: Any, store_options: Callable[[argparse.ArgumentParser], None
         store_options(parser)
 
 
-def run(args: argparse.Namespace, config: CollectorConfig, stdin: TextIO = sys.stdin,
-        stdout: TextIO = sys.stdout) -> int:
-    """Run one ``users`` command; prints a one-line reason to stderr and returns 1 or 2 on
-    failure (see module doc)."""
+def run(args: argparse.Namespace, config: CollectorConfig, stdin: TextIO | None = None,
+        stdout: TextIO | None = None) -> int:
+    """Run one ``users`` command (``stdin``/``stdout`` default to the process's); prints a
+    one-line reason to stderr and returns 1 or 2 on failure (see module doc)."""
     try:
         check_store_config(config)
-        password = _password_input(args, stdin)
+        password = _password_input(args, stdin or sys.stdin)
         lines = asyncio.run(_on_store(config, lambda store: _COMMANDS[args.users_command](
             store, args, password)))
     except ValueError as exc:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, config: CollectorConfig, stdin: TextIO = sys.s
     except SchemaTooNew as exc:
         return _fail(str(exc), 1)
     for line in lines:
-        print(line, file=stdout, flush=True)
+        print(line, file=stdout or sys.stdout, flush=True)
     return 0
 
 
