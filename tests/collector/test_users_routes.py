@@ -169,7 +169,13 @@ def test_non_admins_are_refused(proc: CollectorProcess) -> None:
     assert status == 200
     assert_error(*as_session(proc, "GET", USERS, token), 403, "FORBIDDEN")
     status, runs = as_session(proc, "GET", f"{V1}/workspaces/{proc.workspace}/projects", token)
-    assert status == 200, runs  # a member reads every workspace
+    assert status == 200, runs  # a member reads every workspace, but administers nothing
+    assert_error(*as_session(proc, "POST", f"{V1}/workspaces", token, {"slug": unique("ws")}),
+                 403, "FORBIDDEN")
+    assert_error(*as_session(proc, "POST", f"{V1}/workspaces/{proc.workspace}/agents", token,
+                             {"name": unique("bot")}), 403, "FORBIDDEN")
+    status, caps = call(proc, "GET", f"{V1}/cli/capabilities", key=None)
+    assert status == 200 and "users" in caps["features"]
 
 
 def test_an_admin_user_is_the_audited_actor(proc: CollectorProcess) -> None:
