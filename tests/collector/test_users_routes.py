@@ -5,7 +5,6 @@ also on a second collector of the same PostgreSQL database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +12,23 @@ import pytest
 
 from rundial_collector.routes.credentials import DISABLED
 from tests.collector.control import V1, assert_error, call, new_key, new_target, unique
-from tests.conftest import BACKENDS
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.helpers.postgres import PgCluster
+from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "root password 1234"
 USERS = f"{V1}/users"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def proc(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-         ) -> Iterator[CollectorProcess]:
-    """A collector (SQLite, then PostgreSQL) whose bootstrap user is an admin."""
-    url = ""
-    if request.param == "postgres":
-        cluster: PgCluster = request.getfixturevalue("pg_cluster")
-        url = cluster.new_database()
-    collector = CollectorProcess(tmp_path_factory.mktemp("users"), database_url=url, extra_env={
-        "RUNDIAL_BOOTSTRAP_EMAIL": ADMIN_EMAIL, "RUNDIAL_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD})
-    collector.start()
-    try:
-        yield collector
-    finally:
-        collector.stop()
+@pytest.fixture(scope="module")
+def proc(shared_collector: CollectorProcess) -> CollectorProcess:
+    """The module's collector (SQLite, then PostgreSQL) with an admin user ``ADMIN_EMAIL``
+    added by the admin key."""
+    status, payload = call(shared_collector, "POST", USERS, {
+        "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "admin": True})
+    assert status == 201, payload
+    return shared_collector
 
 
 def login(proc: CollectorProcess, email: str, password: str) -> tuple[int, Any, str]:
