@@ -1,6 +1,6 @@
 """``/api/v1/users`` (docs/protocol.md §8.4) against the real collector on both backends: a
 global admin adds, lists and disables users; bad input, non-admins, unknown and duplicate users
-get the error envelope; every change is audited; a disabled user's session is refused at once,
+get the error envelope; an admin resets a password; every change is audited; a disabled user's session is refused at once,
 also on a second collector of the same PostgreSQL database."""
 
 from __future__ import annotations
@@ -183,6 +183,32 @@ def test_an_admin_user_is_the_audited_actor(proc: CollectorProcess) -> None:
         ("user.create", "user", login_reply["userId"]),
         ("user.disable", "user", login_reply["userId"])]
     assert added["password"] not in repr(payload)
+
+
+def test_an_admin_resets_a_password_which_ends_the_users_sessions(
+        proc: CollectorProcess) -> None:
+    email = unique("reset") + "@example.com"
+    added = _add(proc, {"email": email, "password": "the first password"})
+    path = f"{USERS}/{added['userId']}/password"
+    status, _, token = login(proc, email, "the first password")
+    assert status == 200
+    status, changed = call(proc, "POST", path, {"password": "the second password"})
+    assert status == 200 and "password" not in changed and changed["status"] == "active"
+    assert_error(*as_session(proc, "GET", f"{V1}/auth/whoami", token), 401, "UNAUTHORIZED")
+    assert login(proc, email, "the first password")[0] == 401
+    assert login(proc, email, "the second password")[0] == 200
+    status, generated = call(proc, "POST", path, {})
+    assert status == 200 and len(generated["password"]) >= 20
+    assert login(proc, email, generated["password"])[0] == 200
+    assert_error(*call(proc, "POST", path, {"password": "short"}), 400, "INVALID_REQUEST",
+                 "password")
+    assert_error(*call(proc, "POST", f"{USERS}/usr_nobody/password", {}), 404, "NOT_FOUND")
+    project_admin = new_key(proc, new_target(proc), ["admin"])["apiKey"]
+    assert_error(*call(proc, "POST", path, {}, key=project_admin), 403, "FORBIDDEN")
+    assert _global_audit(proc, added["userId"]) == [
+        ("user.create", "api_key", "user"), ("user.password", "api_key", "user"),
+        ("user.password", "api_key", "user")]
+    assert generated["password"] not in proc.log_text()
 
 
 def test_a_user_disabled_on_one_collector_is_refused_at_once_on_another(

@@ -11,6 +11,8 @@ session): 401 without credentials, 403 otherwise.
   idempotent; 404 unknown; 409 for the caller's own user. The backing key is revoked and the
   user's sessions deleted in one transaction; open event streams of the user on this
   collector end at once, and every collector refuses its sessions from the next request on.
+* ``POST /api/v1/users/{userId}/password`` ``{"password"?}`` → 200 entry (plus ``password``
+  when generated, shown once); the user's sessions end (the caller's own too). 400/404 as above.
 
 Each change is written with its audit event (actor ``user`` or ``api_key``) in one store
 transaction.
@@ -24,6 +26,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector import user_accounts
+from rundial_collector.store.accounts_base import User
 from rundial_collector.web import auditing, auth, errors, passwords
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.auth import Principal
@@ -34,6 +37,10 @@ from rundial_collector.web.storeops import write_or_429
 
 USERS_PATH = "/api/v1/users"
 LIST_DEFAULT, LIST_MAX = 100, 1000
+
+
+class PasswordBody(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(max_length=passwords.MAX_PASSWORD_BYTES)] | None = None
 
 
 class NewUserBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,29 +77,45 @@ async def create_user(request: web.Request) -> web.Response:
         email = user_accounts.normalise_email(body.email)
     except ValueError as exc:
         raise errors.invalid(str(exc), "email") from None
-    password = body.password if body.password is not None else \
-        user_accounts.generate_password()
-    try:
-        user_accounts.check_password(password)
-    except ValueError as exc:
-        raise errors.invalid(str(exc), "password") from None
+    password = _checked_password(body.password)
     who = await auditing.actor(request, principal)
     user = await write_or_429(request, user_accounts.add_user(
         request.app[STORE], email, password, admin=body.admin, actor=who))
     assert user is not None  # neither only_if_first nor exist_ok: a taken email is a 409
+    return json_response(request, _entry(user, password, body.password is None), status=201)
+
+
+def _entry(user: User, password: str, generated: bool) -> dict[str, object]:
+    """The user's entry, plus the password when the collector generated it (shown once)."""
     entry = user_accounts.user_entry(user)
-    if body.password is None:
+    if generated:
         entry["password"] = password
-    return json_response(request, entry, status=201)
+    return entry
+
+
+def _checked_password(given: str | None) -> str:
+    """``given`` when acceptable (400 field ``password`` otherwise), or a generated one."""
+    if given is None:
+        return user_accounts.generate_password()
+    try:
+        user_accounts.check_password(given)
+    except ValueError as exc:
+        raise errors.invalid(str(exc), "password") from None
+    return given
+
+
+async def _user_of(request: web.Request) -> User:
+    user_id = request.match_info["userId"]
+    user = await request.app[STORE].get_user(user_id)
+    if user is None:
+        raise errors.not_found(f"user {user_id} was not found")
+    return user
 
 
 async def disable_user(request: web.Request) -> web.Response:
     principal = await global_admin(request)
-    user_id = request.match_info["userId"]
     store = request.app[STORE]
-    user = await store.get_user(user_id)
-    if user is None:
-        raise errors.not_found(f"user {user_id} was not found")
+    user = await _user_of(request)
     if user.key_id == principal.key_id:
         raise errors.conflict("you cannot disable your own user", "userId")
     who = await auditing.actor(request, principal)
@@ -101,7 +124,19 @@ async def disable_user(request: web.Request) -> web.Response:
     return json_response(request, user_accounts.user_entry(user))
 
 
+async def set_password(request: web.Request) -> web.Response:
+    principal = await global_admin(request)
+    body = await decode_body(request, PasswordBody)
+    user = await _user_of(request)
+    password = _checked_password(body.password)
+    who = await auditing.actor(request, principal)
+    user = await write_or_429(request, user_accounts.set_password(
+        request.app[STORE], user, password, who))
+    return json_response(request, _entry(user, password, body.password is None))
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get(USERS_PATH, list_users)
     app.router.add_post(USERS_PATH, create_user)
     app.router.add_post(USERS_PATH + "/{userId}/disable", disable_user)
+    app.router.add_post(USERS_PATH + "/{userId}/password", set_password)
