@@ -1,4 +1,4 @@
-"""Adding, disabling and re-passwording credential-login users: the one path shared by the
+"""Adding, disabling, enabling and re-passwording credential-login users: the one path shared by the
 bootstrap's first user, the admin CLI (``rundial-collector users``) and the HTTP routes
 (``/api/v1/users``).
 
@@ -12,8 +12,10 @@ bootstrap's first user, the admin CLI (``rundial-collector users``) and the HTTP
 * Disabling revokes the backing key and deletes the user's sessions in one store transaction;
   a password change deletes them too. Credential sessions are looked up in the store on every
   request (:func:`.web.auth.authenticate`), so either takes effect at once on every collector
-  of the database. Each change commits with its audit event (``user.create``,
-  ``user.disable``, ``user.password``; target kind ``user``); repeating a disable writes none.
+  of the database. Enabling gives the user a fresh backing key with the scopes of the old one
+  (a revoked key is never valid again). Each change commits with its audit event
+  (``user.create``, ``user.disable``, ``user.enable``, ``user.password``; target kind
+  ``user``); repeating a disable or an enable writes none.
 """
 
 from __future__ import annotations
@@ -68,14 +70,18 @@ async def _hash(password: str) -> str:
                                                             password)
 
 
+def _backing_key(email: str, scopes: tuple[str, ...]) -> NewApiKey:
+    """A global key for the user ``email`` whose secret is discarded here."""
+    return NewApiKey(new_key_id(), hash_key(new_key_secret()), None, None, scopes,
+                     f"user {email}")
+
+
 async def add_user(store: Store, email: str, password: str, *, admin: bool, actor: Actor,
                    only_if_first: bool = False, exist_ok: bool = False) -> User | None:
     """Create the user ``email`` (already normalised) and its backing key, audited as
     ``actor``. Store semantics of ``only_if_first``/``exist_ok`` (None, the existing user or
     :class:`StoreConflict` for a taken email)."""
-    scopes = (ADMIN,) if admin else MEMBER_SCOPES
-    key = NewApiKey(new_key_id(), hash_key(new_key_secret()), None, None, scopes,
-                    f"user {email}")
+    key = _backing_key(email, (ADMIN,) if admin else MEMBER_SCOPES)
     user = User("usr_" + secrets.token_hex(8), email, await _hash(password), key.key_id,
                 int(time.time() * 1000))
     event = auditing.event(actor, "user.create", "user", user.user_id, workspace_id=None,
@@ -89,6 +95,15 @@ async def disable_user(store: Store, user: User, actor: Actor) -> User:
     event = auditing.event(actor, "user.disable", "user", user.user_id, workspace_id=None,
                            details={"email": user.email})
     return await store.disable_user(user.user_id, event.created_ms, event)
+
+
+async def enable_user(store: Store, user: User, actor: Actor) -> User:
+    """Enable a disabled ``user`` with a fresh backing key of the same scopes (idempotent: an
+    active user is unchanged); :class:`StoreNotFound` when it vanished meanwhile."""
+    event = auditing.event(actor, "user.enable", "user", user.user_id, workspace_id=None,
+                           details={"email": user.email})
+    return await store.enable_user(user.user_id, _backing_key(user.email, user.key_scopes),
+                                   event)
 
 
 async def set_password(store: Store, user: User, password: str, actor: Actor) -> User:

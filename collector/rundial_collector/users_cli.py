@@ -7,6 +7,8 @@ with or without collectors running on it.
 * ``users list [--json]``: every user with status (active/disabled) and role.
 * ``users disable EMAIL``: revoke the user's backing key and delete its sessions; every
   collector on the database refuses them from the next request on. Idempotent.
+* ``users enable EMAIL``: give a disabled user a fresh backing key (same role); the user logs
+  in again with its password. Idempotent.
 * ``users set-password EMAIL [--password-stdin]``: replace the password (generated and printed
   once without the flag) and end the user's sessions.
 
@@ -60,11 +62,13 @@ def add_parser(sub: Any, store_options: Callable[[argparse.ArgumentParser], None
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     disable = commands.add_parser("disable", help="disable a user and end its sessions")
     disable.add_argument("email")
+    enable = commands.add_parser("enable", help="enable a disabled user again")
+    enable.add_argument("email")
     password = commands.add_parser("set-password", help="set a user's password")
     password.add_argument("email")
     password.add_argument("--password-stdin", action="store_true",
                           help="read the password from stdin (default: generate one)")
-    for parser in (add, listing, disable, password):
+    for parser in (add, listing, disable, enable, password):
         store_options(parser)
 
 
@@ -175,6 +179,14 @@ async def _disable(store: Store, args: argparse.Namespace, _: str | None) -> lis
     return [f"disabled user {user.email}; its sessions ended"]
 
 
+async def _enable(store: Store, args: argparse.Namespace, _: str | None) -> list[str]:
+    user = await _user(store, args.email)
+    if user.disabled_ms is None:
+        return [f"user {user.email} is already active"]
+    await user_accounts.enable_user(store, user, CLI_ACTOR)
+    return [f"enabled user {user.email}; it may log in again"]
+
+
 async def _set_password(store: Store, args: argparse.Namespace, password: str | None
                         ) -> list[str]:
     user = await _user(store, args.email)
@@ -186,4 +198,5 @@ async def _set_password(store: Store, args: argparse.Namespace, password: str | 
 
 _COMMANDS: dict[str, Callable[[Store, argparse.Namespace, str | None],
                               Awaitable[list[str]]]] = {
-    "add": _add, "list": _list, "disable": _disable, "set-password": _set_password}
+    "add": _add, "list": _list, "disable": _disable, "enable": _enable,
+    "set-password": _set_password}

@@ -135,7 +135,7 @@ def test_list_shows_every_user_as_a_table_or_json(admin: Admin) -> None:
     assert "scrypt" not in out
 
 
-def test_disable_ends_sessions_is_idempotent_and_audited_as_the_cli(admin: Admin) -> None:
+def test_disable_and_enable_are_idempotent_and_audited_as_the_cli(admin: Admin) -> None:
     admin.users("add", "eve@example.com")
     user = admin.user("eve@example.com")
     admin.on_store(lambda store: store.create_ui_session(
@@ -148,11 +148,20 @@ def test_disable_ends_sessions_is_idempotent_and_audited_as_the_cli(admin: Admin
     assert code == 0 and "already disabled" in out
     code, _, err = admin.users("disable", "nobody@example.com")
     assert code == 1 and "nobody@example.com" in err
+    code, out, err = admin.users("enable", "eve@example.com")
+    assert code == 0 and "enabled user eve@example.com" in out, err
+    enabled = admin.user("eve@example.com")
+    assert enabled.status == "active" and enabled.key_id != user.key_id
+    assert enabled.key_scopes == user.key_scopes
+    assert admin.on_store(lambda store: store.find_ui_session("tok_eve", 3)) is None
+    code, out, _ = admin.users("enable", "eve@example.com")
+    assert code == 0 and "already active" in out
     events = admin.on_store(lambda store: store.list_audit(
         AuditQuery("ws_none", 50, include_global=True)))
     assert [(e.action, e.actor_kind, e.actor_id, e.target_kind) for e in reversed(events)
             if e.target_id == user.user_id] == [("user.create", "system", "cli", "user"),
-                                                 ("user.disable", "system", "cli", "user")]
+                                                 ("user.disable", "system", "cli", "user"),
+                                                 ("user.enable", "system", "cli", "user")]
 
 
 def test_set_password_replaces_it_and_ends_sessions(admin: Admin) -> None:

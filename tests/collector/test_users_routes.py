@@ -59,7 +59,7 @@ def _global_audit(proc: CollectorProcess, user_id: str) -> list[tuple[str, str, 
             if e["targetId"] == user_id and e["action"] != "user.login"]
 
 
-def test_an_admin_key_adds_lists_and_disables_a_user(proc: CollectorProcess) -> None:
+def test_an_admin_key_adds_disables_and_enables_a_user(proc: CollectorProcess) -> None:
     email = unique("ada") + "@Example.com"
     added = _add(proc, {"email": email, "password": "ada's long password"})
     assert "password" not in added and "passwordHash" not in added
@@ -72,13 +72,21 @@ def test_an_admin_key_adds_lists_and_disables_a_user(proc: CollectorProcess) -> 
     assert status == 200 and disabled["status"] == "disabled" and disabled["disabledAtMs"]
     status, payload = as_session(proc, "GET", f"{V1}/auth/whoami", token)
     assert_error(status, payload, 401, "UNAUTHORIZED")
-    status, payload, token = login(proc, email, "ada's long password")
+    status, payload, refused = login(proc, email, "ada's long password")
     assert_error(status, payload, 401, "UNAUTHORIZED")
-    assert payload["error"]["message"] == DISABLED and token == ""
+    assert payload["error"]["message"] == DISABLED and refused == ""
     again = call(proc, "POST", f"{USERS}/{added['userId']}/disable", {})
     assert again == (200, {**disabled, "requestId": again[1]["requestId"]})
+    status, enabled = call(proc, "POST", f"{USERS}/{added['userId']}/enable", {})
+    assert status == 200 and (enabled["status"], enabled["disabledAtMs"]) == ("active", None)
+    assert_error(*as_session(proc, "GET", f"{V1}/auth/whoami", token), 401, "UNAUTHORIZED")
+    status, _, fresh = login(proc, email, "ada's long password")
+    assert status == 200 and as_session(proc, "GET", f"{V1}/auth/whoami", fresh)[0] == 200
+    assert call(proc, "POST", f"{USERS}/{added['userId']}/enable", {})[0] == 200
+    assert_error(*call(proc, "POST", f"{USERS}/usr_nobody/enable", {}), 404, "NOT_FOUND")
     assert _global_audit(proc, added["userId"]) == [
-        ("user.create", "api_key", "user"), ("user.disable", "api_key", "user")]
+        ("user.create", "api_key", "user"), ("user.disable", "api_key", "user"),
+        ("user.enable", "api_key", "user")]
 
 
 def test_a_generated_password_is_returned_once_and_works(proc: CollectorProcess) -> None:
@@ -153,7 +161,8 @@ def test_non_admins_are_refused(proc: CollectorProcess) -> None:
     project_admin = new_key(proc, target, ["admin"])["apiKey"]
     for method, path, body in (("GET", USERS, None),
                                ("POST", USERS, {"email": "x@example.com"}),
-                               ("POST", f"{USERS}/usr_nobody/disable", {})):
+                               ("POST", f"{USERS}/usr_nobody/disable", {}),
+                               ("POST", f"{USERS}/usr_nobody/enable", {})):
         assert_error(*call(proc, method, path, body, key=project_admin), 403, "FORBIDDEN")
     email = unique("member") + "@example.com"
     _add(proc, {"email": email, "password": "member password"})

@@ -1,6 +1,7 @@
-"""User management in the AccountStore (list, get, disable, set password) on SQLite and
-PostgreSQL: disabling revokes the backing key and deletes the user's sessions, a password
-change deletes them too, and each change commits with its audit event."""
+"""User management in the AccountStore (list, get, disable, enable, set password) on SQLite and
+PostgreSQL: disabling revokes the backing key and deletes the user's sessions, enabling gives a
+fresh key, a password change deletes the sessions too, and each change commits with its audit
+event."""
 
 from __future__ import annotations
 
@@ -101,3 +102,25 @@ async def test_set_password_replaces_the_hash_ends_sessions_and_audits(store: St
     with pytest.raises(StoreNotFound):
         await store.set_user_password("usr_nobody", "scrypt$x", _event("user.password", "x"))
     assert (await _user_events(store))[-1] == ("user.password", "usr_a")
+
+
+async def test_enable_gives_a_disabled_user_a_fresh_key_once(store: Store) -> None:
+    ada = await _add(store, "usr_a", "ada@example.com", ("project:read",))
+    fresh = NewApiKey("key_fresh", "hash_fresh", None, None, ("project:read",), "user")
+    unchanged = await store.enable_user("usr_a", fresh, _event("user.enable", "usr_a"))
+    assert unchanged == ada  # already active: nothing stored, nothing audited
+    assert await store.find_api_key("hash_fresh") is None
+    await store.disable_user("usr_a", _now_ms(), _event("user.disable", "usr_a"))
+    enabled = await store.enable_user("usr_a", fresh, _event("user.enable", "usr_a"))
+    assert (enabled.status, enabled.key_id, enabled.key_scopes) == (
+        "active", "key_fresh", ("project:read",))
+    old = await store.find_api_key("hash_usr_a")
+    assert old is not None and old.revoked_ms is not None  # the old key stays revoked
+    owner = await store.key_owner("key_fresh")
+    assert owner is not None and owner.owner_id == "usr_a"
+    again = NewApiKey("key_again", "hash_again", None, None, ("admin",), "user")
+    assert await store.enable_user("usr_a", again, _event("user.enable", "usr_a")) == enabled
+    assert [a for a, _ in await _user_events(store)] == [
+        "user.create", "user.disable", "user.enable"]
+    with pytest.raises(StoreNotFound):
+        await store.enable_user("usr_nobody", again, _event("user.enable", "usr_nobody"))

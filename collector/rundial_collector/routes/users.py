@@ -11,6 +11,8 @@ session): 401 without credentials, 403 otherwise.
   idempotent; 404 unknown; 409 for the caller's own user. The backing key is revoked and the
   user's sessions deleted in one transaction; open event streams of the user on this
   collector end at once, and every collector refuses its sessions from the next request on.
+* ``POST /api/v1/users/{userId}/enable`` → 200 entry with ``status: "active"``: a disabled
+  user gets a fresh backing key of the same role; idempotent; 404 unknown.
 * ``POST /api/v1/users/{userId}/password`` ``{"password"?}`` → 200 entry (plus ``password``
   when generated, shown once); the user's sessions end (the caller's own too). 400/404 as above.
 
@@ -124,6 +126,14 @@ async def disable_user(request: web.Request) -> web.Response:
     return json_response(request, user_accounts.user_entry(user))
 
 
+async def enable_user(request: web.Request) -> web.Response:
+    principal = await global_admin(request)
+    user = await _user_of(request)
+    who = await auditing.actor(request, principal)
+    user = await write_or_429(request, user_accounts.enable_user(request.app[STORE], user, who))
+    return json_response(request, user_accounts.user_entry(user))
+
+
 async def set_password(request: web.Request) -> web.Response:
     principal = await global_admin(request)
     body = await decode_body(request, PasswordBody)
@@ -139,4 +149,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(USERS_PATH, list_users)
     app.router.add_post(USERS_PATH, create_user)
     app.router.add_post(USERS_PATH + "/{userId}/disable", disable_user)
+    app.router.add_post(USERS_PATH + "/{userId}/enable", enable_user)
     app.router.add_post(USERS_PATH + "/{userId}/password", set_password)

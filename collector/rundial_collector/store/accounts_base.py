@@ -6,7 +6,8 @@
 * A user has an email and a password hash (never the password) and a backing API key whose
   secret nobody holds: a credential login creates a session bound to that key, so sessions,
   scopes and revocation work as for UI sessions. A user is disabled by revoking that key (a
-  revoked key is never valid again), which also deletes the user's sessions.
+  revoked key is never valid again), which also deletes the user's sessions; enabling gives the
+  user a fresh backing key.
 * Audit events are append-only: the store only inserts and reads them (both backends also
   refuse UPDATE and DELETE on the table with a trigger). A change made by an accounts method
   and its audit event commit in one transaction.
@@ -148,6 +149,12 @@ class AccountStore(Protocol):
     async def disable_user(self, user_id: str, now_ms: int, audit: AuditEvent) -> User:
         """Revoke the user's backing key and delete its sessions; idempotent (the audit event
         is written only when the user was active). :class:`StoreNotFound` when unknown."""
+        ...
+
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        """Give a disabled user the fresh backing key ``key`` (its old key stays revoked, its
+        old sessions gone); an active user is returned unchanged, with no audit event and
+        ``key`` not stored. :class:`StoreNotFound` when unknown."""
         ...
 
     async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent

@@ -44,6 +44,7 @@ USER_BY_ID = _USER_VIEW + " WHERE u.user_id = ?"
 USERS_PAGE = _USER_VIEW + " WHERE u.email > ? ORDER BY u.email LIMIT ?"
 ANY_USER = "SELECT 1 FROM users LIMIT 1"
 SET_PASSWORD = "UPDATE users SET password_hash = ? WHERE user_id = ?"
+SET_USER_KEY = "UPDATE users SET key_id = ? WHERE user_id = ?"
 DELETE_KEY_SESSIONS = "DELETE FROM ui_sessions WHERE key_id = ?"
 
 AUDIT_COLUMNS = ("created_ms, workspace_id, actor_kind, actor_id, action, target_kind, "

@@ -179,6 +179,17 @@ class PgAccounts:
             return await _locked_user(conn, user_id)
         return await self.engine.write(job)
 
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        async def job(conn: Conn) -> User:
+            user = await _locked_user(conn, user_id)
+            if user.disabled_ms is None:
+                return user
+            await _insert_key(conn, key, audit.created_ms)
+            await _run(conn, q.SET_USER_KEY, key.key_id, user_id)
+            await _audit(conn, audit)
+            return await _locked_user(conn, user_id)
+        return await self.engine.write(job)
+
     async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent
                                 ) -> User:
         async def job(conn: Conn) -> User:

@@ -194,6 +194,17 @@ class SQLiteAccounts:
             return _existing_user(conn, user_id)
         return await self.engine.write(job)
 
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        def job(conn: sqlite3.Connection) -> User:
+            user = _existing_user(conn, user_id)
+            if user.disabled_ms is None:
+                return user
+            _insert_key(conn, key, audit.created_ms)
+            conn.execute(q.SET_USER_KEY, (key.key_id, user_id))
+            conn.execute(q.INSERT_AUDIT, q.audit_values(audit))
+            return _existing_user(conn, user_id)
+        return await self.engine.write(job)
+
     async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent
                                 ) -> User:
         def job(conn: sqlite3.Connection) -> User:
