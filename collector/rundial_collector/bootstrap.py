@@ -110,8 +110,9 @@ async def ensure_first_user(store: Store, config: CollectorConfig) -> None:
     """Create the bootstrap user (env password) or the generated first user (see module doc)."""
     email = config.bootstrap_email.strip().lower()
     if config.bootstrap_password:
-        await _create_user(store, email, config.bootstrap_password, exist_ok=True)
-        log.info("bootstrap user %s from RUNDIAL_BOOTSTRAP_PASSWORD is active", email)
+        user = await _create_user(store, email, config.bootstrap_password, exist_ok=True)
+        log.info("bootstrap user %s from RUNDIAL_BOOTSTRAP_PASSWORD is %s", email,
+                 user.status if user is not None else "active")
         return
     password_file = config.data_dir / PASSWORD_FILE_NAME
     if await store.find_user(email) is not None:
