@@ -83,5 +83,5 @@ def test_an_added_user_logs_in_with_the_cli_until_disabled(
     assert refused.returncode == 2, (refused.stdout, refused.stderr)
     again = _rundial(home, collector, "auth", "login", "--credentials", "--email", EMAIL,
                      "--json")
-    assert again.returncode != 0 and DISABLED in again.stderr, again.stderr
+    assert again.returncode == 2 and DISABLED in again.stderr, again.stderr
     assert PASSWORD not in collector.log_text()
