@@ -27,8 +27,8 @@ SDK_LAYERS: Mapping[str, float] = {
 COLLECTOR_LAYERS: Mapping[str, float] = {
     "config": 0, "datadir": 0, "store": 1, "store.sqlite": 1.5, "store.postgres": 1.5,
     "store.factory": 1.8, "web": 2, "ingest": 3,
-    "query": 3, "live": 3, "artifacts": 3, "routes": 4, "bootstrap": 5, "app": 6,
-    "__main__": 7, "__init__": 7,
+    "query": 3, "live": 3, "artifacts": 3, "user_accounts": 3, "routes": 4, "bootstrap": 5,
+    "app": 6, "users_cli": 6.5, "__main__": 7, "__init__": 7,
 }
 
 

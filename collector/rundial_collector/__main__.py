@@ -1,7 +1,8 @@
-"""``rundial-collector``: run the collector as a service.
+"""``rundial-collector``: run the collector as a service, and manage its users.
 
 ``rundial-collector serve --host 127.0.0.1 --port 8787 --data-dir ./data`` (each flag has a
-``RUNDIAL_COLLECTOR_*`` environment equivalent). SIGTERM and SIGINT stop it gracefully: the
+``RUNDIAL_COLLECTOR_*`` environment equivalent). ``rundial-collector users …`` works on the
+same store (:mod:`rundial_collector.users_cli`). SIGTERM and SIGINT stop it gracefully: the
 listener closes, in-flight requests finish and the write queue drains before exit.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from rundial_collector import users_cli
 from rundial_collector._version import __version__
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
@@ -37,25 +39,30 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP collector")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 8787; 0 picks a free one)")
-    serve.add_argument("--data-dir", type=Path, help="SQLite database and blobs (default ./data)")
-    serve.add_argument("--database-url",
-                       help="postgresql://user@host:port/db selects PostgreSQL (default: SQLite "
-                            "under --data-dir); env RUNDIAL_COLLECTOR_DATABASE_URL")
+    _store_options(serve)
     serve.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     serve.add_argument("--public-url", help="externally reachable base URL (for artifact URLs)")
     serve.add_argument("--no-access-log", action="store_true", help="disable rundial.access lines")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    users_cli.add_parser(sub, _store_options)
     return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="SQLite database and blobs (default ./data)")
+    parser.add_argument("--database-url",
+                        help="postgresql://user@host:port/db selects PostgreSQL (default: "
+                             "SQLite under --data-dir); env RUNDIAL_COLLECTOR_DATABASE_URL")
 
 
 def _config_from(args: argparse.Namespace) -> CollectorConfig:
     config = CollectorConfig.from_env()
     updates: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "public_url", "database_url"):
-        value = getattr(args, name)
+        value = getattr(args, name, None)  # ``users`` commands have only the store options
         if value is not None:
             updates[name] = value
-    if args.no_access_log:
+    if getattr(args, "no_access_log", False):
         updates["access_log"] = False
     return replace(config, **updates)  # type: ignore[arg-type]
 
@@ -140,9 +147,11 @@ def _write_atomically(path: Path, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rundial-collector`` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+    logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config_from(args)
+    if args.command == "users":
+        return users_cli.run(args, config)
     if args.command == "serve":
         port_dir = args.port_file.parent if args.port_file is not None else None
         if port_dir is not None and not port_dir.is_dir():

@@ -25,14 +25,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.accounts_base import User
 from rundial_collector.store.base import Store
 from rundial_collector.store.control_base import NewApiKey
-from rundial_collector.web import auditing, passwords
+from rundial_collector import user_accounts
+from rundial_collector.web import auditing
 from rundial_collector.web.auth import ADMIN, hash_key, new_key_id, new_key_secret
 
 log = logging.getLogger("rundial.collector")
@@ -110,14 +110,15 @@ async def ensure_first_user(store: Store, config: CollectorConfig) -> None:
     """Create the bootstrap user (env password) or the generated first user (see module doc)."""
     email = config.bootstrap_email.strip().lower()
     if config.bootstrap_password:
-        await _create_user(store, email, config.bootstrap_password, exist_ok=True)
-        log.info("bootstrap user %s from RUNDIAL_BOOTSTRAP_PASSWORD is active", email)
+        user = await _create_user(store, email, config.bootstrap_password, exist_ok=True)
+        log.info("bootstrap user %s from RUNDIAL_BOOTSTRAP_PASSWORD is %s", email,
+                 user.status if user is not None else "active")
         return
     password_file = config.data_dir / PASSWORD_FILE_NAME
     if await store.find_user(email) is not None:
         log.info("users exist; a generated first-user password, if any, is in %s", password_file)
         return
-    password = secrets.token_urlsafe(18)
+    password = user_accounts.generate_password()
     pending = password_file.with_name(f"{PASSWORD_FILE_NAME}.{secrets.token_hex(4)}.tmp")
     write_secret(pending, password)
     if await _create_user(store, email, password, only_if_first=True) is None:
@@ -138,11 +139,7 @@ async def ensure_first_user(store: Store, config: CollectorConfig) -> None:
 
 async def _create_user(store: Store, email: str, password: str, *, only_if_first: bool = False,
                        exist_ok: bool = False) -> User | None:
-    """A global-admin user with a backing key whose secret is discarded at once."""
-    key = _admin_key(new_key_secret(), f"user {email}")
-    user = User("usr_" + secrets.token_hex(8), email, passwords.hash_password(password),
-                key.key_id, int(time.time() * 1000))
-    event = auditing.event(auditing.SYSTEM, "user.create", "user", user.user_id,
-                           workspace_id=None, details={"email": email})
-    return await store.create_user(user, key, event, only_if_first=only_if_first,
-                                   exist_ok=exist_ok)
+    """A global-admin user (the shared path of :mod:`rundial_collector.user_accounts`)."""
+    return await user_accounts.add_user(store, email, password, admin=True,
+                                        actor=auditing.SYSTEM, only_if_first=only_if_first,
+                                        exist_ok=exist_ok)

@@ -4,8 +4,8 @@
 * ``GET /api/v1/auth/whoami``: the calling key.
 * Workspaces: list (only those the key is bound to) and create (global admin only).
 * Projects: list (a project-bound key sees only its project) and create (workspace admin).
-* API keys, agents, the audit log and credential login: :mod:`.keys`, :mod:`.agents`,
-  :mod:`.audit`, :mod:`.credentials` (registered from here).
+* API keys, agents, the audit log, credential login and users: :mod:`.keys`, :mod:`.agents`,
+  :mod:`.audit`, :mod:`.credentials`, :mod:`.users` (registered from here).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from rundial_collector._version import __version__
-from rundial_collector.routes import agents, audit, credentials, keys
+from rundial_collector.routes import agents, audit, credentials, keys, users
 from rundial_collector.store.control_base import Project, Workspace
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -30,7 +30,7 @@ from rundial_collector.web.storeops import write_or_429
 LIST_DEFAULT, LIST_MAX = 100, 1000
 FEATURES = ["runs", "resume", "metrics", "logs", "traces", "api-keys", "workspaces:create",
             "projects:create", "idempotency-key", "wide-metric-rows", "series-modes",
-            "export-csv", "agents", "audit", "credentials-login"]
+            "export-csv", "agents", "audit", "credentials-login", "users"]
 
 
 class CreateBody(msgspec.Struct):
@@ -169,5 +169,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/workspaces/{ws}/projects", list_projects)
     app.router.add_post("/api/v1/workspaces/{ws}/projects", create_project)
     keys.setup_routes(app)
-    for module in (agents, audit, credentials):  # #17.2: agents, audit log, credential login
+    for module in (agents, audit, credentials, users):  # #17.2 (users: docs §8.4)
         module.setup_routes(app)

@@ -5,7 +5,8 @@
   to the user's backing key and set ``rd_session`` (HttpOnly, SameSite=Strict, Path=/, Secure
   over https). 200 ``{"authenticated": true, "principal": "user", "userId", "email",
   "expiresAtMs"}``. A wrong password and an unknown email are the same 401 with the same
-  message, and both cost one scrypt hash (no user enumeration by message or timing). After
+  message, and both cost one scrypt hash (no user enumeration by message or timing); a disabled
+  user with the right password gets 401 with :data:`DISABLED`. After
   :data:`MAX_FAILURES` failures for one (client address, email) within
   :data:`FAILURE_WINDOW_SECONDS` the pair gets 429 ``RATE_LIMITED`` until the window passes.
   A successful login is an audit event ``user.login``.
@@ -36,6 +37,7 @@ MAX_FAILURES = 10
 FAILURE_WINDOW_SECONDS = 15 * 60
 MAX_TRACKED_PAIRS = 10_000
 BAD_CREDENTIALS = "the email or password is not correct"
+DISABLED = "this user is disabled; ask a collector admin"
 
 
 class CredentialsBody(msgspec.Struct):
@@ -93,6 +95,9 @@ async def login(request: web.Request) -> web.Response:
         refused = errors.unauthorized(BAD_CREDENTIALS)
         refused.hint = "check the email and password, or log in with an API key"
         raise refused
+    if user.disabled_ms is not None:  # told only to whoever knows the password
+        limiter.failed(pair, now)
+        raise errors.unauthorized(DISABLED)
     limiter.succeeded(pair)
     secret, expires_ms = await new_session(request, user.key_id)
     await write_or_429(request, request.app[STORE].append_audit(auditing.event(

@@ -5,7 +5,9 @@
   Revoking an agent revokes all of its keys in the same transaction.
 * A user has an email and a password hash (never the password) and a backing API key whose
   secret nobody holds: a credential login creates a session bound to that key, so sessions,
-  scopes and revocation work as for UI sessions.
+  scopes and revocation work as for UI sessions. A user is disabled by revoking that key (a
+  revoked key is never valid again), which also deletes the user's sessions; enabling gives the
+  user a fresh backing key.
 * Audit events are append-only: the store only inserts and reads them (both backends also
   refuse UPDATE and DELETE on the table with a trigger). A change made by an accounts method
   and its audit event commit in one transaction.
@@ -43,6 +45,12 @@ class User:
     password_hash: str  # web.passwords format; never a password
     key_id: str  # the backing key a login session is bound to
     created_ms: int
+    disabled_ms: int | None = None  # when the backing key was revoked (read from the store)
+    key_scopes: tuple[str, ...] = ()  # the backing key's scopes (read from the store)
+
+    @property
+    def status(self) -> str:
+        return "active" if self.disabled_ms is None else "disabled"
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,29 @@ class AccountStore(Protocol):
 
     async def find_user(self, email: str) -> User | None:
         """The user with this email (compared lower-cased)."""
+        ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def list_users(self, after_email: str | None, limit: int) -> list[User]:
+        """Users ordered by email, after ``after_email``; disabled ones included."""
+        ...
+
+    async def disable_user(self, user_id: str, now_ms: int, audit: AuditEvent) -> User:
+        """Revoke the user's backing key and delete its sessions; idempotent (the audit event
+        is written only when the user was active). :class:`StoreNotFound` when unknown."""
+        ...
+
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        """Give a disabled user the fresh backing key ``key`` (its old key stays revoked, its
+        old sessions gone); an active user is returned unchanged, with no audit event and
+        ``key`` not stored. :class:`StoreNotFound` when unknown."""
+        ...
+
+    async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent
+                                ) -> User:
+        """Store a new password hash and delete the user's sessions (every login ends).
+        :class:`StoreNotFound` when unknown."""
         ...
 
     async def append_audit(self, event: AuditEvent) -> None:

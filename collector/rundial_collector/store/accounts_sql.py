@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from rundial_collector.store.accounts_base import Agent, AuditEvent, AuditQuery, User
 from rundial_collector.store.control_sql import KEY_COLUMNS, key_columns
 
@@ -34,8 +36,16 @@ KEY_USER = "SELECT user_id, email FROM users WHERE key_id = ?"
 
 USER_COLUMNS = "user_id, email, password_hash, key_id, created_ms"
 INSERT_USER = f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE email = ?"
+# A user with its backing key's revocation (= disabled) and scopes.
+_USER_VIEW = ("SELECT u.user_id, u.email, u.password_hash, u.key_id, u.created_ms, "
+              "k.revoked_ms, k.scopes FROM users u JOIN api_keys k ON k.key_id = u.key_id")
+USER_BY_EMAIL = _USER_VIEW + " WHERE u.email = ?"
+USER_BY_ID = _USER_VIEW + " WHERE u.user_id = ?"
+USERS_PAGE = _USER_VIEW + " WHERE u.email > ? ORDER BY u.email LIMIT ?"
 ANY_USER = "SELECT 1 FROM users LIMIT 1"
+SET_PASSWORD = "UPDATE users SET password_hash = ? WHERE user_id = ?"
+SET_USER_KEY = "UPDATE users SET key_id = ? WHERE user_id = ?"
+DELETE_KEY_SESSIONS = "DELETE FROM ui_sessions WHERE key_id = ?"
 
 AUDIT_COLUMNS = ("created_ms, workspace_id, actor_kind, actor_id, action, target_kind, "
                  "target_id, agent_id, project_id, details")
@@ -78,7 +88,10 @@ def agent_from_row(row: Iterable[Any]) -> Agent:
 
 
 def user_from_row(row: Iterable[Any]) -> User:
-    return User(*row)
+    """A user from a row of the user view (its key's ``revoked_ms`` and JSON ``scopes`` last)."""
+    user_id, email, password_hash, key_id, created_ms, revoked_ms, scopes = row
+    return User(user_id, email, password_hash, key_id, created_ms, revoked_ms,
+                tuple(orjson.loads(scopes)))
 
 
 def audit_from_row(row: Iterable[Any]) -> AuditEvent:

@@ -7,6 +7,9 @@
   :data:`CACHE_TTL_SECONDS`, so a revocation made by another process is visible within that TTL
   (a revocation through this process clears the cache at once, and at once calls the
   listeners registered with :func:`on_revocation` for that key: open event streams end).
+  ``rd_session`` look-ups are never cached (one indexed store read per request): disabling a
+  user or changing its password, on any collector or with ``rundial-collector users``,
+  refuses its sessions from the next request on, on every collector.
 * :class:`Principal` answers scope questions; ``require`` raises 403.
 * :func:`resolve_project` turns a ``prj_`` id, a project slug, or workspace + project slugs into
   a :class:`ProjectRef` (404 unknown, 409 ambiguous slug). It does not check scopes.
@@ -176,7 +179,7 @@ async def authenticate(request: web.Request) -> Principal:
         login = request.cookies.get(browser.CLI_SESSION_COOKIE)
         if login:  # credential login (CLI): an Origin, when sent, must be our own
             browser.require_same_origin(request, when_absent_ok=True)
-            return await session_principal(request, login)
+            return await session_principal(request, login, cached=False)
     return await key_principal(request, _bearer(request))
 
 
@@ -193,17 +196,20 @@ async def key_principal(request: web.Request, secret: str) -> Principal:
     return principal
 
 
-async def session_principal(request: web.Request, secret: str) -> Principal:
+async def session_principal(request: web.Request, secret: str, *, cached: bool = True
+                            ) -> Principal:
     """The principal of the key a UI session was made from; 401 when the session is unknown,
-    ended or expired, or its key is revoked or expired."""
+    ended or expired, or its key is revoked or expired. ``cached=False`` asks the store every
+    time (and caches nothing)."""
     digest = "session:" + hash_key(secret)
     caches = _caches(request.app)
-    cached = caches.keys.get(digest)
-    if cached is not None:
-        return cached
+    found = caches.keys.get(digest) if cached else None
+    if found is not None:
+        return found
     key = await request.app[STORE].find_ui_session(hash_key(secret), _now_ms())
     principal, ttl = _valid(key, "the UI session")
-    caches.keys.put(digest, principal, ttl)
+    if cached:
+        caches.keys.put(digest, principal, ttl)
     return principal
 
 

@@ -44,6 +44,19 @@ async def audit_in_tx(conn: Conn, event: AuditEvent | None) -> None:
         await _audit(conn, event)
 
 
+async def _user(conn: Conn, sql: str, value: str) -> User | None:
+    row = await conn.fetchrow(numbered(sql), value)
+    return q.user_from_row(row) if row is not None else None
+
+
+async def _locked_user(conn: Conn, user_id: str) -> User:
+    """The user, its row locked until the transaction ends; :class:`StoreNotFound` if none."""
+    row = await conn.fetchrow(numbered(q.USER_BY_ID) + " FOR UPDATE OF u", user_id)
+    if row is None:
+        raise StoreNotFound(f"user {user_id} was not found", "userId")
+    return q.user_from_row(row)
+
+
 async def _insert_key(conn: Conn, key: NewApiKey, now_ms: int) -> ApiKey:
     await _run(conn, INSERT_KEY, *key_insert_values(key, now_ms))
     row = await conn.fetchrow(numbered(q.KEY_BY_ID), key.key_id)
@@ -135,21 +148,57 @@ class PgAccounts:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", FIRST_USER_LOCK)
             if only_if_first and await conn.fetchval(q.ANY_USER) is not None:
                 return None
-            row = await conn.fetchrow(numbered(q.USER_BY_EMAIL), user.email.lower())
-            if row is not None:
+            found = await _user(conn, q.USER_BY_EMAIL, user.email.lower())
+            if found is not None:
                 if exist_ok:
-                    return q.user_from_row(row)
+                    return found
                 raise StoreConflict(f"a user with email {user.email} exists", "email")
             await _insert_key(conn, key, user.created_ms)
             await _run(conn, q.INSERT_USER, *q.user_values(user))
             await _audit(conn, audit)
-            return q.user_from_row(q.user_values(user))
+            return await _user(conn, q.USER_BY_ID, user.user_id)
         return await self.engine.write(job)
 
     async def find_user(self, email: str) -> User | None:
-        row = await self.engine.read(
-            lambda conn: conn.fetchrow(numbered(q.USER_BY_EMAIL), email.lower()))
-        return q.user_from_row(row) if row is not None else None
+        return await self.engine.read(lambda conn: _user(conn, q.USER_BY_EMAIL, email.lower()))
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self.engine.read(lambda conn: _user(conn, q.USER_BY_ID, user_id))
+
+    async def list_users(self, after_email: str | None, limit: int) -> list[User]:
+        rows = await self.engine.read(
+            lambda conn: conn.fetch(numbered(q.USERS_PAGE), after_email or "", limit))
+        return [q.user_from_row(row) for row in rows]
+
+    async def disable_user(self, user_id: str, now_ms: int, audit: AuditEvent) -> User:
+        async def job(conn: Conn) -> User:
+            user = await _locked_user(conn, user_id)
+            if await _run(conn, q.REVOKE_KEY_BY_ID, now_ms, user.key_id) != "UPDATE 0":
+                await _audit(conn, audit)
+            await _run(conn, q.DELETE_KEY_SESSIONS, user.key_id)
+            return await _locked_user(conn, user_id)
+        return await self.engine.write(job)
+
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        async def job(conn: Conn) -> User:
+            user = await _locked_user(conn, user_id)
+            if user.disabled_ms is None:
+                return user
+            await _insert_key(conn, key, audit.created_ms)
+            await _run(conn, q.SET_USER_KEY, key.key_id, user_id)
+            await _audit(conn, audit)
+            return await _locked_user(conn, user_id)
+        return await self.engine.write(job)
+
+    async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent
+                                ) -> User:
+        async def job(conn: Conn) -> User:
+            user = await _locked_user(conn, user_id)
+            await _run(conn, q.SET_PASSWORD, password_hash, user_id)
+            await _run(conn, q.DELETE_KEY_SESSIONS, user.key_id)
+            await _audit(conn, audit)
+            return await _locked_user(conn, user_id)
+        return await self.engine.write(job)
 
     async def append_audit(self, event: AuditEvent) -> None:
         await self.engine.write(lambda conn: _audit(conn, event))

@@ -74,6 +74,18 @@ def _agent(conn: sqlite3.Connection, workspace_id: str, agent_id: str) -> Agent 
     return q.agent_from_row(row) if row else None
 
 
+def _user(conn: sqlite3.Connection, sql: str, value: str) -> User | None:
+    row = conn.execute(sql, (value,)).fetchone()
+    return q.user_from_row(row) if row else None
+
+
+def _existing_user(conn: sqlite3.Connection, user_id: str) -> User:
+    user = _user(conn, q.USER_BY_ID, user_id)
+    if user is None:
+        raise StoreNotFound(f"user {user_id} was not found", "userId")
+    return user
+
+
 def _insert_key(conn: sqlite3.Connection, key: NewApiKey, now_ms: int) -> ApiKey:
     conn.execute(INSERT_KEY, key_insert_values(key, now_ms))
     return key_from_row(conn.execute(q.KEY_BY_ID, (key.key_id,)).fetchone())
@@ -151,21 +163,57 @@ class SQLiteAccounts:
         def job(conn: sqlite3.Connection) -> User | None:  # one writer: check and insert
             if only_if_first and conn.execute(q.ANY_USER).fetchone() is not None:
                 return None
-            row = conn.execute(q.USER_BY_EMAIL, (user.email.lower(),)).fetchone()
-            if row is not None:
+            found = _user(conn, q.USER_BY_EMAIL, user.email.lower())
+            if found is not None:
                 if exist_ok:
-                    return q.user_from_row(row)
+                    return found
                 raise StoreConflict(f"a user with email {user.email} exists", "email")
             _insert_key(conn, key, user.created_ms)
             conn.execute(q.INSERT_USER, q.user_values(user))
             conn.execute(q.INSERT_AUDIT, q.audit_values(audit))
-            return q.user_from_row(q.user_values(user))
+            return _user(conn, q.USER_BY_ID, user.user_id)
         return await self.engine.write(job)
 
     async def find_user(self, email: str) -> User | None:
-        row = await self.engine.read(
-            lambda conn: conn.execute(q.USER_BY_EMAIL, (email.lower(),)).fetchone())
-        return q.user_from_row(row) if row else None
+        return await self.engine.read(lambda conn: _user(conn, q.USER_BY_EMAIL, email.lower()))
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self.engine.read(lambda conn: _user(conn, q.USER_BY_ID, user_id))
+
+    async def list_users(self, after_email: str | None, limit: int) -> list[User]:
+        rows = await self.engine.read(lambda conn: conn.execute(
+            q.USERS_PAGE, (after_email or "", limit)).fetchall())
+        return [q.user_from_row(row) for row in rows]
+
+    async def disable_user(self, user_id: str, now_ms: int, audit: AuditEvent) -> User:
+        def job(conn: sqlite3.Connection) -> User:
+            user = _existing_user(conn, user_id)
+            if conn.execute(q.REVOKE_KEY_BY_ID, (now_ms, user.key_id)).rowcount:
+                conn.execute(q.INSERT_AUDIT, q.audit_values(audit))
+            conn.execute(q.DELETE_KEY_SESSIONS, (user.key_id,))
+            return _existing_user(conn, user_id)
+        return await self.engine.write(job)
+
+    async def enable_user(self, user_id: str, key: NewApiKey, audit: AuditEvent) -> User:
+        def job(conn: sqlite3.Connection) -> User:
+            user = _existing_user(conn, user_id)
+            if user.disabled_ms is None:
+                return user
+            _insert_key(conn, key, audit.created_ms)
+            conn.execute(q.SET_USER_KEY, (key.key_id, user_id))
+            conn.execute(q.INSERT_AUDIT, q.audit_values(audit))
+            return _existing_user(conn, user_id)
+        return await self.engine.write(job)
+
+    async def set_user_password(self, user_id: str, password_hash: str, audit: AuditEvent
+                                ) -> User:
+        def job(conn: sqlite3.Connection) -> User:
+            user = _existing_user(conn, user_id)
+            conn.execute(q.SET_PASSWORD, (password_hash, user_id))
+            conn.execute(q.DELETE_KEY_SESSIONS, (user.key_id,))
+            conn.execute(q.INSERT_AUDIT, q.audit_values(audit))
+            return _existing_user(conn, user_id)
+        return await self.engine.write(job)
 
     async def append_audit(self, event: AuditEvent) -> None:
         await self.engine.write(
