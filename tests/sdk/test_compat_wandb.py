@@ -281,9 +281,10 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
-        "AlertLevel", "EvalTable", "Histogram", "Image", "Metric", "Run", "Settings", "Table", "alert",
-        "define_metric", "finish", "init", "log", "login", "require", "save", "setup",
-        "termerror", "termlog", "termwarn", "unwatch", "watch"]
+        "AlertLevel", "Audio", "EvalTable", "Histogram", "Html", "Image", "Metric", "Run",
+        "Settings", "Table", "Video", "alert", "define_metric", "finish", "init", "log", "login",
+        "plot", "plot_table", "require", "save", "setup", "termerror", "termlog", "termwarn",
+        "unwatch", "watch"]
     assert all(hasattr(wandb, name) for name in wandb.__all__)
     assert wandb.run is None
     with pytest.raises(RuntimeError, match="before wandb.config"):
