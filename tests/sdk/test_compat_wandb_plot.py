@@ -158,6 +158,10 @@ def test_video_from_a_path_or_bytes_and_not_from_frames(tmp_path: Path,
     assert (gif.filename, gif.data, gif.content_type) == ("video.gif", b"GIF89a...",
                                                           "image/gif")
     assert list(logged(wandb.Video(str(clip)), "clip")) == ["clip"]
+    cells = logged(wandb.Table(columns=["id", "clip"], data=[[7, wandb.Video(str(clip))]]), "t")
+    assert cells["t"].rows == [[7, "media:t/clip#0"]]  # a media cell, as images are
+    assert cells["t/clip"].metadata == {"rundial.kind": "wandb_video", "format": "mp4",
+                                        "table": "t", "row": 0, "column": "clip"}
     with pytest.raises(ValueError, match="format="):
         wandb.Video(io.BytesIO(b"x"))
     with pytest.raises(ValueError, match="gif, mp4, webm, ogg"):

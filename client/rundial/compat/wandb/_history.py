@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rundial._media import MediaFile
 from rundial._media import Table as _RdTable
 from rundial._media import is_media
 from rundial._values import UNSUPPORTED, plain_scalar, safe_str
@@ -137,8 +138,9 @@ def table_media(key: str, table: Table, metadata: Mapping[str, Any] | None = Non
     """A snapshot of ``table`` (``INCREMENTAL``: its rows not logged before) as an ``rd.Table``
     under ``key``, after the images of its cells; ``metadata`` is added to the table's own.
 
-    An image in row ``r`` of column ``c`` is logged under ``<key>/<c>`` with metadata
-    ``{"table": key, "row": r, "column": c}``; its cell reads ``media:<key>/<c>#<r>``.
+    An image (or video, audio, html) in row ``r`` of column ``c`` is logged under ``<key>/<c>``
+    with metadata ``{"table": key, "row": r, "column": c}``; its cell reads
+    ``media:<key>/<c>#<r>``.
     """
     items: list[tuple[str, Any]] = []
     rows: list[list[Any]] = []
@@ -147,7 +149,7 @@ def table_media(key: str, table: Table, metadata: Mapping[str, Any] | None = Non
     for r, row in enumerate(table.data[first:], start=first):
         cells = []
         for column, cell in zip(table.columns, row):
-            if isinstance(cell, Image):
+            if isinstance(cell, (Image, MediaFile)):
                 media_key = f"{key}/{column}"
                 image = copy.copy(cell)  # the caller's image keeps its own metadata
                 image.metadata = {**cell.metadata, "table": key, "row": r, "column": column}
