@@ -59,6 +59,7 @@ EXAMPLES_RUN = [
         "run 0 history[0] keys: only real ['note'], only shim []")),
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
+    Example("plots.py", projects=("plots-demo",)),
 ]
 
 
