@@ -60,6 +60,7 @@ EXAMPLES_RUN = [
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
     Example("plots.py", projects=("plots-demo",)),
+    Example("media_files.py", projects=("media-files",)),
 ]
 
 
