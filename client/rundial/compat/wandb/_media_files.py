@@ -45,23 +45,18 @@ class Video(MediaFile):
 
     def __init__(self, data_or_path: Any, caption: str | None = None, fps: int | None = None,
                  format: str | None = None) -> None:
-        metadata: dict[str, Any] = {"rundial.kind": "wandb_video"}
-        if fps is not None:
-            metadata["fps"] = fps
-            print("wandb: WARNING fps does not change the frame rate of a video given as a file",
-                  file=sys.stderr)
         if isinstance(data_or_path, (str, os.PathLike)):
             fmt = os.path.splitext(os.fspath(data_or_path))[1][1:].lower()
             _check_video_format(fmt)
             super().__init__("video", path=data_or_path, caption=_caption(caption),
-                             metadata={**metadata, "format": fmt})
+                             metadata=_video_metadata(fmt, fps))
         elif callable(getattr(data_or_path, "read", None)):
             if format is None:
                 raise ValueError("wandb.Video needs format= for a file object")
             _check_video_format(format)
             super().__init__("video", data=_bytes(data_or_path.read()), filename=f"video.{format}",
                              content_type=VIDEO_CONTENT_TYPES[format], caption=_caption(caption),
-                             metadata={**metadata, "format": format})
+                             metadata=_video_metadata(format, fps))
         elif hasattr(data_or_path, "shape") or hasattr(data_or_path, "numpy"):
             raise NotImplementedError("wandb.Video from frames (an array) is not supported by "
                                       "rundial.compat.wandb: encode the video to a file and pass "
@@ -69,6 +64,16 @@ class Video(MediaFile):
         else:
             raise ValueError("wandb.Video takes a file path, a file object or an array, not "
                              f"{type(data_or_path).__name__}")
+
+
+def _video_metadata(fmt: str, fps: int | None) -> dict[str, Any]:
+    """The item's metadata; a warning for ``fps``, which does not change a file (as in W&B)."""
+    metadata: dict[str, Any] = {"rundial.kind": "wandb_video", "format": fmt}
+    if fps is not None:
+        metadata["fps"] = fps
+        print("wandb: WARNING fps does not change the frame rate of a video given as a file",
+              file=sys.stderr)
+    return metadata
 
 
 def _check_video_format(fmt: str) -> None:

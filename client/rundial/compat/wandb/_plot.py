@@ -60,24 +60,28 @@ def plot_table(vega_spec_name: str, data_table: Table, fields: Mapping[str, Any]
 
 def line(table: Table, x: str, y: str, stroke: str | None = None, title: str = "",
          split_table: bool = False) -> CustomChart:
+    """A line chart of ``y`` over ``x``, one line per ``stroke`` value (``wandb/line/v0``)."""
     return plot_table("wandb/line/v0", table, {"x": x, "y": y, "stroke": stroke},
                       {"title": title}, split_table)
 
 
 def scatter(table: Table, x: str, y: str, title: str = "",
             split_table: bool = False) -> CustomChart:
+    """A scatter chart of ``y`` over ``x`` (``wandb/scatter/v0``)."""
     return plot_table("wandb/scatter/v0", table, {"x": x, "y": y}, {"title": title},
                       split_table)
 
 
 def bar(table: Table, label: str, value: str, title: str = "",
         split_table: bool = False) -> CustomChart:
+    """A bar per row: ``value`` labelled ``label`` (``wandb/bar/v0``)."""
     return plot_table("wandb/bar/v0", table, {"label": label, "value": value},
                       {"title": title}, split_table)
 
 
 def histogram(table: Table, value: str, title: str = "",
               split_table: bool = False) -> CustomChart:
+    """A histogram of column ``value``, binned by the chart (``wandb/histogram/v0``)."""
     return plot_table("wandb/histogram/v0", table, {"value": value}, {"title": title},
                       split_table)
 
