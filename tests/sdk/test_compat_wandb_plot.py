@@ -141,6 +141,12 @@ def test_roc_and_pr_curves_follow_their_definitions() -> None:
                    if sum(t for _, t in ranked[:k]) / 4 >= r) for r in (1.0, 0.75, 0.5, 0.25)}
     assert [row[1] for row in rows[:4]] == [round(best[r], 3) for r in (1.0, 0.75, 0.5, 0.25)]
     assert rows[4][1] == 1.0
+    with pytest.raises(ValueError, match="required"):
+        wandb.plot.roc_curve(truth, None)
+    with pytest.raises(ValueError, match=r"shaped \(labels, classes\)"):
+        wandb.plot.pr_curve(truth, positive)  # one score per label: not a column per class
+    with pytest.raises(ValueError, match=r"shaped \(labels, classes\)"):
+        wandb.plot.roc_curve(truth, probas[:-1])
 
 
 def test_video_from_a_path_or_bytes_and_not_from_frames(tmp_path: Path,

@@ -45,7 +45,7 @@ def pr_curve(y_true: Any = None, y_probas: Any = None, labels: Any = None,
     """The precision-recall chart (see the module docstring)."""
     np = _require("numpy", "numpy")
     metrics = _require("sklearn.metrics", "scikit-learn")
-    truth, scores = np.array(y_true), np.array(y_probas)
+    truth, scores = _checked(np, y_true, y_probas)
     recall_grid = np.linspace(0, 1, interp_size)[::-1]
     curves: dict[Any, Any] = {}
     for i, value, name in _plotted(np, truth, labels, classes_to_plot):
@@ -67,7 +67,7 @@ def roc_curve(y_true: Any = None, y_probas: Any = None, labels: Any = None,
     """The ROC chart (see the module docstring)."""
     np = _require("numpy", "numpy")
     metrics = _require("sklearn.metrics", "scikit-learn")
-    truth, scores = np.array(y_true), np.array(y_probas)
+    truth, scores = _checked(np, y_true, y_probas)
     fprs: dict[Any, Any] = {}
     tprs: dict[Any, Any] = {}
     for i, value, name in _plotted(np, truth, labels, classes_to_plot):
@@ -77,6 +77,20 @@ def roc_curve(y_true: Any = None, y_probas: Any = None, labels: Any = None,
     return plot_table(AREA_SPEC, table, {"x": "fpr", "y": "tpr", "class": "class"},
                       {"title": title, "x-axis-title": "False positive rate",
                        "y-axis-title": "True positive rate"}, split_table)
+
+
+def _checked(np: Any, y_true: Any, y_probas: Any) -> tuple[Any, Any]:
+    """``y_true`` and ``y_probas`` as arrays; ``ValueError`` unless ``y_probas`` has a row per
+    label and a column per class (W&B fails with numpy's errors there)."""
+    if y_true is None or y_probas is None:
+        raise ValueError("y_true and y_probas are required")
+    truth, scores = np.array(y_true), np.array(y_probas)
+    classes = len(np.unique(truth))
+    if truth.ndim != 1 or scores.ndim != 2 or len(scores) != len(truth) \
+            or scores.shape[1] < classes:
+        raise ValueError(f"y_probas must be shaped (labels, classes): got {scores.shape} for "
+                         f"{truth.shape[0] if truth.ndim else 0} labels of {classes} classes")
+    return truth, scores
 
 
 def _plotted(np: Any, truth: Any, labels: Any, classes_to_plot: Any) -> list[tuple[int, Any, Any]]:
