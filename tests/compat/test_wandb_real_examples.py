@@ -59,6 +59,8 @@ EXAMPLES_RUN = [
         "run 0 history[10] keys: only real ['loss'], only shim []")),
     Example("pytorch_cnn_mnist.py", ("--epochs", "2", "--batch-size", "4", "--test-batch-size",
                                      "50", "--log-interval", "1000")),
+    Example("plots.py", projects=("plots-demo",)),
+    Example("media_files.py", projects=("media-files",)),
 ]
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from rundial._artifacts.http import BlobHttp, ControlClient
 from rundial._artifacts.journal import ArtifactJob, ManifestFile, build_manifest, bytes_entry
-from rundial._media import Image, RenderedMedia
+from rundial._media import Image, MediaFile, RenderedMedia
 
 _UNSAFE_MEDIA_NAME = re.compile(r"[^a-zA-Z0-9_.-]+")
 
@@ -39,7 +39,7 @@ class MediaRequest:
     key: str
     step: int
     timestamp_ms: int
-    value: Any  # _media.Image | _media.Table
+    value: Any  # _media.Image | _media.Table | _media.MediaFile
 
 
 class BlobRequest:
@@ -81,6 +81,9 @@ def media_artifact_name(key: str) -> str:
 
 
 def media_artifact_type(value: Any) -> str:
+    """``media_image``, ``media_table``, or ``media_<type>`` of a :class:`MediaFile`."""
+    if isinstance(value, MediaFile):
+        return f"media_{value.media_type}"
     return "media_image" if isinstance(value, Image) else "media_table"
 
 
@@ -96,7 +99,8 @@ def job_manifest(job: ArtifactJob) -> tuple[list[ManifestFile], RenderedMedia | 
     if rendered.source is not None:
         return build_manifest(rendered.source), rendered
     assert rendered.data is not None
-    content_type = "image/png" if rendered.media_type == "image" else "application/json"
+    content_type = rendered.content_type or (
+        "image/png" if rendered.media_type == "image" else "application/json")
     return [bytes_entry(rendered.filename, rendered.data, content_type)], rendered
 
 

@@ -36,6 +36,8 @@ QUERY_LIMIT_MAX = 1000
 MEDIA_WRITE = frozenset({"artifacts:write", "metrics:write"})
 _KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,256}\Z")
 _RUN = re.compile(r"^[^/\x00]{1,128}\Z")
+# v1 doc §6.6 has image and table; video, audio and html files are an extension (§5.6)
+MEDIA_TYPES = ("image", "table", "video", "audio", "html")
 
 
 class MediaItemIn(msgspec.Struct):
@@ -121,8 +123,8 @@ async def _item(request: web.Request, principal: Principal, body: MediaBody,
 def _check_values(item: MediaItemIn) -> None:
     if not _KEY.match(item.mediaKey):
         raise _Rejected("mediaKey", "mediaKey must be 1-256 characters, no control characters")
-    if item.mediaType not in ("image", "table"):
-        raise _Rejected("mediaType", "mediaType must be 'image' or 'table'")
+    if item.mediaType not in MEDIA_TYPES:
+        raise _Rejected("mediaType", f"mediaType must be one of {', '.join(MEDIA_TYPES)}")
     if item.caption is not None and "\x00" in item.caption:
         raise _Rejected("caption", "caption must not contain NUL characters")
     problem = json_int_problem(item.metadata)

@@ -44,7 +44,8 @@ FILES_DEFAULT, FILES_MAX = 200, 1000
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 FILE_CSP = "default-src 'none'; sandbox"
 # Artifacts the SDK makes on its own (media values, span evidence): shown elsewhere.
-INTERNAL_TYPES = ("media_image", "media_table", "trace_evidence")
+INTERNAL_TYPES = ("media_image", "media_table", "media_video", "media_audio", "media_html",
+                  "trace_evidence")
 
 
 async def project_run(request: web.Request) -> tuple[ProjectRef, str]:

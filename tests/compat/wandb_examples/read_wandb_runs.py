@@ -12,18 +12,28 @@ W&B's own ``_``-keys; ``history`` holds the scalar values of each committed row 
 step; ``_runtime``/``_timestamp`` are left out); ``media`` describes each media value: histogram
 counts and edges, a table's columns and rows (image cells read ``<image WxH:hash>``
 from the run-table artifact W&B stages, else ``<image>``), an image list's count,
-captions and pixels (size and a hash of the RGBA pixels).
+captions and pixels (size and a hash of the RGBA pixels), and a video, audio or html value's
+(or list's) count, captions and content (:func:`file_content`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import subprocess
 import sys
+import wave
 from pathlib import Path
 from typing import Any
 
 HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
+# one file ("video-file") or a list ("videos", entries under "videos") -> rundial's media type
+FILE_KINDS = {"video-file": "video", "audio-file": "audio", "html-file": "html"}
+LIST_KINDS = {"videos": ("video", "videos"), "audio": ("audio", "audio"), "html": ("html", "html")}
+# W&B injects its own stylesheet into html; rundial leaves it out (docs/wandb-compat.md)
+WANDB_STYLESHEET = ('<link rel="stylesheet" type="text/css" '
+                    'href="https://app.wandb.ai/normalize.css" />')
 NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
@@ -73,6 +83,29 @@ def staged_table(fields: dict[str, Any], staged: dict[str, dict[str, str]]) -> A
             "rows": [[cell(v) for v in row] for row in table["data"]]}
 
 
+def file_content(media_type: str, data: bytes) -> str:
+    """What a video, audio or html file holds: an html page's text (without W&B's
+    stylesheet), a WAV file's rate, channels and a hash of its samples (not of its header
+    layout), else a hash of the bytes. Also used for the shim's files (records.py)."""
+    if media_type == "html":
+        return data.decode("utf-8").replace(WANDB_STYLESHEET, "")
+    if media_type == "audio":
+        with wave.open(io.BytesIO(data)) as w:
+            frames = w.readframes(w.getnframes())
+            return (f"{w.getframerate()}x{w.getnchannels()}x{w.getsampwidth()}:"
+                    f"{hashlib.sha256(frames).hexdigest()[:16]}")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def file_media(media_type: str, entries: list[dict[str, Any]], files: Path,
+               captions: Any = None) -> dict[str, Any]:
+    found = captions if captions else [entry.get("caption") for entry in entries]
+    return {"type": media_type, "count": len(entries),
+            "captions": found if any(found) else None,
+            "content": [file_content(media_type, (files / e["path"]).read_bytes())
+                        for e in entries]}
+
+
 def describe(kind: str, fields: dict[str, Any], files: Path,
              staged: dict[str, dict[str, str]]) -> dict[str, Any]:
     if kind == "histogram":
@@ -90,6 +123,11 @@ def describe(kind: str, fields: dict[str, Any], files: Path,
     if kind == "image-file":
         return {"type": "images", "count": 1, "captions": [fields["caption"]]
                 if "caption" in fields else None, "pixels": [pixels(files / fields["path"])]}
+    if kind in FILE_KINDS:
+        return file_media(FILE_KINDS[kind], [fields], files)
+    if kind in LIST_KINDS:
+        media_type, entries = LIST_KINDS[kind]
+        return file_media(media_type, fields[entries], files, fields.get("captions"))
     return {"type": kind}
 
 

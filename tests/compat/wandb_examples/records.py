@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from tests.compat.wandb_examples.read_wandb_runs import file_content
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 
@@ -117,6 +118,13 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             entry["count"] += 1
             entry["captions"].append(item.get("caption"))
             entry["pixels"].append(_pixels(_download_bytes(c, slug, item)))
+        elif item["mediaType"] in ("video", "audio", "html"):
+            entry = row.setdefault(key, {"type": item["mediaType"], "count": 0, "captions": [],
+                                         "content": []})
+            entry["count"] += 1
+            entry["captions"].append(item.get("caption"))
+            entry["content"].append(file_content(item["mediaType"],
+                                                 _download_bytes(c, slug, item)))
         elif meta.get("rundial.kind") == "histogram":
             table = _download(c, slug, item)
             edges = [r[0] for r in table["rows"]] + [table["rows"][-1][1]]
@@ -128,7 +136,7 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             row[key] = {"type": "table", "columns": table["columns"], "rows": rows}
     for row in out.values():
         for entry in row.values():
-            if entry["type"] == "images" and not any(entry["captions"]):
+            if "captions" in entry and not any(entry["captions"]):
                 entry["captions"] = None
     return out
 

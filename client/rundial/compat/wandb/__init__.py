@@ -22,10 +22,19 @@ from rundial.compat.wandb._errors import DOCS, Unsupported
 from rundial.compat.wandb._run import Run
 from rundial.compat.wandb._session import finish, init
 from rundial.compat.wandb._summary import Metric
+# wandb.plot and file media (Video, Audio, Html): docs/wandb-compat.md
+from rundial.compat.wandb import plot
+from rundial.compat.wandb._media_files import Audio, Html, Video
+from rundial.compat.wandb._plot import plot_table
 
 __all__ = [
     "AlertLevel",
     "Artifact",
+    "Audio",
+    "Html",
+    "Video",
+    "plot",
+    "plot_table",
     "EvalTable",
     "Histogram",
     "Image",

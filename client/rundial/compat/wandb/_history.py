@@ -8,7 +8,9 @@
   them, or a ``wandb.Table`` (snapshotted now: later ``add_data`` calls do not change it; image
   cells become their own media items). A pandas DataFrame becomes a table and a matplotlib
   figure (or ``pyplot``) an image, as in W&B (which may draw figures as charts instead). An
-  array or tensor of more than 32 elements becomes a 32-bin :class:`Histogram`, as W&B does;
+  array or tensor of more than 32 elements becomes a 32-bin :class:`Histogram`, as W&B does.
+  A ``wandb.plot`` chart logged as ``key`` is its table, under W&B's ``<key>_table``, with the
+  chart's spec as the item's metadata (``_plot``);
 * text (str): the summary's last value, and a history record: the log line
   ``[<key> step=<n>] <text>`` when the row is committed (``_run``);
 * anything else (``None``, short lists, objects): skipped with one warning per key.
@@ -24,11 +26,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rundial._media import MediaFile
 from rundial._media import Table as _RdTable
 from rundial._media import is_media
 from rundial._values import UNSUPPORTED, plain_scalar, safe_str
 from rundial.compat.wandb._image_data import is_figure
 from rundial.compat.wandb._media import Histogram, Image, Table
+from rundial.compat.wandb._plot import CustomChart
 
 AUTO_HISTOGRAM_MIN_ELEMENTS = 33  # W&B turns larger arrays into histograms
 AUTO_HISTOGRAM_BINS = 32
@@ -85,6 +89,10 @@ def _sort(out: Converted, key: str, value: Any) -> None:
     if isinstance(value, Table):
         out.media[key] = table_media(key, value)
         return
+    if isinstance(value, CustomChart):
+        table_key = value.table_key(key)
+        out.media[table_key] = table_media(table_key, value.table, value.metadata(key))
+        return
     if is_media(value):
         out.media[key] = [(key, value)]
         return
@@ -126,12 +134,14 @@ def _array_value(value: Any) -> Any:
     return UNSUPPORTED
 
 
-def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
+def table_media(key: str, table: Table, metadata: Mapping[str, Any] | None = None
+                ) -> list[tuple[str, Any]]:
     """A snapshot of ``table`` (``INCREMENTAL``: its rows not logged before) as an ``rd.Table``
-    under ``key``, after the images of its cells.
+    under ``key``, after the images of its cells; ``metadata`` is added to the table's own.
 
-    An image in row ``r`` of column ``c`` is logged under ``<key>/<c>`` with metadata
-    ``{"table": key, "row": r, "column": c}``; its cell reads ``media:<key>/<c>#<r>``.
+    An image (or video, audio, html) in row ``r`` of column ``c`` is logged under ``<key>/<c>``
+    with metadata ``{"table": key, "row": r, "column": c}``; its cell reads
+    ``media:<key>/<c>#<r>``.
     """
     items: list[tuple[str, Any]] = []
     rows: list[list[Any]] = []
@@ -140,7 +150,7 @@ def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
     for r, row in enumerate(table.data[first:], start=first):
         cells = []
         for column, cell in zip(table.columns, row):
-            if isinstance(cell, Image):
+            if isinstance(cell, (Image, MediaFile)):
                 media_key = f"{key}/{column}"
                 image = copy.copy(cell)  # the caller's image keeps its own metadata
                 image.metadata = {**cell.metadata, "table": key, "row": r, "column": column}
@@ -149,7 +159,8 @@ def table_media(key: str, table: Table) -> list[tuple[str, Any]]:
             else:
                 cells.append(_cell(cell))
         rows.append(cells)
-    items.append((key, _RdTable(columns=table.columns, rows=rows, metadata=table.metadata)))
+    items.append((key, _RdTable(columns=table.columns, rows=rows,
+                                metadata={**table.metadata, **(metadata or {})})))
     return items
 
 

@@ -1,7 +1,8 @@
 // One media key of the Media tab: shows the item(s) logged at the logged step nearest to the
 // slider's step, fetched when shown, with the neighbouring steps prefetched (metadata and image
 // bytes, so moving the slider by one step is instant). Images load from the artifact file
-// route with the session cookie (img-src 'self'); tables become sortable grids.
+// route with the session cookie (img-src 'self'); tables become sortable grids; video, audio
+// and html files (docs/protocol.md §5.6) are download links (never played or shown inline).
 import { filePath } from "./assets_paths.js";
 import { el, message } from "./assets_dom.js";
 import { fetchTableJson } from "./media_index.js";
@@ -82,7 +83,25 @@ export class MediaKeyView {
       if (item.caption) this.body.append(el("p", { className: "caption", textContent: item.caption }));
       return;
     }
+    if (this.key.mediaType !== "image") {
+      this.body.replaceChildren(...items.map((item) => this.download(item)));
+      return;
+    }
     this.body.replaceChildren(...items.map((item) => this.figure(item)));
+  }
+
+  /**
+   * A video, audio or html file: a download link (the file route serves it as an attachment).
+   * @param {any} item
+   * @returns {HTMLElement}
+   */
+  download(item) {
+    const name = String(item.artifactPath).split("/").pop() || "file";
+    const link = el("a", { className: "media-download", download: name,
+      href: filePath(this.where.ws, this.where.project, item.artifactId, item.artifactPath),
+      textContent: `Download ${this.key.mediaType} (${name})` });
+    return el("figure", { className: "media-file", dataset: { step: item.step } },
+      [link, item.caption ? el("figcaption", { textContent: item.caption }) : null]);
   }
 
   /**

@@ -1,0 +1,28 @@
+# Not a W&B example: our own script logging wandb.Video, wandb.Audio and wandb.Html, alone and
+# in lists, with captions, at several steps. The files are made here: a one-frame GIF and a
+# WAV file written with the stdlib (raw audio samples would need soundfile in the real wandb's
+# venv; tests/compat/test_wandb_real_plots.py compares those).
+import struct
+import wave
+
+import wandb
+
+GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\x00\x00\x00!\xf9\x04\x00\x00\x00\x00"
+       b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+with open("red.gif", "wb") as fh:
+    fh.write(GIF)
+with wave.open("tone.wav", "wb") as out:
+    out.setnchannels(1)
+    out.setsampwidth(2)
+    out.setframerate(8000)
+    out.writeframes(struct.pack("<8h", 0, 900, 1800, 900, 0, -900, -1800, -900))
+
+run = wandb.init(project="media-files", config={"kind": "media"})
+for step in range(2):
+    wandb.log({"loss": 1.0 / (step + 1),
+               "clip": wandb.Video("red.gif", caption=f"clip {step}"),
+               "tone": wandb.Audio("tone.wav", caption="tone", sample_rate=8000),
+               "page": wandb.Html(f"<html><body><p>step {step}</p></body></html>")})
+wandb.log({"clips": [wandb.Video("red.gif", caption="a"), wandb.Video("red.gif", caption="b")],
+           "pages": [wandb.Html("<p>one</p>", inject=False), wandb.Html("<p>two</p>")]}, step=5)
+wandb.finish()
