@@ -17,13 +17,12 @@ import pytest
 
 import rundial.compat.wandb as wandb
 from tests.compat import wandb_plot_cases as cases
-from tests.helpers.venvs import cached_venv
+from tests.helpers.venvs import trackers_python
 from tests.sdk.wandb_support import Recorder, make_run
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 
-PLOTS_REQUIREMENTS = ["wandb==0.31.0", "numpy", "pandas", "scikit-learn", "soundfile"]
 # wandb injects a stylesheet from its own site; rundial leaves it out (docs/wandb-compat.md)
 WANDB_STYLESHEET = ('<link rel="stylesheet" type="text/css" '
                     'href="https://app.wandb.ai/normalize.css" />')
@@ -33,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def real() -> dict[str, Any]:
-    python = cached_venv("wandb-plot-venv", PLOTS_REQUIREMENTS)
+    python = trackers_python()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "PYTHON"))}
     out = subprocess.run([str(python), cases.__file__], capture_output=True, text=True,
                          timeout=600, env={**env, "WANDB_SILENT": "true"}, check=False)

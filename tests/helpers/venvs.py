@@ -59,9 +59,11 @@ def cached_venv(name: str, requirements: list[str]) -> Path:
     return venv_python(name)
 
 
-# The real trackers our shims are compared with, in one venv (one torch install, not three).
+# The real trackers our shims are compared with, in one venv (one torch install, not three;
+# wandb.plot's curves need scikit-learn and pandas, wandb.Audio needs soundfile).
 TRACKERS_REQUIREMENTS = ["wandb==0.31.0", "neptune==1.14.0", "goodseed==0.4.0", "numpy",
-                         "pillow", "tqdm", "torch==2.13.0"]
+                         "pillow", "tqdm", "torch==2.13.0", "pandas", "scikit-learn",
+                         "soundfile"]
 
 
 def trackers_python() -> Path:
