@@ -53,6 +53,16 @@ class MetricsBody(BodyTarget):
     rank: NonNegative | None = None
 
 
+class FloatRowsBody(MetricsBody):
+    """A :class:`MetricsBody` whose every row value is a JSON number, decoded as a float: the
+    common wide-rows body, tried first (:data:`METRICS`), so that its values need no per-value
+    type check (:func:`rundial_collector.ingest.rows.chunks_from_rows` with ``floats``). Any
+    other body (a null, bool or string value, a number beyond the float range) fails this type
+    and is decoded as a plain :class:`MetricsBody`."""
+
+    rows: list[tuple[int, int, dict[str, float]]] | None = None
+
+
 class LineIn(msgspec.Struct, gc=False):
     """One log line; ``projectId``/``runId`` may come from the body (docs/protocol.md §4.7)."""
 
@@ -105,10 +115,13 @@ class TracesBody(BodyTarget):
 
 
 class BodyDecoder:
-    """Decode one body type. The fast decoder runs first; only a number out of the float range
-    triggers a second pass that maps it to ±inf (then rejected per item)."""
+    """Decode one body type. ``narrow`` (a subtype, optional) is tried first, and any body it
+    does not fit is decoded as ``type_``; the fast decoder of ``type_`` runs first, and only a
+    number out of the float range triggers a second pass that maps it to ±inf (then rejected
+    per item)."""
 
-    def __init__(self, type_: type[T]) -> None:
+    def __init__(self, type_: type[T], narrow: type[T] | None = None) -> None:
+        self._narrow = None if narrow is None else msgspec.json.Decoder(narrow)
         self._fast = msgspec.json.Decoder(type_)
         self._lenient = msgspec.json.Decoder(type_, float_hook=float)
 
@@ -117,6 +130,13 @@ class BodyDecoder:
         if not raw.strip():
             raise errors.invalid("the request body is empty; expected a JSON object")
         check_depth(raw)
+        if self._narrow is not None:
+            try:
+                return self._narrow.decode(raw)
+            except msgspec.ValidationError:
+                pass  # not the narrow type: decoded (and explained) as the full type
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raise errors.invalid(f"request body is not valid JSON: {exc}") from None
         try:
             return self._fast.decode(raw)
         except msgspec.ValidationError as exc:
@@ -135,6 +155,6 @@ def _invalid(exc: Exception) -> errors.ApiError:
     return errors.invalid(message, field)
 
 
-METRICS = BodyDecoder(MetricsBody)
+METRICS = BodyDecoder(MetricsBody, FloatRowsBody)
 LOGS = BodyDecoder(LogsBody)
 TRACES = BodyDecoder(TracesBody)

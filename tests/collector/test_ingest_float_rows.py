@@ -1,0 +1,78 @@
+"""Wide rows whose values all decode as floats (schemas.FloatRowsBody, rows._float_matrix) give
+the chunks, counts and errors of the general decoding and matrix path, for any body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rundial_collector.ingest.items import ItemErrors
+from rundial_collector.ingest.rows import chunks_from_rows
+from rundial_collector.ingest.schemas import METRICS, BodyDecoder, FloatRowsBody, MetricsBody
+from rundial_collector.store.data_base import SeriesChunk
+from rundial_collector.web.errors import ApiError
+
+GENERAL = BodyDecoder(MetricsBody)  # the metrics decoder without the float-rows type first
+value_texts = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-2**70, 2**70).map(str), st.sampled_from(["9007199254740993", "-0.0", "1e999",
+                                                          "-1e999", "true", "null", '"1.5"']))
+keys = st.sampled_from(["a", "b", "c/d", ""])
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    """A wide-rows body as JSON text: mostly uniform rows, sometimes keys reordered, missing,
+    extra or bad, odd values and steps."""
+    first = draw(st.lists(keys, min_size=0, max_size=3, unique=True))
+    rows = []
+    for _ in range(draw(st.integers(1, 12))):
+        row_keys = first if draw(st.integers(0, 4)) else draw(st.permutations(first) | st.lists(
+            keys, max_size=3, unique=True))
+        floats = draw(st.integers(0, 3))  # mostly plain numbers
+        values = ",".join(f'"{k}":{draw(st.floats(-1e6, 1e6).map(repr)) if floats else draw(value_texts)}'
+                          for k in row_keys)
+        rows.append(f"[{draw(st.integers(-1, 9))},{draw(st.integers(-1, 5))},{{{values}}}]")
+    return f'{{"projectId":"p","runId":"r","rows":[{",".join(rows)}]}}'.encode()
+
+
+def _outcome(decoder: BodyDecoder, raw: bytes, floats: bool) -> tuple[Any, ...]:
+    try:
+        body = decoder.decode(raw)
+        errs = ItemErrors()
+        chunks, accepted = chunks_from_rows(body.rows, "p", "r", None, errs,
+                                            floats and isinstance(body, FloatRowsBody))
+    except ApiError as err:
+        return ("error", err.status, err.message, err.field)
+    return ("stored", [_flat(c) for c in chunks], accepted, errs)
+
+
+def _flat(chunk: SeriesChunk) -> tuple[Any, ...]:
+    p = chunk.points
+    return (chunk.metric_key, p.steps.tolist(), [repr(v) for v in p.values.tolist()],
+            p.timestamps.tolist())
+
+
+@given(bodies())
+@settings(max_examples=400, deadline=None)
+def test_float_rows_match_the_general_path(raw: bytes) -> None:
+    assert _outcome(METRICS, raw, True) == _outcome(GENERAL, raw, False)
+
+
+@pytest.mark.parametrize("values", ['{"a":1,"b":2.5}', '{"b":2.5,"a":1}'])
+def test_a_uniform_numeric_body_takes_the_float_rows_type(values: str) -> None:
+    raw = f'{{"projectId":"p","runId":"r","rows":[[0,1,{{"a":1,"b":2.5}}],[1,2,{values}]]}}'
+    body = METRICS.decode(raw.encode())
+    assert isinstance(body, FloatRowsBody)
+    chunks, accepted = chunks_from_rows(body.rows, "p", "r", None, ItemErrors(), True)
+    assert accepted == 4 and [_flat(c) for c in chunks] == [
+        ("a", [0, 1], ["1.0", "1.0"], [1, 2]), ("b", [0, 1], ["2.5", "2.5"], [1, 2])]
+
+
+@pytest.mark.parametrize("value", ["true", "null", '"x"', "1e999"])
+def test_other_values_take_the_general_type(value: str) -> None:
+    raw = f'{{"projectId":"p","runId":"r","rows":[[0,1,{{"a":{value}}}]]}}'.encode()
+    assert type(METRICS.decode(raw)) is MetricsBody
