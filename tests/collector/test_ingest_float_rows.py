@@ -21,6 +21,10 @@ value_texts = st.one_of(
     st.integers(-2**70, 2**70).map(str), st.sampled_from(["9007199254740993", "-0.0", "1e999",
                                                           "-1e999", "true", "null", '"1.5"']))
 keys = st.sampled_from(["a", "b", "c/d", ""])
+DEEP = "[" * 70 + "]" * 70
+extras = st.sampled_from(["", ',"clientDiagnostics":{"a":1}', f',"clientDiagnostics":{DEEP}',
+                          ',"x":1', f',"x":{DEEP}', ',"rank":1', ',"rank":-1', ',"points":[]',
+                          ',"seq":3,"writerId":"w"'])
 
 
 @st.composite
@@ -36,7 +40,8 @@ def bodies(draw: st.DrawFn) -> bytes:
         values = ",".join(f'"{k}":{draw(st.floats(-1e6, 1e6).map(repr)) if floats else draw(value_texts)}'
                           for k in row_keys)
         rows.append(f"[{draw(st.integers(-1, 9))},{draw(st.integers(-1, 5))},{{{values}}}]")
-    return f'{{"projectId":"p","runId":"r","rows":[{",".join(rows)}]}}'.encode()
+    body = f'{{"projectId":"p","runId":"r","rows":[{",".join(rows)}]{draw(extras)}}}'.encode()
+    return body[:draw(st.integers(1, len(body)))] if draw(st.integers(0, 9)) == 0 else body
 
 
 def _outcome(decoder: BodyDecoder, raw: bytes, floats: bool) -> tuple[Any, ...]:
@@ -59,6 +64,8 @@ def _flat(chunk: SeriesChunk) -> tuple[Any, ...]:
 @given(bodies())
 @settings(max_examples=400, deadline=None)
 def test_float_rows_match_the_general_path(raw: bytes) -> None:
+    """Same chunks, counts and errors (the depth bound included) with and without the
+    float-rows type tried first."""
     assert _outcome(METRICS, raw, True) == _outcome(GENERAL, raw, False)
 
 
@@ -76,3 +83,18 @@ def test_a_uniform_numeric_body_takes_the_float_rows_type(values: str) -> None:
 def test_other_values_take_the_general_type(value: str) -> None:
     raw = f'{{"projectId":"p","runId":"r","rows":[[0,1,{{"a":{value}}}]]}}'.encode()
     assert type(METRICS.decode(raw)) is MetricsBody
+
+
+def test_diagnostics_take_the_general_type_and_are_kept() -> None:
+    raw = b'{"runId":"r","rows":[[0,1,{"a":1}]],"clientDiagnostics":{"x":1}}'
+    body = METRICS.decode(raw)
+    assert type(body) is MetricsBody and body.clientDiagnostics == {"x": 1}
+
+
+@pytest.mark.parametrize("extra", [f',"x":{DEEP}', f',"clientDiagnostics":{DEEP}',
+                                   f',"rows":[[0,1,{{"a":{DEEP}}}]]'])
+def test_the_depth_bound_holds_for_bodies_beside_the_float_rows_type(extra: str) -> None:
+    """The float-rows type is tried before the depth scan: anything deeper than it fails it
+    and is then refused by the scan, as before."""
+    with pytest.raises(ApiError, match="deeper than 64 levels"):
+        METRICS.decode(f'{{"runId":"r","rows":[[0,1,{{"a":1}}]]{extra}}}'.encode())

@@ -53,13 +53,18 @@ class MetricsBody(BodyTarget):
     rank: NonNegative | None = None
 
 
-class FloatRowsBody(MetricsBody):
-    """A :class:`MetricsBody` whose every row value is a JSON number, decoded as a float: the
-    common wide-rows body, tried first (:data:`METRICS`), so that its values need no per-value
-    type check (:func:`rundial_collector.ingest.rows.chunks_from_rows` with ``floats``). Any
-    other body (a null, bool or string value, a number beyond the float range) fails this type
-    and is decoded as a plain :class:`MetricsBody`."""
+class FloatRowsBody(MetricsBody, forbid_unknown_fields=True):
+    """The common wide-rows body, tried first (:data:`METRICS`): only the body target, rows
+    whose values are all JSON numbers (decoded as floats, so they need no per-value type
+    check: :func:`rundial_collector.ingest.rows.chunks_from_rows` with ``floats``) and
+    ``rank``. No field of it nests deeper than four levels and unknown fields are refused, so
+    it is decoded before the depth scan (:class:`BodyDecoder`). Any other body (rc1 ``points``,
+    ``clientDiagnostics``, a null, bool or string value, a number beyond the float range, an
+    unknown field) fails this type and is checked and decoded as a plain
+    :class:`MetricsBody`."""
 
+    clientDiagnostics: None = None
+    points: None = None
     rows: list[tuple[int, int, dict[str, float]]] | None = None
 
 
@@ -115,10 +120,13 @@ class TracesBody(BodyTarget):
 
 
 class BodyDecoder:
-    """Decode one body type. ``narrow`` (a subtype, optional) is tried first, and any body it
-    does not fit is decoded as ``type_``; the fast decoder of ``type_`` runs first, and only a
-    number out of the float range triggers a second pass that maps it to ±inf (then rejected
-    per item)."""
+    """Decode one body type. ``narrow`` (optional) is a subtype whose every field nests a
+    bounded number of levels and which refuses unknown fields: it is tried first, before the
+    depth scan (msgspec stops at the first value of another shape, so it never recurses
+    deeper than the type). A body it does not fit, valid JSON or not, is then checked and
+    decoded as ``type_``, exactly as without it: the depth scan, the fast decoder, and only
+    for a number out of the float range a second pass that maps it to ±inf (then rejected per
+    item)."""
 
     def __init__(self, type_: type[T], narrow: type[T] | None = None) -> None:
         self._narrow = None if narrow is None else msgspec.json.Decoder(narrow)
@@ -129,14 +137,12 @@ class BodyDecoder:
         """The decoded body; raises 400 ``INVALID_REQUEST`` (with ``field``) on bad input."""
         if not raw.strip():
             raise errors.invalid("the request body is empty; expected a JSON object")
-        check_depth(raw)
         if self._narrow is not None:
             try:
                 return self._narrow.decode(raw)
-            except msgspec.ValidationError:
-                pass  # not the narrow type: decoded (and explained) as the full type
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raise errors.invalid(f"request body is not valid JSON: {exc}") from None
+            except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError included
+                pass  # not the narrow type (or not JSON): explained as the full type below
+        check_depth(raw)
         try:
             return self._fast.decode(raw)
         except msgspec.ValidationError as exc:
