@@ -26,12 +26,13 @@ Row = tuple[int, int, dict[str, Any]]
 def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: int | None,
                      errs: ItemErrors, floats: bool = False) -> tuple[list[SeriesChunk], int]:
     """Chunks and accepted count of wide rows for one run (already authorised). ``floats``:
-    every value is known to be a float (decoded as :class:`.schemas.FloatRowsBody`).
+    every value is known to be a float and every step and timestamp an int (decoded as
+    :class:`.schemas.FloatRowsBody`).
 
     A row with a bad step or timestamp is rejected whole (each of its points counted). Every
     error's ``index`` and ``field`` name the row as sent (its position in ``rows``).
     """
-    columns = _in_range_columns(rows)
+    columns = _typed_columns(rows) if floats else _in_range_columns(rows)
     if columns is not None and floats:
         fast = _float_matrix(rows)
     else:
@@ -60,6 +61,19 @@ def _in_range_columns(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | No
     stamps = np.array([row[1] for row in rows])
     if steps.dtype != np.int64 or stamps.dtype != np.int64 or not len(steps):
         return None  # beyond int64 (uint64 or object), or no rows
+    return (steps, stamps) if steps.min() >= 0 and stamps.min() >= 0 else None
+
+
+def _typed_columns(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_in_range_columns` for decoded rows, whose steps and timestamps are Python ints:
+    filled straight into int64 arrays (None when one is beyond int64 or negative)."""
+    if not rows:
+        return None
+    try:
+        steps = np.fromiter(map(itemgetter(0), rows), np.int64, len(rows))
+        stamps = np.fromiter(map(itemgetter(1), rows), np.int64, len(rows))
+    except OverflowError:  # beyond int64
+        return None
     return (steps, stamps) if steps.min() >= 0 and stamps.min() >= 0 else None
 
 
