@@ -19,6 +19,7 @@ import pytest
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.data_base import IngestBatch
 from rundial_collector.store.postgres.events_listen import CHANNEL
+from rundial_collector.store.postgres.ingest_notify import NOTIFY_SQL
 from rundial_collector.store.postgres.store import PostgresStore
 from tests.helpers.postgres import PgCluster
 from tests.store.test_events import P, R, line
@@ -78,5 +79,23 @@ async def test_an_ingest_is_announced_once_committed_and_a_duplicate_is_not(
         assert await sender_done(pg_store) == 1
         assert (await pg_store.ingest_logs(batch)).duplicate
         assert await sender_done(pg_store) == 1  # nothing was sent for the duplicate
+    finally:
+        await conn.close()
+
+
+async def test_the_notifying_statement_commits_unsynced_and_leaves_the_session_setting(
+        pg_store: PostgresStore) -> None:
+    """One statement: its set_config is in force within its transaction (so that transaction
+    commits without waiting for a WAL flush), and the pooled session keeps its own setting."""
+    conn, payloads = await listen(pg_store)
+    try:
+        async with pg_store.engine.pool.acquire() as pooled:
+            async with pooled.transaction():  # made explicit to look inside it
+                assert await pooled.fetchval(NOTIFY_SQL, CHANNEL, ["p a"]) == 1
+                assert await pooled.fetchval("SHOW synchronous_commit") == "off"
+            assert await pooled.fetchval("SHOW synchronous_commit") == "on"
+            assert await pooled.fetchval(NOTIFY_SQL, CHANNEL, ["p b", "p c"]) == 2
+            assert await pooled.fetchval("SHOW synchronous_commit") == "on"
+        assert await received(payloads, 3) == {"p a", "p b", "p c"}
     finally:
         await conn.close()

@@ -9,10 +9,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rundial_collector.store.control_base import RunStart
-from rundial_collector.store.data_base import Diagnostics, IngestBatch
+from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
+from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.postgres.store import PostgresStore
 from tests.store.metric_helpers import chunk, ingest
 
@@ -104,3 +106,26 @@ async def test_other_batches_keep_the_transaction(
     await ingest(store, chunk("r1", "loss", loss, project_id=project))
     assert calls == {"write": 4, "write_statement": 1}
     assert (await store.read_series(project, "r1", "loss")).raw_count == 5
+
+
+async def test_shared_steps_and_timestamps_are_sent_once_and_stored_per_row(
+        two_pg_stores: list[PostgresStore], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide-rows batch (keys sharing one steps and one timestamps array) beside a chunk of
+    its own arrays, in one statement: every row stores its own blobs, those of ``pack``."""
+    store = two_pg_stores[0]
+    project = await started_run(store, "r1")
+    keys = ("a", "b", "c", "own")
+    await ingest(store, *(chunk("r1", k, [(0, 0.0)], project_id=project) for k in keys))
+    calls = count_calls(store, monkeypatch)
+    steps = np.arange(1, 40, dtype=np.int64)
+    stamps = steps * 3 + 5
+    sent = [SeriesChunk(project, "r1", k, Points(steps, steps * 0.5 + j, stamps))
+            for j, k in enumerate(keys[:3])]
+    sent.insert(1, SeriesChunk(project, "r1", "own", Points(steps + 1, steps * 2.0, stamps + 1)))
+    await ingest(store, *sent)
+    assert calls == {"write": 0, "write_statement": 1}
+    stored = await store.engine.read(lambda conn: conn.fetch(
+        "SELECT s.metric_key, c.steps, c.vals, c.timestamps FROM metric_chunks c JOIN series s"
+        " USING (series_id) ORDER BY c.chunk_id DESC LIMIT 4"))
+    assert [(r[0], r[1], r[2], r[3]) for r in reversed(stored)] == [
+        (c.metric_key, *pack(c.points)) for c in sent]

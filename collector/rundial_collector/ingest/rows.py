@@ -9,6 +9,8 @@ and odd values take a point-by-point path with the same rules. Contract as in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -22,14 +24,19 @@ Row = tuple[int, int, dict[str, Any]]
 
 
 def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: int | None,
-                     errs: ItemErrors) -> tuple[list[SeriesChunk], int]:
-    """Chunks and accepted count of wide rows for one run (already authorised).
+                     errs: ItemErrors, floats: bool = False) -> tuple[list[SeriesChunk], int]:
+    """Chunks and accepted count of wide rows for one run (already authorised). ``floats``:
+    every value is known to be a float and every step and timestamp an int (decoded as
+    :class:`.schemas.FloatRowsBody`).
 
     A row with a bad step or timestamp is rejected whole (each of its points counted). Every
     error's ``index`` and ``field`` name the row as sent (its position in ``rows``).
     """
-    columns = _in_range_columns(rows)
-    fast = None if columns is None else _uniform_matrix(rows)
+    columns = _typed_columns(rows) if floats else _in_range_columns(rows)
+    if columns is not None and floats:
+        fast = _float_matrix(rows)
+    else:
+        fast = None if columns is None else _uniform_matrix(rows)
     if fast is not None:
         return _matrix_chunks(rows, range(len(rows)), fast, project_id, run_id, rank, errs,
                               columns)
@@ -57,6 +64,19 @@ def _in_range_columns(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | No
     return (steps, stamps) if steps.min() >= 0 and stamps.min() >= 0 else None
 
 
+def _typed_columns(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_in_range_columns` for decoded rows, whose steps and timestamps are Python ints:
+    filled straight into int64 arrays (None when one is beyond int64 or negative)."""
+    if not rows:
+        return None
+    try:
+        steps = np.fromiter(map(itemgetter(0), rows), np.int64, len(rows))
+        stamps = np.fromiter(map(itemgetter(1), rows), np.int64, len(rows))
+    except OverflowError:  # beyond int64
+        return None
+    return (steps, stamps) if steps.min() >= 0 and stamps.min() >= 0 else None
+
+
 def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] | None:
     """(keys, float matrix) when every row has the same keys, in order, and numeric values."""
     if not rows:
@@ -70,6 +90,25 @@ def _uniform_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] |
     return keys, matrix.astype(np.float64, copy=False)
 
 
+def _float_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """As :func:`_uniform_matrix` for rows whose values are all floats: the matrix is filled
+    straight from the values, taken from every row in the first row's key order (rows with
+    the same keys in another order give the same chunks as by the point-by-point path); None
+    when a row's keys differ or a key is bad."""
+    dicts = list(map(itemgetter(2), rows))
+    keys = tuple(dicts[0])
+    if not keys or any(map(key_problem, keys)) or not all(map(len(keys).__eq__,
+                                                              map(len, dicts))):
+        return None
+    take = itemgetter(*keys)
+    taken = map(take, dicts) if len(keys) == 1 else chain.from_iterable(map(take, dicts))
+    try:
+        flat = np.fromiter(taken, np.float64, len(dicts) * len(keys))
+    except KeyError:  # a row without one of the first row's keys
+        return None
+    return keys, flat.reshape(len(dicts), len(keys))
+
+
 def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
                    fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
                    rank: int | None, errs: ItemErrors,
@@ -81,10 +120,12 @@ def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
     steps, stamps = columns if columns is not None else (
         np.array([row[0] for row in rows], np.int64), np.array([row[1] for row in rows], np.int64))
     chunks: list[SeriesChunk] = []
+    by_key = np.ascontiguousarray(matrix.T)  # one copy: each key's values contiguous
     finite = np.isfinite(matrix)
+    key_finite = finite.all(axis=0).tolist()
     for j, key in enumerate(keys):
-        column = Points(steps, np.ascontiguousarray(matrix[:, j]), stamps)
-        if not finite[:, j].all():
+        column = Points(steps, by_key[j], stamps)
+        if not key_finite[j]:
             bad = np.flatnonzero(~finite[:, j])
             first = sent_index[int(bad[0])]
             errs.add(first, f"rows[{first}][2].{key}",

@@ -53,6 +53,21 @@ class MetricsBody(BodyTarget):
     rank: NonNegative | None = None
 
 
+class FloatRowsBody(MetricsBody, forbid_unknown_fields=True):
+    """The common wide-rows body, tried first (:data:`METRICS`): only the body target, rows
+    whose values are all JSON numbers (decoded as floats, so they need no per-value type
+    check: :func:`rundial_collector.ingest.rows.chunks_from_rows` with ``floats``) and
+    ``rank``. No field of it nests deeper than four levels and unknown fields are refused, so
+    it is decoded before the depth scan (:class:`BodyDecoder`). Any other body (rc1 ``points``,
+    ``clientDiagnostics``, a null, bool or string value, a number beyond the float range, an
+    unknown field) fails this type and is checked and decoded as a plain
+    :class:`MetricsBody`."""
+
+    clientDiagnostics: None = None
+    points: None = None
+    rows: list[tuple[int, int, dict[str, float]]] | None = None
+
+
 class LineIn(msgspec.Struct, gc=False):
     """One log line; ``projectId``/``runId`` may come from the body (docs/protocol.md §4.7)."""
 
@@ -105,10 +120,16 @@ class TracesBody(BodyTarget):
 
 
 class BodyDecoder:
-    """Decode one body type. The fast decoder runs first; only a number out of the float range
-    triggers a second pass that maps it to ±inf (then rejected per item)."""
+    """Decode one body type. ``narrow`` (optional) is a subtype whose every field nests a
+    bounded number of levels and which refuses unknown fields: it is tried first, before the
+    depth scan (msgspec stops at the first value of another shape, so it never recurses
+    deeper than the type). A body it does not fit, valid JSON or not, is then checked and
+    decoded as ``type_``, exactly as without it: the depth scan, the fast decoder, and only
+    for a number out of the float range a second pass that maps it to ±inf (then rejected per
+    item)."""
 
-    def __init__(self, type_: type[T]) -> None:
+    def __init__(self, type_: type[T], narrow: type[T] | None = None) -> None:
+        self._narrow = None if narrow is None else msgspec.json.Decoder(narrow)
         self._fast = msgspec.json.Decoder(type_)
         self._lenient = msgspec.json.Decoder(type_, float_hook=float)
 
@@ -116,6 +137,11 @@ class BodyDecoder:
         """The decoded body; raises 400 ``INVALID_REQUEST`` (with ``field``) on bad input."""
         if not raw.strip():
             raise errors.invalid("the request body is empty; expected a JSON object")
+        if self._narrow is not None:
+            try:
+                return self._narrow.decode(raw)
+            except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError included
+                pass  # not the narrow type (or not JSON): explained as the full type below
         check_depth(raw)
         try:
             return self._fast.decode(raw)
@@ -135,6 +161,6 @@ def _invalid(exc: Exception) -> errors.ApiError:
     return errors.invalid(message, field)
 
 
-METRICS = BodyDecoder(MetricsBody)
+METRICS = BodyDecoder(MetricsBody, FloatRowsBody)
 LOGS = BodyDecoder(LogsBody)
 TRACES = BodyDecoder(TracesBody)

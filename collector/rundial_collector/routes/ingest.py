@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -24,7 +25,7 @@ from rundial_collector.ingest.logs_spans import lines_from_body, spans_from_body
 from rundial_collector.ingest.points import chunks_from_points
 from rundial_collector.ingest.rows import chunks_from_rows
 from rundial_collector.ingest.schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
-                                              LineIn, MetricsBody)
+                                              FloatRowsBody, LineIn, MetricsBody)
 from rundial_collector.live import hub  # live: publish after commit
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.web import errors
@@ -80,13 +81,13 @@ async def _rows(request: web.Request, principal: Principal, body: MetricsBody,
     run_id = _body_run_id(body)
     if body.rank is not None and body.rank < 0:
         raise errors.invalid("rank must be a non-negative integer", "rank")
-    row_points = sum(len(values) for _, _, values in body.rows)
+    row_points = sum(map(len, map(itemgetter(2), body.rows)))
     project_id = await _rows_project(request, principal, body)
     if project_id is None:
         errs.refuse(0, "projectId", count=row_points)
         return [], 0, row_points
     chunks, accepted = await _off_loop(size, chunks_from_rows, body.rows, project_id, run_id,
-                                       body.rank, errs)
+                                       body.rank, errs, isinstance(body, FloatRowsBody))
     return chunks, accepted, row_points
 
 

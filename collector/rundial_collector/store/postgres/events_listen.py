@@ -31,7 +31,7 @@ import asyncpg
 
 from rundial_collector.store.postgres.engine import Conn, PgSettings, _ssl_arg, redacted_url
 
-__all__ = ["CHANNEL", "CommitListener", "notify_runs", "parse_payload"]
+__all__ = ["CHANNEL", "CommitListener", "notify_runs", "parse_payload", "payloads_of"]
 
 CHANNEL = "rundial_events"
 BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # reconnect delays; the last one repeats
@@ -47,10 +47,15 @@ _LOST: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, asyncpg
 async def notify_runs(conn: Conn, runs: Iterable[tuple[str, str]]) -> None:
     """Queue one notification per (project id, run id), delivered when the transaction on
     ``conn`` commits (call it inside that transaction)."""
-    payloads = sorted({f"{project_id} {run_id}" for project_id, run_id in runs})
+    payloads = payloads_of(runs)
     if payloads:
         await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL,
                            payloads)
+
+
+def payloads_of(runs: Iterable[tuple[str, str]]) -> list[str]:
+    """The distinct notification payloads of (project id, run id) pairs, sorted."""
+    return sorted({f"{project_id} {run_id}" for project_id, run_id in runs})
 
 
 def parse_payload(payload: str) -> tuple[str, str] | None:

@@ -8,10 +8,12 @@ the number of concurrent writers. Ingest is the hot path, so it announces its ru
 
 * :meth:`RunNotifier.announce` (called after COMMIT returned, so a notification still always
   follows the commit it announces) adds the runs to a pending set and makes sure one sender
-  task runs. The sender sends every pending run in one small transaction of its own
-  (``pg_notify`` per run, with ``synchronous_commit`` off for that transaction only: it writes
-  no data, so nothing durable depends on its flush), then repeats while runs are pending. So
-  at most one notifying transaction per collector is in flight, whatever the ingest rate.
+  task runs. The sender sends every pending run in one statement, its own implicit
+  transaction (:data:`NOTIFY_SQL`: ``pg_notify`` per run, with ``synchronous_commit`` off for
+  that transaction only, by ``set_config(..., is_local => true)``: it writes no data, so
+  nothing durable depends on its flush; one round trip instead of ``BEGIN``, ``SET LOCAL``,
+  the notify and ``COMMIT``), then repeats while runs are pending. So at most one notifying
+  transaction per collector is in flight, whatever the ingest rate.
 * A failed send (database away, pool closing) is logged and dropped: the live stream's poll by
   id (``events_poll_seconds``) delivers those rows, as for any lost notification.
 * :meth:`close` waits for the sender (bounded) before the pool closes.
@@ -27,12 +29,18 @@ from collections.abc import Iterable
 import asyncpg
 
 from rundial_collector.store.postgres.engine import PgEngine
-from rundial_collector.store.postgres.events_listen import notify_runs
+from rundial_collector.store.postgres.events_listen import CHANNEL, payloads_of
 
-__all__ = ["RunNotifier"]
+__all__ = ["NOTIFY_SQL", "RunNotifier"]
 
 log = logging.getLogger("rundial.events")
 CLOSE_WAIT_SECONDS = 5.0
+# One implicit transaction: the (materialised, referenced, so always run) set_config lasts
+# until its end, so its COMMIT does not wait for a WAL flush; the session keeps its setting.
+NOTIFY_SQL = """
+WITH unsynced AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS s)
+SELECT count(pg_notify($1, p)) FROM unsynced, unnest($2::text[]) AS p
+"""
 
 
 class RunNotifier:
@@ -56,9 +64,7 @@ class RunNotifier:
             try:
                 async with self.engine.pool.acquire(
                         timeout=self.engine.settings.connect_timeout_seconds) as conn:
-                    async with conn.transaction():
-                        await conn.execute("SET LOCAL synchronous_commit TO off")
-                        await notify_runs(conn, runs)
+                    await conn.fetchval(NOTIFY_SQL, CHANNEL, payloads_of(runs))
                 self.sent_transactions += 1
             except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
                     asyncpg.InterfaceError) as exc:

@@ -9,7 +9,9 @@ six round trips (``BEGIN``, claim the key, ``COPY`` (two), touch the run, ``COMM
 1. ``claimed`` inserts the idempotency key (``ON CONFLICT DO NOTHING``; none without a key);
 2. ``go`` is one row when there is no key or the key was claimed: it gates everything else;
 3. ``chunks`` appends every chunk row from parallel arrays (``unnest ... WITH ORDINALITY``,
-   inserted in request order, so ``chunk_id`` grows in row order as with ``COPY``);
+   inserted in request order, so ``chunk_id`` grows in row order as with ``COPY``); the steps
+   and timestamps blobs are sent once per distinct blob and picked by position
+   (:class:`_SharedBlobs`);
 4. ``touched`` rewrites the run's heartbeat unless it is newer than the granularity.
 
 Exactly-once holds as in :mod:`.ingest_tx`: the key's row and the chunk rows commit together or
@@ -46,14 +48,14 @@ WITH claimed AS (
                                ts_max, received_ms, context_json, steps, vals, timestamps,
                                resolved_count, blocks)
     SELECT c.series_id, c.writer_rank, c.point_count, c.step_min, c.step_max, c.ts_min,
-           c.ts_max, $2, c.context_json, c.steps, c.vals, c.timestamps, c.resolved_count,
-           c.blocks
+           c.ts_max, $2, c.context_json, ($20::bytea[])[c.steps_at], c.vals,
+           ($20::bytea[])[c.timestamps_at], c.resolved_count, c.blocks
     FROM unnest($4::bigint[], $5::bigint[], $6::integer[], $7::bigint[], $8::bigint[],
-                $9::bigint[], $10::bigint[], $11::text[], $12::bytea[], $13::bytea[],
-                $14::bytea[], $15::integer[], $16::bytea[])
+                $9::bigint[], $10::bigint[], $11::text[], $12::integer[], $13::bytea[],
+                $14::integer[], $15::integer[], $16::bytea[])
          WITH ORDINALITY AS c (series_id, writer_rank, point_count, step_min, step_max, ts_min,
-                               ts_max, context_json, steps, vals, timestamps, resolved_count,
-                               blocks, i)
+                               ts_max, context_json, steps_at, vals, timestamps_at,
+                               resolved_count, blocks, i)
     WHERE EXISTS (SELECT 1 FROM go)
     ORDER BY c.i
     RETURNING 1
@@ -67,6 +69,26 @@ SELECT EXISTS (SELECT 1 FROM go) AS stored, (SELECT count(*) FROM chunks) AS chu
        (SELECT count(*) FROM touched) AS touched_rows
 """
 _COLUMNS = 13  # chunk columns sent as arrays: series_id, then the prepared row
+_STEPS_AT, _TIMESTAMPS_AT = 8, 10  # of those, the steps and timestamps blobs: sent by position
+
+
+class _SharedBlobs:
+    """The distinct steps and timestamps blobs of a request, each sent once (``$20``): the
+    chunks of a wide-rows request share theirs (:mod:`rundial_collector.store.chunk_rows`
+    gives them the same bytes object), so the statement carries one copy instead of one per
+    key; every row still stores its own value."""
+
+    def __init__(self) -> None:
+        self.blobs: list[bytes] = []
+        self._at: dict[int, int] = {}  # id of a blob object -> its 1-based array position
+
+    def position(self, blob: object) -> int:
+        assert isinstance(blob, bytes)
+        at = self._at.get(id(blob))
+        if at is None:
+            self.blobs.append(blob)  # kept alive by the list: the id stays its own
+            at = self._at[id(blob)] = len(self.blobs)
+        return at
 
 
 async def append_in_one_statement(conn: Conn, key: str | None, accepted: int,
@@ -79,9 +101,12 @@ async def append_in_one_statement(conn: Conn, key: str | None, accepted: int,
     for chunk in chunks:
         for column, value in zip(columns, (ids[chunk.key], *chunk.row)):
             column.append(value)
+    blobs = _SharedBlobs()
+    for at in _STEPS_AT, _TIMESTAMPS_AT:
+        columns[at] = [blobs.position(blob) for blob in columns[at]]
     project_id, run_id = touch if touch is not None else (None, None)
     row = await conn.fetchrow(APPEND_SQL, key, now_ms, accepted, *columns, project_id, run_id,
-                              now_ms - HEARTBEAT_GRANULARITY_MS)
+                              now_ms - HEARTBEAT_GRANULARITY_MS, blobs.blobs)
     assert row is not None
     return bool(row["stored"])
 

@@ -21,10 +21,9 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rundial_collector.store.chart_compose import chunk_aggregates
+from rundial_collector.store.chunk_rows import chunk_rows
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.postgres.engine import Conn
-from rundial_collector.store.series_math import pack
 
 SeriesKey = tuple[str, str, str]  # project id, run id, metric key
 CHUNK_COLUMNS = ("series_id", "writer_rank", "point_count", "step_min", "step_max", "ts_min",
@@ -47,20 +46,12 @@ class PreparedChunk:
 
 
 def prepared_chunks(chunks: Sequence[SeriesChunk]) -> list[PreparedChunk]:
-    """The rows of ``chunks``, in request order. Empty chunks are skipped: they create no
-    series either, so a key whose every value was rejected is never listed."""
-    out: list[PreparedChunk] = []
-    for chunk in chunks:
-        p = chunk.points
-        if not len(p):
-            continue
-        resolved_count, blocks = chunk_aggregates(chunk)
-        out.append(PreparedChunk(
-            (chunk.project_id, chunk.run_id, chunk.metric_key),
-            (chunk.rank, len(p), int(p.steps.min()), int(p.steps.max()),
-             int(p.timestamps.min()), int(p.timestamps.max()), chunk.context_json,
-             *pack(p), resolved_count, blocks)))
-    return out
+    """The rows of ``chunks``, in request order (:func:`.chunk_rows.chunk_rows`: computed once
+    per group of chunks sharing their steps and timestamps). Empty chunks are skipped: they
+    create no series either, so a key whose every value was rejected is never listed."""
+    kept = [chunk for chunk in chunks if len(chunk.points)]
+    return [PreparedChunk((c.project_id, c.run_id, c.metric_key), row)
+            for c, row in zip(kept, chunk_rows(kept))]
 
 
 SERIES_IDS_CACHED = 100_000  # series ids a collector remembers (about 20 MB at most)
