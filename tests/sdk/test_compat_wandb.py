@@ -284,11 +284,11 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
-        "AlertLevel", "Artifact", "Audio", "EvalTable", "Histogram", "Html", "Image", "Metric",
+        "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image", "Metric",
         "Run", "Settings", "Table", "Video", "alert", "define_metric", "finish", "init",
         "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
         "require", "save", "setup", "termerror", "termlog", "termwarn", "unwatch",
-        "use_artifact", "use_model", "watch"]
+        "use_artifact", "use_model", "util", "watch"]
     assert all(hasattr(wandb, name) for name in wandb.__all__)
     assert wandb.run is None
     with pytest.raises(RuntimeError, match="before wandb.config"):

@@ -51,7 +51,7 @@ def test_images_from_paths_pil_and_arrays_convert_as_wandb_does(tmp_path: Path) 
     with pytest.raises(TypeError, match="path, a PIL image"):
         wandb.Image(3.5)
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
-        wandb.Image(floats, boxes={})
+        wandb.Image(floats, grouping=3)
 
 
 def test_lists_of_images_tables_and_histograms_in_a_row() -> None:

@@ -25,12 +25,16 @@ from rundial.compat.wandb._summary import Metric
 # wandb.plot and file media (Video, Audio, Html): docs/wandb-compat.md
 from rundial.compat.wandb import plot
 from rundial.compat.wandb._media_files import Audio, Html, Video
+# image boxes/masks/classes and wandb.util (docs/wandb-compat.md, "Media")
+from rundial.compat.wandb import util
+from rundial.compat.wandb._image_overlays import Classes
 from rundial.compat.wandb._plot import plot_table
 
 __all__ = [
     "AlertLevel",
     "Artifact",
     "Audio",
+    "Classes",
     "Html",
     "Video",
     "plot",
@@ -60,6 +64,7 @@ __all__ = [
     "unwatch",
     "use_artifact",
     "use_model",
+    "util",
     "watch",
 ]
 
