@@ -137,3 +137,26 @@ def test_classes_need_ids_and_names_and_util_names_artifacts_as_wandb() -> None:
     assert wandb.util.make_artifact_name_safe(long) == "a" * 63 + ".." + "b" * 63
     with pytest.raises(NotImplementedError, match="wandb.util.generate_id"):
         wandb.util.generate_id()  # type: ignore[attr-defined]
+
+
+def test_log_code_filters_take_the_path_alone_or_with_the_root(tmp_path: Path) -> None:
+    """W&B passes ``root`` only to a filter of two parameters (the wandb-automations example's
+    ``include_fn=lambda path: ...``)."""
+    recorder = Recorder()
+    recorder.id = f"run_{tmp_path.name}"  # a code directory of its own (it is per run id)
+    run = make_run(recorder)
+    (tmp_path / "keep").mkdir()
+    for name in ("train.py", "req.txt", "notes.md", "keep/skip.py"):
+        (tmp_path / name).write_text("x")
+    seen_roots: list[str] = []
+
+    def exclude(path: str, root: str) -> bool:
+        seen_roots.append(root)
+        return path.endswith("skip.py")
+
+    name = run.log_code(str(tmp_path), name="train", exclude_fn=exclude,
+                        include_fn=lambda path: path.endswith((".py", ".txt")))
+    assert name == "train" and set(seen_roots) == {str(tmp_path)}
+    run.finish()
+    code_dir = Path(next(p for p, opts in recorder.artifacts if opts["type"] == "code"))
+    assert sorted(p.name for p in code_dir.rglob("*") if p.is_file()) == ["req.txt", "train.py"]

@@ -27,6 +27,7 @@ queues that directory as one artifact (``name``, default ``source-<run id>``, ty
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 import re
 import shutil
@@ -157,3 +158,11 @@ def _static_dir(pattern: str) -> str:
             break
         head = parent
     return head
+
+
+def path_filter(fn: Callable[..., bool], root: str | None) -> Callable[[str], bool]:
+    """W&B's ``log_code`` filter rule: ``fn(path, root)`` when ``fn`` takes two parameters,
+    else ``fn(path)``."""
+    if len(inspect.signature(fn).parameters) == 2:
+        return lambda path: bool(fn(path, root))
+    return lambda path: bool(fn(path))
