@@ -284,7 +284,8 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
-        "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image", "Metric",
+        "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image",
+        "Metric", "Object3D",
         "Run", "Settings", "Table", "Video", "alert", "define_metric", "finish", "init",
         "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
         "require", "save", "setup", "termerror", "termlog", "termwarn", "unwatch",
