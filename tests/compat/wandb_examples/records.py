@@ -118,7 +118,7 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             entry["count"] += 1
             entry["captions"].append(item.get("caption"))
             entry["pixels"].append(_pixels(_download_bytes(c, slug, item)))
-        elif item["mediaType"] in ("video", "audio", "html"):
+        elif item["mediaType"] in ("video", "audio", "html", "object3d"):
             entry = row.setdefault(key, {"type": item["mediaType"], "count": 0, "captions": [],
                                          "content": []})
             entry["count"] += 1
@@ -156,8 +156,14 @@ def _download(c: CollectorProcess, slug: str, item: dict[str, Any]) -> Any:
 
 
 def _download_bytes(c: CollectorProcess, slug: str, item: dict[str, Any]) -> bytes:
-    body = _download(c, slug, item)
-    assert isinstance(body, bytes), type(body)
+    """The file's bytes as stored (a JSON file too, which ``request`` would parse)."""
+    import urllib.request
+
+    url = (f"{c.url}{V1}/workspaces/{c.workspace}/projects/{slug}/artifacts/"
+           f"{item['artifactId']}/file?path={item['artifactPath']}")
+    req = urllib.request.Request(url, headers={"authorization": f"Bearer {c.api_key}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body: bytes = resp.read()
     return body
 
 
