@@ -1,6 +1,6 @@
 # Not a W&B example: our own script logging wandb.Video, wandb.Audio, wandb.Html and
-# wandb.Object3D (a mesh file, numpy point clouds, a lidar scene), alone and in lists, with
-# captions, at several steps. The files are made here: a one-frame GIF and a
+# wandb.Object3D (a mesh file, numpy point clouds, a lidar scene), and images with boxes and
+# masks, alone and in lists, with captions, at several steps. The files are made here: a one-frame GIF and a
 # WAV file written with the stdlib (raw audio samples would need soundfile in the real wandb's
 # venv; tests/compat/test_wandb_real_plots.py compares those).
 import struct
@@ -34,4 +34,17 @@ wandb.log({"clips": [wandb.Video("red.gif", caption="a"), wandb.Video("red.gif",
            "mesh": wandb.Object3D("tri.obj"),
            "clouds": [wandb.Object3D(np.hstack([cloud, np.ones((3, 1))])),
                       wandb.Object3D.from_point_cloud(points=cloud, boxes=[])]}, step=5)
+box = {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6}, "class_id": 1,
+       "box_caption": "car", "scores": {"acc": 0.5}}
+centred = {"position": {"middle": [1.5, 1.0], "width": 2, "height": 1}, "domain": "pixel",
+           "class_id": 2}
+seg = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
+wandb.log({"frame": wandb.Image(np.zeros((2, 3)), caption="f", masks={"seg": {"mask_data": seg}},
+                                boxes={"pred": {"box_data": [box], "class_labels": {1: "car"}},
+                                       "truth": {"box_data": [centred]}}),
+           "frames": [wandb.Image(np.full((2, 3, 3), [0.5, 1.0, 200.7])),
+                      wandb.Image(np.zeros((2, 3)), classes=[{"id": 4, "name": "sky"}],
+                                  masks={"seg": {"mask_data": seg * 2},
+                                         "truth": {"mask_data": seg, "class_labels": {0: "bg"}}})]},
+          step=6)
 wandb.finish()

@@ -2,7 +2,8 @@
 wandb 0.31 validates them, then kept with the image (``docs/wandb-compat.md``, "Media"):
 
 * boxes go into the image item's metadata, ``{"boxes": {group: {"box_data": [...],
-  "class_labels": {"<id>": name}}}}`` (torch and numpy numbers made plain JSON);
+  "class_labels": {"<id>": name}}}}`` (what W&B writes to the group's ``.boxes2D.json``:
+  ``class_labels`` only when given; torch and numpy numbers made plain JSON);
 * each mask becomes its own grey image item (one pixel per class id, 0-255, stored exactly)
   logged under ``<image key>/masks/<group>`` at the image's step, with metadata
   ``{"rundial.kind": "wandb_mask", "image": <image key>, "index": i, "group", "class_labels"}``;
@@ -86,7 +87,10 @@ def checked_boxes(group: str, val: Mapping[str, Any]) -> tuple[dict[str, Any], d
         raise TypeError("Boxes must be a list")
     boxes = [_checked_box(box) for box in val["box_data"]]
     labels = _class_labels(val, (box["class_id"] for box in boxes if "class_id" in box))
-    return {"box_data": plain_json(boxes), "class_labels": plain_json(labels)}, labels
+    stored: dict[str, Any] = {"box_data": plain_json(boxes)}
+    if "class_labels" in val:  # W&B's defaults are not written with the boxes, only the classes
+        stored["class_labels"] = plain_json(labels)
+    return stored, labels
 
 
 def checked_mask(group: str, val: Mapping[str, Any]) -> tuple[_RdImage, dict[Any, str]]:

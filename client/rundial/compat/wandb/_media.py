@@ -43,7 +43,7 @@ class Image(_RdImage):
 
     def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None,
                  grouping: Any = None, classes: Any = None, boxes: Any = None,
-                 masks: Any = None, file_type: str | None = None, normalize: bool = True) -> None:
+                 masks: Any = None, file_type: str | None = None, normalize: bool = False) -> None:
         for label, given in (("grouping", grouping), ("file_type", file_type)):
             if given is not None:
                 raise NotImplementedError(f"wandb.Image({label}=...) is not supported by "
