@@ -281,6 +281,9 @@ class Run:
                    aliases: Any = None) -> None:
         self._artifacts.link_model(path, registered_model_name, name, aliases)
 
+    def link_artifact(self, artifact: Any, target_path: str, aliases: Any = None) -> Artifact:
+        return self._artifacts.link(artifact, target_path, aliases)
+
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """A ``warn`` log line ``[ALERT <level>] <title>: <text>``."""
         name = str(getattr(level, "value", level) or "INFO").upper()
