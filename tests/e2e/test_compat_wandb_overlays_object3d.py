@@ -1,4 +1,4 @@
-"""Image boxes and masks and ``wandb.Object3D`` logged through the W&B shim to the real
+"""Image boxes and masks, ``wandb.Object3D`` and ``wandb.Molecule`` logged through the W&B shim to the real
 collector, read back over HTTP: boxes and classes in the image's metadata, each mask an image
 item of its own with the class ids as pixels, and a point cloud as an ``object3d`` item holding
 W&B's ``.pts.json``."""
@@ -28,14 +28,19 @@ def test_boxes_masks_and_point_clouds_reach_the_collector(collector: CollectorPr
         "pred": {"box_data": [box], "class_labels": {1: "car"}}},
         masks={"seg": {"mask_data": np.array([[0, 1, 2], [2, 1, 0]])}})
     run = wandb.init(name="overlays", **env)
-    wandb.log({"frame": image, "cloud": wandb.Object3D(np.array([[1.0, 2.0, 3.0]]))}, step=4)
+    (tmp_path / "m.pdb").write_text("END\n")
+    wandb.log({"frame": image, "cloud": wandb.Object3D(np.array([[1.0, 2.0, 3.0]])),
+               "mol": wandb.Molecule(str(tmp_path / "m.pdb"))}, step=4)
     wandb.finish()
 
     media = _get(collector, f"/api/v1/media?workspace={collector.workspace}&project="
                             f"{collector.project}&runId={run.id}&limit=100")["items"]
     by_key = {item["mediaKey"]: item for item in media}
     assert {k: (v["mediaType"], v["step"]) for k, v in by_key.items()} == {
-        "frame": ("image", 4), "frame/masks/seg": ("image", 4), "cloud": ("object3d", 4)}
+        "frame": ("image", 4), "frame/masks/seg": ("image", 4), "cloud": ("object3d", 4),
+        "mol": ("molecule", 4)}
+    mol, headers = _file(collector, by_key["mol"])
+    assert mol == b"END\n" and headers["Content-Disposition"].startswith("attachment")
     frame = by_key["frame"]["metadata"]
     assert frame["boxes"] == {"pred": {"box_data": [box], "class_labels": {"1": "car"}}}
     assert frame["masks"]["seg"]["key"] == "frame/masks/seg"

@@ -235,7 +235,7 @@ def test_unsupported_names_point_at_the_docs(opts: dict[str, Any]) -> None:
         wandb.sweep  # noqa: B018
     run = wandb.init(project="p", **opts)
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
-        run.link_artifact  # noqa: B018
+        run.logged_artifacts  # noqa: B018
     # code that probes for a feature (integrations do) sees it missing instead of crashing
     assert not hasattr(wandb, "sweep") and getattr(run, "sweep_id", None) is None
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
@@ -285,7 +285,7 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
         "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image",
-        "Metric", "Object3D",
+        "Metric", "Molecule", "Object3D",
         "Run", "Settings", "Table", "Video", "alert", "define_metric", "finish", "init",
         "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
         "require", "save", "setup", "termerror", "termlog", "termwarn", "unwatch",

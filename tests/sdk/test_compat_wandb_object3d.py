@@ -44,7 +44,7 @@ def test_files_are_uploaded_as_they_are(tmp_path: Path) -> None:
     with open(mesh) as named:  # a named file object: its path
         assert written(wandb.Object3D(named))[0] == "cube.obj"
     stream = wandb.Object3D.from_file(io.StringIO("v 1 1 1\n"), file_type="obj")
-    assert written(stream) == ("object.obj", b"v 1 1 1\n")
+    assert written(stream) == ("object3d.obj", b"v 1 1 1\n")
     assert stream.metadata["format"] == "obj"
 
 
@@ -52,7 +52,7 @@ def test_files_are_uploaded_as_they_are(tmp_path: Path) -> None:
     (np.zeros((2, 5)), {}, "shape of the numpy array"),
     (np.zeros(3), {}, "shape of the numpy array"),
     ("scene.ply", {}, "not compatible with Object3D"),
-    (io.StringIO("x"), {}, "Must pass file type"),
+    (io.StringIO("x"), {}, "Must pass file_type"),
     (io.StringIO("x"), {"file_type": "ply"}, "only supports"),
     (3, {}, "numpy array, dict or a file object"),
     ({"type": "other"}, {}, "only 'lidar/beta'"),
@@ -73,3 +73,25 @@ def test_objects_are_media_items_of_their_key_at_the_row_step() -> None:
             for key, value in row.items()] == [(2, "cloud", "Object3D"), (2, "cloud", "Object3D")]
     with pytest.raises(ValueError, match="Point cloud type not supported"):
         wandb.Object3D.from_point_cloud(POINTS, [], point_cloud_type="radar")
+
+
+def test_molecules_are_files_as_they_are(tmp_path: Path) -> None:
+    pdb = tmp_path / "water.pdb"
+    pdb.write_text("HETATM    1  O   HOH A   1       0.000   0.000   0.000\nEND\n")
+    mol = wandb.Molecule(str(pdb), caption="water")
+    rendered = mol.render()
+    assert (rendered.media_type, rendered.filename, mol.caption) == ("molecule", "water.pdb",
+                                                                     "water")
+    assert mol.metadata == {"rundial.kind": "wandb_molecule", "format": "pdb"}
+    stream = wandb.Molecule(io.StringIO("x\n"), file_type="sdf").render()
+    assert (stream.filename, stream.data) == ("molecule.sdf", b"x\n")
+    for value, kwargs, match in [(str(tmp_path / "m.xyz"), {}, "only supports files"),
+                                 (io.StringIO("x"), {}, "Must pass file_type"),
+                                 (io.StringIO("x"), {"file_type": "xyz"}, "only supports"),
+                                 (3, {}, "file name or a file object")]:
+        with pytest.raises(ValueError, match=match):
+            wandb.Molecule(value, **kwargs)
+    with pytest.raises(NotImplementedError, match="RDKit"):
+        wandb.Molecule.from_smiles("CCO")
+    with pytest.raises(NotImplementedError, match="RDKit"):
+        wandb.Molecule.from_rdkit("resveratrol.mol")

@@ -1,5 +1,5 @@
 # Not a W&B example: our own script logging wandb.Video, wandb.Audio, wandb.Html and
-# wandb.Object3D (a mesh file, numpy point clouds, a lidar scene), and images with boxes and
+# wandb.Object3D (a mesh file, numpy point clouds, a lidar scene), wandb.Molecule, and images with boxes and
 # masks, alone and in lists, with captions, at several steps. The files are made here: a one-frame GIF and a
 # WAV file written with the stdlib (raw audio samples would need soundfile in the real wandb's
 # venv; tests/compat/test_wandb_real_plots.py compares those).
@@ -20,6 +20,8 @@ with wave.open("tone.wav", "wb") as out:
     out.writeframes(struct.pack("<8h", 0, 900, 1800, 900, 0, -900, -1800, -900))
 with open("tri.obj", "w") as fh:
     fh.write("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+with open("water.pdb", "w") as fh:
+    fh.write("HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n")
 cloud = np.array([[0.5, 1.0, -2.25], [3.0, 4.0, 5.0], [0.1, 0.2, 0.3]])
 
 run = wandb.init(project="media-files", config={"kind": "media"})
@@ -31,7 +33,7 @@ for step in range(2):
                "cloud": wandb.Object3D(cloud * (step + 1), caption=f"cloud {step}")})
 wandb.log({"clips": [wandb.Video("red.gif", caption="a"), wandb.Video("red.gif", caption="b")],
            "pages": [wandb.Html("<p>one</p>", inject=False), wandb.Html("<p>two</p>")],
-           "mesh": wandb.Object3D("tri.obj"),
+           "mesh": wandb.Object3D("tri.obj"), "water": wandb.Molecule("water.pdb", caption="w"),
            "clouds": [wandb.Object3D(np.hstack([cloud, np.ones((3, 1))])),
                       wandb.Object3D.from_point_cloud(points=cloud, boxes=[])]}, step=5)
 box = {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6}, "class_id": 1,

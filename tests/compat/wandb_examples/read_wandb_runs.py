@@ -30,7 +30,7 @@ from typing import Any
 HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
 # one file ("video-file") or a list ("videos", entries under "videos") -> rundial's media type
 FILE_KINDS = {"video-file": "video", "audio-file": "audio", "html-file": "html",
-              "object3D-file": "object3d"}
+              "object3D-file": "object3d", "molecule-file": "molecule"}
 LIST_KINDS = {"videos": ("video", "videos"), "audio": ("audio", "audio"), "html": ("html", "html"),
               "object3D": ("object3d", "objects")}
 # W&B injects its own stylesheet into html; rundial leaves it out (docs/wandb-compat.md)

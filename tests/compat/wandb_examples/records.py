@@ -125,7 +125,7 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             entry["pixels"].append(_pixels(_download_bytes(c, slug, item)))
             entry.setdefault("overlays", []).append(
                 (meta.get("boxes"), (item["step"], key, entry["count"] - 1)))
-        elif item["mediaType"] in ("video", "audio", "html", "object3d"):
+        elif item["mediaType"] in ("video", "audio", "html", "object3d", "molecule"):
             entry = row.setdefault(key, {"type": item["mediaType"], "count": 0, "captions": [],
                                          "content": []})
             entry["count"] += 1

@@ -28,7 +28,7 @@ from rundial.compat.wandb._media_files import Audio, Html, Video
 # image boxes/masks/classes and wandb.util (docs/wandb-compat.md, "Media")
 from rundial.compat.wandb import util
 from rundial.compat.wandb._image_overlays import Classes
-from rundial.compat.wandb._object3d import Object3D
+from rundial.compat.wandb._object3d import Molecule, Object3D
 from rundial.compat.wandb._plot import plot_table
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Histogram",
     "Image",
     "Metric",
+    "Molecule",
     "Object3D",
     "Run",
     "Settings",

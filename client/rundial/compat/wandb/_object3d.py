@@ -1,7 +1,13 @@
-"""``wandb.Object3D``: a 3-D scene or point cloud logged as one file, a media item of type
-``object3d`` (a protocol extension, ``docs/protocol.md`` §5.6; ``docs/wandb-compat.md``).
+"""``wandb.Object3D`` and ``wandb.Molecule``: a 3-D scene, point cloud or molecule logged as one
+file, a media item of type ``object3d`` or ``molecule`` (a protocol extension,
+``docs/protocol.md`` §5.6; ``docs/wandb-compat.md``).
 
-What W&B 0.31 stores, the same file:
+A :class:`Molecule` is a ``pdb``/``pqr``/``mmcif``/``mcif``/``cif``/``sdf``/``sd``/``gro``/
+``mol2``/``mmtf`` path, or a file object with ``file_type=`` one of those, stored as it is
+(``from_rdkit``/``from_smiles``, which need RDKit, raise ``NotImplementedError``). For an
+:class:`Object3D`:
+
+what W&B 0.31 stores, the same file:
 
 * a path (``str``, ``pathlib.Path``, or a file object with a ``name``) ending in one of
   :data:`SUPPORTED_TYPES`: uploaded as it is (``ValueError`` for another extension);
@@ -49,18 +55,8 @@ class Object3D(MediaFile):
             fmt = _extension(os.fspath(data))
             super().__init__("object3d", path=data, caption=cap, metadata=_metadata(fmt))
         elif callable(getattr(data, "read", None)):
-            if file_type is None:
-                raise ValueError("Must pass file type keyword argument when using io objects.")
-            if file_type not in SUPPORTED_TYPES:
-                raise ValueError(f"Object 3D only supports numpy arrays or files of the type: "
-                                 f"{', '.join(SUPPORTED_TYPES)}")
-            if callable(getattr(data, "seek", None)):
-                data.seek(0)
-            content = data.read()
-            body = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-            super().__init__("object3d", data=body, filename=f"object.{file_type}",
-                             content_type="application/octet-stream", caption=cap,
-                             metadata=_metadata(file_type))
+            _file_object(self, "object3d", data, file_type, SUPPORTED_TYPES, cap,
+                         "Object 3D only supports numpy arrays or files of the type: ")
         elif isinstance(data, dict) and "type" in data:
             self._json(_scene(data), "scene.pts.json", cap)
         elif hasattr(data, "shape") and hasattr(data, "tolist"):
@@ -97,6 +93,64 @@ class Object3D(MediaFile):
         return cls({"type": point_cloud_type, "points": np.array(points),
                     "boxes": np.array(boxes),
                     "vectors": np.array(vectors) if vectors is not None else np.array([])})
+
+
+MOLECULE_TYPES = ("pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf")
+
+
+class Molecule(MediaFile):
+    """``wandb.Molecule(data_or_path, caption=None, file_type=None)``; see the module docstring.
+    ``ValueError`` for another extension or a file object without a supported ``file_type``."""
+
+    def __init__(self, data_or_path: Any, caption: str | None = None, **kwargs: Any) -> None:
+        file_type = kwargs.pop("file_type", None)
+        if kwargs:
+            raise TypeError(f"wandb.Molecule got unexpected arguments: {sorted(kwargs)}")
+        cap = None if caption is None else str(caption)
+        data = data_or_path
+        if hasattr(data, "name") and not isinstance(data, (str, os.PathLike)):
+            data = data.name  # a named file: W&B copies it from its path
+        if isinstance(data, (str, os.PathLike)):
+            fmt = os.path.splitext(os.fspath(data))[1][1:]
+            if fmt not in MOLECULE_TYPES:
+                raise ValueError(f"Molecule only supports files of the type: "
+                                 f"{', '.join(MOLECULE_TYPES)}")
+            super().__init__("molecule", path=data, caption=cap,
+                             metadata={"rundial.kind": "wandb_molecule", "format": fmt})
+        elif callable(getattr(data, "read", None)):
+            _file_object(self, "molecule", data, file_type, MOLECULE_TYPES, cap,
+                         "Molecule 3D only supports files of the type: ")
+        else:
+            raise ValueError("Data must be file name or a file object")
+
+    @classmethod
+    def from_rdkit(cls, data_or_path: Any, caption: str | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError("wandb.Molecule.from_rdkit needs RDKit conversions rundial does "
+                                  "not make: write the molecule to a .pdb or .sdf file and pass "
+                                  "its path (see docs/wandb-compat.md)")
+
+    @classmethod
+    def from_smiles(cls, data: str, caption: str | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError("wandb.Molecule.from_smiles needs RDKit conversions rundial "
+                                  "does not make: write the molecule to a .pdb or .sdf file and "
+                                  "pass its path (see docs/wandb-compat.md)")
+
+
+def _file_object(media: MediaFile, media_type: str, data: Any, file_type: str | None,
+                 supported: tuple[str, ...], caption: str | None, refusal: str) -> None:
+    """Initialise ``media`` with the content of the file object ``data`` (W&B's rules: it needs
+    a ``file_type`` in ``supported``, ``ValueError`` otherwise; read from its start)."""
+    if file_type is None:
+        raise ValueError("Must pass file_type keyword argument when using io objects.")
+    if file_type not in supported:
+        raise ValueError(refusal + ", ".join(supported))
+    if callable(getattr(data, "seek", None)):
+        data.seek(0)
+    content = data.read()
+    body = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    MediaFile.__init__(media, media_type, data=body, filename=f"{media_type}.{file_type}",
+                       content_type="application/octet-stream", caption=caption,
+                       metadata={"rundial.kind": f"wandb_{media_type}", "format": file_type})
 
 
 def _extension(path: str) -> str:
