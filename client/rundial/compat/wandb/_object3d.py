@@ -44,13 +44,7 @@ class Object3D(MediaFile):
     docstring. ``ValueError`` for anything W&B refuses."""
 
     def __init__(self, data_or_path: Any, caption: str | None = None, **kwargs: Any) -> None:
-        file_type = kwargs.pop("file_type", None)
-        if kwargs:
-            raise TypeError(f"wandb.Object3D got unexpected arguments: {sorted(kwargs)}")
-        cap = None if caption is None else str(caption)
-        data = data_or_path
-        if hasattr(data, "name") and not isinstance(data, (str, os.PathLike)):
-            data = data.name  # a named file: W&B copies it from its path
+        data, file_type, cap = _arguments("Object3D", data_or_path, caption, kwargs)
         if isinstance(data, (str, os.PathLike)):
             fmt = _extension(os.fspath(data))
             super().__init__("object3d", path=data, caption=cap, metadata=_metadata(fmt))
@@ -103,13 +97,7 @@ class Molecule(MediaFile):
     ``ValueError`` for another extension or a file object without a supported ``file_type``."""
 
     def __init__(self, data_or_path: Any, caption: str | None = None, **kwargs: Any) -> None:
-        file_type = kwargs.pop("file_type", None)
-        if kwargs:
-            raise TypeError(f"wandb.Molecule got unexpected arguments: {sorted(kwargs)}")
-        cap = None if caption is None else str(caption)
-        data = data_or_path
-        if hasattr(data, "name") and not isinstance(data, (str, os.PathLike)):
-            data = data.name  # a named file: W&B copies it from its path
+        data, file_type, cap = _arguments("Molecule", data_or_path, caption, kwargs)
         if isinstance(data, (str, os.PathLike)):
             fmt = os.path.splitext(os.fspath(data))[1][1:]
             if fmt not in MOLECULE_TYPES:
@@ -134,6 +122,18 @@ class Molecule(MediaFile):
         raise NotImplementedError("wandb.Molecule.from_smiles needs RDKit conversions rundial "
                                   "does not make: write the molecule to a .pdb or .sdf file and "
                                   "pass its path (see docs/wandb-compat.md)")
+
+
+def _arguments(name: str, data: Any, caption: str | None, kwargs: dict[str, Any]
+               ) -> tuple[Any, str | None, str | None]:
+    """(the source, ``file_type``, the caption as str): a named file object becomes its path (W&B
+    copies it from there); a keyword other than ``file_type`` is a ``TypeError``."""
+    file_type = kwargs.pop("file_type", None)
+    if kwargs:
+        raise TypeError(f"wandb.{name} got unexpected arguments: {sorted(kwargs)}")
+    if hasattr(data, "name") and not isinstance(data, (str, os.PathLike)):
+        data = data.name
+    return data, file_type, None if caption is None else str(caption)
 
 
 def _file_object(media: MediaFile, media_type: str, data: Any, file_type: str | None,
