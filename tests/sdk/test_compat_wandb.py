@@ -244,6 +244,14 @@ def test_unsupported_names_point_at_the_docs(opts: dict[str, Any]) -> None:
     assert wandb.require("core") is None
 
 
+def test_join_is_finish_as_in_wandb(opts: dict[str, Any]) -> None:
+    """wandb 0.31 keeps ``wandb.join`` (the sweeps cross-validation example ends runs with it)."""
+    run = wandb.init(project="p", **opts)
+    wandb.join(exit_code=1)
+    assert wandb.run is None
+    assert run.rundial_run.state == "failed"
+
+
 def test_import_stays_light() -> None:
     code = ("import sys, rundial.compat.wandb as w; "
             "print(sorted(m for m in ('torch', 'numpy', 'PIL') if m in sys.modules))")
@@ -287,7 +295,7 @@ def test_public_names() -> None:
         "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image",
         "Metric", "Molecule", "Object3D",
         "Run", "Settings", "Table", "Video", "alert", "define_metric", "finish", "init",
-        "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
+        "join", "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
         "require", "save", "setup", "termerror", "termlog", "termwarn", "unwatch",
         "use_artifact", "use_model", "util", "watch"]
     assert all(hasattr(wandb, name) for name in wandb.__all__)

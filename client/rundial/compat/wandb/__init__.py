@@ -53,6 +53,7 @@ __all__ = [
     "define_metric",
     "finish",
     "init",
+    "join",
     "link_model",
     "log",
     "log_artifact",
@@ -102,6 +103,9 @@ def termwarn(string: str, repeat: bool = True) -> None:
 
 def termerror(string: str, repeat: bool = True) -> None:
     termlog(f"ERROR {string}")
+
+
+join = finish  # wandb 0.31 keeps this older name of finish
 
 
 def _active(call: str) -> Run:
