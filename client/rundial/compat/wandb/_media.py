@@ -22,8 +22,8 @@ from typing import Any
 from rundial._media import Image as _RdImage
 from rundial._media import Table as _RdTable
 from rundial._values import UNSUPPORTED, plain_scalar
-from rundial.compat.wandb._image_overlays import overlays
 from rundial.compat.wandb._image_data import figure_image, is_figure, is_pil, is_torch, uint8_array
+from rundial.compat.wandb._image_overlays import overlays
 
 HISTOGRAM_KIND = "histogram"
 HISTOGRAM_COLUMNS = ("bin_start", "bin_end", "count")
