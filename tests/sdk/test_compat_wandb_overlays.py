@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +162,24 @@ def test_log_code_filters_take_the_path_alone_or_with_the_root(tmp_path: Path) -
     run.finish()
     code_dir = Path(next(p for p, opts in recorder.artifacts if opts["type"] == "code"))
     assert sorted(p.name for p in code_dir.rglob("*") if p.is_file()) == ["req.txt", "train.py"]
+    shutil.rmtree(code_dir.parent, ignore_errors=True)
+
+
+def test_log_code_never_takes_files_an_earlier_process_left(tmp_path: Path) -> None:
+    """A run id used again (a resumed run) finds its former code directory: it is left alone."""
+    recorder = Recorder()
+    recorder.id = f"run_{tmp_path.name}_again"
+    run = make_run(recorder)
+    stale = Path(tempfile.gettempdir()) / "rundial-wandb" / recorder.id / "code"
+    stale.mkdir(parents=True, exist_ok=True)
+    (stale / "old.py").write_text("old")
+    (tmp_path / "new.py").write_text("new")
+    try:
+        assert run.log_code(str(tmp_path)) == f"source-{recorder.id}"
+        [(code_dir, _opts)] = recorder.artifacts
+        assert Path(code_dir) != stale
+        assert sorted(p.name for p in Path(code_dir).rglob("*") if p.is_file()) == ["new.py"]
+        assert (stale / "old.py").read_text() == "old"
+    finally:
+        run.finish()
+        shutil.rmtree(stale.parent, ignore_errors=True)

@@ -77,8 +77,7 @@ class RunFiles:
         """Copy the matching files under ``root`` and queue them as one ``code`` artifact;
         returns the artifact name (None when nothing matched)."""
         base = Path(root).expanduser().absolute()
-        self._code_calls += 1  # each call its own copy: an earlier one may still be uploading
-        target = self._home / ("code" if self._code_calls == 1 else f"code-{self._code_calls}")
+        target = self._fresh_code_dir()
         copied = 0
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
@@ -95,6 +94,17 @@ class RunFiles:
         self._rd.log_artifact(target, name=artifact, type="code",
                               metadata={"root": str(base), "files": copied})
         return artifact
+
+    def _fresh_code_dir(self) -> Path:
+        """``code``, ``code-2``, ...: the first name not taken, so each call gets its own copy
+        (an earlier one may still be uploading) and files a former process of this run id
+        left there never join it."""
+        while True:
+            self._code_calls += 1
+            n = self._code_calls
+            target = self._home / ("code" if n == 1 else f"code-{n}")
+            if not target.exists():
+                return target
 
     def save(self, glob_str: str, base_path: str | None, policy: str) -> list[str]:
         """Queue or remember the files; returns the paths matched now."""
