@@ -49,6 +49,8 @@ EXAMPLES_RUN = [
             # wandb 0.31's log() requires data; the shim runs the original wandb.log()
             real_patch=("        wandb.log()\n", "        wandb.log({})\n")),
     Example("launch_quickstart.py"),
+    # an argparse Namespace into config.update, then a config attribute set
+    Example("group_and_resume_train.py", ("--group_id", "exp-1", "--worker_index", "1")),
     Example("edge_cases.py", projects=("edge-cases",), known=(
         # docs/wandb-compat.md "Differences": a non-finite summary value is the text "inf"...
         "run 0 summary['grad']: real inf shim 'inf'",

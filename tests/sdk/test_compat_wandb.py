@@ -235,13 +235,21 @@ def test_unsupported_names_point_at_the_docs(opts: dict[str, Any]) -> None:
         wandb.sweep  # noqa: B018
     run = wandb.init(project="p", **opts)
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
-        run.link_artifact  # noqa: B018
+        run.logged_artifacts  # noqa: B018
     # code that probes for a feature (integrations do) sees it missing instead of crashing
     assert not hasattr(wandb, "sweep") and getattr(run, "sweep_id", None) is None
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
         wandb.init(project="p", sync_tensorboard=True, reinit="create_new", **opts)
     assert wandb.login(key="k-123") is True and os.environ["RUNDIAL_API_KEY"] == "k-123"
     assert wandb.require("core") is None
+
+
+def test_join_is_finish_as_in_wandb(opts: dict[str, Any]) -> None:
+    """wandb 0.31 keeps ``wandb.join`` (the sweeps cross-validation example ends runs with it)."""
+    run = wandb.init(project="p", **opts)
+    wandb.join(exit_code=1)
+    assert wandb.run is None
+    assert run.rundial_run.state == "failed"
 
 
 def test_import_stays_light() -> None:
@@ -284,11 +292,12 @@ def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path: Path) -> None
 
 def test_public_names() -> None:
     assert sorted(wandb.__all__) == [
-        "AlertLevel", "Artifact", "Audio", "EvalTable", "Histogram", "Html", "Image", "Metric",
+        "AlertLevel", "Artifact", "Audio", "Classes", "EvalTable", "Histogram", "Html", "Image",
+        "Metric", "Molecule", "Object3D",
         "Run", "Settings", "Table", "Video", "alert", "define_metric", "finish", "init",
-        "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
+        "join", "link_model", "log", "log_artifact", "log_model", "login", "plot", "plot_table",
         "require", "save", "setup", "termerror", "termlog", "termwarn", "unwatch",
-        "use_artifact", "use_model", "watch"]
+        "use_artifact", "use_model", "util", "watch"]
     assert all(hasattr(wandb, name) for name in wandb.__all__)
     assert wandb.run is None
     with pytest.raises(RuntimeError, match="before wandb.config"):

@@ -358,3 +358,28 @@ def test_a_finalized_artifact_is_still_logged_once(rec: ArtifactRecorder, tmp_pa
     run = make_run(rec)
     assert run.use_artifact(art).version == "v0"  # logged, uploaded, then used
     assert [opts["name"] for _, opts in rec.artifacts] == ["done"] and rec.used == ["done:latest"]
+
+
+def test_link_artifact_logs_a_draft_links_nothing_and_warns(rec: ArtifactRecorder,
+                                                            tmp_path: Path) -> None:
+    """The wandb-automations example: log_artifact, then run.link_artifact to a registry."""
+    (tmp_path / "m.pth").write_bytes(b"m")
+    run = make_run(rec)
+    logged = wandb.Artifact("ckpt", type="model")
+    logged.add_file(str(tmp_path / "m.pth"))
+    run.log_artifact(logged)
+    draft = wandb.Artifact("draft", type="model")
+    draft.add_file(str(tmp_path / "m.pth"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert run.link_artifact(logged, "model-registry/MNIST Classifier") is logged
+        assert run.link_artifact(draft, "wandb-registry-model/digits", aliases=["x"]) is draft
+    assert [str(w.message) for w in caught if "no model registry" in str(w.message)] == [
+        "rundial.compat.wandb: link_artifact logged 'ckpt'; rundial has no model registry, so it "
+        "is not linked to 'model-registry/MNIST Classifier' (see docs/wandb-compat.md)"]
+    assert [(o["name"], o["aliases"]) for _, o in rec.artifacts] == [
+        ("ckpt", ["latest"]), ("draft", ["latest"])]   # the draft logged once, the other kept
+    with pytest.raises(TypeError, match="wandb.Artifact"):
+        run.link_artifact("ckpt:latest", "model-registry/x")
+    with pytest.raises(ValueError, match="target_path"):
+        run.link_artifact(logged, "")

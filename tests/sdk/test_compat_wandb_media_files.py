@@ -33,13 +33,16 @@ def pixels(image: RdImage) -> object:
 
 def test_images_from_paths_pil_and_arrays_convert_as_wandb_does(tmp_path: Path) -> None:
     floats = np.array([[0.0, 0.5], [1.0, 0.25]])
-    assert pixels(wandb.Image(floats)).tolist() == [[0, 127], [255, 63]]
+    assert pixels(wandb.Image(floats)).tolist() == [[0, 0], [1, 0]]  # wandb 0.31: cast as is
+    assert pixels(wandb.Image(np.array([[3.7, 200.0]]))).tolist() == [[3, 200]]
+    # normalize=True: older W&B releases' scaling
+    assert pixels(wandb.Image(floats, normalize=True)).tolist() == [[0, 127], [255, 63]]
     signed = np.array([[-1.0, 1.0]])
-    assert pixels(wandb.Image(signed)).tolist() == [[0, 255]]
-    mask = np.array([[0, 1], [1, 0]], dtype=np.uint8)   # W&B rescales uint8 arrays too
+    assert pixels(wandb.Image(signed, normalize=True)).tolist() == [[0, 255]]
+    mask = np.array([[0, 1], [1, 0]], dtype=np.uint8)
     image = wandb.Image(mask, caption="mask")
-    assert pixels(image).tolist() == [[0, 255], [255, 0]] and image.caption == "mask"
-    assert pixels(wandb.Image(mask, normalize=False)).tolist() == [[0, 1], [1, 0]]
+    assert pixels(image).tolist() == [[0, 1], [1, 0]] and image.caption == "mask"
+    assert pixels(wandb.Image(mask, normalize=True)).tolist() == [[0, 255], [255, 0]]
     rgb = np.zeros((1, 2, 5, 3), dtype=np.uint8) + 200      # a singleton batch is squeezed
     assert pixels(wandb.Image(rgb)).shape == (2, 5, 3)
     with pytest.raises(ValueError, match="unsupported shape"):
@@ -51,7 +54,7 @@ def test_images_from_paths_pil_and_arrays_convert_as_wandb_does(tmp_path: Path) 
     with pytest.raises(TypeError, match="path, a PIL image"):
         wandb.Image(3.5)
     with pytest.raises(NotImplementedError, match="docs/wandb-compat.md"):
-        wandb.Image(floats, boxes={})
+        wandb.Image(floats, grouping=3)
 
 
 def test_lists_of_images_tables_and_histograms_in_a_row() -> None:

@@ -36,8 +36,9 @@ QUERY_LIMIT_MAX = 1000
 MEDIA_WRITE = frozenset({"artifacts:write", "metrics:write"})
 _KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,256}\Z")
 _RUN = re.compile(r"^[^/\x00]{1,128}\Z")
-# v1 doc §6.6 has image and table; video, audio and html files are an extension (§5.6)
-MEDIA_TYPES = ("image", "table", "video", "audio", "html")
+# v1 doc §6.6 has image and table; video, audio, html, object3d and molecule files are an
+# extension (§5.6)
+MEDIA_TYPES = ("image", "table", "video", "audio", "html", "object3d", "molecule")
 
 
 class MediaItemIn(msgspec.Struct):

@@ -45,6 +45,7 @@ INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 FILE_CSP = "default-src 'none'; sandbox"
 # Artifacts the SDK makes on its own (media values, span evidence): shown elsewhere.
 INTERNAL_TYPES = ("media_image", "media_table", "media_video", "media_audio", "media_html",
+                  "media_object3d", "media_molecule",
                   "trace_evidence")
 
 

@@ -29,8 +29,10 @@ from typing import Any
 
 HIDDEN = ("_runtime", "_timestamp", "_step", "_wandb")
 # one file ("video-file") or a list ("videos", entries under "videos") -> rundial's media type
-FILE_KINDS = {"video-file": "video", "audio-file": "audio", "html-file": "html"}
-LIST_KINDS = {"videos": ("video", "videos"), "audio": ("audio", "audio"), "html": ("html", "html")}
+FILE_KINDS = {"video-file": "video", "audio-file": "audio", "html-file": "html",
+              "object3D-file": "object3d", "molecule-file": "molecule"}
+LIST_KINDS = {"videos": ("video", "videos"), "audio": ("audio", "audio"), "html": ("html", "html"),
+              "object3D": ("object3d", "objects")}
 # W&B injects its own stylesheet into html; rundial leaves it out (docs/wandb-compat.md)
 WANDB_STYLESHEET = ('<link rel="stylesheet" type="text/css" '
                     'href="https://app.wandb.ai/normalize.css" />')
@@ -50,7 +52,33 @@ def records(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def media_keys(item: dict[str, Any]) -> set[str]:
-    return {key[: -len("._type")] for key in item if key.endswith("._type")}
+    """The history keys of media values (an image's ``boxes.<g>``/``masks.<g>`` are its own)."""
+    typed = {key[: -len("._type")] for key in item if key.endswith("._type")}
+    return {key for key in typed if not any(key.startswith(other + ".") for other in typed)}
+
+
+def overlay(boxes: dict[str, Any] | None, masks: dict[str, Any] | None,
+            files: Path) -> dict[str, Any] | None:
+    """One image's boxes (each group's JSON file) and masks (each group's pixels), or None."""
+    if not boxes and not masks:
+        return None
+    return {"boxes": {g: json.loads((files / v["path"]).read_text())
+                      for g, v in (boxes or {}).items()},
+            "masks": {g: pixels(files / v["path"]) for g, v in (masks or {}).items()}}
+
+
+def nested(fields: dict[str, Any], prefix: str) -> dict[str, dict[str, Any]]:
+    """``{"boxes.pred.path": p}`` as ``{"pred": {"path": p}}`` for ``prefix`` ``boxes``."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in fields.items():
+        if key.startswith(prefix + "."):
+            group, _, field = key[len(prefix) + 1:].rpartition(".")
+            out.setdefault(group, {})[field] = value
+    return out
+
+
+def with_overlays(entry: dict[str, Any], found: list[dict[str, Any] | None]) -> dict[str, Any]:
+    return {**entry, "overlays": found} if any(found) else entry
 
 
 def pixels(path: Path) -> str:
@@ -118,11 +146,17 @@ def describe(kind: str, fields: dict[str, Any], files: Path,
         rows = [["<image>" if cell == "Image" else cell for cell in row] for row in table["data"]]
         return {"type": "table", "columns": table["columns"], "rows": rows}
     if kind == "images/separated":
-        return {"type": "images", "count": fields["count"], "captions": fields.get("captions"),
-                "pixels": [pixels(files / name) for name in fields["filenames"]]}
+        count = fields["count"]
+        found = [overlay(b, m, files) for b, m in zip(fields.get("all_boxes") or [None] * count,
+                                                      fields.get("all_masks") or [None] * count)]
+        return with_overlays({
+            "type": "images", "count": count, "captions": fields.get("captions"),
+            "pixels": [pixels(files / name) for name in fields["filenames"]]}, found)
     if kind == "image-file":
-        return {"type": "images", "count": 1, "captions": [fields["caption"]]
-                if "caption" in fields else None, "pixels": [pixels(files / fields["path"])]}
+        return with_overlays({
+            "type": "images", "count": 1, "captions": [fields["caption"]]
+            if "caption" in fields else None, "pixels": [pixels(files / fields["path"])]},
+            [overlay(nested(fields, "boxes"), nested(fields, "masks"), files)])
     if kind in FILE_KINDS:
         return file_media(FILE_KINDS[kind], [fields], files)
     if kind in LIST_KINDS:

@@ -106,9 +106,14 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
     out: dict[int, dict[str, Any]] = {}
     cells = {(item["step"], f"media:{item['mediaKey']}#{item['metadata']['row']}"): item
              for item in items if "table" in (item.get("metadata") or {})}
+    masks: dict[tuple[int, str, int], dict[str, str]] = {}
     for item in items:
         meta = item.get("metadata") or {}
         if "table" in meta:  # an image cell of a table: read with that table
+            continue
+        if meta.get("rundial.kind") == "wandb_mask":  # read with its image
+            masks.setdefault((item["step"], meta["image"], meta["index"]), {})[meta["group"]] = \
+                _pixels(_download_bytes(c, slug, item))
             continue
         row = out.setdefault(item["step"], {})
         key = item["mediaKey"]
@@ -118,7 +123,9 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
             entry["count"] += 1
             entry["captions"].append(item.get("caption"))
             entry["pixels"].append(_pixels(_download_bytes(c, slug, item)))
-        elif item["mediaType"] in ("video", "audio", "html"):
+            entry.setdefault("overlays", []).append(
+                (meta.get("boxes"), (item["step"], key, entry["count"] - 1)))
+        elif item["mediaType"] in ("video", "audio", "html", "object3d", "molecule"):
             entry = row.setdefault(key, {"type": item["mediaType"], "count": 0, "captions": [],
                                          "content": []})
             entry["count"] += 1
@@ -138,6 +145,8 @@ def _media(c: CollectorProcess, slug: str, project_id: str, run_id: str) -> dict
         for entry in row.values():
             if "captions" in entry and not any(entry["captions"]):
                 entry["captions"] = None
+            if "overlays" in entry:
+                _attach_overlays(entry, masks)
     return out
 
 
@@ -155,9 +164,26 @@ def _download(c: CollectorProcess, slug: str, item: dict[str, Any]) -> Any:
                    f"{item['artifactId']}/file?path={item['artifactPath']}")
 
 
+def _attach_overlays(entry: dict[str, Any],
+                     masks: dict[tuple[int, str, int], dict[str, str]]) -> None:
+    """Each image's boxes (from its metadata) and masks (their items' pixels), as
+    read_wandb_runs.py's ``overlays``; left out when no image has either."""
+    found = [None if not boxes and where not in masks else
+             {"boxes": boxes or {}, "masks": masks.get(where, {})}
+             for boxes, where in entry.pop("overlays")]
+    if any(found):
+        entry["overlays"] = found
+
+
 def _download_bytes(c: CollectorProcess, slug: str, item: dict[str, Any]) -> bytes:
-    body = _download(c, slug, item)
-    assert isinstance(body, bytes), type(body)
+    """The file's bytes as stored (a JSON file too, which ``request`` would parse)."""
+    import urllib.request
+
+    url = (f"{c.url}{V1}/workspaces/{c.workspace}/projects/{slug}/artifacts/"
+           f"{item['artifactId']}/file?path={item['artifactPath']}")
+    req = urllib.request.Request(url, headers={"authorization": f"Bearer {c.api_key}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body: bytes = resp.read()
     return body
 
 

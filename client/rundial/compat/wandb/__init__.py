@@ -25,12 +25,17 @@ from rundial.compat.wandb._summary import Metric
 # wandb.plot and file media (Video, Audio, Html): docs/wandb-compat.md
 from rundial.compat.wandb import plot
 from rundial.compat.wandb._media_files import Audio, Html, Video
+# image boxes/masks/classes and wandb.util (docs/wandb-compat.md, "Media")
+from rundial.compat.wandb import util
+from rundial.compat.wandb._image_overlays import Classes
+from rundial.compat.wandb._object3d import Molecule, Object3D
 from rundial.compat.wandb._plot import plot_table
 
 __all__ = [
     "AlertLevel",
     "Artifact",
     "Audio",
+    "Classes",
     "Html",
     "Video",
     "plot",
@@ -39,6 +44,8 @@ __all__ = [
     "Histogram",
     "Image",
     "Metric",
+    "Molecule",
+    "Object3D",
     "Run",
     "Settings",
     "Table",
@@ -46,6 +53,7 @@ __all__ = [
     "define_metric",
     "finish",
     "init",
+    "join",
     "link_model",
     "log",
     "log_artifact",
@@ -60,6 +68,7 @@ __all__ = [
     "unwatch",
     "use_artifact",
     "use_model",
+    "util",
     "watch",
 ]
 
@@ -94,6 +103,9 @@ def termwarn(string: str, repeat: bool = True) -> None:
 
 def termerror(string: str, repeat: bool = True) -> None:
     termlog(f"ERROR {string}")
+
+
+join = finish  # wandb 0.31 keeps this older name of finish
 
 
 def _active(call: str) -> Run:

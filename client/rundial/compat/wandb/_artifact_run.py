@@ -157,11 +157,26 @@ class RunArtifacts:
             raise AssertionError("Please provide only the name of the registered model. Do not "
                                  "append the entity or project name.")
         self.log(path, name=name, type=MODEL_TYPE)
+        self._warn_unlinked("link_model logged the model as a 'model' artifact",
+                            registered_model_name)
+
+    def link(self, artifact: Any, target_path: str, aliases: Any = None) -> Artifact:
+        """``run.link_artifact``: log ``artifact`` if it is a draft (as W&B does first); link
+        nothing (no registry), warning once; return the artifact."""
+        if not isinstance(artifact, Artifact):
+            raise TypeError(f"link_artifact takes a wandb.Artifact, not {type(artifact).__name__}")
+        if not isinstance(target_path, str) or not target_path:
+            raise ValueError("link_artifact needs a target_path such as 'wandb-registry-model/name'")
+        if not artifact._logged():
+            self.log(artifact)
+        self._warn_unlinked(f"link_artifact logged {artifact.name!r}", target_path)
+        return artifact
+
+    def _warn_unlinked(self, done: str, target: str) -> None:
         if not self._warned:
             self._warned = True
-            warn_user(f"rundial.compat.wandb: link_model logged the model as a 'model' artifact; "
-                      f"rundial has no model registry, so it is not linked to "
-                      f"{registered_model_name!r} (see {DOCS})")
+            warn_user(f"rundial.compat.wandb: {done}; rundial has no model registry, so it is "
+                      f"not linked to {target!r} (see {DOCS})")
 
     # -- the end ---------------------------------------------------------------------------
     def at_end(self, drained: bool) -> None:

@@ -27,6 +27,7 @@ queues that directory as one artifact (``name``, default ``source-<run id>``, ty
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 import re
 import shutil
@@ -76,8 +77,7 @@ class RunFiles:
         """Copy the matching files under ``root`` and queue them as one ``code`` artifact;
         returns the artifact name (None when nothing matched)."""
         base = Path(root).expanduser().absolute()
-        self._code_calls += 1  # each call its own copy: an earlier one may still be uploading
-        target = self._home / ("code" if self._code_calls == 1 else f"code-{self._code_calls}")
+        target = self._fresh_code_dir()
         copied = 0
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
@@ -94,6 +94,17 @@ class RunFiles:
         self._rd.log_artifact(target, name=artifact, type="code",
                               metadata={"root": str(base), "files": copied})
         return artifact
+
+    def _fresh_code_dir(self) -> Path:
+        """``code``, ``code-2``, ...: the first name not taken, so each call gets its own copy
+        (an earlier one may still be uploading) and files a former process of this run id
+        left there never join it."""
+        while True:
+            self._code_calls += 1
+            n = self._code_calls
+            target = self._home / ("code" if n == 1 else f"code-{n}")
+            if not target.exists():
+                return target
 
     def save(self, glob_str: str, base_path: str | None, policy: str) -> list[str]:
         """Queue or remember the files; returns the paths matched now."""
@@ -157,3 +168,11 @@ def _static_dir(pattern: str) -> str:
             break
         head = parent
     return head
+
+
+def path_filter(fn: Callable[..., bool], root: str | None) -> Callable[[str], bool]:
+    """W&B's ``log_code`` filter rule: ``fn(path, root)`` when ``fn`` takes two parameters,
+    else ``fn(path)``."""
+    if len(inspect.signature(fn).parameters) == 2:
+        return lambda path: bool(fn(path, root))
+    return lambda path: bool(fn(path))

@@ -31,6 +31,7 @@ from rundial._media import Table as _RdTable
 from rundial._media import is_media
 from rundial._values import UNSUPPORTED, plain_scalar, safe_str
 from rundial.compat.wandb._image_data import is_figure
+from rundial.compat.wandb._image_overlays import mask_items
 from rundial.compat.wandb._media import Histogram, Image, Table
 from rundial.compat.wandb._plot import CustomChart
 
@@ -94,10 +95,10 @@ def _sort(out: Converted, key: str, value: Any) -> None:
         out.media[table_key] = table_media(table_key, value.table, value.metadata(key))
         return
     if is_media(value):
-        out.media[key] = [(key, value)]
+        out.media[key] = mask_items(key, 0, value)
         return
     if isinstance(value, (list, tuple)) and value and all(is_media(v) for v in value):
-        out.media[key] = [(key, v) for v in value]
+        out.media[key] = [item for i, v in enumerate(value) for item in mask_items(key, i, v)]
         return
     scalar = plain_scalar(value)
     if scalar is UNSUPPORTED:
@@ -154,7 +155,7 @@ def table_media(key: str, table: Table, metadata: Mapping[str, Any] | None = Non
                 media_key = f"{key}/{column}"
                 image = copy.copy(cell)  # the caller's image keeps its own metadata
                 image.metadata = {**cell.metadata, "table": key, "row": r, "column": column}
-                items.append((media_key, image))
+                items += mask_items(media_key, r, image)
                 cells.append(f"media:{media_key}#{r}")
             else:
                 cells.append(_cell(cell))

@@ -2,11 +2,12 @@
 
 The conversions are W&B's, so the stored pixels are the ones W&B would store:
 
-* numpy arrays (and nested lists): singleton dimensions are squeezed away; then, with
-  ``normalize=True`` (the default), an array with a minimum below 0 is mapped to [0, 1] by its
-  range, an array whose maximum is at most 1 is multiplied by 255, and the result is clipped to
-  0-255 (whatever the dtype: a 0/1 uint8 mask becomes 0/255). The shape must then be (h, w),
-  (h, w, 3) or (h, w, 4): ``ValueError`` otherwise.
+* numpy arrays (and nested lists): singleton dimensions are squeezed away; the shape must
+  then be (h, w), (h, w, 3) or (h, w, 4) (``ValueError`` otherwise). As in wandb 0.31 the
+  values are cast to uint8 as they are (numpy's cast: no scaling, so a [0, 1] float image is
+  black). ``normalize=True`` (not a wandb 0.31 argument) opts into older W&B releases'
+  scaling: an array with a minimum below 0 is mapped to [0, 1] by its range, one whose maximum
+  is at most 1 is multiplied by 255, and the result is clipped to 0-255.
 * a (c, h, w) torch tensor with 1, 3 or 4 channels is what wandb 0.31 makes of it: moved
   channel-last and cast to uint8 as it is (numpy's cast: no scaling, so values in [0, 1] are
   black), one channel giving a (h, w) grey image; other channel counts are a ``ValueError``.

@@ -23,6 +23,7 @@ from rundial._media import Image as _RdImage
 from rundial._media import Table as _RdTable
 from rundial._values import UNSUPPORTED, plain_scalar
 from rundial.compat.wandb._image_data import figure_image, is_figure, is_pil, is_torch, uint8_array
+from rundial.compat.wandb._image_overlays import overlays
 
 HISTOGRAM_KIND = "histogram"
 HISTOGRAM_COLUMNS = ("bin_start", "bin_end", "count")
@@ -34,29 +35,32 @@ LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL", None)
 class Image(_RdImage):
     """``wandb.Image(data_or_path, mode=None, caption=None, ...)``; see the module docstring.
 
-    ``grouping``, ``classes``, ``boxes``, ``masks`` and ``file_type`` are not supported
-    (``NotImplementedError`` when given); ``mode`` is accepted for PIL conversions.
+    ``boxes``, ``masks`` and ``classes`` are kept as ``_image_overlays`` describes (boxes and
+    classes in the metadata, masks as images of their own); ``grouping`` and ``file_type`` are
+    not supported (``NotImplementedError`` when given); ``mode`` is accepted for PIL
+    conversions.
     """
 
     def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None,
                  grouping: Any = None, classes: Any = None, boxes: Any = None,
-                 masks: Any = None, file_type: str | None = None, normalize: bool = True) -> None:
-        for label, given in (("grouping", grouping), ("classes", classes), ("boxes", boxes),
-                             ("masks", masks), ("file_type", file_type)):
+                 masks: Any = None, file_type: str | None = None, normalize: bool = False) -> None:
+        for label, given in (("grouping", grouping), ("file_type", file_type)):
             if given is not None:
                 raise NotImplementedError(f"wandb.Image({label}=...) is not supported by "
                                           "rundial.compat.wandb; see docs/wandb-compat.md")
         data = data_or_path
         if is_figure(data):
             data = figure_image(data)
-        if isinstance(data, Image):
+        if isinstance(data, Image):  # W&B copies the pixels, not the boxes or masks
             data = data._pil if data._pil is not None else (
                 data._path if data._path is not None else data._array)
         elif mode is not None and is_pil(data):
             data = data.convert(mode)
         elif not isinstance(data, (str, os.PathLike)) and not is_pil(data):
             data = uint8_array(data, normalize)
-        super().__init__(data, caption=None if caption is None else str(caption))
+        metadata, self.masks = overlays(boxes, masks, classes)
+        super().__init__(data, caption=None if caption is None else str(caption),
+                         metadata=metadata)
 
 
 class Table:

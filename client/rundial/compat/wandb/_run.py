@@ -142,9 +142,10 @@ class Run:
     def log_code(self, root: str | None = ".", name: str | None = None,
                  include_fn: Callable[..., bool] = lambda path, *_: path.endswith(".py"),
                  exclude_fn: Callable[..., bool] = lambda path, *_: False) -> str | None:
-        """Upload the source files under ``root`` as one ``code`` artifact (``_files``)."""
-        return self._files.log_code(root or ".", name, lambda p: bool(include_fn(p, root)),
-                                    lambda p: bool(exclude_fn(p, root)))
+        """Upload the source files under ``root`` as one ``code`` artifact (``_files``). As in
+        W&B, a filter of two parameters gets ``(path, root)``, any other only ``path``."""
+        return self._files.log_code(root or ".", name, _files.path_filter(include_fn, root),
+                                    _files.path_filter(exclude_fn, root))
 
     @property
     def rundial_run(self) -> Any:
@@ -279,6 +280,9 @@ class Run:
     def link_model(self, path: Any, registered_model_name: str, name: str | None = None,
                    aliases: Any = None) -> None:
         self._artifacts.link_model(path, registered_model_name, name, aliases)
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: Any = None) -> Artifact:
+        return self._artifacts.link(artifact, target_path, aliases)
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """A ``warn`` log line ``[ALERT <level>] <title>: <text>``."""
