@@ -7,7 +7,9 @@ offline run's operation log with neptune's own disk queue and ``Operation.from_d
 * ``Assign*`` → a field ``[type, value]``; ``AddStrings``/``RemoveStrings`` → a string set;
 * ``LogFloats``/``LogStrings``/``LogImages`` → series points; a value without a step gets one
   past the series' last step (0 first), the server's rule;
-* ``UploadFile`` → the uploaded file's name and size.
+* ``UploadFile`` → the uploaded file's name and size; an in-memory file (``from_content``,
+  ``as_html``, …, saved under a temporary name) is named as Neptune's download names it:
+  ``<last path segment>.<extension>``.
 
 Output: ``{"runs": [record, ...]}`` in creation order; a record is described in
 tests/compat/real_examples.py.
@@ -56,7 +58,8 @@ def _apply(record: dict[str, Any], op: Any, data_dir: Path) -> None:
                 [_step(record, kind, path, item.step), value])
     elif name == "UploadFile":
         file = Path(op.file_path) if op.file_path else data_dir / "upload_path" / op.tmp_file_name
-        record["files"][path] = [file.name, file.stat().st_size]
+        name = file.name if op.file_path else op.path[-1] + file.suffix
+        record["files"][path] = [name, file.stat().st_size]
     else:
         record["other"].setdefault(name, []).append(path)
 

@@ -36,7 +36,7 @@ KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
 # script -> the "workspace/project" it names (created in the collector, as its user would)
 SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
            "save_checkpoints.py": "common/showroom"}
-PROBE_SCRIPTS = {"casts.py": "common/probes"}
+PROBE_SCRIPTS = {"casts.py": "common/probes", "files.py": "common/probes"}
 # script -> the line where its read-back part starts (the real client runs up to it, then stops)
 READ_BACK = {"hello_neptune.py": "# Save the run ID to resume the run later"}
 # appended to the shim's copy of such a script: what its last read-only run fetches, as JSON

@@ -217,7 +217,8 @@ class _FakeTensor:
 
 def test_file_images_become_uint8_images() -> None:
     """File.as_image reads floats as 0-1 (scaled to 0-255), clips other integer types, takes
-    tensors as arrays; File(path) is a file; the other constructors are not supported."""
+    tensors as arrays; File(path) is a file; as_html refuses what it cannot convert (as
+    Neptune does: ValueError) and File() needs something to hold."""
     import numpy as np
 
     from rundial.compat.neptune.types import File, _uint8_image
@@ -230,7 +231,7 @@ def test_file_images_become_uint8_images() -> None:
     assert File.from_path("a/b.png").path == Path("a/b.png")
     with pytest.raises(TypeError):
         File.as_image(object()).media()
-    with pytest.raises(NotImplementedError, match="File.as_html"):
+    with pytest.raises(ValueError, match="File.as_html takes"):
         File.as_html("<p>")
     with pytest.raises(ValueError):
         File()

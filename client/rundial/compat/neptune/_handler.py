@@ -68,11 +68,13 @@ class Handler:
         """Remove ``str | list[str]`` from a string set."""
         self._run._add_tags(self._path, values, True)
 
-    def upload(self, value: Any, *, wait: bool = False) -> None:
-        """Queue the file at ``value`` (str, Path or ``File(path)``) as an artifact, or a
-        ``File.as_image(...)`` as image media; returns at once. ``ValueError`` when the file
-        does not exist."""
-        self._run._upload(self._path, value)
+    def upload(self, value: Any, *, wait: bool = False, include_plotlyjs: Any = True) -> None:
+        """Queue the file at ``value`` (str, Path or a ``File`` of a path or in-memory content)
+        as an artifact, or a ``File.as_image(...)``, PIL image or matplotlib figure as image
+        media; a plotly, altair or bokeh chart is uploaded as ``File.as_html(value,
+        include_plotlyjs=...)``, as Neptune does. Returns at once. ``ValueError`` when the file
+        does not exist, ``TypeError`` for other values."""
+        self._run._upload(self._path, value, include_plotlyjs)
 
     # -- reads (blocking when they need the collector: rundial.compat.neptune._fetch) -------
     def fetch(self) -> Any:

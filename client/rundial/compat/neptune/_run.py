@@ -12,7 +12,9 @@ What goes where, matching what Neptune records:
 * ``sys/name``, ``sys/description`` and ``sys/tags`` → config entries of those names; the name
   and the tags (at init, and later changes: ``_keyed.Recorder``) are also the run's own;
 * ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``);
-  ``File.as_image(...)`` uploaded or appended → image **media** at the series step.
+  ``File.as_image(...)`` uploaded or appended → image **media** at the series step;
+  in-memory content (``File.from_content``, ``as_html``, …) is staged in a private directory
+  (:class:`~rundial.compat.neptune._content.ContentDir`) and uploaded as an artifact from there.
 
 Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
 with a deadline (rundial's ``flush``/``finish``), and the reads (``fetch*``, ``exists``,
@@ -34,6 +36,7 @@ from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
 from rundial.compat.neptune._cast import Refused, field_value, image_like
+from rundial.compat.neptune._content import ContentDir, html_chart
 from rundial.compat.neptune._fetch import Fetcher, tree
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
@@ -69,6 +72,7 @@ class Run:
         self._reader = reader
         self._transport = transport  # an injected transport, for this run's reads
         self._warned: set[str] = set()
+        self._staged = ContentDir()
         if reader is not None:
             self._recorder = _keyed.Recorder(rd_run)
             self._fetcher = Fetcher(rd_run.id, None, lambda: reader, lambda: None)
@@ -148,7 +152,9 @@ class Run:
         if self._reader is not None:
             self._reader.close()
         if not self._read_only:
-            self._recorder.end("completed", timeout_s=seconds)
+            delivered = self._recorder.end("completed", timeout_s=seconds)
+            online = getattr(getattr(self._rd, "_settings", None), "mode", None) == "online"
+            self._staged.close(delivered and online)
 
     def __enter__(self) -> Run:
         return self
@@ -218,13 +224,20 @@ class Run:
         if self._writable():
             self._recorder.add_tags(path, values, remove=remove)
 
-    def _upload(self, path: str, value: Any) -> None:
+    def _upload(self, path: str, value: Any, include_plotlyjs: Any = True) -> None:
         if not self._writable():
             return
+        if image_like(value):
+            value = File.as_image(value)
+        elif html_chart(value):
+            value = File.as_html(value, include_plotlyjs=include_plotlyjs)
         if not isinstance(value, File):
             self._recorder.upload(path, value)
         elif value.path is not None:
             self._recorder.upload(path, value.path)
+        elif value.content is not None:
+            name = f"{path.rsplit('/', 1)[-1]}.{value.extension}"
+            self._recorder.upload(path, self._staged.stage(name, value.content))
         else:
             self._log_media(path, value, None, None)
 
