@@ -13,7 +13,7 @@ import pytest
 import rundial.compat.neptune as neptune
 from rundial.compat.neptune._content import ContentDir, html_chart
 from rundial.compat.neptune.types import File
-from tests.sdk.compat_support import options
+from tests.sdk.compat_support import options, sent_config
 from tests.sdk.conftest import CollectorDouble
 
 
@@ -81,3 +81,41 @@ def test_in_memory_file_cannot_join_a_series(double: CollectorDouble, tmp_path: 
     with pytest.raises(TypeError, match="only images can be appended"):
         run["reports"].append(File.from_content("<p/>", extension="html"))
     run.rundial_run.abort("test", 0)
+
+
+def test_track_files_records_the_artifact_hash(double: CollectorDouble, tmp_path: Path,
+                                              isolated_env: Path) -> None:
+    """track_files stores the hash of the files (not their bytes) as the field's value and
+    fetch_hash answers it; a second call adds files (a new hash), the same files under another
+    directory give the same hash, a changed byte another; remote locations, wildcards and
+    empty locations are refused."""
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    (data / "sub" / "test.csv").write_text("a,b\n3,4\n")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "train.csv").write_text("a,b\n1,2\n")
+    run = neptune.init_run(project="ws/proj", capture_stdout=False, capture_stderr=False,
+                           **options(double, tmp_path))
+    run["datasets/all"].track_files(str(data))
+    run["datasets/train"].track_files(str(data / "train.csv"))
+    run["datasets/copy"].track_files(f"file://{copy / 'train.csv'}")
+    first = run["datasets/all"].fetch_hash()
+    assert len(first) == 64 and run["datasets/train"].fetch_hash() == run[
+        "datasets/copy"].fetch_hash() != first
+    run["datasets/train"].track_files(str(data / "sub"), destination="more")
+    assert run["datasets/train"].fetch_hash() not in (first, run["datasets/copy"].fetch_hash())
+    (copy / "train.csv").write_text("a,b\n1,3\n")
+    run["datasets/changed"].track_files(str(copy / "train.csv"))
+    assert run["datasets/changed"].fetch_hash() != run["datasets/copy"].fetch_hash()
+    with pytest.raises(NotImplementedError, match="remote location"):
+        run["datasets/s3"].track_files("s3://bucket/data")
+    with pytest.raises(ValueError, match="wildcards"):
+        run["datasets/glob"].track_files(str(data / "*.csv"))
+    with pytest.raises(ValueError, match="no files"):
+        run["datasets/none"].track_files(str(tmp_path / "missing"))
+    run.stop()
+    config = sent_config(double)
+    assert config["datasets/all"] == first
+    assert "datasets/s3" not in config and "datasets/none" not in config

@@ -2,6 +2,7 @@
 # public examples use them (pandas, html, dalex, fasttext, zenml scripts of neptune-ai/examples).
 # Run under the real client and the shim by tests/compat/test_neptune_real_examples.py.
 import io
+from pathlib import Path
 
 import neptune
 import pandas as pd
@@ -21,5 +22,13 @@ run["data/csv-buffer"].upload(File.from_stream(csv_buffer, extension="csv"))
 run["data/bytes-tail"].upload(File.from_stream(io.BytesIO(b"0123456789"), seek=4))
 run["notes/readme"] = File.from_content("assigned, not uploaded")
 run["scores"].append(0.5)
+
+# track_files (data-versioning, tensorflow, fasttext scripts): a directory, a file
+Path("data/tables").mkdir(parents=True, exist_ok=True)
+Path("data/tables/train.csv").write_text("sepal,species\n5.1,setosa\n")
+Path("data/tables/test.csv").write_text("sepal,species\n4.7,virginica\n")
+Path("data/readme.txt").write_text("iris sample")
+run["datasets/tables"].track_files("data/tables")
+run["datasets/readme"].track_files("data/readme.txt", destination="docs")
 
 run.stop()

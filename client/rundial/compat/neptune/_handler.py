@@ -76,12 +76,23 @@ class Handler:
         does not exist, ``TypeError`` for other values."""
         self._run._upload(self._path, value, include_plotlyjs)
 
+    def track_files(self, path: str, *, destination: str | None = None,
+                    wait: bool = False) -> None:
+        """Record the hash of the local files at ``path`` (Neptune's artifact field) as this
+        field's text value; reads the files now. ``ValueError`` for no files or a wildcard,
+        ``NotImplementedError`` for a remote location (:mod:`rundial.compat.neptune._tracked`)."""
+        self._run._track_files(self._path, path, destination)
+
     # -- reads (blocking when they need the collector: rundial.compat.neptune._fetch) -------
     def fetch(self) -> Any:
         """The value at this path (a namespace: its single values as a nested dict).
         ``MissingFieldException`` (a ``KeyError``) when there is none; ``FetchError`` when
         the collector cannot be read."""
         return self._run._fetcher.fetch(self._path)
+
+    def fetch_hash(self) -> str:
+        """The hash ``track_files`` recorded here (``MissingFieldException`` when none)."""
+        return str(self.fetch())
 
     def fetch_last(self) -> Any:
         """The last value of this numeric or string series (``MissingFieldException`` when

@@ -40,6 +40,7 @@ from rundial.compat.neptune._content import ContentDir, html_chart
 from rundial.compat.neptune._fetch import Fetcher, tree
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
+from rundial.compat.neptune._tracked import TrackedFile, artifact_hash, tracked_files
 from rundial.compat.neptune.exceptions import FetchError, RunNotFound
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
@@ -73,6 +74,7 @@ class Run:
         self._transport = transport  # an injected transport, for this run's reads
         self._warned: set[str] = set()
         self._staged = ContentDir()
+        self._tracked: dict[str, dict[str, TrackedFile]] = {}  # field -> file path -> file
         if reader is not None:
             self._recorder = _keyed.Recorder(rd_run)
             self._fetcher = Fetcher(rd_run.id, None, lambda: reader, lambda: None)
@@ -240,6 +242,15 @@ class Run:
             self._recorder.upload(path, self._staged.stage(name, value.content))
         else:
             self._log_media(path, value, None, None)
+
+    def _track_files(self, path: str, location: str, destination: str | None) -> None:
+        """Hash the files at ``location`` with those this process tracked at ``path`` before
+        (a file path given again replaces its entry); the hash is the field's config value."""
+        if not self._writable():
+            return
+        files = self._tracked.setdefault(path, {})
+        files.update((file.file_path, file) for file in tracked_files(location, destination))
+        self._recorder.assign({path: artifact_hash(list(files.values()))})
 
     def _assign(self, path: str, value: Any) -> None:
         if not self._writable():
