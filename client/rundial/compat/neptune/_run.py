@@ -13,8 +13,8 @@ What goes where, matching what Neptune records:
   and the tags (at init, and later changes: ``_keyed.Recorder``) are also the run's own;
 * ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``);
   ``File.as_image(...)`` uploaded or appended → image **media** at the series step;
-  in-memory content (``File.from_content``, ``as_html``, …) is staged in a private directory
-  (:class:`~rundial.compat.neptune._content.ContentDir`) and uploaded as an artifact from there.
+  in-memory content (``File.from_content``, ``as_html``, …) is staged and uploaded as an
+  artifact, and ``track_files`` stores a hash of local files (:mod:`._files`).
 
 Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
 with a deadline (rundial's ``flush``/``finish``), and the reads (``fetch*``, ``exists``,
@@ -36,11 +36,11 @@ from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
 from rundial.compat.neptune._cast import Refused, field_value, image_like
-from rundial.compat.neptune._content import ContentDir, html_chart
+from rundial.compat.neptune._content import html_chart
 from rundial.compat.neptune._fetch import Fetcher, tree
+from rundial.compat.neptune._files import FileFields
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
-from rundial.compat.neptune._tracked import TrackedFile, artifact_hash, tracked_files
 from rundial.compat.neptune.exceptions import FetchError, RunNotFound
 from rundial.compat.neptune.types import File
 from rundial.compat.neptune.utils import StringifyValue
@@ -73,8 +73,6 @@ class Run:
         self._reader = reader
         self._transport = transport  # an injected transport, for this run's reads
         self._warned: set[str] = set()
-        self._staged = ContentDir()
-        self._tracked: dict[str, dict[str, TrackedFile]] = {}  # field -> file path -> file
         if reader is not None:
             self._recorder = _keyed.Recorder(rd_run)
             self._fetcher = Fetcher(rd_run.id, None, lambda: reader, lambda: None)
@@ -84,6 +82,7 @@ class Run:
         field_name = DEFAULT_NAME if name is None and not resumed else name
         self._recorder = _keyed.Recorder(rd_run, name=field_name, tags=_tag_list(tags or ()),
                                          edit_tags=not resumed)
+        self._files = FileFields(self._recorder)
         self._steps = _keyed.SeriesSteps()
         self._fetcher = Fetcher(rd_run.id, self._recorder, self._online_reader, self.sync)
         self._continue_series()
@@ -156,7 +155,7 @@ class Run:
         if not self._read_only:
             delivered = self._recorder.end("completed", timeout_s=seconds)
             online = getattr(getattr(self._rd, "_settings", None), "mode", None) == "online"
-            self._staged.close(delivered and online)
+            self._files.close(delivered and online)
 
     def __enter__(self) -> Run:
         return self
@@ -233,24 +232,14 @@ class Run:
             value = File.as_image(value)
         elif html_chart(value):
             value = File.as_html(value, include_plotlyjs=include_plotlyjs)
-        if not isinstance(value, File):
-            self._recorder.upload(path, value)
-        elif value.path is not None:
-            self._recorder.upload(path, value.path)
-        elif value.content is not None:
-            name = f"{path.rsplit('/', 1)[-1]}.{value.extension}"
-            self._recorder.upload(path, self._staged.stage(name, value.content))
-        else:
+        if isinstance(value, File) and value.image is not None:
             self._log_media(path, value, None, None)
+        else:
+            self._files.upload(path, value)
 
     def _track_files(self, path: str, location: str, destination: str | None) -> None:
-        """Hash the files at ``location`` with those this process tracked at ``path`` before
-        (a file path given again replaces its entry); the hash is the field's config value."""
-        if not self._writable():
-            return
-        files = self._tracked.setdefault(path, {})
-        files.update((file.file_path, file) for file in tracked_files(location, destination))
-        self._recorder.assign({path: artifact_hash(list(files.values()))})
+        if self._writable():
+            self._files.track(path, location, destination)
 
     def _assign(self, path: str, value: Any) -> None:
         if not self._writable():
