@@ -69,3 +69,4 @@ def test_fetch_runs_table_filters_by_state_tags_and_ids(shared_collector: Collec
         project["datasets/train"] = 1
     project.stop()
     live.stop()
+

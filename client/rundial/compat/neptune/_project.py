@@ -11,16 +11,14 @@ and the run's single-value fields (its config, types restored). Project-level fi
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from rundial._config import REQUEST_TIMEOUT_S, check_option_names, resolve_target
 from rundial.compat import _keyed
 from rundial.compat.neptune._fetch import sys_fields
 from rundial.compat.neptune._handler import DOC
-from rundial.compat.neptune._init import IGNORED
+from rundial.compat.neptune._init import read_target
 from rundial.compat.neptune._reader import RunReader
 
 __all__ = ["Project", "RunsTable", "init_project"]
@@ -34,21 +32,10 @@ def init_project(project: str | None = None, *, api_token: str | None = None,
     runs; no request is sent until a table is fetched. ``ValueError`` without a workspace and
     project; ``TypeError`` for an unknown option. ``mode`` is accepted and unused (nothing is
     written in any mode)."""
-    for name in IGNORED:
-        options.pop(name, None)
-    check_option_names(options, "neptune.init_project")
-    workspace, name_ = _keyed.split_project(
-        project if project is not None else os.environ.get("NEPTUNE_PROJECT"))
-    target = resolve_target(options.get("endpoint"), _keyed.rundial_key(api_token)
-                            or options.get("api_key"), workspace, name_)
-    if not target["workspace"] or not target["project"]:
+    target, reader = read_target(project, api_token, options, "", "neptune.init_project")
+    if not target["workspace"]:
         raise ValueError("neptune.init_project needs project='workspace/project' (or "
                          "NEPTUNE_PROJECT, or RUNDIAL_WORKSPACE and RUNDIAL_PROJECT)")
-    reader = RunReader(str(target["endpoint"]), target["api_key"],
-                       (str(target["workspace"]), str(target["project"])), "",
-                       transport=options.get("transport"),
-                       timeout_seconds=float(options.get("request_timeout_seconds",
-                                                         REQUEST_TIMEOUT_S)))
     return Project(reader, str(target["workspace"]), str(target["project"]))
 
 
