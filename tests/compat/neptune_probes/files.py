@@ -8,7 +8,7 @@ import neptune
 import pandas as pd
 from neptune.types import File
 
-run = neptune.init_run(project="common/probes", name="files", tags=["probe"])
+run = neptune.init_run(project="common/file-probes", name="files", tags=["probe"])
 
 frame = pd.DataFrame({"sepal": [5.1, 4.9, 4.7], "species": ["setosa", "setosa", "virginica"]})
 run["data/frame-html"].upload(File.as_html(frame))
