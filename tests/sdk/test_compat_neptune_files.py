@@ -119,3 +119,16 @@ def test_track_files_records_the_artifact_hash(double: CollectorDouble, tmp_path
     config = sent_config(double)
     assert config["datasets/all"] == first
     assert "datasets/s3" not in config and "datasets/none" not in config
+
+
+def test_debug_mode_stages_no_content(tmp_path: Path, isolated_env: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A debug-mode run records nothing, so an in-memory file is not even written to disk."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    run = neptune.init_run(project="ws/proj", mode="debug", capture_stdout=False,
+                           capture_stderr=False)
+    run["report"].upload(File.from_content("<p/>", extension="html"))
+    run["report"].upload(File.as_pickle([1]))
+    run.stop()
+    assert list(tmp_path.glob("rundial-neptune-*")) == []

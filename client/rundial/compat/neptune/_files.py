@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import rundial as rd
 from rundial.compat._keyed import Recorder
 from rundial.compat.neptune._content import ContentDir
 from rundial.compat.neptune._tracked import TrackedFile, artifact_hash, tracked_files
@@ -34,6 +35,8 @@ class FileFields:
         elif value.path is not None:
             self._recorder.upload(path, value.path)
         elif value.content is not None:
+            if isinstance(self._recorder.run, rd.NoopRun):  # records nothing: stage nothing
+                return
             name = f"{path.rsplit('/', 1)[-1]}.{value.extension}"
             self._recorder.upload(path, self._staged.stage(name, value.content))
         else:
