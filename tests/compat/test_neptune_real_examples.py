@@ -36,7 +36,7 @@ KEPT_SYS = ("sys/name", "sys/description", "sys/tags")
 # script -> the "workspace/project" it names (created in the collector, as its user would)
 SCRIPTS = {"hello_neptune.py": "common/quickstarts", "hpo_single_run.py": "common/hpo",
            "save_checkpoints.py": "common/showroom"}
-PROBE_SCRIPTS = {"casts.py": "common/probes"}
+PROBE_SCRIPTS = {"casts.py": "common/probes", "files.py": "common/file-probes"}
 # script -> the line where its read-back part starts (the real client runs up to it, then stops)
 READ_BACK = {"hello_neptune.py": "# Save the run ID to resume the run later"}
 # appended to the shim's copy of such a script: what its last read-only run fetches, as JSON
@@ -158,5 +158,6 @@ def test_probe_records_what_neptune_records(name: str, neptune_python: Path,
     """Our probe of the value types and series calls the examples do not reach: numpy, torch
     and Python values assigned (Neptune's casts and skips), stringify_unsupported with and
     without expand, tag edits, implicit/explicit/extended steps, skipped NaN, dict appends,
-    string and image series — recorded alike."""
+    string and image series (casts.py); in-memory files (as_html, from_content, from_stream,
+    as_pickle: names and sizes) and track_files hashes (files.py) — recorded alike."""
     compare(PROBES / name, PROBE_SCRIPTS[name], neptune_python, shared_collector, tmp_path)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from rundial.compat.goodseed import restore_types
 from tests.helpers.collector_proc import CollectorProcess
@@ -182,3 +185,40 @@ def test_goodseed_exception_fails_the_run(shared_collector: CollectorProcess,
     assert read_points(proc, run_id, ["loss"])["loss"] == {0: 1.0}
     errors = read_logs(proc, run_id, minLevel="error")
     assert any("RuntimeError: loss diverged" in row["message"] for row in errors)
+
+
+NEPTUNE_CONTENT_SCRIPT = """
+    import io
+    import rundial.compat.neptune as neptune
+    from rundial.compat.neptune.types import File
+
+    run = neptune.init_run(capture_hardware_metrics=False)
+    run["report/summary"].upload(File.from_content("<p>ok</p>", extension="html"))
+    run["data/sample"].upload(File.from_stream(io.BytesIO(b"skip:a,b\\n1,2\\n"), seek=5,
+                                               extension="csv"))
+    run["model"] = File.as_pickle({"w": [1, 2]})
+    run.stop()
+"""
+
+
+def test_neptune_in_memory_files_are_uploaded_and_then_removed(
+        shared_collector: CollectorProcess, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """File.from_content/from_stream/as_pickle are uploaded as artifact files named
+    ``<last path segment>.<extension>`` holding Neptune's bytes; once stop() has delivered
+    them, the shim's staging directory is gone."""
+    staging = tmp_path / "tmp"
+    staging.mkdir()
+    monkeypatch.setenv("TMPDIR", str(staging))
+    proc = shared_collector
+    run_id, outcome, run = _run_script(proc, tmp_path, NEPTUNE_CONTENT_SCRIPT, "neptune")
+    assert outcome.startswith("rc=0") and run["status"] == "completed", outcome
+    files = {}
+    for artifact in _artifacts(proc, run_id):
+        [entry] = _get(proc, f"/artifacts/{artifact['artifactId']}/files")["files"]
+        files[artifact["metadata"]["field"]] = (
+            entry["path"], _file_bytes(proc, artifact["artifactId"], entry["path"]))
+    assert files == {"report/summary": ("summary.html", b"<p>ok</p>"),
+                     "data/sample": ("sample.csv", b"a,b\n1,2\n"),
+                     "model": ("model.pkl", pickle.dumps({"w": [1, 2]}))}
+    assert list(staging.glob("rundial-neptune-*")) == []

@@ -91,6 +91,18 @@ def test_metric_and_string_steps(double: CollectorDouble, opts: dict) -> None:
     assert messages(double) == ["[text step=3] hello", "[text step=4] 42"]
 
 
+def test_log_string_series_is_the_deprecated_log_strings(double: CollectorDouble,
+                                                        opts: dict) -> None:
+    """log_string_series (goodseed's DOCS.md; deprecated in 0.4) logs like log_strings and
+    warns DeprecationWarning each call."""
+    with goodseed.Run(project="ws/proj", **opts) as run:
+        with pytest.warns(DeprecationWarning, match="use 'log_strings' instead"):
+            run.log_string_series({"output": "Generated text"}, step=100)
+        with pytest.warns(DeprecationWarning):
+            run.log_string_series({"output": 7}, step=101)
+    assert messages(double) == ["[output step=100] Generated text", "[output step=101] 7"]
+
+
 def test_sys_fields_close_status_and_closed_run(double: CollectorDouble, opts: dict) -> None:
     """sys/* configs as goodseed writes them; close('failed') ends the run failed; a second
     close does nothing; writing after close is a RuntimeError; a bad status a ValueError."""

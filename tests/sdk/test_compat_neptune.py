@@ -217,7 +217,8 @@ class _FakeTensor:
 
 def test_file_images_become_uint8_images() -> None:
     """File.as_image reads floats as 0-1 (scaled to 0-255), clips other integer types, takes
-    tensors as arrays; File(path) is a file; the other constructors are not supported."""
+    tensors as arrays; File(path) is a file; as_html refuses what it cannot convert (as
+    Neptune does: ValueError) and File() needs something to hold."""
     import numpy as np
 
     from rundial.compat.neptune.types import File, _uint8_image
@@ -230,7 +231,24 @@ def test_file_images_become_uint8_images() -> None:
     assert File.from_path("a/b.png").path == Path("a/b.png")
     with pytest.raises(TypeError):
         File.as_image(object()).media()
-    with pytest.raises(NotImplementedError, match="File.as_html"):
+    with pytest.raises(ValueError, match="File.as_html takes"):
         File.as_html("<p>")
     with pytest.raises(ValueError):
         File()
+
+
+def test_init_project_needs_a_workspace_and_known_options(
+        monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
+    """Without "workspace/project" (argument or NEPTUNE_PROJECT) init_project is a ValueError
+    before any request; an unknown option a TypeError; Neptune's ignored options pass."""
+    monkeypatch.delenv("NEPTUNE_PROJECT", raising=False)
+    monkeypatch.delenv("RUNDIAL_WORKSPACE", raising=False)
+    with pytest.raises(ValueError, match="workspace/project"):
+        neptune.init_project("showroom", endpoint="http://127.0.0.1:9")
+    with pytest.raises(TypeError):
+        neptune.init_project("ws/showroom", colour="blue")
+    project = neptune.init_project("ws/showroom", mode="read-only", proxies=None,
+                                   endpoint="http://127.0.0.1:9")
+    with pytest.raises(NotImplementedError, match="Project.fetch_models_table"):
+        project.fetch_models_table()
+    project.stop()

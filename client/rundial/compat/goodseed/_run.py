@@ -157,6 +157,13 @@ class Run:
         for key, value in self._live()._points(data, step):
             self._recorder.log_string(key, safe_str(value), self._steps.take(key, step), None)
 
+    def log_string_series(self, data: Mapping[str, Any], step: Any = None) -> None:
+        """goodseed's deprecated alias of :meth:`log_strings` (a ``DeprecationWarning`` each
+        call, as goodseed 0.4 warns)."""
+        warnings.warn("'log_string_series' is deprecated and will be removed in a future "
+                      "release; use 'log_strings' instead.", DeprecationWarning, stacklevel=2)
+        self.log_strings(data, step)
+
     def exists(self, path: str) -> bool:
         """Whether this process set or logged something at ``path``."""
         return self._recorder.has(_keyed.join(path))

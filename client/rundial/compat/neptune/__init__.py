@@ -20,8 +20,10 @@ from rundial.compat import _keyed
 from rundial.compat._typed import restore_types
 from rundial.compat.neptune._run import DOC, Handler, Run as _Run
 from rundial.compat.neptune._init import READ_ONLY, open_read_only, rundial_mode, start
+from rundial.compat.neptune._project import Project, init_project
 
-__all__ = ["ANONYMOUS_API_TOKEN", "Handler", "Run", "init_run", "restore_types"]
+__all__ = ["ANONYMOUS_API_TOKEN", "Handler", "Project", "Run", "init_project", "init_run",
+           "restore_types"]
 
 ANONYMOUS_API_TOKEN = "ANONYMOUS"  # Neptune's public token: not a rundial key, so ignored
 

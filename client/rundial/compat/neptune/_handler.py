@@ -68,11 +68,20 @@ class Handler:
         """Remove ``str | list[str]`` from a string set."""
         self._run._add_tags(self._path, values, True)
 
-    def upload(self, value: Any, *, wait: bool = False) -> None:
-        """Queue the file at ``value`` (str, Path or ``File(path)``) as an artifact, or a
-        ``File.as_image(...)`` as image media; returns at once. ``ValueError`` when the file
-        does not exist."""
-        self._run._upload(self._path, value)
+    def upload(self, value: Any, *, wait: bool = False, include_plotlyjs: Any = True) -> None:
+        """Queue the file at ``value`` (str, Path or a ``File`` of a path or in-memory content)
+        as an artifact, or a ``File.as_image(...)``, PIL image or matplotlib figure as image
+        media; a plotly, altair or bokeh chart is uploaded as ``File.as_html(value,
+        include_plotlyjs=...)``, as Neptune does. Returns at once. ``ValueError`` when the file
+        does not exist, ``TypeError`` for other values."""
+        self._run._upload(self._path, value, include_plotlyjs)
+
+    def track_files(self, path: str, *, destination: str | None = None,
+                    wait: bool = False) -> None:
+        """Record the hash of the local files at ``path`` (Neptune's artifact field) as this
+        field's text value; reads the files now. ``ValueError`` for no files or a wildcard,
+        ``NotImplementedError`` for a remote location (:mod:`rundial.compat.neptune._tracked`)."""
+        self._run._track_files(self._path, path, destination)
 
     # -- reads (blocking when they need the collector: rundial.compat.neptune._fetch) -------
     def fetch(self) -> Any:
@@ -80,6 +89,10 @@ class Handler:
         ``MissingFieldException`` (a ``KeyError``) when there is none; ``FetchError`` when
         the collector cannot be read."""
         return self._run._fetcher.fetch(self._path)
+
+    def fetch_hash(self) -> str:
+        """The hash ``track_files`` recorded here (``MissingFieldException`` when none)."""
+        return str(self.fetch())
 
     def fetch_last(self) -> Any:
         """The last value of this numeric or string series (``MissingFieldException`` when

@@ -100,9 +100,22 @@ def open_read_only(with_id: str | None, *, project: str | None, api_token: str |
     if with_id is None:
         raise NeedExistingRunForReadOnlyMode(
             "neptune: mode='read-only' opens an existing run: pass with_id=<run id>")
+    target, reader = read_target(project, api_token, options, with_id,
+                                 "neptune.init_run(mode='read-only')")
+    reader.details()
+    return rd.NoopRun(with_id, state="disabled", project=target["project"],
+                      workspace=target["workspace"], mode=READ_ONLY), reader
+
+
+def read_target(project: str | None, api_token: str | None, options: dict[str, Any],
+                run_id: str, caller: str) -> tuple[dict[str, Any], RunReader]:
+    """The collector and project to read (``project``, else ``NEPTUNE_PROJECT``, else
+    rundial's resolution) and a reader of ``run_id`` there; sends nothing. ``TypeError`` for
+    an unknown option, ``ValueError`` without a project. Of the options only ``endpoint``,
+    ``api_key``, ``request_timeout_seconds`` and ``transport`` act."""
     for name_ in IGNORED:
         options.pop(name_, None)
-    check_option_names(options, "neptune.init_run(mode='read-only')")
+    check_option_names(options, caller)
     workspace, name = _keyed.split_project(
         project if project is not None else os.environ.get("NEPTUNE_PROJECT"))
     target = resolve_target(options.get("endpoint"), _keyed.rundial_key(api_token)
@@ -111,10 +124,8 @@ def open_read_only(with_id: str | None, *, project: str | None, api_token: str |
         raise ValueError("neptune: no project: pass project='workspace/project' or set "
                          "NEPTUNE_PROJECT (or RUNDIAL_PROJECT)")
     reader = RunReader(str(target["endpoint"]), target["api_key"],
-                       (target["workspace"], str(target["project"])), with_id,
+                       (target["workspace"], str(target["project"])), run_id,
                        transport=options.get("transport"),
                        timeout_seconds=float(options.get("request_timeout_seconds",
                                                          REQUEST_TIMEOUT_S)))
-    reader.details()
-    return rd.NoopRun(with_id, state="disabled", project=target["project"],
-                      workspace=target["workspace"], mode=READ_ONLY), reader
+    return target, reader

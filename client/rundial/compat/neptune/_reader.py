@@ -3,7 +3,7 @@
 Every method sends its requests when called and waits for the answers (Neptune's ``fetch*``
 and ``download`` block too); nothing is cached but where the run lives (its project id and
 slugs, which never change). Only read routes are used (docs/protocol.md): ``query/runs``
-(run details), ``query/keys``, ``query/series`` (``full`` mode), ``query/logs`` (string series
+(run details), ``runs/query`` (a project's runs), ``query/keys``, ``query/series`` (``full`` mode), ``query/logs`` (string series
 lines), the run's ``artifacts`` and ``media`` indexes and an artifact's ``file``.
 
 Failures raise :class:`~rundial.compat.neptune.exceptions.FetchError` (network, refused
@@ -35,6 +35,7 @@ __all__ = ["RunReader"]
 _V1 = "/api/v1"
 MAX_POINTS_PER_PAGE = 100_000  # query/series full mode: the most points one page holds
 MAX_LOG_ROWS = 10_000  # query/logs: the largest page
+MAX_RUNS_PER_PAGE = 500  # runs/query: the largest page
 MAX_MEDIA_ITEMS = 1_000  # GET /api/v1/media: the largest page
 MAX_PAGES = 10_000  # a bound on any paging loop (a collector that never says hasMore=false)
 DOWNLOAD_CHUNK_BYTES = 1 << 20
@@ -86,6 +87,14 @@ class RunReader:
         where = self._located()
         return "/".join(("/p", quote(where["workspaceSlug"]), quote(where["projectSlug"]), "r",
                          quote(self.run_id)))
+
+    def project_runs(self, workspace: str, project: str) -> Iterator[dict[str, Any]]:
+        """Every run of ``workspace/project`` (slugs), newest first, as ``runs/query`` lists
+        them (the run-details fields); pages of :data:`MAX_RUNS_PER_PAGE`."""
+        path = f"/workspaces/{quote(workspace)}/projects/{quote(project)}/runs/query"
+        query = {"limit": MAX_RUNS_PER_PAGE, "order": "desc", "orderBy": "startedAtMs"}
+        for doc in self._pages("GET", path, query):
+            yield from (run for run in doc.get("runs") or [] if isinstance(run, dict))
 
     # -- series -----------------------------------------------------------------------------
     def metric_keys(self) -> list[str]:
@@ -240,7 +249,8 @@ class RunReader:
         result = call(self._transport, self._api_key, method, _V1 + path, body, self._timeout,
                       operation)
         if not result.ok or not result.json_object:
-            raise FetchError(f"neptune: reading run {self.run_id!r} failed: "
+            what = f"run {self.run_id!r}" if self.run_id else "the project's runs"
+            raise FetchError(f"neptune: reading {what} failed: "
                              f"{result.message or operation}")
         return result.doc
 

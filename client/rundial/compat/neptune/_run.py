@@ -12,7 +12,9 @@ What goes where, matching what Neptune records:
 * ``sys/name``, ``sys/description`` and ``sys/tags`` → config entries of those names; the name
   and the tags (at init, and later changes: ``_keyed.Recorder``) are also the run's own;
 * ``run["f"].upload(path)`` → an **artifact** named after the field (type ``file``);
-  ``File.as_image(...)`` uploaded or appended → image **media** at the series step.
+  ``File.as_image(...)`` uploaded or appended → image **media** at the series step;
+  in-memory content (``File.from_content``, ``as_html``, …) is staged and uploaded as an
+  artifact, and ``track_files`` stores a hash of local files (:mod:`._files`).
 
 Nothing blocks on the network except ``sync()``/``wait()``/``stop()``, which wait for delivery
 with a deadline (rundial's ``flush``/``finish``), and the reads (``fetch*``, ``exists``,
@@ -34,7 +36,9 @@ from rundial._values import UNSUPPORTED, plain_scalar
 from rundial._warn import warn_user
 from rundial.compat import _keyed
 from rundial.compat.neptune._cast import Refused, field_value, image_like
+from rundial.compat.neptune._content import html_chart
 from rundial.compat.neptune._fetch import Fetcher, tree
+from rundial.compat.neptune._files import FileFields
 from rundial.compat.neptune._handler import DOC, Handler
 from rundial.compat.neptune._reader import RunReader
 from rundial.compat.neptune.exceptions import FetchError, RunNotFound
@@ -78,6 +82,7 @@ class Run:
         field_name = DEFAULT_NAME if name is None and not resumed else name
         self._recorder = _keyed.Recorder(rd_run, name=field_name, tags=_tag_list(tags or ()),
                                          edit_tags=not resumed)
+        self._files = FileFields(self._recorder)
         self._steps = _keyed.SeriesSteps()
         self._fetcher = Fetcher(rd_run.id, self._recorder, self._online_reader, self.sync)
         self._continue_series()
@@ -148,7 +153,9 @@ class Run:
         if self._reader is not None:
             self._reader.close()
         if not self._read_only:
-            self._recorder.end("completed", timeout_s=seconds)
+            delivered = self._recorder.end("completed", timeout_s=seconds)
+            online = getattr(getattr(self._rd, "_settings", None), "mode", None) == "online"
+            self._files.close(delivered and online)
 
     def __enter__(self) -> Run:
         return self
@@ -218,15 +225,21 @@ class Run:
         if self._writable():
             self._recorder.add_tags(path, values, remove=remove)
 
-    def _upload(self, path: str, value: Any) -> None:
+    def _upload(self, path: str, value: Any, include_plotlyjs: Any = True) -> None:
         if not self._writable():
             return
-        if not isinstance(value, File):
-            self._recorder.upload(path, value)
-        elif value.path is not None:
-            self._recorder.upload(path, value.path)
-        else:
+        if image_like(value):
+            value = File.as_image(value)
+        elif html_chart(value):
+            value = File.as_html(value, include_plotlyjs=include_plotlyjs)
+        if isinstance(value, File) and value.image is not None:
             self._log_media(path, value, None, None)
+        else:
+            self._files.upload(path, value)
+
+    def _track_files(self, path: str, location: str, destination: str | None) -> None:
+        if self._writable():
+            self._files.track(path, location, destination)
 
     def _assign(self, path: str, value: Any) -> None:
         if not self._writable():
