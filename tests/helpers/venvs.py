@@ -3,6 +3,12 @@ rc1 SDK, the real wandb, neptune or goodseed), each in ``.cache/<name>`` and bui
 
 In CI (``CI`` set) a failure to build one fails the test that asked for it; elsewhere, when PyPI
 cannot be reached, that test is skipped with the reason.
+
+A venv gets no pip of its own: the test interpreter's pip (22.3 or later, for ``--python``)
+installs into it, without compiling bytecode. Seeding pip by ``ensurepip`` cost ~5 s of CPU,
+and compiling all of torch, pandas, sympy... ~50 s, where the scripts the tests run import a
+quarter of those modules and write their bytecode on first import (their environment drops
+``PYTHONDONTWRITEBYTECODE``).
 """
 
 from __future__ import annotations
@@ -29,27 +35,35 @@ def _stamp(name: str) -> Path:
     return CACHE_DIR / name / ".built"
 
 
-def _build(name: str, requirements: list[str]) -> None:
+def _pip(name: str, *args: str) -> None:
+    """Our pip run on the venv ``name``; ``CalledProcessError`` (its output kept) on failure."""
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv_python(name)), *args,
+                    "--quiet", "--disable-pip-version-check"], check=True,
+                   timeout=BUILD_TIMEOUT_SECONDS, capture_output=True)
+
+
+def _build(name: str, requirements: list[str], removed: tuple[str, ...]) -> None:
     venv_dir = CACHE_DIR / name
-    wanted = "\n".join(requirements) + "\n"
+    wanted = "\n".join([*requirements, *(f"removed {package}" for package in removed)]) + "\n"
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another xdist worker may be building it
         if _stamp(name).exists() and _stamp(name).read_text() == wanted:
             return
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv_dir)], check=True,
-                       timeout=BUILD_TIMEOUT_SECONDS)
-        subprocess.run([str(venv_python(name)), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", *requirements], check=True,
-                       timeout=BUILD_TIMEOUT_SECONDS, capture_output=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv_dir)],
+                       check=True, timeout=BUILD_TIMEOUT_SECONDS)
+        _pip(name, "install", "--no-compile", *requirements)
+        if removed:
+            _pip(name, "uninstall", "--yes", *removed)
         _stamp(name).write_text(wanted)
 
 
-def cached_venv(name: str, requirements: list[str]) -> Path:
-    """The interpreter of ``.cache/<name>`` with ``requirements`` installed (built on first use,
-    rebuilt when the requirements change). Fails in CI and skips elsewhere when it cannot be built."""
+def cached_venv(name: str, requirements: list[str], removed: tuple[str, ...] = ()) -> Path:
+    """The interpreter of ``.cache/<name>`` with ``requirements`` installed, then the packages
+    ``removed`` uninstalled (built on first use, rebuilt when either list changes). Fails in CI
+    and skips elsewhere when it cannot be built."""
     try:
-        _build(name, requirements)
+        _build(name, requirements, removed)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         message = f"could not install {' '.join(requirements)}: {exc} {detail[-2000:]!r}"
@@ -64,9 +78,14 @@ def cached_venv(name: str, requirements: list[str]) -> Path:
 TRACKERS_REQUIREMENTS = ["wandb==0.31.0", "neptune==1.14.0", "goodseed==0.4.0", "numpy",
                          "pillow", "tqdm", "torch==2.13.0", "pandas", "scikit-learn",
                          "soundfile"]
+# Installed for neptune (bravado-core asks for jsonschema[format-nongpl]) and then removed:
+# importing jsonschema builds rfc3987-syntax's Lark grammar, ~2.3 s of CPU in every process that
+# imports neptune (each script and each dump). Without it jsonschema only skips its "iri" format
+# checks, which bravado's API client would run, and offline Neptune makes no API client.
+TRACKERS_REMOVED = ("rfc3987-syntax", "lark")
 
 
 def trackers_python() -> Path:
     """The interpreter of ``.cache/trackers-venv``: the real wandb, neptune and goodseed (see
     :func:`cached_venv` for when it is built, skipped or failed)."""
-    return cached_venv("trackers-venv", TRACKERS_REQUIREMENTS)
+    return cached_venv("trackers-venv", TRACKERS_REQUIREMENTS, TRACKERS_REMOVED)

@@ -1,8 +1,10 @@
 # From github.com/neptune-ai/examples (MIT License, Copyright (c) 2021 neptune.ai),
 # how-to-guides/neptune-hpo/scripts/Neptune_hpo_single_run.py at commit 8d077cadbcd916186584276e4d1c43b9cced9b06.
 # Changed for an offline test, tracker calls untouched: torchvision (its FakeData dataset and
-# transforms) is replaced by seeded random tensors of the same shape and classes; and
-# "dataset_size" is 320, not 1000, to keep the test suite short (30 points per trial series).
+# transforms) is replaced by seeded random tensors of the same classes; and, to keep the test
+# suite short, "dataset_size" is 320, not 1000 (10 points per trial series), and the images
+# are 3x8x8, not 3x32x32 ("input_size", which is also the model's hidden width: ~0.17 M
+# parameters, not ~42 M).
 from functools import reduce
 
 import neptune
@@ -23,7 +25,7 @@ run = neptune.init_run(
 parameters = {
     "batch_size": 64,
     "epochs": 2,
-    "input_size": (3, 32, 32),
+    "input_size": (3, 8, 8),
     "n_classes": 10,
     "dataset_size": 320,
     "model_filename": "basemodel",
