@@ -11,6 +11,7 @@ backend: its ``collector`` (and ``store_backend``/``database_url``) is SQLite, t
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,16 @@ settings.load_profile("rundial")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_stores: run once on SQLite and once on PostgreSQL")
+    _let_children_take_ctrl_c()
+
+
+def _let_children_take_ctrl_c() -> None:
+    """Tests stop the CLI, ``make run`` and ``make run-cluster`` with SIGINT, as a user's
+    Ctrl-C. A suite started in the background by a non-interactive shell (``make test &``)
+    inherits SIGINT ignored, and every child would inherit that and never stop; a Python
+    handler here is reset to the default at each child's exec."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
