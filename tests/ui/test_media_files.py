@@ -36,20 +36,27 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Collector
         yield proc, run.id
 
 
+def open_media_tab(page: Any, proc: CollectorProcess, run_id: str, keys: tuple[str, ...]
+                   ) -> Any:
+    """Log in, open the run's Media tab and wait until every key in ``keys`` is shown;
+    returns the page's response."""
+    log_in(page, proc)
+    reply = page.goto(f"/p/{proc.workspace}/{proc.project}/r/{run_id}?tab=media",
+                      timeout=TIMEOUT_MS)
+    page.wait_for_selector("#view h1", timeout=TIMEOUT_MS)
+    page.evaluate(RENDER, ["/ui/runpage/media.js", "renderMediaTab", run_id])
+    for key in keys:
+        page.wait_for_selector(f"[data-media-key={key}][data-state=shown]", timeout=TIMEOUT_MS)
+    return reply
+
+
 def test_file_media_are_download_links(browser: Any, seeded: tuple[CollectorProcess, str],
                                        tmp_path: Path) -> None:
     proc, run_id = seeded
     context = browser.new_context(base_url=proc.url)
     try:
         page = context.new_page()
-        log_in(page, proc)
-        page.goto(f"/p/{proc.workspace}/{proc.project}/r/{run_id}?tab=media",
-                  timeout=TIMEOUT_MS)
-        page.wait_for_selector("#view h1", timeout=TIMEOUT_MS)
-        page.evaluate(RENDER, ["/ui/runpage/media.js", "renderMediaTab", run_id])
-        for key in ("clip", "voice", "page"):
-            page.wait_for_selector(f"[data-media-key={key}][data-state=shown]",
-                                   timeout=TIMEOUT_MS)
+        open_media_tab(page, proc, run_id, ("clip", "voice", "page"))
         links = {key: page.locator(f"[data-media-key={key}] a.media-download")
                  for key in ("clip", "voice", "page")}
         assert links["clip"].inner_text() == "Download video (clip.gif)"

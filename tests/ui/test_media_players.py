@@ -15,8 +15,9 @@ import pytest
 
 import rundial.compat.wandb as wandb
 from tests.helpers.collector_proc import CollectorProcess
-from tests.ui.conftest import CSP_LISTENER, log_in, module_collector
-from tests.ui.test_assets import RENDER, TIMEOUT_MS
+from tests.ui.conftest import CSP_LISTENER, module_collector
+from tests.ui.test_assets import TIMEOUT_MS
+from tests.ui.test_media_files import open_media_tab
 
 AUDIO_SAMPLES, AUDIO_RATE = 800, 8000  # 0.1 s
 # Chromium records a few frames of a canvas as VP8 WebM: a tiny valid video, made here.
@@ -94,14 +95,7 @@ def test_video_and_audio_play_inline_from_the_same_origin(
     context.add_init_script(CSP_LISTENER)
     try:
         page = context.new_page()
-        log_in(page, proc)
-        reply = page.goto(f"/p/{proc.workspace}/{proc.project}/r/{run_id}?tab=media",
-                          timeout=TIMEOUT_MS)
-        page.wait_for_selector("#view h1", timeout=TIMEOUT_MS)
-        page.evaluate(RENDER, ["/ui/runpage/media.js", "renderMediaTab", run_id])
-        for key in ("movie", "tone", "page"):
-            page.wait_for_selector(f"[data-media-key={key}][data-state=shown]",
-                                   timeout=TIMEOUT_MS)
+        reply = open_media_tab(page, proc, run_id, ("movie", "tone", "page"))
         for key in ("movie", "tone"):
             page.wait_for_function(LOADED, arg=key, timeout=TIMEOUT_MS)
         movie, tone = page.evaluate(STATE, "movie"), page.evaluate(STATE, "tone")
