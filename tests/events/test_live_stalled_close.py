@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -51,9 +51,21 @@ async def _stall(session: aiohttp.ClientSession, proc: CollectorProcess, key: st
     for first in range(0, len(lines), LINES_PER_REQUEST):
         await post_lines(session, proc, pid, rid, lines[first:first + LINES_PER_REQUEST],
                          first_sequence=first + 1)
-    await asyncio.to_thread(wait_until, lambda: (slow.server_side() or ("", 0))[1]
-                            > STALLED_BYTES, 30.0, 0.05, "the socket to back up")
+    await asyncio.to_thread(wait_until, _backed_up(slow), 30.0, 0.2, "the socket to back up")
     return pid, rid, slow, lines
+
+
+def _backed_up(slow: SlowSocket) -> Callable[[], bool]:
+    """A probe: True once the collector's end holds over :data:`STALLED_BYTES` unsent and that
+    stopped growing between two calls (the kernel takes no more: aiohttp's writes wait)."""
+    seen = [-1]
+
+    def probe() -> bool:
+        queued = (slow.server_side() or ("", 0))[1]
+        steady, seen[0] = queued == seen[0], queued
+        return steady and queued > STALLED_BYTES
+
+    return probe
 
 
 def _released(slow: SlowSocket) -> bool:
