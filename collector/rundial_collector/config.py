@@ -22,6 +22,7 @@ LOST_AFTER_SECONDS = 300.0  # a running run with no heartbeat for this long is "
 REQUEST_TIMEOUT_SECONDS = 120.0  # every non-streaming request is answered within this (503)
 BODY_READ_TIMEOUT_SECONDS = 60.0  # a request body must arrive within this (408)
 EVENTS_POLL_SECONDS = 2.0  # live streams also re-read the store this often (catches lost/late rows)
+EVENTS_CLOSE_GRACE_SECONDS = 30.0  # a live socket's client gets this long to take the close frame
 ARTIFACT_PART_BYTES = 8 * 1024 * 1024  # the rc1 SDK holds one part in memory: keep it modest
 ARTIFACT_UPLOAD_URL_TTL_SECONDS = 6 * 3600  # long enough for a slow multi-GB checkpoint upload
 ARTIFACT_DOWNLOAD_URL_TTL_SECONDS = 3600
@@ -47,6 +48,7 @@ class CollectorConfig:
     read_threads: int = READ_THREADS
     lost_after_seconds: float = LOST_AFTER_SECONDS
     events_poll_seconds: float = EVENTS_POLL_SECONDS
+    events_close_grace_seconds: float = EVENTS_CLOSE_GRACE_SECONDS
     request_timeout_seconds: float = REQUEST_TIMEOUT_SECONDS
     body_read_timeout_seconds: float = BODY_READ_TIMEOUT_SECONDS
     artifact_part_bytes: int = ARTIFACT_PART_BYTES

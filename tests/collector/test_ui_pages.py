@@ -14,8 +14,8 @@ from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-              "blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-              "frame-ancestors 'none'; form-action 'self'")
+              "blob:; media-src 'self'; connect-src 'self'; object-src 'none'; "
+              "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
 def _assert_ui_headers(headers: dict[str, str]) -> None:

@@ -102,6 +102,41 @@ class SlowSocket:
             texts += opcode == 0x1
         raise AssertionError(f"neither {marker!r} nor a close frame before the deadline")
 
+    def read_texts_to_close(self, timeout: float = 60.0) -> tuple[list[str], Closing]:
+        """Every text frame until the close frame, and the close (receive buffer widened as in
+        :meth:`read_to_text`)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, READ_BUFFER_BYTES)
+        deadline = time.monotonic() + timeout
+        texts: list[str] = []
+        while time.monotonic() < deadline:
+            opcode, payload = self._frame()
+            if opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return texts, Closing(len(texts), code, payload[2:].decode(errors="replace"))
+            if opcode == 0x1:
+                texts.append(payload.decode())
+        raise AssertionError("no close frame before the deadline")
+
+    def send_close(self, code: int = 1000) -> None:
+        """Send a masked close frame with ``code`` (and read nothing)."""
+        payload = struct.pack("!H", code)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
+
+    def server_side(self) -> tuple[str, int] | None:
+        """The collector's end of this connection from ``/proc/net/tcp`` (Linux): its TCP
+        state (``"01"`` established) and the bytes queued to send; None once it is gone."""
+        me = self.sock.getsockname()[1]
+        peer = self.sock.getpeername()[1]
+        with open("/proc/net/tcp", encoding="ascii") as table:
+            for row in table.read().splitlines()[1:]:
+                fields = row.split()
+                if (int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+                        ) == (peer, me):
+                    return fields[3], int(fields[4].split(":")[0], 16)
+        return None
+
     def send_text(self, text: str) -> None:
         """Send one masked text frame (client frames must be masked; payload < 126 bytes)."""
         payload = text.encode()

@@ -20,7 +20,11 @@ Contract:
   call is answered) for a revocation through this collector; otherwise the key is re-checked
   every :data:`KEY_RECHECK_SECONDS` through the auth cache, so a revocation by another process
   sharing the database, or an expiry, closes the socket within the cache TTL plus that. A socket that does not take the close frame within
-  :data:`CLOSE_GRACE_SECONDS` is aborted. Client frames are read and ignored.
+  ``events_close_grace_seconds`` is aborted. Client frames are read and ignored.
+* A client that stops reading: the delivery's sends are shielded (:mod:`routes.live_send`), so
+  ending it mid-send (4408, 4401, 1001) keeps the connection's drain intact for the close and
+  its grace; frames queued before the run's end still reach a client that reads late. A client
+  gone without taking its frames (its close frame, a missed heartbeat) is disconnected at once.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from rundial_collector.live.messages import (Message, Position, keepalive, log_m
                                              span_messages, state_message)
 from rundial_collector.live.pump import RUN_FINISHED
 from rundial_collector.routes.heartbeat import authorised_run
+from rundial_collector.routes.live_send import ShieldedSender, close_socket, drop_unsent
 from rundial_collector.web import auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import CONFIG, STORE
@@ -51,7 +56,6 @@ log = logging.getLogger("rundial.events")
 WS_PATH = "/api/v1/runs/{runId}/events/ws"
 STREAM_SCOPES = frozenset({"project:read", "stream:read"})
 HEARTBEAT_SECONDS = 30.0
-CLOSE_GRACE_SECONDS = 30.0  # a stuck client gets this long to take the close frame
 KEY_RECHECK_SECONDS = 1.0  # an open socket re-checks its API key this often
 KEEPALIVE_POLLS = 5  # a quiet socket gets a keepalive frame every this many event polls
 REPLAY_CHUNKS = 256
@@ -104,6 +108,8 @@ async def events_ws(request: web.Request) -> web.StreamResponse:
     outcome = await _serve(request, ws, target)
     if outcome is not None:
         await close_socket(request, ws, outcome)
+    else:
+        drop_unsent(request)
     return ws
 
 
@@ -216,14 +222,16 @@ async def _consume(ws: web.WebSocketResponse) -> None:
 
 async def _deliver(request: web.Request, ws: web.WebSocketResponse, target: Target,
                    subscription: Subscription) -> tuple[int, str]:
-    """:func:`deliver` with a keepalive frame after every quiet interval."""
+    """:func:`deliver` with a keepalive frame after every quiet interval; every send shielded
+    (the session cancels the delivery when the inbox ends)."""
     quiet_seconds = KEEPALIVE_POLLS * max(MIN_POLL_SECONDS,
                                           request.app[CONFIG].events_poll_seconds)
+    sender = ShieldedSender(ws)
 
     def next_message(inbox: hub.Subscriber) -> Awaitable[Message]:
-        return _next_or_keepalive(ws, inbox, target.run_id, quiet_seconds)
+        return _next_or_keepalive(sender, inbox, target.run_id, quiet_seconds)
 
-    return await deliver(request, ws, target, subscription, next_message)
+    return await deliver(request, sender, target, subscription, next_message)
 
 
 async def deliver(request: web.Request, ws: Sender, target: Target,
@@ -252,7 +260,7 @@ async def deliver(request: web.Request, ws: Sender, target: Target,
         await ws.send_str(message.text)
 
 
-async def _next_or_keepalive(ws: web.WebSocketResponse, live: hub.Subscriber, run_id: str,
+async def _next_or_keepalive(ws: Sender, live: hub.Subscriber, run_id: str,
                              quiet_seconds: float) -> Message:
     """The inbox's next message; a keepalive frame goes out every ``quiet_seconds`` until it
     comes. The inbox read is never cancelled by the timeout (a message cannot be lost)."""
@@ -323,16 +331,3 @@ async def _replay_spans(request: web.Request, ws: Sender, target: Target,
 async def _send_all(ws: Sender, messages: Iterable[Message]) -> None:
     for message in messages:
         await ws.send_str(message.text)
-
-
-async def close_socket(request: web.Request, ws: web.WebSocketResponse,
-                       close: tuple[int, str]) -> None:
-    """Close with (code, reason); abort the connection if that takes too long."""
-    code, reason = close
-    message = reason.encode()[:123].decode(errors="ignore").encode()
-    try:
-        await asyncio.wait_for(ws.close(code=code, message=message), CLOSE_GRACE_SECONDS)
-    except (asyncio.TimeoutError, ConnectionError):
-        transport = request.transport
-        if transport is not None:
-            transport.abort()

@@ -37,6 +37,7 @@ from rundial_collector.live.hub import HUB, MIN_POLL_SECONDS
 from rundial_collector.live.messages import Message, Position, parse_start
 from rundial_collector.live.pump import RUN_FINISHED, SLOW_CONSUMER
 from rundial_collector.routes import live
+from rundial_collector.routes.live_send import close_socket, drop_unsent, send_shielded
 from rundial_collector.web import auth, errors
 from rundial_collector.web.appkeys import CONFIG, STORE
 
@@ -48,12 +49,6 @@ MAX_RUNS_PER_SOCKET = 100
 
 def _frame(**fields: Any) -> str:
     return orjson.dumps(fields).decode()
-
-
-def _retrieve(done: asyncio.Future[None]) -> None:
-    """Mark a shielded send's outcome as seen (its caller may be gone)."""
-    if not done.cancelled():
-        done.exception()
 
 
 class _Budget:
@@ -118,9 +113,7 @@ class _Mux:
         unsubscribe) while the socket is backed up would cancel aiohttp's drain waiter, which
         the other runs' sends share, and end their deliveries silently."""
         self.last_send = asyncio.get_running_loop().time()
-        sending = asyncio.ensure_future(self.ws.send_str(data))
-        sending.add_done_callback(_retrieve)
-        await asyncio.shield(sending)
+        await send_shielded(self.ws, data)
 
     def finish(self, close: tuple[int, str]) -> None:
         """Close the whole socket with ``close`` (the first call wins)."""
@@ -270,11 +263,13 @@ async def events_mux_ws(request: web.Request) -> web.StreamResponse:
         refused = (4000 + err.status, err.message)
     await ws.prepare(request)
     if refused is not None:
-        await live.close_socket(request, ws, refused)
+        await close_socket(request, ws, refused)
         return ws
     close = await _serve(request, ws, project.project_id, principal.key_id)
     if close is not None:
-        await live.close_socket(request, ws, close)
+        await close_socket(request, ws, close)
+    else:
+        drop_unsent(request)
     return ws
 
 

@@ -8,8 +8,9 @@
 * ``GET .../projects/{proj}/artifacts/{artifactId}/files[?limit=&cursor=]``: one page of a
   version's files in manifest order, each with ``stored`` (is its content still on disk).
 * ``GET .../projects/{proj}/artifacts/{artifactId}/file?path=[&inline=true]``: the file's
-  bytes, as an attachment; ``inline=true`` serves raster images (PNG, JPEG, GIF, WebP) inline
-  so an ``<img>`` can show them. Always ``nosniff`` and a sandboxing CSP.
+  bytes, as an attachment; ``inline=true`` serves raster images (PNG, JPEG, GIF, WebP) and
+  common video and audio types (:data:`INLINE_TYPES`) inline so an ``<img>``, ``<video>`` or
+  ``<audio>`` can show them (``Range`` supported). Always ``nosniff`` and a sandboxing CSP.
 
 All need ``project:read`` on the path's project; the session cookie is enough, so a plain link
 downloads in a browser. An unknown run, version, path or a version of another project is a 404,
@@ -41,7 +42,11 @@ PROJECT_PATH = "/api/v1/workspaces/{ws}/projects/{proj}"
 VERSIONS_DEFAULT, VERSIONS_MAX = 200, 500
 CONSUMERS_MAX = 20
 FILES_DEFAULT, FILES_MAX = 200, 1000
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp",
+                          # for the Media tab's <video>/<audio> players (never html)
+                          "video/mp4", "video/webm", "video/ogg",
+                          "audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "audio/ogg",
+                          "audio/webm", "audio/flac", "audio/x-flac", "audio/mp4", "audio/aac"})
 FILE_CSP = "default-src 'none'; sandbox"
 # Artifacts the SDK makes on its own (media values, span evidence): shown elsewhere.
 INTERNAL_TYPES = ("media_image", "media_table", "media_video", "media_audio", "media_html",

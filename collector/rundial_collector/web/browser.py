@@ -27,7 +27,7 @@ SESSION_TTL_SECONDS = 12 * 3600
 LOGIN_TOKEN_TTL_SECONDS = 15 * 60
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSP_BASE = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self'; "
-            "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+            "img-src 'self' data: blob:; media-src 'self'; connect-src 'self'; object-src 'none'; "
             "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 

@@ -12,9 +12,12 @@ Each matching file becomes an artifact named ``file-<path>`` (the path relative 
   the glob again, uploading files that are new or changed (size or modification time) since.
   rundial does not watch files in between, as W&B does for ``live``.
 
-``run.dir`` is a directory of the run's own (created on first use, under the system's temporary
-directory: ``rundial-wandb/<run id>/files``); every file in it at the end of the run is uploaded
-the same way (path relative to it, policy ``end``), as W&B uploads its run directory.
+``run.dir`` is a directory of this ``init``'s own (created on first use, under the system's
+temporary directory: ``rundial-wandb/<run id>/run-<YYYYmmdd_HHMMSS>-<random>/files``), so a
+resumed run in a later process never finds, nor uploads again, what an earlier process left in
+its own (W&B also gives each process a ``run-<timestamp>-<id>`` directory); every file in it at
+the end of the run is uploaded the same way (path relative to it, policy ``end``), as W&B
+uploads its run directory.
 
 ``run.log_code(root=".", name=None, include_fn=..., exclude_fn=...)`` copies the matching files
 (default: ``*.py``; directories named ``wandb``, ``.git``, ``.venv``, ``venv``, ``__pycache__``,
@@ -32,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,10 +69,13 @@ class RunFiles:
 
     @property
     def dir(self) -> str:
-        """The run's directory (created now); its files are uploaded at the end."""
+        """This ``init``'s directory (created now, new and empty); its files are uploaded at
+        the end. ``OSError`` when the temporary directory is not writable."""
         if self._dir is None:
-            self._dir = self._home / "files"
-            self._dir.mkdir(parents=True, exist_ok=True)
+            self._home.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%d_%H%M%S")
+            self._dir = Path(tempfile.mkdtemp(prefix=f"run-{stamp}-", dir=self._home)) / "files"
+            self._dir.mkdir()
             self._at_end.append((str(self._dir / "**" / "*"), str(self._dir), "end"))
         return str(self._dir)
 

@@ -1,12 +1,14 @@
 // One media key of the Media tab: shows the item(s) logged at the logged step nearest to the
 // slider's step, fetched when shown, with the neighbouring steps prefetched (metadata and image
 // bytes, so moving the slider by one step is instant). Images load from the artifact file
-// route with the session cookie (img-src 'self'); tables become sortable grids; video, audio
-// and html files (docs/protocol.md §5.6) are download links (never played or shown inline).
+// route with the session cookie (img-src 'self'); tables become sortable grids; video and audio
+// play inline (media_player.js, media-src 'self'); html, 3D and molecule files (docs/protocol.md
+// §5.6) are download links (never shown inline).
 import { filePath } from "./assets_paths.js";
 import { el, message } from "./assets_dom.js";
 import { fetchTableJson } from "./media_index.js";
 import { nearestStepIndex, neighbourIndexes } from "./media_logic.js";
+import { downloadFigure, playerFigure } from "./media_player.js";
 import { mountTable } from "./media_table.js";
 
 const PREFETCH_RADIUS = 2;
@@ -83,25 +85,16 @@ export class MediaKeyView {
       if (item.caption) this.body.append(el("p", { className: "caption", textContent: item.caption }));
       return;
     }
-    if (this.key.mediaType !== "image") {
-      this.body.replaceChildren(...items.map((item) => this.download(item)));
+    const type = this.key.mediaType;
+    if (type === "video" || type === "audio") {
+      this.body.replaceChildren(...items.map((item) => playerFigure(this.where, type, item)));
+      return;
+    }
+    if (type !== "image") {
+      this.body.replaceChildren(...items.map((item) => downloadFigure(this.where, type, item)));
       return;
     }
     this.body.replaceChildren(...items.map((item) => this.figure(item)));
-  }
-
-  /**
-   * A video, audio or html file: a download link (the file route serves it as an attachment).
-   * @param {any} item
-   * @returns {HTMLElement}
-   */
-  download(item) {
-    const name = String(item.artifactPath).split("/").pop() || "file";
-    const link = el("a", { className: "media-download", download: name,
-      href: filePath(this.where.ws, this.where.project, item.artifactId, item.artifactPath),
-      textContent: `Download ${this.key.mediaType} (${name})` });
-    return el("figure", { className: "media-file", dataset: { step: item.step } },
-      [link, item.caption ? el("figcaption", { textContent: item.caption }) : null]);
   }
 
   /**

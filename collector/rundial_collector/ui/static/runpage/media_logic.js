@@ -1,4 +1,5 @@
-// Media tab logic: step look-up for the slider and table sorting (pure; `node --test`).
+// Media tab logic: step look-up for the slider, table sorting and how a video or audio item is
+// shown (pure; `node --test`).
 
 /**
  * Index of the step nearest to ``step`` in an ascending list (a tie picks the lower step);
@@ -117,4 +118,16 @@ export function normaliseTable(json) {
   const rows = t.rows.map((/** @type {any} */ r) => Array.isArray(r) ? r
     : columns.map((/** @type {string} */ c) => (r && typeof r === "object" ? r[c] : null)));
   return { columns, rows };
+}
+
+/**
+ * The element that shows a video or audio item: ``audio`` for audio, ``image`` for a GIF
+ * "video" (an animated image, which a ``<video>`` cannot play), else ``video``.
+ * @param {"video" | "audio"} mediaType
+ * @param {string} fileName
+ * @returns {"video" | "audio" | "image"}
+ */
+export function playerKind(mediaType, fileName) {
+  if (mediaType === "audio") return "audio";
+  return /\.gif$/i.test(fileName) ? "image" : "video";
 }
