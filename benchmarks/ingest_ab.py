@@ -86,6 +86,15 @@ def measure(side: Side, postmaster: int, connections: int, batches: int, round_n
             (cluster_cpu_seconds(postmaster) - database) / count * 1e3)
 
 
+def side_env(spec: str) -> dict[str, str]:
+    """The collectors' environment for a side ``tree[:NAME=value...]``: quiet, the tree's
+    packages first on ``PYTHONPATH``, then the side's settings."""
+    tree, *settings = spec.split(":")
+    root = Path(tree).resolve()
+    path = ":".join(str(root / p) for p in ("", "collector", "client", "spool_tools"))
+    return {**QUIET, "PYTHONPATH": path, **dict(s.split("=", 1) for s in settings)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sides", help="name=source_tree,name=source_tree")
@@ -100,12 +109,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="rundial-ab-") as tmp:
             for name, spec in trees.items():
-                tree, *settings = spec.split(":")
-                root = Path(tree).resolve()
-                path = ":".join(str(root / p) for p in ("", "collector", "client", "spool_tools"))
-                env = dict(setting.split("=", 1) for setting in settings)
                 pair = CollectorPair(Path(tmp) / name, cluster.new_database(name),
-                                     {**QUIET, "PYTHONPATH": path, **env})
+                                     side_env(spec))
                 sides.append(Side(name, pair))
                 pair.start()
                 sides[-1].project = project_id(pair.front)
