@@ -6,6 +6,9 @@ Run from the repository root, e.g. with main exported beside this tree::
     git archive main | tar -x -C /tmp/main-src
     PYTHONPATH=. .venv/bin/python -m benchmarks.ingest_ab main=/tmp/main-src,branch=. --rounds 6
 
+A side may add environment variables for its collectors after its tree, ``:NAME=value`` each,
+to compare settings of one tree, e.g. ``uvloop=.,asyncio=.:RUNDIAL_COLLECTOR_EVENT_LOOP=asyncio``.
+
 Each side is two collectors (run from that tree: its ``collector``, ``client`` and
 ``spool_tools`` first on ``PYTHONPATH``) behind their own nginx, on their own database of one
 PostgreSQL 15 cluster (fsync on). A round posts ``--connections`` x ``--batches`` gzip wide-row
@@ -83,6 +86,15 @@ def measure(side: Side, postmaster: int, connections: int, batches: int, round_n
             (cluster_cpu_seconds(postmaster) - database) / count * 1e3)
 
 
+def side_env(spec: str) -> dict[str, str]:
+    """The collectors' environment for a side ``tree[:NAME=value...]``: quiet, the tree's
+    packages first on ``PYTHONPATH``, then the side's settings."""
+    tree, *settings = spec.split(":")
+    root = Path(tree).resolve()
+    path = ":".join(str(root / p) for p in ("", "collector", "client", "spool_tools"))
+    return {**QUIET, "PYTHONPATH": path, **dict(s.split("=", 1) for s in settings)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sides", help="name=source_tree,name=source_tree")
@@ -96,11 +108,9 @@ def main() -> None:
     sides: list[Side] = []
     try:
         with tempfile.TemporaryDirectory(prefix="rundial-ab-") as tmp:
-            for name, tree in trees.items():
-                root = Path(tree).resolve()
-                path = ":".join(str(root / p) for p in ("", "collector", "client", "spool_tools"))
+            for name, spec in trees.items():
                 pair = CollectorPair(Path(tmp) / name, cluster.new_database(name),
-                                     {**QUIET, "PYTHONPATH": path})
+                                     side_env(spec))
                 sides.append(Side(name, pair))
                 pair.start()
                 sides[-1].project = project_id(pair.front)

@@ -16,9 +16,10 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from rundial_collector import users_cli
 from rundial_collector._version import __version__
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
+from rundial_collector.eventloop import CHOICES, LoopFactory, loop_factory, loop_name
 from rundial_collector.store.errors import SchemaTooNew, StoreUnavailable
 from rundial_collector.store.factory import check_store_config
 
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     serve.add_argument("--public-url", help="externally reachable base URL (for artifact URLs)")
     serve.add_argument("--no-access-log", action="store_true", help="disable rundial.access lines")
+    serve.add_argument("--event-loop", choices=CHOICES,
+                       help="auto (default: uvloop where installed), uvloop or asyncio; env "
+                            "RUNDIAL_COLLECTOR_EVENT_LOOP")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     users_cli.add_parser(sub, _store_options)
     return parser
@@ -58,7 +63,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 def _config_from(args: argparse.Namespace) -> CollectorConfig:
     config = CollectorConfig.from_env()
     updates: dict[str, object] = {}
-    for name in ("host", "port", "data_dir", "public_url", "database_url"):
+    for name in ("host", "port", "data_dir", "public_url", "database_url", "event_loop"):
         value = getattr(args, name, None)  # ``users`` commands have only the store options
         if value is not None:
             updates[name] = value
@@ -121,10 +126,10 @@ async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
     port = _bound_port(runner)
     if port_file is not None:
         _write_atomically(port_file, f"{port}\n")
-    log.info("rundial collector %s listening on http://%s:%d (data: %s)", __version__,
-             config.host, port, _storage_of(config))
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    log.info("rundial collector %s listening on http://%s:%d (data: %s; event loop: %s)",
+             __version__, config.host, port, _storage_of(config), loop_name(loop))
+    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
@@ -144,6 +149,12 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _run(main: Coroutine[Any, Any, None], factory: LoopFactory | None) -> None:
+    """Run ``main`` to completion on a new loop from ``factory`` (None: asyncio's)."""
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rundial-collector`` console script."""
     args = _parser().parse_args(argv)
@@ -160,11 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         try:
             check_store_config(config)
+            factory = loop_factory(config.event_loop)
         except ValueError as exc:
             print(f"rundial-collector: {exc}", file=sys.stderr)
             return 2
         try:
-            asyncio.run(serve(config, args.port_file))
+            _run(serve(config, args.port_file), factory)
         except ListenError as exc:
             print(f"rundial-collector: {exc}", file=sys.stderr)
             return 1

@@ -58,6 +58,7 @@ class CollectorConfig:
     artifact_pending_ttl_seconds: int = ARTIFACT_PENDING_TTL_SECONDS
     artifact_gc_interval_seconds: int = ARTIFACT_GC_INTERVAL_SECONDS
     access_log: bool = True
+    event_loop: str = "auto"  # auto (uvloop where installed), uvloop or asyncio: eventloop.py
     public_url: str | None = None
     bootstrap_api_key: str | None = None
     # PostgreSQL (docs/collector.md "Deploying several collectors"): empty selects SQLite under

@@ -99,3 +99,27 @@ async def test_the_notifying_statement_commits_unsynced_and_leaves_the_session_s
         assert await received(payloads, 3) == {"p a", "p b", "p c"}
     finally:
         await conn.close()
+
+
+async def test_runs_announced_within_the_interval_wait_and_go_out_together(
+        pg_store: PostgresStore) -> None:
+    """A run's first notification goes out at once; under a steady load the notifier starts
+    its transactions at least ``min_interval_seconds`` apart, and what queued meanwhile is
+    sent together (one statement, not one per announcement)."""
+    notifier = pg_store.notifier
+    notifier.min_interval_seconds = 1.0
+    conn, payloads = await listen(pg_store)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        notifier.announce([("p", "r1")])
+        assert await received(payloads, 1) == {"p r1"}
+        assert await sender_done(pg_store) == 1
+        notifier.announce([("p", "r2")])
+        await asyncio.sleep(0)  # the sender task starts and waits out the interval
+        notifier.announce([("p", "r3")])
+        assert await received(payloads, 2) == {"p r2", "p r3"}
+        assert loop.time() - started >= notifier.min_interval_seconds
+        assert await sender_done(pg_store) == 2
+    finally:
+        await conn.close()

@@ -13,7 +13,11 @@ the number of concurrent writers. Ingest is the hot path, so it announces its ru
   that transaction only, by ``set_config(..., is_local => true)``: it writes no data, so
   nothing durable depends on its flush; one round trip instead of ``BEGIN``, ``SET LOCAL``,
   the notify and ``COMMIT``), then repeats while runs are pending. So at most one notifying
-  transaction per collector is in flight, whatever the ingest rate.
+  transaction per collector is in flight, whatever the ingest rate, and consecutive ones
+  start at least :data:`MIN_INTERVAL_SECONDS` apart: a run's first notification goes out at
+  once, but under a steady ingest load the runs written meanwhile wait up to that long and go
+  out together (one statement, and one wake-up of every listening collector, per interval
+  rather than per request).
 * A failed send (database away, pool closing) is logged and dropped: the live stream's poll by
   id (``events_poll_seconds``) delivers those rows, as for any lost notification.
 * :meth:`close` waits for the sender (bounded) before the pool closes.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Iterable
 
 import asyncpg
@@ -35,6 +40,7 @@ __all__ = ["NOTIFY_SQL", "RunNotifier"]
 
 log = logging.getLogger("rundial.events")
 CLOSE_WAIT_SECONDS = 5.0
+MIN_INTERVAL_SECONDS = 0.05  # between notifying transactions: far below the live poll (2 s)
 # One implicit transaction: the (materialised, referenced, so always run) set_config lasts
 # until its end, so its COMMIT does not wait for a WAL flush; the session keeps its setting.
 NOTIFY_SQL = """
@@ -46,11 +52,14 @@ SELECT count(pg_notify($1, p)) FROM unsynced, unnest($2::text[]) AS p
 class RunNotifier:
     """Announces runs written by committed transactions (see the module docstring)."""
 
-    def __init__(self, engine: PgEngine) -> None:
+    def __init__(self, engine: PgEngine, min_interval_seconds: float = MIN_INTERVAL_SECONDS
+                 ) -> None:
         self.engine = engine
         self.sent_transactions = 0  # notifying transactions committed (tests read it)
+        self.min_interval_seconds = min_interval_seconds
         self._pending: set[tuple[str, str]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._last_started = -math.inf  # loop time the last notifying transaction started
 
     def announce(self, runs: Iterable[tuple[str, str]]) -> None:
         """Queue a notification for each (project id, run id); never blocks or raises."""
@@ -59,7 +68,12 @@ class RunNotifier:
             self._task = asyncio.get_running_loop().create_task(self._send_pending())
 
     async def _send_pending(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
+            wait_seconds = self._last_started + self.min_interval_seconds - loop.time()
+            if wait_seconds > 0:
+                await asyncio.sleep(wait_seconds)  # more runs may queue meanwhile
+            self._last_started = loop.time()
             runs, self._pending = self._pending, set()
             try:
                 async with self.engine.pool.acquire(
