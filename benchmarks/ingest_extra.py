@@ -19,7 +19,11 @@ PostgreSQL store's own schema, and ingest latency under many concurrent writers.
   the SDK does), and counted; a batch's latency runs from its first attempt to its 2xx (the
   body is built before the clock starts). At the end every run is read back: arrived must equal
   sent (zero loss). The CPU pressure during the writers (:func:`cpu_stall_us`) is printed
-  beside the latencies.
+  beside the latencies. The page cache is written out (``os.sync``) before the clock starts:
+  the data an earlier stage wrote (the SQLite target's database, the throughput rounds) was
+  otherwise written back by the kernel about 30 s later, in the writers' window, and every
+  PostgreSQL commit's WAL ``fdatasync`` queued behind those tens of MB on the shared disk
+  (150-380 ms measured), while SQLite's commits (``synchronous=NORMAL``) do not sync.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import asyncio
 import gc
 import http.client
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -137,6 +142,7 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
                           interval_s, rows)
         tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
                  for group in groups]
+        os.sync()  # no earlier stage's dirty pages written back in the window (docstring)
         stalled_us, started = cpu_stall_us(), time.monotonic()
         parts = pool.map(_writer_group, tasks, chunksize=1)
         result = WritersResult(cpu_pressure=_share(stalled_us, cpu_stall_us(),
