@@ -8,7 +8,7 @@ which never become garbage. Under ingest (a request's decoded rows survive the y
 collections while the request is in flight, which keeps feeding generation 2) a full collection
 ran every 5-20 s and cost about 45 ms of CPU (50-500 ms of wall time on the loaded 2-core
 benchmark machine), every request in flight waiting for it (docs/collector.md, "Ingest p99
-under 50 writers"). Frozen, such a collection costs 3-7 ms.
+under 50 writers"). Frozen, such a collection cost 3-13 ms.
 
 :func:`freeze_startup_objects` runs once, when the collector has started (store open, app set
 up): one full collection, then :func:`gc.freeze`, which moves everything alive into the
