@@ -6,7 +6,8 @@
   (``tests/helpers/cluster.py``), the issue-16 topology.
 
 ``--database-url auto`` starts a throwaway PostgreSQL 15 cluster for the run (fsync ON: the
-figures include durable commits, like a real deployment) and deletes it afterwards; any other
+figures include durable commits, like a real deployment; the deployment's server settings of
+``rundial_collector/store/postgres/server_settings.py``) and deletes it afterwards; any other
 value is used as given (each benchmark round writes its own run ids, so an existing database
 is fine).
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from rundial_collector.store.postgres.server_settings import server_options
 from tests.helpers.cluster import CollectorPair
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.postgres import PgCluster
@@ -30,7 +32,7 @@ def database_url_of(arg: str, stack: ExitStack) -> str:
     deleted when ``stack`` closes)."""
     if arg != "auto":
         return arg
-    cluster = PgCluster(fsync=True)
+    cluster = PgCluster(fsync=True, extra_options=server_options())
     stack.callback(cluster.destroy)
     cluster.start()
     return cluster.new_database("bench")

@@ -16,15 +16,23 @@ PostgreSQL store's own schema, and ingest latency under many concurrent writers.
   the writers' count over the server's request rate, Little's law), or each at most one batch
   per ``interval_s`` (an SDK flushing on its interval, default 1 s; a writer that falls behind
   sends at once). A 429/503 or a dropped connection is retried with the same key (as
-  the SDK does), and counted; a batch's latency runs from its first attempt to its 2xx. At the
-  end every run is read back: arrived must equal sent (zero loss).
+  the SDK does), and counted; a batch's latency runs from its first attempt to its 2xx (the
+  body is built before the clock starts). At the end every run is read back: arrived must equal
+  sent (zero loss). The CPU pressure during the writers (:func:`cpu_stall_us`) is printed
+  beside the latencies. The page cache is written out (``os.sync``) before the clock starts:
+  the data an earlier stage wrote (the SQLite target's database, the throughput rounds) was
+  otherwise written back by the kernel about 30 s later, in the writers' window, and every
+  PostgreSQL commit's WAL ``fdatasync`` queued behind those tens of MB on the shared disk
+  (150-380 ms measured), while SQLite's commits (``synchronous=NORMAL``) do not sync.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -105,6 +113,7 @@ class WritersResult:
     retries: int = 0
     runs: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    cpu_pressure: float | None = None  # share of the window some task waited for a CPU
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def percentile_ms(self, q: float) -> float:
@@ -116,7 +125,8 @@ class WritersResult:
         return (f"{len(self.latencies_s):,} batches, p50 {self.percentile_ms(0.5):.1f} ms, "
                 f"p99 {self.percentile_ms(0.99):.1f} ms, max {max(self.latencies_s) * 1e3:.0f}"
                 f" ms, {self.sent_points / self.elapsed_s:,.0f} points/s, {self.retries} "
-                f"retries; sent {self.sent_points:,}, arrived {arrived:,} ({loss})   "
+                f"retries; sent {self.sent_points:,}, arrived {arrived:,} ({loss}), CPU "
+                f"pressure {'n/a' if self.cpu_pressure is None else f'{self.cpu_pressure:.0%}'}   "
                 f"goal p99 <= 200 ms: {'OK' if self.percentile_ms(0.99) <= 200 else 'MISS'}")
 
 
@@ -132,8 +142,11 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
                           interval_s, rows)
         tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
                  for group in groups]
+        os.sync()  # no earlier stage's dirty pages written back in the window (docstring)
+        stalled_us, started = cpu_stall_us(), time.monotonic()
         parts = pool.map(_writer_group, tasks, chunksize=1)
-    result = WritersResult()
+        result = WritersResult(cpu_pressure=_share(stalled_us, cpu_stall_us(),
+                                                   time.monotonic() - started))
     for latencies_s, sent_points, retries, runs, elapsed_s in parts:
         result.latencies_s.extend(latencies_s)
         result.sent_points += sent_points
@@ -143,9 +156,36 @@ def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration
     return result
 
 
+def cpu_stall_us() -> int | None:
+    """Microseconds in which at least one runnable task waited for a CPU, since boot (Linux
+    PSI, ``/proc/pressure/cpu`` "some" total); None where the kernel does not report it. Printed
+    beside the latencies: the writers at 1 s pace need about a quarter of a 2-core machine, so
+    a high pressure means other jobs (or a saturating pace) made every process queue for the
+    CPU, and the tail measures that queue rather than a stall of the server."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+    except OSError:
+        return None
+    return int(some[-1].split("=")[1]) if some and some[-1].startswith("total=") else None
+
+
+def _share(before_us: int | None, after_us: int | None, elapsed_s: float) -> float | None:
+    if before_us is None or after_us is None or elapsed_s <= 0:
+        return None
+    return (after_us - before_us) / (elapsed_s * 1e6)
+
+
 def _ready(_n: int = 0) -> None:
     """A worker's initializer (its imports are done by then), and a short task mapped once per
-    worker, so that the clock starts when every worker is up."""
+    worker, so that the clock starts when every worker is up. Everything the worker imported is
+    frozen out of the garbage collector's reach: a full collection of those ~50,000 objects
+    cost 53-64 ms of CPU (up to 560 ms of wall time on a loaded machine) and stopped all of the
+    process's writers while their replies waited, which was the client's pause, not the
+    server's latency (docs/collector.md, "Ingest p99 under 50
+    writers")."""
+    gc.collect()
+    gc.freeze()
     time.sleep(0.3)
 
 

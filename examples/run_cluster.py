@@ -32,6 +32,7 @@ from run_local import (_admin_key, _login_link, _port_taken, _run_example,  # sa
                        _wait_ready)
 
 from rundial_collector.nginx_conf import render_config
+from rundial_collector.store.postgres.server_settings import server_options
 
 PG_BIN = Path(os.environ.get("RUNDIAL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 NGINX_BIN = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -75,7 +76,8 @@ def start_postgres(root: Path) -> int:
              "-E", "UTF8"], root)
     port = _free_port()
     _pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "pg.log"), "-w", "-t", "60",
-         "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], root)
+         "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {server_options()}",
+         "start"], root)
     exists = _pg(["psql", "-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p", str(port), "-U",
                   "postgres", "-c", "SELECT 1 FROM pg_database WHERE datname = 'rundial'"], root)
     if not exists.strip():

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from rundial_collector import users_cli
 from rundial_collector._version import __version__
+from rundial_collector.gc_pauses import freeze_startup_objects
 from rundial_collector.app import create_app
 from rundial_collector.config import CollectorConfig
 from rundial_collector.eventloop import CHOICES, LoopFactory, loop_factory, loop_name
@@ -121,6 +122,7 @@ async def serve(config: CollectorConfig, port_file: Path | None = None) -> None:
     sock = listen_socket(config.host, config.port)
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
+    freeze_startup_objects()  # full GC pauses: gc_pauses.py
     site = web.SockSite(runner, sock)
     await site.start()
     port = _bound_port(runner)
