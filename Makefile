@@ -23,7 +23,7 @@ UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run run-cluster test typecheck jstest venv web chromium postgres nginx bench clean
+.PHONY: run run-cluster test test-venvs typecheck jstest venv web chromium postgres nginx bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,21 +76,29 @@ run-cluster: $(STAMP) web postgres nginx
 
 # The suite in two passes, both always run: every test not marked `serial` on $(TEST_WORKERS)
 # pytest-xdist workers (whole files per worker, so module-scoped collectors and browsers are
-# started once; each worker has its own PostgreSQL cluster and session collector), then the
-# `serial` tests (rates, latency or pause bounds, printed figures, nginx + collectors + PostgreSQL
-# clusters) in one process on a quiet machine.
+# started once; each worker has its own PostgreSQL cluster and session collector; the long
+# files are handed out first, tests/helpers/file_order.py), then the `serial` tests (rates,
+# latency or pause bounds, printed figures, nginx + collectors + PostgreSQL clusters) in one
+# process on a quiet machine.
 # Fails when either pass fails, and when neither ran a test (pytest's exit 5 in both; one pass
 # alone may select nothing, e.g. with PYTEST_ARGS naming one file). PYTEST_ARGS go to both passes.
-test: typecheck jstest web chromium postgres nginx
+test: test-venvs typecheck jstest web chromium postgres nginx
 	@parallel=0; serial=0; \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
-	  -m 'not serial' $(PYTEST_ARGS) || parallel=$$?; \
+	  --no-loadscope-reorder -m 'not serial' $(PYTEST_ARGS) || parallel=$$?; \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS) || serial=$$?; \
 	echo "make test: parallel pass exit $$parallel, serial pass exit $$serial"; \
 	if [ $$parallel = 5 ] && [ $$serial = 5 ]; then echo "make test: no test ran"; exit 5; fi; \
 	for code in $$parallel $$serial; do \
 	  if [ $$code != 0 ] && [ $$code != 5 ]; then exit $$code; fi; \
 	done
+
+# The cached venvs of the compatibility tests (tests/helpers/venvs.py: rc1, and the real wandb,
+# neptune and goodseed with torch), built in the background while mypy and the JS tests run;
+# a test that needs one waits for its build (a file lock). Log: .cache/test-venvs.log.
+test-venvs: $(STAMP)
+	mkdir -p .cache
+	$(PY) -m tests.helpers.venvs > .cache/test-venvs.log 2>&1 &
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

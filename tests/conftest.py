@@ -19,6 +19,7 @@ import pytest
 from hypothesis import settings
 
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.file_order import heaviest_files_first
 from tests.helpers.postgres import PgCluster, private_cluster
 
 BACKENDS = ("sqlite", "postgres")
@@ -32,6 +33,14 @@ settings.load_profile("rundial")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_stores: run once on SQLite and once on PostgreSQL")
     _let_children_take_ctrl_c()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker, the long files first (tests/helpers/file_order.py): with
+    ``--no-loadscope-reorder`` (``make test``) that is the order the workers are handed them.
+    A run without xdist keeps pytest's order."""
+    if hasattr(config, "workerinput"):
+        items[:] = heaviest_files_first(items)
 
 
 def _let_children_take_ctrl_c() -> None:

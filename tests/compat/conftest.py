@@ -1,6 +1,8 @@
-"""The published rundial 1.0.0rc1 SDK in its own cached venv (it shares our import name).
+"""The published rundial 1.0.0rc1 SDK in its own cached venv (it shares our import name), and
+the real trackers (wandb, neptune, goodseed) in theirs.
 
-The venv lives in ``.cache/rc1-venv`` and is built once from PyPI (tests/helpers/venvs.py).
+The venvs live in ``.cache/rc1-venv`` and ``.cache/trackers-venv`` and are built once from PyPI
+(tests/helpers/venvs.py; two xdist workers asking at once build one, the other waits).
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.venvs import cached_venv
-
-RC1_REQUIREMENT = "rundial==1.0.0rc1"
+from tests.helpers.venvs import RC1_REQUIREMENT, cached_venv, trackers_python
 
 
 @pytest.fixture(scope="session")
 def rc1_python() -> Path:
     """Path to a Python interpreter that imports the published rundial 1.0.0rc1."""
     return cached_venv("rc1-venv", [RC1_REQUIREMENT])
+
+
+@pytest.fixture(scope="session")
+def trackers() -> Path:
+    """Path to the interpreter of ``.cache/trackers-venv``: the real wandb, neptune and
+    goodseed (skipped, or failed in CI, when it cannot be built)."""
+    return trackers_python()
 
 
 def run_rc1(python: Path, script: str, env: dict[str, str], cwd: Path,

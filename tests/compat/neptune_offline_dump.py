@@ -1,6 +1,6 @@
 """Print, as JSON, what the real ``neptune`` client recorded in offline mode under ``./.neptune``.
 
-Runs inside the cached neptune venv (tests/compat/test_neptune_real_examples.py). It reads each
+Runs inside the cached neptune venv (tests/compat/neptune_real.py). It reads each
 offline run's operation log with neptune's own disk queue and ``Operation.from_dict`` (what
 ``neptune sync`` replays to the server), and applies the operations as the server would:
 

@@ -1,5 +1,5 @@
 """Unit tests for the shim differences found by running public W&B examples against the real
-wandb (tests/compat/test_wandb_real_examples.py); each names the example that showed it."""
+wandb (tests/compat/test_wandb_real_*.py); each names the example that showed it."""
 
 from __future__ import annotations
 

@@ -4,6 +4,11 @@ rc1 SDK, the real wandb, neptune or goodseed), each in ``.cache/<name>`` and bui
 In CI (``CI`` set) a failure to build one fails the test that asked for it; elsewhere, when PyPI
 cannot be reached, that test is skipped with the reason.
 
+``python -m tests.helpers.venvs`` builds the rc1 and trackers venvs ahead of the tests: ``make
+test`` starts it in the background while mypy and the JS tests run, and a test asking for a venv
+then waits for that build (a file lock) instead of doing it on one xdist worker while the other
+waits. A build that fails there is retried (and reported) by the test that needs the venv.
+
 A venv gets no pip of its own: the test interpreter's pip (22.3 or later, for ``--python``)
 installs into it, without compiling bytecode. Seeding pip by ``ensurepip`` cost ~5 s of CPU,
 and compiling all of torch, pandas, sympy... ~50 s, where the scripts the tests run import a
@@ -58,20 +63,30 @@ def _build(name: str, requirements: list[str], removed: tuple[str, ...]) -> None
         _stamp(name).write_text(wanted)
 
 
+BUILD_ERRORS = (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError)
+
+
+def _failure(requirements: list[str], exc: BaseException) -> str:
+    detail = getattr(exc, "stderr", b"") or b""
+    return f"could not install {' '.join(requirements)}: {exc} {detail[-2000:]!r}"
+
+
 def cached_venv(name: str, requirements: list[str], removed: tuple[str, ...] = ()) -> Path:
     """The interpreter of ``.cache/<name>`` with ``requirements`` installed, then the packages
     ``removed`` uninstalled (built on first use, rebuilt when either list changes). Fails in CI
     and skips elsewhere when it cannot be built."""
     try:
         _build(name, requirements, removed)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        message = f"could not install {' '.join(requirements)}: {exc} {detail[-2000:]!r}"
+    except BUILD_ERRORS as exc:
+        message = _failure(requirements, exc)
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     return venv_python(name)
 
+
+# The published rundial 1.0.0rc1 SDK (it shares our import name, hence a venv of its own).
+RC1_REQUIREMENT = "rundial==1.0.0rc1"
 
 # The real trackers our shims are compared with, in one venv (one torch install, not three;
 # wandb.plot's curves need scikit-learn and pandas, wandb.Audio needs soundfile).
@@ -89,3 +104,21 @@ def trackers_python() -> Path:
     """The interpreter of ``.cache/trackers-venv``: the real wandb, neptune and goodseed (see
     :func:`cached_venv` for when it is built, skipped or failed)."""
     return cached_venv("trackers-venv", TRACKERS_REQUIREMENTS, TRACKERS_REMOVED)
+
+
+def build_all() -> int:
+    """Build (or check) every cached venv the tests use; the failures are printed, exit 1."""
+    failed = 0
+    for name, requirements, removed in (("rc1-venv", [RC1_REQUIREMENT], ()),
+                                        ("trackers-venv", TRACKERS_REQUIREMENTS,
+                                         TRACKERS_REMOVED)):
+        try:
+            _build(name, requirements, removed)
+        except BUILD_ERRORS as exc:
+            print(f"{name}: {_failure(requirements, exc)}", file=sys.stderr)
+            failed = 1
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(build_all())

@@ -1,6 +1,6 @@
 # Written for rundial's tests (not a public example): the value types and series calls of
 # Neptune's docs that the public examples do not reach, in the docs' style. Run under the real
-# client and the shim by tests/compat/test_neptune_real_examples.py.
+# client and the shim by tests/compat/test_neptune_real_probes.py.
 from datetime import datetime, timezone
 
 import neptune

@@ -1,6 +1,6 @@
 # Written for rundial's tests (not a public example): Neptune's in-memory File values, as the
 # public examples use them (pandas, html, dalex, fasttext, zenml scripts of neptune-ai/examples).
-# Run under the real client and the shim by tests/compat/test_neptune_real_examples.py.
+# Run under the real client and the shim by tests/compat/test_neptune_real_probes.py.
 import io
 from pathlib import Path
 
