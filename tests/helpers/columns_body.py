@@ -1,4 +1,4 @@
-"""A test-side encoder of columnar metric bodies ("columns v1", docs/protocol.md §4.8), written
+"""A test-side encoder of columnar metric bodies ("columns v1", docs/protocol.md §4.16), written
 from the format's description and independent of the SDK's encoder: ``RDC1``, the header length
 (uint32 LE, a multiple of 8), the space-padded JSON header, then the steps, timestamps (int64
 LE) and values (float64 LE, key by key).

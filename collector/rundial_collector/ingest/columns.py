@@ -1,4 +1,4 @@
-"""Columnar metric bodies ("columns v1", docs/protocol.md §4.8) into per-series chunks.
+"""Columnar metric bodies ("columns v1", docs/protocol.md §4.16) into per-series chunks.
 
 A decompressed body is ``RDC1``, the header length H (uint32 LE, a multiple of 8, at most
 :data:`MAX_HEADER_BYTES`), H bytes of a space-padded JSON object (:class:`ColumnsHeader`),

@@ -1,5 +1,5 @@
 """Ingest routes: ``POST /api/v1/ingest/{metrics,logs,traces}`` (v1 doc §5, docs §3-4.2);
-metrics also as a columnar body (docs/protocol.md §4.8, :mod:`.ingest_formats`).
+metrics also as a columnar body (docs/protocol.md §4.16, :mod:`.ingest_formats`).
 
 Every route: authenticate (401), read the body with the decompressed limit (413/415/400),
 decode it (400 with ``details.field`` on a wrong type or shape), authorise **each item** by its

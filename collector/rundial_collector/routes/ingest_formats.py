@@ -1,7 +1,7 @@
 """Body formats of ``POST /api/v1/ingest/metrics`` and how a collector announces them.
 
 A request whose ``Content-Type`` is :data:`COLUMNS_CONTENT_TYPE` (any case, parameters ignored)
-carries a columnar body (docs/protocol.md §4.8); any other is JSON (rc1 ``points``, wide
+carries a columnar body (docs/protocol.md §4.16); any other is JSON (rc1 ``points``, wide
 ``rows``). Every reply of that route, a success or an error envelope (401 included), carries
 ``Rundial-Ingest-Formats: rows, columns`` so that an SDK learns from its first batch's reply
 that it may send columns; ``GET /api/v1/cli/capabilities`` lists :data:`INGEST_FORMATS` too.
