@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 CONTENT_TYPE = "application/x-rundial-columns"
 MAGIC = b"RDC1"
@@ -33,13 +34,14 @@ def frame(header_bytes: bytes, payload: bytes = b"", magic: bytes = MAGIC,
     return magic + struct.pack("<I", length) + header_bytes + payload
 
 
-def columns_body(target: Mapping[str, Any], keys: Sequence[str], steps: Sequence[int],
-                 timestamps_ms: Sequence[int], values: Sequence[Sequence[float]]) -> bytes:
+def columns_body(target: Mapping[str, Any], keys: Sequence[str], steps: npt.ArrayLike,
+                 timestamps_ms: npt.ArrayLike, values: npt.ArrayLike) -> bytes:
     """A body for ``target`` (``runId``, ``projectId``...): ``values[j]`` is key ``j``'s
     column, one value per step."""
-    header = {**target, "keys": list(keys), "rows": len(steps)}
-    payload = (np.asarray(steps, "<i8").tobytes() + np.asarray(timestamps_ms, "<i8").tobytes()
-               + np.asarray(values, "<f8").reshape(len(keys), len(steps)).tobytes())
+    step_array = np.asarray(steps, "<i8")
+    header = {**target, "keys": list(keys), "rows": len(step_array)}
+    payload = (step_array.tobytes() + np.asarray(timestamps_ms, "<i8").tobytes()
+               + np.asarray(values, "<f8").reshape(len(keys), len(step_array)).tobytes())
     return frame(padded_header(header), payload)
 
 
