@@ -128,3 +128,42 @@ def test_a_big_body_is_decoded_off_the_event_loop(shared_collector: CollectorPro
     entry = series(shared_collector, pid, run, ["k9"], maxPointsPerSeries=2)["k9"]
     assert entry["totalPoints"] == n and steps_values(entry) == [(4998, 9 + 4998 / n),
                                                                  (4999, 9 + 4999 / n)]
+
+
+@pytest.mark.parametrize(("target", "field"), [
+    ({"projectId": "P"}, "runId"), ({"projectId": "P", "runId": ""}, "runId"),
+    ({"projectId": "P", "runId": "a/b"}, "runId"), ({"runId": "r"}, "projectId"),
+    ({"workspace": "w", "runId": "r"}, "projectId")])
+def test_a_missing_or_invalid_target_is_a_400(shared_collector: CollectorProcess,
+                                               target: dict[str, str], field: str) -> None:
+    """As for wide rows: ``runId`` is required and valid, and a project must be named."""
+    pid = project_id(shared_collector)
+    fields = {k: pid if v == "P" else v for k, v in target.items()}
+    status, _, payload = _post(shared_collector, columns_body(fields, ["k"], [0], [1], [[1.0]]))
+    assert_error(status, payload, 400, "INVALID_REQUEST", field)
+
+
+def test_an_unknown_project_is_a_403(shared_collector: CollectorProcess) -> None:
+    raw = columns_body({"workspace": "no-such-ws", "project": "nope", "runId": run_id()},
+                       ["a", "b"], [0, 1, 2], [1, 2, 3], [[1.0] * 3, [2.0] * 3])
+    status, _, payload = _post(shared_collector, raw)
+    assert_error(status, payload, 403, "FORBIDDEN")
+
+
+def test_client_diagnostics_of_a_columns_header_are_kept(shared_collector: CollectorProcess
+                                                         ) -> None:
+    proc = shared_collector
+    status, _, run = call_start(proc)
+    assert status == 201, run
+    snapshot = {"capturedAtMs": 1_234, "queueDepth": 2}
+    raw = columns_body({"projectId": project_id(proc), "runId": run["runId"],
+                        "clientDiagnostics": snapshot}, ["k"], [0], [1], [[1.0]])
+    ingest(proc, "metrics", None, raw=raw, headers=COLUMNS)
+    status, body = call(proc, "GET", f"{V1}/workspaces/{proc.workspace}/projects/"
+                                     f"{proc.project}/runs/{run['runId']}/diagnostics")
+    assert status == 200 and body["diagnostics"] == snapshot, body
+
+
+def call_start(proc: CollectorProcess) -> tuple[int, dict[str, str], Any]:
+    return post(proc, "runs/start", {"projectId": project_id(proc), "kind": "training",
+                                     "resume": "never", "client": {"name": "t", "version": "0"}})
