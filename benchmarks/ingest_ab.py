@@ -12,7 +12,8 @@ to compare settings of one tree, e.g. ``uvloop=.,asyncio=.:RUNDIAL_COLLECTOR_EVE
 Each side is two collectors (run from that tree: its ``collector``, ``client`` and
 ``spool_tools`` first on ``PYTHONPATH``) behind their own nginx, on their own database of one
 PostgreSQL 15 cluster (fsync on). A round posts ``--connections`` x ``--batches`` gzip batches
-of 5,000 points (``--format``: wide rows, or columns, docs/protocol.md §4.16) through nginx (benchmarks/collector_ingest.py's client and read-back);
+of 5,000 points (``--format``: wide rows, or columns, docs/protocol.md §4.16) through nginx
+(benchmarks/collector_ingest.py's client and read-back);
 the sides take turns, the order flipped every round, and round 0 only warms up. Per round it
 prints points/s and the CPU seconds per batch of the side's two collectors and of the whole
 PostgreSQL cluster (its backends, live and exited), read from ``/proc``: wall rates swing with

@@ -3,7 +3,6 @@ errors of the equivalent wide rows, and every malformed body is a 400 naming its
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from typing import Any
@@ -18,7 +17,8 @@ from rundial_collector.ingest.rows import chunks_from_rows
 from rundial_collector.ingest.schemas import METRICS, FloatRowsBody
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.web.errors import ApiError
-from tests.helpers.columns_body import columns_body, frame, padded_header, rows_as_columns
+from tests.helpers.columns_body import (columns_body, frame, padded_header, rows_as_columns,
+                                        rows_as_json)
 
 TARGET = {"projectId": "p", "runId": "r"}
 STEPS = st.integers(-2, 6) | st.sampled_from([2**63 - 1, -(2**63)])
@@ -34,13 +34,7 @@ def uniform_rows(draw: st.DrawFn) -> list[tuple[int, int, dict[str, float]]]:
 
 
 def json_rows(rows: list[tuple[int, int, dict[str, float]]]) -> bytes:
-    """The wide-rows JSON body; a non-finite value is sent as the out-of-range 1e999 (JSON has
-    no NaN), which the rows path also rejects as a non-finite value."""
-    def number(v: float) -> str:
-        return repr(v) if math.isfinite(v) else ("-1e999" if v < 0 else "1e999")
-    text = ",".join(f"[{s},{t},{{{','.join(f'{json.dumps(k)}:{number(v)}' for k, v in d.items())}}}]"
-                    for s, t, d in rows)
-    return f'{{"projectId":"p","runId":"r","rows":[{text}]}}'.encode()
+    return rows_as_json(TARGET, rows)
 
 
 def _flat(chunks: list[SeriesChunk], accepted: int, errs: ItemErrors) -> tuple[Any, ...]:

@@ -4,7 +4,6 @@ steps inside and across requests included); idempotency and authorisation as for
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from tests.collector.control import assert_error, new_key, new_target
 from tests.collector.dataplane import ingest, post, project_id, run_id, series, steps_values
 from tests.helpers.collector_proc import CollectorProcess
-from tests.helpers.columns_body import CONTENT_TYPE, columns_body, rows_as_columns
+from tests.helpers.columns_body import CONTENT_TYPE, columns_body, rows_as_columns, rows_as_json
 from tests.helpers.store_backends import shared_collector_per_backend  # noqa: F401
 
 Rows = list[tuple[int, int, dict[str, float]]]
@@ -36,14 +35,8 @@ def requests(draw: st.DrawFn) -> list[tuple[int | None, Rows]]:
 
 
 def _send_rows(proc: CollectorProcess, target: dict[str, Any], rows: Rows) -> dict[str, Any]:
-    """The wide-rows JSON twin. JSON has no NaN or infinity: a non-finite value is sent as
-    the out-of-range number ``1e999``/``-1e999``, which the rows path rejects as non-finite."""
-    def number(v: float) -> str:
-        return repr(v) if math.isfinite(v) else ("-1e999" if v < 0 else "1e999")
-    text = ",".join(f"[{s},{t},{{{','.join(f'{json.dumps(k)}:{number(v)}' for k, v in d.items())}}}]"
-                    for s, t, d in rows)
-    raw = json.dumps(target)[:-1] + f',"rows":[{text}]}}'
-    return ingest(proc, "metrics", None, raw=raw.encode(),
+    """The wide-rows JSON twin (non-finite values as ``±1e999``: rejected the same way)."""
+    return ingest(proc, "metrics", None, raw=rows_as_json(target, rows),
                   headers={"Content-Type": "application/json"})
 
 

@@ -4,12 +4,14 @@ from the format's description and independent of the SDK's encoder: ``RDC1``, th
 LE) and values (float64 LE, key by key).
 
 :func:`columns_body` builds a body from columns, :func:`rows_as_columns` from uniform wide
-rows; :func:`frame` assembles any (even invalid) header bytes and payload, for bad-input tests.
+rows, :func:`rows_as_json` their wide-rows JSON twin; :func:`frame` assembles any (even
+invalid) header bytes and payload, for bad-input tests.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -52,3 +54,19 @@ def rows_as_columns(target: Mapping[str, Any],
     values = [[row[2][key] for row in rows] for key in keys]
     return columns_body(target, keys, [row[0] for row in rows], [row[1] for row in rows],
                         values)
+
+
+def rows_as_json(target: Mapping[str, Any],
+                 rows: Sequence[tuple[int, int, Mapping[str, float]]]) -> bytes:
+    """The wide-rows JSON body of ``rows``. JSON has no NaN or infinity: a non-finite value is
+    written as the out-of-range number ``1e999``/``-1e999``, which the collector decodes as
+    infinite and rejects per point like any non-finite value."""
+    def number(value: float) -> str:
+        return repr(value) if math.isfinite(value) else ("-1e999" if value < 0 else "1e999")
+
+    def row(step: int, stamp: int, values: Mapping[str, float]) -> str:
+        pairs = ",".join(f"{json.dumps(k)}:{number(v)}" for k, v in values.items())
+        return f"[{step},{stamp},{{{pairs}}}]"
+
+    text = ",".join(row(*r) for r in rows)
+    return (json.dumps(dict(target))[:-1] + f',"rows":[{text}]}}').encode()
