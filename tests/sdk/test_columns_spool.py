@@ -107,11 +107,9 @@ def test_evicted_columns_orphans_are_counted_with_their_points_and_steps(
     run = make_run(run_id="run_new", spool_max_bytes=3 * size, transport_=MockTransport(double),
                    **FAST)
     run._worker.cycle()  # the orphan's first send is tried and fails
-    for step in range(2):
-        run.log({"x": 1.0}, step=step)
-        run._worker.cycle()
-    diag = run.diagnostics()
-    left = len(writer_files(tmp_path / "spool" / "run_old"))
-    assert left < 5
-    assert diag.dropped["adopted_spool_eviction"] == 2 * (5 - left)
-    assert diag.lost_step_ranges[0] == ("run_old", 0, 4 - left)
+    run.log({"x": 1.0}, step=0)
+    run._worker.cycle()  # our own batch pushes the spool over its bound: orphans go first
+    evicted = 5 - len(writer_files(tmp_path / "spool" / "run_old"))
+    assert evicted >= 1
+    assert run.diagnostics().dropped["adopted_spool_eviction"] == 2 * evicted
+    assert run.diagnostics().lost_step_ranges[0] == ("run_old", 0, evicted - 1)
