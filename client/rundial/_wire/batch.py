@@ -51,6 +51,7 @@ _NON_NUMBER_VALUE = re.compile(rb'":[^-0-9]')  # null, true, false, a string, li
 _step_of = operator.itemgetter(0)
 _row_of = operator.itemgetter(2)
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+_HEADER_TAIL_BYTES = 64  # a columns header's seq, "keys"/"rows" members and padding, at most
 _warned: set[tuple[str, str]] = set()  # (reason, key): one warning per key per process
 
 
@@ -246,7 +247,7 @@ class BatchEncoder:
         if group is None:
             return False
         keys_json = orjson.dumps(group.keys)
-        if len(self._prefix) + len(keys_json) + 64 > HEADER_MAX_BYTES:
+        if len(self._prefix) + len(keys_json) + _HEADER_TAIL_BYTES > HEADER_MAX_BYTES:
             return False
         rows = len(records)
         if 8 * rows * (2 + len(group.keys)) > self._max_bytes and rows > 1:
