@@ -18,8 +18,11 @@ targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` pic
   per S seconds per writer (default ``0,1``: back to back, and the SDK's 1 s flush interval).
 
 * HTTP: N keep-alive connections (one thread each, ``http.client``) post pre-built gzip batches
-  of 5,000 points, either wide rows (500 rows x 10 keys) or rc1 ``points``. Points/s is the
-  median over rounds; every round writes its own run and is verified by read-back.
+  of 5,000 points, in each of ``--formats`` (default all): wide ``rows`` (500 rows x 10 keys),
+  rc1 ``points``, or the same 500 x 10 as a ``columns`` body (docs/protocol.md §4.16, built by
+  the tests' encoder, tests/helpers/columns_body.py). Points/s is the median over rounds; every
+  round writes its own run and is verified by read-back. ``--writer-format`` picks the writers'
+  body (rows or columns).
 * Raw (a): ``executemany`` of a row-per-point table ``(run, key, step, value, ts, seq)`` with an
   index on (run, key, step, seq), WAL + synchronous=NORMAL, 5,000-row transactions.
 * Raw (b): pre-packed chunk rows into the collector's own schema (10 chunks per transaction).
@@ -50,6 +53,8 @@ from benchmarks.ingest_extra import (WRITER_PROCESSES, WRITER_ROWS, concurrent_w
                                      raw_copy_rate)
 from rundial._config import FLUSH_INTERVAL_S
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.columns_body import CONTENT_TYPE as COLUMNS_TYPE
+from tests.helpers.columns_body import columns_body
 
 ROWS, KEYS = 500, 10
 POINTS_PER_BATCH = ROWS * KEYS
@@ -72,10 +77,26 @@ def points_batch(pid: str, run: str, first_step: int) -> bytes:
     return zlib.compress(orjson.dumps({"points": points}), 1, wbits=31)
 
 
-def post_all(proc: CollectorProcess, bodies: list[bytes]) -> None:
+def columns_batch(pid: str, run: str, first_step: int) -> bytes:
+    """:func:`wide_batch`'s points as a columns body (gzip)."""
+    steps = np.arange(first_step, first_step + ROWS, dtype=np.int64)
+    values = steps[None, :] * 0.001 + np.arange(KEYS)[:, None]
+    body = columns_body({"projectId": pid, "runId": run}, [f"train/m{k}" for k in range(KEYS)],
+                        steps, steps + 1_700_000_000_000, values)
+    return zlib.compress(body, 1, wbits=31)
+
+
+BodyBuilder = Callable[[str, str, int], bytes]
+FORMATS: dict[str, tuple[BodyBuilder, str]] = {  # body kind: (batch builder, content type)
+    "rows": (wide_batch, "application/json"), "points": (points_batch, "application/json"),
+    "columns": (columns_batch, COLUMNS_TYPE)}
+
+
+def post_all(proc: CollectorProcess, bodies: list[bytes], content_type: str = "application/json"
+             ) -> None:
     """Send ``bodies`` over one keep-alive connection; every reply must be 202."""
     conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
-    headers = {"Authorization": f"Bearer {proc.api_key}", "Content-Type": "application/json",
+    headers = {"Authorization": f"Bearer {proc.api_key}", "Content-Type": content_type,
                "Content-Encoding": "gzip"}
     for body in bodies:
         conn.request("POST", "/api/v1/ingest/metrics", body, headers)
@@ -90,10 +111,11 @@ def http_round(proc: CollectorProcess, pid: str, fmt: str, connections: int, bat
                round_no: int) -> float:
     """Points/s of one round (all connections in parallel), verified by read-back."""
     run = f"bench-{fmt}-{round_no}-{time.time_ns()}"
-    build = wide_batch if fmt == "rows" else points_batch
+    build, content_type = FORMATS[fmt]
     per_conn = [[build(pid, run, (c * batches + b) * ROWS) for b in range(batches)]
                 for c in range(connections)]
-    threads = [threading.Thread(target=post_all, args=(proc, bodies)) for bodies in per_conn]
+    threads = [threading.Thread(target=post_all, args=(proc, bodies, content_type))
+               for bodies in per_conn]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -206,6 +228,10 @@ def main() -> None:
                         help="rows (x 10 keys) per writer batch")
     parser.add_argument("--writer-processes", type=int, default=WRITER_PROCESSES,
                         help="client processes the writers' threads are spread over")
+    parser.add_argument("--formats", default=",".join(FORMATS),
+                        help=f"comma separated HTTP body kinds among {', '.join(FORMATS)}")
+    parser.add_argument("--writer-format", choices=("rows", "columns"), default="rows",
+                        help="the writers' body kind")
     args = parser.parse_args()
     total = args.connections * args.batches * POINTS_PER_BATCH
     with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
@@ -220,10 +246,11 @@ def main() -> None:
                 results[target] = {fmt: [http_round(front, pid, fmt, args.connections,
                                                     args.batches, r)
                                          for r in range(args.rounds)]
-                                   for fmt in ("rows", "points")}
+                                   for fmt in args.formats.split(",")}
                 for pace in paces if args.writers else []:
                     run = concurrent_writers(front, pid, args.writers, args.duration, pace,
-                                             args.writer_processes, args.writer_rows)
+                                             args.writer_processes, args.writer_rows,
+                                             args.writer_format)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
                     writers.append((target, pace, run.summary(arrived)))
                     print(target, pace, writers[-1][2], flush=True)  # kept if a later part fails
@@ -235,7 +262,8 @@ def main() -> None:
     report(results, raw_a, raw_b, raw_c, args, total)
     for target, pace, line in writers:
         mode = f"one batch per {pace:g} s each" if pace else "back to back"
-        print(f"{args.writers} writers x {args.writer_rows * 10:,}-point batches x "
+        print(f"{args.writers} writers x {args.writer_rows * 10:,}-point {args.writer_format} "
+              f"batches x "
               f"{args.duration:.0f} s, {mode:20s} on {target:8s}: {line}")
 
 
@@ -269,7 +297,7 @@ def report(results: dict[str, dict[str, list[float]]], raw_a: float, raw_b: floa
             else:
                 ratio, name, goal = median / raw_c[0], "raw (c)", PG_GOAL_POINTS_PER_S
             verdict = "OK" if median >= goal and ratio >= GOAL_RATIO else "MISS"
-            print(f"{target:8s} HTTP {fmt:6s}: median {median:12,.0f} points/s  (rounds: "
+            print(f"{target:8s} HTTP {fmt:7s}: median {median:12,.0f} points/s  (rounds: "
                   f"{', '.join(f'{r:,.0f}' for r in rates)})  ratio to {name}: {ratio:.2f}"
                   f"  goal >= {goal:,} and >= {GOAL_RATIO}: {verdict}")
 

@@ -11,8 +11,8 @@ to compare settings of one tree, e.g. ``uvloop=.,asyncio=.:RUNDIAL_COLLECTOR_EVE
 
 Each side is two collectors (run from that tree: its ``collector``, ``client`` and
 ``spool_tools`` first on ``PYTHONPATH``) behind their own nginx, on their own database of one
-PostgreSQL 15 cluster (fsync on). A round posts ``--connections`` x ``--batches`` gzip wide-row
-batches of 5,000 points through nginx (benchmarks/collector_ingest.py's client and read-back);
+PostgreSQL 15 cluster (fsync on). A round posts ``--connections`` x ``--batches`` gzip batches
+of 5,000 points (``--format``: wide rows, or columns, docs/protocol.md §4.16) through nginx (benchmarks/collector_ingest.py's client and read-back);
 the sides take turns, the order flipped every round, and round 0 only warms up. Per round it
 prints points/s and the CPU seconds per batch of the side's two collectors and of the whole
 PostgreSQL cluster (its backends, live and exited), read from ``/proc``: wall rates swing with
@@ -76,11 +76,11 @@ class Side:
     rounds: list[tuple[float, float, float]] = field(default_factory=list)
 
 
-def measure(side: Side, postmaster: int, connections: int, batches: int, round_no: int
-            ) -> tuple[float, float, float]:
+def measure(side: Side, postmaster: int, connections: int, batches: int, round_no: int,
+            fmt: str = "rows") -> tuple[float, float, float]:
     pids = [side.pair.a.pid, side.pair.b.pid]
     collectors, database = sum(map(cpu_seconds, pids)), cluster_cpu_seconds(postmaster)
-    rate = http_round(side.pair.front, side.project, "rows", connections, batches, round_no)
+    rate = http_round(side.pair.front, side.project, fmt, connections, batches, round_no)
     count = connections * batches
     return (rate, (sum(map(cpu_seconds, pids)) - collectors) / count * 1e3,
             (cluster_cpu_seconds(postmaster) - database) / count * 1e3)
@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--batches", type=int, default=20, help="batches per connection/round")
+    parser.add_argument("--format", choices=("rows", "columns"), default="rows",
+                        help="the batches' body kind")
     args = parser.parse_args()
     trees = dict(part.split("=", 1) for part in args.sides.split(","))
     cluster = PgCluster(fsync=True)
@@ -126,7 +128,8 @@ def main() -> None:
 def run_rounds(sides: list[Side], postmaster: int, args: argparse.Namespace) -> None:
     for round_no in range(args.rounds + 1):
         for side in sides if round_no % 2 == 0 else reversed(sides):
-            figures = measure(side, postmaster, args.connections, args.batches, round_no)
+            figures = measure(side, postmaster, args.connections, args.batches, round_no,
+                              args.format)
             if round_no:  # round 0 warms up
                 side.rounds.append(figures)
             print(f"round {round_no} {side.name:10s} {figures[0]:12,.0f} points/s  collectors "

@@ -11,7 +11,8 @@ PostgreSQL store's own schema, and ingest latency under many concurrent writers.
 * :func:`concurrent_writers`: ``writers`` threads (spread over :data:`WRITER_PROCESSES` client
   processes, so the client's GIL cannot queue the replies), each with its own keep-alive
   connection and run, post gzip batches of ``rows`` rows x 10 keys (default
-  :data:`WRITER_ROWS`: 5,000 points, the SDK's ``max_batch_points``) with an
+  :data:`WRITER_ROWS`: 5,000 points, the SDK's ``max_batch_points``; wide rows, or with
+  ``fmt="columns"`` the same points as a columns body, docs/protocol.md §4.16) with an
   ``Idempotency-Key`` for ``duration_s`` seconds: back to back (closed loop: the latency is then
   the writers' count over the server's request rate, Little's law), or each at most one batch
   per ``interval_s`` (an SDK flushing on its interval, default 1 s; a writer that falls behind
@@ -46,6 +47,8 @@ import orjson
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
 from tests.helpers.collector_proc import CollectorProcess
+from tests.helpers.columns_body import CONTENT_TYPE as COLUMNS_TYPE
+from tests.helpers.columns_body import columns_body
 
 KEYS = 10
 ROWS = 500
@@ -132,14 +135,14 @@ class WritersResult:
 
 def concurrent_writers(front: CollectorProcess, pid: str, writers: int, duration_s: float,
                        interval_s: float = 0.0, processes: int = WRITER_PROCESSES,
-                       rows: int = WRITER_ROWS) -> WritersResult:
+                       rows: int = WRITER_ROWS, fmt: str = "rows") -> WritersResult:
     """Run the writers against ``front`` (see the module docstring); not yet read back."""
     groups = [list(range(first, writers, processes)) for first in range(min(processes, writers))]
     with multiprocessing.get_context("spawn").Pool(len(groups), _ready) as pool:
         pool.map(_ready, range(len(groups)), chunksize=1)  # every worker up before the clock
         start_at = time.monotonic() + START_DELAY_S
         plan = WriterPlan(front.port, front.api_key, pid, start_at, start_at + duration_s,
-                          interval_s, rows)
+                          interval_s, rows, fmt)
         tasks = [(plan, [(f"writers-{i}-{time.time_ns()}", i / writers) for i in group])
                  for group in groups]
         os.sync()  # no earlier stage's dirty pages written back in the window (docstring)
@@ -201,6 +204,7 @@ class WriterPlan:
     deadline: float
     interval_s: float
     rows: int
+    fmt: str = "rows"  # or "columns"
 
 
 def _writer_group(task: tuple[WriterPlan, list[tuple[str, float]]]
@@ -230,11 +234,8 @@ def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult) -> 
         if plan.interval_s:
             time.sleep(max(0.0, next_send - time.monotonic()))
             next_send += plan.interval_s
-        rows = [[s, 1_700_000_000_000 + s, {f"m{k}": s * 0.5 + k for k in range(KEYS)}]
-                for s in range(step, step + plan.rows)]
-        body = zlib.compress(orjson.dumps({"projectId": plan.pid, "runId": run, "rows": rows}), 1,
-                             wbits=31)
-        headers = {"Authorization": f"Bearer {plan.api_key}", "Content-Type": "application/json",
+        body, content_type = _writer_body(plan, run, step)
+        headers = {"Authorization": f"Bearer {plan.api_key}", "Content-Type": content_type,
                    "Content-Encoding": "gzip", "Idempotency-Key": uuid.uuid4().hex}
         started = time.perf_counter()
         while True:
@@ -261,3 +262,18 @@ def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult) -> 
         result.sent_points += step * KEYS
         result.retries += retries
         result.runs.append(run)
+
+
+def _writer_body(plan: WriterPlan, run: str, step: int) -> tuple[bytes, str]:
+    """A writer's gzip batch from ``step`` and its content type."""
+    target = {"projectId": plan.pid, "runId": run}
+    if plan.fmt == "columns":
+        steps = np.arange(step, step + plan.rows, dtype=np.int64)
+        values = steps[None, :] * 0.5 + np.arange(KEYS)[:, None]
+        raw = columns_body(target, [f"m{k}" for k in range(KEYS)], steps,
+                           steps + 1_700_000_000_000, values)
+        return zlib.compress(raw, 1, wbits=31), COLUMNS_TYPE
+    rows = [[s, 1_700_000_000_000 + s, {f"m{k}": s * 0.5 + k for k in range(KEYS)}]
+            for s in range(step, step + plan.rows)]
+    return (zlib.compress(orjson.dumps({**target, "rows": rows}), 1, wbits=31),
+            "application/json")

@@ -16,7 +16,8 @@ system, from ``/proc``) is divided by the requests sent:
 * ``ready``: ``GET /health/ready`` (the same plus one read transaction: three round trips);
 * ``tiny``: a gzip wide-rows ingest of one point (auth, body, one statement: the per-request
   part of an ingest);
-* ``rows``: a gzip wide-rows ingest of 5,000 points (benchmarks/collector_ingest.py's batch).
+* ``rows``: a gzip wide-rows ingest of 5,000 points (benchmarks/collector_ingest.py's batch);
+* ``columns``: the same 5,000 points as a gzip columns body (docs/protocol.md §4.16).
 
 It prints medians per side and kind with ratios to the first side. Linux only.
 """
@@ -30,18 +31,17 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
-from benchmarks.collector_ingest import ROWS, project_id, wide_batch
+from benchmarks.collector_ingest import FORMATS, ROWS, project_id
 from benchmarks.ingest_ab import cpu_seconds, side_env
 from tests.helpers.cluster import CollectorPair
 from tests.helpers.postgres import PgCluster
 
-KINDS = ("caps", "ready", "tiny", "rows")
-REQUESTS_PER_CLIENT = {"caps": 200, "ready": 200, "tiny": 200, "rows": 40}
+KINDS = ("caps", "ready", "tiny", "rows", "columns")
+REQUESTS_PER_CLIENT = {"caps": 200, "ready": 200, "tiny": 200, "rows": 40, "columns": 40}
 CLIENTS = 4
 Request = tuple[str, str, bytes | None, dict[str, str]]
 _GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
@@ -57,9 +57,12 @@ def requests_of(kind: str, pid: str, run: str, first: int, count: int) -> list[R
         return [("GET", "/api/v1/cli/capabilities", None, {})] * count
     if kind == "ready":
         return [("GET", "/health/ready", None, {})] * count
-    build: Callable[[str, str, int], bytes] = (
-        one_point if kind == "tiny" else lambda p, r, s: wide_batch(p, r, s * ROWS))
-    return [("POST", "/api/v1/ingest/metrics", build(pid, run, first + i), _GZIP_JSON)
+    if kind == "tiny":
+        return [("POST", "/api/v1/ingest/metrics", one_point(pid, run, first + i), _GZIP_JSON)
+                for i in range(count)]
+    batch, content_type = FORMATS[kind]
+    headers = {"Content-Type": content_type, "Content-Encoding": "gzip"}
+    return [("POST", "/api/v1/ingest/metrics", batch(pid, run, (first + i) * ROWS), headers)
             for i in range(count)]
 
 

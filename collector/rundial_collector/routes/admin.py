@@ -17,6 +17,7 @@ from aiohttp import web
 
 from rundial_collector._version import __version__
 from rundial_collector.routes import agents, audit, credentials, keys, users
+from rundial_collector.routes.ingest_formats import INGEST_FORMATS
 from rundial_collector.store.control_base import Project, Workspace
 from rundial_collector.web import auth
 from rundial_collector.web import errors
@@ -50,7 +51,7 @@ async def health_ready(request: web.Request) -> web.Response:
 async def capabilities(request: web.Request) -> web.Response:
     """What this collector speaks; no authentication."""
     return json_response(request, {"version": __version__, "protocol": 1, "server": "rundial",
-                                   "features": FEATURES})
+                                   "features": FEATURES, "ingestFormats": list(INGEST_FORMATS)})
 
 
 async def whoami(request: web.Request) -> web.Response:

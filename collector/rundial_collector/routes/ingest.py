@@ -1,4 +1,5 @@
-"""Ingest routes: ``POST /api/v1/ingest/{metrics,logs,traces}`` (v1 doc §5, docs §3-4.2).
+"""Ingest routes: ``POST /api/v1/ingest/{metrics,logs,traces}`` (v1 doc §5, docs §3-4.2);
+metrics also as a columnar body (docs/protocol.md §4.16, :mod:`.ingest_formats`).
 
 Every route: authenticate (401), read the body with the decompressed limit (413/415/400),
 decode it (400 with ``details.field`` on a wrong type or shape), authorise **each item** by its
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
+from rundial_collector.ingest.columns import (COLUMNS, ColumnsDecoder, ColumnsHeader,
+                                              chunks_from_columns)
 from rundial_collector.ingest.items import ItemErrors, run_id_problem
 from rundial_collector.ingest.logs_spans import lines_from_body, spans_from_body
 from rundial_collector.ingest.points import chunks_from_points
@@ -27,6 +30,7 @@ from rundial_collector.ingest.rows import chunks_from_rows
 from rundial_collector.ingest.schemas import (LOGS, METRICS, TRACES, BodyDecoder, BodyTarget,
                                               FloatRowsBody, LineIn, MetricsBody)
 from rundial_collector.live import hub  # live: publish after commit
+from rundial_collector.routes.ingest_formats import announce_formats, is_columns
 from rundial_collector.store.data_base import Diagnostics, IngestBatch, SeriesChunk
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import CONFIG, STORE
@@ -42,56 +46,78 @@ MAX_IDEMPOTENCY_KEY_CHARS = 200
 MAX_DIAGNOSTICS_BYTES = 64 * 1024  # a bigger clientDiagnostics object is not kept
 MAX_PROJECTS_PER_REQUEST = 100  # distinct project references one body may name
 _UNRESOLVED = (400, 404, 409)  # project look-up failures that reject items, not the request
+OneRunTarget = MetricsBody | ColumnsHeader  # a body of one run's wide rows or columns
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register the three ingest routes."""
+    """Register the three ingest routes (and the metrics route's formats header)."""
     app.router.add_post("/api/v1/ingest/metrics", ingest_metrics)
     app.router.add_post("/api/v1/ingest/logs", ingest_logs)
     app.router.add_post("/api/v1/ingest/traces", ingest_traces)
+    app.on_response_prepare.append(announce_formats)
 
 
 async def ingest_metrics(request: web.Request) -> web.Response:
-    """rc1 ``points`` and/or wide ``rows``; one chunk per (series, request)."""
-    principal, body, key, size = await _prelude(request, METRICS)
-    _require_items(body, "points", "rows")
-    points = body.points or []
-    projects = await _writable(request, principal, "metrics:write", (p.projectId for p in points))
+    """rc1 ``points`` and/or wide ``rows``, or a columnar body (by ``Content-Type``); one
+    chunk per (series, request)."""
+    columns = is_columns(request)
+    principal, body, key, size = await _prelude(request, COLUMNS if columns else METRICS)
     errs = ItemErrors()
-    chunks, accepted = await _off_loop(size, chunks_from_points, points, projects, errs)
-    total = len(points)
-    if body.rows:
-        more, more_accepted, row_points = await _rows(request, principal, body, errs, size)
-        chunks += more
-        accepted += more_accepted
-        total += row_points
+    if columns:
+        chunks, accepted, total = await _one_run(request, principal, body.header, errs, size,
+                                                 body.point_count, chunks_from_columns, body)
+        target: BodyTarget = body.header
+    else:
+        chunks, accepted, total = await _points_and_rows(request, principal, body, errs, size)
+        target = body
     _require_some_writable(total, errs)
     pairs = {(c.project_id, c.run_id) for c in chunks}
     batch: IngestBatch[SeriesChunk] = IngestBatch(chunks, accepted, key,
-                                                  _diagnostics(body.clientDiagnostics, pairs))
+                                                  _diagnostics(target.clientDiagnostics, pairs))
     outcome = await write_or_429(request, request.app[STORE].ingest_metrics(batch))
     hub.publish_ingest(request.app, chunks)  # live: publish after commit
     return _reply(request, outcome.accepted, outcome.duplicate, errs)
 
 
-async def _rows(request: web.Request, principal: Principal, body: MetricsBody,
-                errs: ItemErrors, size: int) -> tuple[list[SeriesChunk], int, int]:
-    """Chunks, accepted count and point count of the wide ``rows`` of one run."""
-    assert body.rows is not None
-    run_id = _body_run_id(body)
-    if body.rank is not None and body.rank < 0:
+async def _points_and_rows(request: web.Request, principal: Principal, body: MetricsBody,
+                           errs: ItemErrors, size: int) -> tuple[list[SeriesChunk], int, int]:
+    """Chunks, accepted count and item count of a JSON metrics body."""
+    _require_items(body, "points", "rows")
+    points = body.points or []
+    projects = await _writable(request, principal, "metrics:write", (p.projectId for p in points))
+    chunks, accepted = await _off_loop(size, chunks_from_points, points, projects, errs)
+    total = len(points)
+    if body.rows:
+        row_points = sum(map(len, map(itemgetter(2), body.rows)))
+        more, more_accepted, _ = await _one_run(request, principal, body, errs, size,
+                                                row_points, chunks_from_rows, body.rows,
+                                                isinstance(body, FloatRowsBody))
+        chunks += more
+        accepted += more_accepted
+        total += row_points
+    return chunks, accepted, total
+
+
+async def _one_run(request: web.Request, principal: Principal, target: OneRunTarget,
+                   errs: ItemErrors, size: int, point_count: int,
+                   build: Callable[..., tuple[list[SeriesChunk], int]], data: Any, *extra: Any
+                   ) -> tuple[list[SeriesChunk], int, int]:
+    """Chunks, accepted count and point count of wide rows or columns (``data``) of the
+    body's one run: ``build(data, project_id, run_id, rank, errs, *extra)`` when the key may
+    write the body's project, else all ``point_count`` points refused."""
+    run_id = _body_run_id(target)
+    if target.rank is not None and target.rank < 0:
         raise errors.invalid("rank must be a non-negative integer", "rank")
-    row_points = sum(map(len, map(itemgetter(2), body.rows)))
-    project_id = await _rows_project(request, principal, body)
+    project_id = await _rows_project(request, principal, target)
     if project_id is None:
-        errs.refuse(0, "projectId", count=row_points)
-        return [], 0, row_points
-    chunks, accepted = await _off_loop(size, chunks_from_rows, body.rows, project_id, run_id,
-                                       body.rank, errs, isinstance(body, FloatRowsBody))
-    return chunks, accepted, row_points
+        errs.refuse(0, "projectId", count=point_count)
+        return [], 0, point_count
+    chunks, accepted = await _off_loop(size, build, data, project_id, run_id, target.rank,
+                                       errs, *extra)
+    return chunks, accepted, point_count
 
 
-def _body_run_id(body: MetricsBody) -> str:
+def _body_run_id(body: BodyTarget) -> str:
     if body.runId is None:
         raise errors.invalid("runId is required with rows", "runId")
     problem = run_id_problem(body.runId)
@@ -100,7 +126,7 @@ def _body_run_id(body: MetricsBody) -> str:
     return body.runId
 
 
-async def _rows_project(request: web.Request, principal: Principal, body: MetricsBody
+async def _rows_project(request: web.Request, principal: Principal, body: BodyTarget
                         ) -> str | None:
     if not body.projectId and not (body.workspace and body.project):
         raise errors.invalid("rows need projectId (or workspace and project)", "projectId")
@@ -186,8 +212,8 @@ def _inherit_writer(body: BodyTarget, items: Sequence[Any]) -> None:
                 item.rank = rank
 
 
-async def _prelude(request: web.Request, decoder: BodyDecoder) -> tuple[Principal, Any,
-                                                                         str | None, int]:
+async def _prelude(request: web.Request, decoder: BodyDecoder | ColumnsDecoder
+                   ) -> tuple[Principal, Any, str | None, int]:
     """Authenticate, read the idempotency key, read and decode the body."""
     principal = await authenticate(request)
     key = _idempotency_key(request)
