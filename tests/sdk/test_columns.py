@@ -127,6 +127,7 @@ def test_a_group_that_is_not_uniform_and_clean_goes_as_rows_unchanged(odd: dict[
 @pytest.mark.parametrize("records", [
     [(0, 0, {"": 1.0})],  # a key the collector refuses
     [(0, 0, {"k" * 513: 1.0})],
+    [(0, 0, {"a\x00b": 1.0})],  # a wide row loses that key's points; a columns body all
     [(-1, 0, {"a": 1.0})],  # steps must be 0..2**63-1
     [(2**63, 0, {"a": 1.0})],
     [(0, 2**63, {"a": 1.0})],  # timestamps must fit int64
@@ -228,3 +229,15 @@ def test_sniffing_a_gzipped_body_reads_only_its_start() -> None:
     assert columns.is_columns_body(cols.body) and not columns.is_columns_body(rows.body)
     assert not columns.is_columns_body(b"not gzip at all")
     assert not columns.is_columns_body(cols.body[:5])
+
+
+def test_the_sdk_encodes_byte_for_byte_what_the_collector_tests_encoder_builds() -> None:
+    """An independent encoder (tests/helpers/columns_body.py, written from the format's text
+    for the collector's tests) produces the same bytes for the same rows."""
+    pytest.importorskip("numpy")
+    from tests.helpers.columns_body import rows_as_columns
+
+    records = [(s, 1_700_000_000_000 + s, {"loss": 1.0 / (s + 1), "acc": s / 7, "lr": 3e-4})
+               for s in range(7)]
+    (batch,) = make_encoder(Counters()).encode(records)
+    assert raw(batch) == rows_as_columns({**HEADER, "seq": 1}, records)

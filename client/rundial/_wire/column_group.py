@@ -1,11 +1,13 @@
 """Decide whether drained metric records can travel as one columns body, and build its arrays.
 
 A group qualifies only when it is *uniform and clean* (the columns format's SDK rules): every
-row has the key set of the first row (same length, and every key found), every value is a Python
-number (``float``, ``int``, ``bool`` or a subclass: ``numpy.float64`` qualifies, ``numpy.float32``
-does not, because the wide-rows path writes it in its shorter float32 form and the stored value
-must not depend on the body's format), every value converts to float64 and is finite, and every
-step and timestamp fits an int64 (steps >= 0). Anything else answers None and the caller uses the
+row has the key set of the first row (same length, and every key found), no key is one the
+collector refuses (``_wire.keys``; nor one holding NUL, which a columns header may not carry
+while a wide row only loses that key's points), every value is a Python number (``float``,
+``int``, ``bool`` or a subclass: ``numpy.float64`` qualifies, ``numpy.float32`` does not,
+because the wide-rows path writes it in its shorter float32 form and the stored value must not
+depend on the body's format), every value converts to float64 and is finite, and every step
+and timestamp fits an int64 (steps >= 0). Anything else answers None and the caller uses the
 wide-rows path unchanged (it counts, warns about and drops what it must). Bools become 1.0/0.0,
 ints their float64 value: the values the collector stores from a wide row.
 
@@ -49,6 +51,8 @@ def column_group(records: list[tuple[int, int, dict[str, Any]]], key_check: KeyC
     keys = list(records[0][2])
     rows = list(map(_row_of, records))
     if not keys or key_check.bad(keys) or set(map(len, rows)) != {len(keys)}:
+        return None
+    if any("\x00" in key for key in keys):  # refused per point in a row, but a whole columns body
         return None
     try:
         steps = array("q", map(_step_of, records))
