@@ -91,6 +91,7 @@ def spooled_points(spool: Path) -> int:
                if not p.name.startswith("."))
 
 
+@pytest.mark.both_stores
 def test_columns_spooled_during_an_outage_survive_kill_9_and_sync(
         collector: CollectorProcess, tmp_path: Path) -> None:
     steps = 6_000
