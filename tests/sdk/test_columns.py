@@ -138,12 +138,18 @@ def test_refused_keys_and_out_of_range_steps_use_the_rows_path(records: list[Rec
     assert on.dropped == off.dropped and on.columns_batches == 0
 
 
-def test_numpy_float32_uses_rows_so_the_stored_value_does_not_depend_on_the_format() -> None:
+@pytest.mark.parametrize("position", [0, 5, 9])
+@pytest.mark.parametrize("kind", ["float32", "float64", "int64", "bool_"])
+def test_numpy_scalars_use_rows_so_the_stored_value_does_not_depend_on_the_format(
+        kind: str, position: int) -> None:
+    """Wide rows write a numpy.float32 in its short float32 form (0.1, where float64 says
+    0.10000000149011612): a group holding any NumPy scalar, anywhere, stays on wide rows."""
     np = pytest.importorskip("numpy")
-    on_batches, _off, _on, _off_c = encode_both([(0, 0, {"a": np.float32(0.1)})])
-    assert orjson.loads(raw(on_batches[0]))["rows"] == [[0, 0, {"a": 0.1}]]
-    on_batches, _off, _on, _off_c = encode_both([(0, 0, {"a": np.float64(0.1)})])
-    assert columns.rows_doc(raw(on_batches[0]))["rows"] == [[0, 0, {"a": 0.1}]]
+    records: list[Record] = [(s, 0, {"a": 0.1 * s, "b": 1.0}) for s in range(10)]
+    records[position][2]["a"] = getattr(np, kind)(0.1 if kind.startswith("float") else 1)
+    on_batches, off_batches, on, _off = encode_both(records)
+    assert [raw(b) for b in on_batches] == [raw(b) for b in off_batches]
+    assert on.columns_batches == 0
 
 
 def test_byte_and_record_limits_halve_columns_bodies_in_order() -> None:

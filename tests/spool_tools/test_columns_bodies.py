@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
 import zlib
-from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +23,10 @@ def columns_body(run_id: str, steps: range, seq: int) -> bytes:
     """A gzip'd columns body holding what :func:`rows_body` holds for the same arguments."""
     header = {"workspace": "test-ws", "project": "test-proj", "runId": run_id,
               "writerId": WRITER_ID, "seq": seq}
-    values = [array("d", (s + i / 10 for s in steps)) for i in range(len(KEYS))]
-    raw = columns.pack(columns.header_json(header, KEYS, len(steps)), array("q", steps),
-                       array("q", (1_700_000_000_000 + s for s in steps)), values)
+    count = len(steps)
+    values = [struct.pack(f"<{count}d", *(s + i / 10 for s in steps)) for i in range(len(KEYS))]
+    raw = columns.pack(columns.header_json(header, KEYS, count), struct.pack(f"<{count}q", *steps),
+                       struct.pack(f"<{count}q", *(1_700_000_000_000 + s for s in steps)), values)
     return gzip_bytes(raw)
 
 

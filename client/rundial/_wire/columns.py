@@ -91,15 +91,12 @@ def padded_header(header_json: bytes) -> bytes:
     return header_json.ljust(size, b" ")
 
 
-def pack(header_json: bytes, steps: array[int], timestamps_ms: array[int],
-         values: Sequence[array[float]]) -> bytes:
+def pack(header_json: bytes, steps: bytes, timestamps_ms: bytes, values: Sequence[bytes]) -> bytes:
     """The uncompressed body. ``header_json`` is the complete JSON object (with ``keys`` and
-    ``rows``); the arrays must hold ``rows`` items each. ValueError for an oversized header."""
+    ``rows``); the arrays are little-endian bytes (int64 steps and timestamps, one float64
+    column per key) of ``rows`` items each. ValueError for an oversized header."""
     header = padded_header(header_json)
-    parts = [MAGIC, _LENGTH.pack(len(header)), header, _little_endian(steps),
-             _little_endian(timestamps_ms)]
-    parts.extend(map(_little_endian, values))
-    return b"".join(parts)
+    return b"".join((MAGIC, _LENGTH.pack(len(header)), header, steps, timestamps_ms, *values))
 
 
 def header_json(header: dict[str, Any], keys: Sequence[str], rows: int) -> bytes:
@@ -109,8 +106,9 @@ def header_json(header: dict[str, Any], keys: Sequence[str], rows: int) -> bytes
 
 def pack_columns(columns: Columns) -> bytes:
     """:func:`pack` of a decoded body (header fields possibly changed)."""
-    return pack(header_json(columns.header, columns.keys, columns.rows), columns.steps,
-                columns.timestamps_ms, columns.values)
+    return pack(header_json(columns.header, columns.keys, columns.rows),
+                _little_endian(columns.steps), _little_endian(columns.timestamps_ms),
+                [_little_endian(values) for values in columns.values])
 
 
 @dataclass(frozen=True, slots=True)
