@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import struct
+from decimal import Decimal
+from fractions import Fraction
 import warnings
 from typing import Any
 
@@ -43,6 +45,12 @@ def raw(batch: Batch) -> bytes:
     return gunzip_bytes(batch.body)
 
 
+def doc_of(batch: Batch) -> dict[str, Any]:
+    """The wide-rows document a batch means, whichever its format."""
+    body = raw(batch)
+    return columns.rows_doc(body) if columns.is_columns(body) else orjson.loads(body)
+
+
 def as_floats(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with every row value as a float (a columns body carries float64 only)."""
     return {**doc, "rows": [[s, t, {k: float(v) for k, v in row.items()}]
@@ -77,7 +85,8 @@ values = st.one_of(finite, st.integers(min_value=-(2**53), max_value=2**53), st.
 
 @st.composite
 def uniform_records(draw: st.DrawFn) -> list[Record]:
-    keys = draw(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=6, unique=True))
+    key = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=8)
+    keys = draw(st.lists(key, min_size=1, max_size=6, unique=True))
     count = draw(st.integers(min_value=1, max_value=30))
     steps = draw(st.lists(st.integers(min_value=0, max_value=2**63 - 1), min_size=count,
                           max_size=count))
@@ -112,6 +121,7 @@ def test_columns_mean_exactly_what_the_rows_body_says(records: list[Record]) -> 
     {"k0": None, "k1": 1.0},
     {"k0": [1.0], "k1": 1.0},
     {"k0": 2**1100, "k1": 1.0},  # an int beyond float64
+    {"k0": Decimal("0.5"), "k1": 1.0},  # a number that does not add to a Python float
 ])
 def test_a_group_that_is_not_uniform_and_clean_goes_as_rows_unchanged(odd: dict[str, Any]) -> None:
     """One odd row anywhere sends the whole group down today's rows path, with today's drops."""
@@ -122,6 +132,16 @@ def test_a_group_that_is_not_uniform_and_clean_goes_as_rows_unchanged(odd: dict[
     assert orjson.loads(raw(on_batches[0]))["rows"] == orjson.loads(raw(off_batches[0]))["rows"]
     assert on.dropped == off.dropped and on.non_finite == off.non_finite
     assert on.columns_batches == 0
+
+
+def test_a_number_that_adds_to_a_python_float_travels_as_its_float_value_either_way() -> None:
+    """A ``Fraction`` among floats sums to a float, so its group may go as columns: the value
+    sent is ``float(value)``, as the wide-rows path sends it."""
+    records: list[Record] = [(s, 0, {"a": 0.5 * s, "b": Fraction(s, 3) if s % 2 else s / 3})
+                             for s in range(10)]  # with floats, Fractions sum to a float
+    on_batches, off_batches, _on, _off = encode_both(records)
+    assert [as_floats(doc_of(b)) for b in on_batches] == [as_floats(doc_of(b)) for b in off_batches]
+    assert any(columns.is_columns(raw(b)) for b in on_batches)
 
 
 @pytest.mark.parametrize("records", [

@@ -12,12 +12,14 @@ from a wide row. NumPy and other scalar types stay on wide rows: the wide-rows p
 body's format.
 
 Both checks come from one C-level ``sum`` per column chunk: the sum of Python numbers is an
-exact ``float`` or ``int`` (any NumPy scalar, tensor or other object in the column makes it
-something else, or raises), and it is finite only when every value is (when it is not — a NaN,
-an infinity, or finite values whose sum overflows — each value is checked). Values are packed
-with ``struct`` (little-endian float64, C speed for Python floats). The work is C-level passes
-over at most ``chunk_records`` rows at a time, so the worker's GIL holds stay as short as the
-wide-rows encoder's; no Python-level loop runs per value.
+exact ``float`` or ``int`` (any NumPy scalar, tensor, ``Decimal``... in the column makes it
+something else, or raises; a number that adds to a Python float, such as a ``Fraction`` among
+floats, passes and is sent as ``float(value)``, which is what wide rows send for it too), and
+it is finite only when every value is (when it is not — a NaN, an infinity, or finite values
+whose sum overflows — each value is checked). Values are packed with ``struct`` (little-endian
+float64, C speed for Python floats). The work is C-level passes over at most ``chunk_records``
+rows at a time, so the worker's GIL holds stay as short as the wide-rows encoder's; no
+Python-level loop runs per value.
 """
 
 from __future__ import annotations
