@@ -53,6 +53,7 @@ TAGS_MAX = 256
 # Options that must be str when given: anything else would fail later, at the wire or the spool.
 STR_OPTIONS = ("project", "workspace", "endpoint", "api_key", "run_id", "name", "group", "job_type")
 ON_QUEUE_FULL = ("wait", "drop")
+INGEST_FORMATS = ("auto", "rows")  # auto: columns bodies once a collector announces them
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class Settings:
     capture_console: bool = False
     heartbeat_interval_seconds: float = HEARTBEAT_INTERVAL_S
     handle_sigterm: bool = True
+    ingest_format: str = "auto"
     event_hook: Callable[[dict[str, Any]], None] | None = None
 
     @property
@@ -210,6 +212,7 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     target = resolve_target(kwargs.pop("endpoint", None), kwargs.pop("api_key", None),
                             kwargs.pop("workspace", None), kwargs.pop("project", None))
     kwargs.setdefault("mode", os.environ.get("RUNDIAL_MODE") or "online")
+    kwargs.setdefault("ingest_format", os.environ.get("RUNDIAL_INGEST_FORMAT") or "auto")
     kwargs["tags"] = _tags(kwargs.get("tags", ()))
     kwargs["config"] = dict(kwargs.get("config") or {})
     settings = Settings(**target, **kwargs)  # type: ignore[arg-type]
@@ -265,6 +268,7 @@ def _validate(s: Settings) -> None:
     _one_of("resume", s.resume, RESUMES)
     _one_of("distributed", s.distributed, DISTRIBUTED)
     _one_of("on_queue_full", s.on_queue_full, ON_QUEUE_FULL)
+    _one_of("ingest_format (or RUNDIAL_INGEST_FORMAT)", s.ingest_format, INGEST_FORMATS)
     if s.mode != "disabled" and not s.project:
         raise ValueError("rd.init() needs project= (or RUNDIAL_PROJECT, or a config-file profile)")
     if s.mode == "offline" and not s.spool_enabled:

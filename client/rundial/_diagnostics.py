@@ -47,6 +47,8 @@ class Counters:
     batches_spooled: int = 0
     batches_rejected: int = 0
     batches_corrupt: int = 0
+    columns_batches: int = 0  # metric batches encoded as columns bodies
+    columns_fallbacks: int = 0  # columns bodies a collector refused, re-sent as wide rows
     worker_errors: int = 0
     log_lines_truncated: int = 0
     dropped_log_lines_queue_full: int = 0
@@ -192,6 +194,8 @@ class Diagnostics:
     queue_full_waits: int = 0
     queue_full_wait_timeouts: int = 0
     queue_full_wait_seconds: float = 0.0
+    columns_batches: int = 0
+    columns_fallbacks: int = 0
 
     @property
     def pending_spooled_batches(self) -> int:
@@ -245,5 +249,6 @@ def snapshot(c: Counters, **live: Any) -> Diagnostics:
         heartbeat_failures=c.heartbeat_failures, evidence_uploaded=c.evidence_uploaded,
         evidence_markers=c.evidence_markers, queue_full_waits=c.queue_full_waits,
         queue_full_wait_timeouts=c.queue_full_wait_timeouts,
-        queue_full_wait_seconds=c.queue_full_wait_seconds,
+        queue_full_wait_seconds=c.queue_full_wait_seconds, columns_batches=c.columns_batches,
+        columns_fallbacks=c.columns_fallbacks,
     )

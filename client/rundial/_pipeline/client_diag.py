@@ -24,6 +24,7 @@ import orjson
 
 from rundial._diagnostics import (REASON_NON_FINITE, REASON_QUEUE_FULL, REASON_REJECTED,
                                   REASON_SERVER_REJECTED, REASON_SPOOL_EVICTION, Counters)
+from rundial._wire import columns
 from rundial._wire.batch import Batch, gunzip_bytes, gzip_bytes
 
 DIAGNOSTICS_INTERVAL_SECONDS = 10.0  # at most one snapshot per interval (plus the final one)
@@ -65,8 +66,15 @@ def wire_diagnostics(counters: Counters, *, queue_depth: int, spool_segments: in
 
 
 def with_diagnostics(body: bytes, diagnostics: dict[str, Any]) -> bytes:
-    """The gzip'd JSON object ``body`` with ``clientDiagnostics`` as its first member."""
+    """The gzip'd ingest ``body`` with ``clientDiagnostics`` as its first member: in a JSON
+    object, or in a columns body's header (``_wire.columns``); a columns header that would grow
+    beyond its limit turns the body into the equivalent wide rows (same points)."""
     raw = gunzip_bytes(body)
+    if columns.is_columns(raw):
+        try:
+            return gzip_bytes(columns.with_fields(raw, {"clientDiagnostics": diagnostics}))
+        except ValueError:  # the header would exceed HEADER_MAX_BYTES
+            raw = orjson.dumps(columns.rows_doc(raw))
     if not raw.startswith(b"{"):
         raise ValueError("an ingest body must be a JSON object")
     member = b'{"clientDiagnostics":' + orjson.dumps(diagnostics)

@@ -63,6 +63,11 @@ class RecordEncoder:
         self._log_sequence = 0
         self._header, self._next_seq, self._limits = header, next_seq, (most, size)
 
+    def use_columns(self) -> None:
+        """Encode uniform clean metric groups as columns bodies from now on (sticky: the
+        collector announced the format)."""
+        self.metrics.columns = self.system.columns = True
+
     def _next_sequence(self) -> int:
         self._log_sequence += 1
         return self._log_sequence

@@ -64,6 +64,7 @@ class SpoolPump:
         self.replayed_batches = 0
         self.blocked_batches = 0  # left on disk because their run's registration was refused
         self.own_blocked = False
+        self.columns_supported = False  # sticky: a metrics reply announced columns bodies
 
     @property
     def timeout(self) -> float:
@@ -134,6 +135,8 @@ class SpoolPump:
             if not body:
                 return self._after_removal(queue)
         result = deliver(self.transport, self.api_key, body, batch_id, self.timeout)
+        self.columns_supported = self.columns_supported or result.columns_supported
+        self.counters.columns_fallbacks += result.columns_fallbacks
         if result.outcome is Outcome.RETRY:
             self.counters.failed_flush_attempts += 1
             self.counters.error(result.message, transient=True)

@@ -2,10 +2,11 @@
 
 Cycle (every ``flush_interval_seconds`` ±10%, or as soon as ``flush_at_records`` are queued):
 drain the deque, encode gzip'd batches of each kind (metric rows, system rows, log lines, spans:
-``_pipeline.encode``), write each to the spool (write-ahead: a batch survives SIGKILL once
-written), then, online, register the run if needed and send the spool FIFO over one keep-alive
-connection (``_pipeline.network``); an idle registered run sends a heartbeat every
-``heartbeat_interval_seconds`` (``_pipeline.heartbeat``).
+``_pipeline.encode``; metric groups as columns bodies once a metrics reply announced them and
+``ingest_format`` is ``auto``, ``_wire.columns``), write each to the spool (write-ahead: a batch
+survives SIGKILL once written), then, online, register the run if needed and send the spool
+FIFO over one keep-alive connection (``_pipeline.network``); an idle registered run sends a
+heartbeat every ``heartbeat_interval_seconds`` (``_pipeline.heartbeat``).
 A retryable failure backs off (full jitter, ``Retry-After`` honoured) while later batches keep
 going to the spool, so order holds and the hot path never waits. Offline mode never touches the
 network. Orphans of earlier processes using the same spool directory and endpoint are adopted
@@ -221,6 +222,8 @@ class Worker:
             self.half_drains += 1
         if self.room is not None:
             self.room.set()
+        if self.pump.columns_supported and self.settings.ingest_format == "auto":
+            self.encoder.use_columns()
         before = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)
         batches = self.encoder.encode(records)
         after = self.counters.dropped.get("non_finite", 0) + self.counters.dropped.get("invalid", 0)

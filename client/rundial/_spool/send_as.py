@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from rundial._wire import columns
 from rundial._wire.batch import gunzip_bytes, gzip_bytes
 
 INTO_EXISTING = "intoExisting"
@@ -41,10 +42,14 @@ def target_run_id(info: dict[str, Any], default: str) -> str:
 
 def retarget(body: bytes, batch_id: str, run_id: str) -> tuple[bytes, str]:
     """``(body, batch id)`` of a gzip'd ingest body re-addressed to ``run_id``; raises
-    ``ValueError``/``orjson.JSONDecodeError`` for an unreadable body."""
-    doc = orjson.loads(gunzip_bytes(body))
+    ``ValueError``/``orjson.JSONDecodeError`` for an unreadable body. A columns body stays
+    one (its header's ``runId`` replaced)."""
+    suffix = hashlib.sha256(run_id.encode()).hexdigest()[:12]
+    raw = gunzip_bytes(body)
+    if columns.is_columns(raw):
+        return gzip_bytes(columns.with_fields(raw, {"runId": run_id})), f"{batch_id}~{suffix}"
+    doc = orjson.loads(raw)
     if not isinstance(doc, dict):
         raise ValueError("ingest body is not an object")
     doc["runId"] = run_id
-    suffix = hashlib.sha256(run_id.encode()).hexdigest()[:12]
     return gzip_bytes(orjson.dumps(doc)), f"{batch_id}~{suffix}"

@@ -5,7 +5,9 @@ complete gzip stream (``eof`` reached, CRC32 and ISIZE matching, nothing after i
 and the structure of an ingest body. Anything else raises :class:`BadBatch` with a one-line
 reason; no caller ever sees part of a file. Bodies are those of docs/protocol.md: wide metric
 rows (``rows``), v1 metric ``points``, log ``lines`` or ``spans``, and eval results (``rows`` of
-objects under a top-level ``evalRunId``: :func:`is_eval_body`).
+objects under a top-level ``evalRunId``: :func:`is_eval_body`). A columns metrics body
+(``_wire.columns``, told apart by its magic after gunzip) is checked and returned as the
+equivalent wide-rows body, so every reader sees one shape.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import math
 import zlib
 from pathlib import Path
 from typing import Any
+
+from rundial._wire import columns
 
 __all__ = ["KIND_FIELDS", "BadBatch", "body_kind", "is_eval_body", "load_batch", "parse_batch"]
 
@@ -114,12 +118,20 @@ def check_structure(body: object, expected_run_id: str | None = None) -> dict[st
 
 def parse_batch(data: bytes, expected_run_id: str | None = None) -> dict[str, Any]:
     """Decode and check the bytes of one spool file (see the module docstring)."""
-    raw = gunzip_whole(data)
+    return check_structure(_decoded(gunzip_whole(data)), expected_run_id)
+
+
+def _decoded(raw: bytes) -> object:
+    """The JSON value of ``raw``, or a columns body as its wide-rows document."""
+    if columns.is_columns(raw):
+        try:
+            return columns.rows_doc(raw)
+        except ValueError as exc:
+            raise BadBatch(str(exc)) from None
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadBatch(f"not JSON ({exc})") from None
-    return check_structure(body, expected_run_id)
 
 
 def load_batch(path: Path, expected_run_id: str | None = None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ import orjson
 from rundial._diagnostics import REASON_INVALID, Counters
 from rundial._media import is_media
 from rundial._warn import warn_user
+from rundial._wire.column_group import column_group
+from rundial._wire.columns import HEADER_MAX_BYTES, pack
 from rundial._wire.keys import KeyCheck, key_problem
 
 
@@ -49,6 +51,7 @@ _NON_NUMBER_VALUE = re.compile(rb'":[^-0-9]')  # null, true, false, a string, li
 _step_of = operator.itemgetter(0)
 _row_of = operator.itemgetter(2)
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+_HEADER_TAIL_BYTES = 64  # a columns header's seq, "keys"/"rows" members and padding, at most
 _warned: set[tuple[str, str]] = set()  # (reason, key): one warning per key per process
 
 
@@ -185,7 +188,10 @@ class BatchEncoder:
     ``header`` holds the target fields (``projectId`` or ``workspace`` + ``project``, ``runId``,
     ``rank``?, ``writerId``); ``next_seq`` hands out the writer's sequence numbers. ``on_row`` is
     called with clean rows for last-value (summary) tracking: with every row, or only the last one
-    of a batch when it holds every key the batch has. Not thread-safe: owned by the worker.
+    of a batch when it holds every key the batch has. With :attr:`columns` set (the collector
+    announced the format), a uniform clean group becomes a columns body (``_wire.columns``,
+    ``_wire.column_group``) with the same counters, ``on_row`` calls and Batch fields; any other
+    group is encoded as wide rows. Not thread-safe: owned by the worker.
     """
 
     def __init__(self, header: Mapping[str, Any], counters: Counters, next_seq: Callable[[], int],
@@ -202,6 +208,7 @@ class BatchEncoder:
         self._media_sink = media_sink
         self._prev_step = -1
         self._keys = KeyCheck()
+        self.columns = False  # set by the worker once a collector announced columns bodies
 
     def encode(self, records: list[Record]) -> list[Batch]:
         """Encode ``records`` (in order) into batches within the size limits."""
@@ -212,6 +219,8 @@ class BatchEncoder:
 
     def _encode_group(self, records: list[Record], out: list[Batch]) -> None:
         """One body's records; a refused key (``_wire.keys``) sends every chunk to the slow path."""
+        if self.columns and self._encode_columns(records, out):
+            return
         pieces: list[memoryview] = []
         clean: list[Record] = []
         keys = set().union(*map(_row_of, records))
@@ -230,6 +239,29 @@ class BatchEncoder:
             self._encode_group(clean[half:], out)
         elif clean:
             out.append(self._finish(pieces, clean, None if refused else len(keys)))
+
+    def _encode_columns(self, records: list[Record], out: list[Batch]) -> bool:
+        """Encode ``records`` as columns bodies (halved beyond ``max_bytes``); False, with no
+        side effect, when the group does not qualify."""
+        group = column_group(records, self._keys, self._chunk_records)
+        if group is None:
+            return False
+        keys_json = orjson.dumps(group.keys)
+        if len(self._prefix) + len(keys_json) + _HEADER_TAIL_BYTES > HEADER_MAX_BYTES:
+            return False
+        rows = len(records)
+        if 8 * rows * (2 + len(group.keys)) > self._max_bytes and rows > 1:
+            self._encode_group(records[:rows // 2], out)
+            self._encode_group(records[rows // 2:], out)
+            return True
+        points, lo, hi = self._scan(records, len(group.keys))
+        seq = self._next_seq()
+        head = b"".join((self._prefix, str(seq).encode(), b',"keys":', keys_json, b',"rows":',
+                         str(rows).encode(), b"}"))
+        body = gzip_bytes(pack(head, group.steps, group.timestamps_ms, group.values))
+        self._counters.columns_batches += 1
+        out.append(Batch(new_batch_id(), seq, body, rows, points, lo, hi))
+        return True
 
     def _finish(self, pieces: list[memoryview], rows: list[Record], key_count: int | None) -> Batch:
         """One body from the encoded chunks: a single join (one copy), one zlib call (one GIL

@@ -1,9 +1,12 @@
 """Read and split gzip'd ingest bodies after encoding (docs/protocol.md §4.2).
 
-Used by delivery (a 413 splits a body in two) and by the spool (eviction and rejection need a
-body's run id and point count without trusting the file name). Every function raises on a body
-that is not valid gzip'd JSON (``zlib.error``, ``orjson.JSONDecodeError``), except
-:func:`points_in`, which answers 0.
+Used by delivery (a 413 splits a body in two; a columns body refused by an older collector is
+re-sent as wide rows) and by the spool (eviction and rejection need a body's run id and point
+count without trusting the file name). Both metric formats are read: wide-rows JSON and columns
+bodies (``_wire.columns``), told apart by their first byte after gunzip, so spool files need no
+format metadata. Every function raises on a body that is not a valid gzip'd body
+(``zlib.error``, ``orjson.JSONDecodeError``, ``ValueError``), except :func:`points_in`, which
+answers 0.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from rundial._wire import columns
 from rundial._wire.batch import gunzip_bytes, gzip_bytes
 
 ITEM_FIELDS = ("rows", "points", "lines", "spans")  # the list field of each kind of ingest body
@@ -25,8 +29,12 @@ def _item_field(doc: Any) -> str | None:
 
 def split_body(body: bytes) -> tuple[bytes, bytes] | None:
     """Split a gzip'd ingest body (rows, lines or spans) in two halves (for a 413); None when
-    it holds a single item."""
-    doc = orjson.loads(gunzip_bytes(body))
+    it holds a single item. A columns body is split by rows into two columns bodies."""
+    raw = gunzip_bytes(body)
+    if columns.is_columns(raw):
+        halves = columns.split(raw)
+        return None if halves is None else (gzip_bytes(halves[0]), gzip_bytes(halves[1]))
+    doc = orjson.loads(raw)
     field = _item_field(doc)
     if field is None or len(doc[field]) < 2:
         return None
@@ -39,9 +47,13 @@ def split_body(body: bytes) -> tuple[bytes, bytes] | None:
 def body_meta(body: bytes) -> tuple[str, int, int | None, int | None]:
     """``(run_id, points, first_step, last_step)`` of an ingest body (used for spool eviction).
 
-    Log lines and spans count as points; their steps are None.
+    Log lines and spans count as points; their steps are None. A columns body's values are
+    not decoded.
     """
-    doc = orjson.loads(gunzip_bytes(body))
+    raw = gunzip_bytes(body)
+    if columns.is_columns(raw):
+        return columns.meta(raw)
+    doc = orjson.loads(raw)
     field = _item_field(doc)
     run_id = str(doc.get("runId", "")) if isinstance(doc, dict) else ""
     if field != "rows":
@@ -58,3 +70,12 @@ def points_in(body: bytes) -> int:
         return body_meta(body)[1]
     except Exception:
         return 0
+
+
+def as_rows_body(body: bytes) -> bytes:
+    """The gzip'd wide-rows body equivalent to a gzip'd columns body (``ValueError`` when
+    ``body`` is not one): what an older collector, refusing columns, accepts instead."""
+    raw = gunzip_bytes(body)
+    if not columns.is_columns(raw):
+        raise ValueError("not a columns body")
+    return gzip_bytes(orjson.dumps(columns.rows_doc(raw)))
