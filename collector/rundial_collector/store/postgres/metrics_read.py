@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from rundial_collector.store.chunk_masks import superseded_chunks
 from rundial_collector.store.data_base import ResolvedSeries
+from rundial_collector.store.postgres.copy_columns import copy_chunk_columns
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)
@@ -107,20 +110,33 @@ async def _resolved_whole(conn: Conn, key: SeriesKeyId) -> Entry:
 
 async def _resolved_unmasked(conn: Conn, key: SeriesKeyId) -> Entry | None:
     """The series resolved from its chunks less the superseded ones (never fetched: a cold read
-    of a series whose batches were re-logged reads that much less), or None when the chunks
-    read are not exactly the ones its step ranges named (not within one snapshot)."""
+    of a series whose batches were re-logged reads that much less), streamed by a binary COPY
+    into arrays of their final size (:mod:`~rundial_collector.store.postgres.copy_columns`);
+    None when the chunks read are not exactly the ones its step ranges named."""
     ranges = await conn.fetch(_CHUNK_RANGES, key[0], key[1])
     if not ranges:
         return None
     skipped = superseded_chunks((int(r[0]), int(r[1]), int(r[2]), int(r[4])) for r in ranges)
-    last = int(ranges[-1][0])
-    rows = await conn.fetch(_CHUNKS_BUT, key[0], key[1], last, skipped)
     left_out = set(skipped)
-    if [int(row[0]) for row in rows] != [int(r[0]) for r in ranges if int(r[0]) not in left_out]:
+    planned = [(int(r[0]), int(r[3])) for r in ranges if int(r[0]) not in left_out]
+    last = int(ranges[-1][0])
+    read = await copy_chunk_columns(conn, _CHUNKS_BUT, (key[0], key[1], last, skipped),
+                                    sum(count for _, count in planned))
+    if not read.ok or list(zip(read.ids, read.counts)) != planned:
         return None
-    chunks = [unpack(row[1], row[2], row[3]) for row in rows]
-    return Entry(Stamp(last, len(ranges)), resolve_chunks(chunks),
+    return Entry(Stamp(last, len(ranges)), _resolved_in_chunk_order(read.points, read.counts),
                  sum(int(r[3]) for r in ranges))
+
+
+def _resolved_in_chunk_order(raw: Points, counts: list[int]) -> Points:
+    """The resolution of ``raw`` (chunks of ``counts`` points one after another): ``raw``
+    itself when its steps strictly rise (chunks logged in order, none re-logging another's
+    steps), else :func:`resolve_chunks` of the chunks."""
+    steps = raw.steps
+    if len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1])):
+        return raw
+    bounds = np.cumsum([0, *counts]).tolist()
+    return resolve_chunks([raw.take(slice(a, b)) for a, b in zip(bounds, bounds[1:])])
 
 
 async def series_id_of(conn: Conn, project_id: str, run_id: str, metric_key: str
