@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rundial_collector.store import series_math
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import (Points, after_step, concat_all, downsample,
@@ -124,6 +126,39 @@ def test_downsample_matches_the_exact_integer_model(items: list[tuple[int, float
     assert _as_list(downsample(resolved, budget)) == downsample_model(resolve_model(items), budget)
 
 
+tied_values = st.sampled_from([0.0, -0.0, 1.0, -1.0]) | st.floats(-1e6, 1e6)
+
+
+@given(banded_series(), st.integers(3, 60), st.lists(tied_values, min_size=150, max_size=150))
+@settings(max_examples=150, deadline=None)
+def test_downsample_by_slices_and_by_vectors_both_match_the_model(
+        items: list[tuple[int, float, int]], budget: int, values: list[float]) -> None:
+    """The two ways of finding each bucket's first minimum and maximum (a slice per bucket, used
+    with many points per bucket; whole-series vectors otherwise) give the model's answer, ties
+    (equal values, 0.0 and -0.0) included, bit for bit."""
+    items = [(step, value, ts) for (step, _, ts), value in zip(items, values)]
+    expected = downsample_model(resolve_model(items), budget)
+    resolved = resolve(_points(items))
+    for per_bucket in (0, 2**40):  # 0: always by slices; 2**40: always by vectors
+        with mock.patch.object(series_math, "SLICED_MIN_POINTS_PER_BUCKET", per_bucket):
+            got = downsample(resolved, budget)
+        assert _as_list(got) == expected
+        assert np.signbit(got.values).tolist() == [np.signbit(v) for _, v, _ in expected]
+
+
+def test_downsample_of_a_million_points_is_the_same_both_ways() -> None:
+    """The benchmark's shape (1M points, 1,500-point budget: about 2,000 points a bucket) takes
+    the slice path and equals the vector path exactly."""
+    rng = np.random.default_rng(3)
+    steps = np.cumsum(rng.integers(1, 4, 1_000_000)).astype(np.int64)
+    points = Points(steps, rng.normal(size=len(steps)).round(2), steps * 10)
+    sliced = downsample(points, 1500)
+    with mock.patch.object(series_math, "SLICED_MIN_POINTS_PER_BUCKET", 2**40):
+        vectors = downsample(points, 1500)
+    assert len(sliced) > 1000
+    assert _as_list(sliced) == _as_list(vectors)
+
+
 def test_downsample_buckets_steps_near_2_to_the_62() -> None:
     """3,000 consecutive steps from 2**62 cut into 100 buckets of 30 keep each bucket's min,
     max and last point (float64 bucketing put them all into one or two buckets)."""
@@ -184,7 +219,8 @@ def test_a_first_downsample_imports_nothing_more() -> None:
             "s = np.arange(10_000, dtype=np.int64)[::-1]\n"
             "before = set(sys.modules)\n"
             "points = resolve(Points(s, s * 0.5, s))\n"
-            "downsample(points, 300); downsample(points, 2); downsample(points, 1)\n"
+            "downsample(points, 300); downsample(points, 30); downsample(points, 2)\n"
+            "downsample(points, 1)\n"
             "print(sorted(set(sys.modules) - before))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

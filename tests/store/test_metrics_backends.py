@@ -20,6 +20,7 @@ from rundial_collector.store.base import Store
 from rundial_collector.store.factory import open_store
 from rundial_collector.store.postgres.metrics_write import prepared_chunks, write_prepared
 from rundial_collector.store.postgres.store import PostgresStore
+from tests.collector.series_model import resolve_model
 from tests.helpers.postgres import PgCluster
 from tests.store.metric_helpers import PROJECT, chart_shape, chunk, ingest, rows, same_rows
 
@@ -93,6 +94,32 @@ async def test_same_ingests_read_the_same_on_both_backends(
     pages = [rows(await s.read_series_page(PROJECT, run_id, "loss", None, after, page))
              for s in pair]
     assert same_rows(pages[0], pages[1])
+
+
+async def test_relogged_batches_read_the_same_on_both_backends(
+        pair: tuple[Store, Store]) -> None:
+    """Batches re-logged whole (the first copy lies inside a later chunk holding every step of
+    its range: the PostgreSQL reader never fetches it), a sparse batch under a later dense one
+    spanning two batches, and ranks: each backend reads the resolution of all the points, by
+    rank too, with every raw point counted."""
+    run_id = f"run{next(_runs)}"
+    requests = [(range(0, 100), 1.0, None), (range(100, 200), 2.0, None),
+                (range(100, 200), 3.0, None),  # re-logs the second batch whole
+                (range(50, 150, 2), 4.0, 0), (range(40, 160), 5.0, 0),
+                (range(200, 260), 6.0, 1), (range(190, 270), 7.0, 0),
+                (range(300, 310), 8.0, None), (range(295, 320, 3), 9.0, None)]  # a gappy cover
+    logged: list[tuple[int | None, tuple[int, float, int]]] = []
+    for n, (steps, value, rank) in enumerate(requests):
+        items = [(s, value + s / 1000) for s in steps]
+        logged += [(rank, (s, v, n * 1000 + i)) for i, (s, v) in enumerate(items)]
+        for store in pair:
+            await ingest(store, chunk(run_id, "loss", items, n * 1000, rank))
+    for rank in (None, 0, 1):
+        mine = [item for r, item in logged if rank is None or r == rank]
+        for store in pair:
+            found = await store.read_series(PROJECT, run_id, "loss", rank)
+            assert rows(found.points) == resolve_model(mine)
+            assert found.raw_count == len(mine)
 
 
 async def test_two_collectors_ingest_at_once_without_loss(

@@ -19,6 +19,10 @@ F64 = npt.NDArray[np.float64]
 
 _INT64 = np.dtype("<i8")
 _FLOAT64 = np.dtype("<f8")
+# With at least this many points per bucket on average, downsampling finds each bucket's
+# extremes slice by slice (about 2 us a bucket, no temporaries); with fewer, in whole-series
+# vector operations.
+SLICED_MIN_POINTS_PER_BUCKET = 512
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,8 @@ def downsample(points: Points, max_points: int) -> Points:
     The step range is cut into ``max_points // 3`` equal buckets; a bucket contributes the
     point with the smallest value, the largest value and the highest step (duplicates merged),
     so spikes are never hidden and the global min and max are always present. With fewer than
-    three points allowed: 2 → global min and max, 1 → the last point.
+    three points allowed: 2 → global min and max, 1 → the last point. Values are finite (ingest
+    stores non-finite values as no point); of equal extremes the first point is taken.
     """
     n = len(points)
     if n <= max_points:
@@ -178,9 +183,28 @@ def downsample(points: Points, max_points: int) -> Points:
         return _tiny(points, max_points)
     starts = _bucket_starts(points.steps, max_points // 3)
     ends = np.append(starts[1:], n)
-    mins = _first_match(points.values, np.minimum.reduceat(points.values, starts), starts, ends)
-    maxs = _first_match(points.values, np.maximum.reduceat(points.values, starts), starts, ends)
+    if n >= SLICED_MIN_POINTS_PER_BUCKET * len(starts):
+        mins, maxs = _extremes_by_slice(points.values, starts, ends)
+    else:
+        mins = _first_match(points.values, np.minimum.reduceat(points.values, starts), starts,
+                            ends)
+        maxs = _first_match(points.values, np.maximum.reduceat(points.values, starts), starts,
+                            ends)
     return points.take(_sorted_distinct(np.concatenate((mins, maxs, ends - 1))))
+
+
+def _extremes_by_slice(values: F64, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
+                       ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(index of the first minimum, of the first maximum) of each bucket, one ``argmin`` and
+    one ``argmax`` per bucket's slice: no temporary array the size of the series (in a freshly
+    started process every new page of such a temporary costs a page fault)."""
+    mins = np.empty(len(starts), dtype=np.intp)
+    maxs = np.empty(len(starts), dtype=np.intp)
+    for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        bucket = values[start:end]
+        mins[i] = start + int(bucket.argmin())
+        maxs[i] = start + int(bucket.argmax())
+    return mins, maxs
 
 
 def _tiny(points: Points, max_points: int) -> Points:
@@ -194,19 +218,21 @@ def _bucket_starts(steps: I64, buckets: int) -> npt.NDArray[np.intp]:
     """Start index of each non-empty bucket of an equal split of ``[steps[0], steps[-1]]``.
 
     Exact for every int64 step: bucket ``b`` starts at the first step ``s`` with
-    ``(s - steps[0]) * buckets >= b * span`` (``span = steps[-1] - steps[0] + 1``), computed in
-    unsigned 64-bit integers as ``b * (span // buckets) + ceil(b * (span % buckets) / buckets)``,
-    so steps closer together than float64 can tell apart still get their own buckets.
+    ``(s - steps[0]) * buckets >= b * span`` (``span = steps[-1] - steps[0] + 1``), i.e. at
+    offset ``b * (span // buckets) + ceil(b * (span % buckets) / buckets)`` from ``steps[0]``,
+    computed in unsigned 64-bit integers, so steps closer together than float64 can tell apart
+    still get their own buckets. Each offset is below ``span``, so ``steps[0]`` plus it is an
+    int64 step (added modulo 2**64, then read as int64) and the steps are searched as they are.
     """
     if buckets == 1:
         return np.zeros(1, dtype=np.intp)
-    offsets = steps.astype(np.uint64)
-    offsets -= offsets[0]  # exact (modulo 2**64, and steps ascend): never negative
-    quotient, remainder = divmod(int(offsets[-1]) + 1, buckets)
+    first = np.uint64(int(steps[0]) % 2**64)
+    quotient, remainder = divmod(int(steps[-1]) - int(steps[0]) + 1, buckets)
     index = np.arange(buckets, dtype=np.uint64)
-    edges = index * np.uint64(quotient) + (index * np.uint64(remainder)
-                                           + np.uint64(buckets - 1)) // np.uint64(buckets)
-    starts = np.searchsorted(offsets, edges, side="left")
+    offsets = index * np.uint64(quotient) + (index * np.uint64(remainder)
+                                             + np.uint64(buckets - 1)) // np.uint64(buckets)
+    edges = (offsets + first).view(np.int64)
+    starts = np.searchsorted(steps, edges, side="left")
     return _sorted_distinct(starts[starts < steps.shape[0]])
 
 

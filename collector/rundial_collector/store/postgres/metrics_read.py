@@ -6,7 +6,10 @@ of concurrent collectors commit out of order, so every answer that is cached is 
 one statement: the stamp of a fresh resolution is taken from the rows it read, and an
 extension reads the new chunks together with the count of the chunks it extends (a chunk
 that committed late, below the cached newest id, changes that count: start over). So a cached
-entry is exactly the chunks its stamp names.
+entry is exactly the chunks its stamp names. A fresh resolution reads the chunks' step ranges
+first and leaves out the chunks superseded whole by later dense chunks
+(:mod:`~rundial_collector.store.chunk_masks`); the chunks it then reads are checked to be
+exactly the ones planned (else it resolves from one statement, as an extension does).
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from rundial_collector.store.chunk_masks import superseded_chunks
 from rundial_collector.store.data_base import ResolvedSeries
+from rundial_collector.store.postgres.copy_columns import copy_chunk_columns
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)
@@ -33,6 +40,11 @@ _CHUNKS_AFTER = ("SELECT chunk_id, steps, vals, timestamps,"
                  " (SELECT count(*) FROM metric_chunks WHERE series_id = $1 AND chunk_id <= $3"
                  + _RANK + ") FROM metric_chunks WHERE series_id = $1 AND chunk_id > $3"
                  + _RANK + " ORDER BY chunk_id")
+_CHUNK_RANGES = ("SELECT chunk_id, step_min, step_max, point_count, resolved_count"
+                 " FROM metric_chunks WHERE series_id = $1" + _RANK + " ORDER BY chunk_id")
+_CHUNKS_BUT = ("SELECT chunk_id, steps, vals, timestamps FROM metric_chunks WHERE series_id = $1"
+               + _RANK + " AND chunk_id <= $3 AND chunk_id <> ALL($4::bigint[])"
+               " ORDER BY chunk_id")
 _RANGES = ("SELECT step_min, step_max, point_count FROM metric_chunks WHERE series_id = $1"
            " AND step_max > $3" + _RANK + " ORDER BY step_min")
 _BETWEEN = ("SELECT steps, vals, timestamps FROM metric_chunks WHERE series_id = $1"
@@ -82,11 +94,49 @@ class PgSeriesReader:
                 fresh = extended(entry, Stamp(max(ids), below + len(ids)), concat_all(chunks),
                                  len(ids))
         if fresh is None:
-            chunks, ids, _ = await _chunks_after(conn, key, 0)
-            fresh = Entry(Stamp(max(ids, default=0), len(ids)), resolve_chunks(chunks),
-                          sum(len(c) for c in chunks))
+            fresh = await _resolved_unmasked(conn, key)
+        if fresh is None:
+            fresh = await _resolved_whole(conn, key)
         self.cache.put(key, fresh)
         return fresh
+
+
+async def _resolved_whole(conn: Conn, key: SeriesKeyId) -> Entry:
+    """The series resolved from every one of its chunks, read by one statement."""
+    chunks, ids, _ = await _chunks_after(conn, key, 0)
+    return Entry(Stamp(max(ids, default=0), len(ids)), resolve_chunks(chunks),
+                 sum(len(c) for c in chunks))
+
+
+async def _resolved_unmasked(conn: Conn, key: SeriesKeyId) -> Entry | None:
+    """The series resolved from its chunks less the superseded ones (never fetched: a cold read
+    of a series whose batches were re-logged reads that much less), streamed by a binary COPY
+    into arrays of their final size (:mod:`~rundial_collector.store.postgres.copy_columns`);
+    None when the chunks read are not exactly the ones its step ranges named."""
+    ranges = await conn.fetch(_CHUNK_RANGES, key[0], key[1])
+    if not ranges:
+        return None
+    skipped = superseded_chunks((int(r[0]), int(r[1]), int(r[2]), int(r[4])) for r in ranges)
+    left_out = set(skipped)
+    planned = [(int(r[0]), int(r[3])) for r in ranges if int(r[0]) not in left_out]
+    last = int(ranges[-1][0])
+    read = await copy_chunk_columns(conn, _CHUNKS_BUT, (key[0], key[1], last, skipped),
+                                    sum(count for _, count in planned))
+    if not read.ok or list(zip(read.ids, read.counts)) != planned:
+        return None
+    return Entry(Stamp(last, len(ranges)), _resolved_in_chunk_order(read.points, read.counts),
+                 sum(int(r[3]) for r in ranges))
+
+
+def _resolved_in_chunk_order(raw: Points, counts: list[int]) -> Points:
+    """The resolution of ``raw`` (chunks of ``counts`` points one after another): ``raw``
+    itself when its steps strictly rise (chunks logged in order, none re-logging another's
+    steps), else :func:`resolve_chunks` of the chunks."""
+    steps = raw.steps
+    if len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1])):
+        return raw
+    bounds = np.cumsum([0, *counts]).tolist()
+    return resolve_chunks([raw.take(slice(a, b)) for a, b in zip(bounds, bounds[1:])])
 
 
 async def series_id_of(conn: Conn, project_id: str, run_id: str, metric_key: str

@@ -14,10 +14,12 @@ top of the cached points (a live chart stays cheap).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rundial_collector.store.chunk_masks import superseded_chunks
 from rundial_collector.store.data_base import MetricKeyInfo, ResolvedSeries, SeriesChunk
 from rundial_collector.store.metric_key_order import key_ranges
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
@@ -62,6 +64,12 @@ _INSERT_CHUNK = (
 _INSERT_AGGS = ("INSERT INTO metric_chunk_aggs (chunk_id, resolved_count, blocks)"
                " VALUES (?, ?, ?)")
 _RANK_FILTER = " AND (? IS NULL OR writer_rank = ?)"
+_CHUNK_RANGES = ("SELECT c.chunk_id, c.step_min, c.step_max, a.resolved_count, c.point_count"
+                 " FROM metric_chunks c LEFT JOIN metric_chunk_aggs a ON a.chunk_id = c.chunk_id"
+                 " WHERE c.series_id = ?" + _RANK_FILTER + " ORDER BY c.chunk_id")
+_CHUNKS_BUT = ("SELECT steps, vals, timestamps FROM metric_chunks WHERE series_id = ?"
+               + _RANK_FILTER + " AND chunk_id NOT IN (SELECT value FROM json_each(?))"
+               " ORDER BY chunk_id")
 
 
 def write_chunks(conn: sqlite3.Connection, chunks: Sequence[SeriesChunk], now_ms: int) -> None:
@@ -166,9 +174,19 @@ def _series_stamp(conn: sqlite3.Connection, project_id: str, run_id: str, metric
 
 
 def _resolved(conn: sqlite3.Connection, key: tuple[int, int | None], stamp: Stamp) -> Entry:
-    """Resolve the whole series from its chunks."""
-    chunks = _raw_chunks(conn, key, after_chunk=0)
-    return Entry(stamp, resolve_chunks(chunks), sum(len(c) for c in chunks))
+    """Resolve the whole series from its chunks, leaving the chunks superseded whole by later
+    dense chunks unread (:mod:`~rundial_collector.store.chunk_masks`; a chunk stored before
+    aggregates existed counts as not dense). The reader's transaction is one snapshot."""
+    series_id, rank = key
+    ranges = conn.execute(_CHUNK_RANGES, (series_id, rank, rank)).fetchall()
+    skipped = superseded_chunks((int(i), int(low), int(high), -1 if n is None else int(n))
+                                for i, low, high, n, _count in ranges)
+    if not skipped:
+        chunks = _raw_chunks(conn, key, after_chunk=0)
+    else:
+        rows = conn.execute(_CHUNKS_BUT, (series_id, rank, rank, json.dumps(skipped)))
+        chunks = [unpack(steps, values, stamps) for steps, values, stamps in rows]
+    return Entry(stamp, resolve_chunks(chunks), sum(int(r[4]) for r in ranges))
 
 
 def _extended(conn: sqlite3.Connection, key: tuple[int, int | None], entry: Entry | None,
