@@ -22,7 +22,8 @@ targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` pic
   rc1 ``points``, or the same 500 x 10 as a ``columns`` body (docs/protocol.md §4.16, built by
   the tests' encoder, tests/helpers/columns_body.py). Points/s is the median over rounds; every
   round writes its own run and is verified by read-back. ``--writer-format`` picks the writers'
-  body (rows or columns).
+  body: ``columns`` (default: what the SDK sends a collector that announces them, for a batch
+  of plain Python floats) or ``rows``.
 * Raw (a): ``executemany`` of a row-per-point table ``(run, key, step, value, ts, seq)`` with an
   index on (run, key, step, seq), WAL + synchronous=NORMAL, 5,000-row transactions.
 * Raw (b): pre-packed chunk rows into the collector's own schema (10 chunks per transaction).
@@ -230,8 +231,9 @@ def main() -> None:
                         help="client processes the writers' threads are spread over")
     parser.add_argument("--formats", default=",".join(FORMATS),
                         help=f"comma separated HTTP body kinds among {', '.join(FORMATS)}")
-    parser.add_argument("--writer-format", choices=("rows", "columns"), default="rows",
-                        help="the writers' body kind")
+    parser.add_argument("--writer-format", choices=("rows", "columns"),
+                        default="columns", help="the writers' body kind (default: what the "
+                        "SDK sends for plain floats)")
     args = parser.parse_args()
     total = args.connections * args.batches * POINTS_PER_BATCH
     with tempfile.TemporaryDirectory(prefix="rundial-bench-") as tmp, ExitStack() as stack:
