@@ -25,7 +25,8 @@ UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run run-cluster test test-venvs typecheck typecheck-start jstest venv web chromium postgres nginx bench clean
+.PHONY: run run-cluster test test-venvs typecheck typecheck-start jstest jstest-start venv web chromium \
+  postgres nginx bench clean
 
 # The venv with a current pip: all that `test-venvs` needs (the pip that `venv` seeds takes twice
 # the CPU to install the dev extra).
@@ -89,21 +90,22 @@ run-cluster: $(STAMP) web postgres nginx
 # started once; each worker has its own PostgreSQL cluster and session collector; the long
 # files are handed out first, tests/helpers/file_order.py), then the `serial` tests (rates,
 # latency or pause bounds, printed figures, nginx + collectors + PostgreSQL clusters) in one
-# process on a quiet machine. mypy runs beside the parallel pass (typecheck-start; its first
-# files wait for the cached venvs' build anyway) and is waited for before the serial pass.
-# Fails when mypy or either pass fails, and when neither pass ran a test (pytest's exit 5 in
-# both; one pass alone may select nothing, e.g. with PYTEST_ARGS naming one file). PYTEST_ARGS
-# go to both passes.
-test: test-venvs typecheck-start jstest web chromium postgres nginx
+# process on a quiet machine. The JS tests (from the start) and mypy (once the project is
+# installed) run in the background beside the setup and the parallel pass (the pass's first
+# files wait for the cached venvs' build anyway); both are waited for, and their output printed,
+# before the serial pass.
+# Fails when mypy, the JS tests or either pass fails, and when neither pass ran a test (pytest's
+# exit 5 in both; one pass alone may select nothing, e.g. with PYTEST_ARGS naming one file).
+# PYTEST_ARGS go to both passes.
+test: jstest-start test-venvs typecheck-start web chromium postgres nginx
 	@parallel=0; serial=0; \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 	  --no-loadscope-reorder -m 'not serial' $(PYTEST_ARGS) || parallel=$$?; \
-	for second in $$(seq $(MYPY_WAIT_SECONDS)); do [ -s $(MYPY_RC) ] && break; sleep 1; done; \
-	typecheck=$$(cat $(MYPY_RC) 2>/dev/null || echo "none (not finished)"); \
-	echo "make test: mypy (exit $$typecheck):"; cat $(MYPY_LOG); \
+	$(call bg_result,jstest); $(call bg_result,typecheck); \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS) || serial=$$?; \
-	echo "make test: mypy exit $$typecheck, parallel pass exit $$parallel, serial pass exit $$serial"; \
-	if [ "$$typecheck" != 0 ]; then exit 1; fi; \
+	echo "make test: mypy exit $$typecheck, JS tests exit $$jstest, parallel pass exit $$parallel," \
+	  "serial pass exit $$serial"; \
+	if [ "$$typecheck" != 0 ] || [ "$$jstest" != 0 ]; then exit 1; fi; \
 	if [ $$parallel = 5 ] && [ $$serial = 5 ]; then echo "make test: no test ran"; exit 5; fi; \
 	for code in $$parallel $$serial; do \
 	  if [ $$code != 0 ] && [ $$code != 5 ]; then exit $$code; fi; \
@@ -120,20 +122,27 @@ test-venvs: $(PIP_STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-# mypy in the background for `make test`: its output in $(MYPY_LOG), then its exit status in
-# $(MYPY_RC) (written last: `test` waits for it, at most $(MYPY_WAIT_SECONDS) after the pass).
-MYPY_LOG := .cache/mypy.log
-MYPY_RC := .cache/mypy.rc
-MYPY_WAIT_SECONDS := 600
+# `make test`'s checks in the background: $(call bg_start,NAME,COMMAND) starts COMMAND with its
+# output in .cache/NAME.log, then its exit status in .cache/NAME.rc (written last); in a recipe's
+# shell, $(call bg_result,NAME) waits for that status (at most BG_WAIT_SECONDS), prints the log
+# and sets the shell variable NAME to the status ("none" when it never came).
+BG_WAIT_SECONDS := 600
+bg_start = mkdir -p .cache; rm -f .cache/$(1).rc; \
+  ( $(2) > .cache/$(1).log 2>&1; echo $$? > .cache/$(1).rc.tmp; mv .cache/$(1).rc.tmp .cache/$(1).rc ) &
+bg_result = for second in $$(seq $(BG_WAIT_SECONDS)); do [ -s .cache/$(1).rc ] && break; sleep 1; \
+  done; $(1)=$$(cat .cache/$(1).rc 2>/dev/null || echo "none (not finished)"); \
+  echo "make test: $(1) (exit $$$(1)):"; cat .cache/$(1).log
+
 typecheck-start: $(STAMP)
-	mkdir -p .cache
-	rm -f $(MYPY_RC)
-	( $(PY) -m mypy > $(MYPY_LOG) 2>&1; echo $$? > $(MYPY_RC).tmp; mv $(MYPY_RC).tmp $(MYPY_RC) ) &
+	$(call bg_start,typecheck,$(PY) -m mypy)
 
 # The UI's pure JS logic (smoothing, bucket merging, URL state...), against golden vectors in
 # tests/golden/ that the Python tests share; node's own test runner, no packages.
 jstest:
 	node --test tests/js/
+
+jstest-start:
+	$(call bg_start,jstest,node --test tests/js/)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
