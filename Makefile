@@ -1,12 +1,14 @@
 # `make run`: fresh machine -> running collector on ./data plus an example run.
 # `make run-cluster`: fresh machine -> PostgreSQL in ./data-cluster, two collectors on it, nginx in
 # front on $(HOST):$(PORT), plus the example run logged through nginx (docs/collector.md).
-# `make test`: fresh machine -> mypy --strict, the JS unit tests, then the whole suite in two passes (see
-# `test` below); non-zero on any failure in either pass or when no test ran.
+# `make test`: fresh machine -> the JS unit tests, then the whole suite in two passes with mypy --strict
+# beside the first (see `test` below); non-zero on a type error, any failure in either pass, or when
+# no test ran.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+PIP_STAMP := $(VENV)/.pip-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8787
 DATA ?= ./data
@@ -23,12 +25,21 @@ UI_VENDOR := collector/rundial_collector/ui/vendor
 UI_STAMP := $(UI_VENDOR)/.stamp
 UPLOT_DIST := web/node_modules/uplot/dist
 
-.PHONY: run run-cluster test test-venvs typecheck jstest venv web chromium postgres nginx bench clean
+.PHONY: run run-cluster test test-venvs typecheck typecheck-start jstest jstest-start venv web chromium \
+  postgres nginx bench clean
 
-$(STAMP): pyproject.toml
+# The venv with a current pip: all that `test-venvs` needs (the pip that `venv` seeds takes twice
+# the CPU to install the dev extra).
+$(PIP_STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# --no-compile: compiling every installed module (torch, pandas, sympy, scipy...) cost ~60 s of
+# CPU, where a process writes the bytecode of the modules it imports on first import (the suite's
+# in .cache/pycache, TEST_ENV below).
+$(STAMP): pyproject.toml | $(PIP_STAMP)
+	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -79,34 +90,59 @@ run-cluster: $(STAMP) web postgres nginx
 # started once; each worker has its own PostgreSQL cluster and session collector; the long
 # files are handed out first, tests/helpers/file_order.py), then the `serial` tests (rates,
 # latency or pause bounds, printed figures, nginx + collectors + PostgreSQL clusters) in one
-# process on a quiet machine.
-# Fails when either pass fails, and when neither ran a test (pytest's exit 5 in both; one pass
-# alone may select nothing, e.g. with PYTEST_ARGS naming one file). PYTEST_ARGS go to both passes.
-test: test-venvs typecheck jstest web chromium postgres nginx
+# process on a quiet machine. The JS tests (from the start) and mypy (once the project is
+# installed) run in the background beside the setup and the parallel pass (the pass's first
+# files wait for the cached venvs' build anyway); both are waited for, and their output printed,
+# before the serial pass.
+# Fails when mypy, the JS tests or either pass fails, and when neither pass ran a test (pytest's
+# exit 5 in both; one pass alone may select nothing, e.g. with PYTEST_ARGS naming one file).
+# PYTEST_ARGS go to both passes.
+test: jstest-start test-venvs typecheck-start web chromium postgres nginx
 	@parallel=0; serial=0; \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 	  --no-loadscope-reorder -m 'not serial' $(PYTEST_ARGS) || parallel=$$?; \
+	$(call bg_result,jstest); $(call bg_result,typecheck); \
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS) || serial=$$?; \
-	echo "make test: parallel pass exit $$parallel, serial pass exit $$serial"; \
+	echo "make test: mypy exit $$typecheck, JS tests exit $$jstest, parallel pass exit $$parallel," \
+	  "serial pass exit $$serial"; \
+	if [ "$$typecheck" != 0 ] || [ "$$jstest" != 0 ]; then exit 1; fi; \
 	if [ $$parallel = 5 ] && [ $$serial = 5 ]; then echo "make test: no test ran"; exit 5; fi; \
 	for code in $$parallel $$serial; do \
 	  if [ $$code != 0 ] && [ $$code != 5 ]; then exit $$code; fi; \
 	done
 
 # The cached venvs of the compatibility tests (tests/helpers/venvs.py: rc1, and the real wandb,
-# neptune and goodseed with torch), built in the background while mypy and the JS tests run;
-# a test that needs one waits for its build (a file lock). Log: .cache/test-venvs.log.
-test-venvs: $(STAMP)
+# neptune and goodseed with torch), built in the background from the moment .venv has its pip,
+# while the project installs into .venv and mypy and the JS tests run; a test that needs one
+# waits for its build (a file lock). Log: .cache/test-venvs.log.
+test-venvs: $(PIP_STAMP)
 	mkdir -p .cache
 	$(PY) -m tests.helpers.venvs > .cache/test-venvs.log 2>&1 &
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# `make test`'s checks in the background: $(call bg_start,NAME,COMMAND) starts COMMAND with its
+# output in .cache/NAME.log, then its exit status in .cache/NAME.rc (written last); in a recipe's
+# shell, $(call bg_result,NAME) waits for that status (at most BG_WAIT_SECONDS), prints the log
+# and sets the shell variable NAME to the status ("none" when it never came).
+BG_WAIT_SECONDS := 600
+bg_start = mkdir -p .cache; rm -f .cache/$(1).rc; \
+  ( $(2) > .cache/$(1).log 2>&1; echo $$? > .cache/$(1).rc.tmp; mv .cache/$(1).rc.tmp .cache/$(1).rc ) &
+bg_result = for second in $$(seq $(BG_WAIT_SECONDS)); do [ -s .cache/$(1).rc ] && break; sleep 1; \
+  done; $(1)=$$(cat .cache/$(1).rc 2>/dev/null || echo "none (not finished)"); \
+  echo "make test: $(1) (exit $$$(1)):"; cat .cache/$(1).log
+
+typecheck-start: $(STAMP)
+	$(call bg_start,typecheck,$(PY) -m mypy)
+
 # The UI's pure JS logic (smoothing, bucket merging, URL state...), against golden vectors in
 # tests/golden/ that the Python tests share; node's own test runner, no packages.
 jstest:
 	node --test tests/js/
+
+jstest-start:
+	$(call bg_start,jstest,node --test tests/js/)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

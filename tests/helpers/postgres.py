@@ -5,6 +5,12 @@ PostgreSQL refuses to run as root, and the tests may run as root, so the cluster
 run as the ``postgres`` system user (``runuser``) in a directory that user owns. ``fsync=off``:
 a test cluster is thrown away, so durability is not what is measured here (benchmarks that
 claim durability leave fsync on). Nothing is mocked.
+
+A throwaway cluster (``fsync=off``) lives in memory, under /dev/shm, when that tmpfs has
+:data:`TMPFS_MIN_FREE_BYTES` free, else in the temp dir. On this machine's disk (ext4 mounted
+with ``discard``) a ``CREATE DATABASE`` cost ~0.25 s against ~0.07 s in memory, and deleting
+a worker's cluster of a few hundred databases at the end of the suite ~20 s (every freed
+block is discarded). A cluster with fsync on (the benchmarks') stays on disk.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import pytest
 PG_BIN = Path(os.environ.get("RUNDIAL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT_SECONDS = 60
 PORT_ATTEMPTS = 3
+TMPFS = Path("/dev/shm")
+# A suite's worker creates a few hundred databases of ~8 MB on its cluster (none is dropped).
+TMPFS_MIN_FREE_BYTES = 8 * 1024**3
 
 
 def postgres_available() -> str | None:
@@ -33,6 +42,18 @@ def postgres_available() -> str | None:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "runuser is missing (needed to run PostgreSQL as the postgres user)"
     return None
+
+
+def scratch_parent(fsync: bool) -> Path | None:
+    """Where a cluster's directory goes: /dev/shm for a throwaway (``fsync`` off) cluster when
+    it has room, else None (the temp dir)."""
+    if fsync or not TMPFS.is_dir():
+        return None
+    try:
+        free_bytes = shutil.disk_usage(TMPFS).free
+    except OSError:
+        return None
+    return TMPFS if free_bytes >= TMPFS_MIN_FREE_BYTES else None
 
 
 def free_port() -> int:
@@ -60,7 +81,8 @@ def start_on_a_free_port(start: Callable[[int], None]) -> int:
 class PgCluster:
     """One PostgreSQL server. :meth:`start`, then :meth:`new_database` per test, :meth:`stop`.
 
-    ``fsync``: False for tests (throwaway), True for benchmarks that claim durability.
+    ``fsync``: False for tests (throwaway, in memory when there is room: :func:`scratch_parent`),
+    True for benchmarks that claim durability (on disk).
     """
 
     def __init__(self, *, fsync: bool = False, max_connections: int = 300,
@@ -69,7 +91,7 @@ class PgCluster:
         self.port = 0
         self.fsync = fsync
         self.max_connections = max_connections
-        self.root = Path(tempfile.mkdtemp(prefix="rundial-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="rundial-pg-", dir=scratch_parent(fsync)))
         self._counter = itertools.count(1)
 
     @property

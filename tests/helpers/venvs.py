@@ -5,9 +5,11 @@ In CI (``CI`` set) a failure to build one fails the test that asked for it; else
 cannot be reached, that test is skipped with the reason.
 
 ``python -m tests.helpers.venvs`` builds the rc1 and trackers venvs ahead of the tests: ``make
-test`` starts it in the background while mypy and the JS tests run, and a test asking for a venv
-then waits for that build (a file lock) instead of doing it on one xdist worker while the other
-waits. A build that fails there is retried (and reported) by the test that needs the venv.
+test`` starts it in the background as soon as ``.venv`` has its pip, while the project installs
+into ``.venv`` (so this module needs only the standard library until a test calls it: pytest is
+imported there), and a test asking for a venv then waits for that build (a file lock) instead of
+doing it on one xdist worker while the other waits. A build that fails there is retried (and
+reported) by the test that needs the venv.
 
 A venv gets no pip of its own: the test interpreter's pip (22.3 or later, for ``--python``)
 installs into it, without compiling bytecode. Seeding pip by ``ensurepip`` cost ~5 s of CPU,
@@ -23,8 +25,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".cache"
@@ -78,6 +78,8 @@ def cached_venv(name: str, requirements: list[str], removed: tuple[str, ...] = (
     try:
         _build(name, requirements, removed)
     except BUILD_ERRORS as exc:
+        import pytest  # not at the top: `make test` runs this module before pytest is installed
+
         message = _failure(requirements, exc)
         if os.environ.get("CI"):
             pytest.fail(message)
