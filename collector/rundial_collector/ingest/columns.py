@@ -26,10 +26,12 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from rundial_collector.ingest.items import MAX_REPORTED_ERRORS, ItemErrors, key_problem
+from rundial_collector.ingest.items import (MAX_REPORTED_ERRORS, ItemErrors, key_problem,
+                                            step_problem, time_problem)
+from rundial_collector.ingest.rows import matrix_chunks
 from rundial_collector.ingest.schemas import BodyTarget
 from rundial_collector.store.data_base import SeriesChunk
-from rundial_collector.store.series_math import F64, I64, Points
+from rundial_collector.store.series_math import F64, I64
 from rundial_collector.web import errors
 from rundial_collector.web.intbounds import NonNegative, Positive
 from rundial_collector.web.jsonbody import check_depth, split_validation_error
@@ -43,9 +45,6 @@ _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 _PREFIX = struct.Struct("<4sI")  # magic, header length
 _INT64 = np.dtype("<i8")
 _FLOAT64 = np.dtype("<f8")
-_STEP_PROBLEM = "step must be between 0 and 2^63-1"  # the messages of ingest.items
-_TIME_PROBLEM = "timestampMs must be between 0 and 2^63-1"
-_VALUE_PROBLEM = "value must be a finite number"
 
 
 class ColumnsHeader(BodyTarget, forbid_unknown_fields=True):
@@ -158,19 +157,9 @@ def chunks_from_columns(body: ColumnsBody, project_id: str, run_id: str, rank: i
         steps, stamps, values = steps[kept], stamps[kept], values[:, kept]
     if not len(steps):
         return [], 0
-    finite = np.isfinite(values)
-    key_finite = np.all(finite, axis=1).tolist()
-    chunks: list[SeriesChunk] = []
-    for j, key in enumerate(body.header.keys):
-        column = Points(steps, values[j], stamps)
-        if not key_finite[j]:
-            bad = np.flatnonzero(~finite[j])
-            first = int(bad[0]) if kept is None else int(kept[bad[0]])
-            errs.add(first, f"rows[{first}][2].{key}", _VALUE_PROBLEM, count=len(bad))
-            column = column.take(np.flatnonzero(finite[j]))
-        if len(column):
-            chunks.append(SeriesChunk(project_id, run_id, key, column, rank))
-    return chunks, int(finite.sum())
+    sent_index = range(len(steps)) if kept is None else kept.tolist()
+    return matrix_chunks((), sent_index, (tuple(body.header.keys), values.T), project_id,
+                         run_id, rank, errs, (steps, stamps))
 
 
 def _reject_rows(steps: I64, stamps: I64, good_rows: npt.NDArray[np.bool_], width: int,
@@ -179,7 +168,9 @@ def _reject_rows(steps: I64, stamps: I64, good_rows: npt.NDArray[np.bool_], widt
     first ones; return the indexes of the others."""
     bad = np.flatnonzero(~good_rows)
     for i in bad[:MAX_REPORTED_ERRORS].tolist():
-        errs.add(i, f"rows[{i}]", _STEP_PROBLEM if steps[i] < 0 else _TIME_PROBLEM, width)
+        problem = step_problem(int(steps[i])) or time_problem(int(stamps[i]))
+        assert problem is not None
+        errs.add(i, f"rows[{i}]", problem, width)
     errs.rejected += (len(bad) - min(len(bad), MAX_REPORTED_ERRORS)) * width  # counted only
     return np.flatnonzero(good_rows)
 

@@ -38,8 +38,8 @@ def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: in
     else:
         fast = None if columns is None else _uniform_matrix(rows)
     if fast is not None:
-        return _matrix_chunks(rows, range(len(rows)), fast, project_id, run_id, rank, errs,
-                              columns)
+        return matrix_chunks(rows, range(len(rows)), fast, project_id, run_id, rank, errs,
+                             columns)
     kept: list[int] = []
     for i, (step, stamp, values) in enumerate(rows):
         problem = step_problem(step) or time_problem(stamp)
@@ -50,7 +50,7 @@ def chunks_from_rows(rows: Sequence[Row], project_id: str, run_id: str, rank: in
     good = [rows[i] for i in kept]
     fast = _uniform_matrix(good)
     if fast is not None:
-        return _matrix_chunks(good, kept, fast, project_id, run_id, rank, errs)
+        return matrix_chunks(good, kept, fast, project_id, run_id, rank, errs)
     return _row_chunks(rows, project_id, run_id, rank, errs)
 
 
@@ -109,13 +109,16 @@ def _float_matrix(rows: Sequence[Row]) -> tuple[tuple[str, ...], np.ndarray] | N
     return keys, flat.reshape(len(dicts), len(keys))
 
 
-def _matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
-                   fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
-                   rank: int | None, errs: ItemErrors,
-                   columns: tuple[np.ndarray, np.ndarray] | None = None
-                   ) -> tuple[list[SeriesChunk], int]:
-    """Chunks of the uniform ``rows``; ``sent_index[i]`` is row ``i``'s index as sent;
-    ``columns``: their (steps, timestamps) when already built."""
+def matrix_chunks(rows: Sequence[Row], sent_index: Sequence[int],
+                  fast: tuple[tuple[str, ...], np.ndarray], project_id: str, run_id: str,
+                  rank: int | None, errs: ItemErrors,
+                  columns: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[list[SeriesChunk], int]:
+    """Chunks of the uniform ``rows`` (a float matrix of a row per row, a column per key);
+    ``sent_index[i]`` is row ``i``'s index as sent; ``columns``: their (steps, timestamps)
+    when already built (``rows`` is then not read). A key's non-finite values are rejected
+    with one error at its first bad row. Also used for columnar bodies
+    (:mod:`rundial_collector.ingest.columns`)."""
     keys, matrix = fast
     steps, stamps = columns if columns is not None else (
         np.array([row[0] for row in rows], np.int64), np.array([row[1] for row in rows], np.int64))
