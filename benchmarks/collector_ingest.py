@@ -12,7 +12,7 @@ targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` pic
   target to it is printed);
 * ``--writers N --duration S`` (default 50 writers for 30 s; 0 writers skips): ingest
   latency p50/p99 under N concurrent writers on every target, with arrived == sent checked by
-  read-back (benchmarks/ingest_extra.py), each writer posting ``--writer-rows`` rows x 10 keys
+  read-back (benchmarks/ingest_writers.py), each writer posting ``--writer-rows`` rows x 10 keys
   per batch (default 5,000 points, one full SDK batch). ``--writer-interval`` is a comma
   separated list of paces, each measured in turn: 0 is back to back, S > 0 at most one batch
   per S seconds per writer (default ``0,1``: back to back, and the SDK's 1 s flush interval).
@@ -50,8 +50,9 @@ import orjson
 from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from benchmarks.bench_targets import database_url_of, deployment, targets_of
-from benchmarks.ingest_extra import (WRITER_PROCESSES, WRITER_ROWS, concurrent_writers,
-                                     raw_copy_rate)
+from benchmarks.ingest_extra import raw_copy_rate
+from benchmarks.ingest_writers import (PREBUILT_PER_SECOND, WRITER_PROCESSES, WRITER_ROWS,
+                                       concurrent_writers)
 from rundial._config import FLUSH_INTERVAL_S
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.columns_body import CONTENT_TYPE as COLUMNS_TYPE
@@ -229,6 +230,9 @@ def main() -> None:
                         help="rows (x 10 keys) per writer batch")
     parser.add_argument("--writer-processes", type=int, default=WRITER_PROCESSES,
                         help="client processes the writers' threads are spread over")
+    parser.add_argument("--writer-prebuilt", type=float, default=PREBUILT_PER_SECOND,
+                        help="back-to-back bodies each writer builds before the clock, per "
+                             "second of --duration (0: built as they are sent)")
     parser.add_argument("--formats", default=",".join(FORMATS),
                         help=f"comma separated HTTP body kinds among {', '.join(FORMATS)}")
     parser.add_argument("--writer-format", choices=("rows", "columns"),
@@ -252,7 +256,7 @@ def main() -> None:
                 for pace in paces if args.writers else []:
                     run = concurrent_writers(front, pid, args.writers, args.duration, pace,
                                              args.writer_processes, args.writer_rows,
-                                             args.writer_format)
+                                             args.writer_format, args.writer_prebuilt)
                     arrived = sum(read_back(front, pid, r) for r in run.runs)
                     writers.append((target, pace, run.summary(arrived)))
                     print(target, pace, writers[-1][2], flush=True)  # kept if a later part fails

@@ -1,4 +1,4 @@
-"""The ingest benchmarks' columns bodies (benchmarks/collector_ingest.py, ingest_extra.py) carry
+"""The ingest benchmarks' columns bodies (benchmarks/collector_ingest.py, ingest_writers.py) carry
 exactly the points of their wide-rows twins, so the formats' figures compare like with like."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import zlib
 from typing import Any
 
 from benchmarks.collector_ingest import columns_batch, wide_batch
-from benchmarks.ingest_extra import WriterPlan, _writer_body
+from benchmarks.ingest_writers import WriterPlan, _writer_body
 from rundial_collector.ingest.columns import COLUMNS, chunks_from_columns
 from rundial_collector.ingest.items import ItemErrors
 from rundial_collector.ingest.rows import chunks_from_rows
