@@ -1,9 +1,11 @@
 // The run editor dialog: rename, tags, notes, and delete after a confirmation. Used by the
 // runs table's row action and reusable by the run page:
 //   openRunEditor({ws, project, runId, name, tags, notes?}, onDone)
-// Saves with PATCH and deletes with DELETE on /api/v1/workspaces/{ws}/projects/{proj}/runs/
-// {runId} (docs/protocol.md §4.9), with the session cookie. Errors from the server are shown
-// in the dialog (the envelope's message); the dialog stays open until a change succeeds.
+// It opens at once; without ``notes`` it reads them with GET on the run and the notes field
+// stays read-only (aria-busy) until they arrive. Saves with PATCH and deletes with DELETE on
+// /api/v1/workspaces/{ws}/projects/{proj}/runs/{runId} (docs/protocol.md §4.9), with the
+// session cookie. Errors from the server are shown in the dialog (the envelope's message);
+// the dialog stays open until a change succeeds.
 import { getJson } from "../api.js";
 
 /**
@@ -66,13 +68,42 @@ function field(label, control) {
 }
 
 /**
- * Open the editor for ``run``; ``onDone`` gets the result after a successful save or delete.
+ * Fill ``box`` with the run's notes from the collector, then make it editable; on a failed
+ * read say so in ``alert`` and leave it read-only, so that a save cannot blank the notes.
+ * @param {EditableRun} run
+ * @param {HTMLTextAreaElement} box read-only until the notes arrive
+ * @param {HTMLElement} alert
+ * @returns {Promise<string | null>} the notes as stored, or null when they could not be read
+ */
+async function loadNotes(run, box, alert) {
+  box.readOnly = true;
+  box.setAttribute("aria-busy", "true");
+  box.placeholder = "Loading notes…";
+  try {
+    const notes = (await getJson(runUrl(run))).notes ?? "";
+    Object.assign(box, { value: notes, readOnly: false, placeholder: "" });
+    return notes;
+  } catch (err) {
+    box.placeholder = "The notes could not be loaded.";
+    alert.textContent = `The notes could not be loaded (${/** @type {Error} */ (err).message}); ` +
+      "saving keeps them as they are.";
+    return null;
+  } finally {
+    box.removeAttribute("aria-busy");
+  }
+}
+
+/**
+ * Open the editor for ``run`` at once; ``onDone`` gets the result after a successful save or
+ * delete. Without ``run.notes`` the notes are read in the background (:func:`loadNotes`) and
+ * are sent on save only once read and changed.
  * @param {EditableRun} run
  * @param {(result: EditResult) => void} onDone
- * @returns {Promise<HTMLDialogElement>}
+ * @returns {HTMLDialogElement} the open dialog
  */
-export async function openRunEditor(run, onDone) {
-  const notes = run.notes ?? (await getJson(runUrl(run))).notes ?? "";
+export function openRunEditor(run, onDone) {
+  /** @type {string | null} the notes as stored; null while unknown */
+  let notes = run.notes ?? null;
   const dialog = Object.assign(document.createElement("dialog"), { className: "run-editor" });
   dialog.setAttribute("aria-label", `Edit run ${run.name ?? run.runId}`);
   const form = Object.assign(document.createElement("form"), { method: "dialog" });
@@ -81,7 +112,7 @@ export async function openRunEditor(run, onDone) {
   const tags = Object.assign(document.createElement("input"), {
     id: "run-edit-tags", value: run.tags.join(", "), placeholder: "tag1, tag2" });
   const notesBox = Object.assign(document.createElement("textarea"), {
-    id: "run-edit-notes", value: notes, rows: 5 });
+    id: "run-edit-notes", value: notes ?? "", rows: 5 });
   const error = Object.assign(document.createElement("p"), { className: "error" });
   error.setAttribute("role", "alert");
   const save = Object.assign(document.createElement("button"), {
@@ -120,7 +151,7 @@ export async function openRunEditor(run, onDone) {
     if (name.value !== (run.name ?? "")) body.runName = name.value;
     const newTags = parseTags(tags.value);
     if (newTags.join("\n") !== run.tags.join("\n")) body.tags = newTags;
-    if (notesBox.value !== notes) body.notes = notesBox.value;
+    if (notes !== null && notesBox.value !== notes) body.notes = notesBox.value;
     if (Object.keys(body).length === 0) return dialog.close();
     attempt(async () => ({ type: "edited", run: await send("PATCH", runUrl(run), body) }));
   });
@@ -139,5 +170,6 @@ export async function openRunEditor(run, onDone) {
   });
   dialog.showModal();
   name.focus();
+  if (notes === null) loadNotes(run, notesBox, error).then((loaded) => { notes = loaded; });
   return dialog;
 }

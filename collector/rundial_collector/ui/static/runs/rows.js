@@ -1,5 +1,6 @@
-// DOM building of the runs table: the header (sortable cells, the select-all box) and the
-// rows of the virtual window (run rows and group rows). No state lives here.
+// DOM building of the runs table: the header (sortable cells, the select-all box), the
+// rows of the virtual window (run rows and group rows) and putting them into the body while
+// keeping the rows that did not change. No state lives here.
 import { runPath } from "../core/routes.js";
 import { runColor } from "../core/colors.js";
 import { cellText } from "./columns.js";
@@ -162,4 +163,33 @@ export function spacerRow(heightPx, span) {
   tr.style.height = `${heightPx}px`;
   tr.append(td);
   return tr;
+}
+
+/**
+ * Make ``rows`` the children of ``tbody``, in order, keeping every row already there that is
+ * equal (``isEqualNode``) to its new version in the same place: a re-render (a scroll, a
+ * reload, a selection elsewhere) between a mousedown and its mouseup must not replace the row
+ * under the pointer, or the browser drops the click. Rows are matched by ``data-index``,
+ * spacers by being first or last; everything a row shows must therefore be in its attributes
+ * and children (the check box's state is the row's ``aria-selected``). Rows no longer wanted
+ * are removed; rows kept are never moved.
+ * @param {HTMLTableSectionElement} tbody
+ * @param {HTMLTableRowElement[]} rows the spacer above, the display rows, the spacer below
+ */
+export function patchRows(tbody, rows) {
+  const old = /** @type {HTMLTableRowElement[]} */ ([...tbody.children]);
+  /** @type {(tr: HTMLTableRowElement, i: number) => string} */
+  const key = (tr, i) => tr.dataset.index ?? (i === 0 ? "top" : "bottom");
+  const byKey = new Map(old.map((tr, i) => [key(tr, i), tr]));
+  const next = rows.map((tr, i) => {
+    const kept = byKey.get(key(tr, i));
+    return kept?.isEqualNode(tr) ? kept : tr;
+  });
+  const keep = new Set(next);
+  for (const tr of old) if (!keep.has(tr)) tr.remove();
+  let at = tbody.firstElementChild;
+  for (const tr of next) {
+    if (tr === at) at = at.nextElementSibling;
+    else tbody.insertBefore(tr, at);
+  }
 }

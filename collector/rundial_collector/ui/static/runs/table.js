@@ -11,7 +11,7 @@ import { columnById, columnWidths, DEFAULT_BASE } from "./columns.js";
 import { openRunEditor } from "./edit.js";
 import { allConfigKeys, canonicalField, varyingConfigKeys } from "./fields.js";
 import { buildFilter } from "./filter.js";
-import { colGroup, displayRow, headerRow, spacerRow } from "./rows.js";
+import { colGroup, displayRow, headerRow, patchRows, spacerRow } from "./rows.js";
 import { groupRows, parseSort, sortRuns } from "./sort.js";
 import { clickSelection, defaultSelection, formatSelection, parseSelection, runRefs,
   virtualWindow } from "./view.js";
@@ -102,7 +102,7 @@ export async function mountRunsTable(container, context) {
     const rows = [spacerRow(win.padTopPx, span)];
     for (let i = win.start; i < win.end; i++) rows.push(displayRow(s.rows[i], i, ctx));
     rows.push(spacerRow(win.padBottomPx, span));
-    tbody.replaceChildren(...rows);
+    patchRows(tbody, rows);
   };
   const recompute = () => {
     const built = buildFilter(bar.filter.value, nowMs);
