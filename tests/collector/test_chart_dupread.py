@@ -92,7 +92,7 @@ def blob_reads_from(points: int) -> mock._patch[int]:
     return mock.patch.object(chart_raw, "BLOB_MIN_POINTS", points)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(relogged(), st.sampled_from([0, 300, 10**9]))
 def test_relogged_steps_chart_like_the_naive_model(
         case: tuple[list[Request], int, int, int], blob_min_points: int) -> None:

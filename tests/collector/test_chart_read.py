@@ -124,7 +124,7 @@ def series(draw: st.DrawFn) -> tuple[list[Chunk], int | None, int | None, int]:
             cells)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(series())
 def test_buckets_from_aggregates_are_exact(case: tuple[list[Chunk], int | None, int | None,
                                                        int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,13 @@ def ema_loop(values: list[float], weight: float) -> list[float]:
 
 
 def mean_loop(values: list[float], window: int) -> list[float]:
-    out, kept, last = [], [], math.nan
+    """The definition: the exact mean of the last ``window`` finite points, at every point."""
+    out: list[float] = []
+    kept: deque[float] = deque(maxlen=window)
+    last = math.nan
     for x in values:
         if math.isfinite(x):
-            kept = (kept + [x])[-window:]
+            kept.append(x)
             last = math.fsum(kept) / len(kept)
         out.append(last)
     return out

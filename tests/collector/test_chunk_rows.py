@@ -48,7 +48,7 @@ def column_groups(draw: st.DrawFn) -> list[SeriesChunk]:
 
 
 @given(column_groups())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_chunk_rows_equal_the_per_chunk_rows(chunks: list[SeriesChunk]) -> None:
     assert chunk_rows(chunks) == [_reference(c) for c in chunks]
 

@@ -20,11 +20,9 @@ from tests.helpers.waiting import wait_until
 ROUNDS = 8
 
 
-@pytest.fixture
-def pair(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[list[CollectorProcess]]:
-    """Two collectors on one fresh database, started concurrently."""
-    url = pg_cluster.new_database()
-    procs = [CollectorProcess(tmp_path / f"c{i}", database_url=url) for i in range(2)]
+def _started_pair(url: str, base: Path) -> Iterator[list[CollectorProcess]]:
+    """Two collectors on the database ``url``, started concurrently; stopped at the end."""
+    procs = [CollectorProcess(base / f"c{i}", database_url=url) for i in range(2)]
     for proc in procs[1:]:  # one bootstrap target and key, as a deployment would configure
         proc.api_key = procs[0].api_key
     try:
@@ -36,14 +34,30 @@ def pair(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[list[CollectorProces
             proc.stop()
 
 
+@pytest.fixture(scope="module")
+def fresh_pair(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[list[CollectorProcess]]:
+    """Two collectors started together on a fresh database, for the tests of what that start
+    made (they read it, and log in; they create nothing else)."""
+    yield from _started_pair(pg_cluster.new_database(), tmp_path_factory.mktemp("fresh-pair"))
+
+
+@pytest.fixture(scope="module")
+def pair(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[list[CollectorProcess]]:
+    """Two collectors on one database, shared by the module's race tests (each races on
+    names, projects, runs and keys of its own)."""
+    yield from _started_pair(pg_cluster.new_database(), tmp_path_factory.mktemp("pair"))
+
+
 def _race(procs: list[CollectorProcess], method: str, path: str,
           body: Any) -> list[tuple[int, Any]]:
     with ThreadPoolExecutor(len(procs)) as pool:
         return list(pool.map(lambda proc: call(proc, method, path, body), procs))
 
 
-def test_both_bootstrapped_and_share_one_project(pair: list[CollectorProcess]) -> None:
-    first, second = pair
+def test_both_bootstrapped_and_share_one_project(fresh_pair: list[CollectorProcess]) -> None:
+    first, second = fresh_pair
     status, projects = call(second, "GET", f"{V1}/workspaces/{first.workspace}/projects")
     assert status == 200 and [p["projectSlug"] for p in projects["projects"]] == [
         first.project], projects
@@ -102,13 +116,14 @@ def test_a_revoked_agents_key_is_refused_by_the_other_collector(
                timeout_seconds=15.0, message="the agent revocation to reach the other collector")
 
 
-def test_two_collectors_bootstrap_exactly_one_first_user(pair: list[CollectorProcess]) -> None:
+def test_two_collectors_bootstrap_exactly_one_first_user(
+        fresh_pair: list[CollectorProcess]) -> None:
     """Started together on a fresh database: one password file, printed once, valid on both."""
-    files = [proc.data_dir / "admin_password" for proc in pair]
+    files = [proc.data_dir / "admin_password" for proc in fresh_pair]
     assert sum(f.exists() for f in files) == 1, files
     password = next(f for f in files if f.exists()).read_text().strip()
-    assert sum(proc.log_text().count(password) for proc in pair) == 1
-    for proc in pair:
+    assert sum(proc.log_text().count(password) for proc in fresh_pair) == 1
+    for proc in fresh_pair:
         status, _ = call(proc, "POST", f"{V1}/auth/login/credentials",
                          {"email": "admin@localhost", "password": password}, key=None)
         assert status == 200

@@ -59,7 +59,7 @@ def _as_columns(raw: bytes) -> tuple[Any, ...]:
 
 
 @given(uniform_rows())
-@settings(max_examples=500)
+@settings(max_examples=250)
 def test_columns_give_the_chunks_counts_and_errors_of_wide_rows(rows: Any) -> None:
     assert _as_columns(rows_as_columns(TARGET, rows)) == _as_rows(json_rows(rows))
 

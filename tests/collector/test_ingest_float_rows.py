@@ -64,7 +64,7 @@ def _flat(chunk: SeriesChunk) -> tuple[Any, ...]:
 
 
 @given(bodies())
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_float_rows_match_the_general_path(raw: bytes) -> None:
     """Same chunks, counts and errors (the depth bound included) with and without the
     float-rows type tried first."""

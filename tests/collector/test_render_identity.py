@@ -42,7 +42,7 @@ def point_sets(draw: st.DrawFn) -> Points:
 SERIES = st.lists(st.tuples(KEYS, point_sets()), max_size=4)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(SERIES)
 def test_export_rows_json_matches_the_reference(series: list[tuple[str, Points]]) -> None:
     assert orjson.dumps(render.export_rows_json(series)) == reference.export_rows_json(series)
@@ -54,7 +54,7 @@ def test_points_json_matches_the_reference(points: Points) -> None:
     assert orjson.dumps(render.points_json(points)) == reference.points_json(points)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(SERIES, st.booleans())
 def test_metrics_csv_matches_the_reference(series: list[tuple[str, Points]],
                                            header: bool) -> None:
@@ -104,7 +104,7 @@ JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1
                          st.floats(allow_nan=False, allow_infinity=False))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(max_size=6), JSON_SCALARS, max_size=4), st.data())
 def test_a_spliced_reply_is_the_orjson_reply(fields: dict[str, object], data: st.DataObject
                                              ) -> None:

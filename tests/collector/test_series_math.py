@@ -130,7 +130,7 @@ tied_values = st.sampled_from([0.0, -0.0, 1.0, -1.0]) | st.floats(-1e6, 1e6)
 
 
 @given(banded_series(), st.integers(3, 60), st.lists(tied_values, min_size=150, max_size=150))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_downsample_by_slices_and_by_vectors_both_match_the_model(
         items: list[tuple[int, float, int]], budget: int, values: list[float]) -> None:
     """The two ways of finding each bucket's first minimum and maximum (a slice per bucket, used

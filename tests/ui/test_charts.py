@@ -54,17 +54,33 @@ def chart_collector(tmp_path_factory: pytest.TempPathFactory
         proc.stop()
 
 
-@pytest.fixture
-def page(browser: Any, chart_collector: tuple[CollectorProcess, list[str]]
-         ) -> Iterator[tuple[Any, Recorded]]:
+@pytest.fixture(scope="module")
+def logged_in(browser: Any, chart_collector: tuple[CollectorProcess, list[str]]
+              ) -> dict[str, Any]:
+    """The cookies and storage of a browser logged in through the login page, once per module
+    (the login itself is tested in test_browser.py)."""
     proc, _ids = chart_collector
-    context = browser.new_context(base_url=proc.url, viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(base_url=proc.url)
+    try:
+        _login(context.new_page(), proc.api_key)
+        state: dict[str, Any] = context.storage_state()
+    finally:
+        context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser: Any, chart_collector: tuple[CollectorProcess, list[str]],
+         logged_in: dict[str, Any]) -> Iterator[tuple[Any, Recorded]]:
+    """A fresh context holding the module's login (no cache, no page loaded yet)."""
+    proc, _ids = chart_collector
+    context = browser.new_context(base_url=proc.url, viewport={"width": 1400, "height": 1000},
+                                  storage_state=logged_in)
     recorded = Recorded()
     context.on("request", lambda req: recorded.requests.append(
         req.url + " " + (req.post_data or "")))
     context.on("console", lambda msg: recorded.console.append(f"{msg.type}: {msg.text}"))
     tab = context.new_page()
-    _login(tab, proc.api_key)
     try:
         yield tab, recorded
     finally:

@@ -116,8 +116,9 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def _warm_dummy_hash(app: web.Application) -> None:
-    """Compute the unknown-user dummy hash before the first login (so it is not slower)."""
-    await asyncio.get_running_loop().run_in_executor(None, passwords.verify_unknown, "warm")
+    """Compute the unknown-user dummy hash before the first login (so it is not slower): one
+    scrypt, off the event loop."""
+    await asyncio.get_running_loop().run_in_executor(None, passwords.warm_unknown)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -60,6 +60,12 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
+def warm_unknown() -> None:
+    """Compute the dummy hash that :func:`verify_unknown` compares against (one scrypt), so
+    the first unknown-user login costs one scrypt like every later one."""
+    _dummy_hash()
+
+
 def verify_unknown(password: str) -> bool:
     """Spend the time of one verification and return False (the user does not exist)."""
     verify_password(password, _dummy_hash())
