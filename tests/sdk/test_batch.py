@@ -110,6 +110,24 @@ def test_keys_the_collector_refuses_are_dropped_counted_and_warned_once_per_key(
     assert counters.dropped["invalid"] == 4
 
 
+@pytest.mark.parametrize("columns", [False, True])
+def test_a_key_with_a_lone_surrogate_is_dropped_counted_and_warned(columns: bool) -> None:
+    """A key that has no UTF-8 form cannot travel in any body: it is dropped as invalid (one
+    warning), the rest of its rows are sent, on the rows path and after columns were announced;
+    the encoder never raises."""
+    counters = Counters()
+    encoder = make_encoder(counters)
+    if columns:
+        encoder.columns = True
+    records = [(step, 0, {"ok": float(step), "bad\ud800": 1.0}) for step in range(3)]
+    with pytest.warns(RuntimeWarning, match="lone surrogate") as caught:
+        batches = encoder.encode(records)
+    assert len(caught) == 1
+    assert [row[2] for row in decode(batches[0].body)["rows"]] == [{"ok": 0.0}, {"ok": 1.0},
+                                                                  {"ok": 2.0}]
+    assert counters.dropped["invalid"] == 3 and counters.columns_batches == 0
+
+
 def test_numpy_scalars_encode_on_the_fast_path() -> None:
     """numpy floats and ints are JSON numbers; a numpy NaN is dropped like a float NaN."""
     np = pytest.importorskip("numpy")

@@ -1,5 +1,6 @@
 """Metric keys the collector accepts: 1 to 512 characters (docs/protocol.md §3, the collector's
-``key_problem``). Checked on the worker, once per distinct key: a batch encoder remembers the keys
+``key_problem``) of valid Unicode text: a lone surrogate (``"\\ud800"``, say, from a file name
+decoded with ``surrogateescape``) has no UTF-8 form, so no JSON or columns body can carry it. Checked on the worker, once per distinct key: a batch encoder remembers the keys
 it has seen valid, so the common case — the same keys every row — costs one set difference per
 body (over a key union the encoder computes anyway for last-value tracking)."""
 
@@ -21,6 +22,11 @@ def key_problem(key: Any) -> str | None:
     if len(key) > MAX_METRIC_KEY_CHARS:
         return (f"metric names are limited to {MAX_METRIC_KEY_CHARS} characters by the "
                 f"collector (this one has {len(key)})")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            return "metric names must be valid Unicode text (this one has a lone surrogate)"
     return None
 
 
