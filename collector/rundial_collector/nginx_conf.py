@@ -6,6 +6,11 @@ shows operators, ``make run-cluster`` (``examples/run_cluster.py``) runs and the
 
 Decisions the configuration encodes (docs/collector.md "Deploying several collectors"):
 
+* ``least_conn``: a request goes to the collector with the fewest requests in flight, not in
+  turn: a collector held up (a checkpoint's slow commits on its connections, a garbage
+  collection) gets fewer new requests meanwhile. 50 writers back to back through two
+  collectors, alternated with round-robin: p99 355 / 299 ms against 447 / 425 ms
+  (docs/collector.md, "Ingest, seventh round").
 * ``proxy_next_upstream error timeout``: a request that could not reach a collector (refused,
   reset, killed mid-request, timed out) moves to the next one. ``http_502``/``http_503`` are
   NOT listed: a collector answers 503 when the shared database is away, which every collector
@@ -62,6 +67,7 @@ http {{
 
     upstream rundial_collectors {{
 {servers}
+        least_conn;
         keepalive 32;
     }}
 

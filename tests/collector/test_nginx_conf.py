@@ -56,3 +56,10 @@ def test_locations_set_no_headers_of_their_own() -> None:
 def test_no_upstream_is_an_error() -> None:
     with pytest.raises(ValueError, match="upstream"):
         render_config("/x", "127.0.0.1:1", [])
+
+
+def test_requests_go_to_the_least_busy_collector() -> None:
+    """least_conn: a collector held up gets fewer new requests (docstring of nginx_conf)."""
+    text = render_config("/x", "127.0.0.1:1", ["127.0.0.1:2", "127.0.0.1:3"])
+    upstream = text.split("upstream rundial_collectors {", 1)[1].split("}", 1)[0]
+    assert "least_conn;" in upstream and "server 127.0.0.1:3" in upstream
