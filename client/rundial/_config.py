@@ -227,7 +227,8 @@ def _plain_number(value: Any) -> Any:
 
 
 def _check_strings(options: Mapping[str, Any]) -> None:
-    """TypeError for a non-str identity option; ValueError for one the collector would refuse.
+    """TypeError for a non-str identity option; ValueError for one the collector would refuse
+    or that no request can carry (a lone surrogate).
 
     A non-str name or run id used to fail every request (or the spool) later, losing the data.
     """
@@ -237,6 +238,10 @@ def _check_strings(options: Mapping[str, Any]) -> None:
             shown = "" if name == "api_key" else f" {value!r}"
             raise TypeError(f"rd.init(): {name} must be a str, not {type(value).__name__}{shown} "
                             f"(pass str(...) if you meant its text)")
+        if value is not None and not _utf8(value):
+            shown = "" if name == "api_key" else f"; {value!r}"
+            raise ValueError(f"rd.init(): {name} must be valid Unicode text (it has a lone "
+                             f"surrogate, which no request can carry{shown})")
     if options.get("run_id") is not None:
         check_run_id(options["run_id"], "run_id")
     for name in ("name", "group", "job_type"):
@@ -259,7 +264,20 @@ def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
     if len(out) > TAGS_MAX or any(len(t) > TEXT_MAX_CHARS for t in out):
         raise ValueError(f"rd.init(): tags must be at most {TAGS_MAX} strings of at most "
                          f"{TEXT_MAX_CHARS} characters")
+    bad = [t for t in out if not _utf8(t)]
+    if bad:
+        raise ValueError(f"rd.init(): tags must be valid Unicode text; {bad[0]!r} has a lone "
+                         "surrogate, which no request can carry")
     return out
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form (no lone surrogate, e.g. from a file name decoded with
+    ``surrogateescape``): a run whose name or tag had none failed every request later."""
+    try:
+        return text.isascii() or bool(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
 
 
 def _validate(s: Settings) -> None:

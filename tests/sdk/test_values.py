@@ -123,6 +123,11 @@ def test_a_failing_step_of_finish_never_skips_the_drain_or_the_status(
     ("group", 3, TypeError), ("job_type", b"train", TypeError), ("project", pathlib.Path("p"), TypeError),
     ("run_id", "a/b", ValueError), ("run_id", "", ValueError), ("run_id", "r" * 129, ValueError),
     ("name", "n" * 513, ValueError), ("tags", ["t" * 513], ValueError),
+    # a lone surrogate (a file name decoded with surrogateescape) has no UTF-8 form: it used to
+    # fail every batch of the run later (all of its points dropped as worker_error)
+    ("name", "exp\udcff", ValueError), ("group", "\ud800", ValueError),
+    ("job_type", "t\udc80", ValueError), ("project", "p\udcff", ValueError),
+    ("tags", ["ok", "t\udcff"], ValueError), ("tags", "\udcff", ValueError),
 ])
 def test_identity_options_are_validated_at_init(isolated_env: Path, tmp_path: Path, option: str,
                                                 value: Any, error: type[Exception]) -> None:
