@@ -19,7 +19,7 @@ from typing import Any
 from rundial._credentials import DEFAULT_PROFILE, stored_api_key
 from rundial._endpoint import normalize_endpoint
 from rundial._warn import warn_user
-from rundial._values import UNSUPPORTED, plain_scalar
+from rundial._values import UNSUPPORTED, has_utf8_form, plain_scalar
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
@@ -238,7 +238,7 @@ def _check_strings(options: Mapping[str, Any]) -> None:
             shown = "" if name == "api_key" else f" {value!r}"
             raise TypeError(f"rd.init(): {name} must be a str, not {type(value).__name__}{shown} "
                             f"(pass str(...) if you meant its text)")
-        if value is not None and not _utf8(value):
+        if value is not None and not has_utf8_form(value):
             shown = "" if name == "api_key" else f"; {value!r}"
             raise ValueError(f"rd.init(): {name} must be valid Unicode text (it has a lone "
                              f"surrogate, which no request can carry{shown})")
@@ -264,20 +264,11 @@ def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
     if len(out) > TAGS_MAX or any(len(t) > TEXT_MAX_CHARS for t in out):
         raise ValueError(f"rd.init(): tags must be at most {TAGS_MAX} strings of at most "
                          f"{TEXT_MAX_CHARS} characters")
-    bad = [t for t in out if not _utf8(t)]
+    bad = [t for t in out if not has_utf8_form(t)]
     if bad:
         raise ValueError(f"rd.init(): tags must be valid Unicode text; {bad[0]!r} has a lone "
                          "surrogate, which no request can carry")
     return out
-
-
-def _utf8(text: str) -> bool:
-    """Whether ``text`` has a UTF-8 form (no lone surrogate, e.g. from a file name decoded with
-    ``surrogateescape``): a run whose name or tag had none failed every request later."""
-    try:
-        return text.isascii() or bool(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        return False
 
 
 def _validate(s: Settings) -> None:

@@ -108,3 +108,15 @@ def safe_str(value: Any) -> str:
         return str(value)
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+def has_utf8_form(text: str) -> bool:
+    """Whether ``text`` can travel in a JSON (UTF-8) body: False when it holds a lone surrogate
+    (``"\\udcff"``, say, from a file name decoded with ``surrogateescape``)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

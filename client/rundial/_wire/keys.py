@@ -1,13 +1,15 @@
 """Metric keys the collector accepts: 1 to 512 characters (docs/protocol.md §3, the collector's
-``key_problem``) of valid Unicode text: a lone surrogate (``"\\ud800"``, say, from a file name
-decoded with ``surrogateescape``) has no UTF-8 form, so no JSON or columns body can carry it. Checked on the worker, once per distinct key: a batch encoder remembers the keys
-it has seen valid, so the common case — the same keys every row — costs one set difference per
+``key_problem``) with a UTF-8 form (no lone surrogate: no JSON or columns body can carry one).
+Checked on the worker, once per distinct key: a batch encoder remembers the keys it has seen
+valid, so the common case — the same keys every row — costs one set difference per
 body (over a key union the encoder computes anyway for last-value tracking)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from rundial._values import has_utf8_form
 
 MAX_METRIC_KEY_CHARS = 512  # the collector refuses longer keys (and the empty key) one by one
 KNOWN_KEYS_MAX = 100_000  # forget the cache beyond this many keys (a key per step, say)
@@ -22,11 +24,8 @@ def key_problem(key: Any) -> str | None:
     if len(key) > MAX_METRIC_KEY_CHARS:
         return (f"metric names are limited to {MAX_METRIC_KEY_CHARS} characters by the "
                 f"collector (this one has {len(key)})")
-    if not key.isascii():
-        try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            return "metric names must be valid Unicode text (this one has a lone surrogate)"
+    if not has_utf8_form(key):
+        return "metric names must be valid Unicode text (this one has a lone surrogate)"
     return None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rundial._diagnostics import Counters
+from rundial._values import has_utf8_form
 
 MAX_MESSAGE_BYTES = 8 * 1024  # protocol §5.4
 _SAFE_CHARS = MAX_MESSAGE_BYTES // 4  # a str this short can never exceed the cap (<= 4 B/char)
@@ -75,13 +76,9 @@ def split_bytes(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
 
 
 def _valid(message: str) -> str:
-    if message.isascii():
+    if has_utf8_form(message):
         return message
-    try:
-        message.encode("utf-8")
-    except UnicodeEncodeError:
-        return message.encode("utf-8", "replace").decode("utf-8")
-    return message
+    return message.encode("utf-8", "replace").decode("utf-8")
 
 
 def wire_lines(records: Iterable[list[Any]], counters: Counters,
