@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from rundial._published import required
-from rundial._values import UNSUPPORTED, plain_json, plain_scalar, safe_str
+from rundial._values import UNSUPPORTED, plain_json, plain_scalar, require_utf8_text, safe_str
 
 MAX_TABLE_ROWS = 10_000
 MAX_TABLE_COLUMNS = 256
@@ -59,8 +59,7 @@ class Image:
                  caption: str | None = None, metadata: Mapping[str, Any] | None = None,
                  data: str | os.PathLike[str] | Any = None) -> None:
         data = required("Image", "path_or_image", path_or_image, "data", data)
-        self.caption = caption
-        self.metadata = plain_json(dict(metadata or {}))
+        self.caption, self.metadata = _described("rd.Image", caption, metadata)
         self._path: Path | None = None
         self._pil: Any = None
         self._array: Any = None
@@ -156,8 +155,8 @@ class Table:
                              f"{MAX_TABLE_COLUMNS} columns")
         self.columns = [str(c) for c in columns]
         self.rows = [_row(r) for r in rows]
-        self.caption = caption
-        self.metadata = plain_json(dict(metadata or {}))
+        require_utf8_text("rd.Table columns and cells", [self.columns, self.rows])
+        self.caption, self.metadata = _described("rd.Table", caption, metadata)
 
     def render(self) -> RenderedMedia:
         """Serialise as ``{"columns": [...], "rows": [...]}`` JSON (runs on the worker)."""
@@ -198,8 +197,8 @@ class MediaFile:
             raise ValueError(f"media_type must be one of {FILE_MEDIA_TYPES}, not {media_type!r}")
         if (path is None) == (data is None):
             raise ValueError("MediaFile needs either a path or data")
-        self.media_type, self.caption = media_type, caption
-        self.metadata = plain_json(dict(metadata or {}))
+        self.media_type = media_type
+        self.caption, self.metadata = _described("MediaFile", caption, metadata)
         self._data, self._filename, self._content_type = data, filename, content_type
         self._path = None if path is None else Path(path).resolve()
         if self._path is not None and not self._path.is_file():
@@ -210,6 +209,16 @@ class MediaFile:
             return RenderedMedia(self.media_type, self._path.name, source=self._path)
         return RenderedMedia(self.media_type, self._filename, self._data,
                              content_type=self._content_type or "application/octet-stream")
+
+
+def _described(what: str, caption: str | None, metadata: Mapping[str, Any] | None
+               ) -> tuple[str | None, Any]:
+    """``(caption, metadata as plain JSON)``; ``ValueError`` when either holds a lone surrogate
+    (the media row sent after the upload could not be encoded)."""
+    plain = plain_json(dict(metadata or {}))
+    require_utf8_text(f"{what} caption", caption)
+    require_utf8_text(f"{what} metadata", plain)
+    return caption, plain
 
 
 def pending_bytes(value: Image | Table | MediaFile) -> int:

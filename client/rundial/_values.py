@@ -120,3 +120,35 @@ def has_utf8_form(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def all_text_has_utf8_form(value: Any, depth: int = 0) -> bool:
+    """Whether every str in ``value`` has a UTF-8 form (see :func:`has_utf8_form`): ``value``
+    itself, or the items of its lists and tuples and the keys and values of its mappings, at
+    any depth up to 64 (deeper nesting is left to the encoder). Other values hold no text."""
+    if isinstance(value, str):
+        return has_utf8_form(value)
+    if depth >= 64:
+        return True
+    if isinstance(value, Mapping):
+        return all(all_text_has_utf8_form(k, depth + 1) and all_text_has_utf8_form(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(all_text_has_utf8_form(v, depth + 1) for v in value)
+    return True
+
+
+def with_utf8_form(text: str) -> str:
+    """``text`` with each lone surrogate replaced by ``?`` (unchanged when it has none)."""
+    if has_utf8_form(text):
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def require_utf8_text(what: str, value: Any) -> None:
+    """``ValueError`` naming ``what`` when a text in ``value`` (at any depth, see
+    :func:`all_text_has_utf8_form`) holds a lone surrogate: no request could carry it."""
+    if not all_text_has_utf8_form(value):
+        shown = f": {value!r}" if isinstance(value, str) else ""
+        raise ValueError(f"{what} must be valid Unicode text (it holds a lone surrogate, which "
+                         f"no request can carry){shown}")

@@ -111,7 +111,7 @@ def test_a_failing_step_of_finish_never_skips_the_drain_or_the_status(
     def broken(self: Any, config: Any) -> bool:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Run, "update_config", broken)
+    monkeypatch.setattr(Run, "_merge_summary", broken)
     run.finish()
     assert double.steps() == [0]
     assert [c for c in double.calls if c[1].endswith("/status")]

@@ -61,7 +61,7 @@ from rundial._artifacts.upload_job import (BlobRequest, MediaRequest, media_arti
 from rundial._artifacts.upload_worker import UploadWorker
 from rundial._config import ARTIFACT_CONCURRENCY, ARTIFACT_QUEUE_CAPACITY_JOBS
 from rundial._media import is_media, pending_bytes
-from rundial._values import plain_json
+from rundial._values import plain_json, require_utf8_text
 
 QUEUE_CAPACITY_JOBS = ARTIFACT_QUEUE_CAPACITY_JOBS
 CONCURRENCY = ARTIFACT_CONCURRENCY
@@ -107,7 +107,9 @@ class ArtifactUploader:
                      type: str | None = None, aliases: list[str] | None = None,
                      metadata: Mapping[str, Any] | None = None,
                      retention_policy: Mapping[str, Any] | None = None) -> bool:
-        """Queue a file or directory; ``ValueError`` when it does not exist. See module docs."""
+        """Queue a file or directory; ``ValueError`` when it does not exist, or when its path,
+        name, type, an alias, metadata or retention policy holds a lone surrogate (no request
+        could carry it: a file name decoded with ``surrogateescape``, say). See module docs."""
         source = Path(path)
         if not source.exists():
             raise ValueError(f"artifact path does not exist: {path}")
@@ -115,6 +117,11 @@ class ArtifactUploader:
         job_name = (name or source.name).strip()
         if not job_name:
             raise ValueError("artifact name must not be empty")
+        for what, value in (("artifact path", str(source)), ("artifact name", job_name),
+                            ("artifact type", type), ("artifact aliases", aliases),
+                            ("artifact metadata", metadata),
+                            ("artifact retention_policy", retention_policy)):
+            require_utf8_text(what, plain_json(value))
         job = self._job(job_name, type, source=str(source), aliases=list(aliases or []),
                         metadata=dict(metadata or {}),
                         retention=dict(retention_policy) if retention_policy else None)

@@ -121,7 +121,7 @@ class RundialEvalSuite:
                            project=self.project_id, mode="disabled", config=config)
             return RundialEvalRun(project_id=self.project_id, eval_run_id=local_id, run=noop,
                                   summary={"evalRunId": local_id, "runId": noop.run_id})
-        flat, _ = flatten_config(config or {})
+        flat, _ = flatten_config(config or {}, where="suite.run()")
         payload: dict[str, Any] = {"projectId": self.project_id, "suiteId": self.suite_id,
                                    "config": flat}
         if self.org_id:

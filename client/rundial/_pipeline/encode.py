@@ -7,7 +7,8 @@ metric rows and system rows by two :class:`~rundial._wire.batch.BatchEncoder` in
 epoch-second steps of system rows neither count as out-of-order training steps nor reach
 ``run.summary``), log records through :func:`~rundial._wire.logs.wire_lines` and spans through
 ``Span.wire()`` into :class:`~rundial._wire.records.ItemEncoder` bodies, eval rows into one
-such body per eval run. A kind that fails to encode
+such body per eval run. A span or eval row that JSON cannot encode is left out of its body
+alone (counted ``invalid``). A kind that fails to encode otherwise
 is dropped and reported through ``on_error`` without touching the other kinds.
 """
 
@@ -18,9 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from rundial._config import ENCODE_CHUNK_RECORDS, Settings
-from rundial._diagnostics import REASON_WORKER_ERROR, Counters
+from rundial._diagnostics import REASON_INVALID, REASON_WORKER_ERROR, Counters
 from rundial._wire.batch import Batch, BatchEncoder, MediaSink
 from rundial._wire.logs import wire_lines
+from rundial._warn import warn_user
 from rundial._wire.records import EVALS, LOGS, SPANS, ItemEncoder, split_records
 
 OnError = Callable[[BaseException], None]
@@ -57,7 +59,8 @@ class RecordEncoder:
         self.system = BatchEncoder(header, counters, next_seq, chunk_records=ENCODE_CHUNK_RECORDS,
                                    max_records=most, max_bytes=size)
         self.logs = ItemEncoder(LOGS, header, next_seq, max_records=most, max_bytes=size)
-        self.spans = ItemEncoder(SPANS, header, next_seq, max_records=most, max_bytes=size)
+        self.spans = ItemEncoder(SPANS, header, next_seq, max_records=most, max_bytes=size,
+                                 on_unencodable=self._unencodable)
         self._counters = counters
         self._on_error = on_error
         self._log_sequence = 0
@@ -106,9 +109,17 @@ class RecordEncoder:
         out: list[Batch] = []
         for eval_run_id, items in by_eval_run.items():
             encoder = ItemEncoder(EVALS, {**self._header, "evalRunId": eval_run_id},
-                                  self._next_seq, max_records=most, max_bytes=size)
+                                  self._next_seq, max_records=most, max_bytes=size,
+                                  on_unencodable=self._unencodable)
             out += encoder.encode(items)
         return out
+
+    def _unencodable(self, count: int) -> None:
+        """Spans or eval rows left out of their body (a lone surrogate in a value set after
+        the call that took it): counted as ``invalid``, warned about once."""
+        self._counters.drop(REASON_INVALID, count)
+        warn_user("rundial: spans or eval results holding text with a lone surrogate (no UTF-8 "
+                  "form) were dropped; counted in diagnostics().dropped['invalid']")
 
     def _guarded(self, encode: Callable[[list[Any]], list[Batch]], records: list[Any],
                  points: Callable[[list[Any]], int]) -> list[Batch]:

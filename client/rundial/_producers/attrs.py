@@ -6,7 +6,8 @@ tuples keep their first 128 items, arrays (numpy, torch: anything with ``tolist`
 become lists the same way (a 0-d array its scalar; an array whose first 128 items hold more than
 :data:`MAX_ARRAY_ITEMS` elements its string form), bytes become ``{"kind": "rundial.bytes", "encoding":
 "base64", "data": ...}``, integers beyond 64 bits and unknown objects become their string
-form, nesting deeper than :data:`MAX_DEPTH` is stringified. It never raises for a value: one
+form, nesting deeper than :data:`MAX_DEPTH` is stringified, and a lone surrogate in a key or a
+string (no UTF-8 form, so no body could carry it) becomes ``?``. It never raises for a value: one
 whose conversion fails (its own methods raise) becomes its string form. A string or bytes value over
 :data:`EVIDENCE_BYTES` (at any depth) becomes an :class:`Evidence` placeholder instead, which
 is encoded as an evidence reference once uploaded (or as an offline marker).
@@ -27,6 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+
+from rundial._values import with_utf8_form
 
 MAX_KEY_CHARS = 128
 MAX_LIST_ITEMS = 128
@@ -99,7 +102,7 @@ def _mapping(value: Mapping[Any, Any], evidence: list[Evidence] | None, path: st
              depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
-        name = (key if isinstance(key, str) else _string(key))[:MAX_KEY_CHARS]
+        name = with_utf8_form((key if isinstance(key, str) else _string(key))[:MAX_KEY_CHARS])
         out[name] = _value(item, evidence, f"{path}.{name}" if path else name, depth + 1)
     return out
 
@@ -119,7 +122,7 @@ def _convert(value: Any, evidence: list[Evidence] | None, path: str, depth: int)
     if kind is int:
         return value if _INT_MIN <= value <= _INT_MAX else str(value)
     if isinstance(value, str):
-        return _text(str(value), evidence, path)
+        return _text(with_utf8_form(str(value)), evidence, path)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _bytes(bytes(value), evidence, path)
     if depth >= MAX_DEPTH:
@@ -171,7 +174,7 @@ def _bytes(value: bytes, evidence: list[Evidence] | None, path: str) -> Any:
 
 def _string(value: Any) -> str:
     try:
-        return str(value)
+        return with_utf8_form(str(value))
     except Exception:
         return f"<unprintable {type(value).__name__}>"
 
@@ -201,7 +204,7 @@ def encode_attrs(attrs: Mapping[str, Any], limit: int = SPAN_ATTRS_BYTES) -> str
 def _repair(value: Any) -> Any:
     """``value`` with every string made valid UTF-8 (lone surrogates → ``?``)."""
     if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
+        return with_utf8_form(value)
     if isinstance(value, dict):
         return {_repair(k): _repair(v) for k, v in value.items()}
     if isinstance(value, list):

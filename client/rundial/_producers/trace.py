@@ -26,6 +26,7 @@ from typing import Any
 
 from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
 from rundial._producers.open_spans import OpenSpans
+from rundial._values import require_utf8_text
 
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
 STATUSES = ("unset", "ok", "error")
@@ -54,9 +55,13 @@ def new_trace_id() -> str:
     return os.urandom(16).hex()
 
 
-def _cut(name: Any, limit: int) -> str:
+def _cut(what: str, name: Any, limit: int) -> str:
+    """``name`` as text of at most ``limit`` characters; ``ValueError`` naming ``what`` when it
+    holds a lone surrogate (no UTF-8 form: the span's whole batch could not be encoded)."""
     text = name if isinstance(name, str) else str(name)
+    require_utf8_text(what, text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
 
 
 class Span:
@@ -69,7 +74,7 @@ class Span:
     def __init__(self, tracer: Tracer, name: str, kind: str, attrs: Mapping[str, Any] | None,
                  trace_id: str, parent_span_id: str | None) -> None:
         self._tracer = tracer
-        self.name = _cut(name, MAX_NAME_CHARS)
+        self.name = _cut("the span name", name, MAX_NAME_CHARS)
         self.kind = kind
         self.trace_id = trace_id
         self.span_id = new_span_id()
@@ -99,14 +104,16 @@ class Span:
     def event(self, name: str, attrs: Mapping[str, Any] | None = None, *,
               timestamp_ns: int | None = None) -> None:
         """Record an event at ``timestamp_ns`` (default now; ``TypeError`` unless an int) —
-        at most 128 per span, attributes capped at 4 KiB."""
+        at most 128 per span, attributes capped at 4 KiB. ``ValueError`` when ``name`` holds a
+        lone surrogate."""
         at = self._tracer.clock_ns() if timestamp_ns is None else _ns("timestamp_ns", timestamp_ns)
+        name = _cut("the event name", name, MAX_EVENT_NAME_CHARS)
         if self.end_ns is not None:
             return
         if len(self.events) >= MAX_EVENTS:
             self._dropped_events += 1
             return
-        self.events.append((_cut(name, MAX_EVENT_NAME_CHARS), at, normalise(attrs)))
+        self.events.append((name, at, normalise(attrs)))
 
     def set_status(self, status: str) -> None:
         """``unset``, ``ok`` or ``error`` (``ValueError`` otherwise)."""
@@ -205,11 +212,18 @@ class Tracer:
 
     def trace(self, name: str, kind: str = "internal", attrs: Mapping[str, Any] | None = None,
               trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
-        """A new span (use it as a context manager, or call ``finish``); see the module docs."""
+        """A new span (use it as a context manager, or call ``finish``); see the module docs.
+
+        ``ValueError`` for an unknown ``kind``, or a ``name``, ``trace_id`` or
+        ``parent_span_id`` holding a lone surrogate; ``TypeError`` when ``attrs`` is not a
+        mapping. Nothing is opened then.
+        """
         if kind not in SPAN_KINDS:
             raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
         if attrs is not None and not isinstance(attrs, Mapping):
             raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
+        require_utf8_text("trace_id", trace_id)
+        require_utf8_text("parent_span_id", parent_span_id)
         parent = self.current_var.get()
         if parent_span_id is None and parent is not None:
             parent_span_id = parent.span_id

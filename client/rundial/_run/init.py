@@ -116,9 +116,10 @@ def run_document(settings: Settings, run_id: str, resume: str,
     target: dict[str, Any] = ({"workspace": settings.workspace, "project": settings.project}
                               if settings.workspace else {"projectId": settings.project,
                                                           "project": settings.project})
+    config, _cuts = flatten_config(settings.config, warn=False, where="rd.init()")
     return {"endpoint": settings.endpoint, "runId": run_id, **target, "kind": settings.kind,
             "runName": settings.name, "group": settings.group, "jobType": settings.job_type,
-            "tags": list(settings.tags), "config": flatten_config(settings.config, warn=False)[0],
+            "tags": list(settings.tags), "config": config,
             "resume": resume, "registered": False,
             "startedAtMs": time.time_ns() // 1_000_000 if started_at_ms is None else started_at_ms,
             "startToken": "st_" + uuid.uuid4().hex}

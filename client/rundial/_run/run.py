@@ -42,6 +42,7 @@ from rundial._run.producers import RunEvents, drop_points
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._run.validate import as_metrics, as_step, as_time_ms
 from rundial._run.writer import RunWriters
+from rundial._values import require_utf8_text
 from rundial._warn import warn_user
 
 _time_ns = time.time_ns
@@ -70,7 +71,7 @@ class Run:
         self._steps = itertools.count()
         self._closed = False
         self._warned: set[str] = set()
-        self._config, cuts = flatten_config(settings.config)
+        self._config, cuts = flatten_config(settings.config, where="rd.init()")
         self.summary = Summary()
         self.id: str = doc["runId"]
         self.rank = rank
@@ -87,7 +88,7 @@ class Run:
         self._new_pipeline(self._counters)
         self._end = RunEnd(settings, queue=self._queue, wake=self._wake, worker=self._worker,
                            events=self._events, artifacts=self._artifacts, summary=self.summary,
-                           update_config=lambda config: self.update_config(config),
+                           update_config=lambda entries: self._merge_summary(entries),
                            start_worker=self._start_worker,
                            close_queue=self._close_queue, untrack=lambda: exit.untrack(self),
                            clocks=(clock, wall), manual=manual)
@@ -316,18 +317,31 @@ class Run:
         Sent by the worker after registration (merged into the start request before it);
         returns True once queued, without waiting (so within any ``timeout_seconds``, which is
         checked and otherwise unused) — delivery failures show up in ``diagnostics().last_error``.
+        ``ValueError`` naming the dotted key when a key or value holds a lone surrogate (no
+        request can carry it); nothing of ``config`` is merged then.
         """
         timeout_arg("update_config", timeout_seconds, None)
-        flat, cuts = flatten_config(config)
+        self._merge_config(flatten_config(config, where="run.update_config()"))
+        return True
+
+    def _merge_summary(self, entries: Mapping[str, Any]) -> None:
+        """At finish: the assigned summary entries; one that cannot be sent any more (a value
+        changed after its assignment) is dropped with a warning, counted, and the rest sent."""
+        self._merge_config(flatten_config(entries, strict=False))
+
+    def _merge_config(self, flattened: tuple[dict[str, Any], int]) -> None:
+        flat, cuts = flattened
         self._counters.config_truncations += cuts
         self._config.update(flat)
         self._worker.registrar.update_config(flat)
-        return True
 
     def _update_meta(self, fields: Mapping[str, Any]) -> None:
         """Set ``runName``/``tags``/``notes`` after init (for the import-swap shims): name and tags
         in the start request before registration, a run edit after it (notes always as an edit;
-        ``Registrar.update_meta``). No I/O here."""
+        ``Registrar.update_meta``). No I/O here. ``ValueError`` naming the field when a text in
+        it holds a lone surrogate (the start request or edit could never be sent)."""
+        for field, value in fields.items():
+            require_utf8_text(f"run {field}", value)
         self._worker.registrar.update_meta(dict(fields))
 
     @property

@@ -6,6 +6,12 @@ become Python scalars, tuples and arrays become lists (:mod:`rundial._values`). 
 (an object, a ``Path``, a non-finite float) is sent as ``str(value)`` with a warning. A key over
 128 chars, and entries beyond 512 or beyond 64 KiB of JSON, are dropped with a warning; every
 drop or cut is counted in ``config_truncations``. Nothing is ever dropped silently.
+
+A key, or a text in a value, holding a lone surrogate (a file name decoded with
+``surrogateescape``, say) has no UTF-8 form and no request can carry it: ``rd.init`` and
+``update_config`` raise ``ValueError`` naming the dotted key, and assigning it to ``run.summary``
+does too. Only a summary value changed after its assignment can still hold one at finish: that
+entry alone is dropped there with a warning (counted), the others are sent.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from rundial._values import UNSUPPORTED, plain_value, safe_str
+from rundial._values import (UNSUPPORTED, all_text_has_utf8_form, has_utf8_form, plain_value,
+                             safe_str)
 
 CONFIG_KEY_MAX_CHARS = 128
 CONFIG_STRING_MAX_CHARS = 2048
@@ -65,11 +72,14 @@ def config_value(key: str, value: Any, warn: Callable[[str], None] = warn_user
     return plain, 0
 
 
-def flatten_config(config: Mapping[str, Any], *, warn: bool = True
-                   ) -> tuple[dict[str, Any], int]:
-    """Flatten and sanitise ``config``; returns ``(flat, truncations)`` (never raises for values).
+def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool = True,
+                   where: str = "config") -> tuple[dict[str, Any], int]:
+    """Flatten and sanitise ``config``; returns ``(flat, truncations)``.
 
     ``warn=False`` flattens silently (for a config already flattened, and warned about, once).
+    An entry whose key or value holds a lone surrogate raises ``ValueError`` naming ``where``
+    and the dotted key, before anything is returned; ``strict=False`` drops it instead, with a
+    warning, counted as a truncation. Never raises for other values.
     """
     say = warn_user if warn else _quiet
     flat: dict[str, Any] = {}
@@ -82,6 +92,13 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True
                 "characters; dropped")
             continue
         plain, cut = config_value(key, value, say)
+        problem = unencodable_entry(key, plain)
+        if problem is not None:
+            if strict:
+                raise ValueError(f"{where}: {problem}")
+            cuts += 1
+            say(f"rundial: {problem}; dropped")
+            continue
         entry = len(orjson.dumps({key: plain}))
         if len(flat) >= CONFIG_ENTRIES_MAX or size + entry > CONFIG_JSON_MAX_BYTES:
             cuts += 1
@@ -94,11 +111,25 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True
     return flat, cuts
 
 
+def unencodable_entry(key: str, plain: Any) -> str | None:
+    """Why the flattened entry ``key``: ``plain`` cannot be sent (a lone surrogate in the key
+    or in a text of the value; the key shown escaped), or None."""
+    if not has_utf8_form(key):
+        return (f"config key {key!r} is not valid Unicode text (it has a lone surrogate, "
+                "which no request can carry)")
+    if not all_text_has_utf8_form(plain):
+        return (f"the value of config key {key!r} holds text with a lone surrogate, which no "
+                "request can carry")
+    return None
+
+
 class Summary(MutableMapping[str, Any]):
     """``run.summary``: the last logged value of each metric, overridable by assignment.
 
     Last values are updated by the worker as it encodes rows (so they lag by up to one flush).
-    Values you assign are sent at finish as config entries ``summary.<key>``.
+    Values you assign are sent at finish as config entries ``summary.<key>`` (flattened like
+    config); an assignment whose key or value holds a lone surrogate raises ``ValueError``
+    and assigns nothing.
     """
 
     def __init__(self) -> None:
@@ -111,6 +142,7 @@ class Summary(MutableMapping[str, Any]):
         return self.last[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
+        flatten_config({f"summary.{key}": value}, warn=False, where=f"run.summary[{key!r}]")
         self.assigned[key] = value
 
     def __delitem__(self, key: str) -> None:

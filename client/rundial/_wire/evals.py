@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from rundial._values import require_utf8_text
+
 MAX_EXAMPLE_ID_CHARS = 256
 MAX_SCORER_CHARS = 128
 MAX_EVAL_RUN_ID_CHARS = 128
@@ -36,7 +38,9 @@ def _text(name: str, value: Any, max_chars: int) -> str:
     text: str = value.strip()
     if not text or len(text) > max_chars:
         raise ValueError(f"{name} must be 1-{max_chars} characters, got {len(text)}")
+    require_utf8_text(name, text)
     return text
+
 
 
 def check_eval_run_id(value: Any) -> str:
@@ -54,6 +58,7 @@ def trace_id_of(trace: Any) -> str | None:
     value = trace if isinstance(trace, str) else getattr(trace, "trace_id", None)
     if not isinstance(value, str):
         raise TypeError(f"trace must be a span, a trace id or None, not {type(trace).__name__}")
+    require_utf8_text("trace", value)
     return value.strip() or None
 
 
@@ -70,6 +75,7 @@ def _meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     if meta is not None and not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a mapping, not {type(meta).__name__}")
     out = dict(meta or {})
+    require_utf8_text("meta", out)
     size = len(orjson.dumps(out, default=str))
     if size > MAX_META_BYTES:
         raise ValueError(f"meta encodes to {size} bytes; at most {MAX_META_BYTES} are allowed")

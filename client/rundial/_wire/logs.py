@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rundial._diagnostics import Counters
-from rundial._values import has_utf8_form
+from rundial._values import with_utf8_form
 
 MAX_MESSAGE_BYTES = 8 * 1024  # protocol §5.4
 _SAFE_CHARS = MAX_MESSAGE_BYTES // 4  # a str this short can never exceed the cap (<= 4 B/char)
@@ -44,7 +44,7 @@ def cut_head(message: str, limit: int = MAX_MESSAGE_BYTES) -> tuple[str, bool]:
     Lone surrogates (not representable in UTF-8 or JSON) become ``?``; that is not a cut.
     """
     if len(message) <= limit // 4:
-        return _valid(message), False
+        return with_utf8_form(message), False
     data = message.encode("utf-8", "replace")
     if len(data) <= limit:
         return data.decode("utf-8"), False
@@ -73,12 +73,6 @@ def split_bytes(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
         pieces.append(data[start:end].decode("utf-8"))
         start = end
     return pieces
-
-
-def _valid(message: str) -> str:
-    if has_utf8_form(message):
-        return message
-    return message.encode("utf-8", "replace").decode("utf-8")
 
 
 def wire_lines(records: Iterable[list[Any]], counters: Counters,

@@ -82,13 +82,17 @@ class ItemEncoder:
 
     ``header`` holds the target fields (see the module docstring); ``next_seq`` hands out the
     writer's batch sequence numbers (shared with metric batches). A body holds at most
-    ``max_records`` items and ``max_bytes`` uncompressed bytes (halved until it fits). Not
+    ``max_records`` items and ``max_bytes`` uncompressed bytes (halved until it fits). An item
+    JSON cannot encode (a lone surrogate its producer did not catch) is left out of its body
+    and reported as a count to ``on_unencodable``; the rest of the body is kept. Not
     thread-safe: owned by the worker.
     """
 
     def __init__(self, kind: str, header: Mapping[str, Any], next_seq: Callable[[], int], *,
-                 max_records: int, max_bytes: int) -> None:
+                 max_records: int, max_bytes: int,
+                 on_unencodable: Callable[[int], None] = lambda count: None) -> None:
         self.kind = kind
+        self._on_unencodable = on_unencodable
         self._field = _FIELD[kind]
         self._prefix = orjson.dumps(dict(header))[:-1] + b',"seq":'
         self._next_seq = next_seq
@@ -103,7 +107,11 @@ class ItemEncoder:
         return out
 
     def _encode_group(self, items: list[dict[str, Any]], out: list[Batch]) -> None:
-        data = orjson.dumps(items)
+        try:
+            data = orjson.dumps(items)
+        except orjson.JSONEncodeError:
+            items = self._encodable(items)
+            data = orjson.dumps(items)
         if len(data) > self._max_bytes and len(items) > 1:
             half = len(items) // 2
             self._encode_group(items[:half], out)
@@ -113,3 +121,16 @@ class ItemEncoder:
             raw = b"".join((self._prefix, str(seq).encode(), b',"', self._field, b'":', data, b"}"))
             out.append(Batch(new_batch_id(_PREFIX[self.kind]), seq, gzip_bytes(raw), len(items),
                              len(items), None, None))
+
+    def _encodable(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items that encode on their own (the slow path of a group that did not)."""
+        kept: list[dict[str, Any]] = []
+        for item in items:
+            try:
+                orjson.dumps(item)
+            except orjson.JSONEncodeError:
+                continue
+            kept.append(item)
+        if len(kept) < len(items):
+            self._on_unencodable(len(items) - len(kept))
+        return kept
