@@ -4,7 +4,9 @@ store's own schema; the concurrent writers are in benchmarks/ingest_writers.py.
 * :func:`raw_copy_rate`: pre-packed chunk rows (the same rows the store writes, built with the
   store's own ``prepared_chunks`` before the clock starts) appended with asyncpg's
   ``copy_records_to_table`` into ``metric_chunks`` of the benchmark's database, one
-  transaction per 5,000-point batch (10 chunks), as one ingest request writes them, over as
+  transaction per 5,000-point batch (10 chunks sharing their steps and timestamps: one
+  ``chunk_stepsets`` row, inserted first, as the store's transaction does), as one ingest
+  request writes them, over as
   many parallel connections as the HTTP measurement's clients (``--connections``): with one
   connection, every commit waited for its own WAL flush, while the collectors' concurrent
   requests share flushes (group commit), so the baseline was slower than it should be.
@@ -14,12 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import asyncpg
 import numpy as np
 
 from rundial_collector.store.data_base import SeriesChunk
 from rundial_collector.store.series_math import Points
+
+if TYPE_CHECKING:
+    from rundial_collector.store.postgres.metrics_write import PreparedChunk
 
 KEYS = 10
 ROWS = 500
@@ -39,7 +45,7 @@ async def _raw_copy(database_url: str, batches: int, connections: int) -> float:
             ids = await series_ids(conns[0], sorted(keys))
         prepared = _prepared_batches(keys, ids, batches)
         started = time.perf_counter()
-        await asyncio.gather(*(_copy_all(conn, prepared[n::connections])
+        await asyncio.gather(*(_copy_all(conn, prepared[n::connections], ids)
                                for n, conn in enumerate(conns)))
         elapsed = time.perf_counter() - started
     finally:
@@ -49,24 +55,32 @@ async def _raw_copy(database_url: str, batches: int, connections: int) -> float:
 
 
 def _prepared_batches(keys: list[tuple[str, str, str]], ids: dict[tuple[str, str, str], int],
-                      batches: int) -> list[list[tuple[object, ...]]]:
-    """The chunk records of each batch, built with the store's own ``prepared_chunks``."""
+                      batches: int) -> list[list[PreparedChunk]]:
+    """The prepared chunks of each batch, built with the store's own ``prepared_chunks``."""
     from rundial_collector.store.postgres.metrics_write import prepared_chunks
-    now_ms = int(time.time() * 1000)
     prepared = []
     for b in range(batches):
         steps = np.arange(b * ROWS, (b + 1) * ROWS, dtype=np.int64)
-        chunks = prepared_chunks([SeriesChunk(
-            p, r, m, Points(steps, steps * 0.001 + k, steps + 1_700_000_000_000))
-            for k, (p, r, m) in enumerate(keys)])
-        prepared.append([(ids[c.key], *c.row[:6], now_ms, *c.row[6:]) for c in chunks])
+        stamps = steps + 1_700_000_000_000
+        prepared.append(prepared_chunks([SeriesChunk(p, r, m, Points(steps, steps * 0.001 + k,
+                                                                      stamps))
+                                         for k, (p, r, m) in enumerate(keys)]))
     return prepared
 
 
-async def _copy_all(conn: asyncpg.Connection, batches: list[list[tuple[object, ...]]]) -> None:
-    """One transaction per batch, one after the other on ``conn``."""
-    from rundial_collector.store.postgres.metrics_write import CHUNK_COLUMNS
-    for records in batches:
+async def _copy_all(conn: asyncpg.Connection, batches: list[list[PreparedChunk]],
+                    ids: dict[tuple[str, str, str], int]) -> None:
+    """One transaction per batch, one after the other on ``conn``: its stepset, then a COPY
+    of its chunk rows (the rows of the store's ``write_prepared``, without the series step)."""
+    from rundial_collector.store.postgres.metrics_write import (CHUNK_COLUMNS, chunk_record,
+                                                                insert_stepsets, stepsets_of)
+    now_ms = int(time.time() * 1000)
+    for chunks in batches:
+        shared = stepsets_of(chunks)
         async with conn.transaction():
+            stepset_ids = await insert_stepsets(conn, shared.blobs)
+            records = [chunk_record(ids[c.key], c.row, now_ms,
+                                    stepset_ids[at - 1] if at else None)
+                       for c, at in zip(chunks, shared.at)]
             await conn.copy_records_to_table("metric_chunks", records=records,
                                              columns=CHUNK_COLUMNS)

@@ -108,10 +108,11 @@ async def test_other_batches_keep_the_transaction(
     assert (await store.read_series(project, "r1", "loss")).raw_count == 5
 
 
-async def test_shared_steps_and_timestamps_are_sent_once_and_stored_per_row(
+async def test_shared_steps_and_timestamps_read_back_as_packed(
         two_pg_stores: list[PostgresStore], monkeypatch: pytest.MonkeyPatch) -> None:
     """A wide-rows batch (keys sharing one steps and one timestamps array) beside a chunk of
-    its own arrays, in one statement: every row stores its own blobs, those of ``pack``."""
+    its own arrays, in one statement: every row reads back (its own blobs or its stepset's,
+    tests/store/test_stepsets.py) the blobs of ``pack``."""
     store = two_pg_stores[0]
     project = await started_run(store, "r1")
     keys = ("a", "b", "c", "own")
@@ -125,7 +126,9 @@ async def test_shared_steps_and_timestamps_are_sent_once_and_stored_per_row(
     await ingest(store, *sent)
     assert calls == {"write": 0, "write_statement": 1}
     stored = await store.engine.read(lambda conn: conn.fetch(
-        "SELECT s.metric_key, c.steps, c.vals, c.timestamps FROM metric_chunks c JOIN series s"
-        " USING (series_id) ORDER BY c.chunk_id DESC LIMIT 4"))
+        "SELECT s.metric_key, COALESCE(c.steps, t.steps), c.vals,"
+        " COALESCE(c.timestamps, t.timestamps) FROM metric_chunks c JOIN series s"
+        " USING (series_id) LEFT JOIN chunk_stepsets t ON t.stepset_id = c.stepset_id"
+        " ORDER BY c.chunk_id DESC LIMIT 4"))
     assert [(r[0], r[1], r[2], r[3]) for r in reversed(stored)] == [
         (c.metric_key, *pack(c.points)) for c in sent]

@@ -23,6 +23,7 @@ from rundial_collector.store.data_base import LogRow, SpanRecord
 from rundial_collector.store.event_rows import SPAN_COLUMNS, chunk_row, log_row
 from rundial_collector.store.events_base import ChunkRow, SpanRow
 from rundial_collector.store.postgres.engine import Conn
+from rundial_collector.store.postgres.metrics_write import CHUNK_BLOBS, STEPSETS
 
 __all__ = ["BOUND", "head", "replay_lines", "replay_spans", "run_series", "series_chunks",
            "tail_chunks", "tail_lines", "tail_spans"]
@@ -30,7 +31,7 @@ __all__ = ["BOUND", "head", "replay_lines", "replay_spans", "run_series", "serie
 # The lowest position a transaction still running (or not yet started) can write.
 BOUND = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 24)"
 _LINE_COLUMNS = "log_id, ts_ms, seq, level, message, truncated"
-_CHUNK_COLUMNS = "c.event_pos, s.metric_key, c.writer_rank, c.steps, c.vals, c.timestamps"
+_CHUNK_COLUMNS = f"c.event_pos, s.metric_key, c.writer_rank, {CHUNK_BLOBS}"
 
 
 async def head(conn: Conn) -> tuple[int, int, int]:
@@ -50,7 +51,7 @@ async def tail_chunks(conn: Conn, project_id: str, run_id: str, after: int, limi
     """Up to ``limit`` exposed chunks of the run with position > ``after``, by position."""
     rows = await conn.fetch(
         f"SELECT {_CHUNK_COLUMNS} FROM series s JOIN metric_chunks c"
-        " ON c.series_id = s.series_id WHERE s.project_id = $1 AND s.run_id = $2"
+        f" ON c.series_id = s.series_id{STEPSETS} WHERE s.project_id = $1 AND s.run_id = $2"
         f" AND c.event_pos > $3 AND c.event_pos < {BOUND} ORDER BY c.event_pos LIMIT $4",
         project_id, run_id, after, limit)
     return [chunk_row(row) for row in rows]
@@ -105,8 +106,8 @@ async def series_chunks(conn: Conn, series_id: int, metric_key: str, window: tup
                         limit: int) -> list[ChunkRow]:
     """Up to ``limit`` chunks of one series with ``window[0] < position <= window[1]``."""
     rows = await conn.fetch(
-        "SELECT c.event_pos, $1::text, c.writer_rank, c.steps, c.vals, c.timestamps"
-        " FROM metric_chunks c WHERE c.series_id = $2 AND c.event_pos > $3"
+        f"SELECT c.event_pos, $1::text, c.writer_rank, {CHUNK_BLOBS}"
+        f" FROM metric_chunks c{STEPSETS} WHERE c.series_id = $2 AND c.event_pos > $3"
         " AND c.event_pos <= $4 ORDER BY c.event_pos LIMIT $5",
         metric_key, series_id, window[0], window[1], limit)
     return [chunk_row(row) for row in rows]

@@ -2,7 +2,8 @@
 
 Same design as SQLite (:mod:`rundial_collector.store.sqlite.metrics`): one ``metric_chunks``
 row per (series, ingest request) holding packed arrays and the chunk's chart aggregates,
-append-only; duplicate steps are resolved at read time, the point of the higher ``chunk_id``
+append-only (on PostgreSQL the steps and timestamps shared by a request's keys are stored once,
+in a ``chunk_stepsets`` row: :mod:`.metrics_write`); duplicate steps are resolved at read time, the point of the higher ``chunk_id``
 (then the later one within a request) winning. Chunk ids come from one identity sequence, so
 every collector reads the same resolution of the same committed chunks. The common ingest
 request (one run, known series) is one statement (:mod:`.metrics_append`); any other goes

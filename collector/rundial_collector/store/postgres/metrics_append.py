@@ -2,17 +2,20 @@
 
 The common ingest request (an SDK's flush: one run, series this collector has already written,
 no ``clientDiagnostics``, no purge due) needs no statement before its rows. For it, one
-statement (:data:`APPEND_SQL`) does what the transaction of :mod:`.ingest_tx` does in five or
-six round trips (``BEGIN``, claim the key, ``COPY`` (two), touch the run, ``COMMIT``), run by
+statement (:data:`APPEND_SQL`) does what the transaction of :mod:`.ingest_tx` does in five to
+seven round trips (``BEGIN``, claim the key, the stepsets, ``COPY`` (two), touch the run,
+``COMMIT``), run by
 :meth:`.PgEngine.write_statement` in its own implicit transaction:
 
 1. ``claimed`` inserts the idempotency key (``ON CONFLICT DO NOTHING``; none without a key);
 2. ``go`` is one row when there is no key or the key was claimed: it gates everything else;
-3. ``chunks`` appends every chunk row from parallel arrays (``unnest ... WITH ORDINALITY``,
-   inserted in request order, so ``chunk_id`` grows in row order as with ``COPY``); the steps
-   and timestamps blobs are sent once per distinct blob and picked by position
-   (:class:`_SharedBlobs`);
-4. ``touched`` rewrites the run's heartbeat unless it is newer than the granularity.
+3. ``x`` and ``stepsets`` store the steps and timestamps that several chunks share once each
+   (``chunk_stepsets``, ids drawn per row and kept by position, as
+   :data:`.metrics_write.INSERT_STEPSETS` does; :func:`.metrics_write.stepsets_of`);
+4. ``chunks`` appends every chunk row from parallel arrays (``unnest ... WITH ORDINALITY``,
+   inserted in request order, so ``chunk_id`` grows in row order as with ``COPY``): a chunk
+   with a stepset stores its id and NULL steps and timestamps, one alone its own blobs;
+5. ``touched`` rewrites the run's heartbeat unless it is newer than the granularity.
 
 Exactly-once holds as in :mod:`.ingest_tx`: the key's row and the chunk rows commit together or
 not at all, and a racing claim of the same key waits on its index entry, then conflicts (its
@@ -32,7 +35,8 @@ from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import (HEARTBEAT_GRANULARITY_MS,
                                                         IngestBookkeeping, RunTouches,
                                                         recorded_count)
-from rundial_collector.store.postgres.metrics_write import PreparedChunk, SeriesKey
+from rundial_collector.store.postgres.metrics_write import (PreparedChunk, SeriesKey,
+                                                             chunk_record, stepsets_of)
 
 __all__ = ["APPEND_SQL", "append", "append_in_one_statement", "fits_one_statement"]
 
@@ -43,52 +47,42 @@ WITH claimed AS (
     ON CONFLICT (idem_key) DO NOTHING RETURNING 1
 ), go AS (
     SELECT 1 AS ok WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
+), x AS MATERIALIZED (
+    SELECT u.i, nextval('chunk_stepsets_id_seq') AS id, u.s, u.t
+    FROM unnest($21::bytea[], $22::bytea[]) WITH ORDINALITY AS u (s, t, i)
+    WHERE EXISTS (SELECT 1 FROM go)
+), stepsets AS (
+    INSERT INTO chunk_stepsets (stepset_id, steps, timestamps)
+    SELECT id, s, t FROM x ORDER BY i
+    RETURNING 1
 ), chunks AS (
     INSERT INTO metric_chunks (series_id, writer_rank, point_count, step_min, step_max, ts_min,
                                ts_max, received_ms, context_json, steps, vals, timestamps,
-                               resolved_count, blocks)
+                               resolved_count, blocks, stepset_id)
     SELECT c.series_id, c.writer_rank, c.point_count, c.step_min, c.step_max, c.ts_min,
-           c.ts_max, $2, c.context_json, ($20::bytea[])[c.steps_at], c.vals,
-           ($20::bytea[])[c.timestamps_at], c.resolved_count, c.blocks
+           c.ts_max, $2, c.context_json, c.steps, c.vals, c.timestamps, c.resolved_count,
+           c.blocks, x.id
     FROM unnest($4::bigint[], $5::bigint[], $6::integer[], $7::bigint[], $8::bigint[],
-                $9::bigint[], $10::bigint[], $11::text[], $12::integer[], $13::bytea[],
-                $14::integer[], $15::integer[], $16::bytea[])
+                $9::bigint[], $10::bigint[], $11::text[], $12::bytea[], $13::bytea[],
+                $14::bytea[], $15::integer[], $16::bytea[], $17::integer[])
          WITH ORDINALITY AS c (series_id, writer_rank, point_count, step_min, step_max, ts_min,
-                               ts_max, context_json, steps_at, vals, timestamps_at,
-                               resolved_count, blocks, i)
+                               ts_max, context_json, steps, vals, timestamps, resolved_count,
+                               blocks, stepset_at, i)
+         LEFT JOIN x ON x.i = c.stepset_at
     WHERE EXISTS (SELECT 1 FROM go)
     ORDER BY c.i
     RETURNING 1
 ), touched AS (
     UPDATE runs SET last_heartbeat_ms = $2, updated_ms = $2
-    WHERE project_id = $17 AND run_id = $18 AND last_heartbeat_ms < $19
+    WHERE project_id = $18 AND run_id = $19 AND last_heartbeat_ms < $20
       AND EXISTS (SELECT 1 FROM go)
     RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM go) AS stored, (SELECT count(*) FROM chunks) AS chunk_rows,
-       (SELECT count(*) FROM touched) AS touched_rows
+       (SELECT count(*) FROM touched) AS touched_rows,
+       (SELECT count(*) FROM stepsets) AS stepset_rows
 """
-_COLUMNS = 13  # chunk columns sent as arrays: series_id, then the prepared row
-_STEPS_AT, _TIMESTAMPS_AT = 8, 10  # of those, the steps and timestamps blobs: sent by position
-
-
-class _SharedBlobs:
-    """The distinct steps and timestamps blobs of a request, each sent once (``$20``): the
-    chunks of a wide-rows request share theirs (:mod:`rundial_collector.store.chunk_rows`
-    gives them the same bytes object), so the statement carries one copy instead of one per
-    key; every row still stores its own value."""
-
-    def __init__(self) -> None:
-        self.blobs: list[bytes] = []
-        self._at: dict[int, int] = {}  # id of a blob object -> its 1-based array position
-
-    def position(self, blob: object) -> int:
-        assert isinstance(blob, bytes)
-        at = self._at.get(id(blob))
-        if at is None:
-            self.blobs.append(blob)  # kept alive by the list: the id stays its own
-            at = self._at[id(blob)] = len(self.blobs)
-        return at
+_COLUMNS = 14  # chunk columns sent as arrays: series_id, the prepared row, the stepset position
 
 
 async def append_in_one_statement(conn: Conn, key: str | None, accepted: int,
@@ -97,16 +91,18 @@ async def append_in_one_statement(conn: Conn, key: str | None, accepted: int,
     """Run :data:`APPEND_SQL` (outside any transaction): claim ``key``, append ``chunks``
     (every key in ``ids``), touch ``touch`` (a (project id, run id), or None). Returns whether
     it stored; False means ``key`` was already used (nothing was written)."""
+    shared = stepsets_of(chunks)
     columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
-    for chunk in chunks:
-        for column, value in zip(columns, (ids[chunk.key], *chunk.row)):
+    for chunk, at in zip(chunks, shared.at):
+        # ``at or None`` stands in for the stepset's id, still to be drawn: it only decides
+        # whether the record leaves steps and timestamps to the stepset (NULL)
+        record = chunk_record(ids[chunk.key], chunk.row, 0, at or None)
+        for column, value in zip(columns, (*record[:7], *record[8:14], at)):
             column.append(value)
-    blobs = _SharedBlobs()
-    for at in _STEPS_AT, _TIMESTAMPS_AT:
-        columns[at] = [blobs.position(blob) for blob in columns[at]]
     project_id, run_id = touch if touch is not None else (None, None)
     row = await conn.fetchrow(APPEND_SQL, key, now_ms, accepted, *columns, project_id, run_id,
-                              now_ms - HEARTBEAT_GRANULARITY_MS, blobs.blobs)
+                              now_ms - HEARTBEAT_GRANULARITY_MS,
+                              [b[0] for b in shared.blobs], [b[1] for b in shared.blobs])
     assert row is not None
     return bool(row["stored"])
 

@@ -24,19 +24,22 @@ from rundial_collector.store.chart_segments import (POINT_COLUMN_BYTES, Columns,
                                                     select_segments)
 from rundial_collector.store.data_base import ChartSeries
 from rundial_collector.store.postgres.engine import Conn
+from rundial_collector.store.postgres.metrics_write import CHUNK_BLOBS, STEPSETS
 
 SLICE_MIN_POINTS = 4096  # smaller partly needed chunks are read whole, with the whole ones
 _TOTALS = ("SELECT sum(point_count), min(step_min), max(step_max) FROM metric_chunks"
            " WHERE series_id = $1")
 _CHUNKS_IN = ("SELECT chunk_id, step_min, step_max, point_count, resolved_count, blocks"
               " FROM metric_chunks WHERE series_id = $1 AND step_max >= $2 AND step_min <= $3")
-_WHOLE = ("SELECT chunk_id, steps, vals, timestamps FROM metric_chunks"
-          " WHERE chunk_id = ANY($1::bigint[])")
+_WHOLE = ("SELECT c.chunk_id, " + CHUNK_BLOBS + " FROM metric_chunks c" + STEPSETS
+          + " WHERE c.chunk_id = ANY($1::bigint[])")
 # Byte slices (1-based offsets) of chunks; one row per slice, in the order asked.
-_SLICES = ("SELECT c.chunk_id, substring(c.steps FROM k.o FOR k.n),"
-           " substring(c.vals FROM k.o FOR k.n), substring(c.timestamps FROM k.o FOR k.n)"
+# (COALESCE passes the stored value on as it is: the slice is still fetched alone.)
+_SLICES = ("SELECT c.chunk_id, substring(COALESCE(c.steps, t.steps) FROM k.o FOR k.n),"
+           " substring(c.vals FROM k.o FOR k.n),"
+           " substring(COALESCE(c.timestamps, t.timestamps) FROM k.o FOR k.n)"
            " FROM unnest($1::bigint[], $2::int[], $3::int[]) WITH ORDINALITY AS k (id, o, n, i)"
-           " JOIN metric_chunks c ON c.chunk_id = k.id ORDER BY k.i")
+           " JOIN metric_chunks c ON c.chunk_id = k.id" + STEPSETS + " ORDER BY k.i")
 
 
 async def read_chart(conn: Conn, series_id: int, start_step: int | None, end_step: int | None,

@@ -22,6 +22,7 @@ import numpy as np
 from rundial_collector.store.chunk_masks import superseded_chunks
 from rundial_collector.store.data_base import ResolvedSeries
 from rundial_collector.store.postgres.copy_columns import copy_chunk_columns
+from rundial_collector.store.postgres.metrics_write import CHUNK_BLOBS, STEPSETS
 from rundial_collector.store.postgres.engine import Conn
 from rundial_collector.store.series_cache import (Entry, SeriesCache, Stamp, extendable,
                                                   extended, pages_by_range)
@@ -36,19 +37,20 @@ _STAMP = ("SELECT s.series_id, max(c.chunk_id), count(c.chunk_id), sum(c.point_c
           " AND ($4::bigint IS NULL OR c.writer_rank = $4)"
           " WHERE s.project_id = $1 AND s.run_id = $2 AND s.metric_key = $3"
           " GROUP BY s.series_id")
-_CHUNKS_AFTER = ("SELECT chunk_id, steps, vals, timestamps,"
+_CHUNKS_AFTER = ("SELECT c.chunk_id, " + CHUNK_BLOBS + ","
                  " (SELECT count(*) FROM metric_chunks WHERE series_id = $1 AND chunk_id <= $3"
-                 + _RANK + ") FROM metric_chunks WHERE series_id = $1 AND chunk_id > $3"
-                 + _RANK + " ORDER BY chunk_id")
+                 + _RANK + ") FROM metric_chunks c" + STEPSETS + " WHERE c.series_id = $1"
+                 " AND c.chunk_id > $3" + _RANK + " ORDER BY c.chunk_id")
 _CHUNK_RANGES = ("SELECT chunk_id, step_min, step_max, point_count, resolved_count"
                  " FROM metric_chunks WHERE series_id = $1" + _RANK + " ORDER BY chunk_id")
-_CHUNKS_BUT = ("SELECT chunk_id, steps, vals, timestamps FROM metric_chunks WHERE series_id = $1"
-               + _RANK + " AND chunk_id <= $3 AND chunk_id <> ALL($4::bigint[])"
-               " ORDER BY chunk_id")
+_CHUNKS_BUT = ("SELECT c.chunk_id, " + CHUNK_BLOBS + " FROM metric_chunks c" + STEPSETS
+               + " WHERE c.series_id = $1" + _RANK + " AND c.chunk_id <= $3"
+               " AND c.chunk_id <> ALL($4::bigint[]) ORDER BY c.chunk_id")
 _RANGES = ("SELECT step_min, step_max, point_count FROM metric_chunks WHERE series_id = $1"
            " AND step_max > $3" + _RANK + " ORDER BY step_min")
-_BETWEEN = ("SELECT steps, vals, timestamps FROM metric_chunks WHERE series_id = $1"
-            " AND step_max > $3 AND step_min <= $4" + _RANK + " ORDER BY chunk_id")
+_BETWEEN = ("SELECT " + CHUNK_BLOBS + " FROM metric_chunks c" + STEPSETS
+            + " WHERE c.series_id = $1 AND c.step_max > $3 AND c.step_min <= $4" + _RANK
+            + " ORDER BY c.chunk_id")
 
 
 class PgSeriesReader:

@@ -6,7 +6,8 @@ the documentation tells operators to put in ``postgresql.conf``. It only builds 
 What each setting is for (none trades durability: ``fsync`` and ``synchronous_commit`` stay on):
 
 * ``shared_buffers``: PostgreSQL's default (128 MB) is smaller than a few seconds of ingest.
-  Every new page of ``metric_chunks`` and its TOAST table (a 5,000-point batch adds about 20)
+  Every new page of ``metric_chunks`` and its TOAST table (a 5,000-point batch added about 20
+  while each row stored its own steps and timestamps, about 9 since migration 0008)
   then needs a buffer, and once the pool is full of pages not yet written, the ingesting
   backend writes one out itself first: 22,700 of 24,300 buffers in a 20 s run of 50 writers
   (``pg_stat_bgwriter.buffers_backend``), some while it held the relation's extension lock,
