@@ -17,10 +17,10 @@ targets are SQLite and two PostgreSQL collectors behind nginx (``--targets`` pic
   separated list of paces, each measured in turn: 0 is back to back, S > 0 at most one batch
   per S seconds per writer (default ``0,1``: back to back, and the SDK's 1 s flush interval).
 
-* HTTP: N keep-alive connections (one thread each, ``http.client``) post pre-built gzip batches
-  of 5,000 points, in each of ``--formats`` (default all): wide ``rows`` (500 rows x 10 keys),
-  rc1 ``points``, or the same 500 x 10 as a ``columns`` body (docs/protocol.md §4.16, built by
-  the tests' encoder, tests/helpers/columns_body.py). Points/s is the median over rounds; every
+* HTTP: N keep-alive connections (one thread each, ``benchmarks.lean_http``) post pre-built
+  gzip batches of 5,000 points, in each of ``--formats`` (default all): wide ``rows`` (500 rows
+  x 10 keys), rc1 ``points``, or the same 500 x 10 as a ``columns`` body (docs/protocol.md
+  §4.16, built by the tests' encoder, tests/helpers/columns_body.py). Points/s is the median over rounds; every
   round writes its own run and is verified by read-back. ``--writer-format`` picks the writers'
   body: ``columns`` (default: what the SDK sends a collector that announces them, for a batch
   of plain Python floats) or ``rows``.
@@ -51,6 +51,7 @@ from rundial_collector.store.series_math import Points, pack
 from rundial_collector.store.sqlite.data import DATA_SCHEMA
 from benchmarks.bench_targets import database_url_of, deployment, targets_of
 from benchmarks.ingest_extra import raw_copy_rate
+from benchmarks.lean_http import LeanConnection
 from benchmarks.ingest_writers import (PREBUILT_PER_SECOND, WRITER_PROCESSES, WRITER_ROWS,
                                        concurrent_writers)
 from rundial._config import FLUSH_INTERVAL_S
@@ -96,16 +97,15 @@ FORMATS: dict[str, tuple[BodyBuilder, str]] = {  # body kind: (batch builder, co
 
 def post_all(proc: CollectorProcess, bodies: list[bytes], content_type: str = "application/json"
              ) -> None:
-    """Send ``bodies`` over one keep-alive connection; every reply must be 202."""
-    conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
+    """Send ``bodies`` over one keep-alive connection (:mod:`benchmarks.lean_http`: the
+    client's CPU is taken from the measured cores); every reply must be 202."""
+    conn = LeanConnection("127.0.0.1", proc.port)
     headers = {"Authorization": f"Bearer {proc.api_key}", "Content-Type": content_type,
                "Content-Encoding": "gzip"}
     for body in bodies:
-        conn.request("POST", "/api/v1/ingest/metrics", body, headers)
-        response = conn.getresponse()
-        payload = response.read()
-        if response.status != 202:
-            raise RuntimeError(f"ingest answered {response.status}: {payload[:300]!r}")
+        reply = conn.post("/api/v1/ingest/metrics", body, headers)
+        if reply.status != 202:
+            raise RuntimeError(f"ingest answered {reply.status}: {reply.body[:300]!r}")
     conn.close()
 
 

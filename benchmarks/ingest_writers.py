@@ -2,7 +2,7 @@
 
 :func:`concurrent_writers`: ``writers`` threads (spread over :data:`WRITER_PROCESSES` client
 processes, so the client's GIL cannot queue the replies), each with its own keep-alive
-connection and run, post gzip batches of ``rows`` rows x 10 keys (default :data:`WRITER_ROWS`:
+connection (:mod:`benchmarks.lean_http`) and run, post gzip batches of ``rows`` rows x 10 keys (default :data:`WRITER_ROWS`:
 5,000 points, the SDK's ``max_batch_points``; wide rows, or with ``fmt="columns"`` the same
 points as a columns body, docs/protocol.md §4.16) with an ``Idempotency-Key`` for
 ``duration_s`` seconds: back to back (closed loop: the latency is then the writers' count over
@@ -31,7 +31,6 @@ Before the clock starts:
 from __future__ import annotations
 
 import gc
-import http.client
 import math
 import multiprocessing
 import os
@@ -47,6 +46,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from benchmarks.lean_http import LeanConnection
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.columns_body import CONTENT_TYPE as COLUMNS_TYPE
 from tests.helpers.columns_body import columns_body
@@ -227,7 +227,7 @@ def _writer_group(task: tuple[WriterPlan, list[tuple[str, float]]]) -> GroupResu
 
 def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult,
             prebuilt: Iterator[tuple[bytes, str]]) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=60)
+    conn = LeanConnection("127.0.0.1", plan.port)
     step, latencies, retries, built = 0, [], 0, 0
     next_send = plan.start_at + phase * plan.interval_s  # paced writers start spread out
     while time.monotonic() < plan.deadline:
@@ -250,7 +250,7 @@ def _writer(plan: WriterPlan, run: str, phase: float, result: WritersResult,
         result.runs.append(run)
 
 
-def _send(conn: http.client.HTTPConnection, plan: WriterPlan, body: bytes, content_type: str
+def _send(conn: LeanConnection, plan: WriterPlan, body: bytes, content_type: str
           ) -> tuple[float, int]:
     """Post one batch until a 2xx (a 429/503 or a dropped connection retried with the same
     key); returns the seconds from the first attempt to the 2xx, and the attempts made."""
@@ -260,18 +260,15 @@ def _send(conn: http.client.HTTPConnection, plan: WriterPlan, body: bytes, conte
     while True:
         attempts += 1
         try:
-            conn.request("POST", "/api/v1/ingest/metrics", body, headers)
-            response = conn.getresponse()
-            payload = response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()  # reconnect, resend with the same key
-            continue
-        if response.status in (200, 202):
+            reply = conn.post("/api/v1/ingest/metrics", body, headers)
+        except OSError:
+            continue  # closed: the next post reconnects and resends with the same key
+        if reply.status in (200, 202):
             return time.perf_counter() - started, attempts
-        if response.status in (429, 503):
-            time.sleep(float(response.getheader("Retry-After") or 0.05))
+        if reply.status in (429, 503):
+            time.sleep(float(reply.headers.get("retry-after") or 0.05))
             continue
-        raise RuntimeError(f"ingest answered {response.status}: {payload[:300]!r}")
+        raise RuntimeError(f"ingest answered {reply.status}: {reply.body[:300]!r}")
 
 
 def _writer_body(plan: WriterPlan, run: str, step: int) -> tuple[bytes, str]:
