@@ -195,3 +195,24 @@ def test_a_run_edit_with_a_lone_surrogate_is_refused(make_run: MakeRun,
         assert run.finish() is True
     starts = [doc for _m, path, doc in double.calls if path.endswith("/runs/start")]
     assert starts and starts[-1]["tags"] == ["ok"] and double.steps() == [0]
+
+
+@pytest.mark.parametrize("mode", ["disabled", "offline"])
+def test_bad_config_fails_alike_in_disabled_and_enabled_modes(isolated_env: Path,
+                                                              tmp_path: Path, mode: str) -> None:
+    """A disabled run used to swallow a config it could not flatten (a lone surrogate, a
+    patch that is not a mapping), so a script that ran disabled failed once enabled."""
+    options = {"project": "p", "mode": mode, "spool_directory": str(tmp_path / "spool"),
+               "system_metrics": False}
+    with pytest.raises(ValueError, match=r"rd\.init\(\): config key 'a\.x\\udcff'"):
+        rd.init(config={"a": {BAD: 1}}, **options)
+    with pytest.raises(TypeError, match=r"rd\.init\(\): config must be a mapping.*str"):
+        rd.init(config="lr=0.1", **options)
+    run = rd.init(config=[("lr", 0.1)], **options)
+    with pytest.raises(ValueError, match=r"update_config\(\): the value of config key 'f'"):
+        run.update_config({"f": [BAD]})
+    for patch in (None, [("a", 1)]):
+        with pytest.raises(TypeError, match=r"update_config\(\): config must be a mapping"):
+            run.update_config(patch)
+    assert run.update_config({1: 2}) and run.config == {"lr": 0.1, "1": 2}
+    run.finish()

@@ -114,14 +114,16 @@ class RundialEvalSuite:
 
     def run(self, *, config: Mapping[str, Any] | None = None, run_id: str | None = None,
             eval_run_id: str | None = None) -> RundialEvalRun:
-        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval.run`)."""
+        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval.run`).
+        ``config`` is checked in every mode (a disabled suite's run raises what an enabled one
+        does)."""
+        flat, _ = flatten_config({} if config is None else config, where="suite.run()")
         if self._settings.mode == "disabled":
             local_id = eval_run_id or "evr_" + uuid.uuid4().hex
             noop = NoopRun(run_id or "run_" + uuid.uuid4().hex, state="disabled",
                            project=self.project_id, mode="disabled", config=config)
             return RundialEvalRun(project_id=self.project_id, eval_run_id=local_id, run=noop,
                                   summary={"evalRunId": local_id, "runId": noop.run_id})
-        flat, _ = flatten_config(config or {}, where="suite.run()")
         payload: dict[str, Any] = {"projectId": self.project_id, "suiteId": self.suite_id,
                                    "config": flat}
         if self.org_id:

@@ -79,8 +79,12 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
     ``warn=False`` flattens silently (for a config already flattened, and warned about, once).
     An entry whose key or value holds a lone surrogate raises ``ValueError`` naming ``where``
     and the dotted key, before anything is returned; ``strict=False`` drops it instead, with a
-    warning, counted as a truncation. Never raises for other values.
+    warning, counted as a truncation. ``TypeError`` naming ``where`` when ``config`` is not a
+    mapping. Never raises for other values.
     """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{where}: config must be a mapping (a dict), not "
+                        f"{type(config).__name__}")
     say = warn_user if warn else _quiet
     flat: dict[str, Any] = {}
     cuts = 0
