@@ -95,7 +95,8 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
             say(f"rundial: config key {key[:40]!r}... is longer than {CONFIG_KEY_MAX_CHARS} "
                 "characters; dropped")
             continue
-        plain, cut = config_value(key, value, say)
+        notes: list[str] = []  # said only for an entry that is kept: a refused one only raises
+        plain, cut = config_value(key, value, notes.append)
         problem = unencodable_entry(key, plain)
         if problem is not None:
             if strict:
@@ -103,6 +104,8 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
             cuts += 1
             say(f"rundial: {problem}; dropped")
             continue
+        for note in notes:
+            say(note)
         entry = len(orjson.dumps({key: plain}))
         if len(flat) >= CONFIG_ENTRIES_MAX or size + entry > CONFIG_JSON_MAX_BYTES:
             cuts += 1
