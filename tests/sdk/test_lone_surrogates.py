@@ -16,9 +16,17 @@ import rundial as rd
 from rundial._media import MediaFile
 from rundial._producers.attrs import encode_attrs, normalise
 from tests.sdk.conftest import CollectorDouble, MakeRun
+from tests.sdk.test_eval_suite import Control, suite
 from tests.sdk.test_registration import server_config
 
 BAD = "x\udcff"
+
+
+class StrHolding:
+    """An object whose str() holds a lone surrogate (free-form values are sent as their str())."""
+
+    def __str__(self) -> str:
+        return BAD
 
 
 def test_init_config_is_refused_naming_the_dotted_key(make_run: MakeRun) -> None:
@@ -134,7 +142,7 @@ def test_a_span_that_cannot_be_encoded_is_dropped_alone_as_invalid(
 @pytest.mark.parametrize("arguments,named", [
     ({"eval_run_id": BAD}, "eval_run_id"), ({"example_id": BAD}, "example_id"),
     ({"scores": {BAD: 1.0}}, "scorer name"), ({"trace": BAD}, "trace"),
-    ({"meta": {"m": [BAD]}}, "meta"),
+    ({"meta": {"m": [BAD]}}, "meta"), ({"meta": {"m": StrHolding()}}, "meta"),
     ({"trace": None, "evidence": {"artifactId": "a", "path": BAD}}, "evidence"),
 ])
 def test_eval_results_are_refused_naming_the_argument(make_run: MakeRun, double: CollectorDouble,
@@ -217,3 +225,44 @@ def test_bad_config_fails_alike_in_disabled_and_enabled_modes(isolated_env: Path
             run.update_config(patch)
     assert run.update_config({1: 2}) and run.config == {"lr": 0.1, "1": 2}
     run.finish()
+
+
+def test_eval_meta_is_sent_as_plain_json(make_run: MakeRun, double: CollectorDouble) -> None:
+    """A Path or numpy int in meta used to drop its row at encode (counted invalid, warned
+    about as a lone surrogate); a non-str key was orjson's bare TypeError at the call."""
+    run = make_run(kind="eval")
+    meta = {"path": Path("/data/f"), "n": np.int64(3), 7: "seven"}
+    assert run.log_eval_result("evr_a", "ex", scores={"ok": True}, trace="t" * 32, meta=meta)
+    run._worker.cycle()
+    rows = [row for _m, path, doc in double.calls if path == "/api/v1/evals/results"
+            for row in (doc or {}).get("rows", [])]
+    assert [row["meta"] for row in rows] == [{"path": "/data/f", "n": 3, "7": "seven"}]
+    assert run.diagnostics().dropped == {}
+
+
+@pytest.mark.parametrize("mode", ["disabled", "online"])
+def test_eval_suite_texts_are_refused_before_any_call(isolated_env: Path, tmp_path: Path,
+                                                      mode: str) -> None:
+    """Suite and eval-run texts used to be orjson's bare TypeError naming nothing (online) or
+    were taken without a word (disabled)."""
+    control = Control()
+    for kwargs, named in [({"scorers": [BAD]}, "scorer"), ({"dataset": BAD}, "dataset"),
+                          ({"scorers": [{"name": "s", "config": {"k": BAD}}]}, "scorer config")]:
+        with pytest.raises(ValueError, match=named):
+            suite(control, tmp_path, mode=mode, **kwargs)
+    made = suite(control, tmp_path, mode=mode)
+    for call, named in [({"run_id": BAD}, "run_id"), ({"eval_run_id": BAD}, "eval_run_id"),
+                        ({"config": {"k": [BAD]}}, r"suite\.run\(\): the value of config key")]:
+        with pytest.raises(ValueError, match=named):
+            made.run(**call)
+    assert not [path for path in control.paths() if path.endswith("/evals/runs")]
+
+
+def test_use_artifact_refuses_a_ref_it_cannot_send(make_run: MakeRun) -> None:
+    """A lone surrogate in the ref used to be orjson's bare TypeError; a non-str ref an
+    AttributeError."""
+    run = make_run()
+    with pytest.raises(ValueError, match="artifact_ref must be valid Unicode text"):
+        run.use_artifact(BAD)
+    with pytest.raises(TypeError, match="artifact_ref must be a str, not int"):
+        run.use_artifact(5)  # type: ignore[arg-type]
