@@ -96,6 +96,10 @@ def test_span_and_event_names_and_ids_are_refused_and_other_spans_arrive(
         run.trace("t", trace_id=BAD)
     with pytest.raises(ValueError, match="parent_span_id"):
         run.trace("t", parent_span_id=BAD)
+    with pytest.raises(TypeError, match="trace_id must be a str or None, not int"):
+        run.trace("t", trace_id=123)  # type: ignore[arg-type]  # the collector refuses it
+    with pytest.raises(TypeError, match="parent_span_id must be a str or None, not bytes"):
+        run.trace("t", parent_span_id=b"ab")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="span name"):
         run.tool_call(BAD)
     with run.trace("plan", attrs={BAD: BAD, "deep": [{BAD: 1}]}) as span:
