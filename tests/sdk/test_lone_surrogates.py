@@ -15,6 +15,7 @@ import pytest
 import rundial as rd
 from rundial._media import MediaFile
 from rundial._producers.attrs import encode_attrs, normalise
+from rundial._run.artifacts import RunArtifacts
 from tests.sdk.conftest import CollectorDouble, MakeRun
 from tests.sdk.test_eval_suite import Control, suite
 from tests.sdk.test_registration import server_config
@@ -270,3 +271,19 @@ def test_use_artifact_refuses_a_ref_it_cannot_send(make_run: MakeRun) -> None:
         run.use_artifact(BAD)
     with pytest.raises(TypeError, match="artifact_ref must be a str, not int"):
         run.use_artifact(5)  # type: ignore[arg-type]
+
+
+def test_media_under_a_refused_key_is_dropped_as_invalid(make_run: MakeRun, double: CollectorDouble,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A media value under a key with a lone surrogate used to reach the uploader (its media
+    row could never be sent); it is dropped and counted like a number under that key."""
+    routed: list[str] = []
+    monkeypatch.setattr(RunArtifacts, "route_media",
+                        lambda self, key, step, value, ts: routed.append(key))
+    run = make_run()
+    image = rd.Image(np.zeros((2, 2, 3), dtype=np.uint8))
+    run.log({BAD: image, "img/ok": image, "loss": 1.0}, step=0)
+    with pytest.warns(RuntimeWarning, match=r"dropping metric 'x\\udcff'"):
+        run._worker.cycle()
+    assert routed == ["img/ok"] and double.steps() == [0]
+    assert run.diagnostics().dropped == {"invalid": 1}
