@@ -214,10 +214,20 @@ def build_settings(options: Mapping[str, Any]) -> Settings:
     kwargs.setdefault("mode", os.environ.get("RUNDIAL_MODE") or "online")
     kwargs.setdefault("ingest_format", os.environ.get("RUNDIAL_INGEST_FORMAT") or "auto")
     kwargs["tags"] = _tags(kwargs.get("tags", ()))
-    kwargs["config"] = dict(kwargs.get("config") or {})
+    kwargs["config"] = _config_dict(kwargs.get("config") or {})
     settings = Settings(**target, **kwargs)  # type: ignore[arg-type]
     _validate(settings)
     return settings
+
+
+def _config_dict(config: Any) -> dict[Any, Any]:
+    """``config`` (a mapping, or key-value pairs) as a dict; ``TypeError`` naming ``config``
+    otherwise (a str used to give dict()'s own ValueError, naming nothing)."""
+    try:
+        return dict(config)
+    except (TypeError, ValueError):
+        raise TypeError(f"rd.init(): config must be a mapping (a dict), not "
+                        f"{type(config).__name__}") from None
 
 
 def _plain_number(value: Any) -> Any:

@@ -31,9 +31,9 @@ def test_calls_return_at_once_and_hash_on_the_worker(
     seen: list[str] = []
     real = upload_job.build_manifest
 
-    def spy(source: Path) -> list[ManifestFile]:
+    def spy(source: Path, skipped: list[str] | None = None) -> list[ManifestFile]:
         seen.append(threading.current_thread().name)
-        return real(source)
+        return real(source, skipped)
 
     monkeypatch.setattr(upload_job, "build_manifest", spy)
     big = tmp_path / "sparse.bin"
@@ -140,8 +140,9 @@ def test_a_file_changed_during_upload_is_rehashed(
     real = upload_job.build_manifest
     calls: list[int] = []
 
-    def overwrite_after_hashing(source: Path) -> list[ManifestFile]:
-        manifest = real(source)
+    def overwrite_after_hashing(source: Path, skipped: list[str] | None = None
+                                ) -> list[ManifestFile]:
+        manifest = real(source, skipped)
         if not calls:
             path.write_bytes(os.urandom(4096))
         calls.append(1)

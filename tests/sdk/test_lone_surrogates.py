@@ -15,10 +15,19 @@ import pytest
 import rundial as rd
 from rundial._media import MediaFile
 from rundial._producers.attrs import encode_attrs, normalise
+from rundial._run.artifacts import RunArtifacts
 from tests.sdk.conftest import CollectorDouble, MakeRun
+from tests.sdk.test_eval_suite import Control, suite
 from tests.sdk.test_registration import server_config
 
 BAD = "x\udcff"
+
+
+class StrHolding:
+    """An object whose str() holds a lone surrogate (free-form values are sent as their str())."""
+
+    def __str__(self) -> str:
+        return BAD
 
 
 def test_init_config_is_refused_naming_the_dotted_key(make_run: MakeRun) -> None:
@@ -36,7 +45,8 @@ def test_update_config_is_refused_and_the_config_sent_is_intact(make_run: MakeRu
     with pytest.raises(ValueError, match=r"update_config\(\): config key 'a\.x\\udcff'"):
         run.update_config({"good": 1, "a": {BAD: 2}})
     with pytest.raises(ValueError, match=r"the value of config key 'path'"), \
-            pytest.warns(RuntimeWarning, match="sent as its str"):
+            warnings.catch_warnings():
+        warnings.simplefilter("error")  # it used to warn "sent as its str()" just before
         run.update_config({"path": Path("/data") / BAD})  # its str() holds the surrogate
     run.update_config({"epochs": 3})
     run.log({"loss": 1.0}, step=0)
@@ -87,6 +97,10 @@ def test_span_and_event_names_and_ids_are_refused_and_other_spans_arrive(
         run.trace("t", trace_id=BAD)
     with pytest.raises(ValueError, match="parent_span_id"):
         run.trace("t", parent_span_id=BAD)
+    with pytest.raises(TypeError, match="trace_id must be a str or None, not int"):
+        run.trace("t", trace_id=123)  # type: ignore[arg-type]  # the collector refuses it
+    with pytest.raises(TypeError, match="parent_span_id must be a str or None, not bytes"):
+        run.trace("t", parent_span_id=b"ab")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="span name"):
         run.tool_call(BAD)
     with run.trace("plan", attrs={BAD: BAD, "deep": [{BAD: 1}]}) as span:
@@ -133,7 +147,7 @@ def test_a_span_that_cannot_be_encoded_is_dropped_alone_as_invalid(
 @pytest.mark.parametrize("arguments,named", [
     ({"eval_run_id": BAD}, "eval_run_id"), ({"example_id": BAD}, "example_id"),
     ({"scores": {BAD: 1.0}}, "scorer name"), ({"trace": BAD}, "trace"),
-    ({"meta": {"m": [BAD]}}, "meta"),
+    ({"meta": {"m": [BAD]}}, "meta"), ({"meta": {"m": StrHolding()}}, "meta"),
     ({"trace": None, "evidence": {"artifactId": "a", "path": BAD}}, "evidence"),
 ])
 def test_eval_results_are_refused_naming_the_argument(make_run: MakeRun, double: CollectorDouble,
@@ -195,3 +209,81 @@ def test_a_run_edit_with_a_lone_surrogate_is_refused(make_run: MakeRun,
         assert run.finish() is True
     starts = [doc for _m, path, doc in double.calls if path.endswith("/runs/start")]
     assert starts and starts[-1]["tags"] == ["ok"] and double.steps() == [0]
+
+
+@pytest.mark.parametrize("mode", ["disabled", "offline"])
+def test_bad_config_fails_alike_in_disabled_and_enabled_modes(isolated_env: Path,
+                                                              tmp_path: Path, mode: str) -> None:
+    """A disabled run used to swallow a config it could not flatten (a lone surrogate, a
+    patch that is not a mapping), so a script that ran disabled failed once enabled."""
+    options = {"project": "p", "mode": mode, "spool_directory": str(tmp_path / "spool"),
+               "system_metrics": False}
+    with pytest.raises(ValueError, match=r"rd\.init\(\): config key 'a\.x\\udcff'"):
+        rd.init(config={"a": {BAD: 1}}, **options)
+    with pytest.raises(TypeError, match=r"rd\.init\(\): config must be a mapping.*str"):
+        rd.init(config="lr=0.1", **options)
+    run = rd.init(config=[("lr", 0.1)], **options)
+    with pytest.raises(ValueError, match=r"update_config\(\): the value of config key 'f'"):
+        run.update_config({"f": [BAD]})
+    for patch in (None, [("a", 1)]):
+        with pytest.raises(TypeError, match=r"update_config\(\): config must be a mapping"):
+            run.update_config(patch)
+    assert run.update_config({1: 2}) and run.config == {"lr": 0.1, "1": 2}
+    run.finish()
+
+
+def test_eval_meta_is_sent_as_plain_json(make_run: MakeRun, double: CollectorDouble) -> None:
+    """A Path or numpy int in meta used to drop its row at encode (counted invalid, warned
+    about as a lone surrogate); a non-str key was orjson's bare TypeError at the call."""
+    run = make_run(kind="eval")
+    meta = {"path": Path("/data/f"), "n": np.int64(3), 7: "seven"}
+    assert run.log_eval_result("evr_a", "ex", scores={"ok": True}, trace="t" * 32, meta=meta)
+    run._worker.cycle()
+    rows = [row for _m, path, doc in double.calls if path == "/api/v1/evals/results"
+            for row in (doc or {}).get("rows", [])]
+    assert [row["meta"] for row in rows] == [{"path": "/data/f", "n": 3, "7": "seven"}]
+    assert run.diagnostics().dropped == {}
+
+
+@pytest.mark.parametrize("mode", ["disabled", "online"])
+def test_eval_suite_texts_are_refused_before_any_call(isolated_env: Path, tmp_path: Path,
+                                                      mode: str) -> None:
+    """Suite and eval-run texts used to be orjson's bare TypeError naming nothing (online) or
+    were taken without a word (disabled)."""
+    control = Control()
+    for kwargs, named in [({"scorers": [BAD]}, "scorer"), ({"dataset": BAD}, "dataset"),
+                          ({"scorers": [{"name": "s", "config": {"k": BAD}}]}, "scorer config")]:
+        with pytest.raises(ValueError, match=named):
+            suite(control, tmp_path, mode=mode, **kwargs)
+    made = suite(control, tmp_path, mode=mode)
+    for call, named in [({"run_id": BAD}, "run_id"), ({"eval_run_id": BAD}, "eval_run_id"),
+                        ({"config": {"k": [BAD]}}, r"suite\.run\(\): the value of config key")]:
+        with pytest.raises(ValueError, match=named):
+            made.run(**call)
+    assert not [path for path in control.paths() if path.endswith("/evals/runs")]
+
+
+def test_use_artifact_refuses_a_ref_it_cannot_send(make_run: MakeRun) -> None:
+    """A lone surrogate in the ref used to be orjson's bare TypeError; a non-str ref an
+    AttributeError."""
+    run = make_run()
+    with pytest.raises(ValueError, match="artifact_ref must be valid Unicode text"):
+        run.use_artifact(BAD)
+    with pytest.raises(TypeError, match="artifact_ref must be a str, not int"):
+        run.use_artifact(5)  # type: ignore[arg-type]
+
+
+def test_media_under_a_refused_key_is_dropped_as_invalid(make_run: MakeRun, double: CollectorDouble,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A media value under a key with a lone surrogate used to reach the uploader (its media
+    row could never be sent); it is dropped and counted like a number under that key."""
+    routed: list[str] = []
+    monkeypatch.setattr(RunArtifacts, "route_media",
+                        lambda self, key, step, value, ts: routed.append(key))
+    run = make_run()
+    image = rd.Image(np.zeros((2, 2, 3), dtype=np.uint8))
+    run.log({BAD: image, "img/ok": image, "loss": 1.0}, step=0)
+    with pytest.warns(RuntimeWarning, match=r"dropping metric 'x\\udcff'"):
+        run._worker.cycle()
+    assert routed == ["img/ok"] and double.steps() == [0]
+    assert run.diagnostics().dropped == {"invalid": 1}

@@ -33,6 +33,7 @@ from rundial._endpoint import same_endpoint
 from rundial._spool.layout import (ARTIFACT_JOBS_DIR, ARTIFACT_OWNERS_DIR, ARTIFACT_REJECTED_DIR,
                                    ARTIFACTS_DIR)
 from rundial._spool.writer_queue import try_lock
+from rundial._values import has_utf8_form, with_utf8_form
 
 HASH_CHUNK_BYTES = 1024 * 1024
 NO_OWNER = "none"
@@ -88,17 +89,25 @@ def bytes_entry(path: str, data: bytes, content_type: str | None) -> ManifestFil
                         data=data)
 
 
-def build_manifest(source: Path) -> list[ManifestFile]:
+def build_manifest(source: Path, skipped: list[str] | None = None) -> list[ManifestFile]:
     """Entries of a file (named by its base name) or of every file under a directory.
 
-    Raises ``FileNotFoundError`` when ``source`` is gone and ``ValueError`` for an empty
-    directory.
+    A file under the directory whose relative path has no UTF-8 form (a name with a lone
+    surrogate: no request could carry it) is left out and its path, with ``?`` for each
+    surrogate, appended to ``skipped``. Raises ``FileNotFoundError`` when ``source`` is gone
+    and ``ValueError`` for a directory with no file left.
     """
     if source.is_file():
         return [manifest_entry(source, source.name)]
     if not source.is_dir():
         raise FileNotFoundError(f"artifact path does not exist: {source}")
-    entries = [manifest_entry(p, p.relative_to(source).as_posix()) for p in _walk(source)]
+    entries: list[ManifestFile] = []
+    for path in _walk(source):
+        relative = path.relative_to(source).as_posix()
+        if has_utf8_form(relative):
+            entries.append(manifest_entry(path, relative))
+        elif skipped is not None:
+            skipped.append(with_utf8_form(relative))
     if not entries:
         raise ValueError(f"artifact directory is empty: {source}")
     return entries

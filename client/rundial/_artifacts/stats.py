@@ -7,7 +7,8 @@ good; path-based ones are kept under ``<spool>/artifacts/rejected/``), ``release
 a verdict on the job: path-based ones stay journaled for the next process or ``rundial sync``;
 media values and trace evidence are lost), ``dropped_media_on_close`` and, offline,
 ``dropped_offline`` (media values, which cannot wait on disk). ``journaled_offline`` counts the
-path-based jobs an offline run left for ``rundial sync``.
+path-based jobs an offline run left for ``rundial sync``. ``skipped_files`` counts the files
+left out of uploaded directories because their names have no UTF-8 form (a lone surrogate).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 COUNTERS = ("queued_jobs", "completed_jobs", "adopted_jobs", "retried_attempts",
             "rejected_jobs", "released_jobs", "kept_jobs", "dropped_queue_full", "dropped_closed",
             "dropped_media_on_close", "dropped_offline", "journaled_offline", "uploaded_bytes",
-            "deduplicated_bytes")
+            "deduplicated_bytes", "skipped_files")
 
 
 class _Result(Protocol):
@@ -27,6 +28,9 @@ class _Result(Protocol):
 
     @property
     def deduplicated_bytes(self) -> int: ...
+
+    @property
+    def skipped_files(self) -> tuple[str, ...]: ...
 
 
 class UploaderStats:
@@ -50,6 +54,7 @@ class UploaderStats:
             self._counts["completed_jobs"] += 1
             self._counts["uploaded_bytes"] += result.uploaded_bytes
             self._counts["deduplicated_bytes"] += result.deduplicated_bytes
+            self._counts["skipped_files"] += len(result.skipped_files)
 
     def snapshot(self, **extra: Any) -> dict[str, Any]:
         with self._lock:

@@ -73,6 +73,7 @@ class JobResult:
     version: int
     uploaded_bytes: int
     deduplicated_bytes: int
+    skipped_files: tuple[str, ...] = ()  # left out: no UTF-8 form (``build_manifest``)
 
 
 def media_artifact_name(key: str) -> str:
@@ -87,11 +88,13 @@ def media_artifact_type(value: Any) -> str:
     return "media_image" if isinstance(value, Image) else "media_table"
 
 
-def job_manifest(job: ArtifactJob) -> tuple[list[ManifestFile], RenderedMedia | None]:
-    """The files of ``job`` (hashing them now) and, for media, the rendered value."""
+def job_manifest(job: ArtifactJob, skipped: list[str] | None = None
+                 ) -> tuple[list[ManifestFile], RenderedMedia | None]:
+    """The files of ``job`` (hashing them now) and, for media, the rendered value; the files
+    of a directory left out are appended to ``skipped`` (see ``build_manifest``)."""
     if job.media is None:
         assert job.source is not None
-        return build_manifest(Path(job.source)), None
+        return build_manifest(Path(job.source), skipped), None
     if isinstance(job.media, BlobRequest):
         blob = job.media
         return [bytes_entry(blob.path, blob.data, blob.content_type)], None
@@ -107,7 +110,8 @@ def job_manifest(job: ArtifactJob) -> tuple[list[ManifestFile], RenderedMedia | 
 def execute(job: ArtifactJob, control: ControlClient, blob_http: BlobHttp,
             pool: Executor) -> JobResult:
     """Upload ``job`` end to end and return what the collector published."""
-    manifest, rendered = job_manifest(job)
+    skipped: list[str] = []
+    manifest, rendered = job_manifest(job, skipped)
     initiated = control.post("/api/v1/artifacts/initiate", _initiate_body(job, manifest))
     by_path = {f.path: f for f in manifest}
     uploaded, multipart = _upload(initiated.get("files") or [], by_path, blob_http, pool)
@@ -121,7 +125,7 @@ def execute(job: ArtifactJob, control: ControlClient, blob_http: BlobHttp,
         control.post("/api/v1/ingest/media", _media_body(job, artifact, manifest[0], rendered))
     total = sum({f.sha256: f.size for f in manifest}.values())
     return JobResult(str(artifact["artifactId"]), int(artifact["version"]), uploaded,
-                     max(0, total - uploaded))
+                     max(0, total - uploaded), tuple(skipped))
 
 
 def _initiate_body(job: ArtifactJob, manifest: list[ManifestFile]) -> dict[str, Any]:

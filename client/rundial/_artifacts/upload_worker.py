@@ -190,6 +190,11 @@ class UploadWorker:
         if job.media is None and self._journal is not None:
             self._journal.remove(job)
         self._stats.completed(result)
+        if result.skipped_files:
+            warn_user(f"rundial: artifact {job.name!r} was uploaded without "
+                      f"{len(result.skipped_files)} file(s) whose names are not valid Unicode "
+                      f"text (a lone surrogate), e.g. {result.skipped_files[0]!r}; counted in "
+                      "diagnostics().artifacts['skipped_files']")
         self._finish(job, result)
 
     def _finish(self, job: ArtifactJob, result: JobResult | None = None,

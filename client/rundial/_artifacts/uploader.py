@@ -167,9 +167,14 @@ class ArtifactUploader:
         return self._enqueue(job)
 
     def use_artifact(self, ref: str) -> ArtifactHandle:
-        """Resolve ``ref`` and record lineage now (blocking); raises ``ArtifactHTTPError``."""
-        if not ref or not ref.strip():
+        """Resolve ``ref`` and record lineage now (blocking); raises ``ArtifactHTTPError``.
+        ``TypeError`` when ``ref`` is not a str, ``ValueError`` when it is blank or holds a
+        lone surrogate (no request could carry it), before any request."""
+        if not isinstance(ref, str):
+            raise TypeError(f"artifact_ref must be a str, not {type(ref).__name__}")
+        if not ref.strip():
             raise ValueError("artifact ref must not be empty")
+        require_utf8_text("artifact_ref", ref)
         if self._offline:
             raise RuntimeError("use_artifact needs the collector; this run is offline")
         project = dict(_value(self._project_ref))

@@ -28,11 +28,15 @@ from rundial._eval.run import RundialEvalRun, backing_run, post_json, required_t
 from rundial._http.transport import Transport
 from rundial._run.noop import NoopRun
 from rundial._run.runconfig import flatten_config
+from rundial._values import require_utf8_text
 
 
 def _text(name: str, value: Any) -> str:
+    """``value`` stripped; ``ValueError`` naming ``name`` unless it is a non-blank str with a
+    UTF-8 form (a lone surrogate used to fail the request's encoding with a bare TypeError)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty str")
+    require_utf8_text(name, value)
     return value.strip()
 
 
@@ -55,7 +59,7 @@ def dataset_payload(dataset: Mapping[str, Any] | str, dataset_name: str | None,
     out = {key: _text(f"dataset {key}", given.get(key))
            for key in ("name", "version", "artifactRef")}
     if isinstance(given.get("datasetId"), str) and given["datasetId"].strip():
-        out["datasetId"] = given["datasetId"].strip()
+        out["datasetId"] = _text("dataset datasetId", given["datasetId"])
     return out
 
 
@@ -75,6 +79,7 @@ def scorers_payload(scorers: Sequence[str | Mapping[str, Any]]) -> list[dict[str
             entry["kind"] = scorer["kind"].strip()
         if isinstance(scorer.get("config"), Mapping):
             entry["config"] = dict(scorer["config"])
+            require_utf8_text("scorer config", entry["config"])
         out.append(entry)
     return out
 
@@ -114,22 +119,23 @@ class RundialEvalSuite:
 
     def run(self, *, config: Mapping[str, Any] | None = None, run_id: str | None = None,
             eval_run_id: str | None = None) -> RundialEvalRun:
-        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval.run`)."""
+        """Create an eval run and its backing run; blocking (see :mod:`rundial._eval.run`).
+        ``config``, ``run_id`` and ``eval_run_id`` are checked in every mode (a disabled
+        suite's run raises what an enabled one does): ``ValueError`` naming the argument."""
+        flat, _ = flatten_config({} if config is None else config, where="suite.run()")
+        given = {field: _text(name, value) for field, name, value in
+                 (("runId", "run_id", run_id), ("evalRunId", "eval_run_id", eval_run_id))
+                 if value is not None}
         if self._settings.mode == "disabled":
-            local_id = eval_run_id or "evr_" + uuid.uuid4().hex
-            noop = NoopRun(run_id or "run_" + uuid.uuid4().hex, state="disabled",
+            local_id = given.get("evalRunId") or "evr_" + uuid.uuid4().hex
+            noop = NoopRun(given.get("runId") or "run_" + uuid.uuid4().hex, state="disabled",
                            project=self.project_id, mode="disabled", config=config)
             return RundialEvalRun(project_id=self.project_id, eval_run_id=local_id, run=noop,
                                   summary={"evalRunId": local_id, "runId": noop.run_id})
-        flat, _ = flatten_config(config or {}, where="suite.run()")
         payload: dict[str, Any] = {"projectId": self.project_id, "suiteId": self.suite_id,
-                                   "config": flat}
+                                   "config": flat, **given}
         if self.org_id:
             payload["orgId"] = self.org_id
-        if run_id is not None:
-            payload["runId"] = _text("run_id", run_id)
-        if eval_run_id is not None:
-            payload["evalRunId"] = _text("eval_run_id", eval_run_id)
         doc = post_json(self._settings, self._transport, "/api/v1/evals/runs", payload,
                         "eval run creation")
         eval_run = doc.get("evalRun")

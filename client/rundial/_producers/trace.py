@@ -63,6 +63,13 @@ def _cut(what: str, name: Any, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _check_id(what: str, value: Any) -> None:
+    """``TypeError`` naming ``what`` unless ``value`` is a str or None; ``ValueError`` when it
+    holds a lone surrogate."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what} must be a str or None, not {type(value).__name__}")
+    require_utf8_text(what, value)
+
 
 class Span:
     """One span; see the module docstring. Use it from the thread that opened it."""
@@ -216,14 +223,15 @@ class Tracer:
 
         ``ValueError`` for an unknown ``kind``, or a ``name``, ``trace_id`` or
         ``parent_span_id`` holding a lone surrogate; ``TypeError`` when ``attrs`` is not a
-        mapping. Nothing is opened then.
+        mapping or an id is neither a str nor None (the collector would refuse the span's
+        whole batch). Nothing is opened then.
         """
         if kind not in SPAN_KINDS:
             raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
         if attrs is not None and not isinstance(attrs, Mapping):
             raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
-        require_utf8_text("trace_id", trace_id)
-        require_utf8_text("parent_span_id", parent_span_id)
+        _check_id("trace_id", trace_id)
+        _check_id("parent_span_id", parent_span_id)
         parent = self.current_var.get()
         if parent_span_id is None and parent is not None:
             parent_span_id = parent.span_id

@@ -6,7 +6,9 @@ network or the disk, and returns what the real run would on success — except a
 ``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
 It rejects what ``Run`` rejects about the published parameter names (``rundial._published``:
 a name and its alias both given, a required one missing, an unknown end status, a reason that
-is not a str, a timeout that is not a number), so a script fails alike in every mode.
+is not a str, a timeout that is not a number) and about config (``rd.init``'s ``config`` and
+``update_config``: ``TypeError`` for a config that is not a mapping, ``ValueError`` naming the
+dotted key for a lone surrogate), so a script fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -39,10 +41,7 @@ class NoopRun:
         self.rank = rank
         self.state = state
         self.summary = Summary()
-        try:
-            self._config = flatten_config(config or {})[0]
-        except Exception:
-            self._config = {}
+        self._config = flatten_config({} if config is None else config, where="rd.init()")[0]
 
     @property
     def run_id(self) -> str:
@@ -84,12 +83,9 @@ class NoopRun:
         return True
 
     def update_config(self, config: Any = None, *, timeout_seconds: Any = 5.0) -> bool:
-        """Keeps the config locally; returns True."""
+        """Keeps the config locally; returns True. Raises what ``Run.update_config`` raises."""
         timeout_arg("update_config", timeout_seconds, None)
-        try:
-            self._config.update(flatten_config(config or {})[0])
-        except Exception:
-            pass
+        self._config.update(flatten_config(config, where="run.update_config()")[0])
         return True
 
     def log_artifact(self, path_or_dir: Any = None, *args: Any, path: Any = None,

@@ -207,7 +207,8 @@ class Run:
         """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_producers.trace``).
 
         Spans opened inside it are its children; it is queued when it ends. ``ValueError`` for
-        an unknown ``kind``, ``TypeError`` when ``attrs`` is not a mapping.
+        an unknown ``kind`` or a lone surrogate in the name or an id, ``TypeError`` when
+        ``attrs`` is not a mapping or ``trace_id``/``parent_span_id`` is neither a str nor None.
         """
         return self._events.tracer.trace(name, kind, attrs, trace_id, parent_span_id)
 

@@ -79,8 +79,12 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
     ``warn=False`` flattens silently (for a config already flattened, and warned about, once).
     An entry whose key or value holds a lone surrogate raises ``ValueError`` naming ``where``
     and the dotted key, before anything is returned; ``strict=False`` drops it instead, with a
-    warning, counted as a truncation. Never raises for other values.
+    warning, counted as a truncation. ``TypeError`` naming ``where`` when ``config`` is not a
+    mapping. Never raises for other values.
     """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{where}: config must be a mapping (a dict), not "
+                        f"{type(config).__name__}")
     say = warn_user if warn else _quiet
     flat: dict[str, Any] = {}
     cuts = 0
@@ -91,7 +95,8 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
             say(f"rundial: config key {key[:40]!r}... is longer than {CONFIG_KEY_MAX_CHARS} "
                 "characters; dropped")
             continue
-        plain, cut = config_value(key, value, say)
+        notes: list[str] = []  # said only for an entry that is kept: a refused one only raises
+        plain, cut = config_value(key, value, notes.append)
         problem = unencodable_entry(key, plain)
         if problem is not None:
             if strict:
@@ -99,6 +104,8 @@ def flatten_config(config: Mapping[str, Any], *, warn: bool = True, strict: bool
             cuts += 1
             say(f"rundial: {problem}; dropped")
             continue
+        for note in notes:
+            say(note)
         entry = len(orjson.dumps({key: plain}))
         if len(flat) >= CONFIG_ENTRIES_MAX or size + entry > CONFIG_JSON_MAX_BYTES:
             cuts += 1

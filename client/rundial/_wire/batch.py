@@ -154,8 +154,10 @@ def encode_rows(records: list[Record], counters: Counters, media_sink: MediaSink
 
 
 def _route_media(row: dict[str, Any], step: int, ts: int, sink: MediaSink) -> dict[str, Any]:
-    """The row without its media values, each of which is handed to ``sink``."""
-    media = [key for key, value in row.items() if is_media(value)]
+    """The row without its media values, each of which is handed to ``sink``. One under a key
+    the collector refuses (``key_problem``: a lone surrogate, say) stays in the row, so that
+    :func:`clean_row` drops it as ``invalid``, like a number under that key."""
+    media = [key for key, value in row.items() if is_media(value) and key_problem(key) is None]
     if not media:
         return row
     rest = dict(row)

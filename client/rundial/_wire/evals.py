@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from rundial._values import require_utf8_text
+from rundial._values import plain_json, require_utf8_text
 
 MAX_EXAMPLE_ID_CHARS = 256
 MAX_SCORER_CHARS = 128
@@ -40,7 +40,6 @@ def _text(name: str, value: Any, max_chars: int) -> str:
         raise ValueError(f"{name} must be 1-{max_chars} characters, got {len(text)}")
     require_utf8_text(name, text)
     return text
-
 
 
 def check_eval_run_id(value: Any) -> str:
@@ -72,11 +71,14 @@ def _evidence(evidence: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 def _meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``meta`` as plain JSON (keys as str, numpy values as numbers, other objects as their
+    ``str()``: what the row carries); ``ValueError`` naming meta when a text of it, such an
+    ``str()`` included, holds a lone surrogate, or when it is over 8 KiB as JSON."""
     if meta is not None and not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a mapping, not {type(meta).__name__}")
-    out = dict(meta or {})
+    out: dict[str, Any] = plain_json(dict(meta or {}))
     require_utf8_text("meta", out)
-    size = len(orjson.dumps(out, default=str))
+    size = len(orjson.dumps(out))
     if size > MAX_META_BYTES:
         raise ValueError(f"meta encodes to {size} bytes; at most {MAX_META_BYTES} are allowed")
     return out

@@ -146,30 +146,45 @@ class Recorder:
         return self.run.state in TERMINAL_STATES
 
     def assign(self, entries: Mapping[str, Any]) -> None:
-        """Set typed config values (see :func:`rundial.compat._typed.encode_entry`)."""
-        patch: dict[str, Any] = {}
+        """Set typed config values (see :func:`rundial.compat._typed.encode_entry`).
+
+        Validated before anything is kept: when an entry has no typed form or the run refuses
+        the patch (``update_config`` raises: a lone surrogate, say), the values read back, the
+        typed markers and the run's name and tags are unchanged."""
         with self._lock:
-            for key, value in entries.items():
-                encoded = encode_entry(key, value)
-                marker = MARKER_PREFIX + key
-                if marker in encoded:
-                    self._marked.add(key)
-                elif key in self._marked:  # a typed value replaced by a plain one
-                    self._marked.discard(key)
-                    encoded[marker] = None
-                patch.update(encoded)
-                self.values[key] = value
+            patch, typed = self._patch(entries)
         if patch:
             self.run.update_config(patch)
         self._edit_meta(entries)
+        with self._lock:
+            for key, value in entries.items():
+                if typed[key]:
+                    self._marked.add(key)
+                else:
+                    self._marked.discard(key)
+                self.values[key] = value
+
+    def _patch(self, entries: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, bool]]:
+        """``(config patch, whether each key now holds a typed value)``; changes nothing."""
+        patch: dict[str, Any] = {}
+        typed: dict[str, bool] = {}
+        for key, value in entries.items():
+            encoded = encode_entry(key, value)
+            marker = MARKER_PREFIX + key
+            typed[key] = marker in encoded
+            if not typed[key] and key in self._marked:  # a typed value replaced by a plain one
+                encoded[marker] = None
+            patch.update(encoded)
+        return patch, typed
 
     def _edit_meta(self, entries: Mapping[str, Any]) -> None:
         """``sys/name`` and ``sys/tags`` also edit the run's name and tags (when they changed
         and fit a run edit's limits; otherwise one warning, and they stay config only)."""
         edit: dict[str, Any] = {}
+        seen: dict[str, Any] = {}  # kept once the run took the edit (it may raise)
         name, tags = entries.get("sys/name"), entries.get("sys/tags")
         if isinstance(name, str) and name != self._meta["runName"]:
-            self._meta["runName"] = name
+            seen["runName"] = name
             if 1 <= len(name.strip()) <= RUN_NAME_MAX_CHARS:
                 edit["runName"] = name.strip()
             else:
@@ -177,7 +192,7 @@ class Recorder:
                           "config but does not rename the run")
         if (self._edit_tags and isinstance(tags, (set, frozenset))
                 and frozenset(tags) != self._meta["tags"]):
-            self._meta["tags"] = frozenset(tags)
+            seen["tags"] = frozenset(tags)
             if len(tags) <= EDIT_TAGS_MAX and all(
                     1 <= len(str(t).strip()) <= EDIT_TAG_MAX_CHARS for t in tags):
                 edit["tags"] = sorted(str(t).strip() for t in tags)
@@ -187,6 +202,7 @@ class Recorder:
         update = getattr(self.run, "_update_meta", None)
         if edit and update is not None:
             update(edit)
+        self._meta.update(seen)
 
     def add_tags(self, path: str, tags: Any, *, remove: bool = False) -> None:
         """Add (or remove) ``str | list[str]`` to the string set at ``path`` (``sys/tags``).
