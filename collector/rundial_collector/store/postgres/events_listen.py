@@ -39,9 +39,11 @@ RECENT_SECONDS = 2.0
 RECENT_MAX_RUNS = 256
 log = logging.getLogger("rundial.events")
 Callback = Callable[[str, str], None]
-# What a lost or refused listening connection raises.
+# What a lost or refused listening connection raises (InternalClientError: the driver's
+# protocol left in a state it cannot go on from; a new connection is the way out).
 _LOST: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
-                                          asyncpg.InterfaceError)
+                                          asyncpg.InterfaceError, asyncpg.InternalClientError)
+STOP_RECANCEL_SECONDS = 1.0  # stop() cancels the task again after this, until it ends
 
 
 async def notify_runs(conn: Conn, runs: Iterable[tuple[str, str]]) -> None:
@@ -74,16 +76,28 @@ class CommitListener:
         self.sessions = 0  # how many times LISTEN was started (1 + reconnects)
         self._recent: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="rundial-events-listen")
 
     async def stop(self) -> None:
+        """End the listening task; never raises what it raised. A statement cut short by the
+        cancellation can end it with the driver's own error instead (asyncpg's
+        ``InternalClientError`` when the cancel landed between the LISTEN's prepare and its
+        execute), or its cancel can be absorbed by the driver and the loop go on: the task is
+        cancelled again every :data:`STOP_RECANCEL_SECONDS` until it has ended, and whatever it
+        ended with is logged at debug level, since the listener is going away."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True  # a connection error from here on ends the loop
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=STOP_RECANCEL_SECONDS)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("events listener stopped on %s", type(task.exception()).__name__)
 
     async def _run(self) -> None:
         """Listen; after a lost connection or a failed connect, wait (backoff) and again."""
@@ -98,6 +112,8 @@ class CommitListener:
                     self.connected.clear()
                     await _close_quietly(conn)
             except _LOST as exc:
+                if self._stopping:
+                    return
                 log.warning("events listener: connection to %s failed (%s)",
                             redacted_url(self.settings.url), type(exc).__name__)
             failures = 0 if self.sessions > listened else failures + 1
