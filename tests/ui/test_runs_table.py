@@ -103,8 +103,40 @@ def test_rows_sort_and_filter(page: Any, runs_collector: CollectorProcess,
     page.fill("#runs-filter", "nothing-matches-this")
     _wait_rows(page, 0)
     assert page.inner_text("#runs-table .empty") == "No run matches this filter."
-    assert "sort=-config.lr" in page.url and "q=nothing-matches-this" in page.url
+    # the URL follows just after the frame that shows the change (runs/table.js deferState)
+    page.wait_for_function("() => location.search.includes('sort=-config.lr')"
+                           " && location.search.includes('q=nothing-matches-this')",
+                           timeout=TIMEOUT_MS)
     assert page.evaluate("window.__cspViolations") == []
+
+
+def test_a_header_click_survives_a_re_render_between_mousedown_and_mouseup(
+        page: Any, runs_collector: CollectorProcess) -> None:
+    """The filter changes while a sort button is held (as when the 15 s refresh of a running
+    project lands mid-click): the table recomputes, and the header under the pointer must
+    stay the same element, so the click still sorts."""
+    _open(page, runs_collector)
+    _wait_rows(page, 5)
+    button = page.locator('th[data-sort="config.lr"] button')
+    button.scroll_into_view_if_needed(timeout=TIMEOUT_MS)
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => "
+                  "requestAnimationFrame(done)))")  # the scroll's own re-render is over
+    box = button.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.closest("
+                         "'th[data-sort=\"config.lr\"]') !== null", [x, y])
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.evaluate("""() => {
+        const filter = document.querySelector('#runs-filter');
+        filter.value = 'config.lr > 0';
+        filter.dispatchEvent(new Event('input', {bubbles: true}));
+    }""")
+    page.wait_for_function("() => location.search.includes('q=config.lr')", timeout=TIMEOUT_MS)
+    page.mouse.up()
+    page.wait_for_selector('th[data-sort="config.lr"][aria-sort="ascending"]', timeout=TIMEOUT_MS)
+    assert _names(page) == [f"lr-{lr}" for lr in sorted(LEARNING_RATES)]
 
 
 def test_selection_emits_and_persists(page: Any, runs_collector: CollectorProcess,
@@ -137,7 +169,9 @@ def test_selection_emits_and_persists(page: Any, runs_collector: CollectorProces
     page.wait_for_function("() => window.__selections.at(-1).length === 2", timeout=TIMEOUT_MS)
     page.select_option("#runs-group", "config.opt")
     page.wait_for_selector("tr.group-row", timeout=TIMEOUT_MS)
-    assert "runs=" in page.url and "group=config.opt" in page.url
+    page.wait_for_function("() => location.search.includes('runs=')"
+                           " && location.search.includes('group=config.opt')",
+                           timeout=TIMEOUT_MS)
     url = page.url
     page.reload()
     page.wait_for_selector('#runs-table[data-state="ready"]', timeout=TIMEOUT_MS)

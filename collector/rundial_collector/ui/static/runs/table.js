@@ -86,9 +86,15 @@ export async function mountRunsTable(container, context) {
     table.prepend(colGroup(widths));
     table.style.width = `${widths.reduce((sum, w) => sum + w, 2 * EDGE_PX)}px`;
   };
+  let headerKey = "";
   const renderHeader = () => {
     const visibleSelected = s.view.filter((run) => s.selected.has(run.runId)).length;
     const state = visibleSelected === 0 ? "none" : visibleSelected === s.view.length ? "all" : "some";
+    // an unchanged header stays the same element, as rows do (patchRows): a click pressed on
+    // it survives a re-render landing before the release (a filter change, a live refresh)
+    const key = JSON.stringify([s.columns, s.sort, state]);
+    if (key === headerKey && thead.firstElementChild) return;
+    headerKey = key;
     thead.replaceChildren(headerRow(s.columns.map((id) => /** @type {any} */ (columnById(id))),
       s.sort, state));
   };
