@@ -120,3 +120,15 @@ def test_bad_arguments_raise_before_any_call(isolated_env: Path, tmp_path: Path,
     with pytest.raises(ValueError, match=text):
         suite(control, tmp_path, **kwargs)
     assert control.calls == []
+
+
+def test_a_scorer_config_is_sent_as_plain_json(isolated_env: Path, tmp_path: Path) -> None:
+    """A Path, a numpy number and a non-str key in a scorer's config reach the collector as
+    JSON (str(), the number, the key as str), as eval meta does; they used to fail the
+    suite request's encoding with orjson's bare TypeError."""
+    import numpy as np
+    control = Control()
+    suite(control, tmp_path, scorers=[{"name": "judge", "config": {
+        "rubric": Path("/r/rubric.md"), "n": np.int64(3), 1: [np.float32(0.5)]}}])
+    assert control.calls[1][1]["scorers"] == [
+        {"name": "judge", "config": {"rubric": "/r/rubric.md", "n": 3, "1": [0.5]}}]

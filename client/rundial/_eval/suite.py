@@ -28,7 +28,7 @@ from rundial._eval.run import RundialEvalRun, backing_run, post_json, required_t
 from rundial._http.transport import Transport
 from rundial._run.noop import NoopRun
 from rundial._run.runconfig import flatten_config
-from rundial._values import require_utf8_text
+from rundial._values import plain_json, require_utf8_text
 
 
 def _text(name: str, value: Any) -> str:
@@ -64,7 +64,8 @@ def dataset_payload(dataset: Mapping[str, Any] | str, dataset_name: str | None,
 
 
 def scorers_payload(scorers: Sequence[str | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The suite's ``scorers``: names, or mappings with ``name`` (``kind``, ``config`` optional)."""
+    """The suite's ``scorers``: names, or mappings with ``name`` (``kind``, ``config`` optional;
+    ``config`` sent as plain JSON, see :func:`rundial._values.plain_json`)."""
     if isinstance(scorers, (str, bytes)) or not isinstance(scorers, Sequence) or not scorers:
         raise ValueError("scorers must be a non-empty list of scorer names or mappings")
     out: list[dict[str, Any]] = []
@@ -76,9 +77,11 @@ def scorers_payload(scorers: Sequence[str | Mapping[str, Any]]) -> list[dict[str
             raise TypeError(f"a scorer must be a str or a mapping, not {type(scorer).__name__}")
         entry: dict[str, Any] = {"name": _text("scorer name", scorer.get("name"))}
         if isinstance(scorer.get("kind"), str) and scorer["kind"].strip():
-            entry["kind"] = scorer["kind"].strip()
+            entry["kind"] = _text("scorer kind", scorer["kind"])
         if isinstance(scorer.get("config"), Mapping):
-            entry["config"] = dict(scorer["config"])
+            # plain JSON as eval meta is (keys as str, numpy numbers as numbers, other objects
+            # as their str()): a Path or a numpy int used to fail the request's encoding
+            entry["config"] = plain_json(scorer["config"])
             require_utf8_text("scorer config", entry["config"])
         out.append(entry)
     return out
