@@ -156,3 +156,18 @@ async def test_a_series_written_before_the_migration_reads_with_its_new_chunks(
             assert (rows(series.points), series.raw_count) == (expected, 80)
     finally:
         await store.close()
+
+
+async def test_a_duplicate_request_stores_no_stepset(two_pg_stores: list[PostgresStore]) -> None:
+    """The same key sent again (to either collector, warm series: one statement each) answers
+    duplicate and writes nothing, its stepset included."""
+    a, b = two_pg_stores
+    await ingest(a, *wide("r", 0, 5, shared=True))  # the series exist on both from here
+    await ingest(b, *wide("r", 5, 5, shared=True))
+    outcomes = [await ingest(store, *wide("r", 10, 50, shared=True), key="k1")
+                for store in (a, b, a)]
+    assert [o.duplicate for o in outcomes] == [False, True, True]
+    counted = await a.engine.read(lambda conn: conn.fetchval(
+        "SELECT count(*) FROM chunk_stepsets"))
+    assert counted == 3
+    assert (await b.read_series(PROJECT, "r", "a")).raw_count == 60
