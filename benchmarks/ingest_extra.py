@@ -70,17 +70,10 @@ def _prepared_batches(keys: list[tuple[str, str, str]], ids: dict[tuple[str, str
 
 async def _copy_all(conn: asyncpg.Connection, batches: list[list[PreparedChunk]],
                     ids: dict[tuple[str, str, str], int]) -> None:
-    """One transaction per batch, one after the other on ``conn``: its stepset, then a COPY
-    of its chunk rows (the rows of the store's ``write_prepared``, without the series step)."""
-    from rundial_collector.store.postgres.metrics_write import (CHUNK_COLUMNS, chunk_record,
-                                                                insert_stepsets, stepsets_of)
+    """One transaction per batch, one after the other on ``conn``: the store's own
+    ``write_prepared`` with every series id known (its stepset, then one COPY)."""
+    from rundial_collector.store.postgres.metrics_write import write_prepared
     now_ms = int(time.time() * 1000)
     for chunks in batches:
-        shared = stepsets_of(chunks)
         async with conn.transaction():
-            stepset_ids = await insert_stepsets(conn, shared.blobs)
-            records = [chunk_record(ids[c.key], c.row, now_ms,
-                                    stepset_ids[at - 1] if at else None)
-                       for c, at in zip(chunks, shared.at)]
-            await conn.copy_records_to_table("metric_chunks", records=records,
-                                             columns=CHUNK_COLUMNS)
+            await write_prepared(conn, chunks, now_ms, ids)

@@ -19,7 +19,7 @@ from typing import Any
 from rundial._credentials import DEFAULT_PROFILE, stored_api_key
 from rundial._endpoint import normalize_endpoint
 from rundial._warn import warn_user
-from rundial._values import UNSUPPORTED, has_utf8_form, plain_scalar
+from rundial._values import UNSUPPORTED, plain_scalar, require_utf8_text
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"  # the collector's default bind address
 PROFILE_NAME = "__profile__"  # key under which read_profile() reports the active profile's name
@@ -248,10 +248,8 @@ def _check_strings(options: Mapping[str, Any]) -> None:
             shown = "" if name == "api_key" else f" {value!r}"
             raise TypeError(f"rd.init(): {name} must be a str, not {type(value).__name__}{shown} "
                             f"(pass str(...) if you meant its text)")
-        if value is not None and not has_utf8_form(value):
-            shown = "" if name == "api_key" else f"; {value!r}"
-            raise ValueError(f"rd.init(): {name} must be valid Unicode text (it has a lone "
-                             f"surrogate, which no request can carry{shown})")
+        if value is not None:
+            require_utf8_text(f"rd.init(): {name}", value, show=name != "api_key")
     if options.get("run_id") is not None:
         check_run_id(options["run_id"], "run_id")
     for name in ("name", "group", "job_type"):
@@ -274,10 +272,8 @@ def _tags(tags: Sequence[str] | str) -> tuple[str, ...]:
     if len(out) > TAGS_MAX or any(len(t) > TEXT_MAX_CHARS for t in out):
         raise ValueError(f"rd.init(): tags must be at most {TAGS_MAX} strings of at most "
                          f"{TEXT_MAX_CHARS} characters")
-    bad = [t for t in out if not has_utf8_form(t)]
-    if bad:
-        raise ValueError(f"rd.init(): tags must be valid Unicode text; {bad[0]!r} has a lone "
-                         "surrogate, which no request can carry")
+    for tag in out:
+        require_utf8_text("rd.init(): tags", tag)
     return out
 
 

@@ -145,10 +145,11 @@ def with_utf8_form(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def require_utf8_text(what: str, value: Any) -> None:
+def require_utf8_text(what: str, value: Any, *, show: bool = True) -> None:
     """``ValueError`` naming ``what`` when a text in ``value`` (at any depth, see
-    :func:`all_text_has_utf8_form`) holds a lone surrogate: no request could carry it."""
+    :func:`all_text_has_utf8_form`) holds a lone surrogate: no request could carry it. A str
+    ``value`` is shown (escaped) unless ``show`` is False (a secret)."""
     if not all_text_has_utf8_form(value):
-        shown = f": {value!r}" if isinstance(value, str) else ""
+        shown = f": {value!r}" if show and isinstance(value, str) else ""
         raise ValueError(f"{what} must be valid Unicode text (it holds a lone surrogate, which "
                          f"no request can carry){shown}")

@@ -36,7 +36,7 @@ from rundial_collector.store.postgres.ingest_tx import (HEARTBEAT_GRANULARITY_MS
                                                         IngestBookkeeping, RunTouches,
                                                         recorded_count)
 from rundial_collector.store.postgres.metrics_write import (PreparedChunk, SeriesKey,
-                                                             chunk_record, stepsets_of)
+                                                             stepsets_of, stored_row)
 
 __all__ = ["APPEND_SQL", "append", "append_in_one_statement", "fits_one_statement"]
 
@@ -94,10 +94,7 @@ async def append_in_one_statement(conn: Conn, key: str | None, accepted: int,
     shared = stepsets_of(chunks)
     columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
     for chunk, at in zip(chunks, shared.at):
-        # ``at or None`` stands in for the stepset's id, still to be drawn: it only decides
-        # whether the record leaves steps and timestamps to the stepset (NULL)
-        record = chunk_record(ids[chunk.key], chunk.row, 0, at or None)
-        for column, value in zip(columns, (*record[:7], *record[8:14], at)):
+        for column, value in zip(columns, (ids[chunk.key], *stored_row(chunk.row, at > 0), at)):
             column.append(value)
     project_id, run_id = touch if touch is not None else (None, None)
     row = await conn.fetchrow(APPEND_SQL, key, now_ms, accepted, *columns, project_id, run_id,

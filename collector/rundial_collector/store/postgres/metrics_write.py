@@ -107,13 +107,20 @@ def stepsets_of(chunks: Sequence[PreparedChunk]) -> Stepsets:
     return Stepsets(blobs, at)
 
 
+def stored_row(row: tuple[object, ...], shared: bool) -> tuple[object, ...]:
+    """A prepared row as stored: itself, or with its steps and timestamps left to a stepset
+    (NULL) when ``shared``."""
+    if not shared:
+        return row
+    return (*row[:_STEPS], None, row[_STEPS + 1], None, *row[_TIMESTAMPS + 1:])
+
+
 def chunk_record(series_id: int, row: tuple[object, ...], received_ms: int,
                  stepset_id: int | None) -> tuple[object, ...]:
     """One ``metric_chunks`` row in :data:`CHUNK_COLUMNS` order; with a ``stepset_id``, its
-    steps and timestamps are left to the stepset (NULL here)."""
-    if stepset_id is None:
-        return (series_id, *row[:6], received_ms, *row[6:], None)
-    return (series_id, *row[:6], received_ms, row[6], None, row[8], None, *row[10:], stepset_id)
+    steps and timestamps are left to the stepset (:func:`stored_row`)."""
+    kept = stored_row(row, stepset_id is not None)
+    return (series_id, *kept[:6], received_ms, *kept[6:], stepset_id)
 
 
 async def insert_stepsets(conn: Conn, blobs: Sequence[tuple[bytes, bytes]]) -> list[int]:
