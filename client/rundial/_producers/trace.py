@@ -27,6 +27,7 @@ from typing import Any
 from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
 from rundial._producers.open_spans import OpenSpans
 from rundial._values import require_utf8_text
+from rundial._wire.trace_ids import check_span_ids
 
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
 STATUSES = ("unset", "ok", "error")
@@ -61,14 +62,6 @@ def _cut(what: str, name: Any, limit: int) -> str:
     text = name if isinstance(name, str) else str(name)
     require_utf8_text(what, text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _check_id(what: str, value: Any) -> None:
-    """``TypeError`` naming ``what`` unless ``value`` is a str or None; ``ValueError`` when it
-    holds a lone surrogate."""
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{what} must be a str or None, not {type(value).__name__}")
-    require_utf8_text(what, value)
 
 
 class Span:
@@ -221,22 +214,27 @@ class Tracer:
               trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
         """A new span (use it as a context manager, or call ``finish``); see the module docs.
 
-        ``ValueError`` for an unknown ``kind``, or a ``name``, ``trace_id`` or
-        ``parent_span_id`` holding a lone surrogate; ``TypeError`` when ``attrs`` is not a
-        mapping or an id is neither a str nor None (the collector would refuse the span's
-        whole batch). Nothing is opened then.
+        ``trace_id`` (default: the open span's, else a new one) is at most 128 characters;
+        ``parent_span_id`` (default: the open span's id) is any length; neither may hold NUL
+        (``rundial._wire.trace_ids``: the collector's rules). An empty ``trace_id`` is the
+        same as None; an empty ``parent_span_id`` means "no parent": the span is a root (as
+        the collector shows a span whose parent is missing) and is sent with none.
+
+        ``ValueError`` for an unknown ``kind``, an id breaking its rule, or a ``name``,
+        ``trace_id`` or ``parent_span_id`` holding a lone surrogate; ``TypeError`` when
+        ``attrs`` is not a mapping or an id is neither a str nor None (the collector would
+        refuse the span, or its whole batch). Nothing is opened then.
         """
         if kind not in SPAN_KINDS:
             raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
         if attrs is not None and not isinstance(attrs, Mapping):
             raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
-        _check_id("trace_id", trace_id)
-        _check_id("parent_span_id", parent_span_id)
+        check_span_ids(trace_id, parent_span_id)
         parent = self.current_var.get()
         if parent_span_id is None and parent is not None:
             parent_span_id = parent.span_id
             trace_id = trace_id or parent.trace_id
-        return Span(self, name, kind, attrs, trace_id or new_trace_id(), parent_span_id)
+        return Span(self, name, kind, attrs, trace_id or new_trace_id(), parent_span_id or None)
 
     def tool_call(self, name: str, input: Any = None, output: Any = None,
                   attrs: Mapping[str, Any] | None = None, status: str = "ok") -> Span:

@@ -6,9 +6,11 @@ network or the disk, and returns what the real run would on success — except a
 ``RuntimeError``, because silently handing back nothing would break a resume-from-checkpoint.
 It rejects what ``Run`` rejects about the published parameter names (``rundial._published``:
 a name and its alias both given, a required one missing, an unknown end status, a reason that
-is not a str, a timeout that is not a number) and about config (``rd.init``'s ``config`` and
+is not a str, a timeout that is not a number), about config (``rd.init``'s ``config`` and
 ``update_config``: ``TypeError`` for a config that is not a mapping, ``ValueError`` naming the
-dotted key for a lone surrogate), so a script fails alike in every mode.
+dotted key for a lone surrogate) and about trace ids (``trace``'s ``trace_id`` and
+``parent_span_id``, ``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``), so a script
+fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from rundial._diagnostics import Counters, Diagnostics, snapshot
 from rundial._published import end_args, required, timeout_arg
 from rundial._run.runconfig import Summary, flatten_config
+from rundial._wire.evals import trace_id_of
+from rundial._wire.trace_ids import check_span_ids
 
 
 class NoopRun:
@@ -70,12 +74,18 @@ class NoopRun:
         """Does nothing; returns True."""
         return True
 
-    def trace(self, name: Any = None, *args: Any, **kwargs: Any) -> NoopSpan:
-        """A span that records nothing (usable as a context manager)."""
+    def trace(self, name: Any = None, kind: Any = "internal", attrs: Any = None,
+              trace_id: Any = None, parent_span_id: Any = None, **_: Any) -> NoopSpan:
+        """A span that records nothing (usable as a context manager). Raises what
+        ``Run.trace`` raises for ``trace_id`` and ``parent_span_id``."""
+        check_span_ids(trace_id, parent_span_id)
         return NoopSpan()
 
-    def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, **_: Any) -> bool:
-        """Does nothing; returns True."""
+    def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, *,
+                        trace: Any = None, **_: Any) -> bool:
+        """Does nothing; returns True. Raises what ``Run.log_eval_result`` raises for
+        ``trace``."""
+        trace_id_of(trace)
         return True
 
     def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:

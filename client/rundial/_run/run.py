@@ -206,8 +206,10 @@ class Run:
               trace_id: str | None = None, parent_span_id: str | None = None) -> Span:
         """A span to use as ``with run.trace(name, attrs=...) as span:`` (see ``_producers.trace``).
 
-        Spans opened inside it are its children; it is queued when it ends. ``ValueError`` for
-        an unknown ``kind`` or a lone surrogate in the name or an id, ``TypeError`` when
+        Spans opened inside it are its children; it is queued when it ends. An empty
+        ``trace_id`` is None; an empty ``parent_span_id`` makes a root. ``ValueError`` for an
+        unknown ``kind``, a lone surrogate in the name or an id, a ``trace_id`` over 128
+        characters or NUL in an id (the collector's rules, in every mode); ``TypeError`` when
         ``attrs`` is not a mapping or ``trace_id``/``parent_span_id`` is neither a str nor None.
         """
         return self._events.tracer.trace(name, kind, attrs, trace_id, parent_span_id)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from rundial._values import plain_json, require_utf8_text
+from rundial._wire.trace_ids import check_id
 
 MAX_EXAMPLE_ID_CHARS = 256
 MAX_SCORER_CHARS = 128
@@ -51,14 +52,16 @@ def check_eval_run_id(value: Any) -> str:
 
 
 def trace_id_of(trace: Any) -> str | None:
-    """The trace id of a span (anything with a ``trace_id``) or a str; None for None/blank."""
+    """The trace id of a span (anything with a ``trace_id``) or a str, stripped; None for
+    None/blank. ``TypeError`` naming trace for anything else; ``ValueError`` naming trace and
+    the rule when it is over 128 characters or holds NUL or a lone surrogate (the collector
+    would reject the row: ``rundial._wire.trace_ids``)."""
     if trace is None:
         return None
     value = trace if isinstance(trace, str) else getattr(trace, "trace_id", None)
     if not isinstance(value, str):
         raise TypeError(f"trace must be a span, a trace id or None, not {type(trace).__name__}")
-    require_utf8_text("trace", value)
-    return value.strip() or None
+    return check_id("trace", value.strip()) or None
 
 
 def _evidence(evidence: Mapping[str, Any] | None) -> dict[str, str] | None:
