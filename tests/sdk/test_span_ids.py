@@ -1,7 +1,8 @@
 """Trace and span ids are checked at the call against the collector's rules
 (``rundial._wire.trace_ids``): a ``trace_id`` over 128 characters, or NUL in any id, used to be
 queued and then rejected by the collector (the span or eval row lost there, or on PostgreSQL the
-whole request); now ``run.trace`` and ``log_eval_result`` raise in every mode. Ids the collector
+whole request); now ``run.trace`` and ``log_eval_result`` raise in every mode, as do
+``run.trace``, ``run.tool_call`` and ``span.event`` for a name holding NUL. Ids the collector
 accepts (any alphabet, up to the limit, a parent of any length) reach a real one unchanged."""
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def test_bad_eval_trace_ids_raise_at_the_call_in_every_mode(any_run: Any) -> Non
         with pytest.raises(ValueError, match=message):
             any_run.log_eval_result("ev_1", "ex", scores={"s": True}, trace=trace)
     assert any_run.diagnostics().queue_depth == depth
+
+
+def test_span_and_event_names_with_nul_raise_at_the_call_in_every_mode(any_run: Any) -> None:
+    """A span, tool or event name holding NUL (the collector rejects the span; on PostgreSQL
+    it refused the whole batch) is a ValueError naming it, and nothing is opened or queued."""
+    depth = any_run.diagnostics().queue_depth
+    with any_run.trace("open") as span:
+        with pytest.raises(ValueError, match=r"the span name must not hold NUL .*at index 4"):
+            any_run.trace("plan\x00")
+        with pytest.raises(ValueError, match=r"the span name must not hold NUL .*at index 6"):
+            any_run.tool_call("a\x00b")
+        with pytest.raises(ValueError, match=r"the event name must not hold NUL .*at index 0"):
+            span.event("\x00step")
+        assert any_run.diagnostics().queue_depth == depth
+    if isinstance(span, rd.Span):
+        assert span.events == [] and any_run.diagnostics().queue_depth == depth + 1
 
 
 def test_an_empty_parent_span_id_makes_a_root_sent_without_one(

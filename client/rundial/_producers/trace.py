@@ -26,8 +26,7 @@ from typing import Any
 
 from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
 from rundial._producers.open_spans import OpenSpans
-from rundial._values import require_utf8_text
-from rundial._wire.trace_ids import check_span_ids
+from rundial._wire.trace_ids import check_name, check_span_ids
 
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
 STATUSES = ("unset", "ok", "error")
@@ -58,9 +57,9 @@ def new_trace_id() -> str:
 
 def _cut(what: str, name: Any, limit: int) -> str:
     """``name`` as text of at most ``limit`` characters; ``ValueError`` naming ``what`` when it
-    holds a lone surrogate (no UTF-8 form: the span's whole batch could not be encoded)."""
-    text = name if isinstance(name, str) else str(name)
-    require_utf8_text(what, text)
+    holds NUL (the collector rejects the span) or a lone surrogate (no UTF-8 form: the span's
+    whole batch could not be encoded): :func:`rundial._wire.trace_ids.check_name`."""
+    text = check_name(what, name)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -104,8 +103,8 @@ class Span:
     def event(self, name: str, attrs: Mapping[str, Any] | None = None, *,
               timestamp_ns: int | None = None) -> None:
         """Record an event at ``timestamp_ns`` (default now; ``TypeError`` unless an int) —
-        at most 128 per span, attributes capped at 4 KiB. ``ValueError`` when ``name`` holds a
-        lone surrogate."""
+        at most 128 per span, attributes capped at 4 KiB. ``ValueError`` when ``name`` holds NUL
+        or a lone surrogate (in every mode), and nothing is recorded."""
         at = self._tracer.clock_ns() if timestamp_ns is None else _ns("timestamp_ns", timestamp_ns)
         name = _cut("the event name", name, MAX_EVENT_NAME_CHARS)
         if self.end_ns is not None:
@@ -220,10 +219,10 @@ class Tracer:
         same as None; an empty ``parent_span_id`` means "no parent": the span is a root (as
         the collector shows a span whose parent is missing) and is sent with none.
 
-        ``ValueError`` for an unknown ``kind``, an id breaking its rule, or a ``name``,
-        ``trace_id`` or ``parent_span_id`` holding a lone surrogate; ``TypeError`` when
-        ``attrs`` is not a mapping or an id is neither a str nor None (the collector would
-        refuse the span, or its whole batch). Nothing is opened then.
+        ``ValueError`` for an unknown ``kind``, an id breaking its rule, a ``name`` holding
+        NUL, or a ``name``, ``trace_id`` or ``parent_span_id`` holding a lone surrogate;
+        ``TypeError`` when ``attrs`` is not a mapping or an id is neither a str nor None (the
+        collector would refuse the span, or its whole batch). Nothing is opened then.
         """
         if kind not in SPAN_KINDS:
             raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")

@@ -8,9 +8,10 @@ It rejects what ``Run`` rejects about the published parameter names (``rundial._
 a name and its alias both given, a required one missing, an unknown end status, a reason that
 is not a str, a timeout that is not a number), about config (``rd.init``'s ``config`` and
 ``update_config``: ``TypeError`` for a config that is not a mapping, ``ValueError`` naming the
-dotted key for a lone surrogate) and about trace ids (``trace``'s ``trace_id`` and
-``parent_span_id``, ``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``), so a script
-fails alike in every mode.
+dotted key for a lone surrogate) and about trace ids and names (``trace``'s ``name``,
+``trace_id`` and ``parent_span_id``, ``tool_call``'s and ``span.event``'s ``name``,
+``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``), so a script fails alike in every
+mode.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rundial._diagnostics import Counters, Diagnostics, snapshot
 from rundial._published import end_args, required, timeout_arg
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._wire.evals import trace_id_of
-from rundial._wire.trace_ids import check_span_ids
+from rundial._wire.trace_ids import check_name, check_span_ids
 
 
 class NoopRun:
@@ -77,8 +78,9 @@ class NoopRun:
     def trace(self, name: Any = None, kind: Any = "internal", attrs: Any = None,
               trace_id: Any = None, parent_span_id: Any = None, **_: Any) -> NoopSpan:
         """A span that records nothing (usable as a context manager). Raises what
-        ``Run.trace`` raises for ``trace_id`` and ``parent_span_id``."""
+        ``Run.trace`` raises for ``name``, ``trace_id`` and ``parent_span_id``."""
         check_span_ids(trace_id, parent_span_id)
+        check_name("the span name", name)
         return NoopSpan()
 
     def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, *,
@@ -89,7 +91,8 @@ class NoopRun:
         return True
 
     def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
-        """Does nothing; returns True."""
+        """Does nothing; returns True. Raises what ``Run.tool_call`` raises for ``name``."""
+        check_name("the span name", f"tool:{name}")
         return True
 
     def update_config(self, config: Any = None, *, timeout_seconds: Any = 5.0) -> bool:
@@ -165,7 +168,8 @@ class NoopSpan:
     parent_span_id = None
 
     def event(self, name: Any = None, attrs: Any = None, *, timestamp_ns: Any = None) -> None:
-        return None
+        """Records nothing; raises what ``Span.event`` raises for ``name``."""
+        check_name("the event name", name)
 
     def set_attrs(self, attrs: Any = None, **more: Any) -> None:
         return None

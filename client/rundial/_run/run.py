@@ -209,14 +209,16 @@ class Run:
         Spans opened inside it are its children; it is queued when it ends. An empty
         ``trace_id`` is None; an empty ``parent_span_id`` makes a root. ``ValueError`` for an
         unknown ``kind``, a lone surrogate in the name or an id, a ``trace_id`` over 128
-        characters or NUL in an id (the collector's rules, in every mode); ``TypeError`` when
-        ``attrs`` is not a mapping or ``trace_id``/``parent_span_id`` is neither a str nor None.
+        characters or NUL in the name or an id (the collector's rules, in every mode);
+        ``TypeError`` when ``attrs`` is not a mapping or ``trace_id``/``parent_span_id`` is
+        neither a str nor None.
         """
         return self._events.tracer.trace(name, kind, attrs, trace_id, parent_span_id)
 
     def tool_call(self, name: str, input: Any = None, output: Any = None,
                   attrs: Mapping[str, Any] | None = None, status: str = "ok") -> bool:
-        """Queue a finished ``tool`` span ``tool:<name>`` (child of the open span); True."""
+        """Queue a finished ``tool`` span ``tool:<name>`` (child of the open span); True.
+        ``ValueError`` when ``name`` holds NUL or a lone surrogate (in every mode)."""
         self._events.tracer.tool_call(name, input, output, attrs, status)
         return True
 

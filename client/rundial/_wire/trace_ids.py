@@ -1,4 +1,5 @@
-"""Trace and span ids the collector accepts, checked at the call that takes one.
+"""Trace and span ids, and span and event names, the collector accepts, checked at the call
+that takes one.
 
 The collector's rules (docs/protocol.md §3): a span's ``traceId`` and ``spanId`` are 1 to 128
 characters (``_span_problem``: a span with another is rejected alone and counted there); its
@@ -7,6 +8,10 @@ makes the span a root, §6.2); an eval row's ``traceId`` is 1 to 128 characters 
 (else the row is rejected). A NUL anywhere in a span's ids makes a PostgreSQL collector answer
 400 for the whole request (its text cannot hold U+0000), so it is refused here for every id;
 so is a lone surrogate, which has no UTF-8 form for any request to carry.
+
+A span's ``name`` and its events' names may not hold NUL either: the collector rejects such a
+span alone (on PostgreSQL it used to answer 400 for the whole request), so
+:func:`check_name` refuses it at ``run.trace``, ``run.tool_call`` and ``span.event``.
 
 Any alphabet is accepted: the SDK's own ids are lowercase hex (16 characters for a span, 32
 for a trace), and ids taken from another tracer pass as they are. What the empty string means
@@ -34,11 +39,25 @@ def check_id(what: str, value: Any, max_chars: int | None = MAX_ID_CHARS) -> str
     if max_chars is not None and len(value) > max_chars:
         raise ValueError(f"{what} must be at most {max_chars} characters (the collector's "
                          f"limit); got {len(value)}")
-    if "\x00" in value:
-        raise ValueError(f"{what} must not hold NUL (U+0000), which the collector refuses; "
-                         f"got one at index {value.index(chr(0))}")
+    _refuse_nul(what, value)
     require_utf8_text(what, value)
     return value
+
+
+def check_name(what: str, name: Any) -> str:
+    """``name`` as the text sent for it (``str(name)`` when it is not a str); ``ValueError``
+    naming ``what`` when that text holds NUL (the collector would reject the span) or a lone
+    surrogate (no request could carry it)."""
+    text = name if isinstance(name, str) else str(name)
+    _refuse_nul(what, text)
+    require_utf8_text(what, text)
+    return text
+
+
+def _refuse_nul(what: str, text: str) -> None:
+    if "\x00" in text:
+        raise ValueError(f"{what} must not hold NUL (U+0000), which the collector refuses; "
+                         f"got one at index {text.index(chr(0))}")
 
 
 def check_span_ids(trace_id: Any, parent_span_id: Any) -> None:

@@ -1,8 +1,12 @@
 """Turn decoded log and trace bodies into store records, rejecting bad items one by one.
 
 Contract as in :mod:`rundial_collector.ingest.items`: an item with a bad value (out-of-range
-number, over-long message, non-decimal nanoseconds, bad run id) or in a project the key may not
-write is rejected and counted; the rest of the request is stored. A value outside a documented
+number, over-long message, non-decimal nanoseconds, bad run id, NUL in any text field: a log
+line's message or writer, a span's ids, name, attributes, model fields or any field of its
+events) or in a project the key may not write is rejected and counted; the rest of the request
+is stored, on every backend alike (PostgreSQL text cannot hold NUL, so no backend stores it).
+A NUL written as the JSON escape ``\\u0000`` inside ``attrsJson`` is six plain characters of
+text: it is kept, and read back as sent, on both backends. A value outside a documented
 enum (log ``level``, span ``kind`` and ``status``) breaks the contract every client validates
 against: :class:`ApiError` 400 naming the field, and nothing of the request is stored.
 """
@@ -18,6 +22,7 @@ from rundial_collector.ingest.items import MAX_INT64, ItemErrors, authorised_ite
 from rundial_collector.ingest.schemas import LineIn, SpanIn
 from rundial_collector.store.data_base import LEVEL_RANK, LogLine, SpanRecord
 from rundial_collector.web import errors
+from rundial_collector.web.errors import NUL_RULE
 
 R = TypeVar("R")
 SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
@@ -28,6 +33,9 @@ MAX_WRITER_ID_CHARS = 128
 MAX_NS_DIGITS = 19  # nanoseconds since 1970 fit in int64 until 2262
 NO_RUN_ID = "runId is required (on the item or the body)"
 NS_PROBLEM = "{} must be a decimal string of nanoseconds, at most 9223372036854775807"
+SPAN_TEXT = ("traceId", "spanId", "parentSpanId", "name", "attrsJson", "model", "genAiSystem",
+             "tokensIn", "tokensOut")  # kind and status are enums, refused before any item
+EVENT_TEXT = ("name", "timestampNs", "attrsJson")
 
 
 def _records(items: Sequence[Any], projects: Mapping[str, str | None], kind: str,
@@ -73,6 +81,9 @@ def _line_problem(line: LineIn) -> tuple[str, str] | None:
         return "message", f"message is longer than {MAX_LOG_MESSAGE_CHARS} characters"
     if line.writerId is not None and len(line.writerId) > MAX_WRITER_ID_CHARS:
         return "writerId", f"writerId is longer than {MAX_WRITER_ID_CHARS} characters"
+    for name, text in (("message", line.message), ("writerId", line.writerId)):
+        if text is not None and "\x00" in text:
+            return name, f"{name} {NUL_RULE}"
     if line.rank is not None and not 0 <= line.rank <= MAX_INT64:
         return "rank", "rank must be between 0 and 2^63-1"
     if line.runId is None:
@@ -103,6 +114,9 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
     for name in ("traceId", "spanId"):
         if not 0 < len(getattr(span, name)) <= MAX_SPAN_ID_CHARS:
             return name, f"{name} must be 1-{MAX_SPAN_ID_CHARS} characters"
+    text_field = _nul_field(span)
+    if text_field is not None:
+        return text_field, f"{text_field} {NUL_RULE}"
     if _nanoseconds(span.startNs) is None:
         return "startNs", NS_PROBLEM.format("startNs")
     if span.endNs is not None and _nanoseconds(span.endNs) is None:
@@ -111,6 +125,19 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
         return "runId", NO_RUN_ID
     problem = run_id_problem(span.runId)
     return None if problem is None else ("runId", problem)
+
+
+def _nul_field(span: SpanIn) -> str | None:
+    """The first text field of ``span`` (its events' included) that holds NUL, or None."""
+    for name in SPAN_TEXT:
+        text = getattr(span, name)
+        if text is not None and "\x00" in text:
+            return name
+    for j, event in enumerate(span.events):
+        for name in EVENT_TEXT:
+            if "\x00" in getattr(event, name):
+                return f"events[{j}].{name}"
+    return None
 
 
 def _nanoseconds(text: str) -> int | None:

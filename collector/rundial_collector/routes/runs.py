@@ -15,6 +15,9 @@
 
 Config values are scalars or lists of scalars nested at most :data:`CONFIG_LIST_MAX_DEPTH`
 deep (an extension of v1 §11.6); anything else is a 400 naming ``config.<key>``.
+A ``runName``, ``group``, ``jobType`` or ``reason`` holding NUL is a 400 naming it on every
+backend (PostgreSQL text cannot hold one); config, tags and ``client`` are stored as JSON text,
+where a NUL is the escape ``\\u0000``, kept on every backend.
 The read routes live in :mod:`rundial_collector.routes.runs_read`.
 """
 
@@ -156,6 +159,8 @@ async def start_run(request: web.Request) -> web.Response:
     if body.resume == "must" and body.runId is None:
         raise errors.invalid("resume='must' needs a runId", "runId")
     checked_client(body.client)
+    for field in ("runName", "group", "jobType"):
+        errors.require_no_nul(getattr(body, field), field)
     project = await auth.resolve_project(request, principal, project_id=body.projectId,
                                          workspace=body.workspace, project=body.project)
     principal.require_any(WRITE_SCOPES, project)
@@ -184,6 +189,7 @@ async def set_status(request: web.Request) -> web.Response:
     """Finish a run; 200 (also when repeated), 409 for a different terminal status."""
     principal = await auth.authenticate(request)
     body = await decode_body(request, StatusBody)
+    errors.require_no_nul(body.reason, "reason")
     run, project = await _writable_run(request, principal)
     reason = body.reason.strip()[:REASON_MAX_CHARS] if body.reason else None
     ranges = _dropped_ranges(body)

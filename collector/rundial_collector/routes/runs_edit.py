@@ -8,8 +8,9 @@
   entry (as ``runs/{runId}``, ``notes`` included).
 * ``DELETE`` on the same path soft-deletes the run; needs ``admin`` on the project.
 
-Bad input is a 400 naming the field; an unknown run, a deleted run, or a run of another
-project is a 404. The session cookie works (the middleware checks ``Origin``), as do keys.
+Bad input is a 400 naming the field (NUL in ``runName`` or ``notes`` too, on every backend:
+PostgreSQL text cannot hold one; tags are JSON text, where it is kept escaped); an unknown
+run, a deleted run, or a run of another project is a 404. The session cookie works (the middleware checks ``Origin``), as do keys.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def checked_edit(body: EditBody) -> RunEdit:
 
 
 def _name(raw: str) -> str:
+    errors.require_no_nul(raw, "runName")
     name = raw.strip()
     if not 1 <= len(name) <= NAME_MAX_CHARS:
         raise errors.invalid(f"runName must be 1-{NAME_MAX_CHARS} characters (not blank)",
@@ -115,6 +117,7 @@ def _tags(raw: list[str]) -> tuple[str, ...]:
 
 
 def _notes(raw: str) -> str:
+    errors.require_no_nul(raw, "notes")
     if len(raw.encode("utf-8", "surrogatepass")) > NOTES_MAX_BYTES:
         raise errors.invalid(f"notes must be at most {NOTES_MAX_BYTES} bytes of UTF-8", "notes")
     return raw

@@ -249,7 +249,9 @@ async def resolve_project(request: web.Request, principal: Principal, *,
 
     ``project_id`` is a ``prj_`` id or a project slug that must be unambiguous among the
     projects the principal can see (409 otherwise); else ``workspace`` + ``project`` slugs (or
-    ids). Unknown → 404; neither form given → 400.
+    ids). Unknown → 404; neither form given → 400. A reference holding NUL names no project
+    (no id or slug has one): 404 without a store read, on every backend (PostgreSQL could not
+    even compare it), so an ingest item naming one is rejected alone like any unknown project.
     """
     if project_id:
         cache_key: tuple[str, ...] = (principal.key_id, "id", project_id)
@@ -257,6 +259,8 @@ async def resolve_project(request: web.Request, principal: Principal, *,
         cache_key = (principal.key_id, "slugs", workspace, project)
     else:
         raise errors.invalid("projectId (or workspace and project) is required", "projectId")
+    if any("\x00" in ref for ref in cache_key[2:]):
+        raise errors.not_found("no project is named with a NUL (U+0000) character")
     caches = _caches(request.app)
     ref = caches.projects.get(cache_key)
     if ref is None:

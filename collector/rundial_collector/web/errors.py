@@ -36,8 +36,18 @@ class ApiError(Exception):
         return body
 
 
+NUL_RULE = "must not contain NUL (U+0000) characters"  # PostgreSQL text cannot hold one
+
+
 def invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(400, "INVALID_REQUEST", message, field=field)
+
+
+def require_no_nul(value: str | None, field: str) -> None:
+    """400 naming ``field`` when the text ``value`` holds NUL: refused on every backend alike
+    (PostgreSQL cannot store it; SQLite could, and must not accept what PostgreSQL refuses)."""
+    if value is not None and "\x00" in value:
+        raise invalid(f"{field} {NUL_RULE}", field)
 
 
 def unauthorized(message: str = "a valid API key is required") -> ApiError:

@@ -87,6 +87,10 @@ class PgRuns:
         await self.engine.write(job)
 
     async def get_run(self, run_id: str) -> Run | None:
+        """The run, or None; None for an id holding NUL (no run has one, and PostgreSQL could
+        not compare it: SQLite answers the same)."""
+        if "\x00" in run_id:
+            return None
         cutoff = _now_ms() - self.lost_after_ms
 
         async def read(conn: Conn) -> Run | None:
