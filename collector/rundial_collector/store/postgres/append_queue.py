@@ -121,6 +121,10 @@ class AppendQueue:
         try:
             while self._waiting:
                 await self._store(self._take())
+        except asyncio.CancelledError:  # the loop is stopping: nobody will send the rest
+            _fail(list(self._waiting), EngineClosed("the collector is shutting down"))
+            self._waiting.clear()
+            raise
         finally:
             self._running -= 1
 
