@@ -1,7 +1,8 @@
 """NUL (U+0000) in log lines: the collector rejects a line holding one in ``message`` alone
 (counted ``server_rejected``, the line lost). ``run.log_text`` now refuses it at the call in
 every mode; text nobody can be told about (captured console output, the traceback ending a
-run, the compat shims' string series) has each NUL replaced by U+FFFD, so the line is kept."""
+run, the compat shims' string series) has each NUL replaced by U+FFFD, so the line is kept.
+A disabled run's ``trace`` checks ``kind`` and ``attrs`` as ``Run.trace`` does."""
 
 from __future__ import annotations
 
@@ -52,6 +53,31 @@ def test_log_text_with_nul_raises_at_the_call_in_every_mode(any_run: Any) -> Non
         any_run.log_text(Unprintable(), "warn")
     assert any_run.diagnostics().queue_depth == depth
     assert any_run.log_text("loss nan") is True
+
+
+@pytest.mark.parametrize(("bad", "error", "message"), [
+    ({"kind": "bogus"}, ValueError, r"kind must be one of .*not 'bogus'"),
+    ({"kind": None}, ValueError, r"kind must be one of .*not None"),
+    ({"attrs": [("a", 1)]}, TypeError, r"attrs must be a mapping, not list"),
+    ({"attrs": "a=1"}, TypeError, r"attrs must be a mapping, not str"),
+])
+def test_a_disabled_run_checks_trace_arguments_as_a_run_does(
+        make_run: MakeRun, bad: dict[str, Any], error: type[Exception], message: str) -> None:
+    """``kind`` and ``attrs`` that ``Run.trace`` refuses raise the same error on a disabled
+    run (it used to hand back a span that did nothing)."""
+    for run in (make_run(kind="agent"), rd.init(mode="disabled")):
+        with pytest.raises(error, match=message):
+            run.trace("step", **bad)
+
+
+def test_a_disabled_run_checks_kind_before_the_name_as_a_run_does(make_run: MakeRun) -> None:
+    """With several bad arguments, both runs name the same one first (the shared check)."""
+    errors = []
+    for run in (make_run(kind="agent"), rd.init(mode="disabled")):
+        with pytest.raises(ValueError) as caught:
+            run.trace("a\x00b", kind="bogus", trace_id="\x00")
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] and errors[0].startswith("kind must be one of")
 
 
 def test_captured_console_lines_keep_nul_as_replacement(make_run: MakeRun,
