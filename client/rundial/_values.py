@@ -153,3 +153,18 @@ def require_utf8_text(what: str, value: Any, *, show: bool = True) -> None:
         shown = f": {value!r}" if show and isinstance(value, str) else ""
         raise ValueError(f"{what} must be valid Unicode text (it holds a lone surrogate, which "
                          f"no request can carry){shown}")
+
+
+def require_no_nul(what: str, text: str) -> None:
+    """``ValueError`` naming ``what`` when ``text`` holds NUL (U+0000): the collector refuses a
+    text field holding one (PostgreSQL text cannot store it). Only the index of the first NUL
+    is shown, never the text."""
+    if "\x00" in text:
+        raise ValueError(f"{what} must not hold NUL (U+0000), which the collector refuses; "
+                         f"got one at index {text.index(chr(0))}")
+
+
+def without_nul(text: str) -> str:
+    """``text`` with each NUL (U+0000) replaced by U+FFFD, for text no caller can be told about
+    (captured output, a traceback): kept, where a NUL would have it rejected by the collector."""
+    return text.replace("\x00", "\ufffd")

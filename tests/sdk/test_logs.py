@@ -123,7 +123,8 @@ def test_a_full_queue_drops_and_counts_log_lines(make_run: MakeRun) -> None:
 
 
 def test_noop_run_accepts_logs_and_spans() -> None:
-    """A disabled run's log_text, trace and tool_call do nothing and never raise."""
+    """A disabled run's log_text (at any level), trace and tool_call with usable arguments do
+    nothing and never raise."""
     run = rd.init(mode="disabled")
     assert run.log_text("x", "nonsense")
     with run.trace("s", attrs={"a": 1}) as span:

@@ -14,6 +14,8 @@ into lines:
 * ``\\n`` ends a line; ``\\r`` rewrites the current line (progress bars): only its last state
   is kept, emitted at most once per ``window_s`` while it keeps changing, and once more when
   the line ends — a tqdm bar becomes a handful of lines, not thousands;
+* each NUL (U+0000) becomes U+FFFD as the text arrives (the collector rejects a line holding
+  NUL, and a write cannot be refused), so such a line is kept;
 * a line longer than 8 KiB is emitted in 8 KiB pieces (not flagged truncated);
 * volume is bounded by a token bucket (:data:`BYTES_PER_S`, burst :data:`BURST_BYTES`); the
   sink (the run's queue) drops and counts when full. Nothing here ever blocks or raises into
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from rundial._producers.console_logging import adopt_handlers, record_level, release_handlers
+from rundial._values import without_nul
 from rundial._wire.logs import MAX_MESSAGE_BYTES, split_bytes
 
 WINDOW_S = 1.0  # a rewritten line is emitted at most once a second (ClearML uses 10 s)
@@ -75,7 +78,7 @@ class LineAssembler:
                 self._write_level = None
 
     def _feed(self, text: str) -> None:
-        *complete, rest = text.split("\n")
+        *complete, rest = without_nul(text).split("\n")
         for part in complete:
             self._rewrite(part)
             self._end_line()

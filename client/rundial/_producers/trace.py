@@ -55,12 +55,25 @@ def new_trace_id() -> str:
     return os.urandom(16).hex()
 
 
-def _cut(what: str, name: Any, limit: int) -> str:
-    """``name`` as text of at most ``limit`` characters; ``ValueError`` naming ``what`` when it
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters (ending in ``...`` when cut)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_trace_args(name: Any, kind: Any, attrs: Any, trace_id: Any,
+                     parent_span_id: Any) -> str:
+    """The text of ``run.trace``'s ``name`` once all its arguments pass the checks made in
+    every mode (``Run.trace`` and the disabled run's alike), in this order: ``ValueError`` for
+    an unknown ``kind``; ``TypeError`` when ``attrs`` is neither None nor a mapping; the id
+    rules of :func:`rundial._wire.trace_ids.check_span_ids`; then ``ValueError`` when the name
     holds NUL (the collector rejects the span) or a lone surrogate (no UTF-8 form: the span's
     whole batch could not be encoded): :func:`rundial._wire.trace_ids.check_name`."""
-    text = check_name(what, name)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    if kind not in SPAN_KINDS:
+        raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
+    if attrs is not None and not isinstance(attrs, Mapping):
+        raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
+    check_span_ids(trace_id, parent_span_id)
+    return check_name("the span name", name)
 
 
 class Span:
@@ -72,8 +85,9 @@ class Span:
 
     def __init__(self, tracer: Tracer, name: str, kind: str, attrs: Mapping[str, Any] | None,
                  trace_id: str, parent_span_id: str | None) -> None:
+        """A span named ``name`` (checked by :func:`check_trace_args`; cut to 512 characters)."""
         self._tracer = tracer
-        self.name = _cut("the span name", name, MAX_NAME_CHARS)
+        self.name = _cut(name, MAX_NAME_CHARS)
         self.kind = kind
         self.trace_id = trace_id
         self.span_id = new_span_id()
@@ -106,7 +120,7 @@ class Span:
         at most 128 per span, attributes capped at 4 KiB. ``ValueError`` when ``name`` holds NUL
         or a lone surrogate (in every mode), and nothing is recorded."""
         at = self._tracer.clock_ns() if timestamp_ns is None else _ns("timestamp_ns", timestamp_ns)
-        name = _cut("the event name", name, MAX_EVENT_NAME_CHARS)
+        name = _cut(check_name("the event name", name), MAX_EVENT_NAME_CHARS)
         if self.end_ns is not None:
             return
         if len(self.events) >= MAX_EVENTS:
@@ -222,18 +236,15 @@ class Tracer:
         ``ValueError`` for an unknown ``kind``, an id breaking its rule, a ``name`` holding
         NUL, or a ``name``, ``trace_id`` or ``parent_span_id`` holding a lone surrogate;
         ``TypeError`` when ``attrs`` is not a mapping or an id is neither a str nor None (the
-        collector would refuse the span, or its whole batch). Nothing is opened then.
+        collector would refuse the span, or its whole batch). Nothing is opened then. The
+        checks are :func:`check_trace_args`, which a disabled run makes too.
         """
-        if kind not in SPAN_KINDS:
-            raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
-        if attrs is not None and not isinstance(attrs, Mapping):
-            raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
-        check_span_ids(trace_id, parent_span_id)
+        text = check_trace_args(name, kind, attrs, trace_id, parent_span_id)
         parent = self.current_var.get()
         if parent_span_id is None and parent is not None:
             parent_span_id = parent.span_id
             trace_id = trace_id or parent.trace_id
-        return Span(self, name, kind, attrs, trace_id or new_trace_id(), parent_span_id or None)
+        return Span(self, text, kind, attrs, trace_id or new_trace_id(), parent_span_id or None)
 
     def tool_call(self, name: str, input: Any = None, output: Any = None,
                   attrs: Mapping[str, Any] | None = None, status: str = "ok") -> Span:

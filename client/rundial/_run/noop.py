@@ -8,10 +8,10 @@ It rejects what ``Run`` rejects about the published parameter names (``rundial._
 a name and its alias both given, a required one missing, an unknown end status, a reason that
 is not a str, a timeout that is not a number), about config (``rd.init``'s ``config`` and
 ``update_config``: ``TypeError`` for a config that is not a mapping, ``ValueError`` naming the
-dotted key for a lone surrogate) and about trace ids and names (``trace``'s ``name``,
+dotted key for a lone surrogate), about spans (``trace``'s ``name``, ``kind``, ``attrs``,
 ``trace_id`` and ``parent_span_id``, ``tool_call``'s and ``span.event``'s ``name``,
-``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``), so a script fails alike in every
-mode.
+``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``) and about a ``log_text`` message
+holding NUL, so a script fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from types import TracebackType
 from typing import Any
 
 from rundial._diagnostics import Counters, Diagnostics, snapshot
+from rundial._producers.trace import check_trace_args
 from rundial._published import end_args, required, timeout_arg
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._wire.evals import trace_id_of
-from rundial._wire.trace_ids import check_name, check_span_ids
+from rundial._wire.logs import message_of
+from rundial._wire.trace_ids import check_name
 
 
 class NoopRun:
@@ -72,15 +74,17 @@ class NoopRun:
         return True
 
     def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
-        """Does nothing; returns True."""
+        """Does nothing; returns True. Raises what ``Run.log_text`` raises for a ``message``
+        holding NUL (any ``level`` is accepted)."""
+        message_of(message)
         return True
 
     def trace(self, name: Any = None, kind: Any = "internal", attrs: Any = None,
               trace_id: Any = None, parent_span_id: Any = None, **_: Any) -> NoopSpan:
         """A span that records nothing (usable as a context manager). Raises what
-        ``Run.trace`` raises for ``name``, ``trace_id`` and ``parent_span_id``."""
-        check_span_ids(trace_id, parent_span_id)
-        check_name("the span name", name)
+        ``Run.trace`` raises for ``name``, ``kind``, ``attrs``, ``trace_id`` and
+        ``parent_span_id`` (the same checks: ``_producers.trace.check_trace_args``)."""
+        check_trace_args(name, kind, attrs, trace_id, parent_span_id)
         return NoopSpan()
 
     def log_eval_result(self, eval_run_id: Any = None, example_id: Any = None, *,

@@ -12,7 +12,7 @@ delivery) and its bounds. :class:`RunEvents` holds them; :class:`rundial.Run`'s 
   logged inside a span are queued right after it (``_run.evals``);
 * console lines (``capture_console=True``) are queued only while the queue is below capacity:
   a flood of output is dropped and counted (``dropped_log_lines_queue_full``) instead of
-  evicting metric rows;
+  evicting metric rows; a NUL in them arrives as U+FFFD (``_producers.console``);
 * system samples start with the worker (never in manual test mode) and stop at finish.
 
 :meth:`RunEvents.stop` runs at the start of ``finish`` (before the final drain): it stops the
@@ -36,7 +36,8 @@ from rundial._producers.sysmetrics import SystemSampler
 from rundial._producers.trace import Tracer
 from rundial._run.evals import HeldResults
 from rundial._run.validate import as_time_ms
-from rundial._wire.logs import LEVELS, cut_tail, level_of
+from rundial._values import without_nul
+from rundial._wire.logs import LEVELS, cut_tail, level_of, message_of
 
 EVIDENCE_SHARE = 0.5  # at finish, evidence uploads may use half of the remaining budget
 POLL_S = 0.01
@@ -68,14 +69,15 @@ class RunEvents:
 
         ``level``: ``debug``, ``info``, ``warn``, ``error`` (also ``trace``, ``fatal``, and
         ``warning`` for ``warn``); anything else raises ``ValueError``. A non-str message is
-        converted with ``str()``. Messages over 8 KiB (UTF-8) are cut by the worker and sent
-        with ``truncated: true`` (counted in ``log_lines_truncated``).
+        converted with ``str()``; one holding NUL (U+0000) raises ``ValueError`` naming
+        ``message`` (the collector would reject the line), and nothing is queued. Messages over
+        8 KiB (UTF-8) are cut by the worker and sent with ``truncated: true`` (counted in
+        ``log_lines_truncated``).
         """
         found = LEVELS.get(level) if type(level) is str else None
         if found is None:
             found = level_of(level)
-        if type(message) is not str:
-            message = str(message)
+        message = message_of(message)
         when = time_ms if time_ms is not None else timestamp_ms
         self._push([_time_ns() // 1_000_000 if when is None else as_time_ms(when), found,
                     message, False])
@@ -93,9 +95,10 @@ class RunEvents:
 
     def log_exit(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        """Log why the run ends: the formatted traceback (its last 8 KiB) as one error line."""
+        """Log why the run ends: the formatted traceback (its last 8 KiB) as one error line,
+        each NUL in it replaced by U+FFFD (the collector would reject the line)."""
         if exc_type is not None and not issubclass(exc_type, (SystemExit, GeneratorExit)):
-            text = "".join(traceback.format_exception(exc_type, exc, tb))
+            text = without_nul("".join(traceback.format_exception(exc_type, exc, tb)))
             message, cut = cut_tail(text)
             self._counters().lines_truncated(int(cut))
             self._push([_time_ns() // 1_000_000, "error", message, cut])

@@ -2,9 +2,12 @@
 
 A queued log record is a **list** ``[timestamp_ms, level, message, truncated]`` (metric records
 are tuples, so the worker tells them apart by type without touching ``run.log``'s hot path).
-``run.log_text`` only checks the level (a dict look-up) and appends; the worker cuts messages
+``run.log_text`` only checks the level (a dict look-up) and the message for NUL (one scan:
+:func:`message_of`, the collector rejects such a line) and appends; the worker cuts messages
 over :data:`MAX_MESSAGE_BYTES` UTF-8 bytes at a character boundary (``truncated: true``,
 counted in ``log_lines_truncated``) and replaces lone surrogates, which JSON cannot carry.
+Text nobody can be told about (captured console output, a traceback) has each NUL replaced
+by U+FFFD instead (:func:`rundial._values.without_nul`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rundial._diagnostics import Counters
-from rundial._values import with_utf8_form
+from rundial._values import require_no_nul, with_utf8_form
 
 MAX_MESSAGE_BYTES = 8 * 1024  # protocol §5.4
 _SAFE_CHARS = MAX_MESSAGE_BYTES // 4  # a str this short can never exceed the cap (<= 4 B/char)
@@ -36,6 +39,14 @@ def level_of(level: Any) -> str:
         raise ValueError(f"level must be one of {', '.join(LEVEL_NAMES)} (or 'warning'), "
                          f"not {level!r}")
     return found
+
+
+def message_of(message: Any) -> str:
+    """The text sent for ``run.log_text``'s ``message`` (``str()`` of a non-str).
+    ``ValueError`` naming ``message`` when it holds NUL: the collector rejects the line."""
+    text = message if type(message) is str else str(message)
+    require_no_nul("message", text)
+    return text
 
 
 def cut_head(message: str, limit: int = MAX_MESSAGE_BYTES) -> tuple[str, bool]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rundial._values import require_utf8_text
+from rundial._values import require_no_nul, require_utf8_text
 
 MAX_ID_CHARS = 128  # the collector's MAX_SPAN_ID_CHARS and eval rows' MAX_TRACE_ID_CHARS
 
@@ -39,7 +39,7 @@ def check_id(what: str, value: Any, max_chars: int | None = MAX_ID_CHARS) -> str
     if max_chars is not None and len(value) > max_chars:
         raise ValueError(f"{what} must be at most {max_chars} characters (the collector's "
                          f"limit); got {len(value)}")
-    _refuse_nul(what, value)
+    require_no_nul(what, value)
     require_utf8_text(what, value)
     return value
 
@@ -49,15 +49,9 @@ def check_name(what: str, name: Any) -> str:
     naming ``what`` when that text holds NUL (the collector would reject the span) or a lone
     surrogate (no request could carry it)."""
     text = name if isinstance(name, str) else str(name)
-    _refuse_nul(what, text)
+    require_no_nul(what, text)
     require_utf8_text(what, text)
     return text
-
-
-def _refuse_nul(what: str, text: str) -> None:
-    if "\x00" in text:
-        raise ValueError(f"{what} must not hold NUL (U+0000), which the collector refuses; "
-                         f"got one at index {text.index(chr(0))}")
 
 
 def check_span_ids(trace_id: Any, parent_span_id: Any) -> None:
