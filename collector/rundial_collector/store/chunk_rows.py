@@ -63,7 +63,7 @@ def _column_groups(chunks: Sequence[SeriesChunk]) -> dict[tuple[int, int], list[
 
 
 def _strictly_ascending(steps: I64) -> bool:
-    return len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1]))
+    return len(steps) < 2 or bool((steps[1:] > steps[:-1]).all())
 
 
 def _one_row(chunk: SeriesChunk) -> ChunkRow:

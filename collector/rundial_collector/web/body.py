@@ -32,6 +32,8 @@ async def read_body(request: web.Request, limit_bytes: int) -> bytes:
         reader = _read_gzip
     else:
         raise errors.unsupported_encoding(encoding)
+    if _arrived(request):  # nothing left to wait for: no deadline to arm
+        return await reader(request, limit_bytes)
     timeout_seconds = request.app[CONFIG].body_read_timeout_seconds
     try:
         async with asyncio.timeout(timeout_seconds):
@@ -39,6 +41,12 @@ async def read_body(request: web.Request, limit_bytes: int) -> bytes:
     except TimeoutError:
         raise errors.ApiError(408, "REQUEST_TIMEOUT", f"the request body did not arrive within "
                               f"{timeout_seconds:g} s") from None
+
+
+def _arrived(request: web.Request) -> bool:
+    """Whether the whole body (by its ``Content-Length``) is already buffered."""
+    declared = request.content_length
+    return declared is not None and request.content.total_bytes >= declared
 
 
 async def _read_plain(request: web.Request, limit_bytes: int) -> bytes:
@@ -68,7 +76,8 @@ class _Inflater:
 
     def __init__(self, limit_bytes: int) -> None:
         self._limit = limit_bytes
-        self._out = bytearray()
+        self._out: list[bytes] = []  # the inflated pieces (usually one: joined without a copy)
+        self._size = 0
         self._compressed = 0
         self._decoder = zlib.decompressobj(_GZIP_WBITS)
         self._member_open = False
@@ -83,12 +92,14 @@ class _Inflater:
     def _step(self, chunk: bytes) -> bytes:
         """Inflate ``chunk``; return input left over for a following gzip member."""
         self._member_open = True
-        room = self._limit + 1 - len(self._out)
+        room = self._limit + 1 - self._size
         try:
-            self._out += self._decoder.decompress(chunk, room)
+            piece = self._decoder.decompress(chunk, room)
         except zlib.error as exc:
             raise errors.invalid(f"request body is not valid gzip: {exc}") from None
-        if len(self._out) > self._limit:
+        self._out.append(piece)
+        self._size += len(piece)
+        if self._size > self._limit:
             raise errors.too_large(self._limit)
         if self._decoder.eof:
             rest = self._decoder.unused_data
@@ -100,4 +111,4 @@ class _Inflater:
     def finish(self) -> bytes:
         if self._member_open:
             raise errors.invalid("request body is truncated gzip")
-        return bytes(self._out)
+        return b"".join(self._out)

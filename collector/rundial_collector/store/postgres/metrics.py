@@ -26,10 +26,11 @@ from rundial_collector.store.chart_compose import not_found
 from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricKeyInfo,
                                                ResolvedSeries, SeriesChunk, WriteOutcome)
 from rundial_collector.store.postgres import metrics_keys
+from rundial_collector.store.postgres.append_queue import AppendQueue
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.ingest_notify import RunNotifier
 from rundial_collector.store.postgres.ingest_tx import IngestBookkeeping, ingest
-from rundial_collector.store.postgres.metrics_append import append, fits_one_statement
+from rundial_collector.store.postgres.metrics_append import fits_one_statement
 from rundial_collector.store.postgres.metrics_chart import read_chart
 from rundial_collector.store.postgres.metrics_read import PgSeriesReader, series_id_of
 from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey,
@@ -61,18 +62,21 @@ class PgMetrics:
     def __init__(self) -> None:
         self._metric_reader = PgSeriesReader(SeriesCache())
         self._series_ids = SeriesIds()
+        settings = self.engine.settings
+        self._appends = AppendQueue(self.engine, self.bookkeeping, self.notifier,
+                                    settings.pool_max_size + settings.max_waiting_jobs)
 
     async def ingest_metrics(self, batch: IngestBatch[SeriesChunk]) -> WriteOutcome:
-        """One statement when the batch fits (:mod:`.metrics_append`), else one ingest
-        transaction (:func:`.ingest_tx.ingest`); series ids this collector has seen committed
-        are not looked up again. A cached id whose row is gone (deleted from outside) fails the
+        """One statement when the batch fits (:mod:`.metrics_append`; shared with the
+        requests waiting meanwhile, :mod:`.append_queue`), else one ingest transaction
+        (:func:`.ingest_tx.ingest`); series ids this collector has seen committed are not
+        looked up again. A cached id whose row is gone (deleted from outside) fails the
         foreign key: the cache is dropped and the batch retried (in a transaction)."""
         prepared = prepared_chunks(batch.items)
         known = self._series_ids.known(sorted({c.key for c in prepared}))
         if fits_one_statement(batch, known, prepared, self.bookkeeping, int(time.time() * 1000)):
             try:
-                return await append(self.engine, batch, prepared, known, self.bookkeeping,
-                                    self.notifier)
+                return await self._appends.append(batch, prepared, known)
             except asyncpg.ForeignKeyViolationError:
                 self._series_ids.forget()
         written: dict[SeriesKey, int] = {}
