@@ -4,8 +4,8 @@ would have had alone (stored once, or duplicate with its key's recorded count).
 
 To make requests wait deterministically, a first request's key is held by an uncommitted
 transaction of another session: its statement waits on the key's index entry until that
-transaction rolls back (no sleeping on a guess: the tests wait for PostgreSQL to report the
-waiting lock, and for the queue to hold the requests)."""
+transaction rolls back (no sleeping on a guess: the tests wait for PostgreSQL to report a
+session of the test's database waiting for a lock, and for the queue to hold the requests)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ async def first_statement_waits(store: PostgresStore, conn: asyncpg.Connection,
     """Start a request keyed ``held`` and return once its statement waits for that key."""
     task = asyncio.create_task(ingest(store, *chunks, key="held"))
     deadline = time.monotonic() + 10.0
-    while not await conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+    while not await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type"
+                                  " = 'Lock' AND datname = current_database()"):
         assert not task.done() and time.monotonic() < deadline, "the statement never waited"
         await asyncio.sleep(0.005)
     return task
