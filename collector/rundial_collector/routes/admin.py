@@ -96,6 +96,7 @@ async def create_workspace(request: web.Request) -> web.Response:
     if not principal.is_global_admin:
         raise errors.forbidden("creating workspaces needs a global admin key")
     body = await decode_body(request, CreateBody)
+    errors.require_no_nul(body.name, "name")
     ws = await write_or_429(request, request.app[STORE].create_workspace(
         body.slug, body.name or body.slug))
     return json_response(request, workspace_entry(ws, principal), status=201)
@@ -127,6 +128,7 @@ async def create_project(request: web.Request) -> web.Response:
     ws = await _visible_workspace(request, principal)
     principal.require_workspace_admin(ws.workspace_id, ws.slug)
     body = await decode_body(request, CreateBody)
+    errors.require_no_nul(body.name, "name")
     project = await write_or_429(request, request.app[STORE].create_project(
         ws.workspace_id, body.slug, body.name or body.slug))
     return json_response(request, project_entry(project), status=201)

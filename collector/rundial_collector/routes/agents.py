@@ -88,6 +88,7 @@ def _after(request: web.Request) -> str | None:
 async def create_agent(request: web.Request) -> web.Response:
     principal, ws = await admin_workspace(request)
     body = await decode_body(request, AgentBody)
+    errors.require_no_nul(body.name, "name")
     name = body.name.strip()
     if not name:
         raise errors.invalid("name must not be blank", "name")
@@ -132,6 +133,7 @@ async def create_agent_key(request: web.Request) -> web.Response:
     principal, ws = await admin_workspace(request)
     agent = await _agent_in(request, ws)
     body = await decode_body(request, AgentKeyBody)
+    errors.require_no_nul(body.label, "label")
     project = await auth.resolve_project(request, principal, workspace=ws.workspace_id,
                                          project=body.projectSlug)
     scopes = canonical_scopes(body.scopes or DEFAULT_AGENT_SCOPES)

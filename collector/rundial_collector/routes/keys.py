@@ -61,6 +61,7 @@ async def create_key(request: web.Request) -> web.Response:
     """201 with the new key, secret included once."""
     project = await auth.path_project(request, ADMIN)
     body = await decode_body(request, CreateKeyBody)
+    errors.require_no_nul(body.label, "label")
     scopes = canonical_scopes(body.scopes)
     if body.expiresAtMs is not None and body.expiresAtMs <= int(time.time() * 1000):
         raise errors.invalid("expiresAtMs must be in the future", "expiresAtMs")

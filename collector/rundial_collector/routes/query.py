@@ -28,6 +28,7 @@ from rundial_collector.query.render import (export_rows_text, log_row_dict, logs
 from rundial_collector.query.schemas import (MAX_EXPORT_LOG_ROWS, MAX_LOG_ROWS, MAX_POINTS,
                                              LogsExport, LogsQuery, MetricsExport, SeriesQuery)
 from rundial_collector.store.data_base import LEVEL_RANK, LogQuery, LogRow
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.series_math import Points
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
@@ -224,7 +225,10 @@ async def export_logs(request: web.Request) -> web.Response:
 
 async def _log_page(request: web.Request, query: LogQuery
                     ) -> tuple[list[LogRow], list[Any] | None]:
-    """Rows of one page and the cursor values of the next page (None at the end)."""
+    """Rows of one page and the cursor values of the next page (None at the end). A ``text``
+    holding NUL matches no line, on every backend (no stored line holds one)."""
+    if has_nul(query.text):
+        return [], None
     rows, more = await request.app[STORE].query_logs(query)
     if not more or not rows:
         return rows, None

@@ -11,6 +11,7 @@ from typing import Any, Literal, cast
 from aiohttp import web
 
 from rundial_collector.store.control_base import RUN_STATUSES, Run, RunQuery
+from rundial_collector.store.errors import has_nul
 from rundial_collector.web import auth
 from rundial_collector.web import errors
 from rundial_collector.web.appkeys import STORE
@@ -68,7 +69,8 @@ async def query_runs(request: web.Request) -> web.Response:
     """``{"runs": [...], "page": {"hasMore", "nextCursor"}}`` with keyset pagination."""
     project = await auth.path_project(request, "project:read")
     query = _run_query(request, project.project_id)
-    runs, more = await request.app[STORE].query_runs(query, now_ms())
+    runs, more = ([], False) if has_nul(query.search) else (  # no stored name holds NUL
+        await request.app[STORE].query_runs(query, now_ms()))
     last = [query.order_by, query.order, _sort_value(query.order_by, runs[-1]),
             runs[-1].run_id] if runs else None
     return json_response(request, {

@@ -52,9 +52,17 @@ def is_int64(value: Any) -> bool:
 
 
 def query_cursor(request: web.Request, length: int) -> list[Any] | None:
-    """The decoded ``?cursor=`` (None when absent or empty)."""
+    """The decoded ``?cursor=`` (None when absent or empty). A text value holding NUL is a
+    400 naming ``cursor`` on every backend: no cursor of these listings is issued with one (the
+    ids, slugs, emails, media keys and run names they page by are refused with NUL) and
+    PostgreSQL could not compare it."""
     raw = request.query.get("cursor", "").strip()
-    return decode_cursor(raw, length) if raw else None
+    if not raw:
+        return None
+    values = decode_cursor(raw, length)
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
+    return values
 
 
 def page(has_more: bool, next_values: list[Any] | None) -> dict[str, Any]:

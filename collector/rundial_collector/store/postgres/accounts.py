@@ -19,6 +19,7 @@ from rundial_collector.store.control_base import (ApiKey, NewApiKey, StoreConfli
                                                   StoreNotFound)
 from rundial_collector.store.control_rows import key_from_row, key_insert_values
 from rundial_collector.store.control_sql import INSERT_KEY, numbered
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 
 FIRST_USER_LOCK = 0x72647573657231  # "rdusr1": the transaction lock of the first-user check
@@ -26,6 +27,8 @@ _AGENT_NAME_LOCK = 0x7264616774  # "rdagt", combined with a hash of workspace an
 
 
 async def _agent(conn: Conn, workspace_id: str, agent_id: str) -> Agent | None:
+    if has_nul(agent_id):
+        return None
     row = await conn.fetchrow(numbered(q.AGENT_BY_ID), workspace_id, agent_id)
     return q.agent_from_row(row) if row is not None else None
 
@@ -45,13 +48,16 @@ async def audit_in_tx(conn: Conn, event: AuditEvent | None) -> None:
 
 
 async def _user(conn: Conn, sql: str, value: str) -> User | None:
+    if has_nul(value):  # an id or email naming nothing stored
+        return None
     row = await conn.fetchrow(numbered(sql), value)
     return q.user_from_row(row) if row is not None else None
 
 
 async def _locked_user(conn: Conn, user_id: str) -> User:
     """The user, its row locked until the transaction ends; :class:`StoreNotFound` if none."""
-    row = await conn.fetchrow(numbered(q.USER_BY_ID) + " FOR UPDATE OF u", user_id)
+    row = None if has_nul(user_id) else await conn.fetchrow(
+        numbered(q.USER_BY_ID) + " FOR UPDATE OF u", user_id)
     if row is None:
         raise StoreNotFound(f"user {user_id} was not found", "userId")
     return q.user_from_row(row)
@@ -94,8 +100,8 @@ class PgAccounts:
     async def revoke_agent(self, workspace_id: str, agent_id: str, now_ms: int,
                            audit: AuditEvent) -> tuple[Agent, list[str]]:
         async def job(conn: Conn) -> tuple[Agent, list[str]]:
-            row = await conn.fetchrow(numbered(q.AGENT_BY_ID) + " FOR UPDATE", workspace_id,
-                                      agent_id)
+            row = None if has_nul(agent_id) else await conn.fetchrow(
+                numbered(q.AGENT_BY_ID) + " FOR UPDATE", workspace_id, agent_id)
             if row is None:
                 raise StoreNotFound(f"agent {agent_id} was not found", "agentId")
             keys = [r[0] for r in await conn.fetch(numbered(q.LIVE_AGENT_KEYS), agent_id)]
@@ -204,6 +210,8 @@ class PgAccounts:
         await self.engine.write(lambda conn: _audit(conn, event))
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        if has_nul(query.agent_id):
+            return []
         sql, params = q.audit_sql(query)
         rows = await self.engine.read(lambda conn: conn.fetch(numbered(sql), *params))
         return [q.audit_from_row(row) for row in rows]

@@ -18,6 +18,7 @@ from rundial_collector.store.artifact_rows import (MEDIA_COLUMNS, USE_COLUMNS, m
                                                    media_item, media_row, use_from_row)
 from rundial_collector.store.artifacts_base import (ArtifactUse, ArtifactVersion, FinalizeOutcome,
                                                     MediaItem, MediaQuery, NewArtifactVersion)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres import artifacts_sql as sql
 from rundial_collector.store.postgres.artifacts_reads import PgAssetReads
 from rundial_collector.store.postgres.artifacts_sweep import sweep_lock
@@ -60,6 +61,8 @@ class PgArtifacts(PgAssetReads):
         return await self.engine.write(lambda conn: sql.begin_upload(conn, new))
 
     async def get_artifact_version(self, artifact_id: str) -> ArtifactVersion | None:
+        if has_nul(artifact_id):
+            return None
         return await self.engine.read(lambda conn: sql.load_version(conn, artifact_id))
 
     async def finalize_artifact_version(self, artifact_id: str, now_ms: int) -> FinalizeOutcome:
@@ -91,6 +94,9 @@ class PgArtifacts(PgAssetReads):
 
     async def artifact_lineage(self, project_id: str, run_id: str
                                ) -> tuple[list[ArtifactUse], list[ArtifactVersion]]:
+        if has_nul(run_id):
+            return [], []
+
         async def read(conn: Conn) -> tuple[list[ArtifactUse], list[ArtifactVersion]]:
             used = await _uses(conn, "u.project_id = $1 AND u.run_id = $2", (project_id, run_id))
             produced = await sql.versions_where(
@@ -150,6 +156,8 @@ class PgArtifacts(PgAssetReads):
         return await self.engine.write(lambda conn: insert_media(conn, items))
 
     async def query_media(self, query: MediaQuery) -> list[MediaItem]:
+        if has_nul(query.run_id, query.media_key):
+            return []
         where, params = media_filter(query, lambda n: f"${n}")
 
         async def read(conn: Conn) -> list[MediaItem]:

@@ -14,6 +14,7 @@ from rundial_collector.store.artifact_rows import (FILE_COLUMNS, USE_COLUMNS, VE
 from rundial_collector.store.artifacts_base import ArtifactFile
 from rundial_collector.store.asset_reads_base import (FilePage, MediaKeySummary, RunAssets,
                                                       RunLabel, VersionSummary)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 
 # Versions of these types are left out ($n is the array of excluded types; may be empty).
@@ -51,6 +52,9 @@ class PgAssetReads:
         return await self.engine.read(read)
 
     async def artifact_summary(self, artifact_id: str) -> VersionSummary | None:
+        if has_nul(artifact_id):
+            return None
+
         async def read(conn: Conn) -> VersionSummary | None:
             row = await conn.fetchrow(f"SELECT {VERSION_COLUMNS} FROM artifact_versions "
                                       "WHERE artifact_id = $1", artifact_id)
@@ -98,6 +102,9 @@ class PgAssetReads:
 
     async def media_steps(self, project_id: str, run_id: str, media_key: str,
                           after_step: int, limit: int) -> list[int]:
+        if has_nul(run_id, media_key):
+            return []
+
         async def read(conn: Conn) -> list[int]:
             rows = await conn.fetch(
                 "SELECT DISTINCT step FROM media_items WHERE project_id = $1 AND run_id = $2 "

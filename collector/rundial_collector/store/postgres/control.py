@@ -28,6 +28,7 @@ from rundial_collector.store.control_sql import (INSERT_KEY, INSERT_PROJECT, INS
                                                  SELECT_WORKSPACE, find_projects_sql,
                                                  list_projects_sql, list_workspaces_sql,
                                                  numbered, projects_sql)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres.accounts import audit_in_tx
 from rundial_collector.store.postgres.control_edits import PgRunEdits, PgSessions
 from rundial_collector.store.postgres.control_runs import PgRuns
@@ -86,6 +87,8 @@ class PgControl(PgRuns, PgRunEdits, PgSessions):
         return await self.engine.write(job)
 
     async def get_workspace(self, ref: str) -> Workspace | None:
+        if has_nul(ref):
+            return None
         return await self.engine.read(lambda conn: _workspace(conn, ref))
 
     async def list_workspaces(self, workspace_id: str | None, after_slug: str | None,
@@ -176,6 +179,9 @@ class PgControl(PgRuns, PgRunEdits, PgSessions):
 
     async def revoke_api_key(self, project_id: str, key_id: str, now_ms: int, *,
                              audit: AuditEvent | None = None) -> ApiKey:
+        if has_nul(key_id):
+            key_in_project(None, key_id)  # raises StoreNotFound, as for any unknown key
+
         async def job(conn: Conn) -> ApiKey:
             await conn.execute(numbered(REVOKE_KEY), now_ms, key_id, project_id)
             row = await conn.fetchrow(numbered(KEY_IN_PROJECT), key_id, project_id)

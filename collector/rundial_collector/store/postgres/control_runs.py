@@ -25,6 +25,7 @@ from rundial_collector.store.control_sql import (IS_DELETED, NOT_DELETED, REMEMB
                                                  finish_run, insert_run, merge_config,
                                                  numbered, page_sql, select_run_sql,
                                                  table_columns)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres.accounts import audit_in_tx
 from rundial_collector.store.postgres.engine import Conn, PgEngine
 from rundial_collector.store.postgres.events_listen import notify_runs
@@ -44,7 +45,10 @@ TABLE_COLUMNS = table_columns("CASE WHEN json_typeof(client::json -> 'host') = '
 
 
 async def select_run(conn: Conn, run_id: str) -> Run | None:
-    """The run with this id (stored status); None when unknown or soft-deleted."""
+    """The run with this id (stored status); None when unknown or soft-deleted, or when the id
+    holds NUL (no run has one: :func:`has_nul`)."""
+    if has_nul(run_id):
+        return None
     row = await conn.fetchrow(_SELECT_RUN, run_id)
     return run_from_row(row) if row is not None else None
 
@@ -52,6 +56,8 @@ async def select_run(conn: Conn, run_id: str) -> Run | None:
 async def locked_run(conn: Conn, run_id: str) -> Run | None:
     """:func:`select_run` after locking the run's row (deleted runs' rows too) until the
     transaction ends: the caller's read-modify-write is not interleaved with another's."""
+    if has_nul(run_id):
+        return None
     await conn.execute(_LOCK_RUN, run_id)
     return await select_run(conn, run_id)
 
@@ -129,9 +135,10 @@ class PgRuns:
 
     async def runs_by_id(self, project_id: str, run_ids: list[str]) -> list[Run]:
         cutoff = _now_ms() - self.lost_after_ms
+        wanted = [run_id for run_id in set(run_ids) if not has_nul(run_id)]
 
         async def read(conn: Conn) -> list[Run]:
-            rows = await conn.fetch(_RUNS_BY_ID, cutoff, project_id, list(set(run_ids)))
+            rows = await conn.fetch(_RUNS_BY_ID, cutoff, project_id, wanted)
             return in_asked_order([run_from_row(row) for row in rows], run_ids, project_id)
         return await self.engine.read(read)
 

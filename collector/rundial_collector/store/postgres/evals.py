@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rundial_collector.store.control_sql import numbered
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.eval_sql import (INSERT_RUN, INSERT_SUITE, SELECT_RUN,
                                               SELECT_SUITE, UPSERT_RESULT, diff_counts,
                                               diff_counts_sql, diff_page_sql, diff_row, page_of,
@@ -56,6 +57,8 @@ class PgEvals:
         return await self.engine.write(job)
 
     async def get_eval_run(self, eval_run_id: str) -> EvalRun | None:
+        if has_nul(eval_run_id):
+            return None
         row = await self.engine.read(lambda conn: conn.fetchrow(numbered(SELECT_RUN), eval_run_id))
         return run_from_row(row) if row is not None else None
 
@@ -69,6 +72,8 @@ class PgEvals:
     async def eval_results_page(self, project_id: str, eval_run_id: str,
                                 after: tuple[str, str] | None, limit: int
                                 ) -> tuple[list[EvalResult], bool]:
+        if has_nul(eval_run_id):
+            return [], False
         sql, params = results_page_sql(after, project_id, eval_run_id, limit)
         rows = await self.engine.read(lambda conn: conn.fetch(numbered(sql), *params))
         page, more = page_of(list(rows), limit)

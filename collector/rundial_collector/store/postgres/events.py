@@ -16,6 +16,7 @@ import functools
 from rundial_collector.config import CollectorConfig
 from rundial_collector.store.data_base import (Diagnostics, IngestBatch, LogLine, LogQuery, LogRow,
                                                SpanRecord, WriteOutcome)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.events_base import ChunkRow, CommitCallback, EventBatch, SpanRow
 from rundial_collector.store.postgres import events_sql as sql
 from rundial_collector.store.postgres import events_stream as stream
@@ -69,6 +70,8 @@ class PgEvents:
             sql.select_spans, project_id=project_id, run_id=run_id, limit=limit))
 
     async def run_known(self, project_id: str, run_id: str) -> bool:
+        if has_nul(project_id, run_id):
+            return False
         return await self.engine.read(functools.partial(
             sql.run_is_known, project_id=project_id, run_id=run_id))
 

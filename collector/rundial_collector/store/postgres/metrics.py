@@ -25,6 +25,7 @@ from rundial_collector.store.batch_base import RunKeys
 from rundial_collector.store.chart_compose import not_found
 from rundial_collector.store.data_base import (ChartSeries, IngestBatch, MetricKeyInfo,
                                                ResolvedSeries, SeriesChunk, WriteOutcome)
+from rundial_collector.store.errors import has_nul
 from rundial_collector.store.postgres import metrics_keys
 from rundial_collector.store.postgres.append_queue import AppendQueue
 from rundial_collector.store.postgres.engine import Conn, PgEngine
@@ -37,12 +38,6 @@ from rundial_collector.store.postgres.metrics_write import (SeriesIds, SeriesKey
                                                             prepared_chunks, write_prepared)
 from rundial_collector.store.series_cache import SeriesCache
 from rundial_collector.store.series_math import EMPTY, Points
-
-
-def has_nul(*texts: str | None) -> bool:
-    """Whether a text names nothing storable: PostgreSQL text cannot hold NUL, and ingest
-    rejects it (run ids and metric keys), so no row can match it; reads answer empty."""
-    return any(text is not None and "\x00" in text for text in texts)
 
 
 class _KnowsRuns(Protocol):
