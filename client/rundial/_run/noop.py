@@ -13,7 +13,7 @@ dotted key for a lone surrogate), about spans (``trace``'s ``name``, ``kind``, `
 ``span.event``'s ``name`` and ``timestamp_ns``, ``span.set_status``'s ``status``,
 ``span.finish``'s ``status`` and ``end_ns``: ``rundial._producers.span_args``;
 ``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``) and about a ``log_text`` message
-holding NUL, so a script fails alike in every mode.
+holding NUL or a lone surrogate, so a script fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class NoopRun:
 
     def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
         """Does nothing; returns True. Raises what ``Run.log_text`` raises for a ``message``
-        holding NUL (any ``level`` is accepted)."""
+        holding NUL or a lone surrogate (any ``level`` is accepted)."""
         message_of(message)
         return True
 
