@@ -168,3 +168,11 @@ def without_nul(text: str) -> str:
     """``text`` with each NUL (U+0000) replaced by U+FFFD, for text no caller can be told about
     (captured output, a traceback): kept, where a NUL would have it rejected by the collector."""
     return text.replace("\x00", "\ufffd")
+
+
+def kept_text(text: str) -> str:
+    """``text`` as a log line that reaches the collector, for text from a library whose callers
+    expect any text to pass (the compat shims' strings and alerts): each NUL becomes U+FFFD
+    (:func:`without_nul`) and each lone surrogate ``?`` (:func:`with_utf8_form`), where
+    ``run.log_text`` would raise."""
+    return with_utf8_form(without_nul(text))

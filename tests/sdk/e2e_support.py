@@ -81,6 +81,15 @@ def read_logs(proc: CollectorProcess, run_id: str, **extra: Any) -> list[dict[st
     return list(payload["rows"])
 
 
+def read_spans(proc: CollectorProcess, run: rd.Run) -> list[dict[str, Any]]:
+    """The stored root spans of a logging run (``query/spans``), each with its children."""
+    status, _, reply = request("POST", proc.url + V1 + "/query/spans",
+                               {"projectId": run.project_id, "runId": run.run_id},
+                               api_key=proc.api_key)
+    assert status == 200, reply
+    return list(reply["spans"])
+
+
 def run_details(proc: CollectorProcess, run_id: str) -> tuple[int, Any]:
     """``GET …/runs/{runId}``: (status, payload)."""
     status, _, payload = request(

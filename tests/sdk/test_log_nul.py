@@ -2,7 +2,9 @@
 (counted ``server_rejected``, the line lost). ``run.log_text`` now refuses it at the call in
 every mode; text nobody can be told about (captured console output, the traceback ending a
 run, the compat shims' string series) has each NUL replaced by U+FFFD, so the line is kept.
-A disabled run's ``trace`` checks ``kind`` and ``attrs`` as ``Run.trace`` does."""
+A disabled run's ``trace`` checks ``kind`` and ``attrs`` as ``Run.trace`` does. A message
+holding a lone surrogate is refused at the call too (it was sent with ``?`` in its place), and
+captured text and the shims' lines keep ``?`` for one."""
 
 from __future__ import annotations
 
@@ -26,13 +28,18 @@ from tests.sdk.wandb_support import make_run as make_wandb_run
 
 NUL_TEXT = "loss\x00nan"
 KEPT_TEXT = "loss\ufffdnan"
+SURROGATE_TEXT = "file \udcff.txt"
+KEPT_SURROGATE_TEXT = "file ?.txt"
 
 
-class Unprintable:
-    """An object whose ``str()`` holds NUL (a non-str message is sent as its ``str()``)."""
+class Printed:
+    """An object whose ``str()`` is ``text`` (a non-str message is sent as its ``str()``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
     def __str__(self) -> str:
-        return "\x00obj"
+        return self.text
 
 
 @pytest.fixture(params=["online", "offline", "disabled"])
@@ -50,7 +57,7 @@ def test_log_text_with_nul_raises_at_the_call_in_every_mode(any_run: Any) -> Non
     with pytest.raises(ValueError, match=r"message must not hold NUL \(U\+0000\).*index 4"):
         any_run.log_text(NUL_TEXT)
     with pytest.raises(ValueError, match=r"message must not hold NUL .*index 0"):
-        any_run.log_text(Unprintable(), "warn")
+        any_run.log_text(Printed("\x00obj"), "warn")
     assert any_run.diagnostics().queue_depth == depth
     assert any_run.log_text("loss nan") is True
 
@@ -140,6 +147,49 @@ def test_wandb_text_and_alerts_keep_nul_as_replacement() -> None:
     run.alert("slow\x00", NUL_TEXT)
     assert recorder.lines == [("info", f"[note step=0] {KEPT_TEXT}"),
                               ("warn", f"[ALERT INFO] slow\ufffd: {KEPT_TEXT}")]
+
+
+def test_log_text_with_a_lone_surrogate_raises_at_the_call_in_every_mode(any_run: Any) -> None:
+    """A message holding a lone surrogate, as text or as an object's str(), is a ValueError
+    naming ``message`` (the text not shown), and nothing is queued; it used to go out with
+    ``?`` in its place."""
+    depth = any_run.diagnostics().queue_depth
+    for message in (SURROGATE_TEXT, Printed("obj \ud800")):
+        with pytest.raises(ValueError, match=r"^message must be valid Unicode text") as caught:
+            any_run.log_text(message, "warn")
+        assert "udcff" not in str(caught.value) and "ud800" not in str(caught.value)
+    assert any_run.diagnostics().queue_depth == depth
+
+
+def test_captured_console_lines_keep_a_lone_surrogate_as_a_question_mark(
+        make_run: MakeRun, double: CollectorDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A printed line holding a lone surrogate never raises into the program; it is sent with
+    ``?`` in its place, a long line's pieces too."""
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    run = make_run(capture_console=True)
+    print(SURROGATE_TEXT, file=sys.stderr)
+    print("\udcff" * 3000, file=sys.stderr)
+    run._worker.cycle()
+    messages = [line["message"] for line in double.lines]
+    assert messages[0] == KEPT_SURROGATE_TEXT and "".join(messages[1:]) == "?" * 3000
+    run.finish(timeout_s=1)
+
+
+def test_compat_text_lines_keep_a_lone_surrogate_as_a_question_mark(
+        make_run: MakeRun, double: CollectorDouble) -> None:
+    """The shims' string series, wandb history strings and alerts (their libraries take any
+    text) become lines with ``?`` for a lone surrogate where ``log_text`` would raise."""
+    run = make_run()
+    Recorder(run).log_string("notes", SURROGATE_TEXT, 3, None)
+    run._worker.cycle()
+    assert [line["message"] for line in double.lines] == [f"[notes step=3] {KEPT_SURROGATE_TEXT}"]
+    run.finish(timeout_s=1)
+    recorder = WandbRecorder()
+    wandb_run = make_wandb_run(recorder)
+    wandb_run.log({"note": SURROGATE_TEXT})
+    wandb_run.alert("slow\udcff", "x")
+    assert recorder.lines == [("info", f"[note step=0] {KEPT_SURROGATE_TEXT}"),
+                              ("warn", "[ALERT INFO] slow?: x")]
 
 
 def logs_of(proc: CollectorProcess, run: rd.Run) -> list[dict[str, Any]]:

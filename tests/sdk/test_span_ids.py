@@ -17,6 +17,7 @@ import rundial as rd
 from tests.helpers.collector_proc import CollectorProcess
 from tests.helpers.http import request
 from tests.sdk.conftest import CollectorDouble, MakeRun
+from tests.sdk.e2e_support import read_spans
 
 LONG_TRACE = "t" * 129
 AT_LIMIT = "é" * 128  # characters, not bytes, are counted (256 UTF-8 bytes)
@@ -95,14 +96,6 @@ def test_an_empty_parent_span_id_makes_a_root_sent_without_one(
     assert sent["inherits"]["traceId"] == open_span.trace_id
 
 
-def spans_of(proc: CollectorProcess, run: rd.Run) -> list[dict[str, Any]]:
-    status, _, reply = request("POST", proc.url + "/api/v1/query/spans",
-                               {"projectId": run.project_id, "runId": run.run_id},
-                               api_key=proc.api_key)
-    assert status == 200, reply
-    return list(reply["spans"])
-
-
 def test_ids_the_collector_accepts_reach_it_and_refused_ones_raise(
         shared_collector: CollectorProcess, isolated_env: Path, tmp_path: Path) -> None:
     """Against a real collector: a refused id raises at the call; a 128-character non-hex trace
@@ -120,7 +113,7 @@ def test_ids_the_collector_accepts_reach_it_and_refused_ones_raise(
         run.trace("orphan", parent_span_id="").finish()
     run.trace("far", parent_span_id="p" * 300).finish()
     assert run.finish(timeout_s=60) is True
-    roots = {span["name"]: span for span in spans_of(proc, run)}
+    roots = {span["name"]: span for span in read_spans(proc, run)}
     assert sorted(roots) == ["far", "limit", "orphan"]
     assert roots["limit"]["traceId"] == AT_LIMIT and roots["limit"]["spanId"] == limit.span_id
     assert [c["name"] for c in roots["limit"]["children"]] == ["child"]

@@ -26,23 +26,19 @@ from typing import Any
 
 from rundial._producers.attrs import EVENT_ATTRS_BYTES, Evidence, encode_attrs, normalise
 from rundial._producers.open_spans import OpenSpans
-from rundial._wire.trace_ids import check_name, check_span_ids
+from rundial._producers.span_args import (
+    check_end_args,
+    check_event_args,
+    check_status,
+    check_tool_args,
+    check_trace_args,
+    cut,
+)
 
-SPAN_KINDS = ("internal", "server", "client", "producer", "consumer", "tool")
-STATUSES = ("unset", "ok", "error")
 MAX_NAME_CHARS = 512
-MAX_EVENT_NAME_CHARS = 256
 MAX_EVENTS = 128
 _NULL_FIELDS = {"model": None, "genAiSystem": None, "tokensIn": None, "tokensOut": None,
                 "costUsd": None}
-
-
-def _ns(name: str, value: Any) -> int:
-    """A caller's nanosecond timestamp: an int (not a bool), else ``TypeError``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int of nanoseconds since the epoch, "
-                        f"not {type(value).__name__}")
-    return value
 
 
 def new_span_id() -> str:
@@ -53,27 +49,6 @@ def new_span_id() -> str:
 def new_trace_id() -> str:
     """32 hex characters of fresh randomness."""
     return os.urandom(16).hex()
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters (ending in ``...`` when cut)."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def check_trace_args(name: Any, kind: Any, attrs: Any, trace_id: Any,
-                     parent_span_id: Any) -> str:
-    """The text of ``run.trace``'s ``name`` once all its arguments pass the checks made in
-    every mode (``Run.trace`` and the disabled run's alike), in this order: ``ValueError`` for
-    an unknown ``kind``; ``TypeError`` when ``attrs`` is neither None nor a mapping; the id
-    rules of :func:`rundial._wire.trace_ids.check_span_ids`; then ``ValueError`` when the name
-    holds NUL (the collector rejects the span) or a lone surrogate (no UTF-8 form: the span's
-    whole batch could not be encoded): :func:`rundial._wire.trace_ids.check_name`."""
-    if kind not in SPAN_KINDS:
-        raise ValueError(f"kind must be one of {SPAN_KINDS}, not {kind!r}")
-    if attrs is not None and not isinstance(attrs, Mapping):
-        raise TypeError(f"attrs must be a mapping, not {type(attrs).__name__}")
-    check_span_ids(trace_id, parent_span_id)
-    return check_name("the span name", name)
 
 
 class Span:
@@ -87,7 +62,7 @@ class Span:
                  trace_id: str, parent_span_id: str | None) -> None:
         """A span named ``name`` (checked by :func:`check_trace_args`; cut to 512 characters)."""
         self._tracer = tracer
-        self.name = _cut(name, MAX_NAME_CHARS)
+        self.name = cut(name, MAX_NAME_CHARS)
         self.kind = kind
         self.trace_id = trace_id
         self.span_id = new_span_id()
@@ -116,11 +91,12 @@ class Span:
 
     def event(self, name: str, attrs: Mapping[str, Any] | None = None, *,
               timestamp_ns: int | None = None) -> None:
-        """Record an event at ``timestamp_ns`` (default now; ``TypeError`` unless an int) —
-        at most 128 per span, attributes capped at 4 KiB. ``ValueError`` when ``name`` holds NUL
-        or a lone surrogate (in every mode), and nothing is recorded."""
-        at = self._tracer.clock_ns() if timestamp_ns is None else _ns("timestamp_ns", timestamp_ns)
-        name = _cut(check_name("the event name", name), MAX_EVENT_NAME_CHARS)
+        """Record an event at ``timestamp_ns`` (default now) — at most 128 per span,
+        attributes capped at 4 KiB. ``TypeError`` unless ``timestamp_ns`` is None or an int;
+        ``ValueError`` when ``name`` holds NUL or a lone surrogate (in every mode:
+        :func:`rundial._producers.span_args.check_event_args`); nothing is recorded then."""
+        name = check_event_args(name, timestamp_ns)
+        at = self._tracer.clock_ns() if timestamp_ns is None else timestamp_ns
         if self.end_ns is not None:
             return
         if len(self.events) >= MAX_EVENTS:
@@ -129,19 +105,23 @@ class Span:
         self.events.append((name, at, normalise(attrs)))
 
     def set_status(self, status: str) -> None:
-        """``unset``, ``ok`` or ``error`` (``ValueError`` otherwise)."""
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        """``unset``, ``ok`` or ``error`` (``ValueError`` otherwise, in every mode)."""
+        check_status(status)
         self.status = status
 
     def finish(self, status: str | None = None, *, end_ns: int | None = None) -> None:
-        """End the span at ``end_ns`` (default now; never before its start; ``TypeError``
-        unless an int) and hand it to the run; a second call does nothing."""
-        end = self._tracer.clock_ns() if end_ns is None else _ns("end_ns", end_ns)
+        """End the span at ``end_ns`` (default now; never before its start) with ``status``
+        (None: the one set, else ``ok``) and hand it to the run; a second call does nothing.
+        ``TypeError`` unless ``end_ns`` is None or an int, ``ValueError`` for a ``status``
+        other than None, ``unset``, ``ok`` or ``error`` (checked first, even on an ended span,
+        in every mode: :func:`rundial._producers.span_args.check_end_args`); the span is left
+        as it was then (still open, if it was)."""
+        check_end_args(status, end_ns)
+        end = self._tracer.clock_ns() if end_ns is None else end_ns
         if self.end_ns is not None:
             return
         if status is not None:
-            self.set_status(status)
+            self.status = status
         elif self.status == "unset":
             self.status = "ok"
         self.end_ns = max(self.start_ns, end)
@@ -240,16 +220,27 @@ class Tracer:
         checks are :func:`check_trace_args`, which a disabled run makes too.
         """
         text = check_trace_args(name, kind, attrs, trace_id, parent_span_id)
+        return self._open(text, kind, attrs, trace_id, parent_span_id)
+
+    def _open(self, name: str, kind: str, attrs: Mapping[str, Any] | None,
+              trace_id: str | None, parent_span_id: str | None) -> Span:
+        """A new span from checked arguments, child of the open span unless given ids."""
         parent = self.current_var.get()
         if parent_span_id is None and parent is not None:
             parent_span_id = parent.span_id
             trace_id = trace_id or parent.trace_id
-        return Span(self, text, kind, attrs, trace_id or new_trace_id(), parent_span_id or None)
+        return Span(self, name, kind, attrs, trace_id or new_trace_id(), parent_span_id or None)
 
     def tool_call(self, name: str, input: Any = None, output: Any = None,
-                  attrs: Mapping[str, Any] | None = None, status: str = "ok") -> Span:
-        """A finished span of kind ``tool`` named ``tool:<name>``, child of the open span."""
+                  attrs: Mapping[str, Any] | None = None, status: str | None = "ok") -> Span:
+        """A finished span of kind ``tool`` named ``tool:<name>``, child of the open span.
+
+        Every argument is checked first (``TypeError`` for ``attrs`` that is not a mapping,
+        ``ValueError`` for NUL or a lone surrogate in the name or a ``status`` other than None,
+        ``unset``, ``ok`` or ``error``: :func:`rundial._producers.span_args.check_tool_args`,
+        which a disabled run makes too); nothing is opened then, so no open copy is shipped."""
+        text = check_tool_args(name, attrs, status)
         base = {"tool.name": name, "tool.input": input, "tool.output": output}
-        span = self.trace(f"tool:{name}", "tool", {**base, **(attrs or {})})
+        span = self._open(text, "tool", {**base, **(attrs or {})}, None, None)
         span.finish(status)
         return span

@@ -9,9 +9,11 @@ a name and its alias both given, a required one missing, an unknown end status, 
 is not a str, a timeout that is not a number), about config (``rd.init``'s ``config`` and
 ``update_config``: ``TypeError`` for a config that is not a mapping, ``ValueError`` naming the
 dotted key for a lone surrogate), about spans (``trace``'s ``name``, ``kind``, ``attrs``,
-``trace_id`` and ``parent_span_id``, ``tool_call``'s and ``span.event``'s ``name``,
+``trace_id`` and ``parent_span_id``, ``tool_call``'s ``name``, ``attrs`` and ``status``,
+``span.event``'s ``name`` and ``timestamp_ns``, ``span.set_status``'s ``status``,
+``span.finish``'s ``status`` and ``end_ns``: ``rundial._producers.span_args``;
 ``log_eval_result``'s ``trace``: ``rundial._wire.trace_ids``) and about a ``log_text`` message
-holding NUL, so a script fails alike in every mode.
+holding NUL or a lone surrogate, so a script fails alike in every mode.
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ from types import TracebackType
 from typing import Any
 
 from rundial._diagnostics import Counters, Diagnostics, snapshot
-from rundial._producers.trace import check_trace_args
+from rundial._producers.span_args import (
+    check_end_args,
+    check_event_args,
+    check_status,
+    check_tool_args,
+    check_trace_args,
+)
 from rundial._published import end_args, required, timeout_arg
 from rundial._run.runconfig import Summary, flatten_config
 from rundial._wire.evals import trace_id_of
 from rundial._wire.logs import message_of
-from rundial._wire.trace_ids import check_name
 
 
 class NoopRun:
@@ -75,7 +82,7 @@ class NoopRun:
 
     def log_text(self, message: Any = None, level: Any = "info", **_: Any) -> bool:
         """Does nothing; returns True. Raises what ``Run.log_text`` raises for a ``message``
-        holding NUL (any ``level`` is accepted)."""
+        holding NUL or a lone surrogate (any ``level`` is accepted)."""
         message_of(message)
         return True
 
@@ -94,9 +101,11 @@ class NoopRun:
         trace_id_of(trace)
         return True
 
-    def tool_call(self, name: Any = None, *args: Any, **kwargs: Any) -> bool:
-        """Does nothing; returns True. Raises what ``Run.tool_call`` raises for ``name``."""
-        check_name("the span name", f"tool:{name}")
+    def tool_call(self, name: Any = None, input: Any = None, output: Any = None,
+                  attrs: Any = None, status: Any = "ok", **_: Any) -> bool:
+        """Does nothing; returns True. Raises what ``Run.tool_call`` raises for ``name``,
+        ``attrs`` and ``status`` (the same checks: ``_producers.span_args.check_tool_args``)."""
+        check_tool_args(name, attrs, status)
         return True
 
     def update_config(self, config: Any = None, *, timeout_seconds: Any = 5.0) -> bool:
@@ -165,24 +174,28 @@ class NoopRun:
 
 
 class NoopSpan:
-    """The span of a :class:`NoopRun`: every method does nothing."""
+    """The span of a :class:`NoopRun`: every method does nothing, but refuses the arguments
+    :class:`rundial.Span` refuses (the same checks)."""
 
     __slots__ = ()
     trace_id = span_id = "0" * 16
     parent_span_id = None
 
     def event(self, name: Any = None, attrs: Any = None, *, timestamp_ns: Any = None) -> None:
-        """Records nothing; raises what ``Span.event`` raises for ``name``."""
-        check_name("the event name", name)
+        """Records nothing; raises what ``Span.event`` raises for ``name`` and
+        ``timestamp_ns``."""
+        check_event_args(name, timestamp_ns)
 
     def set_attrs(self, attrs: Any = None, **more: Any) -> None:
         return None
 
-    def set_status(self, status: Any = None) -> None:
-        return None
+    def set_status(self, status: Any) -> None:
+        """Does nothing; raises what ``Span.set_status`` raises for ``status``."""
+        check_status(status)
 
     def finish(self, status: Any = None, *, end_ns: Any = None) -> None:
-        return None
+        """Does nothing; raises what ``Span.finish`` raises for ``status`` and ``end_ns``."""
+        check_end_args(status, end_ns)
 
     def __enter__(self) -> NoopSpan:
         return self

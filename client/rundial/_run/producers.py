@@ -69,8 +69,9 @@ class RunEvents:
 
         ``level``: ``debug``, ``info``, ``warn``, ``error`` (also ``trace``, ``fatal``, and
         ``warning`` for ``warn``); anything else raises ``ValueError``. A non-str message is
-        converted with ``str()``; one holding NUL (U+0000) raises ``ValueError`` naming
-        ``message`` (the collector would reject the line), and nothing is queued. Messages over
+        converted with ``str()``; one holding NUL (U+0000) or a lone surrogate raises
+        ``ValueError`` naming ``message`` (the collector would reject the line; no request could
+        carry the surrogate), in every mode, and nothing is queued. Messages over
         8 KiB (UTF-8) are cut by the worker and sent with ``truncated: true`` (counted in
         ``log_lines_truncated``).
         """

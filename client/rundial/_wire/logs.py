@@ -2,12 +2,15 @@
 
 A queued log record is a **list** ``[timestamp_ms, level, message, truncated]`` (metric records
 are tuples, so the worker tells them apart by type without touching ``run.log``'s hot path).
-``run.log_text`` only checks the level (a dict look-up) and the message for NUL (one scan:
-:func:`message_of`, the collector rejects such a line) and appends; the worker cuts messages
-over :data:`MAX_MESSAGE_BYTES` UTF-8 bytes at a character boundary (``truncated: true``,
-counted in ``log_lines_truncated``) and replaces lone surrogates, which JSON cannot carry.
-Text nobody can be told about (captured console output, a traceback) has each NUL replaced
-by U+FFFD instead (:func:`rundial._values.without_nul`).
+``run.log_text`` only checks the level (a dict look-up) and the message for NUL (the collector
+rejects such a line) and lone surrogates (no UTF-8 form: no request could carry the line),
+raising at the call (:func:`message_of`), and appends; the worker cuts messages over
+:data:`MAX_MESSAGE_BYTES` UTF-8 bytes at a character boundary (``truncated: true``, counted in
+``log_lines_truncated``). Text nobody can be told about is kept instead: captured console
+output and the traceback ending a run have each NUL replaced by U+FFFD
+(:func:`rundial._values.without_nul`) and each lone surrogate by ``?`` (by the worker:
+:func:`cut_head`, :func:`cut_tail`, :func:`split_bytes`); the compat shims' text lines get
+both replacements before ``log_text`` (:func:`rundial._values.kept_text`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rundial._diagnostics import Counters
-from rundial._values import require_no_nul, with_utf8_form
+from rundial._values import require_no_nul, require_utf8_text, with_utf8_form
 
 MAX_MESSAGE_BYTES = 8 * 1024  # protocol §5.4
 _SAFE_CHARS = MAX_MESSAGE_BYTES // 4  # a str this short can never exceed the cap (<= 4 B/char)
@@ -43,9 +46,11 @@ def level_of(level: Any) -> str:
 
 def message_of(message: Any) -> str:
     """The text sent for ``run.log_text``'s ``message`` (``str()`` of a non-str).
-    ``ValueError`` naming ``message`` when it holds NUL: the collector rejects the line."""
+    ``ValueError`` naming ``message`` when it holds NUL (the collector rejects the line), then
+    when it holds a lone surrogate (no request can carry it; the text is not shown)."""
     text = message if type(message) is str else str(message)
     require_no_nul("message", text)
+    require_utf8_text("message", text, show=False)
     return text
 
 

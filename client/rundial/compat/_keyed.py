@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import rundial as rd
 from rundial._run.validate import as_step, as_time_ms
-from rundial._values import without_nul
+from rundial._values import kept_text
 from rundial._warn import warn_user
 from rundial.compat._typed import MARKER_PREFIX, encode_entry
 
@@ -114,9 +114,10 @@ def artifact_name(path: str) -> str:
 
 def string_line(path: str, step: int, value: str) -> str:
     """The log line of one string-series value: ``[<path> step=<step>] <value>``, each NUL
-    replaced by U+FFFD: the libraries mimicked take any text, and the collector rejects a
-    line holding NUL (``run.log_text`` would raise, in the wandb shim at a later commit)."""
-    return without_nul(f"[{path} step={step}] {value}")
+    replaced by U+FFFD and each lone surrogate by ``?``: the libraries mimicked take any text,
+    and the collector rejects a line holding NUL and no request can carry a lone surrogate
+    (``run.log_text`` would raise, in the wandb shim at a later commit): ``kept_text``."""
+    return kept_text(f"[{path} step={step}] {value}")
 
 
 class Recorder:

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
-from rundial._values import without_nul
+from rundial._values import kept_text
 from rundial._warn import warn_user
 from rundial.compat._keyed import string_line
 from rundial.compat.wandb import _files, _resume
@@ -286,12 +286,12 @@ class Run:
         return self._artifacts.link(artifact, target_path, aliases)
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
-        """A ``warn`` log line ``[ALERT <level>] <title>: <text>`` (each NUL as U+FFFD, as
-        W&B takes any text: the collector would reject the line)."""
+        """A ``warn`` log line ``[ALERT <level>] <title>: <text>`` (each NUL as U+FFFD and each
+        lone surrogate as ``?``, as W&B takes any text: ``run.log_text`` would raise)."""
         name = str(getattr(level, "value", level) or "INFO").upper()
         if name not in ALERT_LEVELS:
             raise ValueError(f"alert level must be one of {ALERT_LEVELS}, not {level!r}")
-        self._rd.log_text(without_nul(f"[ALERT {name}] {title}: {text}"), level="warn")
+        self._rd.log_text(kept_text(f"[ALERT {name}] {title}: {text}"), level="warn")
 
     # -- the end -----------------------------------------------------------------------------------
     def _prepare_end(self) -> None:
