@@ -282,10 +282,10 @@ def test_run_details_404(shared_collector: CollectorProcess, target: Target) -> 
 # -- text the database cannot hold ------------------------------------------------------------
 def test_nul_in_text_is_never_a_500(shared_collector: CollectorProcess, target: Target) -> None:
     """A NUL (U+0000) in a name, label, reason, note, search or reference is bad input, never
-    a 500. A run's name, group, reason or notes holding one is a 400 naming the field and a
-    project reference holding one a 404, on both backends (tests/collector/test_nul_items.py);
-    elsewhere PostgreSQL, whose text cannot hold it, answers 400 INVALID_REQUEST (and stores
-    nothing) while SQLite stores or looks it up like any other character."""
+    a 500, and answered alike on both backends (tests/collector/test_nul_items.py and
+    test_nul_names.py): a run's name, group, reason or notes, a workspace's name or a key's
+    label holding one is a 400 naming the field; a project reference holding one is a 404; a
+    search holding one matches nothing."""
     nul = "a\u0000b"
     run_id = _prepare(shared_collector, target, "running")
     replies = {
@@ -305,9 +305,9 @@ def test_nul_in_text_is_never_a_500(shared_collector: CollectorProcess, target: 
     }
     for field in ("runName", "group", "reason", "notes"):
         assert_error(*replies.pop(field), 400, "INVALID_REQUEST", field)
+    assert_error(*replies.pop("workspace"), 400, "INVALID_REQUEST", "name")
+    assert_error(*replies.pop("label"), 400, "INVALID_REQUEST", "label")
     assert_error(*replies.pop("ref"), 404, "NOT_FOUND")
-    for field, (status, payload) in replies.items():
-        assert status != 500, (field, payload)
-        if shared_collector.database_url:
-            assert_error(status, payload, 400, "INVALID_REQUEST")
-            assert "NUL" in payload["error"]["message"], (field, payload)
+    status, payload = replies.pop("search")
+    assert (status, payload["runs"]) == (200, []), payload
+    assert not replies
