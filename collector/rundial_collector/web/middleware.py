@@ -32,7 +32,7 @@ log = logging.getLogger("rundial.collector")
 access_log = logging.getLogger("rundial.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-REQUEST_ID_KEY = "rundial.request_id"
+REQUEST_ID_KEY = web.RequestKey("rundial.request_id", str)
 # Query parameters whose names look like credentials (``token``, ``apiKey``, ``sig``,
 # ``client_secret``, ``password``, ``auth``, the UI's one-time login ``once``...) are masked
 # whatever their value, and so is any value (or path segment) that carries the prefix of an API

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
-PHASES_KEY = "rundial.server_timing"
+PHASES_KEY = web.RequestKey("rundial.server_timing", list[tuple[str, float]])
 HEADER = "Server-Timing"
 
 
