@@ -21,6 +21,7 @@ import orjson
 from rundial_collector.ingest.items import MAX_INT64, ItemErrors, authorised_items, run_id_problem
 from rundial_collector.ingest.schemas import LineIn, SpanIn
 from rundial_collector.store.data_base import LEVEL_RANK, LogLine, SpanRecord
+from rundial_collector.store.errors import has_nul
 from rundial_collector.web import errors
 from rundial_collector.web.errors import NUL_RULE
 
@@ -82,7 +83,7 @@ def _line_problem(line: LineIn) -> tuple[str, str] | None:
     if line.writerId is not None and len(line.writerId) > MAX_WRITER_ID_CHARS:
         return "writerId", f"writerId is longer than {MAX_WRITER_ID_CHARS} characters"
     for name, text in (("message", line.message), ("writerId", line.writerId)):
-        if text is not None and "\x00" in text:
+        if has_nul(text):
             return name, f"{name} {NUL_RULE}"
     if line.rank is not None and not 0 <= line.rank <= MAX_INT64:
         return "rank", "rank must be between 0 and 2^63-1"
@@ -130,12 +131,11 @@ def _span_problem(span: SpanIn) -> tuple[str, str] | None:
 def _nul_field(span: SpanIn) -> str | None:
     """The first text field of ``span`` (its events' included) that holds NUL, or None."""
     for name in SPAN_TEXT:
-        text = getattr(span, name)
-        if text is not None and "\x00" in text:
+        if has_nul(getattr(span, name)):
             return name
     for j, event in enumerate(span.events):
         for name in EVENT_TEXT:
-            if "\x00" in getattr(event, name):
+            if has_nul(getattr(event, name)):
                 return f"events[{j}].{name}"
     return None
 

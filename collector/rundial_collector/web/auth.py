@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from rundial_collector.store.control_base import ApiKey, Project
+from rundial_collector.store.errors import has_nul
 from rundial_collector.web import browser, errors
 from rundial_collector.web.appkeys import STORE
 from rundial_collector.web.ttlcache import TTLCache
@@ -259,7 +260,7 @@ async def resolve_project(request: web.Request, principal: Principal, *,
         cache_key = (principal.key_id, "slugs", workspace, project)
     else:
         raise errors.invalid("projectId (or workspace and project) is required", "projectId")
-    if any("\x00" in ref for ref in cache_key[2:]):
+    if has_nul(*cache_key[2:]):
         raise errors.not_found("no project is named with a NUL (U+0000) character")
     caches = _caches(request.app)
     ref = caches.projects.get(cache_key)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rundial_collector.store.errors import has_nul
+
 
 class ApiError(Exception):
     """An HTTP error with a protocol error code; rendered by the error middleware."""
@@ -46,7 +48,7 @@ def invalid(message: str, field: str | None = None) -> ApiError:
 def require_no_nul(value: str | None, field: str) -> None:
     """400 naming ``field`` when the text ``value`` holds NUL: refused on every backend alike
     (PostgreSQL cannot store it; SQLite could, and must not accept what PostgreSQL refuses)."""
-    if value is not None and "\x00" in value:
+    if has_nul(value):
         raise invalid(f"{field} {NUL_RULE}", field)
 
 

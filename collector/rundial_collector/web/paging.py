@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from rundial_collector.store.errors import has_nul
 from rundial_collector.web import errors
 from rundial_collector.web.intbounds import MAX_INT64, MIN_INT64, query_int
 
@@ -60,7 +61,7 @@ def query_cursor(request: web.Request, length: int) -> list[Any] | None:
     if not raw:
         return None
     values = decode_cursor(raw, length)
-    if any(isinstance(value, str) and "\x00" in value for value in values):
+    if has_nul(*(value for value in values if isinstance(value, str))):
         raise errors.invalid("cursor is not a cursor this collector issued", "cursor")
     return values
 

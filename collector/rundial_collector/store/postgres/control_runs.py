@@ -95,7 +95,7 @@ class PgRuns:
     async def get_run(self, run_id: str) -> Run | None:
         """The run, or None; None for an id holding NUL (no run has one, and PostgreSQL could
         not compare it: SQLite answers the same)."""
-        if "\x00" in run_id:
+        if has_nul(run_id):
             return None
         cutoff = _now_ms() - self.lost_after_ms
 
